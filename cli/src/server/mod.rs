@@ -1,0 +1,185 @@
+//! `tessera server`: one node, configured and started as redis-server would be.
+
+mod daemon;
+mod sources;
+
+use anyhow::Context;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tessera_resp_server::config::{Config, ConfigValues, DirectiveError, Settings};
+use tessera_resp_server::{Node, NodeOrigin, cron, server};
+
+use sources::{DirectiveLine, SourceError};
+
+/// Runs the server subcommand; returns the process exit code.
+pub fn main(args: Vec<String>) -> i32 {
+    let (values, config_file) = match load_config(&args) {
+        Ok(loaded) => loaded,
+        Err(message) => {
+            eprintln!("{message}");
+            return 1;
+        }
+    };
+    match run(values, config_file) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("tessera: {e:#}");
+            1
+        }
+    }
+}
+
+/// Prints a config error the way redis-server does, so operators recognise it.
+fn fatal(origin: Option<&sources::Origin>, reason: &str) -> String {
+    let mut out = format!(
+        "\n*** FATAL CONFIG FILE ERROR (Tessera {}) ***\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    if let Some(o) = origin {
+        if o.line > 0 {
+            out += &format!(
+                "Reading the configuration file {}, at line {}\n",
+                o.source, o.line
+            );
+        } else {
+            out += &format!("Reading the {}\n", o.source);
+        }
+        out += &format!(">>> '{}'\n", o.text);
+    }
+    out += reason;
+    out
+}
+
+/// Reads the file (if any) and command-line directives into config values.
+fn load_config(args: &[String]) -> Result<(ConfigValues, Option<String>), String> {
+    let (file, rest) = match args.first() {
+        Some(first) if !first.starts_with("--") => (Some(PathBuf::from(first)), &args[1..]),
+        _ => (None, args),
+    };
+    let source_error = |e: SourceError| fatal(e.origin.as_ref(), &e.reason);
+    let mut lines: Vec<DirectiveLine> = Vec::new();
+    if let Some(path) = &file {
+        let from_file = if path.extension().is_some_and(|e| e == "toml") {
+            sources::read_toml_file(path)
+        } else {
+            sources::read_conf_file(path)
+        };
+        lines.extend(from_file.map_err(source_error)?);
+    }
+    lines.extend(sources::read_command_line(rest).map_err(source_error)?);
+    let mut values = ConfigValues::defaults();
+    for line in &lines {
+        values.apply(&line.name, &line.args).map_err(|e| {
+            let reason = match e {
+                DirectiveError::Unknown => "Bad directive or wrong number of arguments".to_string(),
+                DirectiveError::Invalid(why) => why,
+            };
+            fatal(Some(&line.origin), &reason)
+        })?;
+    }
+    let absolute = file.map(|f| absolute(&f).display().to_string());
+    Ok((values, absolute))
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::env::current_dir()
+        .map(|cwd| cwd.join(path))
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn run(mut values: ConfigValues, config_file: Option<String>) -> anyhow::Result<()> {
+    let settings = Settings::from_values(&values);
+    if !settings.dir.is_empty() {
+        std::env::set_current_dir(&settings.dir)
+            .with_context(|| format!("can't chdir to '{}'", settings.dir))?;
+    }
+    let cwd = std::env::current_dir().context("reading the working directory")?;
+    values.set_internal("dir", cwd.display().to_string());
+    if settings.daemonize {
+        daemon::detach(settings.logfile.is_empty()).context("daemonizing")?;
+    }
+    let log_handle = crate::logging::init(&settings.loglevel, &settings.logfile)?;
+    for (name, value) in values.unimplemented_changes() {
+        tracing::warn!(
+            directive = name,
+            value,
+            "directive accepted but not implemented yet; it has no effect"
+        );
+    }
+    let pidfile = match (&settings.pidfile, settings.daemonize) {
+        (p, _) if !p.is_empty() => Some(PathBuf::from(p)),
+        (_, true) => Some(PathBuf::from("/var/run/tessera.pid")),
+        _ => None,
+    };
+    if let Some(p) = &pidfile {
+        daemon::write_pidfile(p);
+    }
+    let config = Config::new(values, config_file);
+    config.on_change(move |s| crate::logging::set_level(&log_handle, &s.loglevel));
+    let origin = NodeOrigin {
+        executable: std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        memory_probe: Some(crate::memory::probe),
+        allocator: crate::memory::allocator_name(),
+    };
+    let node = Arc::new(Node::new(config, origin));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("tessera-worker")
+        .build()
+        .context("starting the async runtime")?;
+    let result = runtime.block_on(serve(node.clone(), &settings));
+    if let Some(p) = &pidfile {
+        let _ = std::fs::remove_file(p);
+    }
+    result?;
+    tracing::info!("Tessera is now ready to exit, bye bye...");
+    Ok(())
+}
+
+async fn serve(node: Arc<Node>, settings: &Settings) -> anyhow::Result<()> {
+    let listeners = server::bind(&settings.bind, settings.port, settings.tcp_backlog)
+        .with_context(|| format!("listening on port {}", settings.port))?;
+    let port = listeners[0].local_addr()?.port();
+    node.bound_port
+        .store(port, std::sync::atomic::Ordering::Relaxed);
+    node.config.set_internal("port", port.to_string());
+    tokio::spawn(cron::run(node.clone()));
+    let expiry = cron::spawn_active_expiry(node.clone());
+    tracing::info!(
+        port,
+        pid = std::process::id(),
+        mode = if settings.cluster_enabled {
+            "cluster"
+        } else {
+            "standalone"
+        },
+        version = env!("CARGO_PKG_VERSION"),
+        "Ready to accept connections"
+    );
+    let accepting = tokio::spawn(server::accept_loop(node.clone(), listeners));
+    tokio::select! {
+        _ = node.shutdown_requested() => {}
+        signal = daemon::termination_signal() => {
+            tracing::warn!(signal, "received signal, scheduling shutdown");
+            node.request_shutdown();
+        }
+    }
+    let _ = accepting.await;
+    close_clients(&node).await;
+    let _ = tokio::task::spawn_blocking(move || expiry.join()).await;
+    Ok(())
+}
+
+/// Asks every client to close and waits, briefly, for them to go.
+async fn close_clients(node: &Node) {
+    for client in node.clients.all() {
+        client.kill();
+    }
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !node.clients.is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}

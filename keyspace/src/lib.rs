@@ -1,0 +1,30 @@
+//! Tessera's keyspace: values, expiry and the key store, partitioned by hash slot.
+//!
+//! Every key lives in the table of its Redis Cluster hash slot ([`key_slot`]). A command
+//! locks only the slots of its keys, so unrelated commands run in parallel, and the
+//! per-slot tables make COUNTKEYSINSLOT, GETKEYSINSLOT and dropping a slot cost
+//! O(keys in the slot). Command semantics (what SET NX or EXPIRE GT do) are plain
+//! functions over a locked [`SlotTable`] that take the current time as an argument;
+//! this crate knows nothing of sockets, RESP or cluster topology.
+
+pub mod active_expire;
+mod compact_bytes;
+mod db;
+mod error;
+pub mod generic;
+pub mod glob;
+mod hash_slot;
+pub mod long_double;
+pub mod number;
+mod scan;
+mod slot_table;
+pub mod strings;
+mod value;
+
+pub use compact_bytes::CompactBytes;
+pub use db::{Db, Keyspace, SlotLocks};
+pub use error::{KeyspaceError, Result};
+pub use hash_slot::{SLOT_COUNT, hash_tag, key_slot};
+pub use scan::ScanFilter;
+pub use slot_table::{Entry, SlotStats, SlotTable, is_past};
+pub use value::{Encoding, StrValue, Value, ValueType};

@@ -1,0 +1,345 @@
+//! The keys of one hash slot.
+//!
+//! Each slot owns its keys outright, so one command locks one small table, counting or
+//! listing the keys of a slot costs O(keys in that slot), and dropping a slot drops one
+//! table. Expiry lives beside the keys, as Redis keeps its `expires` dict: a second,
+//! usually empty, map from volatile key to deadline, which active expiry samples.
+
+use foldhash::fast::FixedState;
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry as TableEntry;
+use indexmap::IndexMap;
+use std::hash::BuildHasher;
+
+use crate::compact_bytes::CompactBytes;
+use crate::value::Value;
+
+/// A key and its value, allocated together so a lookup touches one heap block.
+#[derive(Debug)]
+pub struct Entry {
+    /// The key.
+    pub key: CompactBytes,
+    /// Its value.
+    pub value: Value,
+}
+
+/// Counters a slot keeps for INFO; summed over slots on demand so the hot path never
+/// touches a shared cache line.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SlotStats {
+    /// Reads that found their key.
+    pub hits: u64,
+    /// Reads that did not.
+    pub misses: u64,
+    /// Keys removed because their time to live ran out.
+    pub expired: u64,
+}
+
+impl std::ops::AddAssign for SlotStats {
+    fn add_assign(&mut self, other: SlotStats) {
+        self.hits += other.hits;
+        self.misses += other.misses;
+        self.expired += other.expired;
+    }
+}
+
+/// The keys of one hash slot, with their expiry deadlines.
+pub struct SlotTable {
+    entries: HashTable<Box<Entry>>,
+    /// Deadline (Unix ms) of every key that has one.
+    expires: IndexMap<CompactBytes, i64, FixedState>,
+    hasher: FixedState,
+    /// Counters for INFO.
+    pub stats: SlotStats,
+}
+
+/// Whether a key with deadline `at` is gone at `now`. Redis keeps a key alive through
+/// the millisecond of its deadline.
+#[inline]
+pub fn is_past(at: i64, now: i64) -> bool {
+    now > at
+}
+
+impl SlotTable {
+    /// An empty table hashing keys with `hasher`.
+    pub fn new(hasher: FixedState) -> SlotTable {
+        SlotTable {
+            entries: HashTable::new(),
+            expires: IndexMap::with_hasher(hasher.clone()),
+            hasher,
+            stats: SlotStats::default(),
+        }
+    }
+
+    /// The hash this table uses for `key`. Stable for the life of the process.
+    #[inline]
+    pub fn hash_key(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// Number of keys, expired-but-unreclaimed ones included.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when the slot holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Number of keys with a deadline.
+    pub fn volatile_len(&self) -> usize {
+        self.expires.len()
+    }
+
+    /// Removes `key` if its deadline has passed; true if it did.
+    fn reclaim_if_expired(&mut self, key: &[u8], now: i64) -> bool {
+        if self.expires.is_empty() {
+            return false;
+        }
+        match self.expires.get(key) {
+            Some(&at) if is_past(at, now) => {
+                self.remove(key);
+                self.stats.expired += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The live value of `key`, reclaiming it first if it has expired.
+    #[inline]
+    pub fn get(&mut self, key: &[u8], now: i64) -> Option<&Value> {
+        self.reclaim_if_expired(key, now);
+        let hash = self.hash_key(key);
+        self.entries
+            .find(hash, |e| e.key.as_bytes() == key)
+            .map(|e| &e.value)
+    }
+
+    /// Like [`SlotTable::get`], counting a keyspace hit or miss.
+    #[inline]
+    pub fn read(&mut self, key: &[u8], now: i64) -> Option<&Value> {
+        self.reclaim_if_expired(key, now);
+        let hash = self.hash_key(key);
+        match self.entries.find(hash, |e| e.key.as_bytes() == key) {
+            Some(e) => {
+                self.stats.hits += 1;
+                Some(&e.value)
+            }
+            None => {
+                self.stats.misses += 1;
+                None
+            }
+        }
+    }
+
+    /// The live value of `key` for modification in place.
+    #[inline]
+    pub fn get_mut(&mut self, key: &[u8], now: i64) -> Option<&mut Value> {
+        self.reclaim_if_expired(key, now);
+        let hash = self.hash_key(key);
+        self.entries
+            .find_mut(hash, |e| e.key.as_bytes() == key)
+            .map(|e| &mut e.value)
+    }
+
+    /// True when `key` exists and is live.
+    pub fn contains(&mut self, key: &[u8], now: i64) -> bool {
+        self.get(key, now).is_some()
+    }
+
+    /// Stores `value` under `key`, keeping its deadline, and returns the old value.
+    pub fn insert_keep_ttl(&mut self, key: &[u8], value: Value) -> Option<Value> {
+        let hash = self.hash_key(key);
+        let hasher = self.hasher.clone();
+        match self.entries.entry(
+            hash,
+            |e| e.key.as_bytes() == key,
+            |e| hasher.hash_one(e.key.as_bytes()),
+        ) {
+            TableEntry::Occupied(mut o) => Some(std::mem::replace(&mut o.get_mut().value, value)),
+            TableEntry::Vacant(v) => {
+                v.insert(Box::new(Entry {
+                    key: CompactBytes::new(key),
+                    value,
+                }));
+                None
+            }
+        }
+    }
+
+    /// Stores `value` under `key`, dropping any deadline, and returns the old value.
+    pub fn insert(&mut self, key: &[u8], value: Value) -> Option<Value> {
+        if !self.expires.is_empty() {
+            self.expires.swap_remove(key);
+        }
+        self.insert_keep_ttl(key, value)
+    }
+
+    /// Removes `key` and its deadline, returning its value (even if already expired).
+    pub fn remove(&mut self, key: &[u8]) -> Option<Value> {
+        let hash = self.hash_key(key);
+        let entry = match self.entries.find_entry(hash, |e| e.key.as_bytes() == key) {
+            Ok(o) => o.remove().0,
+            Err(_) => return None,
+        };
+        if !self.expires.is_empty() {
+            self.expires.swap_remove(key);
+        }
+        Some(entry.value)
+    }
+
+    /// The deadline of `key`, if it has one (whether or not it has passed).
+    pub fn deadline(&self, key: &[u8]) -> Option<i64> {
+        if self.expires.is_empty() {
+            return None;
+        }
+        self.expires.get(key).copied()
+    }
+
+    /// Sets the deadline of an existing key. The caller checks that `key` exists.
+    pub fn set_deadline(&mut self, key: &[u8], at: i64) {
+        debug_assert!(
+            self.entries
+                .find(self.hash_key(key), |e| e.key.as_bytes() == key)
+                .is_some()
+        );
+        match self.expires.get_mut(key) {
+            Some(slot) => *slot = at,
+            None => {
+                self.expires.insert(CompactBytes::new(key), at);
+            }
+        }
+    }
+
+    /// Drops the deadline of `key`; true if it had one.
+    pub fn clear_deadline(&mut self, key: &[u8]) -> bool {
+        !self.expires.is_empty() && self.expires.swap_remove(key).is_some()
+    }
+
+    /// Removes every key.
+    pub fn clear(&mut self) {
+        self.entries = HashTable::new();
+        self.expires = IndexMap::with_hasher(self.hasher.clone());
+    }
+
+    /// Every entry, live or expired, in table order.
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.iter().map(|b| &**b)
+    }
+
+    /// The entry at position `index` of the table's iteration order (for random picks).
+    pub fn nth_entry(&self, index: usize) -> Option<&Entry> {
+        self.entries.iter().nth(index).map(|b| &**b)
+    }
+
+    /// Examines up to `samples` random volatile keys (positions drawn from `random`),
+    /// reclaims the expired ones and returns `(examined, reclaimed)`.
+    pub fn reclaim_sample(
+        &mut self,
+        samples: usize,
+        now: i64,
+        random: &mut dyn FnMut() -> u64,
+    ) -> (usize, usize) {
+        let mut examined = 0;
+        let mut reclaimed = 0;
+        while examined < samples && !self.expires.is_empty() {
+            examined += 1;
+            let index = (random() % self.expires.len() as u64) as usize;
+            let (key, &at) = self.expires.get_index(index).expect("index below len");
+            if is_past(at, now) {
+                let key = key.clone();
+                self.remove(key.as_bytes());
+                self.stats.expired += 1;
+                reclaimed += 1;
+            }
+        }
+        (examined, reclaimed)
+    }
+}
+
+impl std::fmt::Debug for SlotTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlotTable")
+            .field("keys", &self.entries.len())
+            .field("volatile", &self.expires.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::StrValue;
+
+    fn table() -> SlotTable {
+        SlotTable::new(FixedState::with_seed(7))
+    }
+
+    fn s(v: &[u8]) -> Value {
+        Value::Str(StrValue::new(v))
+    }
+
+    #[test]
+    fn insert_get_remove() {
+        let mut t = table();
+        assert!(t.insert(b"a", s(b"1")).is_none());
+        assert_eq!(t.get(b"a", 0), Some(&s(b"1")));
+        assert_eq!(t.insert(b"a", s(b"2")), Some(s(b"1")));
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.remove(b"a"), Some(s(b"2")));
+        assert!(t.get(b"a", 0).is_none());
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn a_key_lives_through_its_deadline_millisecond() {
+        let mut t = table();
+        t.insert(b"k", s(b"v"));
+        t.set_deadline(b"k", 1000);
+        assert!(t.get(b"k", 1000).is_some());
+        assert!(t.get(b"k", 1001).is_none());
+        assert_eq!(t.len(), 0, "lazy access reclaims the key");
+        assert_eq!(t.volatile_len(), 0);
+        assert_eq!(t.stats.expired, 1);
+    }
+
+    #[test]
+    fn insert_drops_the_deadline_and_keep_ttl_does_not() {
+        let mut t = table();
+        t.insert(b"k", s(b"v"));
+        t.set_deadline(b"k", 10);
+        t.insert_keep_ttl(b"k", s(b"w"));
+        assert_eq!(t.deadline(b"k"), Some(10));
+        t.insert(b"k", s(b"x"));
+        assert_eq!(t.deadline(b"k"), None);
+    }
+
+    #[test]
+    fn sampling_reclaims_only_expired_keys() {
+        let mut t = table();
+        for i in 0..100u32 {
+            let k = i.to_string();
+            t.insert(k.as_bytes(), s(b"v"));
+            t.set_deadline(k.as_bytes(), if i % 2 == 0 { 5 } else { 500 });
+        }
+        let mut x = 1u64;
+        let mut rng = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut total = 0;
+        for _ in 0..200 {
+            total += t.reclaim_sample(20, 100, &mut rng).1;
+        }
+        assert_eq!(total, 50);
+        assert_eq!(t.len(), 50);
+        assert!(
+            t.entries()
+                .all(|e| t.deadline(e.key.as_bytes()) == Some(500))
+        );
+    }
+}

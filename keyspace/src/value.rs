@@ -1,0 +1,219 @@
+//! Values stored under keys, and how Redis describes them to clients.
+
+use crate::compact_bytes::CompactBytes;
+use crate::number::parse_i64;
+
+/// Longest string Redis stores with the `embstr` encoding.
+const EMBSTR_LIMIT: usize = 44;
+
+/// Longest text that can hold a canonical `i64`.
+const MAX_INT_TEXT: usize = 20;
+
+/// A value stored under a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    /// A string (binary safe).
+    Str(StrValue),
+}
+
+impl Value {
+    /// The type name TYPE and SCAN's TYPE filter use.
+    pub fn value_type(&self) -> ValueType {
+        match self {
+            Value::Str(_) => ValueType::String,
+        }
+    }
+
+    /// The encoding OBJECT ENCODING reports.
+    pub fn encoding(&self) -> Encoding {
+        match self {
+            Value::Str(s) => s.encoding(),
+        }
+    }
+}
+
+/// The kinds of values, as TYPE names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueType {
+    /// `string`
+    String,
+}
+
+impl ValueType {
+    /// The name Redis uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueType::String => "string",
+        }
+    }
+
+    /// Parses a TYPE name (case-insensitive), as SCAN's TYPE option takes it.
+    pub fn from_name(name: &[u8]) -> Option<ValueType> {
+        name.eq_ignore_ascii_case(b"string")
+            .then_some(ValueType::String)
+    }
+}
+
+/// Internal representations, as OBJECT ENCODING names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// An integer stored as a number.
+    Int,
+    /// A short string, written once.
+    Embstr,
+    /// A long string, or one modified in place.
+    Raw,
+}
+
+impl Encoding {
+    /// The name Redis uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Int => "int",
+            Encoding::Embstr => "embstr",
+            Encoding::Raw => "raw",
+        }
+    }
+}
+
+/// A string value, stored compactly.
+///
+/// Redis keeps canonical integers as numbers, short strings in one allocation with their
+/// header (`embstr`) and strings that grow in place (APPEND, SETRANGE) in a growable
+/// buffer (`raw`). OBJECT ENCODING exposes that choice, so we make the same one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StrValue(Repr);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Repr {
+    Int(i64),
+    Bytes(CompactBytes),
+    // Boxed so the enum stays 24 bytes: a bare Vec would overlap the niche that lets
+    // the tag share a byte with CompactBytes'. Only strings modified in place pay for it.
+    #[allow(clippy::box_collection)]
+    Growable(Box<Vec<u8>>),
+}
+
+impl StrValue {
+    /// The value SET stores for `bytes`: an integer when `bytes` is a canonical `i64`.
+    pub fn new(bytes: &[u8]) -> StrValue {
+        if bytes.len() <= MAX_INT_TEXT
+            && let Some(n) = parse_i64(bytes)
+        {
+            return StrValue(Repr::Int(n));
+        }
+        StrValue(Repr::Bytes(CompactBytes::new(bytes)))
+    }
+
+    /// Like [`StrValue::new`], taking ownership of `bytes`.
+    pub fn from_vec(bytes: Vec<u8>) -> StrValue {
+        if bytes.len() <= MAX_INT_TEXT
+            && let Some(n) = parse_i64(&bytes)
+        {
+            return StrValue(Repr::Int(n));
+        }
+        StrValue(Repr::Bytes(CompactBytes::from(bytes)))
+    }
+
+    /// An integer value.
+    pub fn from_i64(n: i64) -> StrValue {
+        StrValue(Repr::Int(n))
+    }
+
+    /// The integer this value holds, if it is one in canonical form.
+    pub fn as_i64(&self) -> Option<i64> {
+        match &self.0 {
+            Repr::Int(n) => Some(*n),
+            Repr::Bytes(b) => parse_i64(b.as_bytes()),
+            Repr::Growable(v) => parse_i64(v),
+        }
+    }
+
+    /// Calls `f` with the bytes of the value; integers are formatted on the stack.
+    #[inline]
+    pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        match &self.0 {
+            Repr::Int(n) => f(itoa::Buffer::new().format(*n).as_bytes()),
+            Repr::Bytes(b) => f(b.as_bytes()),
+            Repr::Growable(v) => f(v),
+        }
+    }
+
+    /// The bytes of the value as an owned vector.
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.with_bytes(|b| b.to_vec())
+    }
+
+    /// Length in bytes of the value's text.
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Repr::Int(n) => itoa::Buffer::new().format(*n).len(),
+            Repr::Bytes(b) => b.len(),
+            Repr::Growable(v) => v.len(),
+        }
+    }
+
+    /// True for the empty string.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The encoding OBJECT ENCODING reports.
+    pub fn encoding(&self) -> Encoding {
+        match &self.0 {
+            Repr::Int(_) => Encoding::Int,
+            Repr::Bytes(b) if b.len() <= EMBSTR_LIMIT => Encoding::Embstr,
+            Repr::Bytes(_) | Repr::Growable(_) => Encoding::Raw,
+        }
+    }
+
+    /// The value as a buffer that can be modified in place; the value becomes `raw`.
+    pub fn make_mut(&mut self) -> &mut Vec<u8> {
+        if !matches!(self.0, Repr::Growable(_)) {
+            self.0 = Repr::Growable(Box::new(self.to_vec()));
+        }
+        match &mut self.0 {
+            Repr::Growable(v) => v,
+            _ => unreachable!("converted to Growable above"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_stay_small() {
+        assert_eq!(std::mem::size_of::<StrValue>(), 24);
+        assert_eq!(std::mem::size_of::<Value>(), 24);
+    }
+
+    #[test]
+    fn encodings_follow_redis() {
+        // Read off redis-server 7.0.15 with OBJECT ENCODING after SET.
+        assert_eq!(StrValue::new(b"123").encoding(), Encoding::Int);
+        assert_eq!(StrValue::new(b"-5").encoding(), Encoding::Int);
+        assert_eq!(StrValue::new(b"0123").encoding(), Encoding::Embstr);
+        assert_eq!(StrValue::new(b"-0").encoding(), Encoding::Embstr);
+        assert_eq!(
+            StrValue::new(b"12345678901234567890").encoding(),
+            Encoding::Embstr
+        );
+        assert_eq!(StrValue::new(&[b'a'; 44]).encoding(), Encoding::Embstr);
+        assert_eq!(StrValue::new(&[b'a'; 45]).encoding(), Encoding::Raw);
+        let mut v = StrValue::new(b"ab");
+        v.make_mut().push(b'c');
+        assert_eq!(v.encoding(), Encoding::Raw);
+        assert_eq!(v.to_vec(), b"abc");
+    }
+
+    #[test]
+    fn integers_print_canonically() {
+        let v = StrValue::new(b"-42");
+        assert_eq!(v.to_vec(), b"-42");
+        assert_eq!(v.len(), 3);
+        assert_eq!(v.as_i64(), Some(-42));
+        assert_eq!(StrValue::new(b"x").as_i64(), None);
+    }
+}

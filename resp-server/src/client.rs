@@ -1,0 +1,200 @@
+//! Connected clients: what CLIENT LIST shows and how CLIENT KILL reaches them.
+//!
+//! Each connection's task owns its private state ([`crate::session::Session`]); the
+//! record here holds what other connections may read (name, last command, counters)
+//! and the token that asks the task to close.
+
+use parking_lot::Mutex;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::stats::{Counters, Totals};
+
+/// The client library a connection declared with CLIENT SETINFO.
+#[derive(Debug, Clone, Default)]
+pub struct Library {
+    /// LIB-NAME.
+    pub name: Option<Vec<u8>>,
+    /// LIB-VER.
+    pub version: Option<Vec<u8>>,
+}
+
+/// The shared record of one connection.
+#[derive(Debug)]
+pub struct ClientInfo {
+    /// CLIENT ID.
+    pub id: u64,
+    /// Peer address.
+    pub addr: SocketAddr,
+    /// Local address.
+    pub laddr: SocketAddr,
+    /// Socket descriptor.
+    pub fd: i32,
+    /// When it connected.
+    pub created: Instant,
+    /// CLIENT SETNAME.
+    pub name: Mutex<Option<Vec<u8>>>,
+    /// CLIENT SETINFO LIB-NAME and LIB-VER.
+    pub library: Mutex<Library>,
+    /// Selected database.
+    pub db: AtomicUsize,
+    /// Protocol version (2 or 3).
+    pub resp: AtomicU8,
+    /// Full name of the last command run.
+    pub last_command: Mutex<&'static str>,
+    /// Milliseconds since `created` of the last command.
+    pub last_active_ms: AtomicU64,
+    /// Bytes of unparsed input.
+    pub query_buffer: AtomicUsize,
+    /// Traffic of this connection.
+    pub counters: Counters,
+    kill: CancellationToken,
+}
+
+impl ClientInfo {
+    /// Asks the connection to close.
+    pub fn kill(&self) {
+        self.kill.cancel();
+    }
+
+    /// Completes when the connection has been asked to close.
+    pub async fn killed(&self) {
+        self.kill.cancelled().await
+    }
+
+    /// True when asked to close.
+    pub fn is_killed(&self) -> bool {
+        self.kill.is_cancelled()
+    }
+
+    /// Seconds since the last command.
+    pub fn idle_secs(&self) -> u64 {
+        let now = self.created.elapsed().as_millis() as u64;
+        now.saturating_sub(self.last_active_ms.load(Ordering::Relaxed)) / 1000
+    }
+
+    /// Records activity now.
+    pub fn touch(&self) {
+        self.last_active_ms
+            .store(self.created.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// One CLIENT LIST line, without the trailing newline.
+    pub fn describe(&self) -> String {
+        let name = self.name.lock().clone().unwrap_or_default();
+        let library = self.library.lock().clone();
+        let qbuf = self.query_buffer.load(Ordering::Relaxed);
+        format!(
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 \
+             qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem={} \
+             events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            self.fd,
+            String::from_utf8_lossy(&name),
+            self.created.elapsed().as_secs(),
+            self.idle_secs(),
+            self.db.load(Ordering::Relaxed),
+            qbuf,
+            16384usize.saturating_sub(qbuf),
+            qbuf + 16384,
+            self.last_command.lock(),
+            self.resp.load(Ordering::Relaxed),
+            String::from_utf8_lossy(library.name.as_deref().unwrap_or_default()),
+            String::from_utf8_lossy(library.version.as_deref().unwrap_or_default()),
+        )
+    }
+}
+
+/// Every connected client.
+#[derive(Debug, Default)]
+pub struct ClientRegistry {
+    clients: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
+    next_id: AtomicU64,
+}
+
+impl ClientRegistry {
+    /// An empty registry; ids start at 1.
+    pub fn new() -> ClientRegistry {
+        ClientRegistry {
+            clients: Mutex::new(BTreeMap::new()),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    /// Registers a new connection.
+    pub fn register(&self, addr: SocketAddr, laddr: SocketAddr, fd: i32) -> Arc<ClientInfo> {
+        let info = Arc::new(ClientInfo {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            addr,
+            laddr,
+            fd,
+            created: Instant::now(),
+            name: Mutex::new(None),
+            library: Mutex::new(Library::default()),
+            db: AtomicUsize::new(0),
+            resp: AtomicU8::new(2),
+            last_command: Mutex::new("NULL"),
+            last_active_ms: AtomicU64::new(0),
+            query_buffer: AtomicUsize::new(0),
+            counters: Counters::default(),
+            kill: CancellationToken::new(),
+        });
+        self.clients.lock().insert(info.id, info.clone());
+        info
+    }
+
+    /// Removes a connection that has closed, returning its final counters.
+    pub fn unregister(&self, id: u64) -> Option<Totals> {
+        self.clients
+            .lock()
+            .remove(&id)
+            .map(|c| c.counters.snapshot())
+    }
+
+    /// Number of connected clients.
+    pub fn len(&self) -> usize {
+        self.clients.lock().len()
+    }
+
+    /// True when nobody is connected.
+    pub fn is_empty(&self) -> bool {
+        self.clients.lock().is_empty()
+    }
+
+    /// A snapshot of every client, in id order.
+    pub fn all(&self) -> Vec<Arc<ClientInfo>> {
+        self.clients.lock().values().cloned().collect()
+    }
+
+    /// The counters of every connected client, summed.
+    pub fn live_totals(&self) -> Totals {
+        let mut t = Totals::default();
+        for c in self.clients.lock().values() {
+            t += c.counters.snapshot();
+        }
+        t
+    }
+
+    /// Zeroes the counters of every connected client (CONFIG RESETSTAT).
+    pub fn reset_counters(&self) {
+        for c in self.clients.lock().values() {
+            c.counters.reset();
+        }
+    }
+
+    /// The largest unparsed input of any client.
+    pub fn biggest_query_buffer(&self) -> usize {
+        self.clients
+            .lock()
+            .values()
+            .map(|c| c.query_buffer.load(Ordering::Relaxed))
+            .max()
+            .unwrap_or(0)
+    }
+}

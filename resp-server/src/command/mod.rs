@@ -1,0 +1,8 @@
+//! The command table and what COMMAND reports about it.
+
+pub mod catalog;
+pub mod meta;
+pub mod table;
+
+pub use meta::{CommandMeta, KeySpec};
+pub use table::{Command, CommandTable};

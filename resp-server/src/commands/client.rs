@@ -1,0 +1,268 @@
+//! CLIENT and its subcommands.
+
+use std::sync::Arc;
+
+use super::{Ctx, Handler, help, is};
+use crate::client::ClientInfo;
+use crate::errors;
+use crate::protocol::request::Args;
+use crate::session::ReplyMode;
+
+pub(super) fn handler(name: &str) -> Option<Handler> {
+    Some(match name {
+        "client|id" => |c, _| c.reply.int(c.session.info.id as i64),
+        "client|setname" => |c, a| {
+            if set_name(c, a.get(2)) {
+                c.reply.ok();
+            }
+        },
+        "client|getname" => |c, _| {
+            let name = c.session.info.name.lock().clone();
+            match name {
+                Some(n) => c.reply.bulk(&n),
+                None => c.reply.null(),
+            }
+        },
+        "client|info" => |c, _| {
+            let line = c.session.info.describe() + "\n";
+            c.reply.verbatim(line.as_bytes());
+        },
+        "client|list" => list,
+        "client|kill" => kill,
+        "client|reply" => reply,
+        "client|setinfo" => setinfo,
+        "client|help" => |c, _| {
+            help(
+                c.reply,
+                "CLIENT",
+                &[
+                    "GETNAME",
+                    "    Return the name of the current connection.",
+                    "ID",
+                    "    Return the ID of the current connection.",
+                    "INFO",
+                    "    Return information about the current client connection.",
+                    "KILL <ip:port> | <option> <value> [<option> <value> ...]",
+                    "    Kill connections. Options: ID, ADDR, LADDR, TYPE, USER, SKIPME.",
+                    "LIST [TYPE <type>] [ID <id> [<id> ...]]",
+                    "    Return information about client connections.",
+                    "REPLY (ON|OFF|SKIP)",
+                    "    Control the replies sent to the current connection.",
+                    "SETNAME <name>",
+                    "    Assign the name <name> to the current connection.",
+                    "SETINFO <LIB-NAME|LIB-VER> <value>",
+                    "    Record the name or version of the client library.",
+                ],
+            )
+        },
+        _ => return None,
+    })
+}
+
+/// CLIENT SETNAME's rule, shared with HELLO SETNAME: printable, no spaces. Replies with
+/// the error and returns false when the name is refused.
+pub(super) fn set_name(ctx: &mut Ctx<'_>, name: &[u8]) -> bool {
+    if name.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
+        ctx.reply
+            .error("ERR Client names cannot contain spaces, newlines or special characters.");
+        return false;
+    }
+    *ctx.session.info.name.lock() = (!name.is_empty()).then(|| name.to_vec());
+    true
+}
+
+fn setinfo(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let (attr, value) = (args.get(2), args.get(3));
+    if value.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
+        ctx.reply.error(&format!(
+            "ERR {} cannot contain spaces, newlines or special characters.",
+            String::from_utf8_lossy(attr)
+        ));
+        return;
+    }
+    let mut library = ctx.session.info.library.lock();
+    let value = (!value.is_empty()).then(|| value.to_vec());
+    if is(attr, "LIB-NAME") {
+        library.name = value;
+    } else if is(attr, "LIB-VER") {
+        library.version = value;
+    } else {
+        drop(library);
+        ctx.reply.error(&format!(
+            "ERR Unrecognized option '{}'",
+            String::from_utf8_lossy(attr)
+        ));
+        return;
+    }
+    drop(library);
+    ctx.reply.ok();
+}
+
+/// Client types CLIENT LIST and CLIENT KILL filter on; every Tessera client is `normal`
+/// until replication and pub/sub arrive.
+fn type_matches(ctx: &mut Ctx<'_>, name: &[u8]) -> Option<bool> {
+    if ["normal", "master", "replica", "slave", "pubsub"]
+        .iter()
+        .any(|t| is(name, t))
+    {
+        Some(is(name, "normal"))
+    } else {
+        ctx.reply.error(&format!(
+            "ERR Unknown client type '{}'",
+            String::from_utf8_lossy(name)
+        ));
+        None
+    }
+}
+
+fn list(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let mut clients = ctx.node.clients.all();
+    match args.len() {
+        2 => {}
+        4 if is(args.get(2), "TYPE") => match type_matches(ctx, args.get(3)) {
+            Some(true) => {}
+            Some(false) => clients.clear(),
+            None => return,
+        },
+        n if n >= 4 && is(args.get(2), "ID") => {
+            let mut ids = Vec::new();
+            for arg in args.iter_from(3) {
+                match tessera_keyspace::number::parse_i64(arg) {
+                    Some(id) if id > 0 => ids.push(id as u64),
+                    _ => {
+                        ctx.reply.error("ERR Invalid client ID");
+                        return;
+                    }
+                }
+            }
+            clients.retain(|c| ids.contains(&c.id));
+        }
+        _ => {
+            ctx.reply.error(errors::SYNTAX);
+            return;
+        }
+    }
+    let text: String = clients.iter().map(|c| c.describe() + "\n").collect();
+    ctx.reply.verbatim(text.as_bytes());
+}
+
+/// Filters of CLIENT KILL.
+#[derive(Default)]
+struct KillFilter {
+    id: Option<u64>,
+    addr: Option<String>,
+    laddr: Option<String>,
+    normal_only: Option<bool>,
+    user_default: Option<bool>,
+    skip_me: bool,
+}
+
+impl KillFilter {
+    fn matches(&self, c: &ClientInfo, me: u64) -> bool {
+        self.id.is_none_or(|id| c.id == id)
+            && self.addr.as_ref().is_none_or(|a| c.addr.to_string() == *a)
+            && self
+                .laddr
+                .as_ref()
+                .is_none_or(|a| c.laddr.to_string() == *a)
+            && self.normal_only.unwrap_or(true)
+            && self.user_default.unwrap_or(true)
+            && !(self.skip_me && c.id == me)
+    }
+}
+
+fn kill(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let me = ctx.session.info.id;
+    let clients = ctx.node.clients.all();
+    if args.len() == 3 {
+        // The old form: CLIENT KILL ip:port.
+        let addr = String::from_utf8_lossy(args.get(2));
+        match clients.iter().find(|c| c.addr.to_string() == addr) {
+            Some(c) => {
+                kill_one(ctx, c, me);
+                ctx.reply.ok();
+            }
+            None => ctx.reply.error("ERR No such client"),
+        }
+        return;
+    }
+    if args.len() % 2 != 0 {
+        ctx.reply.error(errors::SYNTAX);
+        return;
+    }
+    let mut filter = KillFilter {
+        skip_me: true,
+        ..KillFilter::default()
+    };
+    for i in (2..args.len()).step_by(2) {
+        let (opt, value) = (args.get(i), args.get(i + 1));
+        let text = String::from_utf8_lossy(value).into_owned();
+        if is(opt, "ID") {
+            match tessera_keyspace::number::parse_i64(value) {
+                Some(id) if id > 0 => filter.id = Some(id as u64),
+                _ => {
+                    ctx.reply.error("ERR client-id should be greater than 0");
+                    return;
+                }
+            }
+        } else if is(opt, "TYPE") {
+            match type_matches(ctx, value) {
+                Some(m) => filter.normal_only = Some(m),
+                None => return,
+            }
+        } else if is(opt, "ADDR") {
+            filter.addr = Some(text);
+        } else if is(opt, "LADDR") {
+            filter.laddr = Some(text);
+        } else if is(opt, "USER") {
+            if text != "default" {
+                ctx.reply.error(&format!("ERR No such user '{text}'"));
+                return;
+            }
+            filter.user_default = Some(true);
+        } else if is(opt, "SKIPME") {
+            if is(value, "yes") {
+                filter.skip_me = true;
+            } else if is(value, "no") {
+                filter.skip_me = false;
+            } else {
+                ctx.reply.error(errors::SYNTAX);
+                return;
+            }
+        } else {
+            ctx.reply.error(errors::SYNTAX);
+            return;
+        }
+    }
+    let mut killed = 0;
+    for c in clients.iter().filter(|c| filter.matches(c, me)) {
+        kill_one(ctx, c, me);
+        killed += 1;
+    }
+    ctx.reply.int(killed);
+}
+
+fn kill_one(ctx: &mut Ctx<'_>, client: &Arc<ClientInfo>, me: u64) {
+    if client.id == me {
+        // Closing ourselves: the reply still goes out first, as in Redis.
+        ctx.session.close = true;
+    } else {
+        client.kill();
+    }
+}
+
+fn reply(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let mode = args.get(2);
+    if is(mode, "ON") {
+        ctx.session.reply_mode = ReplyMode::On;
+        ctx.reply.ok();
+    } else if is(mode, "OFF") {
+        ctx.session.reply_mode = ReplyMode::Off;
+    } else if is(mode, "SKIP") {
+        if ctx.session.reply_mode != ReplyMode::Off {
+            ctx.session.reply_mode = ReplyMode::SkipNext;
+        }
+    } else {
+        ctx.reply.error(errors::SYNTAX);
+    }
+}

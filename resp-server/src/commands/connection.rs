@@ -1,0 +1,185 @@
+//! PING, ECHO, HELLO, AUTH, SELECT, QUIT, RESET.
+
+use super::{Ctx, Handler, is};
+use crate::errors;
+use crate::protocol::request::Args;
+use crate::session::ReplyMode;
+
+pub(super) fn handler(name: &str) -> Option<Handler> {
+    Some(match name {
+        "ping" => ping,
+        "echo" => |c, a| c.reply.bulk(a.get(1)),
+        "hello" => hello,
+        "auth" => auth,
+        "select" => select,
+        "quit" => quit,
+        "reset" => reset,
+        _ => return None,
+    })
+}
+
+fn ping(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    match args.len() {
+        1 => ctx.reply.simple("PONG"),
+        2 => ctx.reply.bulk(args.get(1)),
+        _ => ctx.reply.error(&errors::wrong_arity("ping")),
+    }
+}
+
+/// Compares without an early exit, so timing does not reveal how much of a guess matched.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Checks a user and password against the configuration (only the default user exists).
+fn credentials_ok(ctx: &Ctx<'_>, user: &[u8], password: &[u8]) -> bool {
+    user == b"default"
+        && ctx
+            .settings
+            .requirepass
+            .as_deref()
+            .is_none_or(|p| same_secret(p, password))
+}
+
+fn auth(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let (user, password) = match args.len() {
+        2 => {
+            if ctx.settings.requirepass.is_none() {
+                ctx.reply.error(
+                    "ERR AUTH <password> called without any password configured for the default user. \
+                     Are you sure your configuration is correct?",
+                );
+                return;
+            }
+            (&b"default"[..], args.get(1))
+        }
+        3 => (args.get(1), args.get(2)),
+        _ => {
+            ctx.reply.error(errors::SYNTAX);
+            return;
+        }
+    };
+    if credentials_ok(ctx, user, password) {
+        ctx.session.authenticated = true;
+        ctx.reply.ok();
+    } else {
+        tracing::warn!(client = %ctx.session.info.addr, "authentication failed");
+        ctx.reply.error(errors::WRONGPASS);
+    }
+}
+
+fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let mut version = None;
+    let mut next = 1;
+    if args.len() >= 2 {
+        match tessera_keyspace::number::parse_i64(args.get(1)) {
+            Some(v @ (2 | 3)) => version = Some(v),
+            Some(_) => {
+                ctx.reply.error("NOPROTO unsupported protocol version");
+                return;
+            }
+            None => {
+                ctx.reply
+                    .error("ERR Protocol version is not an integer or out of range");
+                return;
+            }
+        }
+        next = 2;
+    }
+    let mut credentials = None;
+    let mut name = None;
+    let mut i = next;
+    while i < args.len() {
+        let opt = args.get(i);
+        let more = args.len() - 1 - i;
+        if is(opt, "AUTH") && more >= 2 {
+            credentials = Some((args.get(i + 1), args.get(i + 2)));
+            i += 3;
+        } else if is(opt, "SETNAME") && more >= 1 {
+            name = Some(args.get(i + 1));
+            i += 2;
+        } else {
+            ctx.reply.error(&format!(
+                "ERR Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(opt)
+            ));
+            return;
+        }
+    }
+    if let Some((user, password)) = credentials {
+        if !credentials_ok(ctx, user, password) {
+            ctx.reply.error(errors::WRONGPASS);
+            return;
+        }
+        ctx.session.authenticated = true;
+    }
+    if !ctx.session.authenticated {
+        ctx.reply.error(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the \
+             HELLO AUTH <user> <pass> option can be used to authenticate the client and select \
+             the RESP protocol version at the same time",
+        );
+        return;
+    }
+    if let Some(name) = name
+        && !super::client::set_name(ctx, name)
+    {
+        return;
+    }
+    if let Some(v) = version {
+        ctx.session.set_resp3(v == 3);
+        ctx.reply.set_resp3(v == 3);
+    }
+    let proto = if ctx.session.resp3 { 3 } else { 2 };
+    let mode = if ctx.settings.cluster_enabled {
+        "cluster"
+    } else {
+        "standalone"
+    };
+    let r = &mut *ctx.reply;
+    r.map(7);
+    r.bulk(b"server");
+    r.bulk(b"redis");
+    r.bulk(b"version");
+    r.bulk(crate::REDIS_VERSION.as_bytes());
+    r.bulk(b"proto");
+    r.int(proto);
+    r.bulk(b"id");
+    r.int(ctx.session.info.id as i64);
+    r.bulk(b"mode");
+    r.bulk(mode.as_bytes());
+    r.bulk(b"role");
+    r.bulk(b"master");
+    r.bulk(b"modules");
+    r.array(0);
+}
+
+fn select(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let Some(index) = ctx.int_arg(args.get(1)) else {
+        return;
+    };
+    if ctx.settings.cluster_enabled && index != 0 {
+        ctx.reply.error("ERR SELECT is not allowed in cluster mode");
+    } else if index < 0 || index as usize >= ctx.node.keyspace.database_count() {
+        ctx.reply.error("ERR DB index is out of range");
+    } else {
+        ctx.session.select(index as usize);
+        ctx.reply.ok();
+    }
+}
+
+fn quit(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+    ctx.reply.ok();
+    ctx.session.close = true;
+}
+
+fn reset(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+    let s = &mut *ctx.session;
+    s.select(0);
+    s.set_resp3(false);
+    s.reply_mode = ReplyMode::On;
+    s.authenticated = ctx.settings.requirepass.is_none();
+    *s.info.name.lock() = None;
+    ctx.reply.set_resp3(false);
+    ctx.reply.simple("RESET");
+}

@@ -1,0 +1,97 @@
+//! EXPIRE, TTL, PERSIST and their variants.
+
+use tessera_keyspace::generic::{self, ExpireCondition, TimeToLive};
+use tessera_keyspace::key_slot;
+
+use super::{Ctx, Handler, is};
+use crate::errors;
+use crate::protocol::request::Args;
+
+pub(super) fn handler(name: &str) -> Option<Handler> {
+    Some(match name {
+        "expire" => |c, a| expire(c, a, 1000, false, "expire"),
+        "pexpire" => |c, a| expire(c, a, 1, false, "pexpire"),
+        "expireat" => |c, a| expire(c, a, 1000, true, "expireat"),
+        "pexpireat" => |c, a| expire(c, a, 1, true, "pexpireat"),
+        "ttl" => |c, a| ttl(c, a, |at, now| (at.saturating_sub(now).max(0) + 500) / 1000),
+        "pttl" => |c, a| ttl(c, a, |at, now| at.saturating_sub(now).max(0)),
+        "expiretime" => |c, a| ttl(c, a, |at, _| at / 1000),
+        "pexpiretime" => |c, a| ttl(c, a, |at, _| at),
+        "persist" => persist,
+        _ => return None,
+    })
+}
+
+/// Parses NX / XX / GT / LT, with Redis's error texts.
+fn condition(ctx: &mut Ctx<'_>, args: Args<'_>) -> Option<ExpireCondition> {
+    let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
+    for opt in args.iter_from(3) {
+        if is(opt, "NX") {
+            nx = true;
+        } else if is(opt, "XX") {
+            xx = true;
+        } else if is(opt, "GT") {
+            gt = true;
+        } else if is(opt, "LT") {
+            lt = true;
+        } else {
+            ctx.reply.error(&format!(
+                "ERR Unsupported option {}",
+                String::from_utf8_lossy(opt)
+            ));
+            return None;
+        }
+    }
+    if nx && (xx || gt || lt) {
+        ctx.reply
+            .error("ERR NX and XX, GT or LT options at the same time are not compatible");
+        return None;
+    }
+    if gt && lt {
+        ctx.reply
+            .error("ERR GT and LT options at the same time are not compatible");
+        return None;
+    }
+    Some(ExpireCondition {
+        no_deadline: nx,
+        has_deadline: xx,
+        later: gt,
+        earlier: lt,
+    })
+}
+
+fn expire(ctx: &mut Ctx<'_>, args: Args<'_>, unit_ms: i64, absolute: bool, name: &str) {
+    let Some(cond) = condition(ctx, args) else {
+        return;
+    };
+    let Some(n) = ctx.int_arg(args.get(2)) else {
+        return;
+    };
+    let base = if absolute { 0 } else { ctx.now_ms };
+    let Some(at) = n.checked_mul(unit_ms).and_then(|ms| ms.checked_add(base)) else {
+        ctx.reply.error(&errors::invalid_expire(name));
+        return;
+    };
+    let key = args.get(1);
+    let db = ctx.db();
+    let done = generic::expire(&mut db.lock(key_slot(key)), key, at, cond, ctx.now_ms);
+    ctx.reply.int(i64::from(done));
+}
+
+fn ttl(ctx: &mut Ctx<'_>, args: Args<'_>, show: fn(i64, i64) -> i64) {
+    let key = args.get(1);
+    let db = ctx.db();
+    let state = generic::time_to_live(&mut db.lock(key_slot(key)), key, ctx.now_ms);
+    ctx.reply.int(match state {
+        TimeToLive::Missing => -2,
+        TimeToLive::Persistent => -1,
+        TimeToLive::At(at) => show(at, ctx.now_ms),
+    });
+}
+
+fn persist(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let key = args.get(1);
+    let db = ctx.db();
+    let done = generic::persist(&mut db.lock(key_slot(key)), key, ctx.now_ms);
+    ctx.reply.int(i64::from(done));
+}

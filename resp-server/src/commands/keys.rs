@@ -1,0 +1,146 @@
+//! DEL, EXISTS, TYPE, RENAME, KEYS, SCAN, RANDOMKEY, OBJECT.
+
+use tessera_keyspace::generic::{self};
+use tessera_keyspace::number::parse_u64;
+use tessera_keyspace::{ScanFilter, ValueType, key_slot};
+
+use super::{Ctx, Handler, help, is};
+use crate::errors;
+use crate::protocol::request::Args;
+
+pub(super) fn handler(name: &str) -> Option<Handler> {
+    Some(match name {
+        "del" | "unlink" => del,
+        "exists" | "touch" => exists,
+        "type" => type_,
+        "rename" => |c, a| rename(c, a, false),
+        "renamenx" => |c, a| rename(c, a, true),
+        "keys" => keys,
+        "scan" => scan,
+        "randomkey" => randomkey,
+        "object|encoding" => object_encoding,
+        "object|help" => object_help,
+        _ => return None,
+    })
+}
+
+fn del(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let db = ctx.db();
+    let mut locks = db.lock_keys(args.iter_from(1));
+    let deleted = args
+        .iter_from(1)
+        .filter(|k| generic::delete(locks.for_key(k), k, ctx.now_ms))
+        .count();
+    ctx.reply.int(deleted as i64);
+}
+
+fn exists(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let db = ctx.db();
+    let mut locks = db.lock_keys(args.iter_from(1));
+    let found = args
+        .iter_from(1)
+        .filter(|k| generic::exists(locks.for_key(k), k, ctx.now_ms))
+        .count();
+    ctx.reply.int(found as i64);
+}
+
+fn type_(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let key = args.get(1);
+    let db = ctx.db();
+    let found = generic::value_type(&mut db.lock(key_slot(key)), key, ctx.now_ms);
+    ctx.reply.simple(found.map_or("none", ValueType::name));
+}
+
+fn rename(ctx: &mut Ctx<'_>, args: Args<'_>, only_if_absent: bool) {
+    let (source, destination) = (args.get(1), args.get(2));
+    let db = ctx.db();
+    let mut locks = db.lock_keys([source, destination]);
+    match generic::rename(&mut locks, source, destination, only_if_absent, ctx.now_ms) {
+        Ok(done) if only_if_absent => ctx.reply.int(i64::from(done)),
+        Ok(_) => ctx.reply.ok(),
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
+
+fn keys(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let found = ctx.db().keys(args.get(1), ctx.now_ms);
+    ctx.reply.bulk_array(found.iter().map(Vec::as_slice));
+}
+
+/// Parses a SCAN cursor as Redis's strtoul does: decimal, and a leading `-` wraps.
+fn parse_cursor(arg: &[u8]) -> Option<u64> {
+    match arg.strip_prefix(b"-") {
+        Some(rest) => parse_u64(rest).map(|n| n.wrapping_neg()),
+        None => parse_u64(arg),
+    }
+}
+
+fn scan(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let Some(cursor) = parse_cursor(args.get(1)) else {
+        ctx.reply.error("ERR invalid cursor");
+        return;
+    };
+    let mut count = 10usize;
+    let mut filter = ScanFilter::default();
+    let mut unknown_type = false;
+    let mut i = 2;
+    while i < args.len() {
+        let (opt, value) = (args.get(i), (i + 1 < args.len()).then(|| args.get(i + 1)));
+        match value {
+            Some(v) if is(opt, "COUNT") => match ctx.int_arg(v) {
+                Some(n) if n >= 1 => count = n as usize,
+                Some(_) => {
+                    ctx.reply.error(errors::SYNTAX);
+                    return;
+                }
+                None => return,
+            },
+            Some(v) if is(opt, "MATCH") => filter.pattern = Some(v),
+            Some(v) if is(opt, "TYPE") => match ValueType::from_name(v) {
+                Some(t) => filter.value_type = Some(t),
+                // Redis 7.0 accepts an unknown type name and matches nothing.
+                None => unknown_type = true,
+            },
+            _ => {
+                ctx.reply.error(errors::SYNTAX);
+                return;
+            }
+        }
+        i += 2;
+    }
+    let (next, mut found) = ctx.db().scan(cursor, count, &filter, ctx.now_ms);
+    if unknown_type {
+        found.clear();
+    }
+    ctx.reply.array(2);
+    ctx.reply.bulk(itoa::Buffer::new().format(next).as_bytes());
+    ctx.reply.bulk_array(found.iter().map(Vec::as_slice));
+}
+
+fn randomkey(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+    let mut random = || rand::random::<u64>();
+    match ctx.db().random_key(ctx.now_ms, &mut random) {
+        Some(key) => ctx.reply.bulk(&key),
+        None => ctx.reply.null(),
+    }
+}
+
+fn object_encoding(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let key = args.get(2);
+    let db = ctx.db();
+    match generic::encoding(&mut db.lock(key_slot(key)), key, ctx.now_ms) {
+        Some(e) => ctx.reply.bulk(e.name().as_bytes()),
+        None => ctx.reply.null(),
+    }
+}
+
+fn object_help(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+    help(
+        ctx.reply,
+        "OBJECT",
+        &[
+            "ENCODING <key>",
+            "    Return the internal representation of the value at <key>.",
+        ],
+    );
+}

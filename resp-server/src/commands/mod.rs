@@ -1,0 +1,90 @@
+//! Command handlers: parse arguments, call the keyspace or server, encode the reply.
+//!
+//! Each file holds one family of commands. Handlers never see RESP framing or sockets;
+//! they get the arguments and a [`Ctx`] and write into its reply buffer.
+
+mod client;
+mod cluster;
+mod connection;
+mod expiry;
+mod introspection;
+mod keys;
+mod server;
+mod strings;
+
+use std::sync::Arc;
+use tessera_keyspace::Db;
+use tessera_keyspace::number::parse_i64;
+
+use crate::config::Settings;
+pub(crate) use crate::errors;
+use crate::node::Node;
+use crate::protocol::reply::Reply;
+use crate::protocol::request::Args;
+use crate::session::Session;
+
+/// Everything a handler may use.
+pub struct Ctx<'a> {
+    /// The node.
+    pub node: &'a Arc<Node>,
+    /// This connection's state.
+    pub session: &'a mut Session,
+    /// Where the reply goes.
+    pub reply: &'a mut Reply,
+    /// Settings in force for this batch.
+    pub settings: &'a Settings,
+    /// Unix time in ms, read once per command so a command sees one instant.
+    pub now_ms: i64,
+}
+
+impl<'a> Ctx<'a> {
+    /// The selected database.
+    #[inline]
+    pub fn db(&self) -> &'a Db {
+        let node: &'a Node = self.node;
+        node.keyspace.db(self.session.db)
+    }
+
+    /// Parses an integer argument, replying with Redis's error if it is not one.
+    pub fn int_arg(&mut self, arg: &[u8]) -> Option<i64> {
+        let parsed = parse_i64(arg);
+        if parsed.is_none() {
+            self.reply.error(errors::NOT_INTEGER);
+        }
+        parsed
+    }
+}
+
+/// A command implementation.
+pub type Handler = fn(&mut Ctx<'_>, Args<'_>);
+
+/// The handler of a command by its full lowercase name, if Tessera implements it.
+pub fn handler_for(name: &str) -> Option<Handler> {
+    connection::handler(name)
+        .or_else(|| client::handler(name))
+        .or_else(|| introspection::handler(name))
+        .or_else(|| server::handler(name))
+        .or_else(|| strings::handler(name))
+        .or_else(|| keys::handler(name))
+        .or_else(|| expiry::handler(name))
+        .or_else(|| cluster::handler(name))
+}
+
+/// Replies with a HELP text: the usage line, then each line as a status reply.
+fn help(reply: &mut Reply, command: &str, lines: &[&str]) {
+    reply.array(lines.len() + 3);
+    reply.simple(&format!(
+        "{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+    ));
+    for line in lines {
+        reply.simple(line);
+    }
+    reply.simple("HELP");
+    reply.simple("    Print this help.");
+}
+
+/// True when `arg` equals `word`, ignoring ASCII case.
+#[inline]
+fn is(arg: &[u8], word: &str) -> bool {
+    arg.eq_ignore_ascii_case(word.as_bytes())
+}

@@ -1,0 +1,235 @@
+//! INFO, CONFIG, DBSIZE, FLUSHALL, FLUSHDB, TIME, LASTSAVE, DEBUG, SHUTDOWN.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tessera_keyspace::{StrValue, Value, key_slot};
+
+use super::{Ctx, Handler, help, is};
+use crate::config::DebugCommand;
+use crate::errors;
+use crate::protocol::request::Args;
+
+pub(super) fn handler(name: &str) -> Option<Handler> {
+    Some(match name {
+        "info" => info,
+        "config|get" => config_get,
+        "config|set" => config_set,
+        "config|resetstat" => config_resetstat,
+        "config|help" => |c, _| {
+            help(
+                c.reply,
+                "CONFIG",
+                &[
+                    "GET <pattern>",
+                    "    Return parameters matching the glob-like <pattern> and their values.",
+                    "SET <directive> <value>",
+                    "    Set the configuration <directive> to <value>.",
+                    "RESETSTAT",
+                    "    Reset statistics reported by the INFO command.",
+                ],
+            )
+        },
+        "dbsize" => |c, _| c.reply.int(c.db().len() as i64),
+        "flushall" => |c, a| flush(c, a, true),
+        "flushdb" => |c, a| flush(c, a, false),
+        "time" => time,
+        "lastsave" => |c, _| c.reply.int(c.node.started_unix),
+        "debug" => debug,
+        "shutdown" => shutdown,
+        _ => return None,
+    })
+}
+
+fn info(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let sections: Vec<String> = args
+        .iter_from(1)
+        .map(|s| String::from_utf8_lossy(s).to_ascii_lowercase())
+        .collect();
+    let text = crate::info::render(ctx.node, &sections);
+    ctx.reply.verbatim(text.as_bytes());
+}
+
+fn config_get(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let patterns: Vec<&[u8]> = args.iter_from(2).collect();
+    let pairs = ctx.node.config.get(&patterns);
+    ctx.reply.map(pairs.len());
+    for (name, value) in pairs {
+        ctx.reply.bulk(name.as_bytes());
+        ctx.reply.bulk(value.as_bytes());
+    }
+}
+
+fn config_set(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    if args.len() % 2 != 0 {
+        ctx.reply.error(&errors::wrong_arity("config|set"));
+        return;
+    }
+    let pairs: Vec<(&[u8], &[u8])> = (2..args.len())
+        .step_by(2)
+        .map(|i| (args.get(i), args.get(i + 1)))
+        .collect();
+    match ctx.node.config.set(&pairs, ctx.session.local) {
+        Ok(()) => ctx.reply.ok(),
+        Err(e) => ctx.reply.error(&e),
+    }
+}
+
+fn config_resetstat(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+    ctx.node.stats.reset();
+    ctx.node.clients.reset_counters();
+    for (_, db) in ctx.node.keyspace.existing() {
+        db.reset_stats();
+    }
+    ctx.reply.ok();
+}
+
+fn flush(ctx: &mut Ctx<'_>, args: Args<'_>, all: bool) {
+    match args.len() {
+        1 => {}
+        2 if is(args.get(1), "ASYNC") || is(args.get(1), "SYNC") => {}
+        _ => {
+            ctx.reply.error(errors::SYNTAX);
+            return;
+        }
+    }
+    if all {
+        ctx.node.keyspace.clear();
+    } else {
+        ctx.db().clear();
+    }
+    ctx.reply.ok();
+}
+
+fn time(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+    let us = crate::clock::unix_us();
+    ctx.reply.array(2);
+    ctx.reply
+        .bulk(itoa::Buffer::new().format(us / 1_000_000).as_bytes());
+    ctx.reply
+        .bulk(itoa::Buffer::new().format(us % 1_000_000).as_bytes());
+}
+
+fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let allowed = match ctx.settings.enable_debug_command {
+        DebugCommand::Yes => true,
+        DebugCommand::Local => ctx.session.local,
+        DebugCommand::No => false,
+    };
+    if !allowed {
+        ctx.reply.error(
+            "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", \
+             you can run it from a local connection, otherwise you need to set this option in the \
+             configuration file, and then restart the server.",
+        );
+        return;
+    }
+    let sub = args.get(1);
+    if is(sub, "SLEEP") && args.len() == 3 {
+        // Like strtod: unparsable text sleeps for zero seconds.
+        let secs: f64 = std::str::from_utf8(args.get(2))
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+            .unwrap_or(0.0);
+        let pause = Duration::from_secs_f64(secs.min(1e9));
+        // DEBUG SLEEP freezes the whole server, as in Redis: every connection waits.
+        ctx.node.pause.pause_for(pause);
+        ctx.session.sleep = Some(pause);
+        ctx.reply.ok();
+    } else if is(sub, "SET-ACTIVE-EXPIRE") && args.len() == 3 {
+        let on = args.get(2) != b"0";
+        ctx.node.active_expire.store(on, Ordering::Relaxed);
+        ctx.reply.ok();
+    } else if is(sub, "POPULATE") && (3..=5).contains(&args.len()) {
+        populate(ctx, args);
+    } else if is(sub, "HELP") {
+        help(
+            ctx.reply,
+            "DEBUG",
+            &[
+                "POPULATE <count> [<prefix>] [<size>]",
+                "    Create <count> string keys named key:<num>, or <prefix>:<num> if given.",
+                "SET-ACTIVE-EXPIRE <0|1>",
+                "    Disable or enable the active expiry cycle.",
+                "SLEEP <seconds>",
+                "    Stop the server for <seconds>; decimals are allowed.",
+            ],
+        );
+    } else {
+        ctx.reply.error(&format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+            String::from_utf8_lossy(sub)
+        ));
+    }
+}
+
+fn populate(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let Some(count) = ctx.int_arg(args.get(2)) else {
+        return;
+    };
+    let prefix = if args.len() > 3 { args.get(3) } else { b"key" };
+    let size = if args.len() > 4 {
+        match ctx.int_arg(args.get(4)) {
+            Some(n) if n >= 0 => Some(n as usize),
+            Some(_) => {
+                ctx.reply.error("ERR size must be positive");
+                return;
+            }
+            None => return,
+        }
+    } else {
+        None
+    };
+    let db = ctx.db();
+    for i in 0..count.max(0) {
+        let mut key = prefix.to_vec();
+        key.extend_from_slice(format!(":{i}").as_bytes());
+        let mut t = db.lock(key_slot(&key));
+        if t.contains(&key, ctx.now_ms) {
+            continue;
+        }
+        let mut value = format!("value:{i}").into_bytes();
+        if let Some(size) = size {
+            value.resize(size, 0);
+        }
+        t.insert(&key, Value::Str(StrValue::from_vec(value)));
+    }
+    ctx.reply.ok();
+}
+
+fn shutdown(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let (mut save, mut nosave, mut force) = (false, false, false);
+    for flag in args.iter_from(1) {
+        if is(flag, "SAVE") {
+            save = true;
+        } else if is(flag, "NOSAVE") {
+            nosave = true;
+        } else if is(flag, "NOW") {
+        } else if is(flag, "FORCE") {
+            force = true;
+        } else if is(flag, "ABORT") && args.len() == 2 {
+            ctx.reply.error("ERR No shutdown in progress.");
+            return;
+        } else {
+            ctx.reply.error(errors::SYNTAX);
+            return;
+        }
+    }
+    if save && nosave {
+        ctx.reply.error(errors::SYNTAX);
+        return;
+    }
+    if save && !force {
+        // Tessera keeps no snapshot yet, so an explicit SAVE cannot be honoured. Redis
+        // refuses to exit when its save fails, and so do we: the data stays served.
+        tracing::warn!(
+            "SHUTDOWN SAVE refused: this node has no RDB persistence yet (use NOSAVE, or SAVE FORCE)"
+        );
+        ctx.reply
+            .error("ERR Errors trying to SHUTDOWN. Check logs.");
+        return;
+    }
+    tracing::warn!(client = %ctx.session.info.addr, "user requested shutdown");
+    ctx.node.request_shutdown();
+    ctx.session.close = true;
+}

@@ -1,0 +1,394 @@
+//! GET, SET and the other string commands.
+
+use tessera_keyspace::strings::{
+    self, Deadline, GetExDeadline, SetCondition, SetOptions, substring_range,
+};
+use tessera_keyspace::{StrValue, key_slot};
+
+use super::{Ctx, Handler, is};
+use crate::errors;
+use crate::protocol::request::Args;
+
+pub(super) fn handler(name: &str) -> Option<Handler> {
+    Some(match name {
+        "get" => get,
+        "set" => set,
+        "setnx" => setnx,
+        "setex" => setex,
+        "psetex" => psetex,
+        "getset" => getset,
+        "getdel" => getdel,
+        "getex" => getex,
+        "mget" => mget,
+        "mset" => mset,
+        "msetnx" => msetnx,
+        "append" => append,
+        "strlen" => strlen,
+        "getrange" => getrange,
+        "setrange" => setrange,
+        "incr" => |c, a| incr_by(c, a.get(1), 1),
+        "decr" => |c, a| incr_by(c, a.get(1), -1),
+        "incrby" => incrby,
+        "decrby" => decrby,
+        "incrbyfloat" => incrbyfloat,
+        _ => return None,
+    })
+}
+
+/// Replies with a string value or null.
+fn reply_value(ctx: &mut Ctx<'_>, value: Option<&StrValue>) {
+    match value {
+        Some(v) => v.with_bytes(|b| ctx.reply.bulk(b)),
+        None => ctx.reply.null(),
+    }
+}
+
+/// The time unit of an expiry argument.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Unit {
+    Seconds,
+    Millis,
+}
+
+/// Parses an expiry argument of SET, SETEX, GETEX... into an absolute Unix time in ms,
+/// with Redis's checks: positive, no overflow, and a valid result.
+pub(super) fn deadline_arg(
+    ctx: &mut Ctx<'_>,
+    arg: &[u8],
+    unit: Unit,
+    absolute: bool,
+    command: &str,
+) -> Option<i64> {
+    let n = ctx.int_arg(arg)?;
+    let ms = match unit {
+        Unit::Seconds if n <= i64::MAX / 1000 => Some(n * 1000),
+        Unit::Seconds => None,
+        Unit::Millis => Some(n),
+    };
+    let at = ms.filter(|_| n > 0).and_then(|ms| {
+        if absolute {
+            Some(ms)
+        } else {
+            ms.checked_add(ctx.now_ms)
+        }
+    });
+    if at.is_none() {
+        ctx.reply.error(&errors::invalid_expire(command));
+    }
+    at
+}
+
+fn get(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let key = args.get(1);
+    let db = ctx.db();
+    let mut t = db.lock(key_slot(key));
+    match strings::get(&mut t, key, ctx.now_ms) {
+        Ok(v) => reply_value(ctx, v),
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
+
+/// Runs SET with parsed options and writes its reply.
+fn run_set(ctx: &mut Ctx<'_>, key: &[u8], value: &[u8], options: SetOptions, reply_int: bool) {
+    let db = ctx.db();
+    let mut t = db.lock(key_slot(key));
+    match strings::set(&mut t, key, value, options, ctx.now_ms) {
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+        Ok(out) if options.return_previous => reply_value(ctx, out.previous.as_ref()),
+        Ok(out) if reply_int => ctx.reply.int(i64::from(out.written)),
+        Ok(out) if out.written => ctx.reply.ok(),
+        Ok(_) => ctx.reply.null(),
+    }
+}
+
+fn set(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let mut options = SetOptions::default();
+    let mut expiry: Option<(&[u8], Unit, bool)> = None;
+    let mut keep_ttl = false;
+    let mut i = 3;
+    while i < args.len() {
+        let opt = args.get(i);
+        let has_value = i + 1 < args.len();
+        let timed = if is(opt, "EX") {
+            Some((Unit::Seconds, false))
+        } else if is(opt, "PX") {
+            Some((Unit::Millis, false))
+        } else if is(opt, "EXAT") {
+            Some((Unit::Seconds, true))
+        } else if is(opt, "PXAT") {
+            Some((Unit::Millis, true))
+        } else {
+            None
+        };
+        let ok = if let Some((unit, absolute)) = timed {
+            let ok = expiry.is_none() && !keep_ttl && has_value;
+            if ok {
+                expiry = Some((args.get(i + 1), unit, absolute));
+                i += 1;
+            }
+            ok
+        } else if is(opt, "NX") && options.condition != SetCondition::IfPresent {
+            options.condition = SetCondition::IfAbsent;
+            true
+        } else if is(opt, "XX") && options.condition != SetCondition::IfAbsent {
+            options.condition = SetCondition::IfPresent;
+            true
+        } else if is(opt, "KEEPTTL") && expiry.is_none() {
+            keep_ttl = true;
+            true
+        } else if is(opt, "GET") {
+            options.return_previous = true;
+            true
+        } else {
+            false
+        };
+        if !ok {
+            ctx.reply.error(errors::SYNTAX);
+            return;
+        }
+        i += 1;
+    }
+    options.deadline = match expiry {
+        Some((arg, unit, absolute)) => match deadline_arg(ctx, arg, unit, absolute, "set") {
+            Some(at) => Deadline::At(at),
+            None => return,
+        },
+        None if keep_ttl => Deadline::Keep,
+        None => Deadline::Clear,
+    };
+    run_set(ctx, args.get(1), args.get(2), options, false);
+}
+
+fn setnx(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let options = SetOptions {
+        condition: SetCondition::IfAbsent,
+        ..SetOptions::default()
+    };
+    run_set(ctx, args.get(1), args.get(2), options, true);
+}
+
+fn setex_with(ctx: &mut Ctx<'_>, args: Args<'_>, unit: Unit, name: &str) {
+    if let Some(at) = deadline_arg(ctx, args.get(2), unit, false, name) {
+        let options = SetOptions {
+            deadline: Deadline::At(at),
+            ..SetOptions::default()
+        };
+        run_set(ctx, args.get(1), args.get(3), options, false);
+    }
+}
+
+fn setex(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    setex_with(ctx, args, Unit::Seconds, "setex");
+}
+
+fn psetex(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    setex_with(ctx, args, Unit::Millis, "psetex");
+}
+
+fn getset(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let options = SetOptions {
+        return_previous: true,
+        ..SetOptions::default()
+    };
+    run_set(ctx, args.get(1), args.get(2), options, false);
+}
+
+fn getdel(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let key = args.get(1);
+    let db = ctx.db();
+    let mut t = db.lock(key_slot(key));
+    match strings::getdel(&mut t, key, ctx.now_ms) {
+        Ok(v) => reply_value(ctx, v.as_ref()),
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
+
+/// The one option GETEX may take.
+enum GetExOption<'a> {
+    Persist,
+    Timed(&'a [u8], Unit, bool),
+}
+
+fn getex(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    const TIMED: [(&str, Unit, bool); 4] = [
+        ("EX", Unit::Seconds, false),
+        ("PX", Unit::Millis, false),
+        ("EXAT", Unit::Seconds, true),
+        ("PXAT", Unit::Millis, true),
+    ];
+    let option = match args.len() {
+        2 => None,
+        3 if is(args.get(2), "PERSIST") => Some(GetExOption::Persist),
+        4 => match TIMED.iter().find(|(w, _, _)| is(args.get(2), w)) {
+            Some(&(_, unit, absolute)) => Some(GetExOption::Timed(args.get(3), unit, absolute)),
+            None => {
+                ctx.reply.error(errors::SYNTAX);
+                return;
+            }
+        },
+        _ => {
+            ctx.reply.error(errors::SYNTAX);
+            return;
+        }
+    };
+    let deadline = match option {
+        None => GetExDeadline::Keep,
+        Some(GetExOption::Persist) => GetExDeadline::Persist,
+        Some(GetExOption::Timed(arg, unit, absolute)) => {
+            match deadline_arg(ctx, arg, unit, absolute, "getex") {
+                Some(at) => GetExDeadline::At(at),
+                None => return,
+            }
+        }
+    };
+    let key = args.get(1);
+    let db = ctx.db();
+    let mut t = db.lock(key_slot(key));
+    match strings::getex(&mut t, key, deadline, ctx.now_ms) {
+        Ok(v) => reply_value(ctx, v.as_ref()),
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
+
+fn mget(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let db = ctx.db();
+    let mut locks = db.lock_keys(args.iter_from(1));
+    ctx.reply.array(args.len() - 1);
+    for key in args.iter_from(1) {
+        // MGET answers null for a key of another type instead of failing.
+        match strings::get(locks.for_key(key), key, ctx.now_ms) {
+            Ok(v) => reply_value(ctx, v),
+            Err(_) => ctx.reply.null(),
+        }
+    }
+}
+
+/// Checks MSET's pairing; Redis reports an odd count as an arity error.
+fn pairs_ok(ctx: &mut Ctx<'_>, args: Args<'_>, name: &str) -> bool {
+    if args.len() % 2 == 0 {
+        ctx.reply.error(&errors::wrong_arity(name));
+        return false;
+    }
+    true
+}
+
+fn mset_all(ctx: &Ctx<'_>, args: Args<'_>, only_if_none_exist: bool) -> bool {
+    let db = ctx.db();
+    let keys = (1..args.len()).step_by(2).map(|i| args.get(i));
+    let mut locks = db.lock_keys(keys.clone());
+    if only_if_none_exist {
+        let now = ctx.now_ms;
+        if keys.clone().any(|k| locks.for_key(k).contains(k, now)) {
+            return false;
+        }
+    }
+    for i in (1..args.len()).step_by(2) {
+        let key = args.get(i);
+        let value = tessera_keyspace::Value::Str(StrValue::new(args.get(i + 1)));
+        locks.for_key(key).insert(key, value);
+    }
+    true
+}
+
+fn mset(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    if pairs_ok(ctx, args, "mset") {
+        mset_all(ctx, args, false);
+        ctx.reply.ok();
+    }
+}
+
+fn msetnx(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    if pairs_ok(ctx, args, "msetnx") {
+        let written = mset_all(ctx, args, true);
+        ctx.reply.int(i64::from(written));
+    }
+}
+
+fn append(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let key = args.get(1);
+    let db = ctx.db();
+    let mut t = db.lock(key_slot(key));
+    let max = ctx.settings.proto_max_bulk_len;
+    match strings::append(&mut t, key, args.get(2), max, ctx.now_ms) {
+        Ok(len) => ctx.reply.int(len as i64),
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
+
+fn strlen(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let key = args.get(1);
+    let db = ctx.db();
+    let mut t = db.lock(key_slot(key));
+    match strings::strlen(&mut t, key, ctx.now_ms) {
+        Ok(len) => ctx.reply.int(len as i64),
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
+
+fn getrange(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let (Some(start), Some(end)) = (ctx.int_arg(args.get(2)), ctx.int_arg(args.get(3))) else {
+        return;
+    };
+    let key = args.get(1);
+    let db = ctx.db();
+    let mut t = db.lock(key_slot(key));
+    match strings::get(&mut t, key, ctx.now_ms) {
+        Ok(Some(v)) => v.with_bytes(|b| match substring_range(b.len(), start, end) {
+            Some(r) => ctx.reply.bulk(&b[r]),
+            None => ctx.reply.bulk(b""),
+        }),
+        Ok(None) => ctx.reply.bulk(b""),
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
+
+fn setrange(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let Some(offset) = ctx.int_arg(args.get(2)) else {
+        return;
+    };
+    if offset < 0 {
+        ctx.reply.error("ERR offset is out of range");
+        return;
+    }
+    let key = args.get(1);
+    let db = ctx.db();
+    let mut t = db.lock(key_slot(key));
+    let max = ctx.settings.proto_max_bulk_len;
+    match strings::setrange(&mut t, key, offset as usize, args.get(3), max, ctx.now_ms) {
+        Ok(len) => ctx.reply.int(len as i64),
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
+
+fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], delta: i64) {
+    let db = ctx.db();
+    let mut t = db.lock(key_slot(key));
+    match strings::incr_by(&mut t, key, delta, ctx.now_ms) {
+        Ok(n) => ctx.reply.int(n),
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
+
+fn incrby(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    if let Some(delta) = ctx.int_arg(args.get(2)) {
+        incr_by(ctx, args.get(1), delta);
+    }
+}
+
+fn decrby(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    match ctx.int_arg(args.get(2)) {
+        Some(i64::MIN) => ctx.reply.error("ERR decrement would overflow"),
+        Some(delta) => incr_by(ctx, args.get(1), -delta),
+        None => {}
+    }
+}
+
+fn incrbyfloat(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let key = args.get(1);
+    let db = ctx.db();
+    let mut t = db.lock(key_slot(key));
+    match strings::incr_by_float(&mut t, key, args.get(2), ctx.now_ms) {
+        Ok(text) => ctx.reply.bulk(&text),
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}

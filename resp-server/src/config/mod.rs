@@ -1,0 +1,352 @@
+//! Server configuration: the directive registry, the values in force, and typed settings.
+//!
+//! One source of truth: a map from directive name to its canonical text, exactly what
+//! CONFIG GET shows. The hot path reads [`Settings`], a typed snapshot derived from that
+//! map after every change and swapped in atomically, so reading the config never locks.
+
+mod directives;
+mod registry;
+mod settings;
+
+use arc_swap::ArcSwap;
+use parking_lot::Mutex;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+pub use directives::DIRECTIVES;
+pub use registry::{Access, Directive, Kind, parse_memory};
+pub use settings::{DebugCommand, Settings};
+
+/// Finds a directive by name or alias, ignoring case.
+pub fn lookup(name: &str) -> Option<&'static Directive> {
+    DIRECTIVES.iter().find(|d| {
+        d.name.eq_ignore_ascii_case(name) || d.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+    })
+}
+
+/// Why a directive line was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DirectiveError {
+    /// No such directive.
+    Unknown,
+    /// The arguments are not valid; Redis's text.
+    Invalid(String),
+}
+
+/// The value of every directive, in canonical text form.
+#[derive(Debug, Clone)]
+pub struct ConfigValues {
+    values: BTreeMap<&'static str, String>,
+    /// Directives given explicitly (file, command line or CONFIG SET).
+    explicit: HashSet<&'static str>,
+}
+
+impl Default for ConfigValues {
+    fn default() -> Self {
+        ConfigValues::defaults()
+    }
+}
+
+impl ConfigValues {
+    /// Every directive at its default.
+    pub fn defaults() -> ConfigValues {
+        ConfigValues {
+            values: DIRECTIVES
+                .iter()
+                .map(|d| (d.name, d.default.to_string()))
+                .collect(),
+            explicit: HashSet::new(),
+        }
+    }
+
+    /// Applies one config-file or command-line directive. A second `save` line adds to
+    /// the first instead of replacing it, as in redis.conf.
+    pub fn apply(&mut self, name: &str, args: &[String]) -> Result<(), DirectiveError> {
+        let directive = lookup(name).ok_or(DirectiveError::Unknown)?;
+        let mut value = directive
+            .kind
+            .parse(args)
+            .map_err(DirectiveError::Invalid)?;
+        if directive.kind == Kind::Save && self.explicit.contains(directive.name) {
+            let previous = &self.values[directive.name];
+            if !previous.is_empty() && !value.is_empty() {
+                value = format!("{previous} {value}");
+            }
+        }
+        self.store(directive, value);
+        Ok(())
+    }
+
+    fn store(&mut self, directive: &'static Directive, value: String) {
+        let value = canonicalize(directive.name, value);
+        self.explicit.insert(directive.name);
+        self.values.insert(directive.name, value);
+    }
+
+    /// The value of a directive by canonical name.
+    ///
+    /// # Panics
+    /// If `name` is not a canonical directive name (a programming error).
+    pub fn get(&self, name: &str) -> &str {
+        self.values
+            .get(name)
+            .unwrap_or_else(|| panic!("unknown directive {name}"))
+    }
+
+    /// Sets a directive by canonical name without validation: for values the server
+    /// decides itself (the absolute `dir` after start, a port chosen by the OS).
+    pub fn set_internal(&mut self, name: &'static str, value: String) {
+        self.values.insert(name, value);
+    }
+
+    /// Directives that were set to something other than their default but that Tessera
+    /// does not act on yet.
+    pub fn unimplemented_changes(&self) -> Vec<(&'static str, &str)> {
+        DIRECTIVES
+            .iter()
+            .filter(|d| !d.implemented && self.explicit.contains(d.name))
+            .filter(|d| self.values[d.name] != d.default)
+            .map(|d| (d.name, self.values[d.name].as_str()))
+            .collect()
+    }
+}
+
+/// Values the server adjusts rather than refuses, as Redis does.
+fn canonicalize(name: &str, value: String) -> String {
+    match name {
+        "hz" => value
+            .parse::<i64>()
+            .map(|hz| hz.clamp(1, 500).to_string())
+            .unwrap_or(value),
+        _ => value,
+    }
+}
+
+type ChangeHook = Box<dyn Fn(&Settings) + Send + Sync>;
+
+/// The configuration of a running node.
+pub struct Config {
+    values: Mutex<ConfigValues>,
+    settings: ArcSwap<Settings>,
+    hooks: Mutex<Vec<ChangeHook>>,
+    /// Absolute path of the config file, if the node was started with one.
+    pub config_file: Option<String>,
+}
+
+impl Config {
+    /// A runtime configuration starting from `values`.
+    pub fn new(values: ConfigValues, config_file: Option<String>) -> Config {
+        let settings = Settings::from_values(&values);
+        Config {
+            values: Mutex::new(values),
+            settings: ArcSwap::from_pointee(settings),
+            hooks: Mutex::new(Vec::new()),
+            config_file,
+        }
+    }
+
+    /// The typed settings in force. Cheap: no lock.
+    #[inline]
+    pub fn settings(&self) -> Arc<Settings> {
+        self.settings.load_full()
+    }
+
+    /// The typed settings in force, borrowed: cheaper than [`Config::settings`] on hot
+    /// paths because it does not touch the shared reference count.
+    #[inline]
+    pub fn settings_guard(&self) -> arc_swap::Guard<Arc<Settings>> {
+        self.settings.load()
+    }
+
+    /// Calls `hook` with the new settings after every successful CONFIG SET.
+    pub fn on_change(&self, hook: impl Fn(&Settings) + Send + Sync + 'static) {
+        self.hooks.lock().push(Box::new(hook));
+    }
+
+    /// A copy of every value.
+    pub fn values(&self) -> ConfigValues {
+        self.values.lock().clone()
+    }
+
+    /// Sets a value the server decided itself, and refreshes the settings.
+    pub fn set_internal(&self, name: &'static str, value: String) {
+        let mut values = self.values.lock();
+        values.set_internal(name, value);
+        self.settings
+            .store(Arc::new(Settings::from_values(&values)));
+    }
+
+    /// CONFIG GET: `(name, value)` for every directive matching any of `patterns`.
+    /// An exact name is echoed as the client wrote it, as Redis does.
+    pub fn get(&self, patterns: &[&[u8]]) -> Vec<(String, String)> {
+        let values = self.values.lock();
+        let mut out: Vec<(String, String)> = Vec::new();
+        let mut seen = HashSet::new();
+        for &pattern in patterns {
+            let pattern_text = String::from_utf8_lossy(pattern);
+            if tessera_keyspace::glob::is_literal(pattern) {
+                if let Some(d) = lookup(&pattern_text)
+                    && seen.insert(pattern_text.to_ascii_lowercase())
+                {
+                    out.push((pattern_text.into_owned(), values.get(d.name).to_string()));
+                }
+                continue;
+            }
+            for d in DIRECTIVES {
+                for name in std::iter::once(&d.name).chain(d.aliases) {
+                    if tessera_keyspace::glob::glob_match(pattern, name.as_bytes(), true)
+                        && seen.insert(name.to_string())
+                    {
+                        out.push((name.to_string(), values.get(d.name).to_string()));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// CONFIG SET of one or more pairs, all or nothing. `local` says whether the client
+    /// connected over loopback (for enable-protected-configs local). The error is the
+    /// full reply text.
+    pub fn set(&self, pairs: &[(&[u8], &[u8])], local: bool) -> Result<(), String> {
+        let mut values = self.values.lock();
+        let mut seen = HashSet::new();
+        let mut staged = Vec::with_capacity(pairs.len());
+        for (name, _) in pairs {
+            let name = String::from_utf8_lossy(name);
+            let Some(d) = lookup(&name) else {
+                return Err(format!(
+                    "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+                ));
+            };
+            let failed = |why: &str| {
+                format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}")
+            };
+            if !seen.insert(d.name) {
+                return Err(failed("duplicate parameter"));
+            }
+            match d.access {
+                Access::Mutable => {}
+                Access::Immutable => return Err(failed("can't set immutable config")),
+                Access::Protected => {
+                    let allowed = match values.get("enable-protected-configs") {
+                        "yes" => true,
+                        "local" => local,
+                        _ => false,
+                    };
+                    if !allowed {
+                        return Err(failed("can't set protected config"));
+                    }
+                }
+            }
+            staged.push((d, name.into_owned()));
+        }
+        let mut next = values.clone();
+        for ((d, name), (_, value)) in staged.into_iter().zip(pairs) {
+            let value = d
+                .kind
+                .parse_runtime(&String::from_utf8_lossy(value))
+                .map_err(|why| {
+                    format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}")
+                })?;
+            if !d.implemented && value != d.default {
+                tracing::warn!(
+                    directive = d.name,
+                    value,
+                    "directive accepted but not implemented yet"
+                );
+            }
+            next.store(d, value);
+        }
+        *values = next;
+        let settings = Arc::new(Settings::from_values(&values));
+        self.settings.store(settings.clone());
+        drop(values);
+        for hook in self.hooks.lock().iter() {
+            hook(&settings);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(words: &[&str]) -> Vec<String> {
+        words.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn table_is_sorted_and_consistent() {
+        assert!(DIRECTIVES.windows(2).all(|w| w[0].name < w[1].name));
+        for d in DIRECTIVES {
+            let canonical = d.kind.parse_runtime(d.default);
+            assert_eq!(canonical.as_deref(), Ok(d.default), "default of {}", d.name);
+        }
+    }
+
+    #[test]
+    fn file_semantics() {
+        let mut v = ConfigValues::defaults();
+        v.apply("PORT", &args(&["7000"])).unwrap();
+        v.apply("save", &args(&["900", "1"])).unwrap();
+        v.apply("save", &args(&["300", "10"])).unwrap();
+        v.apply("slaveof", &args(&["10.0.0.1", "6379"])).unwrap();
+        assert_eq!(v.get("port"), "7000");
+        assert_eq!(v.get("save"), "900 1 300 10");
+        assert_eq!(v.get("replicaof"), "10.0.0.1 6379");
+        assert_eq!(v.apply("nope", &args(&["1"])), Err(DirectiveError::Unknown));
+        assert_eq!(
+            v.apply("port", &args(&["1", "2"])),
+            Err(DirectiveError::Invalid("wrong number of arguments".into()))
+        );
+        assert!(
+            v.unimplemented_changes()
+                .iter()
+                .any(|(n, _)| *n == "replicaof")
+        );
+        assert!(!v.unimplemented_changes().iter().any(|(n, _)| *n == "port"));
+    }
+
+    #[test]
+    fn runtime_get_and_set() {
+        let c = Config::new(ConfigValues::defaults(), None);
+        assert_eq!(
+            c.get(&[b"CLUSTER-ENABLED"]),
+            vec![("CLUSTER-ENABLED".into(), "no".into())]
+        );
+        let mm = c.get(&[b"maxmemory*"]);
+        assert!(mm.iter().any(|(n, _)| n == "maxmemory-policy"));
+        let slaves = c.get(&[b"slave-read-only"]);
+        assert_eq!(slaves, vec![("slave-read-only".into(), "yes".into())]);
+        c.set(&[(b"timeout", b"10"), (b"maxclients", b"50")], true)
+            .unwrap();
+        assert_eq!(c.settings().timeout_secs, 10);
+        assert_eq!(
+            c.set(&[(b"timeout", b"10"), (b"timeout", b"20")], true)
+                .unwrap_err(),
+            "ERR CONFIG SET failed (possibly related to argument 'timeout') - duplicate parameter"
+        );
+        assert_eq!(
+            c.set(&[(b"foo", b"bar")], true).unwrap_err(),
+            "ERR Unknown option or number of arguments for CONFIG SET - 'foo'"
+        );
+        assert_eq!(
+            c.set(&[(b"daemonize", b"yes")], true).unwrap_err(),
+            "ERR CONFIG SET failed (possibly related to argument 'daemonize') - can't set immutable config"
+        );
+        assert_eq!(
+            c.set(&[(b"dir", b"/tmp")], true).unwrap_err(),
+            "ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected config"
+        );
+        // All or nothing: a bad second value leaves the first unchanged.
+        assert!(
+            c.set(&[(b"timeout", b"30"), (b"maxclients", b"x")], true)
+                .is_err()
+        );
+        assert_eq!(c.settings().timeout_secs, 10);
+        c.set(&[(b"hz", b"0")], true).unwrap();
+        assert_eq!(c.get(&[b"hz"])[0].1, "1");
+    }
+}

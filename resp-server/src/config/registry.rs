@@ -1,0 +1,229 @@
+//! How directives are described, parsed and validated.
+
+/// Who may change a directive at runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// CONFIG SET may change it.
+    Mutable,
+    /// Only the config file or command line may set it.
+    Immutable,
+    /// CONFIG SET may change it only when enable-protected-configs allows.
+    Protected,
+}
+
+/// The syntax of a directive's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `yes` or `no`.
+    Bool,
+    /// An integer within a range.
+    Int {
+        /// Smallest accepted value.
+        min: i64,
+        /// Largest accepted value.
+        max: i64,
+    },
+    /// A byte count with an optional unit (`1gb`, `512mb`, `100k`).
+    Memory {
+        /// Smallest accepted value.
+        min: i64,
+        /// Largest accepted value.
+        max: i64,
+    },
+    /// One of a fixed set of words.
+    Enum(&'static [&'static str]),
+    /// One string, possibly empty.
+    Str,
+    /// Any number of words, shown space-separated.
+    Words,
+    /// `save`: pairs of seconds and changes, or "" for none.
+    Save,
+    /// `replicaof`: host and port.
+    ReplicaOf,
+}
+
+/// One configuration directive.
+#[derive(Debug)]
+pub struct Directive {
+    /// Canonical name.
+    pub name: &'static str,
+    /// Older names for the same setting (`slaveof` for `replicaof`, ...).
+    pub aliases: &'static [&'static str],
+    /// Value syntax.
+    pub kind: Kind,
+    /// Default value, canonical form.
+    pub default: &'static str,
+    /// Runtime mutability.
+    pub access: Access,
+    /// False when Tessera accepts the directive but does not act on it yet.
+    pub implemented: bool,
+}
+
+/// Parses a byte count: digits with an optional unit, as redis.conf allows.
+pub fn parse_memory(text: &str) -> Option<i64> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let multiplier: i64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    digits.parse::<i64>().ok()?.checked_mul(multiplier)
+}
+
+impl Kind {
+    /// Validates the arguments of a config file line (or command-line directive) and
+    /// returns the canonical value. Errors are Redis's texts.
+    pub fn parse(&self, args: &[String]) -> Result<String, String> {
+        let single = || -> Result<&str, String> {
+            match args {
+                [one] => Ok(one.as_str()),
+                _ => Err("wrong number of arguments".into()),
+            }
+        };
+        match *self {
+            Kind::Bool => match single()?.to_ascii_lowercase().as_str() {
+                v @ ("yes" | "no") => Ok(v.into()),
+                _ => Err("argument must be 'yes' or 'no'".into()),
+            },
+            Kind::Int { min, max } => {
+                let v: i64 = single()?
+                    .parse()
+                    .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+                check_range(v, min, max)
+            }
+            Kind::Memory { min, max } => {
+                let v = parse_memory(single()?)
+                    .ok_or_else(|| "argument must be a memory value".to_string())?;
+                check_range(v, min, max)
+            }
+            Kind::Enum(words) => {
+                let v = single()?.to_ascii_lowercase();
+                if words.contains(&v.as_str()) {
+                    Ok(v)
+                } else {
+                    Err(format!(
+                        "argument(s) must be one of the following: {}",
+                        words.join(", ")
+                    ))
+                }
+            }
+            Kind::Str => Ok(single()?.to_string()),
+            Kind::Words => Ok(args.join(" ")),
+            Kind::Save => {
+                let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
+                if words.len() % 2 != 0 || words.iter().any(|w| w.parse::<u64>().is_err()) {
+                    return Err("Invalid save parameters".into());
+                }
+                Ok(words.join(" "))
+            }
+            Kind::ReplicaOf => match args {
+                [host, port]
+                    if host.eq_ignore_ascii_case("no") && port.eq_ignore_ascii_case("one") =>
+                {
+                    Ok(String::new())
+                }
+                [host, port] => {
+                    port.parse::<u16>()
+                        .map_err(|_| "Invalid master port".to_string())?;
+                    Ok(format!("{host} {port}"))
+                }
+                _ => Err("wrong number of arguments".into()),
+            },
+        }
+    }
+
+    /// Validates a CONFIG SET value, given as one string.
+    pub fn parse_runtime(&self, value: &str) -> Result<String, String> {
+        match self {
+            Kind::Words | Kind::Save | Kind::ReplicaOf => {
+                let words: Vec<String> = value.split_whitespace().map(String::from).collect();
+                if *self == Kind::ReplicaOf && words.is_empty() {
+                    return Ok(String::new());
+                }
+                self.parse(&words)
+            }
+            _ => self.parse(&[value.to_string()]),
+        }
+    }
+}
+
+fn check_range(v: i64, min: i64, max: i64) -> Result<String, String> {
+    if (min..=max).contains(&v) {
+        Ok(v.to_string())
+    } else {
+        Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(kind: Kind, args: &[&str]) -> Result<String, String> {
+        kind.parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn texts_match_redis() {
+        assert_eq!(
+            p(Kind::Bool, &["maybe"]).unwrap_err(),
+            "argument must be 'yes' or 'no'"
+        );
+        assert_eq!(p(Kind::Bool, &["YES"]).unwrap(), "yes");
+        let port = Kind::Int { min: 0, max: 65535 };
+        assert_eq!(
+            p(port, &["abc"]).unwrap_err(),
+            "argument couldn't be parsed into an integer"
+        );
+        assert_eq!(
+            p(port, &["99999"]).unwrap_err(),
+            "argument must be between 0 and 65535 inclusive"
+        );
+        assert_eq!(
+            p(port, &["1", "2"]).unwrap_err(),
+            "wrong number of arguments"
+        );
+        let mem = Kind::Memory {
+            min: 0,
+            max: i64::MAX,
+        };
+        assert_eq!(
+            p(mem, &["1xb"]).unwrap_err(),
+            "argument must be a memory value"
+        );
+        assert_eq!(p(mem, &["1kb"]).unwrap(), "1024");
+        assert_eq!(p(mem, &["2GB"]).unwrap(), "2147483648");
+        assert_eq!(p(mem, &["5k"]).unwrap(), "5000");
+        assert_eq!(
+            p(Kind::Enum(&["debug", "notice"]), &["loud"]).unwrap_err(),
+            "argument(s) must be one of the following: debug, notice"
+        );
+        assert_eq!(
+            p(Kind::Save, &["10", "1", "20"]).unwrap_err(),
+            "Invalid save parameters"
+        );
+        assert_eq!(
+            Kind::Save.parse_runtime("3600 1 300 100").unwrap(),
+            "3600 1 300 100"
+        );
+        assert_eq!(Kind::Save.parse_runtime("").unwrap(), "");
+        assert_eq!(p(Kind::ReplicaOf, &["no", "one"]).unwrap(), "");
+        assert_eq!(
+            Kind::Words.parse_runtime("127.0.0.1  ::1").unwrap(),
+            "127.0.0.1 ::1"
+        );
+    }
+}

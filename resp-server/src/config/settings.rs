@@ -1,0 +1,98 @@
+//! The typed view of the configuration that the server reads on its hot paths.
+
+use super::ConfigValues;
+
+/// Where DEBUG (and other dangerous commands) may be used from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DebugCommand {
+    /// Nowhere.
+    No,
+    /// From any connection.
+    Yes,
+    /// Only from loopback connections.
+    Local,
+}
+
+/// Typed settings derived from [`ConfigValues`].
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Client port (0: none).
+    pub port: u16,
+    /// Addresses to listen on; a leading `-` marks one that may fail to bind.
+    pub bind: Vec<String>,
+    /// Whether `bind` was left at its default (protected mode only applies then).
+    pub bind_is_default: bool,
+    /// Working directory.
+    pub dir: String,
+    /// The default user's password, if any.
+    pub requirepass: Option<Vec<u8>>,
+    /// Maximum simultaneous clients.
+    pub maxclients: usize,
+    /// Idle seconds before a client is closed (0: never).
+    pub timeout_secs: u64,
+    /// TCP keepalive interval in seconds (0: off).
+    pub tcp_keepalive_secs: u64,
+    /// Log verbosity: debug, verbose, notice or warning.
+    pub loglevel: String,
+    /// Log file ("" for standard output).
+    pub logfile: String,
+    /// Whether to detach from the terminal.
+    pub daemonize: bool,
+    /// Where to write the process id ("" for nowhere).
+    pub pidfile: String,
+    /// Refuse non-loopback clients when no password and no bind are configured.
+    pub protected_mode: bool,
+    /// Largest bulk string a client may send.
+    pub proto_max_bulk_len: usize,
+    /// Largest unparsed input a client may accumulate.
+    pub client_query_buffer_limit: usize,
+    /// Number of logical databases.
+    pub databases: usize,
+    /// Background task frequency, per second.
+    pub hz: u32,
+    /// Cluster mode.
+    pub cluster_enabled: bool,
+    /// Listen backlog.
+    pub tcp_backlog: u32,
+    /// Who may run DEBUG.
+    pub enable_debug_command: DebugCommand,
+}
+
+impl Settings {
+    /// Derives the typed settings. The values are canonical, so parsing cannot fail.
+    pub fn from_values(v: &ConfigValues) -> Settings {
+        let int = |name: &str| -> i64 {
+            v.get(name)
+                .parse()
+                .unwrap_or_else(|_| panic!("{name} is canonical"))
+        };
+        let yes = |name: &str| v.get(name) == "yes";
+        let bind = v.get("bind");
+        Settings {
+            port: int("port") as u16,
+            bind: bind.split_whitespace().map(String::from).collect(),
+            bind_is_default: bind == super::lookup("bind").map_or("", |d| d.default),
+            dir: v.get("dir").to_string(),
+            requirepass: Some(v.get("requirepass").as_bytes().to_vec()).filter(|p| !p.is_empty()),
+            maxclients: int("maxclients") as usize,
+            timeout_secs: int("timeout") as u64,
+            tcp_keepalive_secs: int("tcp-keepalive") as u64,
+            loglevel: v.get("loglevel").to_string(),
+            logfile: v.get("logfile").to_string(),
+            daemonize: yes("daemonize"),
+            pidfile: v.get("pidfile").to_string(),
+            protected_mode: yes("protected-mode"),
+            proto_max_bulk_len: int("proto-max-bulk-len") as usize,
+            client_query_buffer_limit: int("client-query-buffer-limit") as usize,
+            databases: int("databases") as usize,
+            hz: int("hz") as u32,
+            cluster_enabled: yes("cluster-enabled"),
+            tcp_backlog: int("tcp-backlog") as u32,
+            enable_debug_command: match v.get("enable-debug-command") {
+                "yes" => DebugCommand::Yes,
+                "local" => DebugCommand::Local,
+                _ => DebugCommand::No,
+            },
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! One client connection: read, decode every complete request, run it, and write all
+//! the replies of the batch in one write.
+
+use bytes::{Buf, BytesMut};
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::client::ClientInfo;
+use crate::commands::Ctx;
+use crate::config::Settings;
+use crate::dispatch;
+use crate::node::Node;
+use crate::protocol::reply::Reply;
+use crate::protocol::request::{Decoded, Limits, RequestDecoder};
+use crate::session::{ReplyMode, Session};
+
+/// Read buffer growth step.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Why the request loop stopped before the buffer ran out.
+enum Stop {
+    /// Every complete request was handled.
+    NeedMore,
+    /// A command asked to pause before going on (DEBUG SLEEP).
+    Sleep,
+    /// The connection must close once replies are written.
+    Close,
+}
+
+/// Serves one connection until it closes, is killed, or the node shuts down.
+pub async fn serve(node: Arc<Node>, mut stream: TcpStream, info: Arc<ClientInfo>) {
+    let authenticated = node.config.settings_guard().requirepass.is_none();
+    let mut session = Session::new(info.clone(), authenticated);
+    let mut reply = Reply::new();
+    let mut decoder = RequestDecoder::new();
+    let mut input = BytesMut::with_capacity(READ_CHUNK);
+    loop {
+        if input.capacity() - input.len() < READ_CHUNK / 4 {
+            input.reserve(READ_CHUNK);
+        }
+        let read = tokio::select! {
+            biased;
+            _ = info.killed() => break,
+            r = stream.read_buf(&mut input) => r,
+        };
+        let received = match read {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) => {
+                tracing::debug!(client = %info.addr, error = %e, "read failed");
+                break;
+            }
+        };
+        if node.pause.remaining().is_some() {
+            node.pause.wait().await;
+        }
+        let mut commands = 0u64;
+        let stop = loop {
+            let settings = node.config.settings_guard();
+            let (stop, n) = run_requests(
+                &node,
+                &settings,
+                &mut session,
+                &mut reply,
+                &mut decoder,
+                &mut input,
+            );
+            commands += n;
+            if let Stop::Sleep = stop {
+                session.sleep = None;
+                node.pause.wait().await;
+                continue;
+            }
+            break stop;
+        };
+        let settings = node.config.settings_guard();
+        let mut close = matches!(stop, Stop::Close);
+        if input.len() > settings.client_query_buffer_limit {
+            tracing::warn!(client = %info.addr, bytes = input.len(), "closing client that reached max query buffer length");
+            close = true;
+        }
+        info.query_buffer
+            .store(input.len(), std::sync::atomic::Ordering::Relaxed);
+        let written = reply.len() as u64;
+        info.counters
+            .add(commands, received as u64, written, reply.take_error_count());
+        if !reply.is_empty() {
+            if let Err(e) = stream.write_all(reply.as_bytes()).await {
+                tracing::debug!(client = %info.addr, error = %e, "write failed");
+                break;
+            }
+            reply.clear();
+        }
+        if close {
+            break;
+        }
+    }
+    let _ = stream.shutdown().await;
+}
+
+/// Runs every complete request in `input`, removing them from it.
+fn run_requests(
+    node: &Arc<Node>,
+    settings: &Settings,
+    session: &mut Session,
+    reply: &mut Reply,
+    decoder: &mut RequestDecoder,
+    input: &mut BytesMut,
+) -> (Stop, u64) {
+    let mut commands = 0;
+    let stop = loop {
+        let limits = Limits {
+            max_bulk_len: settings.proto_max_bulk_len,
+            authenticated: session.authenticated,
+        };
+        let used = match decoder.decode(input, limits) {
+            Ok(Decoded::Request(n)) => n,
+            Ok(Decoded::Incomplete(need)) => {
+                if need > input.capacity() {
+                    input.reserve(need - input.len());
+                }
+                break Stop::NeedMore;
+            }
+            Err(e) => {
+                tracing::debug!(client = %session.info.addr, error = %e, "protocol error");
+                reply.error(&format!("ERR {e}"));
+                break Stop::Close;
+            }
+        };
+        let args = decoder.args(&input[..used]);
+        if !args.is_empty() {
+            if session.reply_mode == ReplyMode::SkipNext {
+                session.reply_mode = ReplyMode::Skipping;
+            }
+            let mark = reply.len();
+            let mut ctx = Ctx {
+                node,
+                session: &mut *session,
+                reply: &mut *reply,
+                settings,
+                now_ms: crate::clock::unix_ms(),
+            };
+            dispatch::execute(&mut ctx, args);
+            commands += 1;
+            match session.reply_mode {
+                ReplyMode::Off => reply.truncate(mark),
+                ReplyMode::Skipping => {
+                    reply.truncate(mark);
+                    session.reply_mode = ReplyMode::On;
+                }
+                ReplyMode::On | ReplyMode::SkipNext => {}
+            }
+        }
+        input.advance(used);
+        if session.close {
+            break Stop::Close;
+        }
+        if session.sleep.is_some() {
+            break Stop::Sleep;
+        }
+    };
+    session.info.touch();
+    (stop, commands)
+}

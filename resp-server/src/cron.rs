@@ -1,0 +1,69 @@
+//! Periodic work: statistics sampling, idle-client timeouts, and active expiry.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use tessera_keyspace::active_expire::ActiveExpire;
+
+use crate::node::Node;
+
+/// Samples rates every 100 ms and closes idle clients once a second.
+pub async fn run(node: Arc<Node>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks = 0u64;
+    loop {
+        tokio::select! {
+            _ = node.shutdown_requested() => return,
+            _ = tick.tick() => {}
+        }
+        ticks += 1;
+        node.stats
+            .sample(node.traffic(), node.started.elapsed().as_millis() as u64);
+        if ticks % 10 == 0 {
+            close_idle_clients(&node);
+            node.memory_peak(node.memory().allocated);
+        }
+    }
+}
+
+fn close_idle_clients(node: &Node) {
+    let timeout = node.config.settings_guard().timeout_secs;
+    if timeout == 0 {
+        return;
+    }
+    for client in node.clients.all() {
+        if client.idle_secs() > timeout {
+            tracing::debug!(client = %client.addr, "closing idle client");
+            client.kill();
+        }
+    }
+}
+
+/// Runs the active expiry cycle on its own thread, `hz` times a second, each run
+/// bounded to a quarter of its period, so it never takes a core away from clients for
+/// long and never runs on the async workers.
+pub fn spawn_active_expiry(node: Arc<Node>) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("active-expire".into())
+        .spawn(move || {
+            let mut cycle = ActiveExpire::new();
+            let mut random = || rand::random::<u64>();
+            while !node.shutting_down() {
+                let period =
+                    Duration::from_millis(1000 / u64::from(node.config.settings_guard().hz.max(1)));
+                let start = Instant::now();
+                if node.active_expire.load(Ordering::Relaxed) {
+                    let budget = period / 4;
+                    cycle.run(
+                        &node.keyspace,
+                        crate::clock::unix_ms(),
+                        &mut random,
+                        &mut || start.elapsed() < budget,
+                    );
+                }
+                std::thread::sleep(period.saturating_sub(start.elapsed()));
+            }
+        })
+        .expect("spawning a thread")
+}

@@ -1,0 +1,76 @@
+//! Running one request: lookup, checks in Redis's order, then the handler.
+//!
+//! Redis checks, in order: the command exists, the subcommand exists, the argument
+//! count, authentication, and (in cluster mode) that the keys share a slot. Clients see
+//! which check failed first, so the order is part of the behaviour.
+
+use tessera_keyspace::key_slot;
+
+use crate::command::{Command, CommandTable};
+use crate::commands::Ctx;
+use crate::errors;
+use crate::protocol::request::Args;
+
+/// Runs one request.
+pub fn execute(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let table = CommandTable::get();
+    let name = args.get(0);
+    let Some(command) = table.lookup(name) else {
+        ctx.reply
+            .error(&errors::unknown_command(name, args.iter_from(1)));
+        return;
+    };
+    let Some(command) = resolve_subcommand(ctx, command, args) else {
+        return;
+    };
+    let meta = command.meta;
+    if !meta.arity_ok(args.len()) {
+        ctx.reply.error(&errors::wrong_arity(meta.name));
+        return;
+    }
+    if !ctx.session.authenticated && !meta.has_flag("no_auth") {
+        ctx.reply.error(errors::NOAUTH);
+        return;
+    }
+    if ctx.settings.cluster_enabled && !same_slot(command, args) {
+        ctx.reply.error(errors::CROSSSLOT);
+        return;
+    }
+    *ctx.session.info.last_command.lock() = meta.name;
+    let handler = command.handler.expect("resolved commands have handlers");
+    handler(ctx, args);
+}
+
+/// Picks the subcommand of a container command, replying with Redis's error if the
+/// subcommand is missing or unknown.
+fn resolve_subcommand<'t>(
+    ctx: &mut Ctx<'_>,
+    command: &'t Command,
+    args: Args<'_>,
+) -> Option<&'t Command> {
+    if command.meta.subcommands.is_empty() || (args.len() == 1 && command.handler.is_some()) {
+        return Some(command);
+    }
+    if args.len() < 2 {
+        ctx.reply.error(&errors::wrong_arity(command.meta.name));
+        return None;
+    }
+    match command.subcommand(args.get(1)) {
+        Some(sub) => Some(sub),
+        None => {
+            ctx.reply
+                .error(&errors::unknown_subcommand(args.get(1), command.meta.name));
+            None
+        }
+    }
+}
+
+/// True when every key of the request hashes to one slot.
+fn same_slot(command: &Command, args: Args<'_>) -> bool {
+    let mut positions = command.meta.key_positions(args.len());
+    let Some(first) = positions.next() else {
+        return true;
+    };
+    let slot = key_slot(args.get(first));
+    positions.all(|p| key_slot(args.get(p)) == slot)
+}

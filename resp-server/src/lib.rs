@@ -1,0 +1,27 @@
+//! Tessera's RESP front end.
+//!
+//! Speaks RESP2 and RESP3 (HELLO) to unmodified Redis clients: decodes requests
+//! (multibulk and inline, with Redis's limits and error texts), looks commands up in
+//! the command table, checks arity, authentication and slots, runs the handler, and
+//! writes the replies of a pipelined batch in one write. It owns client state and the
+//! server configuration; it does not decide cluster topology.
+
+pub mod client;
+pub mod clock;
+pub mod command;
+pub mod commands;
+pub mod config;
+mod connection;
+pub mod cron;
+pub mod dispatch;
+pub mod errors;
+pub mod info;
+pub mod node;
+pub mod pause;
+pub mod protocol;
+pub mod server;
+pub mod session;
+pub mod stats;
+
+pub use info::REDIS_VERSION;
+pub use node::{MemoryStats, Node, NodeOrigin};

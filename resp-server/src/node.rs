@@ -1,0 +1,139 @@
+//! The state one node shares between all its connections and tasks.
+
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::time::Instant;
+use tessera_keyspace::Keyspace;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::ClientRegistry;
+use crate::config::Config;
+use crate::pause::PauseGate;
+use crate::stats::{Stats, Totals};
+
+/// Memory figures for INFO, from whatever allocator the binary uses.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MemoryStats {
+    /// Bytes allocated by the program.
+    pub allocated: u64,
+    /// Bytes the allocator holds in active pages.
+    pub active: u64,
+    /// Bytes the allocator holds resident.
+    pub resident: u64,
+}
+
+/// How the binary reports memory; the allocator is the composition root's choice.
+pub type MemoryProbe = fn() -> MemoryStats;
+
+/// How the node came to be, for INFO's server section.
+#[derive(Debug, Clone, Default)]
+pub struct NodeOrigin {
+    /// Path of the executable.
+    pub executable: String,
+    /// Memory probe, if the binary has one.
+    pub memory_probe: Option<MemoryProbe>,
+    /// Name and version of the allocator ("jemalloc-5.3.0").
+    pub allocator: String,
+}
+
+/// Shared state of a running node.
+pub struct Node {
+    /// Configuration in force.
+    pub config: Config,
+    /// The data.
+    pub keyspace: Keyspace,
+    /// Connected clients.
+    pub clients: ClientRegistry,
+    /// Counters.
+    pub stats: Stats,
+    /// DEBUG SLEEP and other pauses.
+    pub pause: PauseGate,
+    /// Random 40-hex id of this process run.
+    pub run_id: String,
+    /// Replication id (no replication yet: fixed for the life of the process).
+    pub replid: String,
+    /// When the node started.
+    pub started: Instant,
+    /// Unix time (s) the node started; LASTSAVE reports it until a save happens.
+    pub started_unix: i64,
+    /// Where the node came from.
+    pub origin: NodeOrigin,
+    /// The port actually bound (differs from the config when it said 0).
+    pub bound_port: AtomicU16,
+    /// Highest memory use seen, for INFO's used_memory_peak.
+    pub peak_memory: std::sync::atomic::AtomicU64,
+    /// Whether the active expiry cycle runs (DEBUG SET-ACTIVE-EXPIRE).
+    pub active_expire: AtomicBool,
+    shutdown: CancellationToken,
+}
+
+/// 40 random lowercase hex characters.
+pub fn random_hex_id() -> String {
+    use rand::RngExt;
+    let mut rng = rand::rng();
+    (0..40)
+        .map(|_| char::from_digit(rng.random_range(0..16u32), 16).expect("below 16"))
+        .collect()
+}
+
+impl Node {
+    /// A node with `config` and an empty keyspace.
+    pub fn new(config: Config, origin: NodeOrigin) -> Node {
+        let settings = config.settings();
+        let seed = rand::random::<u64>();
+        Node {
+            keyspace: Keyspace::new(settings.databases, seed),
+            config,
+            clients: ClientRegistry::new(),
+            stats: Stats::default(),
+            pause: PauseGate::new(),
+            run_id: random_hex_id(),
+            replid: random_hex_id(),
+            started: Instant::now(),
+            started_unix: crate::clock::unix_ms() / 1000,
+            origin,
+            bound_port: AtomicU16::new(settings.port),
+            active_expire: AtomicBool::new(true),
+            peak_memory: std::sync::atomic::AtomicU64::new(0),
+            shutdown: CancellationToken::new(),
+        }
+    }
+
+    /// Asks the node to stop (SHUTDOWN, signals).
+    pub fn request_shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
+    /// True once a shutdown was requested.
+    pub fn shutting_down(&self) -> bool {
+        self.shutdown.is_cancelled()
+    }
+
+    /// Completes when a shutdown is requested.
+    pub async fn shutdown_requested(&self) {
+        self.shutdown.cancelled().await
+    }
+
+    /// Traffic counters of every client, past and present.
+    pub fn traffic(&self) -> Totals {
+        let mut t = self.stats.departed.snapshot();
+        t += self.clients.live_totals();
+        t
+    }
+
+    /// The port clients connect to.
+    pub fn port(&self) -> u16 {
+        self.bound_port.load(Ordering::Relaxed)
+    }
+
+    /// Records `used` as a memory sample and returns the peak so far.
+    pub fn memory_peak(&self, used: u64) -> u64 {
+        self.peak_memory
+            .fetch_max(used, Ordering::Relaxed)
+            .max(used)
+    }
+
+    /// Memory figures, or zeros when the binary has no probe.
+    pub fn memory(&self) -> MemoryStats {
+        self.origin.memory_probe.map(|p| p()).unwrap_or_default()
+    }
+}

@@ -1,0 +1,72 @@
+//! The private state of one connection.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use crate::client::ClientInfo;
+
+/// CLIENT REPLY state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyMode {
+    /// Replies are sent.
+    On,
+    /// Replies are dropped until CLIENT REPLY ON.
+    Off,
+    /// The next command's reply will be dropped.
+    SkipNext,
+    /// This command's reply is being dropped.
+    Skipping,
+}
+
+/// State of one connection, owned by its task.
+#[derive(Debug)]
+pub struct Session {
+    /// The shared record.
+    pub info: Arc<ClientInfo>,
+    /// Speaking RESP3.
+    pub resp3: bool,
+    /// Authenticated, or no password is required.
+    pub authenticated: bool,
+    /// Selected database.
+    pub db: usize,
+    /// CLIENT REPLY state.
+    pub reply_mode: ReplyMode,
+    /// Close the connection once pending replies are written.
+    pub close: bool,
+    /// The peer connected over loopback.
+    pub local: bool,
+    /// Hold pending replies this long before going on (DEBUG SLEEP).
+    pub sleep: Option<Duration>,
+}
+
+impl Session {
+    /// A new session for a connection.
+    pub fn new(info: Arc<ClientInfo>, authenticated: bool) -> Session {
+        let local = info.addr.ip().is_loopback();
+        Session {
+            info,
+            resp3: false,
+            authenticated,
+            db: 0,
+            reply_mode: ReplyMode::On,
+            close: false,
+            local,
+            sleep: None,
+        }
+    }
+
+    /// Switches protocol version.
+    pub fn set_resp3(&mut self, resp3: bool) {
+        self.resp3 = resp3;
+        self.info
+            .resp
+            .store(if resp3 { 3 } else { 2 }, Ordering::Relaxed);
+    }
+
+    /// Selects a database.
+    pub fn select(&mut self, db: usize) {
+        self.db = db;
+        self.info.db.store(db, Ordering::Relaxed);
+    }
+}

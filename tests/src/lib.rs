@@ -1,0 +1,1 @@
+//! Process-level tests: real `tessera` processes on loopback, driven by real clients.
