@@ -3,9 +3,10 @@
 //! Arity, flags, key positions, key specs, ACL categories, tips, group, since and
 //! complexity are facts clients depend on (cluster clients route by the key positions),
 //! read off redis-server 7.0.15. CLIENT SETINFO is 7.2's, offered because redis-py
-//! sends it. Summaries are our own words.
+//! sends it. Summaries are our own words; Redis's
+//! `history` and key-spec `notes` prose is left out.
 
-use super::meta::{CommandMeta, KeySpec};
+use super::meta::{ArgDoc, CommandMeta, DocField, KeySpec};
 
 /// Every command this server knows, sorted by name.
 pub static CATALOG: &[CommandMeta] = &[
@@ -29,6 +30,22 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "2.0.0",
         complexity: "O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.",
         summary: "Appends to a string value.",
+        doc_fields: &[],
+        arguments: &[
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("key")),
+                    ("type", DocField::Str("key")),
+                    ("key_spec_index", DocField::Int(0)),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("value")),
+                    ("type", DocField::Str("string")),
+                ],
+            },
+        ],
         subcommands: &[],
     },
     CommandMeta {
@@ -52,6 +69,23 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "O(N) where N is the number of passwords defined for the user",
         summary: "Authenticates the connection.",
+        doc_fields: &[],
+        arguments: &[
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("username")),
+                    ("type", DocField::Str("string")),
+                    ("since", DocField::Str("6.0.0")),
+                    ("flags", DocField::Flags(&["optional"])),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("password")),
+                    ("type", DocField::Str("string")),
+                ],
+            },
+        ],
         subcommands: &[],
     },
     CommandMeta {
@@ -68,6 +102,8 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "2.4.0",
         complexity: "Depends on subcommand.",
         summary: "Inspects and manages client connections.",
+        doc_fields: &[],
+        arguments: &[],
         subcommands: &[
             CommandMeta {
                 name: "client|caching",
@@ -83,6 +119,32 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "6.0.0",
                 complexity: "O(1)",
                 summary: "Controls tracking of the next command.",
+                doc_fields: &[],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("mode")),
+                        ("type", DocField::Str("oneof")),
+                        (
+                            "arguments",
+                            DocField::Args(&[
+                                ArgDoc {
+                                    fields: &[
+                                        ("name", DocField::Str("yes")),
+                                        ("type", DocField::Str("pure-token")),
+                                        ("token", DocField::Str("YES")),
+                                    ],
+                                },
+                                ArgDoc {
+                                    fields: &[
+                                        ("name", DocField::Str("no")),
+                                        ("type", DocField::Str("pure-token")),
+                                        ("token", DocField::Str("NO")),
+                                    ],
+                                },
+                            ]),
+                        ),
+                    ],
+                }],
                 subcommands: &[],
             },
             CommandMeta {
@@ -99,6 +161,8 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "2.6.9",
                 complexity: "O(1)",
                 summary: "Returns the name of this connection.",
+                doc_fields: &[],
+                arguments: &[],
                 subcommands: &[],
             },
             CommandMeta {
@@ -115,6 +179,8 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "6.0.0",
                 complexity: "O(1)",
                 summary: "Returns the client id that tracking notifications are redirected to.",
+                doc_fields: &[],
+                arguments: &[],
                 subcommands: &[],
             },
             CommandMeta {
@@ -131,6 +197,8 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "5.0.0",
                 complexity: "O(1)",
                 summary: "Lists the CLIENT subcommands.",
+                doc_fields: &[],
+                arguments: &[],
                 subcommands: &[],
             },
             CommandMeta {
@@ -147,6 +215,8 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "5.0.0",
                 complexity: "O(1)",
                 summary: "Returns the id of this connection.",
+                doc_fields: &[],
+                arguments: &[],
                 subcommands: &[],
             },
             CommandMeta {
@@ -163,6 +233,8 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "6.2.0",
                 complexity: "O(1)",
                 summary: "Describes this connection.",
+                doc_fields: &[],
+                arguments: &[],
                 subcommands: &[],
             },
             CommandMeta {
@@ -179,6 +251,200 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "2.4.0",
                 complexity: "O(N) where N is the number of client connections",
                 summary: "Closes client connections.",
+                doc_fields: &[],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("filter")),
+                        ("type", DocField::Str("oneof")),
+                        (
+                            "arguments",
+                            DocField::Args(&[
+                                ArgDoc {
+                                    fields: &[
+                                        ("name", DocField::Str("ip:port")),
+                                        ("type", DocField::Str("string")),
+                                        ("deprecated_since", DocField::Str("2.8.12")),
+                                    ],
+                                },
+                                ArgDoc {
+                                    fields: &[
+                                        ("name", DocField::Str("new-format")),
+                                        ("type", DocField::Str("oneof")),
+                                        ("flags", DocField::Flags(&["multiple"])),
+                                        (
+                                            "arguments",
+                                            DocField::Args(&[
+                                                ArgDoc {
+                                                    fields: &[
+                                                        ("name", DocField::Str("client-id")),
+                                                        ("type", DocField::Str("integer")),
+                                                        ("token", DocField::Str("ID")),
+                                                        ("since", DocField::Str("2.8.12")),
+                                                        ("flags", DocField::Flags(&["optional"])),
+                                                    ],
+                                                },
+                                                ArgDoc {
+                                                    fields: &[
+                                                        (
+                                                            "name",
+                                                            DocField::Str(
+                                                                "normal_master_slave_pubsub",
+                                                            ),
+                                                        ),
+                                                        ("type", DocField::Str("oneof")),
+                                                        ("token", DocField::Str("TYPE")),
+                                                        ("since", DocField::Str("2.8.12")),
+                                                        ("flags", DocField::Flags(&["optional"])),
+                                                        (
+                                                            "arguments",
+                                                            DocField::Args(&[
+                                                                ArgDoc {
+                                                                    fields: &[
+                                                                        (
+                                                                            "name",
+                                                                            DocField::Str("normal"),
+                                                                        ),
+                                                                        (
+                                                                            "type",
+                                                                            DocField::Str(
+                                                                                "pure-token",
+                                                                            ),
+                                                                        ),
+                                                                        (
+                                                                            "token",
+                                                                            DocField::Str("NORMAL"),
+                                                                        ),
+                                                                    ],
+                                                                },
+                                                                ArgDoc {
+                                                                    fields: &[
+                                                                        (
+                                                                            "name",
+                                                                            DocField::Str("master"),
+                                                                        ),
+                                                                        (
+                                                                            "type",
+                                                                            DocField::Str(
+                                                                                "pure-token",
+                                                                            ),
+                                                                        ),
+                                                                        (
+                                                                            "token",
+                                                                            DocField::Str("MASTER"),
+                                                                        ),
+                                                                        (
+                                                                            "since",
+                                                                            DocField::Str("3.2.0"),
+                                                                        ),
+                                                                    ],
+                                                                },
+                                                                ArgDoc {
+                                                                    fields: &[
+                                                                        (
+                                                                            "name",
+                                                                            DocField::Str("slave"),
+                                                                        ),
+                                                                        (
+                                                                            "type",
+                                                                            DocField::Str(
+                                                                                "pure-token",
+                                                                            ),
+                                                                        ),
+                                                                        (
+                                                                            "token",
+                                                                            DocField::Str("SLAVE"),
+                                                                        ),
+                                                                    ],
+                                                                },
+                                                                ArgDoc {
+                                                                    fields: &[
+                                                                        (
+                                                                            "name",
+                                                                            DocField::Str(
+                                                                                "replica",
+                                                                            ),
+                                                                        ),
+                                                                        (
+                                                                            "type",
+                                                                            DocField::Str(
+                                                                                "pure-token",
+                                                                            ),
+                                                                        ),
+                                                                        (
+                                                                            "token",
+                                                                            DocField::Str(
+                                                                                "REPLICA",
+                                                                            ),
+                                                                        ),
+                                                                        (
+                                                                            "since",
+                                                                            DocField::Str("5.0.0"),
+                                                                        ),
+                                                                    ],
+                                                                },
+                                                                ArgDoc {
+                                                                    fields: &[
+                                                                        (
+                                                                            "name",
+                                                                            DocField::Str("pubsub"),
+                                                                        ),
+                                                                        (
+                                                                            "type",
+                                                                            DocField::Str(
+                                                                                "pure-token",
+                                                                            ),
+                                                                        ),
+                                                                        (
+                                                                            "token",
+                                                                            DocField::Str("PUBSUB"),
+                                                                        ),
+                                                                    ],
+                                                                },
+                                                            ]),
+                                                        ),
+                                                    ],
+                                                },
+                                                ArgDoc {
+                                                    fields: &[
+                                                        ("name", DocField::Str("username")),
+                                                        ("type", DocField::Str("string")),
+                                                        ("token", DocField::Str("USER")),
+                                                        ("flags", DocField::Flags(&["optional"])),
+                                                    ],
+                                                },
+                                                ArgDoc {
+                                                    fields: &[
+                                                        ("name", DocField::Str("ip:port")),
+                                                        ("type", DocField::Str("string")),
+                                                        ("token", DocField::Str("ADDR")),
+                                                        ("flags", DocField::Flags(&["optional"])),
+                                                    ],
+                                                },
+                                                ArgDoc {
+                                                    fields: &[
+                                                        ("name", DocField::Str("ip:port")),
+                                                        ("type", DocField::Str("string")),
+                                                        ("token", DocField::Str("LADDR")),
+                                                        ("since", DocField::Str("6.2.0")),
+                                                        ("flags", DocField::Flags(&["optional"])),
+                                                    ],
+                                                },
+                                                ArgDoc {
+                                                    fields: &[
+                                                        ("name", DocField::Str("yes/no")),
+                                                        ("type", DocField::Str("string")),
+                                                        ("token", DocField::Str("SKIPME")),
+                                                        ("flags", DocField::Flags(&["optional"])),
+                                                    ],
+                                                },
+                                            ]),
+                                        ),
+                                    ],
+                                },
+                            ]),
+                        ),
+                    ],
+                }],
                 subcommands: &[],
             },
             CommandMeta {
@@ -195,6 +461,70 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "2.4.0",
                 complexity: "O(N) where N is the number of client connections",
                 summary: "Describes every connection.",
+                doc_fields: &[],
+                arguments: &[
+                    ArgDoc {
+                        fields: &[
+                            ("name", DocField::Str("normal_master_replica_pubsub")),
+                            ("type", DocField::Str("oneof")),
+                            ("token", DocField::Str("TYPE")),
+                            ("since", DocField::Str("5.0.0")),
+                            ("flags", DocField::Flags(&["optional"])),
+                            (
+                                "arguments",
+                                DocField::Args(&[
+                                    ArgDoc {
+                                        fields: &[
+                                            ("name", DocField::Str("normal")),
+                                            ("type", DocField::Str("pure-token")),
+                                            ("token", DocField::Str("NORMAL")),
+                                        ],
+                                    },
+                                    ArgDoc {
+                                        fields: &[
+                                            ("name", DocField::Str("master")),
+                                            ("type", DocField::Str("pure-token")),
+                                            ("token", DocField::Str("MASTER")),
+                                        ],
+                                    },
+                                    ArgDoc {
+                                        fields: &[
+                                            ("name", DocField::Str("replica")),
+                                            ("type", DocField::Str("pure-token")),
+                                            ("token", DocField::Str("REPLICA")),
+                                        ],
+                                    },
+                                    ArgDoc {
+                                        fields: &[
+                                            ("name", DocField::Str("pubsub")),
+                                            ("type", DocField::Str("pure-token")),
+                                            ("token", DocField::Str("PUBSUB")),
+                                        ],
+                                    },
+                                ]),
+                            ),
+                        ],
+                    },
+                    ArgDoc {
+                        fields: &[
+                            ("name", DocField::Str("id")),
+                            ("type", DocField::Str("block")),
+                            ("token", DocField::Str("ID")),
+                            ("since", DocField::Str("6.2.0")),
+                            ("flags", DocField::Flags(&["optional"])),
+                            (
+                                "arguments",
+                                DocField::Args(&[ArgDoc {
+                                    fields: &[
+                                        ("name", DocField::Str("client-id")),
+                                        ("type", DocField::Str("integer")),
+                                        ("flags", DocField::Flags(&["multiple"])),
+                                    ],
+                                }]),
+                            ),
+                        ],
+                    },
+                ],
                 subcommands: &[],
             },
             CommandMeta {
@@ -211,6 +541,32 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "7.0.0",
                 complexity: "O(1)",
                 summary: "Exempts this connection from client eviction.",
+                doc_fields: &[],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("enabled")),
+                        ("type", DocField::Str("oneof")),
+                        (
+                            "arguments",
+                            DocField::Args(&[
+                                ArgDoc {
+                                    fields: &[
+                                        ("name", DocField::Str("on")),
+                                        ("type", DocField::Str("pure-token")),
+                                        ("token", DocField::Str("ON")),
+                                    ],
+                                },
+                                ArgDoc {
+                                    fields: &[
+                                        ("name", DocField::Str("off")),
+                                        ("type", DocField::Str("pure-token")),
+                                        ("token", DocField::Str("OFF")),
+                                    ],
+                                },
+                            ]),
+                        ),
+                    ],
+                }],
                 subcommands: &[],
             },
             CommandMeta {
@@ -227,6 +583,42 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "2.9.50",
                 complexity: "O(1)",
                 summary: "Suspends command processing.",
+                doc_fields: &[],
+                arguments: &[
+                    ArgDoc {
+                        fields: &[
+                            ("name", DocField::Str("timeout")),
+                            ("type", DocField::Str("integer")),
+                        ],
+                    },
+                    ArgDoc {
+                        fields: &[
+                            ("name", DocField::Str("mode")),
+                            ("type", DocField::Str("oneof")),
+                            ("since", DocField::Str("6.2.0")),
+                            ("flags", DocField::Flags(&["optional"])),
+                            (
+                                "arguments",
+                                DocField::Args(&[
+                                    ArgDoc {
+                                        fields: &[
+                                            ("name", DocField::Str("write")),
+                                            ("type", DocField::Str("pure-token")),
+                                            ("token", DocField::Str("WRITE")),
+                                        ],
+                                    },
+                                    ArgDoc {
+                                        fields: &[
+                                            ("name", DocField::Str("all")),
+                                            ("type", DocField::Str("pure-token")),
+                                            ("token", DocField::Str("ALL")),
+                                        ],
+                                    },
+                                ]),
+                            ),
+                        ],
+                    },
+                ],
                 subcommands: &[],
             },
             CommandMeta {
@@ -243,6 +635,39 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "3.2.0",
                 complexity: "O(1)",
                 summary: "Turns replies to this connection on or off.",
+                doc_fields: &[],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("on_off_skip")),
+                        ("type", DocField::Str("oneof")),
+                        (
+                            "arguments",
+                            DocField::Args(&[
+                                ArgDoc {
+                                    fields: &[
+                                        ("name", DocField::Str("on")),
+                                        ("type", DocField::Str("pure-token")),
+                                        ("token", DocField::Str("ON")),
+                                    ],
+                                },
+                                ArgDoc {
+                                    fields: &[
+                                        ("name", DocField::Str("off")),
+                                        ("type", DocField::Str("pure-token")),
+                                        ("token", DocField::Str("OFF")),
+                                    ],
+                                },
+                                ArgDoc {
+                                    fields: &[
+                                        ("name", DocField::Str("skip")),
+                                        ("type", DocField::Str("pure-token")),
+                                        ("token", DocField::Str("SKIP")),
+                                    ],
+                                },
+                            ]),
+                        ),
+                    ],
+                }],
                 subcommands: &[],
             },
             CommandMeta {
@@ -259,6 +684,8 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "7.2.0",
                 complexity: "O(1)",
                 summary: "Records the client library name or version.",
+                doc_fields: &[],
+                arguments: &[],
                 subcommands: &[],
             },
             CommandMeta {
@@ -275,6 +702,13 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "2.6.9",
                 complexity: "O(1)",
                 summary: "Names this connection.",
+                doc_fields: &[],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("connection-name")),
+                        ("type", DocField::Str("string")),
+                    ],
+                }],
                 subcommands: &[],
             },
             CommandMeta {
@@ -291,6 +725,85 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "6.0.0",
                 complexity: "O(1). Some options may introduce additional complexity.",
                 summary: "Controls client-side caching.",
+                doc_fields: &[],
+                arguments: &[
+                    ArgDoc {
+                        fields: &[
+                            ("name", DocField::Str("status")),
+                            ("type", DocField::Str("oneof")),
+                            (
+                                "arguments",
+                                DocField::Args(&[
+                                    ArgDoc {
+                                        fields: &[
+                                            ("name", DocField::Str("on")),
+                                            ("type", DocField::Str("pure-token")),
+                                            ("token", DocField::Str("ON")),
+                                        ],
+                                    },
+                                    ArgDoc {
+                                        fields: &[
+                                            ("name", DocField::Str("off")),
+                                            ("type", DocField::Str("pure-token")),
+                                            ("token", DocField::Str("OFF")),
+                                        ],
+                                    },
+                                ]),
+                            ),
+                        ],
+                    },
+                    ArgDoc {
+                        fields: &[
+                            ("name", DocField::Str("client-id")),
+                            ("type", DocField::Str("integer")),
+                            ("token", DocField::Str("REDIRECT")),
+                            ("flags", DocField::Flags(&["optional"])),
+                        ],
+                    },
+                    ArgDoc {
+                        fields: &[
+                            ("name", DocField::Str("prefix")),
+                            ("type", DocField::Str("string")),
+                            ("token", DocField::Str("PREFIX")),
+                            (
+                                "flags",
+                                DocField::Flags(&["optional", "multiple", "multiple_token"]),
+                            ),
+                        ],
+                    },
+                    ArgDoc {
+                        fields: &[
+                            ("name", DocField::Str("bcast")),
+                            ("type", DocField::Str("pure-token")),
+                            ("token", DocField::Str("BCAST")),
+                            ("flags", DocField::Flags(&["optional"])),
+                        ],
+                    },
+                    ArgDoc {
+                        fields: &[
+                            ("name", DocField::Str("optin")),
+                            ("type", DocField::Str("pure-token")),
+                            ("token", DocField::Str("OPTIN")),
+                            ("flags", DocField::Flags(&["optional"])),
+                        ],
+                    },
+                    ArgDoc {
+                        fields: &[
+                            ("name", DocField::Str("optout")),
+                            ("type", DocField::Str("pure-token")),
+                            ("token", DocField::Str("OPTOUT")),
+                            ("flags", DocField::Flags(&["optional"])),
+                        ],
+                    },
+                    ArgDoc {
+                        fields: &[
+                            ("name", DocField::Str("noloop")),
+                            ("type", DocField::Str("pure-token")),
+                            ("token", DocField::Str("NOLOOP")),
+                            ("flags", DocField::Flags(&["optional"])),
+                        ],
+                    },
+                ],
                 subcommands: &[],
             },
             CommandMeta {
@@ -307,6 +820,8 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "6.2.0",
                 complexity: "O(1)",
                 summary: "Returns client-side caching state.",
+                doc_fields: &[],
+                arguments: &[],
                 subcommands: &[],
             },
             CommandMeta {
@@ -323,6 +838,41 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "5.0.0",
                 complexity: "O(log N) where N is the number of client connections",
                 summary: "Unblocks a client blocked by a blocking command.",
+                doc_fields: &[],
+                arguments: &[
+                    ArgDoc {
+                        fields: &[
+                            ("name", DocField::Str("client-id")),
+                            ("type", DocField::Str("integer")),
+                        ],
+                    },
+                    ArgDoc {
+                        fields: &[
+                            ("name", DocField::Str("timeout_error")),
+                            ("type", DocField::Str("oneof")),
+                            ("flags", DocField::Flags(&["optional"])),
+                            (
+                                "arguments",
+                                DocField::Args(&[
+                                    ArgDoc {
+                                        fields: &[
+                                            ("name", DocField::Str("timeout")),
+                                            ("type", DocField::Str("pure-token")),
+                                            ("token", DocField::Str("TIMEOUT")),
+                                        ],
+                                    },
+                                    ArgDoc {
+                                        fields: &[
+                                            ("name", DocField::Str("error")),
+                                            ("type", DocField::Str("pure-token")),
+                                            ("token", DocField::Str("ERROR")),
+                                        ],
+                                    },
+                                ]),
+                            ),
+                        ],
+                    },
+                ],
                 subcommands: &[],
             },
             CommandMeta {
@@ -339,6 +889,8 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "6.2.0",
                 complexity: "O(N) Where N is the number of paused clients",
                 summary: "Resumes command processing.",
+                doc_fields: &[],
+                arguments: &[],
                 subcommands: &[],
             },
         ],
@@ -357,6 +909,8 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "3.0.0",
         complexity: "Depends on subcommand.",
         summary: "Inspects and manages the cluster.",
+        doc_fields: &[],
+        arguments: &[],
         subcommands: &[
             CommandMeta {
                 name: "cluster|addslots",
@@ -372,6 +926,14 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "3.0.0",
                 complexity: "O(N) where N is the total number of hash slot arguments",
                 summary: "Assigns slots to this node.",
+                doc_fields: &[],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("slot")),
+                        ("type", DocField::Str("integer")),
+                        ("flags", DocField::Flags(&["multiple"])),
+                    ],
+                }],
                 subcommands: &[],
             },
             CommandMeta {
@@ -388,6 +950,31 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "7.0.0",
                 complexity: "O(N) where N is the total number of the slots between the start slot and end slot arguments.",
                 summary: "Assigns ranges of slots to this node.",
+                doc_fields: &[],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("start-slot_end-slot")),
+                        ("type", DocField::Str("block")),
+                        ("flags", DocField::Flags(&["multiple"])),
+                        (
+                            "arguments",
+                            DocField::Args(&[
+                                ArgDoc {
+                                    fields: &[
+                                        ("name", DocField::Str("start-slot")),
+                                        ("type", DocField::Str("integer")),
+                                    ],
+                                },
+                                ArgDoc {
+                                    fields: &[
+                                        ("name", DocField::Str("end-slot")),
+                                        ("type", DocField::Str("integer")),
+                                    ],
+                                },
+                            ]),
+                        ),
+                    ],
+                }],
                 subcommands: &[],
             },
             CommandMeta {
@@ -404,6 +991,8 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "3.0.0",
                 complexity: "O(1)",
                 summary: "Advances the config epoch of this node.",
+                doc_fields: &[],
+                arguments: &[],
                 subcommands: &[],
             },
             CommandMeta {
@@ -420,6 +1009,13 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "3.0.0",
                 complexity: "O(N) where N is the number of failure reports",
                 summary: "Counts the failure reports about a node.",
+                doc_fields: &[],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("node-id")),
+                        ("type", DocField::Str("string")),
+                    ],
+                }],
                 subcommands: &[],
             },
             CommandMeta {
@@ -436,6 +1032,13 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "3.0.0",
                 complexity: "O(1)",
                 summary: "Counts the keys in a slot.",
+                doc_fields: &[],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("slot")),
+                        ("type", DocField::Str("integer")),
+                    ],
+                }],
                 subcommands: &[],
             },
             CommandMeta {
@@ -452,6 +1055,14 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "3.0.0",
                 complexity: "O(N) where N is the total number of hash slot arguments",
                 summary: "Unassigns slots from this node.",
+                doc_fields: &[],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("slot")),
+                        ("type", DocField::Str("integer")),
+                        ("flags", DocField::Flags(&["multiple"])),
+                    ],
+                }],
                 subcommands: &[],
             },
             CommandMeta {
@@ -468,6 +1079,31 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "7.0.0",
                 complexity: "O(N) where N is the total number of the slots between the start slot and end slot arguments.",
                 summary: "Unassigns ranges of slots from this node.",
+                doc_fields: &[],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("start-slot_end-slot")),
+                        ("type", DocField::Str("block")),
+                        ("flags", DocField::Flags(&["multiple"])),
+                        (
+                            "arguments",
+                            DocField::Args(&[
+                                ArgDoc {
+                                    fields: &[
+                                        ("name", DocField::Str("start-slot")),
+                                        ("type", DocField::Str("integer")),
+                                    ],
+                                },
+                                ArgDoc {
+                                    fields: &[
+                                        ("name", DocField::Str("end-slot")),
+                                        ("type", DocField::Str("integer")),
+                                    ],
+                                },
+                            ]),
+                        ),
+                    ],
+                }],
                 subcommands: &[],
             },
             CommandMeta {
@@ -484,6 +1120,33 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "3.0.0",
                 complexity: "O(1)",
                 summary: "Promotes this replica to master.",
+                doc_fields: &[],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("options")),
+                        ("type", DocField::Str("oneof")),
+                        ("flags", DocField::Flags(&["optional"])),
+                        (
+                            "arguments",
+                            DocField::Args(&[
+                                ArgDoc {
+                                    fields: &[
+                                        ("name", DocField::Str("force")),
+                                        ("type", DocField::Str("pure-token")),
+                                        ("token", DocField::Str("FORCE")),
+                                    ],
+                                },
+                                ArgDoc {
+                                    fields: &[
+                                        ("name", DocField::Str("takeover")),
+                                        ("type", DocField::Str("pure-token")),
+                                        ("token", DocField::Str("TAKEOVER")),
+                                    ],
+                                },
+                            ]),
+                        ),
+                    ],
+                }],
                 subcommands: &[],
             },
             CommandMeta {
@@ -500,6 +1163,8 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "3.0.0",
                 complexity: "O(1)",
                 summary: "Unassigns every slot of this node.",
+                doc_fields: &[],
+                arguments: &[],
                 subcommands: &[],
             },
             CommandMeta {
@@ -516,6 +1181,13 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "3.0.0",
                 complexity: "O(1)",
                 summary: "Removes a node from this node's view.",
+                doc_fields: &[],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("node-id")),
+                        ("type", DocField::Str("string")),
+                    ],
+                }],
                 subcommands: &[],
             },
             CommandMeta {
@@ -532,6 +1204,21 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "3.0.0",
                 complexity: "O(log(N)) where N is the number of requested keys",
                 summary: "Returns keys of a slot.",
+                doc_fields: &[],
+                arguments: &[
+                    ArgDoc {
+                        fields: &[
+                            ("name", DocField::Str("slot")),
+                            ("type", DocField::Str("integer")),
+                        ],
+                    },
+                    ArgDoc {
+                        fields: &[
+                            ("name", DocField::Str("count")),
+                            ("type", DocField::Str("integer")),
+                        ],
+                    },
+                ],
                 subcommands: &[],
             },
             CommandMeta {
@@ -548,6 +1235,8 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "5.0.0",
                 complexity: "O(1)",
                 summary: "Lists the CLUSTER subcommands.",
+                doc_fields: &[],
+                arguments: &[],
                 subcommands: &[],
             },
             CommandMeta {
@@ -564,6 +1253,8 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "3.0.0",
                 complexity: "O(1)",
                 summary: "Reports the cluster state and statistics.",
+                doc_fields: &[],
+                arguments: &[],
                 subcommands: &[],
             },
             CommandMeta {
@@ -580,6 +1271,13 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "3.0.0",
                 complexity: "O(N) where N is the number of bytes in the key",
                 summary: "Returns the hash slot of a key.",
+                doc_fields: &[],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("key")),
+                        ("type", DocField::Str("string")),
+                    ],
+                }],
                 subcommands: &[],
             },
             CommandMeta {
@@ -596,6 +1294,8 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "7.0.0",
                 complexity: "O(N) where N is the total number of Cluster nodes",
                 summary: "Describes the bus links of this node.",
+                doc_fields: &[],
+                arguments: &[],
                 subcommands: &[],
             },
             CommandMeta {
@@ -612,6 +1312,29 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "3.0.0",
                 complexity: "O(1)",
                 summary: "Connects this node to another node.",
+                doc_fields: &[],
+                arguments: &[
+                    ArgDoc {
+                        fields: &[
+                            ("name", DocField::Str("ip")),
+                            ("type", DocField::Str("string")),
+                        ],
+                    },
+                    ArgDoc {
+                        fields: &[
+                            ("name", DocField::Str("port")),
+                            ("type", DocField::Str("integer")),
+                        ],
+                    },
+                    ArgDoc {
+                        fields: &[
+                            ("name", DocField::Str("cluster_bus_port")),
+                            ("type", DocField::Str("integer")),
+                            ("since", DocField::Str("4.0.0")),
+                            ("flags", DocField::Flags(&["optional"])),
+                        ],
+                    },
+                ],
                 subcommands: &[],
             },
             CommandMeta {
@@ -628,6 +1351,8 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "3.0.0",
                 complexity: "O(1)",
                 summary: "Returns the id of this node.",
+                doc_fields: &[],
+                arguments: &[],
                 subcommands: &[],
             },
             CommandMeta {
@@ -644,6 +1369,8 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "3.0.0",
                 complexity: "O(N) where N is the total number of Cluster nodes",
                 summary: "Describes the cluster as this node sees it.",
+                doc_fields: &[],
+                arguments: &[],
                 subcommands: &[],
             },
             CommandMeta {
@@ -660,6 +1387,13 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "5.0.0",
                 complexity: "O(1)",
                 summary: "Lists the replicas of a master.",
+                doc_fields: &[],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("node-id")),
+                        ("type", DocField::Str("string")),
+                    ],
+                }],
                 subcommands: &[],
             },
             CommandMeta {
@@ -676,6 +1410,13 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "3.0.0",
                 complexity: "O(1)",
                 summary: "Makes this node a replica of a master.",
+                doc_fields: &[],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("node-id")),
+                        ("type", DocField::Str("string")),
+                    ],
+                }],
                 subcommands: &[],
             },
             CommandMeta {
@@ -692,6 +1433,33 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "3.0.0",
                 complexity: "O(N) where N is the number of known nodes. The command may execute a FLUSHALL as a side effect.",
                 summary: "Resets this node's cluster state.",
+                doc_fields: &[],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("hard_soft")),
+                        ("type", DocField::Str("oneof")),
+                        ("flags", DocField::Flags(&["optional"])),
+                        (
+                            "arguments",
+                            DocField::Args(&[
+                                ArgDoc {
+                                    fields: &[
+                                        ("name", DocField::Str("hard")),
+                                        ("type", DocField::Str("pure-token")),
+                                        ("token", DocField::Str("HARD")),
+                                    ],
+                                },
+                                ArgDoc {
+                                    fields: &[
+                                        ("name", DocField::Str("soft")),
+                                        ("type", DocField::Str("pure-token")),
+                                        ("token", DocField::Str("SOFT")),
+                                    ],
+                                },
+                            ]),
+                        ),
+                    ],
+                }],
                 subcommands: &[],
             },
             CommandMeta {
@@ -708,6 +1476,8 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "3.0.0",
                 complexity: "O(1)",
                 summary: "Saves the cluster configuration to disk.",
+                doc_fields: &[],
+                arguments: &[],
                 subcommands: &[],
             },
             CommandMeta {
@@ -724,6 +1494,13 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "3.0.0",
                 complexity: "O(1)",
                 summary: "Sets the config epoch of a new node.",
+                doc_fields: &[],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("config-epoch")),
+                        ("type", DocField::Str("integer")),
+                    ],
+                }],
                 subcommands: &[],
             },
             CommandMeta {
@@ -740,6 +1517,54 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "3.0.0",
                 complexity: "O(1)",
                 summary: "Changes the state of a slot.",
+                doc_fields: &[],
+                arguments: &[
+                    ArgDoc {
+                        fields: &[
+                            ("name", DocField::Str("slot")),
+                            ("type", DocField::Str("integer")),
+                        ],
+                    },
+                    ArgDoc {
+                        fields: &[
+                            ("name", DocField::Str("subcommand")),
+                            ("type", DocField::Str("oneof")),
+                            (
+                                "arguments",
+                                DocField::Args(&[
+                                    ArgDoc {
+                                        fields: &[
+                                            ("name", DocField::Str("node-id")),
+                                            ("type", DocField::Str("string")),
+                                            ("token", DocField::Str("IMPORTING")),
+                                        ],
+                                    },
+                                    ArgDoc {
+                                        fields: &[
+                                            ("name", DocField::Str("node-id")),
+                                            ("type", DocField::Str("string")),
+                                            ("token", DocField::Str("MIGRATING")),
+                                        ],
+                                    },
+                                    ArgDoc {
+                                        fields: &[
+                                            ("name", DocField::Str("node-id")),
+                                            ("type", DocField::Str("string")),
+                                            ("token", DocField::Str("NODE")),
+                                        ],
+                                    },
+                                    ArgDoc {
+                                        fields: &[
+                                            ("name", DocField::Str("stable")),
+                                            ("type", DocField::Str("pure-token")),
+                                            ("token", DocField::Str("STABLE")),
+                                        ],
+                                    },
+                                ]),
+                            ),
+                        ],
+                    },
+                ],
                 subcommands: &[],
             },
             CommandMeta {
@@ -756,6 +1581,8 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "7.0.0",
                 complexity: "O(N) where N is the total number of cluster nodes",
                 summary: "Describes the shards of the cluster.",
+                doc_fields: &[],
+                arguments: &[],
                 subcommands: &[],
             },
             CommandMeta {
@@ -772,6 +1599,17 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "3.0.0",
                 complexity: "O(1)",
                 summary: "Lists the replicas of a master.",
+                doc_fields: &[
+                    ("doc_flags", DocField::Flags(&["deprecated"])),
+                    ("deprecated_since", DocField::Str("5.0.0")),
+                    ("replaced_by", DocField::Str("`CLUSTER REPLICAS`")),
+                ],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("node-id")),
+                        ("type", DocField::Str("string")),
+                    ],
+                }],
                 subcommands: &[],
             },
             CommandMeta {
@@ -788,6 +1626,12 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "3.0.0",
                 complexity: "O(N) where N is the total number of Cluster nodes",
                 summary: "Maps slot ranges to nodes.",
+                doc_fields: &[
+                    ("doc_flags", DocField::Flags(&["deprecated"])),
+                    ("deprecated_since", DocField::Str("7.0.0")),
+                    ("replaced_by", DocField::Str("`CLUSTER SHARDS`")),
+                ],
+                arguments: &[],
                 subcommands: &[],
             },
         ],
@@ -806,6 +1650,8 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "2.8.13",
         complexity: "O(N) where N is the total number of Redis commands",
         summary: "Describes every command.",
+        doc_fields: &[],
+        arguments: &[],
         subcommands: &[
             CommandMeta {
                 name: "command|count",
@@ -821,6 +1667,8 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "2.8.13",
                 complexity: "O(1)",
                 summary: "Returns the number of commands.",
+                doc_fields: &[],
+                arguments: &[],
                 subcommands: &[],
             },
             CommandMeta {
@@ -837,6 +1685,14 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "7.0.0",
                 complexity: "O(N) where N is the number of commands to look up",
                 summary: "Documents the named commands.",
+                doc_fields: &[],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("command-name")),
+                        ("type", DocField::Str("string")),
+                        ("flags", DocField::Flags(&["optional", "multiple"])),
+                    ],
+                }],
                 subcommands: &[],
             },
             CommandMeta {
@@ -853,6 +1709,8 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "2.8.13",
                 complexity: "O(N) where N is the number of arguments to the command",
                 summary: "Extracts the keys of a command.",
+                doc_fields: &[],
+                arguments: &[],
                 subcommands: &[],
             },
             CommandMeta {
@@ -869,6 +1727,8 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "7.0.0",
                 complexity: "O(N) where N is the number of arguments to the command",
                 summary: "Extracts the keys of a command, with their flags.",
+                doc_fields: &[],
+                arguments: &[],
                 subcommands: &[],
             },
             CommandMeta {
@@ -885,6 +1745,8 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "5.0.0",
                 complexity: "O(1)",
                 summary: "Lists the COMMAND subcommands.",
+                doc_fields: &[],
+                arguments: &[],
                 subcommands: &[],
             },
             CommandMeta {
@@ -901,6 +1763,14 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "2.8.13",
                 complexity: "O(N) where N is the number of commands to look up",
                 summary: "Describes the named commands.",
+                doc_fields: &[],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("command-name")),
+                        ("type", DocField::Str("string")),
+                        ("flags", DocField::Flags(&["optional", "multiple"])),
+                    ],
+                }],
                 subcommands: &[],
             },
             CommandMeta {
@@ -917,6 +1787,41 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "7.0.0",
                 complexity: "O(N) where N is the total number of Redis commands",
                 summary: "Lists command names.",
+                doc_fields: &[],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("filterby")),
+                        ("type", DocField::Str("oneof")),
+                        ("token", DocField::Str("FILTERBY")),
+                        ("flags", DocField::Flags(&["optional"])),
+                        (
+                            "arguments",
+                            DocField::Args(&[
+                                ArgDoc {
+                                    fields: &[
+                                        ("name", DocField::Str("module-name")),
+                                        ("type", DocField::Str("string")),
+                                        ("token", DocField::Str("MODULE")),
+                                    ],
+                                },
+                                ArgDoc {
+                                    fields: &[
+                                        ("name", DocField::Str("category")),
+                                        ("type", DocField::Str("string")),
+                                        ("token", DocField::Str("ACLCAT")),
+                                    ],
+                                },
+                                ArgDoc {
+                                    fields: &[
+                                        ("name", DocField::Str("pattern")),
+                                        ("type", DocField::Str("pattern")),
+                                        ("token", DocField::Str("PATTERN")),
+                                    ],
+                                },
+                            ]),
+                        ),
+                    ],
+                }],
                 subcommands: &[],
             },
         ],
@@ -935,6 +1840,8 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "2.0.0",
         complexity: "Depends on subcommand.",
         summary: "Reads and changes the configuration.",
+        doc_fields: &[],
+        arguments: &[],
         subcommands: &[
             CommandMeta {
                 name: "config|get",
@@ -950,6 +1857,23 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "2.0.0",
                 complexity: "O(N) when N is the number of configuration parameters provided",
                 summary: "Returns configuration values.",
+                doc_fields: &[],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("parameter")),
+                        ("type", DocField::Str("block")),
+                        ("flags", DocField::Flags(&["multiple"])),
+                        (
+                            "arguments",
+                            DocField::Args(&[ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("parameter")),
+                                    ("type", DocField::Str("string")),
+                                ],
+                            }]),
+                        ),
+                    ],
+                }],
                 subcommands: &[],
             },
             CommandMeta {
@@ -966,6 +1890,8 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "5.0.0",
                 complexity: "O(1)",
                 summary: "Lists the CONFIG subcommands.",
+                doc_fields: &[],
+                arguments: &[],
                 subcommands: &[],
             },
             CommandMeta {
@@ -982,6 +1908,8 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "2.0.0",
                 complexity: "O(1)",
                 summary: "Zeroes the statistics INFO reports.",
+                doc_fields: &[],
+                arguments: &[],
                 subcommands: &[],
             },
             CommandMeta {
@@ -998,6 +1926,8 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "2.8.0",
                 complexity: "O(1)",
                 summary: "Writes the configuration back to the config file.",
+                doc_fields: &[],
+                arguments: &[],
                 subcommands: &[],
             },
             CommandMeta {
@@ -1014,6 +1944,31 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "2.0.0",
                 complexity: "O(N) when N is the number of configuration parameters provided",
                 summary: "Changes configuration values.",
+                doc_fields: &[],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("parameter_value")),
+                        ("type", DocField::Str("block")),
+                        ("flags", DocField::Flags(&["multiple"])),
+                        (
+                            "arguments",
+                            DocField::Args(&[
+                                ArgDoc {
+                                    fields: &[
+                                        ("name", DocField::Str("parameter")),
+                                        ("type", DocField::Str("string")),
+                                    ],
+                                },
+                                ArgDoc {
+                                    fields: &[
+                                        ("name", DocField::Str("value")),
+                                        ("type", DocField::Str("string")),
+                                    ],
+                                },
+                            ]),
+                        ),
+                    ],
+                }],
                 subcommands: &[],
             },
         ],
@@ -1032,6 +1987,8 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "O(1)",
         summary: "Returns the number of keys in the current database.",
+        doc_fields: &[],
+        arguments: &[],
         subcommands: &[],
     },
     CommandMeta {
@@ -1048,6 +2005,8 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "Depends on subcommand.",
         summary: "Debugging and testing helpers.",
+        doc_fields: &[("doc_flags", DocField::Flags(&["syscmd"]))],
+        arguments: &[],
         subcommands: &[],
     },
     CommandMeta {
@@ -1070,6 +2029,14 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "O(1)",
         summary: "Decrements an integer value by one.",
+        doc_fields: &[],
+        arguments: &[ArgDoc {
+            fields: &[
+                ("name", DocField::Str("key")),
+                ("type", DocField::Str("key")),
+                ("key_spec_index", DocField::Int(0)),
+            ],
+        }],
         subcommands: &[],
     },
     CommandMeta {
@@ -1092,6 +2059,22 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "O(1)",
         summary: "Decrements an integer value.",
+        doc_fields: &[],
+        arguments: &[
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("key")),
+                    ("type", DocField::Str("key")),
+                    ("key_spec_index", DocField::Int(0)),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("decrement")),
+                    ("type", DocField::Str("integer")),
+                ],
+            },
+        ],
         subcommands: &[],
     },
     CommandMeta {
@@ -1114,6 +2097,15 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).",
         summary: "Deletes keys.",
+        doc_fields: &[],
+        arguments: &[ArgDoc {
+            fields: &[
+                ("name", DocField::Str("key")),
+                ("type", DocField::Str("key")),
+                ("key_spec_index", DocField::Int(0)),
+                ("flags", DocField::Flags(&["multiple"])),
+            ],
+        }],
         subcommands: &[],
     },
     CommandMeta {
@@ -1130,6 +2122,13 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "O(1)",
         summary: "Returns its argument.",
+        doc_fields: &[],
+        arguments: &[ArgDoc {
+            fields: &[
+                ("name", DocField::Str("message")),
+                ("type", DocField::Str("string")),
+            ],
+        }],
         subcommands: &[],
     },
     CommandMeta {
@@ -1152,6 +2151,15 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "O(N) where N is the number of keys to check.",
         summary: "Counts how many of the given keys exist.",
+        doc_fields: &[],
+        arguments: &[ArgDoc {
+            fields: &[
+                ("name", DocField::Str("key")),
+                ("type", DocField::Str("key")),
+                ("key_spec_index", DocField::Int(0)),
+                ("flags", DocField::Flags(&["multiple"])),
+            ],
+        }],
         subcommands: &[],
     },
     CommandMeta {
@@ -1174,6 +2182,63 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "O(1)",
         summary: "Sets a time to live in seconds.",
+        doc_fields: &[],
+        arguments: &[
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("key")),
+                    ("type", DocField::Str("key")),
+                    ("key_spec_index", DocField::Int(0)),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("seconds")),
+                    ("type", DocField::Str("integer")),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("condition")),
+                    ("type", DocField::Str("oneof")),
+                    ("since", DocField::Str("7.0.0")),
+                    ("flags", DocField::Flags(&["optional"])),
+                    (
+                        "arguments",
+                        DocField::Args(&[
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("nx")),
+                                    ("type", DocField::Str("pure-token")),
+                                    ("token", DocField::Str("NX")),
+                                ],
+                            },
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("xx")),
+                                    ("type", DocField::Str("pure-token")),
+                                    ("token", DocField::Str("XX")),
+                                ],
+                            },
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("gt")),
+                                    ("type", DocField::Str("pure-token")),
+                                    ("token", DocField::Str("GT")),
+                                ],
+                            },
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("lt")),
+                                    ("type", DocField::Str("pure-token")),
+                                    ("token", DocField::Str("LT")),
+                                ],
+                            },
+                        ]),
+                    ),
+                ],
+            },
+        ],
         subcommands: &[],
     },
     CommandMeta {
@@ -1196,6 +2261,63 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.2.0",
         complexity: "O(1)",
         summary: "Sets an expiry Unix time in seconds.",
+        doc_fields: &[],
+        arguments: &[
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("key")),
+                    ("type", DocField::Str("key")),
+                    ("key_spec_index", DocField::Int(0)),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("unix-time-seconds")),
+                    ("type", DocField::Str("unix-time")),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("condition")),
+                    ("type", DocField::Str("oneof")),
+                    ("since", DocField::Str("7.0.0")),
+                    ("flags", DocField::Flags(&["optional"])),
+                    (
+                        "arguments",
+                        DocField::Args(&[
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("nx")),
+                                    ("type", DocField::Str("pure-token")),
+                                    ("token", DocField::Str("NX")),
+                                ],
+                            },
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("xx")),
+                                    ("type", DocField::Str("pure-token")),
+                                    ("token", DocField::Str("XX")),
+                                ],
+                            },
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("gt")),
+                                    ("type", DocField::Str("pure-token")),
+                                    ("token", DocField::Str("GT")),
+                                ],
+                            },
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("lt")),
+                                    ("type", DocField::Str("pure-token")),
+                                    ("token", DocField::Str("LT")),
+                                ],
+                            },
+                        ]),
+                    ),
+                ],
+            },
+        ],
         subcommands: &[],
     },
     CommandMeta {
@@ -1218,6 +2340,14 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "7.0.0",
         complexity: "O(1)",
         summary: "Returns the expiry Unix time in seconds.",
+        doc_fields: &[],
+        arguments: &[ArgDoc {
+            fields: &[
+                ("name", DocField::Str("key")),
+                ("type", DocField::Str("key")),
+                ("key_spec_index", DocField::Int(0)),
+            ],
+        }],
         subcommands: &[],
     },
     CommandMeta {
@@ -1234,6 +2364,35 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "O(N) where N is the total number of keys in all databases",
         summary: "Deletes every key of every database.",
+        doc_fields: &[],
+        arguments: &[ArgDoc {
+            fields: &[
+                ("name", DocField::Str("async")),
+                ("type", DocField::Str("oneof")),
+                ("flags", DocField::Flags(&["optional"])),
+                (
+                    "arguments",
+                    DocField::Args(&[
+                        ArgDoc {
+                            fields: &[
+                                ("name", DocField::Str("async")),
+                                ("type", DocField::Str("pure-token")),
+                                ("token", DocField::Str("ASYNC")),
+                                ("since", DocField::Str("4.0.0")),
+                            ],
+                        },
+                        ArgDoc {
+                            fields: &[
+                                ("name", DocField::Str("sync")),
+                                ("type", DocField::Str("pure-token")),
+                                ("token", DocField::Str("SYNC")),
+                                ("since", DocField::Str("6.2.0")),
+                            ],
+                        },
+                    ]),
+                ),
+            ],
+        }],
         subcommands: &[],
     },
     CommandMeta {
@@ -1250,6 +2409,35 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "O(N) where N is the number of keys in the selected database",
         summary: "Deletes every key of the current database.",
+        doc_fields: &[],
+        arguments: &[ArgDoc {
+            fields: &[
+                ("name", DocField::Str("async")),
+                ("type", DocField::Str("oneof")),
+                ("flags", DocField::Flags(&["optional"])),
+                (
+                    "arguments",
+                    DocField::Args(&[
+                        ArgDoc {
+                            fields: &[
+                                ("name", DocField::Str("async")),
+                                ("type", DocField::Str("pure-token")),
+                                ("token", DocField::Str("ASYNC")),
+                                ("since", DocField::Str("4.0.0")),
+                            ],
+                        },
+                        ArgDoc {
+                            fields: &[
+                                ("name", DocField::Str("sync")),
+                                ("type", DocField::Str("pure-token")),
+                                ("token", DocField::Str("SYNC")),
+                                ("since", DocField::Str("6.2.0")),
+                            ],
+                        },
+                    ]),
+                ),
+            ],
+        }],
         subcommands: &[],
     },
     CommandMeta {
@@ -1272,6 +2460,14 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "O(1)",
         summary: "Returns the string value of a key.",
+        doc_fields: &[],
+        arguments: &[ArgDoc {
+            fields: &[
+                ("name", DocField::Str("key")),
+                ("type", DocField::Str("key")),
+                ("key_spec_index", DocField::Int(0)),
+            ],
+        }],
         subcommands: &[],
     },
     CommandMeta {
@@ -1294,6 +2490,14 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "6.2.0",
         complexity: "O(1)",
         summary: "Returns the value of a key and deletes it.",
+        doc_fields: &[],
+        arguments: &[ArgDoc {
+            fields: &[
+                ("name", DocField::Str("key")),
+                ("type", DocField::Str("key")),
+                ("key_spec_index", DocField::Int(0)),
+            ],
+        }],
         subcommands: &[],
     },
     CommandMeta {
@@ -1316,6 +2520,63 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "6.2.0",
         complexity: "O(1)",
         summary: "Returns the value of a key and changes its expiry.",
+        doc_fields: &[],
+        arguments: &[
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("key")),
+                    ("type", DocField::Str("key")),
+                    ("key_spec_index", DocField::Int(0)),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("expiration")),
+                    ("type", DocField::Str("oneof")),
+                    ("flags", DocField::Flags(&["optional"])),
+                    (
+                        "arguments",
+                        DocField::Args(&[
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("seconds")),
+                                    ("type", DocField::Str("integer")),
+                                    ("token", DocField::Str("EX")),
+                                ],
+                            },
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("milliseconds")),
+                                    ("type", DocField::Str("integer")),
+                                    ("token", DocField::Str("PX")),
+                                ],
+                            },
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("unix-time-seconds")),
+                                    ("type", DocField::Str("unix-time")),
+                                    ("token", DocField::Str("EXAT")),
+                                ],
+                            },
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("unix-time-milliseconds")),
+                                    ("type", DocField::Str("unix-time")),
+                                    ("token", DocField::Str("PXAT")),
+                                ],
+                            },
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("persist")),
+                                    ("type", DocField::Str("pure-token")),
+                                    ("token", DocField::Str("PERSIST")),
+                                ],
+                            },
+                        ]),
+                    ),
+                ],
+            },
+        ],
         subcommands: &[],
     },
     CommandMeta {
@@ -1338,6 +2599,28 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "2.4.0",
         complexity: "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.",
         summary: "Returns part of a string value.",
+        doc_fields: &[],
+        arguments: &[
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("key")),
+                    ("type", DocField::Str("key")),
+                    ("key_spec_index", DocField::Int(0)),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("start")),
+                    ("type", DocField::Str("integer")),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("end")),
+                    ("type", DocField::Str("integer")),
+                ],
+            },
+        ],
         subcommands: &[],
     },
     CommandMeta {
@@ -1360,6 +2643,29 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "O(1)",
         summary: "Sets a key and returns its previous value.",
+        doc_fields: &[
+            ("doc_flags", DocField::Flags(&["deprecated"])),
+            ("deprecated_since", DocField::Str("6.2.0")),
+            (
+                "replaced_by",
+                DocField::Str("`SET` with the `!GET` argument"),
+            ),
+        ],
+        arguments: &[
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("key")),
+                    ("type", DocField::Str("key")),
+                    ("key_spec_index", DocField::Int(0)),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("value")),
+                    ("type", DocField::Str("string")),
+                ],
+            },
+        ],
         subcommands: &[],
     },
     CommandMeta {
@@ -1383,6 +2689,58 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "6.0.0",
         complexity: "O(1)",
         summary: "Negotiates the protocol version, optionally authenticating and naming the connection.",
+        doc_fields: &[],
+        arguments: &[ArgDoc {
+            fields: &[
+                ("name", DocField::Str("arguments")),
+                ("type", DocField::Str("block")),
+                ("flags", DocField::Flags(&["optional"])),
+                (
+                    "arguments",
+                    DocField::Args(&[
+                        ArgDoc {
+                            fields: &[
+                                ("name", DocField::Str("protover")),
+                                ("type", DocField::Str("integer")),
+                            ],
+                        },
+                        ArgDoc {
+                            fields: &[
+                                ("name", DocField::Str("username_password")),
+                                ("type", DocField::Str("block")),
+                                ("token", DocField::Str("AUTH")),
+                                ("flags", DocField::Flags(&["optional"])),
+                                (
+                                    "arguments",
+                                    DocField::Args(&[
+                                        ArgDoc {
+                                            fields: &[
+                                                ("name", DocField::Str("username")),
+                                                ("type", DocField::Str("string")),
+                                            ],
+                                        },
+                                        ArgDoc {
+                                            fields: &[
+                                                ("name", DocField::Str("password")),
+                                                ("type", DocField::Str("string")),
+                                            ],
+                                        },
+                                    ]),
+                                ),
+                            ],
+                        },
+                        ArgDoc {
+                            fields: &[
+                                ("name", DocField::Str("clientname")),
+                                ("type", DocField::Str("string")),
+                                ("token", DocField::Str("SETNAME")),
+                                ("flags", DocField::Flags(&["optional"])),
+                            ],
+                        },
+                    ]),
+                ),
+            ],
+        }],
         subcommands: &[],
     },
     CommandMeta {
@@ -1405,6 +2763,14 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "O(1)",
         summary: "Increments an integer value by one.",
+        doc_fields: &[],
+        arguments: &[ArgDoc {
+            fields: &[
+                ("name", DocField::Str("key")),
+                ("type", DocField::Str("key")),
+                ("key_spec_index", DocField::Int(0)),
+            ],
+        }],
         subcommands: &[],
     },
     CommandMeta {
@@ -1427,6 +2793,22 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "O(1)",
         summary: "Increments an integer value.",
+        doc_fields: &[],
+        arguments: &[
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("key")),
+                    ("type", DocField::Str("key")),
+                    ("key_spec_index", DocField::Int(0)),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("increment")),
+                    ("type", DocField::Str("integer")),
+                ],
+            },
+        ],
         subcommands: &[],
     },
     CommandMeta {
@@ -1449,6 +2831,22 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "2.6.0",
         complexity: "O(1)",
         summary: "Increments a floating point value.",
+        doc_fields: &[],
+        arguments: &[
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("key")),
+                    ("type", DocField::Str("key")),
+                    ("key_spec_index", DocField::Int(0)),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("increment")),
+                    ("type", DocField::Str("double")),
+                ],
+            },
+        ],
         subcommands: &[],
     },
     CommandMeta {
@@ -1469,6 +2867,14 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "O(1)",
         summary: "Reports server information and statistics.",
+        doc_fields: &[],
+        arguments: &[ArgDoc {
+            fields: &[
+                ("name", DocField::Str("section")),
+                ("type", DocField::Str("string")),
+                ("flags", DocField::Flags(&["optional", "multiple"])),
+            ],
+        }],
         subcommands: &[],
     },
     CommandMeta {
@@ -1485,6 +2891,13 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.",
         summary: "Returns the keys matching a pattern.",
+        doc_fields: &[],
+        arguments: &[ArgDoc {
+            fields: &[
+                ("name", DocField::Str("pattern")),
+                ("type", DocField::Str("pattern")),
+            ],
+        }],
         subcommands: &[],
     },
     CommandMeta {
@@ -1501,6 +2914,8 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "O(1)",
         summary: "Returns the time of the last successful save to disk.",
+        doc_fields: &[],
+        arguments: &[],
         subcommands: &[],
     },
     CommandMeta {
@@ -1523,6 +2938,15 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "O(N) where N is the number of keys to retrieve.",
         summary: "Returns the values of several keys.",
+        doc_fields: &[],
+        arguments: &[ArgDoc {
+            fields: &[
+                ("name", DocField::Str("key")),
+                ("type", DocField::Str("key")),
+                ("key_spec_index", DocField::Int(0)),
+                ("flags", DocField::Flags(&["multiple"])),
+            ],
+        }],
         subcommands: &[],
     },
     CommandMeta {
@@ -1548,6 +2972,32 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.1",
         complexity: "O(N) where N is the number of keys to set.",
         summary: "Sets several keys.",
+        doc_fields: &[],
+        arguments: &[ArgDoc {
+            fields: &[
+                ("name", DocField::Str("key_value")),
+                ("type", DocField::Str("block")),
+                ("flags", DocField::Flags(&["multiple"])),
+                (
+                    "arguments",
+                    DocField::Args(&[
+                        ArgDoc {
+                            fields: &[
+                                ("name", DocField::Str("key")),
+                                ("type", DocField::Str("key")),
+                                ("key_spec_index", DocField::Int(0)),
+                            ],
+                        },
+                        ArgDoc {
+                            fields: &[
+                                ("name", DocField::Str("value")),
+                                ("type", DocField::Str("string")),
+                            ],
+                        },
+                    ]),
+                ),
+            ],
+        }],
         subcommands: &[],
     },
     CommandMeta {
@@ -1570,6 +3020,32 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.1",
         complexity: "O(N) where N is the number of keys to set.",
         summary: "Sets several keys only if none of them exists.",
+        doc_fields: &[],
+        arguments: &[ArgDoc {
+            fields: &[
+                ("name", DocField::Str("key_value")),
+                ("type", DocField::Str("block")),
+                ("flags", DocField::Flags(&["multiple"])),
+                (
+                    "arguments",
+                    DocField::Args(&[
+                        ArgDoc {
+                            fields: &[
+                                ("name", DocField::Str("key")),
+                                ("type", DocField::Str("key")),
+                                ("key_spec_index", DocField::Int(0)),
+                            ],
+                        },
+                        ArgDoc {
+                            fields: &[
+                                ("name", DocField::Str("value")),
+                                ("type", DocField::Str("string")),
+                            ],
+                        },
+                    ]),
+                ),
+            ],
+        }],
         subcommands: &[],
     },
     CommandMeta {
@@ -1586,6 +3062,8 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "2.2.3",
         complexity: "Depends on subcommand.",
         summary: "Inspects the internals of values.",
+        doc_fields: &[],
+        arguments: &[],
         subcommands: &[
             CommandMeta {
                 name: "object|encoding",
@@ -1607,6 +3085,14 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "2.2.3",
                 complexity: "O(1)",
                 summary: "Returns the internal encoding of a value.",
+                doc_fields: &[],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("key")),
+                        ("type", DocField::Str("key")),
+                        ("key_spec_index", DocField::Int(0)),
+                    ],
+                }],
                 subcommands: &[],
             },
             CommandMeta {
@@ -1629,6 +3115,14 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "4.0.0",
                 complexity: "O(1)",
                 summary: "Returns the access frequency of a key.",
+                doc_fields: &[],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("key")),
+                        ("type", DocField::Str("key")),
+                        ("key_spec_index", DocField::Int(0)),
+                    ],
+                }],
                 subcommands: &[],
             },
             CommandMeta {
@@ -1645,6 +3139,8 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "6.2.0",
                 complexity: "O(1)",
                 summary: "Lists the OBJECT subcommands.",
+                doc_fields: &[],
+                arguments: &[],
                 subcommands: &[],
             },
             CommandMeta {
@@ -1667,6 +3163,14 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "2.2.3",
                 complexity: "O(1)",
                 summary: "Returns the idle time of a key.",
+                doc_fields: &[],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("key")),
+                        ("type", DocField::Str("key")),
+                        ("key_spec_index", DocField::Int(0)),
+                    ],
+                }],
                 subcommands: &[],
             },
             CommandMeta {
@@ -1689,6 +3193,14 @@ pub static CATALOG: &[CommandMeta] = &[
                 since: "2.2.3",
                 complexity: "O(1)",
                 summary: "Returns the reference count of a value.",
+                doc_fields: &[],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("key")),
+                        ("type", DocField::Str("key")),
+                        ("key_spec_index", DocField::Int(0)),
+                    ],
+                }],
                 subcommands: &[],
             },
         ],
@@ -1713,6 +3225,14 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "2.2.0",
         complexity: "O(1)",
         summary: "Removes the expiry of a key.",
+        doc_fields: &[],
+        arguments: &[ArgDoc {
+            fields: &[
+                ("name", DocField::Str("key")),
+                ("type", DocField::Str("key")),
+                ("key_spec_index", DocField::Int(0)),
+            ],
+        }],
         subcommands: &[],
     },
     CommandMeta {
@@ -1735,6 +3255,63 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "2.6.0",
         complexity: "O(1)",
         summary: "Sets a time to live in milliseconds.",
+        doc_fields: &[],
+        arguments: &[
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("key")),
+                    ("type", DocField::Str("key")),
+                    ("key_spec_index", DocField::Int(0)),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("milliseconds")),
+                    ("type", DocField::Str("integer")),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("condition")),
+                    ("type", DocField::Str("oneof")),
+                    ("since", DocField::Str("7.0.0")),
+                    ("flags", DocField::Flags(&["optional"])),
+                    (
+                        "arguments",
+                        DocField::Args(&[
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("nx")),
+                                    ("type", DocField::Str("pure-token")),
+                                    ("token", DocField::Str("NX")),
+                                ],
+                            },
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("xx")),
+                                    ("type", DocField::Str("pure-token")),
+                                    ("token", DocField::Str("XX")),
+                                ],
+                            },
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("gt")),
+                                    ("type", DocField::Str("pure-token")),
+                                    ("token", DocField::Str("GT")),
+                                ],
+                            },
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("lt")),
+                                    ("type", DocField::Str("pure-token")),
+                                    ("token", DocField::Str("LT")),
+                                ],
+                            },
+                        ]),
+                    ),
+                ],
+            },
+        ],
         subcommands: &[],
     },
     CommandMeta {
@@ -1757,6 +3334,63 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "2.6.0",
         complexity: "O(1)",
         summary: "Sets an expiry Unix time in milliseconds.",
+        doc_fields: &[],
+        arguments: &[
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("key")),
+                    ("type", DocField::Str("key")),
+                    ("key_spec_index", DocField::Int(0)),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("unix-time-milliseconds")),
+                    ("type", DocField::Str("unix-time")),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("condition")),
+                    ("type", DocField::Str("oneof")),
+                    ("since", DocField::Str("7.0.0")),
+                    ("flags", DocField::Flags(&["optional"])),
+                    (
+                        "arguments",
+                        DocField::Args(&[
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("nx")),
+                                    ("type", DocField::Str("pure-token")),
+                                    ("token", DocField::Str("NX")),
+                                ],
+                            },
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("xx")),
+                                    ("type", DocField::Str("pure-token")),
+                                    ("token", DocField::Str("XX")),
+                                ],
+                            },
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("gt")),
+                                    ("type", DocField::Str("pure-token")),
+                                    ("token", DocField::Str("GT")),
+                                ],
+                            },
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("lt")),
+                                    ("type", DocField::Str("pure-token")),
+                                    ("token", DocField::Str("LT")),
+                                ],
+                            },
+                        ]),
+                    ),
+                ],
+            },
+        ],
         subcommands: &[],
     },
     CommandMeta {
@@ -1779,6 +3413,14 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "7.0.0",
         complexity: "O(1)",
         summary: "Returns the expiry Unix time in milliseconds.",
+        doc_fields: &[],
+        arguments: &[ArgDoc {
+            fields: &[
+                ("name", DocField::Str("key")),
+                ("type", DocField::Str("key")),
+                ("key_spec_index", DocField::Int(0)),
+            ],
+        }],
         subcommands: &[],
     },
     CommandMeta {
@@ -1795,6 +3437,14 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "O(1)",
         summary: "Checks that the server answers; echoes an optional message.",
+        doc_fields: &[],
+        arguments: &[ArgDoc {
+            fields: &[
+                ("name", DocField::Str("message")),
+                ("type", DocField::Str("string")),
+                ("flags", DocField::Flags(&["optional"])),
+            ],
+        }],
         subcommands: &[],
     },
     CommandMeta {
@@ -1817,6 +3467,28 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "2.6.0",
         complexity: "O(1)",
         summary: "Sets a key with an expiry in milliseconds.",
+        doc_fields: &[],
+        arguments: &[
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("key")),
+                    ("type", DocField::Str("key")),
+                    ("key_spec_index", DocField::Int(0)),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("milliseconds")),
+                    ("type", DocField::Str("integer")),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("value")),
+                    ("type", DocField::Str("string")),
+                ],
+            },
+        ],
         subcommands: &[],
     },
     CommandMeta {
@@ -1839,6 +3511,14 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "2.6.0",
         complexity: "O(1)",
         summary: "Returns the time to live in milliseconds.",
+        doc_fields: &[],
+        arguments: &[ArgDoc {
+            fields: &[
+                ("name", DocField::Str("key")),
+                ("type", DocField::Str("key")),
+                ("key_spec_index", DocField::Int(0)),
+            ],
+        }],
         subcommands: &[],
     },
     CommandMeta {
@@ -1862,6 +3542,8 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "O(1)",
         summary: "Closes the connection.",
+        doc_fields: &[],
+        arguments: &[],
         subcommands: &[],
     },
     CommandMeta {
@@ -1878,6 +3560,8 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "O(1)",
         summary: "Returns a random key.",
+        doc_fields: &[],
+        arguments: &[],
         subcommands: &[],
     },
     CommandMeta {
@@ -1909,6 +3593,23 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "O(1)",
         summary: "Renames a key.",
+        doc_fields: &[],
+        arguments: &[
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("key")),
+                    ("type", DocField::Str("key")),
+                    ("key_spec_index", DocField::Int(0)),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("newkey")),
+                    ("type", DocField::Str("key")),
+                    ("key_spec_index", DocField::Int(1)),
+                ],
+            },
+        ],
         subcommands: &[],
     },
     CommandMeta {
@@ -1940,6 +3641,23 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "O(1)",
         summary: "Renames a key only if the new name is free.",
+        doc_fields: &[],
+        arguments: &[
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("key")),
+                    ("type", DocField::Str("key")),
+                    ("key_spec_index", DocField::Int(0)),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("newkey")),
+                    ("type", DocField::Str("key")),
+                    ("key_spec_index", DocField::Int(1)),
+                ],
+            },
+        ],
         subcommands: &[],
     },
     CommandMeta {
@@ -1963,6 +3681,8 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "6.2.0",
         complexity: "O(1)",
         summary: "Returns the connection to its initial state.",
+        doc_fields: &[],
+        arguments: &[],
         subcommands: &[],
     },
     CommandMeta {
@@ -1979,6 +3699,40 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "2.8.0",
         complexity: "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.",
         summary: "Iterates over the keys incrementally.",
+        doc_fields: &[],
+        arguments: &[
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("cursor")),
+                    ("type", DocField::Str("integer")),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("pattern")),
+                    ("type", DocField::Str("pattern")),
+                    ("token", DocField::Str("MATCH")),
+                    ("flags", DocField::Flags(&["optional"])),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("count")),
+                    ("type", DocField::Str("integer")),
+                    ("token", DocField::Str("COUNT")),
+                    ("flags", DocField::Flags(&["optional"])),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("type")),
+                    ("type", DocField::Str("string")),
+                    ("token", DocField::Str("TYPE")),
+                    ("since", DocField::Str("6.0.0")),
+                    ("flags", DocField::Flags(&["optional"])),
+                ],
+            },
+        ],
         subcommands: &[],
     },
     CommandMeta {
@@ -1995,6 +3749,13 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "O(1)",
         summary: "Changes the logical database of this connection.",
+        doc_fields: &[],
+        arguments: &[ArgDoc {
+            fields: &[
+                ("name", DocField::Str("index")),
+                ("type", DocField::Str("integer")),
+            ],
+        }],
         subcommands: &[],
     },
     CommandMeta {
@@ -2017,6 +3778,110 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "O(1)",
         summary: "Sets the string value of a key, with optional expiry and conditions.",
+        doc_fields: &[],
+        arguments: &[
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("key")),
+                    ("type", DocField::Str("key")),
+                    ("key_spec_index", DocField::Int(0)),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("value")),
+                    ("type", DocField::Str("string")),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("condition")),
+                    ("type", DocField::Str("oneof")),
+                    ("since", DocField::Str("2.6.12")),
+                    ("flags", DocField::Flags(&["optional"])),
+                    (
+                        "arguments",
+                        DocField::Args(&[
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("nx")),
+                                    ("type", DocField::Str("pure-token")),
+                                    ("token", DocField::Str("NX")),
+                                ],
+                            },
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("xx")),
+                                    ("type", DocField::Str("pure-token")),
+                                    ("token", DocField::Str("XX")),
+                                ],
+                            },
+                        ]),
+                    ),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("get")),
+                    ("type", DocField::Str("pure-token")),
+                    ("token", DocField::Str("GET")),
+                    ("since", DocField::Str("6.2.0")),
+                    ("flags", DocField::Flags(&["optional"])),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("expiration")),
+                    ("type", DocField::Str("oneof")),
+                    ("flags", DocField::Flags(&["optional"])),
+                    (
+                        "arguments",
+                        DocField::Args(&[
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("seconds")),
+                                    ("type", DocField::Str("integer")),
+                                    ("token", DocField::Str("EX")),
+                                    ("since", DocField::Str("2.6.12")),
+                                ],
+                            },
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("milliseconds")),
+                                    ("type", DocField::Str("integer")),
+                                    ("token", DocField::Str("PX")),
+                                    ("since", DocField::Str("2.6.12")),
+                                ],
+                            },
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("unix-time-seconds")),
+                                    ("type", DocField::Str("unix-time")),
+                                    ("token", DocField::Str("EXAT")),
+                                    ("since", DocField::Str("6.2.0")),
+                                ],
+                            },
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("unix-time-milliseconds")),
+                                    ("type", DocField::Str("unix-time")),
+                                    ("token", DocField::Str("PXAT")),
+                                    ("since", DocField::Str("6.2.0")),
+                                ],
+                            },
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("keepttl")),
+                                    ("type", DocField::Str("pure-token")),
+                                    ("token", DocField::Str("KEEPTTL")),
+                                    ("since", DocField::Str("6.0.0")),
+                                ],
+                            },
+                        ]),
+                    ),
+                ],
+            },
+        ],
         subcommands: &[],
     },
     CommandMeta {
@@ -2039,6 +3904,28 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "2.0.0",
         complexity: "O(1)",
         summary: "Sets a key with an expiry in seconds.",
+        doc_fields: &[],
+        arguments: &[
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("key")),
+                    ("type", DocField::Str("key")),
+                    ("key_spec_index", DocField::Int(0)),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("seconds")),
+                    ("type", DocField::Str("integer")),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("value")),
+                    ("type", DocField::Str("string")),
+                ],
+            },
+        ],
         subcommands: &[],
     },
     CommandMeta {
@@ -2061,6 +3948,22 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "O(1)",
         summary: "Sets a key only if it does not exist.",
+        doc_fields: &[],
+        arguments: &[
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("key")),
+                    ("type", DocField::Str("key")),
+                    ("key_spec_index", DocField::Int(0)),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("value")),
+                    ("type", DocField::Str("string")),
+                ],
+            },
+        ],
         subcommands: &[],
     },
     CommandMeta {
@@ -2083,6 +3986,28 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "2.2.0",
         complexity: "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.",
         summary: "Overwrites part of a string value.",
+        doc_fields: &[],
+        arguments: &[
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("key")),
+                    ("type", DocField::Str("key")),
+                    ("key_spec_index", DocField::Int(0)),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("offset")),
+                    ("type", DocField::Str("integer")),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("value")),
+                    ("type", DocField::Str("string")),
+                ],
+            },
+        ],
         subcommands: &[],
     },
     CommandMeta {
@@ -2106,6 +4031,62 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)",
         summary: "Stops the server.",
+        doc_fields: &[],
+        arguments: &[
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("nosave_save")),
+                    ("type", DocField::Str("oneof")),
+                    ("flags", DocField::Flags(&["optional"])),
+                    (
+                        "arguments",
+                        DocField::Args(&[
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("nosave")),
+                                    ("type", DocField::Str("pure-token")),
+                                    ("token", DocField::Str("NOSAVE")),
+                                ],
+                            },
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("save")),
+                                    ("type", DocField::Str("pure-token")),
+                                    ("token", DocField::Str("SAVE")),
+                                ],
+                            },
+                        ]),
+                    ),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("now")),
+                    ("type", DocField::Str("pure-token")),
+                    ("token", DocField::Str("NOW")),
+                    ("since", DocField::Str("7.0.0")),
+                    ("flags", DocField::Flags(&["optional"])),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("force")),
+                    ("type", DocField::Str("pure-token")),
+                    ("token", DocField::Str("FORCE")),
+                    ("since", DocField::Str("7.0.0")),
+                    ("flags", DocField::Flags(&["optional"])),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("abort")),
+                    ("type", DocField::Str("pure-token")),
+                    ("token", DocField::Str("ABORT")),
+                    ("since", DocField::Str("7.0.0")),
+                    ("flags", DocField::Flags(&["optional"])),
+                ],
+            },
+        ],
         subcommands: &[],
     },
     CommandMeta {
@@ -2128,6 +4109,14 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "2.2.0",
         complexity: "O(1)",
         summary: "Returns the length of a string value.",
+        doc_fields: &[],
+        arguments: &[ArgDoc {
+            fields: &[
+                ("name", DocField::Str("key")),
+                ("type", DocField::Str("key")),
+                ("key_spec_index", DocField::Int(0)),
+            ],
+        }],
         subcommands: &[],
     },
     CommandMeta {
@@ -2144,6 +4133,8 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "2.6.0",
         complexity: "O(1)",
         summary: "Returns the server time.",
+        doc_fields: &[],
+        arguments: &[],
         subcommands: &[],
     },
     CommandMeta {
@@ -2166,6 +4157,15 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "3.2.1",
         complexity: "O(N) where N is the number of keys that will be touched.",
         summary: "Counts existing keys and marks them as accessed.",
+        doc_fields: &[],
+        arguments: &[ArgDoc {
+            fields: &[
+                ("name", DocField::Str("key")),
+                ("type", DocField::Str("key")),
+                ("key_spec_index", DocField::Int(0)),
+                ("flags", DocField::Flags(&["multiple"])),
+            ],
+        }],
         subcommands: &[],
     },
     CommandMeta {
@@ -2188,6 +4188,14 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "O(1)",
         summary: "Returns the time to live in seconds.",
+        doc_fields: &[],
+        arguments: &[ArgDoc {
+            fields: &[
+                ("name", DocField::Str("key")),
+                ("type", DocField::Str("key")),
+                ("key_spec_index", DocField::Int(0)),
+            ],
+        }],
         subcommands: &[],
     },
     CommandMeta {
@@ -2210,6 +4218,14 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "1.0.0",
         complexity: "O(1)",
         summary: "Returns the type of a value.",
+        doc_fields: &[],
+        arguments: &[ArgDoc {
+            fields: &[
+                ("name", DocField::Str("key")),
+                ("type", DocField::Str("key")),
+                ("key_spec_index", DocField::Int(0)),
+            ],
+        }],
         subcommands: &[],
     },
     CommandMeta {
@@ -2232,6 +4248,15 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "4.0.0",
         complexity: "O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.",
         summary: "Deletes keys, reclaiming memory in the background.",
+        doc_fields: &[],
+        arguments: &[ArgDoc {
+            fields: &[
+                ("name", DocField::Str("key")),
+                ("type", DocField::Str("key")),
+                ("key_spec_index", DocField::Int(0)),
+                ("flags", DocField::Flags(&["multiple"])),
+            ],
+        }],
         subcommands: &[],
     },
 ];

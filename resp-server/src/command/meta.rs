@@ -15,6 +15,26 @@ pub struct KeySpec {
     pub limit: i64,
 }
 
+/// A value in COMMAND DOCS.
+#[derive(Debug)]
+pub enum DocField {
+    /// A bulk string.
+    Str(&'static str),
+    /// An integer.
+    Int(i64),
+    /// A set of status strings.
+    Flags(&'static [&'static str]),
+    /// Nested arguments.
+    Args(&'static [ArgDoc]),
+}
+
+/// One argument as COMMAND DOCS describes it: fields in Redis's order.
+#[derive(Debug)]
+pub struct ArgDoc {
+    /// `(name, value)` pairs: name, type, key_spec_index, token, since, flags, arguments...
+    pub fields: &'static [(&'static str, DocField)],
+}
+
 /// Static facts about one command or subcommand.
 #[derive(Debug)]
 pub struct CommandMeta {
@@ -44,6 +64,10 @@ pub struct CommandMeta {
     pub complexity: &'static str,
     /// One line of documentation.
     pub summary: &'static str,
+    /// Extra documentation fields (doc_flags, deprecated_since, replaced_by).
+    pub doc_fields: &'static [(&'static str, DocField)],
+    /// The arguments.
+    pub arguments: &'static [ArgDoc],
     /// Subcommands, for container commands like CONFIG.
     pub subcommands: &'static [CommandMeta],
 }

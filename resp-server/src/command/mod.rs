@@ -4,5 +4,5 @@ pub mod catalog;
 pub mod meta;
 pub mod table;
 
-pub use meta::{CommandMeta, KeySpec};
+pub use meta::{ArgDoc, CommandMeta, DocField, KeySpec};
 pub use table::{Command, CommandTable};

@@ -57,6 +57,14 @@ impl CommandTable {
         lookup_in(&self.commands, name)
     }
 
+    /// Looks a command up by full name: `get`, or `config|get` for a subcommand.
+    pub fn lookup_full(&self, name: &[u8]) -> Option<&Command> {
+        match name.iter().position(|&b| b == b'|') {
+            None => self.lookup(name),
+            Some(bar) => self.lookup(&name[..bar])?.subcommand(&name[bar + 1..]),
+        }
+    }
+
     /// Every implemented command.
     pub fn iter(&self) -> impl Iterator<Item = &Command> {
         self.commands.values()

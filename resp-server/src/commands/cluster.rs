@@ -64,7 +64,10 @@ fn getkeysinslot(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if !cluster_mode(ctx) {
         return;
     }
-    let (Some(slot), Some(count)) = (ctx.int_arg(args.get(2)), ctx.int_arg(args.get(3))) else {
+    let Some(slot) = ctx.int_arg(args.get(2)) else {
+        return;
+    };
+    let Some(count) = ctx.int_arg(args.get(3)) else {
         return;
     };
     if !(0..SLOT_COUNT as i64).contains(&slot) || count < 0 {

@@ -1,7 +1,7 @@
 //! COMMAND: what clients learn about the command table.
 
 use super::{Ctx, Handler, help, is};
-use crate::command::{Command, CommandMeta, CommandTable};
+use crate::command::{ArgDoc, Command, CommandMeta, CommandTable, DocField};
 use crate::protocol::reply::Reply;
 use crate::protocol::request::Args;
 
@@ -56,8 +56,12 @@ fn write_info(r: &mut Reply, command: &Command) {
     r.int(i64::from(m.last_key));
     r.int(i64::from(m.key_step));
     flag_set(r, m.acl_categories);
-    flag_set(r, m.tips);
-    r.array(m.key_specs.len());
+    r.set(m.tips.len());
+    for tip in m.tips {
+        r.bulk(tip.as_bytes());
+    }
+    // Redis sends key specs and subcommands as sets in RESP3.
+    r.set(m.key_specs.len());
     for spec in m.key_specs {
         r.map(3);
         r.bulk(b"flags");
@@ -85,7 +89,7 @@ fn write_info(r: &mut Reply, command: &Command) {
     }
     let mut subs: Vec<&Command> = command.subcommands().collect();
     subs.sort_by_key(|c| c.meta.name);
-    r.array(subs.len());
+    r.set(subs.len());
     for sub in subs {
         write_info(r, sub);
     }
@@ -111,9 +115,29 @@ fn info(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
     ctx.reply.array(args.len() - 2);
     for name in args.iter_from(2) {
-        match CommandTable::get().lookup(name) {
+        match CommandTable::get().lookup_full(name) {
             Some(c) => write_info(ctx.reply, c),
             None => ctx.reply.null_array(),
+        }
+    }
+}
+
+fn write_doc_field(r: &mut Reply, field: &DocField) {
+    match field {
+        DocField::Str(text) => r.bulk(text.as_bytes()),
+        DocField::Int(n) => r.int(*n),
+        DocField::Flags(flags) => flag_set(r, flags),
+        DocField::Args(args) => write_arguments(r, args),
+    }
+}
+
+fn write_arguments(r: &mut Reply, args: &[ArgDoc]) {
+    r.array(args.len());
+    for arg in args {
+        r.map(arg.fields.len());
+        for (name, value) in arg.fields {
+            r.bulk(name.as_bytes());
+            write_doc_field(r, value);
         }
     }
 }
@@ -122,7 +146,11 @@ fn write_docs(r: &mut Reply, command: &Command) {
     let m = command.meta;
     let mut subs: Vec<&Command> = command.subcommands().collect();
     subs.sort_by_key(|c| c.meta.name);
-    r.map(if subs.is_empty() { 4 } else { 5 });
+    let fields = 4
+        + m.doc_fields.len()
+        + usize::from(!m.arguments.is_empty())
+        + usize::from(!subs.is_empty());
+    r.map(fields);
     for (key, value) in [
         ("summary", m.summary),
         ("since", m.since),
@@ -131,6 +159,14 @@ fn write_docs(r: &mut Reply, command: &Command) {
     ] {
         r.bulk(key.as_bytes());
         r.bulk(value.as_bytes());
+    }
+    for (key, value) in m.doc_fields {
+        r.bulk(key.as_bytes());
+        write_doc_field(r, value);
+    }
+    if !m.arguments.is_empty() {
+        r.bulk(b"arguments");
+        write_arguments(r, m.arguments);
     }
     if !subs.is_empty() {
         r.bulk(b"subcommands");
@@ -147,7 +183,7 @@ fn docs(ctx: &mut Ctx<'_>, args: Args<'_>) {
         sorted_commands()
     } else {
         args.iter_from(2)
-            .filter_map(|n| CommandTable::get().lookup(n))
+            .filter_map(|n| CommandTable::get().lookup_full(n))
             .collect()
     };
     ctx.reply.map(commands.len());
@@ -221,10 +257,7 @@ fn list(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 fn meta_of(full_name: &str) -> Option<&'static CommandMeta> {
-    let mut parts = full_name.split('|');
-    let top = CommandTable::get().lookup(parts.next()?.as_bytes())?;
-    match parts.next() {
-        None => Some(top.meta),
-        Some(sub) => top.subcommand(sub.as_bytes()).map(|c| c.meta),
-    }
+    CommandTable::get()
+        .lookup_full(full_name.as_bytes())
+        .map(|c| c.meta)
 }

@@ -326,7 +326,10 @@ fn strlen(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 fn getrange(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let (Some(start), Some(end)) = (ctx.int_arg(args.get(2)), ctx.int_arg(args.get(3))) else {
+    let Some(start) = ctx.int_arg(args.get(2)) else {
+        return;
+    };
+    let Some(end) = ctx.int_arg(args.get(3)) else {
         return;
     };
     let key = args.get(1);

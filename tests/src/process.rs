@@ -1,0 +1,258 @@
+//! Starting and stopping server processes.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it
+/// held. Tests use this instead of sleeping and hoping.
+pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if condition() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The `tessera` binary under test: `TESSERA_BIN`, or the one built next to this test
+/// binary (same cargo profile).
+pub fn tessera_bin() -> PathBuf {
+    if let Ok(path) = std::env::var("TESSERA_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/<profile>/deps/<test> -> target/<profile>/tessera
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("test binary lives in target/<profile>/deps");
+    let bin = profile_dir.join("tessera");
+    assert!(
+        bin.exists(),
+        "{} not found: build it first (cargo build -p tessera-cli, same profile as the tests) or set TESSERA_BIN",
+        bin.display()
+    );
+    bin
+}
+
+/// A port nobody listens on right now (and, for cluster nodes, whose bus port +10000 is
+/// free too).
+pub fn free_port() -> u16 {
+    loop {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("binding an ephemeral port");
+        let port = listener.local_addr().expect("local address").port();
+        if port < 55535 && TcpListener::bind(("127.0.0.1", port + 10000)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// True when a server answers PING on `port` (PONG, or NOAUTH when it wants a password).
+fn answers_ping(port: u16) -> bool {
+    crate::wire::RawConnection::connect(port)
+        .and_then(|mut c| c.command(&["PING"]))
+        .is_ok_and(|reply| {
+            reply == crate::wire::simple("PONG")
+                || reply == crate::wire::error("NOAUTH Authentication required.")
+        })
+}
+
+fn stop_child(child: &mut Child) {
+    // SIGTERM first, so the node shuts down as an operator would stop it.
+    // SAFETY: kill with a valid pid and signal number has no memory effects.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let stopped = wait_until(Duration::from_secs(5), || {
+        matches!(child.try_wait(), Ok(Some(_)))
+    });
+    if !stopped {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// A running `tessera server`, stopped when dropped.
+pub struct TesseraNode {
+    child: Option<Child>,
+    /// Client port.
+    pub port: u16,
+    /// Working directory (removed on drop).
+    pub dir: tempfile::TempDir,
+}
+
+impl TesseraNode {
+    /// Starts a node on a free port with extra `--directive value` arguments and waits
+    /// until it answers PING.
+    pub fn start(extra: &[&str]) -> TesseraNode {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_in(dir, extra)
+    }
+
+    /// Like [`TesseraNode::start`], with a config file (written into the node's
+    /// directory) before the extra arguments.
+    pub fn start_with_file(file_name: &str, contents: &str, extra: &[&str]) -> TesseraNode {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(file_name);
+        std::fs::write(&path, contents).expect("writing the config file");
+        let mut args = vec![path.to_str().expect("utf-8 path").to_string()];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        Self::start_in(dir, &refs)
+    }
+
+    fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> TesseraNode {
+        let port = free_port();
+        let log = std::fs::File::create(dir.path().join("tessera.log")).expect("log file");
+        let mut args: Vec<String> = Vec::new();
+        // A config file, if any, must come first.
+        let mut rest = extra;
+        if let Some(first) = extra.first().filter(|a| !a.starts_with("--")) {
+            args.push(first.to_string());
+            rest = &extra[1..];
+        }
+        args.extend(
+            [
+                "--port",
+                &port.to_string(),
+                "--dir",
+                dir.path().to_str().expect("utf-8"),
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        );
+        args.extend(rest.iter().map(|s| s.to_string()));
+        let child = Command::new(tessera_bin())
+            .arg("server")
+            .args(&args)
+            .stdout(log.try_clone().expect("log handle"))
+            .stderr(log)
+            .spawn()
+            .expect("starting tessera");
+        let mut node = TesseraNode {
+            child: Some(child),
+            port,
+            dir,
+        };
+        let up = wait_until(Duration::from_secs(10), || {
+            node.exited().is_none() && answers_ping(port)
+        });
+        assert!(
+            up,
+            "tessera did not start on port {port}; log:\n{}",
+            node.log()
+        );
+        node
+    }
+
+    /// The node's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("tessera.log")).unwrap_or_default()
+    }
+
+    /// The exit status, if the process has ended.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
+    }
+
+    /// Waits for the process to end by itself.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let mut status = None;
+        wait_until(timeout, || {
+            status = self.exited();
+            status.is_some()
+        });
+        status
+    }
+
+    /// Sends a signal to the process.
+    pub fn signal(&self, signal: i32) {
+        if let Some(c) = &self.child {
+            // SAFETY: kill with a valid pid has no memory effects.
+            unsafe { libc::kill(c.id() as i32, signal) };
+        }
+    }
+
+    /// A client of the `redis` crate.
+    pub fn client(&self) -> redis::Connection {
+        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
+            .expect("client")
+            .get_connection()
+            .expect("connecting")
+    }
+
+    /// A raw RESP connection.
+    pub fn raw(&self) -> crate::wire::RawConnection {
+        crate::wire::RawConnection::connect(self.port).expect("connecting")
+    }
+}
+
+impl Drop for TesseraNode {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            stop_child(&mut child);
+        }
+    }
+}
+
+/// A running real `redis-server`, to compare Tessera with. Stopped when dropped.
+pub struct RedisServer {
+    child: Child,
+    /// Client port.
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl RedisServer {
+    /// Starts `redis-server` on a free port with extra arguments.
+    pub fn start(extra: &[&str]) -> RedisServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .args(["--dir", dir.path().to_str().expect("utf-8")])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting redis-server (the test command installs it)");
+        let server = RedisServer {
+            child,
+            port,
+            _dir: dir,
+        };
+        assert!(
+            wait_until(Duration::from_secs(10), || answers_ping(port)),
+            "redis-server did not start"
+        );
+        server
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        stop_child(&mut self.child);
+    }
+}
+
+/// Runs `redis-cli -p <port> <args>` and returns its output.
+pub fn redis_cli(port: u16, args: &[&str]) -> Output {
+    Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(args)
+        .output()
+        .expect("running redis-cli (the test command installs it)")
+}
