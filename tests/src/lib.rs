@@ -7,4 +7,4 @@ pub mod process;
 pub mod wire;
 
 pub use process::{RedisServer, TesseraNode, redis_cli, tessera_bin, wait_until};
-pub use wire::{RawConnection, show};
+pub use wire::{RawConnection, show, text};

@@ -76,6 +76,21 @@ fn stop_child(child: &mut Child) {
     }
 }
 
+/// Resident set size of process `pid`, in bytes (0 if unknown).
+pub fn resident_bytes(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))?
+                .split_whitespace()
+                .nth(1)?
+                .parse::<u64>()
+                .ok()
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
 /// A running `tessera server`, stopped when dropped.
 pub struct TesseraNode {
     child: Option<Child>,
@@ -147,6 +162,11 @@ impl TesseraNode {
             node.log()
         );
         node
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
     }
 
     /// The node's log so far.
@@ -239,6 +259,13 @@ impl RedisServer {
             "redis-server did not start"
         );
         server
+    }
+}
+
+impl RedisServer {
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 

@@ -142,3 +142,13 @@ pub fn show(frame: &Frame) -> String {
         ),
     }
 }
+
+/// The raw text of a string reply (simple, error, bulk or verbatim); empty otherwise.
+pub fn text(frame: &Frame) -> String {
+    match frame {
+        Frame::Simple(b) | Frame::Error(b) | Frame::Bulk(b) | Frame::Verbatim(_, b) => {
+            String::from_utf8_lossy(b).into_owned()
+        }
+        _ => String::new(),
+    }
+}

@@ -214,7 +214,7 @@ pub static DIRECTIVES: &[Directive] = &[
         kind: Kind::Bool,
         default: "no",
         access: Access::Mutable,
-        implemented: true,
+        implemented: false,
     },
     Directive {
         name: "auto-aof-rewrite-min-size",
@@ -1178,7 +1178,7 @@ pub static DIRECTIVES: &[Directive] = &[
         kind: Kind::Save,
         default: "",
         access: Access::Mutable,
-        implemented: true,
+        implemented: false,
     },
     Directive {
         name: "server_cpulist",
