@@ -35,8 +35,9 @@ impl ActiveExpire {
         ActiveExpire::default()
     }
 
-    /// Runs one cycle over at most one full sweep of every database. `has_time` is asked
-    /// between slots whether the budget allows going on; `random` drives sampling.
+    /// Runs one cycle over at most one full sweep of the databases that exist.
+    /// `has_time` is asked between slots whether the budget allows going on; `random`
+    /// drives sampling.
     pub fn run(
         &mut self,
         keyspace: &Keyspace,
@@ -45,27 +46,20 @@ impl ActiveExpire {
         has_time: &mut dyn FnMut() -> bool,
     ) -> ExpireRun {
         let mut run = ExpireRun::default();
-        let databases = keyspace.database_count();
-        let total = databases * SLOT_COUNT;
-        for visited in 0..total {
+        let dbs: Vec<(usize, &crate::db::Db)> = keyspace.existing().collect();
+        // Resume at the database the cursor points to, or the next one that exists.
+        let mut at = dbs.iter().position(|(i, _)| *i >= self.db).unwrap_or(0);
+        if dbs.get(at).is_none_or(|(i, _)| *i != self.db) {
+            self.slot = 0;
+        }
+        for visited in 0..dbs.len() * SLOT_COUNT {
             if visited > 0 && visited % 64 == 0 && !has_time() {
                 run.budget_exhausted = true;
-                return run;
+                break;
             }
-            let (db_index, slot) = (self.db, self.slot);
-            self.slot += 1;
-            if self.slot == SLOT_COUNT {
-                self.slot = 0;
-                self.db = (self.db + 1) % databases;
-            }
-            let Some(db) = keyspace
-                .existing()
-                .find(|(i, _)| *i == db_index)
-                .map(|(_, d)| d)
-            else {
-                continue;
-            };
-            let mut t = db.lock(slot as u16);
+            let (index, db) = dbs[at];
+            self.db = index;
+            let mut t = db.lock(self.slot as u16);
             while t.volatile_len() > 0 {
                 let (examined, reclaimed) = t.reclaim_sample(SAMPLE, now, random);
                 run.examined += examined;
@@ -73,6 +67,13 @@ impl ActiveExpire {
                 if reclaimed * 4 <= examined {
                     break;
                 }
+            }
+            drop(t);
+            self.slot += 1;
+            if self.slot == SLOT_COUNT {
+                self.slot = 0;
+                at = (at + 1) % dbs.len();
+                self.db = dbs[at].0;
             }
         }
         run
@@ -87,7 +88,8 @@ mod tests {
 
     #[test]
     fn reclaims_expired_keys_nobody_reads() {
-        let ks = Keyspace::new(2, 5);
+        let ks = Keyspace::new(16, 5);
+        ks.db(3);
         let db = ks.db(0);
         for i in 0..10_000 {
             let key = format!("k{i}");

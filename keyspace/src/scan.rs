@@ -62,31 +62,27 @@ impl Db {
                 // Big slots are cut into sixteenths at least, so a huge slot does not
                 // cost O(slot) per call for a small COUNT.
                 let budget = (count - examined.min(count - 1)).max(t.len() / 16).max(1);
+                // Past the budget, take the smallest hashes (with every key sharing the
+                // boundary hash) and resume after the boundary next time.
+                let mut resume_after = None;
                 if candidates.len() > budget {
                     candidates.select_nth_unstable_by_key(budget - 1, |(h, _)| *h);
                     let boundary = candidates[budget - 1].0;
                     candidates.retain(|(h, _)| *h <= boundary);
-                    examined += candidates.len();
-                    out.extend(
-                        candidates
-                            .iter()
-                            .filter(|(_, e)| is_live(&t, e, now) && filter.accepts(e))
-                            .map(|(_, e)| e.key.as_bytes().to_vec()),
-                    );
-                    let all_taken = t
+                    let rest_left = t
                         .entries()
-                        .all(|e| (t.hash_key(e.key.as_bytes()) >> SLOT_BITS) <= boundary);
-                    if !all_taken {
-                        return (((boundary + 1) << SLOT_BITS) | slot as u64, out);
-                    }
-                } else {
-                    examined += candidates.len();
-                    out.extend(
-                        candidates
-                            .iter()
-                            .filter(|(_, e)| is_live(&t, e, now) && filter.accepts(e))
-                            .map(|(_, e)| e.key.as_bytes().to_vec()),
-                    );
+                        .any(|e| (t.hash_key(e.key.as_bytes()) >> SLOT_BITS) > boundary);
+                    resume_after = rest_left.then_some(boundary);
+                }
+                examined += candidates.len();
+                out.extend(
+                    candidates
+                        .iter()
+                        .filter(|(_, e)| is_live(&t, e, now) && filter.accepts(e))
+                        .map(|(_, e)| e.key.as_bytes().to_vec()),
+                );
+                if let Some(boundary) = resume_after {
+                    return (((boundary + 1) << SLOT_BITS) | slot as u64, out);
                 }
             }
             drop(t);

@@ -116,12 +116,9 @@ fn run_requests(
         };
         let used = match decoder.decode(input, limits) {
             Ok(Decoded::Request(n)) => n,
-            Ok(Decoded::Incomplete(need)) => {
-                if need > input.capacity() {
-                    input.reserve(need - input.len());
-                }
-                break Stop::NeedMore;
-            }
+            // No preallocation for an announced bulk: the buffer grows by doubling as
+            // bytes arrive, so a header alone cannot make us allocate 512 MB.
+            Ok(Decoded::Incomplete(_)) => break Stop::NeedMore,
             Err(e) => {
                 tracing::debug!(client = %session.info.addr, error = %e, "protocol error");
                 reply.error(&format!("ERR {e}"));

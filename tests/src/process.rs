@@ -27,18 +27,24 @@ pub fn tessera_bin() -> PathBuf {
         return PathBuf::from(path);
     }
     let exe = std::env::current_exe().expect("test binary path");
-    // target/<profile>/deps/<test> -> target/<profile>/tessera
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("test binary lives in target/<profile>/deps");
-    let bin = profile_dir.join("tessera");
-    assert!(
-        bin.exists(),
-        "{} not found: build it first (cargo build -p tessera-cli, same profile as the tests) or set TESSERA_BIN",
-        bin.display()
-    );
-    bin
+    // Test binaries live in target/<profile>/deps, tools like the benchmark in
+    // target/<profile>; the node binary is in target/<profile>.
+    let candidates: Vec<PathBuf> = exe
+        .ancestors()
+        .skip(1)
+        .take(2)
+        .map(|dir| dir.join("tessera"))
+        .collect();
+    candidates
+        .iter()
+        .find(|bin| bin.is_file())
+        .cloned()
+        .unwrap_or_else(|| {
+            panic!(
+                "{} not found: build it first (cargo build -p tessera-cli, same profile as the tests) or set TESSERA_BIN",
+                candidates[0].display()
+            )
+        })
 }
 
 /// A port nobody listens on right now (and, for cluster nodes, whose bus port +10000 is

@@ -264,7 +264,7 @@ const SCRIPT: &[(&str, Compare)] = &[
     ("CONFIG SET maxclients abc", Compare::Exact),
     ("CONFIG SET timeout 10 timeout 20", Compare::Exact),
     ("CONFIG SET loglevel loud", Compare::Exact),
-    ("CONFIG SET port 99999", Compare::Exact),
+    ("CONFIG SET cluster-announce-port 99999", Compare::Exact),
     ("CONFIG SET daemonize yes", Compare::Exact),
     ("CONFIG SET maxmemory 1xb", Compare::Exact),
     ("CONFIG SET appendonly maybe", Compare::Exact),

@@ -40,6 +40,22 @@ fn redis_conf_file_with_include_quotes_and_overrides() {
 }
 
 #[test]
+fn listener_directives_cannot_change_at_runtime() {
+    // Redis rebinds on CONFIG SET port/bind; Tessera refuses rather than pretend.
+    let node = TesseraNode::start(&[]);
+    let mut c = node.raw();
+    for (name, value) in [("port", "7777"), ("bind", "127.0.0.1")] {
+        assert_eq!(
+            c.command(&["CONFIG", "SET", name, value]).unwrap(),
+            error(&format!(
+                "ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"
+            ))
+        );
+    }
+    assert_eq!(config_get(&node, "port"), node.port.to_string());
+}
+
+#[test]
 fn toml_config_file() {
     let node = TesseraNode::start_with_file(
         "node.toml",

@@ -251,7 +251,7 @@ pub static DIRECTIVES: &[Directive] = &[
         aliases: &[],
         kind: Kind::Words,
         default: "* -::*",
-        access: Access::Mutable,
+        access: Access::Immutable,
         implemented: true,
     },
     Directive {
@@ -913,7 +913,7 @@ pub static DIRECTIVES: &[Directive] = &[
         aliases: &[],
         kind: Kind::Int { min: 0, max: 65535 },
         default: "6379",
-        access: Access::Mutable,
+        access: Access::Immutable,
         implemented: true,
     },
     Directive {

@@ -43,8 +43,23 @@ fn options() -> Options {
 /// Requests per second reported by one redis-benchmark run.
 fn benchmark(port: u16, test: &str, pipeline: u32, requests: u64) -> f64 {
     let out = Command::new("redis-benchmark")
-        .args(["-p", &port.to_string(), "-t", test, "-c", "50", "-r", "1000000"])
-        .args(["-n", &requests.to_string(), "-P", &pipeline.to_string(), "--csv"])
+        .args([
+            "-p",
+            &port.to_string(),
+            "-t",
+            test,
+            "-c",
+            "50",
+            "-r",
+            "1000000",
+        ])
+        .args([
+            "-n",
+            &requests.to_string(),
+            "-P",
+            &pipeline.to_string(),
+            "--csv",
+        ])
         .output()
         .expect("running redis-benchmark (scripts/test installs redis-tools)");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -124,7 +139,10 @@ fn main() {
     load(redis.port, o.keys);
     let ours = resident_bytes(tessera.pid());
     let theirs = resident_bytes(redis.pid());
-    println!("\nresident memory after loading {} keys of 16-byte values", o.keys);
+    println!(
+        "\nresident memory after loading {} keys of 16-byte values",
+        o.keys
+    );
     println!(
         "tessera {:.1} MB, redis {:.1} MB, ratio {:.2}",
         ours as f64 / 1e6,
