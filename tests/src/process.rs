@@ -205,6 +205,18 @@ impl TesseraNode {
         }
     }
 
+    /// A raw connection, returned once the node counts it as its only client (the
+    /// start-up probe's connection may take a moment to be reaped).
+    pub fn sole_client(&self) -> crate::wire::RawConnection {
+        let mut c = self.raw();
+        let alone = wait_until(Duration::from_secs(10), || {
+            c.command(&["INFO", "clients"])
+                .is_ok_and(|r| crate::wire::text(&r).contains("connected_clients:1\r"))
+        });
+        assert!(alone, "other clients stayed connected");
+        c
+    }
+
     /// A client of the `redis` crate.
     pub fn client(&self) -> redis::Connection {
         redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
