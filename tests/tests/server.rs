@@ -333,3 +333,45 @@ fn cluster_enabled_rules() {
     let info = tessera_tests::show(&c.command(&["INFO", "cluster"]).unwrap());
     assert!(info.contains("cluster_enabled:1"));
 }
+
+/// A non-loopback IPv4 address of this machine.
+fn external_address() -> String {
+    let out = Command::new("hostname").arg("-I").output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .find(|a| {
+            a.parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| !ip.is_loopback())
+        })
+        .expect("this test needs a non-loopback IPv4 address on the machine")
+        .to_string()
+}
+
+#[test]
+fn protected_mode_refuses_remote_clients_until_configured() {
+    use std::io::Read;
+    let node = TesseraNode::start(&[]);
+    let remote = || {
+        let mut s = std::net::TcpStream::connect((external_address().as_str(), node.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s
+    };
+    let mut refused = String::new();
+    remote().read_to_string(&mut refused).unwrap();
+    assert!(
+        refused.starts_with("-DENIED Redis is running in protected mode"),
+        "{refused}"
+    );
+    let mut local = node.raw();
+    assert_eq!(
+        local
+            .command(&["CONFIG", "SET", "protected-mode", "no"])
+            .unwrap(),
+        simple("OK")
+    );
+    let mut s = remote();
+    std::io::Write::write_all(&mut s, b"PING\r\n").unwrap();
+    let mut reply = [0u8; 7];
+    s.read_exact(&mut reply).unwrap();
+    assert_eq!(&reply, b"+PONG\r\n");
+}
