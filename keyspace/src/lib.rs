@@ -16,6 +16,7 @@ pub mod glob;
 mod hash_slot;
 pub mod long_double;
 pub mod number;
+pub mod rdb;
 mod scan;
 mod slot_table;
 pub mod strings;

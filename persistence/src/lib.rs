@@ -1,6 +1,8 @@
 //! Durable state on disk.
 //!
-//! This crate will own `nodes.conf` in the Redis 7.0 format (load, crash-safe save with
-//! temp file, fsync and rename, and the exclusive lock that keeps a second node off the
-//! same file), and the node's durable data files. It knows nothing of the network. It
-//! arrives with the cluster issue.
+//! Today: RDB snapshots (`dump.rdb`), written crash-safe (a temp file in the same
+//! directory, fsync, rename over the old file, fsync of the directory) so a crash leaves
+//! either the old snapshot or the new one, never half of one. The cluster issue adds
+//! `nodes.conf` in the Redis 7.0 format. Knows nothing of the network.
+
+pub mod dump;

@@ -14,6 +14,7 @@ use crate::node::Node;
 use crate::protocol::reply::Reply;
 use crate::protocol::request::{Decoded, Limits, RequestDecoder};
 use crate::session::{ReplyMode, Session};
+use crate::stats::Totals;
 
 /// Read buffer growth step.
 const READ_CHUNK: usize = 16 * 1024;
@@ -82,9 +83,13 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream, info: Arc<ClientInfo>
         }
         info.query_buffer
             .store(input.len(), std::sync::atomic::Ordering::Relaxed);
-        let written = reply.len() as u64;
-        info.counters
-            .add(commands, received as u64, written, reply.take_error_count());
+        info.counters.add(Totals {
+            commands,
+            net_input: received as u64,
+            net_output: reply.len() as u64,
+            error_replies: reply.take_error_count(),
+            writes: std::mem::take(&mut session.writes),
+        });
         if !reply.is_empty() {
             if let Err(e) = stream.write_all(reply.as_bytes()).await {
                 tracing::debug!(client = %info.addr, error = %e, "write failed");

@@ -22,6 +22,7 @@ pub async fn run(node: Arc<Node>) {
             .sample(node.traffic(), node.started.elapsed().as_millis() as u64);
         if ticks % 10 == 0 {
             close_idle_clients(&node);
+            crate::snapshots::run_save_points(&node);
             node.memory_peak(node.memory().allocated);
         }
     }

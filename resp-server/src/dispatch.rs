@@ -38,6 +38,9 @@ pub fn execute(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
     *ctx.session.info.last_command.lock() = meta.name;
     let handler = command.handler.expect("resolved commands have handlers");
+    if meta.has_flag("write") {
+        ctx.session.writes += 1;
+    }
     handler(ctx, args);
 }
 

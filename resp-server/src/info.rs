@@ -242,16 +242,28 @@ fn memory(node: &Node, out: &mut String) {
 }
 
 fn persistence(node: &Node, out: &mut String) {
+    let snap = &node.snapshots;
+    let (loaded, expired) = *snap.last_load.lock();
     out.push_str("# Persistence\r\n");
     field(out, "loading", 0);
     field(out, "async_loading", 0);
-    field(out, "rdb_changes_since_last_save", 0);
-    field(out, "rdb_bgsave_in_progress", 0);
-    field(out, "rdb_last_save_time", node.started_unix);
-    field(out, "rdb_last_bgsave_status", "ok");
-    field(out, "rdb_last_bgsave_time_sec", -1);
-    field(out, "rdb_current_bgsave_time_sec", -1);
-    field(out, "rdb_saves", 0);
+    field(
+        out,
+        "rdb_changes_since_last_save",
+        crate::snapshots::changes_since_save(node),
+    );
+    field(out, "rdb_bgsave_in_progress", u8::from(snap.in_progress()));
+    field(out, "rdb_last_save_time", snap.last_save());
+    field(
+        out,
+        "rdb_last_bgsave_status",
+        if snap.last_ok() { "ok" } else { "err" },
+    );
+    field(out, "rdb_last_bgsave_time_sec", snap.last_duration_secs());
+    field(out, "rdb_current_bgsave_time_sec", snap.current_secs());
+    field(out, "rdb_saves", snap.saves());
+    field(out, "rdb_last_load_keys_expired", expired);
+    field(out, "rdb_last_load_keys_loaded", loaded);
     field(out, "aof_enabled", 0);
     field(out, "aof_rewrite_in_progress", 0);
     field(out, "aof_rewrite_scheduled", 0);

@@ -21,6 +21,7 @@ pub mod pause;
 pub mod protocol;
 pub mod server;
 pub mod session;
+pub mod snapshots;
 pub mod stats;
 
 pub use info::REDIS_VERSION;

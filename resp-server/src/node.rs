@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client::ClientRegistry;
 use crate::config::Config;
 use crate::pause::PauseGate;
+use crate::snapshots::Snapshots;
 use crate::stats::{Stats, Totals};
 
 /// Memory figures for INFO, from whatever allocator the binary uses.
@@ -47,14 +48,14 @@ pub struct Node {
     pub stats: Stats,
     /// DEBUG SLEEP and other pauses.
     pub pause: PauseGate,
+    /// Snapshot state.
+    pub snapshots: Snapshots,
     /// Random 40-hex id of this process run.
     pub run_id: String,
     /// Replication id (no replication yet: fixed for the life of the process).
     pub replid: String,
     /// When the node started.
     pub started: Instant,
-    /// Unix time (s) the node started; LASTSAVE reports it until a save happens.
-    pub started_unix: i64,
     /// Where the node came from.
     pub origin: NodeOrigin,
     /// The port actually bound (differs from the config when it said 0).
@@ -86,10 +87,10 @@ impl Node {
             clients: ClientRegistry::new(),
             stats: Stats::default(),
             pause: PauseGate::new(),
+            snapshots: Snapshots::new(crate::clock::unix_ms() / 1000),
             run_id: random_hex_id(),
             replid: random_hex_id(),
             started: Instant::now(),
-            started_unix: crate::clock::unix_ms() / 1000,
             origin,
             bound_port: AtomicU16::new(settings.port),
             active_expire: AtomicBool::new(true),

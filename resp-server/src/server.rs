@@ -148,12 +148,7 @@ async fn admit(node: &Arc<Node>, mut stream: TcpStream, peer: SocketAddr) {
         let id = info.id;
         crate::connection::serve(node.clone(), stream, info).await;
         if let Some(totals) = node.clients.unregister(id) {
-            node.stats.departed.add(
-                totals.commands,
-                totals.net_input,
-                totals.net_output,
-                totals.error_replies,
-            );
+            node.stats.departed.add(totals);
         }
     });
 }

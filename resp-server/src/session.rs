@@ -38,6 +38,8 @@ pub struct Session {
     pub local: bool,
     /// Hold pending replies this long before going on (DEBUG SLEEP).
     pub sleep: Option<Duration>,
+    /// Write commands run in the current batch (for the `save` points).
+    pub writes: u64,
 }
 
 impl Session {
@@ -53,6 +55,7 @@ impl Session {
             close: false,
             local,
             sleep: None,
+            writes: 0,
         }
     }
 

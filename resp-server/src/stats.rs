@@ -19,15 +19,19 @@ pub struct Counters {
     pub net_output: AtomicU64,
     /// Error replies sent.
     pub error_replies: AtomicU64,
+    /// Write commands executed (what `save` points count).
+    pub writes: AtomicU64,
 }
 
 impl Counters {
     /// Adds to every counter (relaxed: they are statistics).
-    pub fn add(&self, commands: u64, input: u64, output: u64, errors: u64) {
-        self.commands.fetch_add(commands, Ordering::Relaxed);
-        self.net_input.fetch_add(input, Ordering::Relaxed);
-        self.net_output.fetch_add(output, Ordering::Relaxed);
-        self.error_replies.fetch_add(errors, Ordering::Relaxed);
+    pub fn add(&self, t: Totals) {
+        self.commands.fetch_add(t.commands, Ordering::Relaxed);
+        self.net_input.fetch_add(t.net_input, Ordering::Relaxed);
+        self.net_output.fetch_add(t.net_output, Ordering::Relaxed);
+        self.error_replies
+            .fetch_add(t.error_replies, Ordering::Relaxed);
+        self.writes.fetch_add(t.writes, Ordering::Relaxed);
     }
 
     /// A plain copy.
@@ -37,6 +41,7 @@ impl Counters {
             net_input: self.net_input.load(Ordering::Relaxed),
             net_output: self.net_output.load(Ordering::Relaxed),
             error_replies: self.error_replies.load(Ordering::Relaxed),
+            writes: self.writes.load(Ordering::Relaxed),
         }
     }
 
@@ -60,6 +65,8 @@ pub struct Totals {
     pub net_output: u64,
     /// Error replies.
     pub error_replies: u64,
+    /// Write commands.
+    pub writes: u64,
 }
 
 impl std::ops::AddAssign for Totals {
@@ -68,6 +75,7 @@ impl std::ops::AddAssign for Totals {
         self.net_input += o.net_input;
         self.net_output += o.net_output;
         self.error_replies += o.error_replies;
+        self.writes += o.writes;
     }
 }
 

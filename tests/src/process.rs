@@ -126,6 +126,20 @@ impl TesseraNode {
         Self::start_in(dir, &refs)
     }
 
+    /// Starts a node in an existing directory (to find what an earlier node saved).
+    pub fn start_in_dir(dir: tempfile::TempDir, extra: &[&str]) -> TesseraNode {
+        Self::start_in(dir, extra)
+    }
+
+    /// Stops the node (SIGTERM, as an operator would) and hands back its directory.
+    pub fn stop(mut self) -> tempfile::TempDir {
+        if let Some(mut child) = self.child.take() {
+            stop_child(&mut child);
+        }
+        let empty = tempfile::tempdir().expect("temp dir");
+        std::mem::replace(&mut self.dir, empty)
+    }
+
     fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> TesseraNode {
         let port = free_port();
         let log = std::fs::File::create(dir.path().join("tessera.log")).expect("log file");
@@ -250,7 +264,11 @@ pub struct RedisServer {
 impl RedisServer {
     /// Starts `redis-server` on a free port with extra arguments.
     pub fn start(extra: &[&str]) -> RedisServer {
-        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_in(tempfile::tempdir().expect("temp dir"), extra)
+    }
+
+    /// Starts `redis-server` in `dir` (where it looks for dump.rdb).
+    pub fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> RedisServer {
         let port = free_port();
         let child = Command::new("redis-server")
             .args([
@@ -284,6 +302,11 @@ impl RedisServer {
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The server's directory.
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
     }
 }
 

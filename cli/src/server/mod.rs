@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tessera_resp_server::config::{Config, ConfigValues, DirectiveError, Settings};
+use tessera_resp_server::snapshots::{self, SaveOnExit};
 use tessera_resp_server::{Node, NodeOrigin, cron, server};
 
 use sources::{DirectiveLine, SourceError};
@@ -125,6 +126,7 @@ fn run(mut values: ConfigValues, config_file: Option<String>) -> anyhow::Result<
         allocator: crate::memory::allocator_name(),
     };
     let node = Arc::new(Node::new(config, origin));
+    load_snapshot(&node, &settings)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("tessera-worker")
@@ -136,6 +138,32 @@ fn run(mut values: ConfigValues, config_file: Option<String>) -> anyhow::Result<
     }
     result?;
     tracing::info!("Tessera is now ready to exit, bye bye...");
+    Ok(())
+}
+
+/// Loads `dump.rdb` if there is one; a file that cannot be read stops the start, as it
+/// does for redis-server, rather than starting empty and overwriting it later.
+fn load_snapshot(node: &Node, settings: &Settings) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let path = Path::new(&settings.dbfilename);
+    let now = tessera_resp_server::clock::unix_ms();
+    match tessera_persistence::dump::load(
+        path,
+        &node.keyspace,
+        now,
+        settings.proto_max_bulk_len as u64,
+    )? {
+        Some(stats) => {
+            tracing::info!(
+                keys = stats.loaded,
+                expired = stats.expired,
+                ms = started.elapsed().as_millis() as u64,
+                "DB loaded from disk"
+            );
+            *node.snapshots.last_load.lock() = (stats.loaded, stats.expired);
+        }
+        None => tracing::debug!(file = %path.display(), "no snapshot to load"),
+    }
     Ok(())
 }
 
@@ -160,11 +188,23 @@ async fn serve(node: Arc<Node>, settings: &Settings) -> anyhow::Result<()> {
         "Ready to accept connections"
     );
     let accepting = tokio::spawn(server::accept_loop(node.clone(), listeners));
-    tokio::select! {
-        _ = node.shutdown_requested() => {}
-        signal = daemon::termination_signal() => {
-            tracing::warn!(signal, "received signal, scheduling shutdown");
-            node.request_shutdown();
+    loop {
+        tokio::select! {
+            _ = node.shutdown_requested() => break,
+            signal = daemon::termination_signal() => {
+                tracing::warn!(signal, "received signal, scheduling shutdown");
+                let saving = node.clone();
+                let saved = tokio::task::spawn_blocking(move || {
+                    snapshots::save_before_exit(&saving, SaveOnExit::IfConfigured)
+                })
+                .await;
+                if matches!(saved, Ok(Ok(()))) {
+                    node.request_shutdown();
+                    break;
+                }
+                // As redis-server does: a node that cannot save its data keeps serving.
+                tracing::warn!("errors trying to shut down the server; still running, check the logs");
+            }
         }
     }
     let _ = accepting.await;

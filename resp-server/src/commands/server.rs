@@ -8,6 +8,7 @@ use super::{Ctx, Handler, help, is};
 use crate::config::DebugCommand;
 use crate::errors;
 use crate::protocol::request::Args;
+use crate::snapshots::{self, SaveError, SaveOnExit};
 
 pub(super) fn handler(name: &str) -> Option<Handler> {
     Some(match name {
@@ -33,7 +34,9 @@ pub(super) fn handler(name: &str) -> Option<Handler> {
         "flushall" => |c, a| flush(c, a, true),
         "flushdb" => |c, a| flush(c, a, false),
         "time" => time,
-        "lastsave" => |c, _| c.reply.int(c.node.started_unix),
+        "lastsave" => |c, _| c.reply.int(c.node.snapshots.last_save()),
+        "save" => save,
+        "bgsave" => bgsave,
         "debug" => debug,
         "shutdown" => shutdown,
         _ => return None,
@@ -197,6 +200,34 @@ fn populate(ctx: &mut Ctx<'_>, args: Args<'_>) {
     ctx.reply.ok();
 }
 
+fn save(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+    match snapshots::save(ctx.node) {
+        Ok(_) => ctx.reply.ok(),
+        Err(SaveError::InProgress) => ctx.reply.error("ERR Background save already in progress"),
+        Err(SaveError::Io(_)) => ctx.reply.error("ERR"),
+    }
+}
+
+fn bgsave(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let schedule = match args.len() {
+        1 => false,
+        2 if is(args.get(1), "SCHEDULE") => true,
+        _ => {
+            ctx.reply.error(errors::SYNTAX);
+            return;
+        }
+    };
+    match snapshots::save_in_background(ctx.node) {
+        Ok(()) => ctx.reply.simple("Background saving started"),
+        Err(SaveError::InProgress) if schedule => {
+            ctx.node.snapshots.schedule();
+            ctx.reply.simple("Background saving scheduled");
+        }
+        Err(SaveError::InProgress) => ctx.reply.error("ERR Background save already in progress"),
+        Err(SaveError::Io(e)) => ctx.reply.error(&format!("ERR {e}")),
+    }
+}
+
 fn shutdown(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let (mut save, mut nosave, mut force) = (false, false, false);
     for flag in args.iter_from(1) {
@@ -219,12 +250,12 @@ fn shutdown(ctx: &mut Ctx<'_>, args: Args<'_>) {
         ctx.reply.error(errors::SYNTAX);
         return;
     }
-    if save && !force {
-        // Tessera keeps no snapshot yet, so an explicit SAVE cannot be honoured. Redis
-        // refuses to exit when its save fails, and so do we: the data stays served.
-        tracing::warn!(
-            "SHUTDOWN SAVE refused: this node has no RDB persistence yet (use NOSAVE, or SAVE FORCE)"
-        );
+    let mode = match (save, nosave) {
+        (true, _) => SaveOnExit::Always,
+        (_, true) => SaveOnExit::Never,
+        _ => SaveOnExit::IfConfigured,
+    };
+    if snapshots::save_before_exit(ctx.node, mode).is_err() && !force {
         ctx.reply
             .error("ERR Errors trying to SHUTDOWN. Check logs.");
         return;

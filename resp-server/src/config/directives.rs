@@ -1,10 +1,9 @@
 //! Every directive Redis 7.0 accepts, with its default and how it may change.
 //!
 //! Names, defaults, aliases and CONFIG SET mutability were read off redis-server 7.0.15
-//! (`CONFIG GET *`, and `CONFIG SET` of each directive to its own value). Tessera
-//! differs where it must tell the truth: `save` defaults to "" because Tessera takes no
-//! snapshots yet, and `dir`, `daemonize`, `logfile` and `pidfile` default as a plain
-//! `redis-server` start would have them. `implemented: false` marks directives that are
+//! (`CONFIG GET *`, and `CONFIG SET` of each directive to its own value). `dir`,
+//! `daemonize`, `logfile` and `pidfile` default as a plain `redis-server` start would
+//! have them. `implemented: false` marks directives that are
 //! accepted and shown but do not change behaviour yet; setting one logs a warning.
 
 use super::registry::{Access, Directive, Kind};
@@ -497,7 +496,7 @@ pub static DIRECTIVES: &[Directive] = &[
         kind: Kind::Str,
         default: "dump.rdb",
         access: Access::Protected,
-        implemented: false,
+        implemented: true,
     },
     Directive {
         name: "dir",
@@ -981,7 +980,7 @@ pub static DIRECTIVES: &[Directive] = &[
         kind: Kind::Bool,
         default: "yes",
         access: Access::Mutable,
-        implemented: false,
+        implemented: true,
     },
     Directive {
         name: "repl-backlog-size",
@@ -1176,9 +1175,9 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "save",
         aliases: &[],
         kind: Kind::Save,
-        default: "",
+        default: "3600 1 300 100 60 10000",
         access: Access::Mutable,
-        implemented: false,
+        implemented: true,
     },
     Directive {
         name: "server_cpulist",

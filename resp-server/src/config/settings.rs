@@ -56,6 +56,21 @@ pub struct Settings {
     pub tcp_backlog: u32,
     /// Who may run DEBUG.
     pub enable_debug_command: DebugCommand,
+    /// Snapshot automatically after `changes` writes within `seconds` (`save` points).
+    pub save_points: Vec<SavePoint>,
+    /// Snapshot file name, relative to `dir`.
+    pub dbfilename: String,
+    /// LZF-compress long strings in snapshots.
+    pub rdbcompression: bool,
+}
+
+/// One `save <seconds> <changes>` rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SavePoint {
+    /// At least this many seconds since the last save...
+    pub seconds: u64,
+    /// ...and at least this many changes.
+    pub changes: u64,
 }
 
 impl Settings {
@@ -93,6 +108,19 @@ impl Settings {
                 "local" => DebugCommand::Local,
                 _ => DebugCommand::No,
             },
+            save_points: v
+                .get("save")
+                .split_whitespace()
+                .map(|n| n.parse().expect("save is canonical"))
+                .collect::<Vec<u64>>()
+                .chunks(2)
+                .map(|p| SavePoint {
+                    seconds: p[0],
+                    changes: p[1],
+                })
+                .collect(),
+            dbfilename: v.get("dbfilename").to_string(),
+            rdbcompression: yes("rdbcompression"),
         }
     }
 }

@@ -1,0 +1,102 @@
+//! Writing RDB files.
+
+use std::io::{self, Write};
+
+use super::encoding::{put_integer_string, put_length, put_string};
+use super::{RDB_VERSION, crc64, op};
+use crate::value::Value;
+
+/// The value of an auxiliary field.
+#[derive(Debug, Clone, Copy)]
+pub enum AuxValue<'a> {
+    /// Text.
+    Text(&'a [u8]),
+    /// An integer (stored in integer encoding, as Redis stores ctime and used-mem).
+    Int(i64),
+}
+
+/// Appends a value's type byte and encoding (the form DUMP payloads use too).
+pub fn encode_value(out: &mut Vec<u8>, value: &Value, compress: bool) {
+    match value {
+        Value::Str(s) => {
+            out.push(op::TYPE_STRING);
+            match s.as_i64() {
+                Some(n) if s.encoding() == crate::value::Encoding::Int => {
+                    put_integer_string(out, n)
+                }
+                _ => s.with_bytes(|b| put_string(out, b, compress)),
+            }
+        }
+    }
+}
+
+/// Appends one key with its value and optional deadline (Unix ms).
+pub fn encode_entry(
+    out: &mut Vec<u8>,
+    key: &[u8],
+    value: &Value,
+    deadline: Option<i64>,
+    compress: bool,
+) {
+    if let Some(at) = deadline {
+        out.push(op::EXPIRETIME_MS);
+        out.extend_from_slice(&at.to_le_bytes());
+    }
+    // The type byte comes before the key.
+    let mut object = Vec::new();
+    encode_value(&mut object, value, compress);
+    out.push(object[0]);
+    put_string(out, key, compress);
+    out.extend_from_slice(&object[1..]);
+}
+
+/// A streaming RDB writer that keeps the running checksum.
+pub struct RdbWriter<W: Write> {
+    out: W,
+    crc: u64,
+}
+
+impl<W: Write> RdbWriter<W> {
+    /// Writes the header.
+    pub fn new(out: W) -> io::Result<RdbWriter<W>> {
+        let mut w = RdbWriter { out, crc: 0 };
+        w.raw(format!("REDIS{RDB_VERSION:04}").as_bytes())?;
+        Ok(w)
+    }
+
+    /// Writes bytes that are already RDB-encoded.
+    pub fn raw(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.crc = crc64::update(self.crc, bytes);
+        self.out.write_all(bytes)
+    }
+
+    /// Writes an auxiliary field.
+    pub fn aux(&mut self, key: &str, value: AuxValue<'_>) -> io::Result<()> {
+        let mut buf = vec![op::AUX];
+        put_string(&mut buf, key.as_bytes(), false);
+        match value {
+            AuxValue::Text(t) => put_string(&mut buf, t, false),
+            AuxValue::Int(n) => put_integer_string(&mut buf, n),
+        }
+        self.raw(&buf)
+    }
+
+    /// Starts database `db`, announcing its sizes.
+    pub fn start_db(&mut self, db: usize, keys: u64, volatile: u64) -> io::Result<()> {
+        let mut buf = vec![op::SELECTDB];
+        put_length(&mut buf, db as u64);
+        buf.push(op::RESIZEDB);
+        put_length(&mut buf, keys);
+        put_length(&mut buf, volatile);
+        self.raw(&buf)
+    }
+
+    /// Writes the end marker and the checksum; returns the underlying writer.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.raw(&[op::EOF])?;
+        let crc = self.crc;
+        self.out.write_all(&crc.to_le_bytes())?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
