@@ -59,16 +59,17 @@ impl ActiveExpire {
             }
             let (index, db) = dbs[at];
             self.db = index;
-            let mut t = db.lock(self.slot as u16);
-            while t.volatile_len() > 0 {
-                let (examined, reclaimed) = t.reclaim_sample(SAMPLE, now, random);
-                run.examined += examined;
-                run.reclaimed += reclaimed;
-                if reclaimed * 4 <= examined {
-                    break;
+            if db.may_have_volatile(self.slot as u16) {
+                let mut t = db.lock(self.slot as u16);
+                while t.volatile_len() > 0 {
+                    let (examined, reclaimed) = t.reclaim_sample(SAMPLE, now, random);
+                    run.examined += examined;
+                    run.reclaimed += reclaimed;
+                    if reclaimed * 4 <= examined {
+                        break;
+                    }
                 }
             }
-            drop(t);
             self.slot += 1;
             if self.slot == SLOT_COUNT {
                 self.slot = 0;

@@ -6,14 +6,49 @@
 
 use foldhash::fast::FixedState;
 use parking_lot::{Mutex, MutexGuard};
+use std::ops::{Deref, DerefMut};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::hash_slot::{SLOT_COUNT, key_slot};
 use crate::slot_table::{SlotStats, SlotTable};
 
+/// A slot's table, with a copy of its volatile-key count readable without the lock.
+struct SlotCell {
+    table: Mutex<SlotTable>,
+    volatile: AtomicU32,
+}
+
+/// A locked slot table. Releasing it publishes the slot's volatile-key count, so active
+/// expiry can skip slots without volatile keys without taking their locks.
+pub struct SlotGuard<'a> {
+    table: MutexGuard<'a, SlotTable>,
+    volatile: &'a AtomicU32,
+}
+
+impl Deref for SlotGuard<'_> {
+    type Target = SlotTable;
+    fn deref(&self) -> &SlotTable {
+        &self.table
+    }
+}
+
+impl DerefMut for SlotGuard<'_> {
+    fn deref_mut(&mut self) -> &mut SlotTable {
+        &mut self.table
+    }
+}
+
+impl Drop for SlotGuard<'_> {
+    fn drop(&mut self) {
+        let count = u32::try_from(self.table.volatile_len()).unwrap_or(u32::MAX);
+        self.volatile.store(count, Ordering::Relaxed);
+    }
+}
+
 /// One logical database (SELECT index).
 pub struct Db {
-    slots: Box<[Mutex<SlotTable>]>,
+    slots: Box<[SlotCell]>,
 }
 
 impl Db {
@@ -22,20 +57,28 @@ impl Db {
         let hasher = FixedState::with_seed(seed);
         Db {
             slots: (0..SLOT_COUNT)
-                .map(|_| Mutex::new(SlotTable::new(hasher.clone())))
+                .map(|_| SlotCell {
+                    table: Mutex::new(SlotTable::new(hasher.clone())),
+                    volatile: AtomicU32::new(0),
+                })
                 .collect(),
         }
     }
 
     /// Locks the table of `slot`.
     #[inline]
-    pub fn lock(&self, slot: u16) -> MutexGuard<'_, SlotTable> {
-        self.slots[slot as usize].lock()
+    pub fn lock(&self, slot: u16) -> SlotGuard<'_> {
+        let cell = &self.slots[slot as usize];
+        SlotGuard {
+            table: cell.table.lock(),
+            volatile: &cell.volatile,
+        }
     }
 
-    /// Locks the table of `slot` if no one else holds it.
-    pub fn try_lock(&self, slot: u16) -> Option<MutexGuard<'_, SlotTable>> {
-        self.slots[slot as usize].try_lock()
+    /// True when `slot` may hold keys with a deadline, judged without its lock (the
+    /// count is published when a lock is released, so it can lag a running command).
+    pub fn may_have_volatile(&self, slot: u16) -> bool {
+        self.slots[slot as usize].volatile.load(Ordering::Relaxed) > 0
     }
 
     /// Locks the tables of every slot in `slots`, in ascending order.
@@ -53,41 +96,44 @@ impl Db {
         self.lock_slots(keys.into_iter().map(key_slot))
     }
 
+    fn all_slots(&self) -> impl Iterator<Item = SlotGuard<'_>> {
+        (0..SLOT_COUNT).map(|s| self.lock(s as u16))
+    }
+
     /// Number of keys (expired-but-unreclaimed ones included, as Redis's DBSIZE).
     pub fn len(&self) -> usize {
-        self.slots.iter().map(|s| s.lock().len()).sum()
+        self.all_slots().map(|t| t.len()).sum()
     }
 
     /// True when no slot holds a key.
     pub fn is_empty(&self) -> bool {
-        self.slots.iter().all(|s| s.lock().is_empty())
+        self.all_slots().all(|t| t.is_empty())
     }
 
     /// Number of keys with a deadline.
     pub fn volatile_len(&self) -> usize {
-        self.slots.iter().map(|s| s.lock().volatile_len()).sum()
+        self.all_slots().map(|t| t.volatile_len()).sum()
     }
 
     /// The counters of every slot, summed.
     pub fn stats(&self) -> SlotStats {
         let mut total = SlotStats::default();
-        for s in self.slots.iter() {
-            total += s.lock().stats;
+        for t in self.all_slots() {
+            total += t.stats;
         }
         total
     }
 
     /// Zeroes the counters of every slot.
     pub fn reset_stats(&self) {
-        for s in self.slots.iter() {
-            s.lock().stats = SlotStats::default();
+        for mut t in self.all_slots() {
+            t.stats = SlotStats::default();
         }
     }
 
     /// Removes every key, slot by slot.
     pub fn clear(&self) {
-        for s in self.slots.iter() {
-            let mut t = s.lock();
+        for mut t in self.all_slots() {
             if !t.is_empty() {
                 t.clear();
             }
@@ -97,7 +143,7 @@ impl Db {
 
 /// Locks held on several slot tables at once.
 pub struct SlotLocks<'a> {
-    guards: Vec<(u16, MutexGuard<'a, SlotTable>)>,
+    guards: Vec<(u16, SlotGuard<'a>)>,
 }
 
 impl SlotLocks<'_> {

@@ -23,7 +23,7 @@ pub mod strings;
 mod value;
 
 pub use compact_bytes::CompactBytes;
-pub use db::{Db, Keyspace, SlotLocks};
+pub use db::{Db, Keyspace, SlotGuard, SlotLocks};
 pub use error::{KeyspaceError, Result};
 pub use hash_slot::{SLOT_COUNT, hash_tag, key_slot};
 pub use scan::ScanFilter;

@@ -7,12 +7,15 @@
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::os::fd::RawFd;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 use crate::stats::{Counters, Totals};
+
+/// What CLIENT LIST shows before a connection's first command.
+static NO_COMMAND: &str = "NULL";
 
 /// The client library a connection declared with CLIENT SETINFO.
 #[derive(Debug, Clone, Default)]
@@ -44,43 +47,62 @@ pub struct ClientInfo {
     pub db: AtomicUsize,
     /// Protocol version (2 or 3).
     pub resp: AtomicU8,
-    /// Full name of the last command run.
-    pub last_command: Mutex<&'static str>,
-    /// Milliseconds since `created` of the last command.
-    pub last_active_ms: AtomicU64,
+    /// Full name of the last command run (points into the static command catalog).
+    last_command: AtomicPtr<&'static str>,
+    /// Unix time (ms) of the last command.
+    pub last_active_ms: AtomicI64,
     /// Bytes of unparsed input.
     pub query_buffer: AtomicUsize,
     /// Traffic of this connection.
     pub counters: Counters,
-    kill: CancellationToken,
+    /// The connection's socket while it is open, so another task can shut it down.
+    /// The serving task clears it (under this lock) before closing the socket, so a
+    /// kill can never reach a descriptor number the OS has reused.
+    socket: Mutex<Option<RawFd>>,
 }
 
 impl ClientInfo {
-    /// Asks the connection to close.
+    /// Closes the connection from outside its task (CLIENT KILL, timeouts, shutdown).
+    ///
+    /// Shutting the socket down makes the task's next read end, so the task's loop needs
+    /// no second thing to wait on: the hot path stays a plain read.
     pub fn kill(&self) {
-        self.kill.cancel();
+        let socket = self.socket.lock();
+        if let Some(fd) = *socket {
+            // SAFETY: the descriptor is open: the serving task closes it only after
+            // clearing it under this lock, which we hold. shutdown has no memory effects.
+            unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+        }
     }
 
-    /// Completes when the connection has been asked to close.
-    pub async fn killed(&self) {
-        self.kill.cancelled().await
+    /// Records the command being run (one relaxed store per command: no lock on the
+    /// hot path).
+    pub fn set_last_command(&self, name: &'static &'static str) {
+        self.last_command
+            .store(std::ptr::from_ref(name).cast_mut(), Ordering::Relaxed);
     }
 
-    /// True when asked to close.
-    pub fn is_killed(&self) -> bool {
-        self.kill.is_cancelled()
+    /// The full name of the last command run.
+    pub fn last_command(&self) -> &'static str {
+        // SAFETY: only pointers to `'static` data are ever stored: the catalog's names
+        // and NO_COMMAND.
+        unsafe { *self.last_command.load(Ordering::Relaxed) }
+    }
+
+    /// Called by the serving task just before it closes the socket.
+    pub fn detach_socket(&self) {
+        *self.socket.lock() = None;
     }
 
     /// Seconds since the last command.
     pub fn idle_secs(&self) -> u64 {
-        let now = self.created.elapsed().as_millis() as u64;
-        now.saturating_sub(self.last_active_ms.load(Ordering::Relaxed)) / 1000
+        let now = crate::clock::unix_ms();
+        (now - self.last_active_ms.load(Ordering::Relaxed)).max(0) as u64 / 1000
     }
 
-    /// Records activity now.
-    pub fn touch(&self) {
-        self.last_active_ms
-            .store(self.created.elapsed().as_millis() as u64, Ordering::Relaxed);
+    /// Records activity at `now_ms` (Unix ms).
+    pub fn touch(&self, now_ms: i64) {
+        self.last_active_ms.store(now_ms, Ordering::Relaxed);
     }
 
     /// One CLIENT LIST line, without the trailing newline.
@@ -103,7 +125,7 @@ impl ClientInfo {
             qbuf,
             16384usize.saturating_sub(qbuf),
             qbuf + 16384,
-            self.last_command.lock(),
+            self.last_command(),
             self.resp.load(Ordering::Relaxed),
             String::from_utf8_lossy(library.name.as_deref().unwrap_or_default()),
             String::from_utf8_lossy(library.version.as_deref().unwrap_or_default()),
@@ -127,8 +149,8 @@ impl ClientRegistry {
         }
     }
 
-    /// Registers a new connection.
-    pub fn register(&self, addr: SocketAddr, laddr: SocketAddr, fd: i32) -> Arc<ClientInfo> {
+    /// Registers a new connection on socket `fd`.
+    pub fn register(&self, addr: SocketAddr, laddr: SocketAddr, fd: RawFd) -> Arc<ClientInfo> {
         let info = Arc::new(ClientInfo {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             addr,
@@ -139,11 +161,11 @@ impl ClientRegistry {
             library: Mutex::new(Library::default()),
             db: AtomicUsize::new(0),
             resp: AtomicU8::new(2),
-            last_command: Mutex::new("NULL"),
-            last_active_ms: AtomicU64::new(0),
+            last_command: AtomicPtr::new(std::ptr::from_ref(&NO_COMMAND).cast_mut()),
+            last_active_ms: AtomicI64::new(crate::clock::unix_ms()),
             query_buffer: AtomicUsize::new(0),
             counters: Counters::default(),
-            kill: CancellationToken::new(),
+            socket: Mutex::new(Some(fd)),
         });
         self.clients.lock().insert(info.id, info.clone());
         info

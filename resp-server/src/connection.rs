@@ -40,12 +40,8 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream, info: Arc<ClientInfo>
         if input.capacity() - input.len() < READ_CHUNK / 4 {
             input.reserve(READ_CHUNK);
         }
-        let read = tokio::select! {
-            biased;
-            _ = info.killed() => break,
-            r = stream.read_buf(&mut input) => r,
-        };
-        let received = match read {
+        // CLIENT KILL and shutdown close the socket under us: the read then ends.
+        let received = match stream.read_buf(&mut input).await {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) => {
@@ -102,6 +98,8 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream, info: Arc<ClientInfo>
         }
     }
     let _ = stream.shutdown().await;
+    info.detach_socket();
+    drop(stream);
 }
 
 /// Runs every complete request in `input`, removing them from it.
@@ -114,6 +112,9 @@ fn run_requests(
     input: &mut BytesMut,
 ) -> (Stop, u64) {
     let mut commands = 0;
+    // One clock read per batch: a pipelined batch is handled within microseconds, and
+    // every command of it sees the same instant.
+    let now_ms = crate::clock::unix_ms();
     let stop = loop {
         let limits = Limits {
             max_bulk_len: settings.proto_max_bulk_len,
@@ -141,7 +142,7 @@ fn run_requests(
                 session: &mut *session,
                 reply: &mut *reply,
                 settings,
-                now_ms: crate::clock::unix_ms(),
+                now_ms,
             };
             dispatch::execute(&mut ctx, args);
             commands += 1;
@@ -162,6 +163,6 @@ fn run_requests(
             break Stop::Sleep;
         }
     };
-    session.info.touch();
+    session.info.touch(now_ms);
     (stop, commands)
 }

@@ -28,7 +28,7 @@ pub fn execute(ctx: &mut Ctx<'_>, args: Args<'_>) {
         ctx.reply.error(&errors::wrong_arity(meta.name));
         return;
     }
-    if !ctx.session.authenticated && !meta.has_flag("no_auth") {
+    if !ctx.session.authenticated && !command.no_auth {
         ctx.reply.error(errors::NOAUTH);
         return;
     }
@@ -36,9 +36,9 @@ pub fn execute(ctx: &mut Ctx<'_>, args: Args<'_>) {
         ctx.reply.error(errors::CROSSSLOT);
         return;
     }
-    *ctx.session.info.last_command.lock() = meta.name;
+    ctx.session.info.set_last_command(&meta.name);
     let handler = command.handler.expect("resolved commands have handlers");
-    if meta.has_flag("write") {
+    if command.is_write {
         ctx.session.writes += 1;
     }
     handler(ctx, args);

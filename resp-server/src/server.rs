@@ -9,15 +9,25 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
+use tracing::Instrument;
 
 use crate::errors;
 use crate::node::Node;
 
-/// Opens the client listeners named by `bind` on `port`. Addresses prefixed with `-`
-/// are optional (Redis's default `* -::*` binds IPv6 only where the host has it).
-pub fn bind(bind: &[String], port: u16, backlog: u32) -> io::Result<Vec<TcpListener>> {
-    let mut listeners = Vec::new();
+/// Opens `copies` sets of client listeners on every address named by `bind`, all on
+/// the same port (SO_REUSEPORT), one set per accepting thread: the kernel spreads new
+/// connections over the sets, and each connection then stays on one thread. Addresses
+/// prefixed with `-` are optional (Redis's default `* -::*` binds IPv6 only where the
+/// host has it).
+pub fn bind(
+    bind: &[String],
+    port: u16,
+    backlog: u32,
+    copies: usize,
+) -> io::Result<Vec<Vec<std::net::TcpListener>>> {
     let mut port = port;
+    let mut sets: Vec<Vec<std::net::TcpListener>> =
+        (0..copies.max(1)).map(|_| Vec::new()).collect();
     for spec in bind {
         let (optional, host) = match spec.strip_prefix('-') {
             Some(h) => (true, h),
@@ -26,58 +36,66 @@ pub fn bind(bind: &[String], port: u16, backlog: u32) -> io::Result<Vec<TcpListe
         let ip: IpAddr = match host {
             "*" => Ipv4Addr::UNSPECIFIED.into(),
             "::*" => Ipv6Addr::UNSPECIFIED.into(),
-            other => match other.parse() {
-                Ok(ip) => ip,
-                Err(_) => {
+            other => other.parse().map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("invalid bind address '{other}'"),
+                )
+            })?,
+        };
+        for (i, set) in sets.iter_mut().enumerate() {
+            match listen(SocketAddr::new(ip, port), backlog) {
+                Ok(l) => {
+                    // With port 0 the first listener picks a port; the others share it.
+                    port = l.local_addr()?.port();
+                    set.push(l);
+                }
+                Err(e) if optional && i == 0 => {
+                    tracing::debug!(address = %ip, error = %e, "optional bind address unavailable");
+                    break;
+                }
+                Err(e) => {
                     return Err(io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        format!("invalid bind address '{other}'"),
+                        e.kind(),
+                        format!("could not bind {ip}:{port}: {e}"),
                     ));
                 }
-            },
-        };
-        match listen(SocketAddr::new(ip, port), backlog) {
-            Ok(l) => {
-                // With port 0 the first listener picks a port; the others share it.
-                port = l.local_addr()?.port();
-                listeners.push(l);
-            }
-            Err(e) if optional => {
-                tracing::debug!(address = %ip, error = %e, "optional bind address unavailable");
-            }
-            Err(e) => {
-                return Err(io::Error::new(
-                    e.kind(),
-                    format!("could not bind {ip}:{port}: {e}"),
-                ));
             }
         }
     }
-    if listeners.is_empty() {
+    if sets[0].is_empty() {
         return Err(io::Error::new(
             io::ErrorKind::AddrNotAvailable,
             "no address to listen on",
         ));
     }
-    Ok(listeners)
+    Ok(sets)
 }
 
-fn listen(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
+fn listen(addr: SocketAddr, backlog: u32) -> io::Result<std::net::TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     if addr.is_ipv6() {
         socket.set_only_v6(true)?;
     }
     socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     socket.listen(backlog.min(i32::MAX as u32) as i32)?;
-    TcpListener::from_std(socket.into())
+    Ok(socket.into())
 }
 
 /// Accepts clients on every listener until the node shuts down.
-pub async fn accept_loop(node: Arc<Node>, listeners: Vec<TcpListener>) {
+pub async fn accept_loop(node: Arc<Node>, listeners: Vec<std::net::TcpListener>) {
     let mut tasks = tokio::task::JoinSet::new();
     for listener in listeners {
+        let listener = match TcpListener::from_std(listener) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "listener unusable");
+                continue;
+            }
+        };
         let node = node.clone();
         tasks.spawn(async move {
             loop {
@@ -141,14 +159,16 @@ async fn admit(node: &Arc<Node>, mut stream: TcpStream, peer: SocketAddr) {
     };
     let info = node.clients.register(peer, local, stream.as_raw_fd());
     let node = node.clone();
-    tokio::spawn(async move {
-        let span = tracing::debug_span!("client", id = info.id, addr = %peer);
-        let _enter = span.enter();
-        tracing::debug!("connected");
-        let id = info.id;
-        crate::connection::serve(node.clone(), stream, info).await;
-        if let Some(totals) = node.clients.unregister(id) {
-            node.stats.departed.add(totals);
+    let span = tracing::debug_span!("client", id = info.id, addr = %peer);
+    tokio::spawn(
+        async move {
+            tracing::debug!("connected");
+            let id = info.id;
+            crate::connection::serve(node.clone(), stream, info).await;
+            if let Some(totals) = node.clients.unregister(id) {
+                node.stats.departed.add(totals);
+            }
         }
-    });
+        .instrument(span),
+    );
 }

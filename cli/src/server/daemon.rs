@@ -50,3 +50,34 @@ pub async fn termination_signal() -> &'static str {
         _ = int.recv() => "SIGINT",
     }
 }
+
+/// Descriptors needed besides those of clients (listeners, files, the bus later).
+const RESERVED_FDS: u64 = 64;
+
+/// Raises the open-file limit so `maxclients` clients fit, as redis-server does.
+/// Returns the number of clients the limit allows, lower than asked when the hard
+/// limit is too low.
+pub fn raise_fd_limit(maxclients: u64) -> u64 {
+    let wanted = maxclients.saturating_add(RESERVED_FDS);
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed to them.
+    unsafe {
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return maxclients;
+        }
+        if limit.rlim_cur < wanted {
+            let raised = libc::rlimit {
+                rlim_cur: wanted.min(limit.rlim_max),
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit = raised;
+            }
+        }
+        if limit.rlim_cur >= wanted {
+            maxclients
+        } else {
+            limit.rlim_cur.saturating_sub(RESERVED_FDS).max(1)
+        }
+    }
+}

@@ -116,6 +116,15 @@ fn run(mut values: ConfigValues, config_file: Option<String>) -> anyhow::Result<
     if let Some(p) = &pidfile {
         daemon::write_pidfile(p);
     }
+    let allowed = daemon::raise_fd_limit(settings.maxclients as u64);
+    if allowed < settings.maxclients as u64 {
+        tracing::warn!(
+            requested = settings.maxclients,
+            allowed,
+            "the open file limit is too low for maxclients; maxclients has been reduced"
+        );
+        values.set_internal("maxclients", allowed.to_string());
+    }
     let config = Config::new(values, config_file);
     config.on_change(move |s| crate::logging::set_level(&log_handle, &s.loglevel));
     let origin = NodeOrigin {
@@ -127,12 +136,7 @@ fn run(mut values: ConfigValues, config_file: Option<String>) -> anyhow::Result<
     };
     let node = Arc::new(Node::new(config, origin));
     load_snapshot(&node, &settings)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("tessera-worker")
-        .build()
-        .context("starting the async runtime")?;
-    let result = runtime.block_on(serve(node.clone(), &settings));
+    let result = serve(node.clone(), &settings);
     if let Some(p) = &pidfile {
         let _ = std::fs::remove_file(p);
     }
@@ -167,18 +171,45 @@ fn load_snapshot(node: &Node, settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(node: Arc<Node>, settings: &Settings) -> anyhow::Result<()> {
-    let listeners = server::bind(&settings.bind, settings.port, settings.tcp_backlog)
+/// Runs the node: one accepting thread per core, each with its own single-threaded
+/// async runtime and its own listeners, so a connection lives on one thread from
+/// accept to close and no thread has to wake another to serve it. The main thread
+/// watches for signals and coordinates the shutdown.
+fn serve(node: Arc<Node>, settings: &Settings) -> anyhow::Result<()> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let sets = server::bind(&settings.bind, settings.port, settings.tcp_backlog, threads)
         .with_context(|| format!("listening on port {}", settings.port))?;
-    let port = listeners[0].local_addr()?.port();
+    let port = sets[0][0].local_addr()?.port();
     node.bound_port
         .store(port, std::sync::atomic::Ordering::Relaxed);
     node.config.set_internal("port", port.to_string());
-    tokio::spawn(cron::run(node.clone()));
     let expiry = cron::spawn_active_expiry(node.clone());
+    let mut workers = Vec::new();
+    for (i, listeners) in sets.into_iter().enumerate() {
+        let node = node.clone();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting an async runtime")?;
+        workers.push(
+            std::thread::Builder::new()
+                .name(format!("tessera-io-{i}"))
+                .spawn(move || {
+                    runtime.block_on(async {
+                        if i == 0 {
+                            tokio::spawn(cron::run(node.clone()));
+                        }
+                        server::accept_loop(node.clone(), listeners).await;
+                        close_clients(&node).await;
+                    });
+                })
+                .context("starting an accepting thread")?,
+        );
+    }
     tracing::info!(
         port,
         pid = std::process::id(),
+        threads,
         mode = if settings.cluster_enabled {
             "cluster"
         } else {
@@ -187,10 +218,24 @@ async fn serve(node: Arc<Node>, settings: &Settings) -> anyhow::Result<()> {
         version = env!("CARGO_PKG_VERSION"),
         "Ready to accept connections"
     );
-    let accepting = tokio::spawn(server::accept_loop(node.clone(), listeners));
+    let control = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the control runtime")?;
+    control.block_on(watch_signals(node.clone()));
+    for worker in workers {
+        let _ = worker.join();
+    }
+    let _ = expiry.join();
+    Ok(())
+}
+
+/// Waits for SHUTDOWN or a termination signal; on a signal, saves first when `save`
+/// points are set, and keeps serving if that save fails (as redis-server does).
+async fn watch_signals(node: Arc<Node>) {
     loop {
         tokio::select! {
-            _ = node.shutdown_requested() => break,
+            _ = node.shutdown_requested() => return,
             signal = daemon::termination_signal() => {
                 tracing::warn!(signal, "received signal, scheduling shutdown");
                 let saving = node.clone();
@@ -200,17 +245,12 @@ async fn serve(node: Arc<Node>, settings: &Settings) -> anyhow::Result<()> {
                 .await;
                 if matches!(saved, Ok(Ok(()))) {
                     node.request_shutdown();
-                    break;
+                    return;
                 }
-                // As redis-server does: a node that cannot save its data keeps serving.
                 tracing::warn!("errors trying to shut down the server; still running, check the logs");
             }
         }
     }
-    let _ = accepting.await;
-    close_clients(&node).await;
-    let _ = tokio::task::spawn_blocking(move || expiry.join()).await;
-    Ok(())
 }
 
 /// Asks every client to close and waits, briefly, for them to go.

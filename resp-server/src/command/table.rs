@@ -1,5 +1,6 @@
 //! The command table: names to handlers, built once from the catalog.
 
+use foldhash::fast::FixedState;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -13,34 +14,43 @@ pub struct Command {
     pub meta: &'static CommandMeta,
     /// What runs it (containers run their subcommands instead).
     pub handler: Option<Handler>,
+    /// It modifies data (counted for `save` points).
+    pub is_write: bool,
+    /// It may run before authentication.
+    pub no_auth: bool,
     /// Implemented subcommands by lowercase short name.
-    pub subcommands: HashMap<&'static str, Command>,
+    pub subcommands: Commands,
 }
+
+/// Commands by lowercase name, hashed as bytes: lookups need no UTF-8 check.
+pub type Commands = HashMap<&'static [u8], Command, FixedState>;
 
 /// Every implemented command by lowercase name.
 pub struct CommandTable {
-    commands: HashMap<&'static str, Command>,
+    commands: Commands,
 }
 
 impl CommandTable {
     fn build() -> CommandTable {
         fn entry(meta: &'static CommandMeta) -> Option<Command> {
-            let subcommands: HashMap<_, _> = meta
+            let subcommands: Commands = meta
                 .subcommands
                 .iter()
-                .filter_map(|s| entry(s).map(|c| (s.short_name(), c)))
+                .filter_map(|s| entry(s).map(|c| (s.short_name().as_bytes(), c)))
                 .collect();
             let handler = handler_for(meta.name);
             (handler.is_some() || !subcommands.is_empty()).then_some(Command {
                 meta,
                 handler,
+                is_write: meta.has_flag("write"),
+                no_auth: meta.has_flag("no_auth"),
                 subcommands,
             })
         }
         CommandTable {
             commands: CATALOG
                 .iter()
-                .filter_map(|m| entry(m).map(|c| (m.name, c)))
+                .filter_map(|m| entry(m).map(|c| (m.name.as_bytes(), c)))
                 .collect(),
         }
     }
@@ -93,14 +103,11 @@ impl Command {
     }
 }
 
-fn lookup_in<'a>(map: &'a HashMap<&'static str, Command>, name: &[u8]) -> Option<&'a Command> {
+fn lookup_in<'a>(map: &'a Commands, name: &[u8]) -> Option<&'a Command> {
     let mut lower = [0u8; 32];
-    if name.len() > lower.len() {
-        return None;
-    }
-    for (dst, src) in lower.iter_mut().zip(name) {
+    let folded = lower.get_mut(..name.len())?;
+    for (dst, src) in folded.iter_mut().zip(name) {
         *dst = src.to_ascii_lowercase();
     }
-    let name = std::str::from_utf8(&lower[..name.len()]).ok()?;
-    map.get(name)
+    map.get(&*folded)
 }

@@ -248,6 +248,11 @@ fn kill_one(ctx: &mut Ctx<'_>, client: &Arc<ClientInfo>, me: u64) {
         ctx.session.close = true;
     } else {
         client.kill();
+        // Like Redis, the killed client is gone from CLIENT LIST at once, not when its
+        // task next runs.
+        if let Some(totals) = ctx.node.clients.unregister(client.id) {
+            ctx.node.stats.departed.add(totals);
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 //! ports, runs `redis-benchmark` against each in alternation (SET and GET, 50 clients,
 //! random keys, with and without `-P 16`), and prints the median throughput of each and
 //! their ratio per row. Then loads 1,000,000 keys of 16-byte values into each and
-//! prints their resident memory. Run it with `scripts/bench` (it builds first).
+//! prints their resident memory, each measured on a freshly started process. Run it with `scripts/bench` (it builds first).
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -132,9 +132,12 @@ fn main() {
             );
         }
     }
-    for port in [tessera.port, redis.port] {
-        let _ = tessera_tests::redis_cli(port, &["FLUSHALL"]);
-    }
+    // Memory is measured on fresh processes: after the throughput rows, pages the
+    // allocators have not yet returned to the OS would blur the comparison.
+    drop(tessera);
+    drop(redis);
+    let tessera = TesseraNode::start(&["--save", "", "--appendonly", "no"]);
+    let redis = RedisServer::start(&[]);
     load(tessera.port, o.keys);
     load(redis.port, o.keys);
     let ours = resident_bytes(tessera.pid());
