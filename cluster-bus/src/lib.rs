@@ -1,7 +1,13 @@
 //! The Redis 7.0 cluster bus.
 //!
-//! This crate will own the `clusterMsg` codec (every message type, gossip entries and the
-//! hostname ping extension, byte for byte as Redis 7.0 writes them), the topology model
-//! (nodes, flags, slots, epochs), the sans-IO gossip engine (`handle(message, now)`,
-//! `tick(now)`) and the links to peers. It knows nothing of keys and values. It arrives
-//! with the cluster issue.
+//! - [`wire`]: the `clusterMsg` codec, byte for byte as Redis 7.0 writes it.
+//!
+//! The topology model, the sans-IO gossip engine and the links to peers follow. This
+//! crate knows nothing of keys and values.
+
+pub mod node_id;
+pub mod slot_bitmap;
+pub mod wire;
+
+pub use node_id::NodeId;
+pub use slot_bitmap::SlotBitmap;
