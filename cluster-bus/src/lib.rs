@@ -1,12 +1,14 @@
 //! The Redis 7.0 cluster bus.
 //!
 //! - [`wire`]: the `clusterMsg` codec, byte for byte as Redis 7.0 writes it.
+//! - [`topology`]: the cluster as one node sees it.
 //!
 //! The topology model, the sans-IO gossip engine and the links to peers follow. This
 //! crate knows nothing of keys and values.
 
 pub mod node_id;
 pub mod slot_bitmap;
+pub mod topology;
 pub mod wire;
 
 pub use node_id::NodeId;
