@@ -2,10 +2,12 @@
 //!
 //! - [`wire`]: the `clusterMsg` codec, byte for byte as Redis 7.0 writes it.
 //! - [`topology`]: the cluster as one node sees it.
+//! - [`engine`]: the sans-IO protocol state machine.
 //!
 //! The topology model, the sans-IO gossip engine and the links to peers follow. This
 //! crate knows nothing of keys and values.
 
+pub mod engine;
 pub mod node_id;
 pub mod slot_bitmap;
 pub mod topology;

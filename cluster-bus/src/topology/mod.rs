@@ -36,6 +36,9 @@ pub struct Topology {
     pub current_epoch: u64,
     /// The epoch of this node's last vote.
     pub last_vote_epoch: u64,
+    /// Bumped by every change that can alter routing (slot owners, roles, addresses);
+    /// the engine republishes its routing snapshot when it moves.
+    pub version: u64,
 }
 
 impl Topology {
@@ -55,7 +58,13 @@ impl Topology {
             owner_not_claiming: SlotBitmap::new(),
             current_epoch: 0,
             last_vote_epoch: 0,
+            version: 0,
         }
+    }
+
+    /// Records a change that can alter routing.
+    pub fn touch(&mut self) {
+        self.version += 1;
     }
 
     /// This node's record.
@@ -106,6 +115,7 @@ impl Topology {
 
     /// Adds a node (replacing any record with the same ID).
     pub fn add_node(&mut self, node: ClusterNode) {
+        self.version += 1;
         self.nodes.insert(node.id, node);
     }
 
@@ -120,11 +130,13 @@ impl Topology {
         n.slots.insert(slot);
         n.slot_count += 1;
         self.slots[slot as usize] = Some(owner);
+        self.version += 1;
         true
     }
 
     /// Unbinds `slot`; false if it had no owner.
     pub fn del_slot(&mut self, slot: u16) -> bool {
+        self.version += 1;
         let Some(owner) = self.slots[slot as usize].take() else {
             return false;
         };
@@ -158,6 +170,7 @@ impl Topology {
 
     /// Makes `replica` a replica of `master` in this view (no role flags changed).
     pub fn attach_replica(&mut self, replica: NodeId, master: NodeId) {
+        self.version += 1;
         self.detach_replica(&replica);
         if let Some(m) = self.nodes.get_mut(&master)
             && !m.replicas.contains(&replica)
@@ -172,6 +185,7 @@ impl Topology {
     /// Turns `id` into a master in this view (Redis's clusterSetNodeAsMaster). A replica
     /// that was promoted makes its old master a candidate for replica migration.
     pub fn set_node_as_master(&mut self, id: &NodeId) {
+        self.version += 1;
         let Some(n) = self.nodes.get(id) else { return };
         if n.is_master() {
             return;
@@ -194,6 +208,7 @@ impl Topology {
     /// become unassigned, migrations to or from it are cancelled, its failure reports
     /// about others are forgotten and its replicas lose their master.
     pub fn del_node(&mut self, id: &NodeId) -> Option<ClusterNode> {
+        self.version += 1;
         if *id == self.myself {
             return None;
         }
@@ -217,6 +232,7 @@ impl Topology {
 
     /// Gives a handshake node its real ID (Redis's clusterRenameNode).
     pub fn rename_node(&mut self, old: &NodeId, new: NodeId) {
+        self.version += 1;
         if let Some(mut n) = self.nodes.remove(old) {
             n.id = new;
             self.nodes.insert(new, n);

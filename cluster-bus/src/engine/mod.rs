@@ -1,0 +1,421 @@
+//! The sans-IO cluster engine: Redis 7.0's cluster protocol as a state machine.
+//!
+//! The engine owns the topology and decides everything: which messages to send, when
+//! a node is PFAIL or FAIL, who owns a slot, whether the cluster is ok. It performs no
+//! IO and reads no clock: every input carries `now` (Unix ms) and randomness comes from
+//! a seeded generator, so a simulation with the same seed replays exactly. A shell
+//! (`crate::runtime`, or a simulator) feeds it inputs and carries out its [`Output`].
+
+mod commands;
+mod cron;
+mod describe;
+mod gossip;
+mod receive;
+mod routing;
+mod send;
+mod slots;
+mod state;
+
+pub use commands::{
+    Answer, ClusterCommand, CommandError, LinkInfo, NodeEndpoint, Shard, ShardNode, SlotRange,
+};
+pub use routing::{NO_OWNER, RouteNode, RoutingSnapshot};
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use std::collections::BTreeMap;
+
+use crate::node_id::NodeId;
+use crate::topology::{LinkId, Topology};
+use crate::wire::MESSAGE_TYPES;
+
+/// Which endpoint clients are given in redirections and CLUSTER SLOTS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EndpointType {
+    /// The IP (default).
+    #[default]
+    Ip,
+    /// The announced hostname (`?` when a node has none).
+    Hostname,
+    /// Neither (`null` in CLUSTER SLOTS; clients reuse the address they used).
+    Unknown,
+}
+
+/// Settings the engine reads (from the node's configuration).
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// cluster-node-timeout, ms.
+    pub node_timeout: u64,
+    /// Client port announced to peers.
+    pub port: u16,
+    /// Bus port announced to peers.
+    pub cport: u16,
+    /// Plain port announced in TLS clusters (0 otherwise).
+    pub pport: u16,
+    /// cluster-announce-ip, if set.
+    pub announce_ip: Option<String>,
+    /// cluster-announce-hostname ("" for none).
+    pub hostname: String,
+    /// cluster-require-full-coverage.
+    pub require_full_coverage: bool,
+    /// cluster-preferred-endpoint-type.
+    pub endpoint_type: EndpointType,
+    /// cluster-allow-replica-migration: a master that lost its last slot becomes a
+    /// replica of the node that took them.
+    pub allow_replica_migration: bool,
+}
+
+/// One bus connection as the engine tracks it.
+#[derive(Debug, Clone)]
+pub struct Link {
+    /// The node it belongs to (for an inbound link: once the peer is identified).
+    pub node: Option<NodeId>,
+    /// Opened by the peer.
+    pub inbound: bool,
+    /// When it was created (ms).
+    pub created: u64,
+    /// For outbound links: the TCP connection is established.
+    pub connected: bool,
+    /// The peer's IP.
+    pub peer_ip: String,
+    /// Our IP on this connection (what the peer connected to).
+    pub local_ip: String,
+}
+
+/// Something the shell must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Open an outbound link; report `connected` or `connect_failed`.
+    Connect {
+        /// The link id to use.
+        link: LinkId,
+        /// Address.
+        ip: String,
+        /// Bus port.
+        port: u16,
+    },
+    /// Write a message on a link (queued until an outbound link is connected).
+    Send {
+        /// The link.
+        link: LinkId,
+        /// The encoded message.
+        bytes: Vec<u8>,
+    },
+    /// Close a link; no `closed` input is expected for it.
+    Close {
+        /// The link.
+        link: LinkId,
+    },
+}
+
+/// Something worth telling operators (the admin plane streams these later).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A node went PFAIL in this node's view.
+    PossiblyFailing(NodeId),
+    /// A node was marked FAIL.
+    Failing(NodeId),
+    /// A node's FAIL flag was cleared.
+    Recovered(NodeId),
+    /// The cluster state changed (true: ok).
+    StateChanged(bool),
+    /// This node became a replica of this master.
+    BecameReplicaOf(NodeId),
+    /// A node joined this node's view.
+    NodeAdded(NodeId),
+    /// A node left this node's view.
+    NodeRemoved(NodeId),
+}
+
+/// Everything an input produced.
+#[derive(Debug, Default)]
+pub struct Output {
+    /// IO to perform, in order.
+    pub actions: Vec<Action>,
+    /// nodes.conf must be written; `Some(true)` means with fsync.
+    pub save: Option<bool>,
+    /// Events, in order.
+    pub events: Vec<Event>,
+    /// Slots this node lost while (possibly) holding keys: their keys must be deleted.
+    pub delete_slots: Vec<u16>,
+}
+
+/// Work deferred to the end of the current input (Redis's beforeSleep todo flags).
+#[derive(Debug, Default, Clone, Copy)]
+struct Todo {
+    save: bool,
+    fsync: bool,
+    update_state: bool,
+}
+
+/// Messages sent and received, by type, for CLUSTER INFO.
+#[derive(Debug, Default, Clone)]
+pub struct MessageStats {
+    /// Sent, by type code.
+    pub sent: [u64; MESSAGE_TYPES],
+    /// Received, by type code.
+    pub received: [u64; MESSAGE_TYPES],
+}
+
+/// The cluster protocol state machine of one node.
+pub struct Engine {
+    topo: Topology,
+    cfg: EngineConfig,
+    links: BTreeMap<LinkId, Link>,
+    next_link: LinkId,
+    rng: StdRng,
+    out: Output,
+    todo: Todo,
+    stats: MessageStats,
+    iteration: u64,
+    state_ok: bool,
+    /// Masters serving at least one slot, as of the last state evaluation.
+    size: usize,
+    first_state_eval: u64,
+    among_minority_time: u64,
+    /// Forgotten nodes that gossip must not re-add until the deadline (ms).
+    blacklist: BTreeMap<NodeId, u64>,
+    /// Replication offset reported in headers.
+    repl_offset: u64,
+    published_version: u64,
+}
+
+impl Engine {
+    /// An engine for `topology` (fresh or loaded from nodes.conf), drawing randomness
+    /// from `seed`.
+    pub fn new(topo: Topology, cfg: EngineConfig, seed: u64) -> Engine {
+        let mut engine = Engine {
+            topo,
+            cfg,
+            links: BTreeMap::new(),
+            next_link: 1,
+            rng: StdRng::seed_from_u64(seed),
+            out: Output::default(),
+            todo: Todo::default(),
+            stats: MessageStats::default(),
+            iteration: 0,
+            state_ok: false,
+            size: 1,
+            first_state_eval: 0,
+            among_minority_time: 0,
+            blacklist: BTreeMap::new(),
+            repl_offset: 0,
+            published_version: u64::MAX,
+        };
+        engine.apply_config_to_myself();
+        engine
+    }
+
+    /// Copies announced addresses into this node's own record.
+    fn apply_config_to_myself(&mut self) {
+        let (port, cport, pport, hostname, ip) = (
+            self.cfg.port,
+            self.cfg.cport,
+            self.cfg.pport,
+            self.cfg.hostname.clone(),
+            self.cfg.announce_ip.clone(),
+        );
+        let me = self.topo.me_mut();
+        me.port = port;
+        me.cport = cport;
+        me.pport = pport;
+        me.hostname = hostname;
+        if let Some(ip) = ip {
+            me.ip = ip;
+        }
+        self.topo.touch();
+    }
+
+    /// The topology.
+    pub fn topology(&self) -> &Topology {
+        &self.topo
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.cfg
+    }
+
+    /// Replaces the configuration (CONFIG SET of a cluster directive).
+    pub fn set_config(&mut self, cfg: EngineConfig) {
+        self.cfg = cfg;
+        self.apply_config_to_myself();
+    }
+
+    /// Whether the cluster state is ok.
+    pub fn state_ok(&self) -> bool {
+        self.state_ok
+    }
+
+    /// The links.
+    pub fn links(&self) -> &BTreeMap<LinkId, Link> {
+        &self.links
+    }
+
+    /// Message counters.
+    pub fn stats(&self) -> &MessageStats {
+        &self.stats
+    }
+
+    /// Sets the replication offset announced in headers.
+    pub fn set_repl_offset(&mut self, offset: u64) {
+        self.repl_offset = offset;
+    }
+
+    /// Takes what the inputs so far produced.
+    pub fn take_output(&mut self) -> Output {
+        std::mem::take(&mut self.out)
+    }
+
+    /// True once when the routing-relevant view changed since the last call.
+    pub fn routing_changed(&mut self) -> bool {
+        let changed = self.topo.version != self.published_version;
+        self.published_version = self.topo.version;
+        changed
+    }
+
+    fn new_link_id(&mut self) -> LinkId {
+        let id = self.next_link;
+        self.next_link += 1;
+        id
+    }
+
+    /// Asks for nodes.conf to be written at the end of this input.
+    fn save(&mut self, fsync: bool) {
+        self.todo.save = true;
+        self.todo.fsync |= fsync;
+    }
+
+    /// Asks for the cluster state to be evaluated at the end of this input.
+    fn update_state_later(&mut self) {
+        self.todo.update_state = true;
+    }
+
+    /// Runs the deferred work of an input (Redis's clusterBeforeSleep).
+    fn finish_input(&mut self, now: u64) {
+        if self.todo.update_state {
+            self.update_state(now);
+        }
+        if self.todo.save {
+            let fsync = self.todo.fsync || self.out.save == Some(true);
+            self.out.save = Some(fsync);
+        }
+        self.todo = Todo::default();
+    }
+
+    /// Closes a link from our side: forgets it and tells the shell.
+    fn free_link(&mut self, link: LinkId) {
+        let Some(l) = self.links.remove(&link) else {
+            return;
+        };
+        if let Some(n) = l.node.and_then(|id| self.topo.node_mut(&id)) {
+            if n.link == Some(link) {
+                n.link = None;
+            }
+            if n.inbound_link == Some(link) {
+                n.inbound_link = None;
+            }
+        }
+        self.out.actions.push(Action::Close { link });
+    }
+
+    /// Deletes a node and closes its links.
+    fn delete_node(&mut self, id: &NodeId) {
+        let Some(n) = self.topo.node(id) else { return };
+        let links: Vec<LinkId> = n.link.into_iter().chain(n.inbound_link).collect();
+        for l in links {
+            self.free_link(l);
+        }
+        if self.topo.del_node(id).is_some() {
+            self.out.events.push(Event::NodeRemoved(*id));
+        }
+    }
+
+    // ---- Inputs from the shell ----
+
+    /// The 100 ms cron.
+    pub fn tick(&mut self, now: u64) {
+        self.cron(now);
+        self.finish_input(now);
+    }
+
+    /// A peer connected to our bus port; returns the new link's id.
+    pub fn accepted(&mut self, peer_ip: String, local_ip: String, now: u64) -> LinkId {
+        let link = self.new_link_id();
+        self.links.insert(
+            link,
+            Link {
+                node: None,
+                inbound: true,
+                created: now,
+                connected: true,
+                peer_ip,
+                local_ip,
+            },
+        );
+        link
+    }
+
+    /// An outbound link asked for by [`Action::Connect`] is established.
+    pub fn connected(&mut self, link: LinkId, local_ip: String, now: u64) {
+        let Some(l) = self.links.get_mut(&link) else {
+            return;
+        };
+        l.connected = true;
+        l.local_ip = local_ip;
+        let Some(id) = l.node else { return };
+        let Some(node) = self.topo.node(&id) else {
+            return;
+        };
+        // Send the first PING (or MEET) at once, keeping the time of a ping that was
+        // pending before the link dropped, so failure detection is not reset.
+        let old_ping_sent = node.ping_sent;
+        let meet = node.flags.has(crate::topology::NodeFlags::MEET);
+        let kind = if meet {
+            crate::wire::MessageType::Meet
+        } else {
+            crate::wire::MessageType::Ping
+        };
+        self.send_ping(link, kind, now);
+        let node = self.topo.node_mut(&id).expect("checked above");
+        if old_ping_sent != 0 {
+            node.ping_sent = old_ping_sent;
+        }
+        node.flags.clear(crate::topology::NodeFlags::MEET);
+        self.finish_input(now);
+    }
+
+    /// An outbound connection attempt failed.
+    pub fn connect_failed(&mut self, link: LinkId, now: u64) {
+        if let Some(id) = self.links.get(&link).and_then(|l| l.node)
+            && let Some(n) = self.topo.node_mut(&id)
+            && n.ping_sent == 0
+        {
+            // Failure detection needs a pending ping: count the attempt as one.
+            n.ping_sent = now;
+        }
+        self.closed(link, now);
+    }
+
+    /// A link closed (by the peer, or an IO error).
+    pub fn closed(&mut self, link: LinkId, now: u64) {
+        if let Some(l) = self.links.remove(&link)
+            && let Some(n) = l.node.and_then(|id| self.topo.node_mut(&id))
+        {
+            if n.link == Some(link) {
+                n.link = None;
+            }
+            if n.inbound_link == Some(link) {
+                n.inbound_link = None;
+            }
+        }
+        self.finish_input(now);
+    }
+
+    /// A complete frame arrived on `link` (framing already checked with
+    /// [`crate::wire::check_frame`]).
+    pub fn received(&mut self, link: LinkId, frame: &[u8], now: u64) {
+        self.process_packet(link, frame, now);
+        self.finish_input(now);
+    }
+}

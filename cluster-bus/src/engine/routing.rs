@@ -1,0 +1,110 @@
+//! The immutable routing view the client-facing side reads on every keyed command.
+
+use super::{EndpointType, Engine};
+use crate::node_id::NodeId;
+use crate::slot_bitmap::SLOTS;
+use crate::topology::ClusterNode;
+
+/// `owners` value of an unassigned slot.
+pub const NO_OWNER: u16 = u16::MAX;
+
+/// Where clients reach a node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteNode {
+    /// Its ID.
+    pub id: NodeId,
+    /// The endpoint redirections name (IP, hostname, `?`, or "" for unknown-endpoint).
+    pub endpoint: String,
+    /// Its client port.
+    pub port: u16,
+}
+
+/// Slot owners and cluster state at one instant. Cheap to read, replaced whole.
+#[derive(Debug, Clone)]
+pub struct RoutingSnapshot {
+    /// Whether the cluster state is ok.
+    pub state_ok: bool,
+    /// For each slot, the index of its owner in `nodes`, or [`NO_OWNER`].
+    pub owners: Box<[u16]>,
+    /// The nodes that own slots, plus this node and its master.
+    pub nodes: Vec<RouteNode>,
+    /// Index of this node in `nodes`.
+    pub myself: u16,
+    /// Index of this node's master, when it is a replica.
+    pub my_master: Option<u16>,
+}
+
+impl RoutingSnapshot {
+    /// The owner of `slot`, if assigned.
+    #[inline]
+    pub fn owner(&self, slot: u16) -> Option<&RouteNode> {
+        match self.owners[slot as usize] {
+            NO_OWNER => None,
+            i => self.nodes.get(i as usize),
+        }
+    }
+
+    /// Whether this node owns `slot`.
+    #[inline]
+    pub fn is_mine(&self, slot: u16) -> bool {
+        self.owners[slot as usize] == self.myself
+    }
+
+    /// Whether this node's master owns `slot` (a replica may serve reads for it).
+    #[inline]
+    pub fn is_my_masters(&self, slot: u16) -> bool {
+        self.my_master
+            .is_some_and(|m| self.owners[slot as usize] == m)
+    }
+}
+
+/// The endpoint clients are given for a node.
+pub(super) fn endpoint(node: &ClusterNode, kind: EndpointType) -> String {
+    match kind {
+        EndpointType::Ip => node.ip.clone(),
+        EndpointType::Hostname if !node.hostname.is_empty() => node.hostname.clone(),
+        EndpointType::Hostname => "?".into(),
+        EndpointType::Unknown => String::new(),
+    }
+}
+
+impl Engine {
+    /// Builds the routing snapshot of the current view.
+    pub fn routing_snapshot(&self) -> RoutingSnapshot {
+        let mut nodes: Vec<RouteNode> = Vec::new();
+        let mut index = std::collections::BTreeMap::new();
+        let mut add = |n: &ClusterNode, nodes: &mut Vec<RouteNode>| -> u16 {
+            *index.entry(n.id).or_insert_with(|| {
+                nodes.push(RouteNode {
+                    id: n.id,
+                    endpoint: endpoint(n, self.cfg.endpoint_type),
+                    port: n.port,
+                });
+                (nodes.len() - 1) as u16
+            })
+        };
+        let myself = add(self.topo.me(), &mut nodes);
+        let my_master = self
+            .topo
+            .me()
+            .master
+            .filter(|_| self.topo.me().is_replica())
+            .and_then(|m| self.topo.node(&m))
+            .map(|m| add(m, &mut nodes));
+        let owners: Box<[u16]> = (0..SLOTS)
+            .map(
+                |s| match self.topo.slots[s].and_then(|o| self.topo.node(&o)) {
+                    Some(n) => add(n, &mut nodes),
+                    None => NO_OWNER,
+                },
+            )
+            .collect();
+        RoutingSnapshot {
+            state_ok: self.state_ok,
+            owners,
+            nodes,
+            myself,
+            my_master,
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! Whether the cluster is ok (Redis's clusterUpdateState).
+
+use tessera_failover::failure;
+
+use super::{Engine, Event};
+use crate::slot_bitmap::SLOTS;
+use crate::topology::NodeFlags;
+
+/// A master waits this long after its first evaluation before it may say ok: after a
+/// restart the cluster gets a chance to tell it it was failed over.
+const WRITABLE_DELAY: u64 = 2000;
+/// Bounds on how long a master back from a minority partition waits before ok.
+const MIN_REJOIN_DELAY: u64 = 500;
+const MAX_REJOIN_DELAY: u64 = 5000;
+
+impl Engine {
+    pub(super) fn update_state(&mut self, now: u64) {
+        if self.first_state_eval == 0 {
+            self.first_state_eval = now;
+        }
+        let i_am_master = self.topo.me().is_master();
+        if i_am_master
+            && !self.state_ok
+            && now.saturating_sub(self.first_state_eval) < WRITABLE_DELAY
+        {
+            return;
+        }
+        let mut ok = true;
+        if self.cfg.require_full_coverage {
+            ok = (0..SLOTS).all(|s| {
+                self.topo.slots[s]
+                    .and_then(|owner| self.topo.node(&owner))
+                    .is_some_and(|n| !n.is_failed())
+            });
+        }
+        let mut size = 0;
+        let mut reachable = 0;
+        for n in self.topo.nodes.values() {
+            if n.is_master() && n.slot_count > 0 {
+                size += 1;
+                if !n.flags.any(NodeFlags::FAIL | NodeFlags::PFAIL) {
+                    reachable += 1;
+                }
+            }
+        }
+        self.size = size;
+        if reachable < failure::quorum(size) {
+            ok = false;
+            self.among_minority_time = now;
+        }
+        if ok != self.state_ok {
+            let rejoin_delay = self
+                .cfg
+                .node_timeout
+                .clamp(MIN_REJOIN_DELAY, MAX_REJOIN_DELAY);
+            if ok && i_am_master && now.saturating_sub(self.among_minority_time) < rejoin_delay {
+                return;
+            }
+            tracing::warn!(
+                state = if ok { "ok" } else { "fail" },
+                "cluster state changed"
+            );
+            self.state_ok = ok;
+            self.topo.touch();
+            self.out.events.push(Event::StateChanged(ok));
+        }
+    }
+}
