@@ -3,12 +3,13 @@
 //! - [`wire`]: the `clusterMsg` codec, byte for byte as Redis 7.0 writes it.
 //! - [`topology`]: the cluster as one node sees it.
 //! - [`engine`]: the sans-IO protocol state machine.
+//! - [`runtime`]: the tokio shell: sockets, timers, nodes.conf, the handle.
 //!
-//! The topology model, the sans-IO gossip engine and the links to peers follow. This
-//! crate knows nothing of keys and values.
+//! This crate knows nothing of keys and values.
 
 pub mod engine;
 pub mod node_id;
+pub mod runtime;
 pub mod slot_bitmap;
 pub mod topology;
 pub mod wire;

@@ -25,6 +25,8 @@ enum Stop {
     NeedMore,
     /// A command asked to pause before going on (DEBUG SLEEP).
     Sleep,
+    /// A command's reply must be awaited before going on.
+    Deferred,
     /// The connection must close once replies are written.
     Close,
 }
@@ -64,10 +66,27 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream, info: Arc<ClientInfo>
                 &mut input,
             );
             commands += n;
-            if let Stop::Sleep = stop {
-                session.sleep = None;
-                node.pause.wait().await;
-                continue;
+            match stop {
+                Stop::Sleep => {
+                    session.sleep = None;
+                    node.pause.wait().await;
+                    continue;
+                }
+                Stop::Deferred => {
+                    if let Some(pending) = session.deferred.take() {
+                        let write = pending.await;
+                        let mark = reply.len();
+                        write(&mut reply);
+                        if session.reply_mode != ReplyMode::On {
+                            reply.truncate(mark);
+                            if session.reply_mode == ReplyMode::Skipping {
+                                session.reply_mode = ReplyMode::On;
+                            }
+                        }
+                    }
+                    continue;
+                }
+                _ => {}
             }
             break stop;
         };
@@ -146,6 +165,11 @@ fn run_requests(
             };
             dispatch::execute(&mut ctx, args);
             commands += 1;
+            if session.deferred.is_some() {
+                // The reply comes later; the skip/off bookkeeping happens then.
+                input.advance(used);
+                break Stop::Deferred;
+            }
             match session.reply_mode {
                 ReplyMode::Off => reply.truncate(mark),
                 ReplyMode::Skipping => {

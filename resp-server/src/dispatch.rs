@@ -32,8 +32,7 @@ pub fn execute(ctx: &mut Ctx<'_>, args: Args<'_>) {
         ctx.reply.error(errors::NOAUTH);
         return;
     }
-    if ctx.settings.cluster_enabled && !same_slot(command, args) {
-        ctx.reply.error(errors::CROSSSLOT);
+    if ctx.settings.cluster_enabled && !route(ctx, command, args) {
         return;
     }
     ctx.session.info.set_last_command(&meta.name);
@@ -68,12 +67,48 @@ fn resolve_subcommand<'t>(
     }
 }
 
-/// True when every key of the request hashes to one slot.
-fn same_slot(command: &Command, args: Args<'_>) -> bool {
+/// Decides whether this node serves a keyed command in cluster mode, replying with
+/// the redirection or error otherwise (Redis's getNodeByQuery). True: run it here.
+fn route(ctx: &mut Ctx<'_>, command: &Command, args: Args<'_>) -> bool {
     let mut positions = command.meta.key_positions(args.len());
     let Some(first) = positions.next() else {
         return true;
     };
     let slot = key_slot(args.get(first));
-    positions.all(|p| key_slot(args.get(p)) == slot)
+    let Some(cluster) = ctx.node.cluster.get() else {
+        // No bus (never in a running cluster node): only the slot rule applies.
+        if positions.all(|p| key_slot(args.get(p)) == slot) {
+            return true;
+        }
+        ctx.reply.error(errors::CROSSSLOT);
+        return false;
+    };
+    let routing = cluster.routing();
+    let Some(owner) = routing.owner(slot) else {
+        ctx.reply.error("CLUSTERDOWN Hash slot not served");
+        return false;
+    };
+    if !positions.all(|p| key_slot(args.get(p)) == slot) {
+        ctx.reply.error(errors::CROSSSLOT);
+        return false;
+    }
+    if !routing.state_ok {
+        if !ctx.settings.cluster.allow_reads_when_down {
+            ctx.reply.error("CLUSTERDOWN The cluster is down");
+            return false;
+        }
+        if command.is_write {
+            ctx.reply
+                .error("CLUSTERDOWN The cluster is down and only accepts read commands");
+            return false;
+        }
+    }
+    if routing.is_mine(slot)
+        || (ctx.session.readonly && !command.is_write && routing.is_my_masters(slot))
+    {
+        return true;
+    }
+    let moved = format!("MOVED {slot} {}:{}", owner.endpoint, owner.port);
+    ctx.reply.error(&moved);
+    false
 }

@@ -62,6 +62,8 @@ pub struct Node {
     pub bound_port: AtomicU16,
     /// Highest memory use seen, for INFO's used_memory_peak.
     pub peak_memory: std::sync::atomic::AtomicU64,
+    /// The cluster bus, when cluster-enabled (set once at start).
+    pub cluster: std::sync::OnceLock<tessera_cluster_bus::runtime::ClusterHandle>,
     /// Whether the active expiry cycle runs (DEBUG SET-ACTIVE-EXPIRE).
     pub active_expire: AtomicBool,
     shutdown: CancellationToken,
@@ -94,6 +96,7 @@ impl Node {
             origin,
             bound_port: AtomicU16::new(settings.port),
             active_expire: AtomicBool::new(true),
+            cluster: std::sync::OnceLock::new(),
             peak_memory: std::sync::atomic::AtomicU64::new(0),
             shutdown: CancellationToken::new(),
         }

@@ -20,7 +20,6 @@ pub enum ReplyMode {
 }
 
 /// State of one connection, owned by its task.
-#[derive(Debug)]
 pub struct Session {
     /// The shared record.
     pub info: Arc<ClientInfo>,
@@ -40,7 +39,19 @@ pub struct Session {
     pub sleep: Option<Duration>,
     /// Write commands run in the current batch (for the `save` points).
     pub writes: u64,
+    /// READONLY: reads may be served by this replica for its master's slots.
+    pub readonly: bool,
+    /// A reply that needs another task first (CLUSTER commands go through the bus).
+    pub deferred: Option<Deferred>,
 }
+
+/// A reply computed elsewhere: awaited, then written into the reply buffer.
+pub type Deferred = std::pin::Pin<
+    Box<
+        dyn std::future::Future<Output = Box<dyn FnOnce(&mut crate::protocol::reply::Reply) + Send>>
+            + Send,
+    >,
+>;
 
 impl Session {
     /// A new session for a connection.
@@ -56,6 +67,8 @@ impl Session {
             local,
             sleep: None,
             writes: 0,
+            readonly: false,
+            deferred: None,
         }
     }
 

@@ -1,5 +1,6 @@
 //! `tessera server`: one node, configured and started as redis-server would be.
 
+mod cluster;
 mod daemon;
 mod sources;
 
@@ -183,6 +184,11 @@ fn serve(node: Arc<Node>, settings: &Settings) -> anyhow::Result<()> {
     node.bound_port
         .store(port, std::sync::atomic::Ordering::Relaxed);
     node.config.set_internal("port", port.to_string());
+    let bus = if settings.cluster_enabled {
+        Some(cluster::start(&node, settings, port)?)
+    } else {
+        None
+    };
     let expiry = cron::spawn_active_expiry(node.clone());
     let mut workers = Vec::new();
     for (i, listeners) in sets.into_iter().enumerate() {
@@ -225,6 +231,10 @@ fn serve(node: Arc<Node>, settings: &Settings) -> anyhow::Result<()> {
     control.block_on(watch_signals(node.clone()));
     for worker in workers {
         let _ = worker.join();
+    }
+    if let (Some(thread), Some(handle)) = (bus, node.cluster.get()) {
+        handle.stop();
+        let _ = thread.join();
     }
     let _ = expiry.join();
     Ok(())

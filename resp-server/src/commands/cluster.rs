@@ -1,9 +1,14 @@
-//! CLUSTER subcommands that need only the keyspace: KEYSLOT, COUNTKEYSINSLOT,
-//! GETKEYSINSLOT. The topology subcommands arrive with the cluster bus.
+//! CLUSTER subcommands. KEYSLOT, COUNTKEYSINSLOT and GETKEYSINSLOT need only the
+//! keyspace; the others go to the cluster bus engine and are answered once it applied
+//! them.
 
+use tessera_cluster_bus::engine::{Answer, ClusterCommand, CommandError, NodeEndpoint};
+use tessera_keyspace::number::parse_i64;
 use tessera_keyspace::{SLOT_COUNT, key_slot};
 
-use super::{Ctx, Handler, help};
+use super::{Ctx, Handler, help, is};
+use crate::errors;
+use crate::protocol::reply::Reply;
 use crate::protocol::request::Args;
 
 pub(super) fn handler(name: &str) -> Option<Handler> {
@@ -23,18 +28,114 @@ pub(super) fn handler(name: &str) -> Option<Handler> {
                 c.reply,
                 "CLUSTER",
                 &[
+                    "ADDSLOTS <slot> [<slot> ...]",
+                    "    Assign slots to this node.",
+                    "ADDSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
+                    "    Assign slot ranges to this node.",
+                    "BUMPEPOCH",
+                    "    Advance the config epoch of this node.",
+                    "COUNT-FAILURE-REPORTS <node-id>",
+                    "    Return the number of failure reports about a node.",
                     "COUNTKEYSINSLOT <slot>",
                     "    Return the number of keys in <slot>.",
+                    "DELSLOTS <slot> [<slot> ...]",
+                    "    Unassign slots from this node.",
+                    "DELSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
+                    "    Unassign slot ranges from this node.",
+                    "FLUSHSLOTS",
+                    "    Unassign every slot of this node.",
+                    "FORGET <node-id>",
+                    "    Remove a node from the cluster view.",
                     "GETKEYSINSLOT <slot> <count>",
                     "    Return key names stored by this node in a slot.",
+                    "INFO",
+                    "    Return information about the cluster.",
                     "KEYSLOT <key>",
                     "    Return the hash slot for <key>.",
+                    "LINKS",
+                    "    Return the bus links of this node.",
+                    "MEET <ip> <port> [<bus-port>]",
+                    "    Connect this node to another node.",
+                    "MYID",
+                    "    Return the ID of this node.",
+                    "NODES",
+                    "    Return the cluster view of this node.",
+                    "REPLICATE <node-id>",
+                    "    Make this node a replica of a master.",
+                    "REPLICAS <node-id>",
+                    "    Return the replicas of a master.",
+                    "RESET [HARD|SOFT]",
+                    "    Forget every other node and every slot.",
+                    "SAVECONFIG",
+                    "    Write the cluster configuration to disk.",
+                    "SET-CONFIG-EPOCH <epoch>",
+                    "    Set the config epoch of a node that knows no other node.",
+                    "SHARDS",
+                    "    Return the shards of the cluster.",
+                    "SLOTS",
+                    "    Return the slot ranges and the nodes serving them.",
                 ],
             )
+        },
+        "cluster|meet" => meet,
+        "cluster|nodes" => |c, _| engine(c, ClusterCommand::Nodes),
+        "cluster|myid" => |c, _| engine(c, ClusterCommand::MyId),
+        "cluster|info" => |c, _| engine(c, ClusterCommand::Info),
+        "cluster|slots" => |c, _| engine(c, ClusterCommand::Slots),
+        "cluster|shards" => |c, _| engine(c, ClusterCommand::Shards),
+        "cluster|links" => |c, _| engine(c, ClusterCommand::Links),
+        "cluster|addslots" => |c, a| slots(c, a, false),
+        "cluster|delslots" => |c, a| slots(c, a, true),
+        "cluster|addslotsrange" => |c, a| slot_ranges(c, a, false),
+        "cluster|delslotsrange" => |c, a| slot_ranges(c, a, true),
+        "cluster|flushslots" => |c, _| {
+            let db_empty = db_empty(c);
+            engine(c, ClusterCommand::FlushSlots { db_empty })
+        },
+        "cluster|forget" => |c, a| engine(c, ClusterCommand::Forget(text(a.get(2)))),
+        "cluster|reset" => reset,
+        "cluster|set-config-epoch" => |c, a| {
+            if let Some(epoch) = c.int_arg(a.get(2)) {
+                engine(c, ClusterCommand::SetConfigEpoch(epoch));
+            }
+        },
+        "cluster|bumpepoch" => |c, _| engine(c, ClusterCommand::BumpEpoch),
+        "cluster|count-failure-reports" => {
+            |c, a| engine(c, ClusterCommand::CountFailureReports(text(a.get(2))))
+        }
+        "cluster|saveconfig" => |c, _| engine(c, ClusterCommand::SaveConfig),
+        "cluster|replicate" => |c, a| {
+            let db_empty = db_empty(c);
+            engine(
+                c,
+                ClusterCommand::Replicate {
+                    master: text(a.get(2)),
+                    db_empty,
+                },
+            )
+        },
+        "cluster|replicas" | "cluster|slaves" => {
+            |c, a| engine(c, ClusterCommand::Replicas(text(a.get(2))))
+        }
+        "readonly" => |c, _| {
+            if cluster_mode(c) {
+                c.session.readonly = true;
+                c.reply.ok();
+            }
+        },
+        "readwrite" => |c, _| {
+            if cluster_mode(c) {
+                c.session.readonly = false;
+                c.reply.ok();
+            }
         },
         _ => return None,
     };
     Some(run)
+}
+
+fn text(arg: &[u8]) -> String {
+    String::from_utf8_lossy(arg).into_owned()
 }
 
 /// Every CLUSTER subcommand first checks that cluster mode is on.
@@ -44,6 +145,235 @@ fn cluster_mode(ctx: &mut Ctx<'_>) -> bool {
             .error("ERR This instance has cluster support disabled");
     }
     ctx.settings.cluster_enabled
+}
+
+/// Whether this node holds no key (some topology changes require it).
+fn db_empty(ctx: &Ctx<'_>) -> bool {
+    ctx.node.keyspace.db(0).is_empty()
+}
+
+/// Sends `command` to the engine; the reply is written when it answers.
+fn engine(ctx: &mut Ctx<'_>, command: ClusterCommand) {
+    if !cluster_mode(ctx) {
+        return;
+    }
+    let Some(cluster) = ctx.node.cluster.get().cloned() else {
+        ctx.reply.error("ERR the cluster bus is not running");
+        return;
+    };
+    ctx.defer(async move {
+        let answer = cluster.command(command).await;
+        move |reply: &mut Reply| write_answer(reply, answer)
+    });
+}
+
+fn write_endpoint(r: &mut Reply, n: &NodeEndpoint) {
+    r.array(4);
+    match &n.endpoint {
+        Some(e) => r.bulk(e.as_bytes()),
+        None => r.null(),
+    }
+    r.int(i64::from(n.port));
+    r.bulk(n.id.as_str().as_bytes());
+    r.map(n.extra.len());
+    for (k, v) in &n.extra {
+        r.bulk(k.as_bytes());
+        r.bulk(v.as_bytes());
+    }
+}
+
+fn write_answer(r: &mut Reply, answer: Result<Answer, CommandError>) {
+    match answer {
+        Err(CommandError::Refused(text)) => r.error(&text),
+        Ok(Answer::Ok) => r.ok(),
+        Ok(Answer::Status(s)) => r.simple(&s),
+        Ok(Answer::Text(t)) => r.verbatim(t.as_bytes()),
+        Ok(Answer::Bulk(b)) => r.bulk(b.as_bytes()),
+        Ok(Answer::Int(n)) => r.int(n),
+        Ok(Answer::Lines(lines)) => r.bulk_array(lines.iter().map(|l| l.as_bytes())),
+        Ok(Answer::Slots(ranges)) => {
+            r.array(ranges.len());
+            for range in ranges {
+                r.array(2 + range.nodes.len());
+                r.int(i64::from(range.start));
+                r.int(i64::from(range.end));
+                for n in &range.nodes {
+                    write_endpoint(r, n);
+                }
+            }
+        }
+        Ok(Answer::Shards(shards)) => {
+            r.array(shards.len());
+            for shard in shards {
+                r.map(2);
+                r.bulk(b"slots");
+                r.array(shard.slots.len() * 2);
+                for (a, b) in &shard.slots {
+                    r.int(i64::from(*a));
+                    r.int(i64::from(*b));
+                }
+                r.bulk(b"nodes");
+                r.array(shard.nodes.len());
+                for n in &shard.nodes {
+                    r.map(if n.hostname.is_empty() { 7 } else { 8 });
+                    r.bulk(b"id");
+                    r.bulk(n.id.as_str().as_bytes());
+                    r.bulk(b"port");
+                    r.int(i64::from(n.port));
+                    r.bulk(b"ip");
+                    r.bulk(n.ip.as_bytes());
+                    r.bulk(b"endpoint");
+                    r.bulk(n.endpoint.as_bytes());
+                    if !n.hostname.is_empty() {
+                        r.bulk(b"hostname");
+                        r.bulk(n.hostname.as_bytes());
+                    }
+                    r.bulk(b"role");
+                    r.bulk(if n.master { b"master" } else { b"replica" });
+                    r.bulk(b"replication-offset");
+                    r.int(n.replication_offset as i64);
+                    r.bulk(b"health");
+                    r.bulk(n.health.as_bytes());
+                }
+            }
+        }
+        Ok(Answer::Links(links)) => {
+            r.array(links.len());
+            for l in links {
+                r.map(6);
+                r.bulk(b"direction");
+                r.bulk(if l.direction_to { b"to" } else { b"from" });
+                r.bulk(b"node");
+                r.bulk(l.node.as_str().as_bytes());
+                r.bulk(b"create-time");
+                r.int(l.created as i64);
+                r.bulk(b"events");
+                r.bulk(b"r");
+                r.bulk(b"send-buffer-allocated");
+                r.int(0);
+                r.bulk(b"send-buffer-used");
+                r.int(0);
+            }
+        }
+    }
+}
+
+fn meet(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    if args.len() > 5 {
+        ctx.reply.error(&format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLUSTER HELP.",
+            text(args.get(1))
+        ));
+        return;
+    }
+    let Some(port) = parse_i64(args.get(3)) else {
+        ctx.reply.error(&format!(
+            "ERR Invalid TCP base port specified: {}",
+            text(args.get(3))
+        ));
+        return;
+    };
+    let cport = if args.len() == 5 {
+        match parse_i64(args.get(4)) {
+            Some(c) => c,
+            None => {
+                ctx.reply.error(&format!(
+                    "ERR Invalid TCP bus port specified: {}",
+                    text(args.get(4))
+                ));
+                return;
+            }
+        }
+    } else {
+        port + 10000
+    };
+    engine(
+        ctx,
+        ClusterCommand::Meet {
+            ip: text(args.get(2)),
+            port,
+            cport,
+        },
+    );
+}
+
+/// Parses a slot argument, replying with Redis's error if it is not one.
+fn slot_arg(ctx: &mut Ctx<'_>, arg: &[u8]) -> Option<u16> {
+    match parse_i64(arg) {
+        Some(s) if (0..SLOT_COUNT as i64).contains(&s) => Some(s as u16),
+        _ => {
+            ctx.reply.error("ERR Invalid or out of range slot");
+            None
+        }
+    }
+}
+
+fn slots(ctx: &mut Ctx<'_>, args: Args<'_>, delete: bool) {
+    let mut ranges = Vec::with_capacity(args.len() - 2);
+    for arg in args.iter_from(2) {
+        let Some(slot) = slot_arg(ctx, arg) else {
+            return;
+        };
+        ranges.push((slot, slot));
+    }
+    engine(
+        ctx,
+        if delete {
+            ClusterCommand::DelSlots(ranges)
+        } else {
+            ClusterCommand::AddSlots(ranges)
+        },
+    );
+}
+
+fn slot_ranges(ctx: &mut Ctx<'_>, args: Args<'_>, delete: bool) {
+    if args.len() % 2 == 1 {
+        let name = if delete {
+            "cluster|delslotsrange"
+        } else {
+            "cluster|addslotsrange"
+        };
+        ctx.reply.error(&errors::wrong_arity(name));
+        return;
+    }
+    let mut ranges = Vec::new();
+    for i in (2..args.len()).step_by(2) {
+        let Some(start) = slot_arg(ctx, args.get(i)) else {
+            return;
+        };
+        let Some(end) = slot_arg(ctx, args.get(i + 1)) else {
+            return;
+        };
+        if start > end {
+            ctx.reply.error(&format!(
+                "ERR start slot number {start} is greater than end slot number {end}"
+            ));
+            return;
+        }
+        ranges.push((start, end));
+    }
+    engine(
+        ctx,
+        if delete {
+            ClusterCommand::DelSlots(ranges)
+        } else {
+            ClusterCommand::AddSlots(ranges)
+        },
+    );
+}
+
+fn reset(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let hard = match args.len() {
+        2 => false,
+        3 if is(args.get(2), "HARD") => true,
+        3 if is(args.get(2), "SOFT") => false,
+        _ => {
+            ctx.reply.error(errors::SYNTAX);
+            return;
+        }
+    };
+    let db_empty = db_empty(ctx);
+    engine(ctx, ClusterCommand::Reset { hard, db_empty });
 }
 
 fn countkeysinslot(ctx: &mut Ctx<'_>, args: Args<'_>) {

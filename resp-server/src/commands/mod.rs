@@ -45,6 +45,19 @@ impl<'a> Ctx<'a> {
         node.keyspace.db(self.session.db)
     }
 
+    /// Answers later: `reply` is awaited by the connection, which then writes what it
+    /// returns, in order with the other replies.
+    pub fn defer<F, W>(&mut self, reply: F)
+    where
+        F: std::future::Future<Output = W> + Send + 'static,
+        W: FnOnce(&mut Reply) + Send + 'static,
+    {
+        self.session.deferred = Some(Box::pin(async move {
+            let write = reply.await;
+            Box::new(write) as Box<dyn FnOnce(&mut Reply) + Send>
+        }));
+    }
+
     /// Parses an integer argument, replying with Redis's error if it is not one.
     pub fn int_arg(&mut self, arg: &[u8]) -> Option<i64> {
         let parsed = parse_i64(arg);

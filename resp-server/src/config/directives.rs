@@ -313,7 +313,7 @@ pub static DIRECTIVES: &[Directive] = &[
         kind: Kind::Bool,
         default: "no",
         access: Access::Mutable,
-        implemented: false,
+        implemented: true,
     },
     Directive {
         name: "cluster-allow-replica-migration",
@@ -321,7 +321,7 @@ pub static DIRECTIVES: &[Directive] = &[
         kind: Kind::Bool,
         default: "yes",
         access: Access::Mutable,
-        implemented: false,
+        implemented: true,
     },
     Directive {
         name: "cluster-announce-bus-port",
@@ -329,7 +329,7 @@ pub static DIRECTIVES: &[Directive] = &[
         kind: Kind::Int { min: 0, max: 65535 },
         default: "0",
         access: Access::Mutable,
-        implemented: false,
+        implemented: true,
     },
     Directive {
         name: "cluster-announce-hostname",
@@ -337,7 +337,7 @@ pub static DIRECTIVES: &[Directive] = &[
         kind: Kind::Str,
         default: "",
         access: Access::Mutable,
-        implemented: false,
+        implemented: true,
     },
     Directive {
         name: "cluster-announce-ip",
@@ -345,7 +345,7 @@ pub static DIRECTIVES: &[Directive] = &[
         kind: Kind::Str,
         default: "",
         access: Access::Mutable,
-        implemented: false,
+        implemented: true,
     },
     Directive {
         name: "cluster-announce-port",
@@ -353,7 +353,7 @@ pub static DIRECTIVES: &[Directive] = &[
         kind: Kind::Int { min: 0, max: 65535 },
         default: "0",
         access: Access::Mutable,
-        implemented: false,
+        implemented: true,
     },
     Directive {
         name: "cluster-announce-tls-port",
@@ -369,7 +369,7 @@ pub static DIRECTIVES: &[Directive] = &[
         kind: Kind::Str,
         default: "nodes.conf",
         access: Access::Immutable,
-        implemented: false,
+        implemented: true,
     },
     Directive {
         name: "cluster-enabled",
@@ -410,7 +410,7 @@ pub static DIRECTIVES: &[Directive] = &[
         },
         default: "15000",
         access: Access::Mutable,
-        implemented: false,
+        implemented: true,
     },
     Directive {
         name: "cluster-port",
@@ -418,7 +418,7 @@ pub static DIRECTIVES: &[Directive] = &[
         kind: Kind::Int { min: 0, max: 65535 },
         default: "0",
         access: Access::Immutable,
-        implemented: false,
+        implemented: true,
     },
     Directive {
         name: "cluster-preferred-endpoint-type",
@@ -426,7 +426,7 @@ pub static DIRECTIVES: &[Directive] = &[
         kind: Kind::Enum(&["ip", "hostname", "unknown-endpoint"]),
         default: "ip",
         access: Access::Mutable,
-        implemented: false,
+        implemented: true,
     },
     Directive {
         name: "cluster-replica-no-failover",
@@ -453,7 +453,7 @@ pub static DIRECTIVES: &[Directive] = &[
         kind: Kind::Bool,
         default: "yes",
         access: Access::Mutable,
-        implemented: false,
+        implemented: true,
     },
     Directive {
         name: "crash-log-enabled",

@@ -62,6 +62,35 @@ pub struct Settings {
     pub dbfilename: String,
     /// LZF-compress long strings in snapshots.
     pub rdbcompression: bool,
+    /// The cluster settings.
+    pub cluster: ClusterSettings,
+}
+
+/// The cluster-* directives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterSettings {
+    /// cluster-config-file.
+    pub config_file: String,
+    /// cluster-node-timeout (ms).
+    pub node_timeout: u64,
+    /// cluster-port (0: port + 10000).
+    pub port: u16,
+    /// cluster-announce-ip ("" for none).
+    pub announce_ip: String,
+    /// cluster-announce-port (0: the client port).
+    pub announce_port: u16,
+    /// cluster-announce-bus-port (0: the bus port).
+    pub announce_bus_port: u16,
+    /// cluster-announce-hostname.
+    pub announce_hostname: String,
+    /// cluster-require-full-coverage.
+    pub require_full_coverage: bool,
+    /// cluster-allow-reads-when-down.
+    pub allow_reads_when_down: bool,
+    /// cluster-allow-replica-migration.
+    pub allow_replica_migration: bool,
+    /// cluster-preferred-endpoint-type: ip, hostname or unknown-endpoint.
+    pub preferred_endpoint_type: String,
 }
 
 /// One `save <seconds> <changes>` rule.
@@ -121,6 +150,19 @@ impl Settings {
                 .collect(),
             dbfilename: v.get("dbfilename").to_string(),
             rdbcompression: yes("rdbcompression"),
+            cluster: ClusterSettings {
+                config_file: v.get("cluster-config-file").to_string(),
+                node_timeout: int("cluster-node-timeout") as u64,
+                port: int("cluster-port") as u16,
+                announce_ip: v.get("cluster-announce-ip").to_string(),
+                announce_port: int("cluster-announce-port") as u16,
+                announce_bus_port: int("cluster-announce-bus-port") as u16,
+                announce_hostname: v.get("cluster-announce-hostname").to_string(),
+                require_full_coverage: yes("cluster-require-full-coverage"),
+                allow_reads_when_down: yes("cluster-allow-reads-when-down"),
+                allow_replica_migration: yes("cluster-allow-replica-migration"),
+                preferred_endpoint_type: v.get("cluster-preferred-endpoint-type").to_string(),
+            },
         }
     }
 }

@@ -1,0 +1,113 @@
+//! Starting the cluster bus of a `cluster-enabled yes` node.
+
+use anyhow::Context;
+use std::path::Path;
+use std::sync::Arc;
+use tessera_cluster_bus::NodeId;
+use tessera_cluster_bus::engine::{EndpointType, Engine, EngineConfig, Event};
+use tessera_cluster_bus::runtime::{self, Hooks, now_ms};
+use tessera_cluster_bus::topology::Topology;
+use tessera_persistence::cluster_file::ClusterFile;
+use tessera_resp_server::config::Settings;
+use tessera_resp_server::{Node, server};
+
+/// The bus port: cluster-port, or the client port + 10000.
+fn bus_port(settings: &Settings, client_port: u16) -> anyhow::Result<u16> {
+    if settings.cluster.port != 0 {
+        return Ok(settings.cluster.port);
+    }
+    client_port
+        .checked_add(10000)
+        .context("the cluster bus port (port + 10000) would be above 65535; set cluster-port")
+}
+
+/// The engine settings from the node's configuration.
+pub fn engine_config(settings: &Settings, client_port: u16, bus_port: u16) -> EngineConfig {
+    let c = &settings.cluster;
+    EngineConfig {
+        node_timeout: c.node_timeout,
+        port: if c.announce_port != 0 {
+            c.announce_port
+        } else {
+            client_port
+        },
+        cport: if c.announce_bus_port != 0 {
+            c.announce_bus_port
+        } else {
+            bus_port
+        },
+        pport: 0,
+        announce_ip: Some(c.announce_ip.clone()).filter(|ip| !ip.is_empty()),
+        hostname: c.announce_hostname.clone(),
+        require_full_coverage: c.require_full_coverage,
+        endpoint_type: match c.preferred_endpoint_type.as_str() {
+            "hostname" => EndpointType::Hostname,
+            "unknown-endpoint" => EndpointType::Unknown,
+            _ => EndpointType::Ip,
+        },
+        allow_replica_migration: c.allow_replica_migration,
+    }
+}
+
+/// Locks and loads nodes.conf, binds the bus port and starts the bus thread.
+pub fn start(
+    node: &Arc<Node>,
+    settings: &Settings,
+    client_port: u16,
+) -> anyhow::Result<std::thread::JoinHandle<()>> {
+    let file = ClusterFile::lock(Path::new(&settings.cluster.config_file))?;
+    let now = now_ms();
+    let topology = match file.load()? {
+        Some(conf) => {
+            let t = Topology::from_nodes_conf(&conf, now)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.path().display()))?;
+            tracing::info!(id = %t.myself, "node configuration loaded");
+            t
+        }
+        None => {
+            let id = NodeId::random(&mut rand::rng());
+            tracing::info!(%id, "no cluster configuration found");
+            Topology::new(id, now)
+        }
+    };
+    let cport = bus_port(settings, client_port)?;
+    let listeners = server::bind(&settings.bind, cport, settings.tcp_backlog, 1)
+        .with_context(|| format!("listening on the cluster bus port {cport}"))?
+        .remove(0);
+    let engine = Engine::new(
+        topology,
+        engine_config(settings, client_port, cport),
+        rand::random(),
+    );
+    let keyspace_node = node.clone();
+    let hooks = Hooks {
+        delete_slots: Box::new(move |slots| {
+            let db = keyspace_node.keyspace.db(0);
+            for &slot in slots {
+                let mut t = db.lock(slot);
+                if !t.is_empty() {
+                    tracing::warn!(
+                        slot,
+                        keys = t.len(),
+                        "deleting keys of a slot this node lost"
+                    );
+                    t.clear();
+                }
+            }
+        }),
+        on_event: Box::new(|event| match event {
+            Event::Failing(id) => tracing::warn!(node = %id, "node marked as failing"),
+            Event::Recovered(id) => tracing::info!(node = %id, "node is reachable again"),
+            Event::StateChanged(ok) => tracing::warn!(ok, "cluster state changed"),
+            Event::BecameReplicaOf(id) => {
+                tracing::warn!(master = %id, "this node is now a replica")
+            }
+            other => tracing::debug!(?other, "cluster event"),
+        }),
+    };
+    let (handle, thread) =
+        runtime::start(engine, listeners, file, hooks).context("starting the cluster bus")?;
+    let _ = node.cluster.set(handle);
+    tracing::info!(port = cport, "cluster bus listening");
+    Ok(thread)
+}

@@ -1,0 +1,261 @@
+//! The shell around the engine: sockets, timers, nodes.conf, and the handle the rest
+//! of the node uses.
+//!
+//! The engine runs on its own thread with its own single-threaded runtime, so client
+//! load never delays failure detection. One driver task owns the engine; every input
+//! (tick, accepted connection, link event, command) goes through it in order.
+
+mod link;
+
+use arc_swap::ArcSwap;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tessera_persistence::cluster_file::ClusterFile;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::engine::{
+    Action, Answer, ClusterCommand, CommandError, Engine, Event, Output, RoutingSnapshot,
+};
+use crate::topology::LinkId;
+use link::LinkEvent;
+
+/// Wall-clock milliseconds: the engine compares times across nodes (gossiped PONG
+/// times), so it needs Unix time, as Redis uses.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// What the bus asks of the rest of the node.
+pub struct Hooks {
+    /// Delete every key in these slots (this node lost them while holding keys).
+    pub delete_slots: Box<dyn Fn(&[u16]) + Send + Sync>,
+    /// Told of every engine event.
+    pub on_event: Box<dyn Fn(&Event) + Send + Sync>,
+}
+
+struct Request {
+    command: ClusterCommand,
+    reply: oneshot::Sender<Result<Answer, CommandError>>,
+}
+
+/// The rest of the node's way into the cluster bus.
+#[derive(Clone)]
+pub struct ClusterHandle {
+    requests: mpsc::UnboundedSender<Request>,
+    routing: Arc<ArcSwap<RoutingSnapshot>>,
+    stop: Arc<tokio::sync::Notify>,
+}
+
+impl ClusterHandle {
+    /// The current routing view (lock-free).
+    #[inline]
+    pub fn routing(&self) -> arc_swap::Guard<Arc<RoutingSnapshot>> {
+        self.routing.load()
+    }
+
+    /// Runs a CLUSTER subcommand in the engine.
+    pub async fn command(&self, command: ClusterCommand) -> Result<Answer, CommandError> {
+        let (reply, answer) = oneshot::channel();
+        if self.requests.send(Request { command, reply }).is_err() {
+            return Err(CommandError::Refused(
+                "ERR the cluster bus is not running".into(),
+            ));
+        }
+        answer.await.unwrap_or_else(|_| {
+            Err(CommandError::Refused(
+                "ERR the cluster bus is not running".into(),
+            ))
+        })
+    }
+
+    /// Stops the bus (its thread saves nodes.conf and exits).
+    pub fn stop(&self) {
+        self.stop.notify_one();
+    }
+}
+
+/// Starts the bus on its own thread with already-bound listeners on the bus port.
+pub fn start(
+    engine: Engine,
+    listeners: Vec<std::net::TcpListener>,
+    file: ClusterFile,
+    hooks: Hooks,
+) -> std::io::Result<(ClusterHandle, std::thread::JoinHandle<()>)> {
+    let (requests, rx) = mpsc::unbounded_channel();
+    let routing = Arc::new(ArcSwap::from_pointee(engine.routing_snapshot()));
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let handle = ClusterHandle {
+        requests,
+        routing: routing.clone(),
+        stop: stop.clone(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let thread = std::thread::Builder::new()
+        .name("cluster-bus".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let listeners: Vec<TcpListener> = listeners
+                    .into_iter()
+                    .filter_map(|l| TcpListener::from_std(l).ok())
+                    .collect();
+                let mut driver = Driver {
+                    engine,
+                    file,
+                    hooks,
+                    routing,
+                    writers: HashMap::new(),
+                    events: mpsc::unbounded_channel(),
+                };
+                driver.run(listeners, rx, stop).await;
+            });
+        })?;
+    Ok((handle, thread))
+}
+
+struct Driver {
+    engine: Engine,
+    file: ClusterFile,
+    hooks: Hooks,
+    routing: Arc<ArcSwap<RoutingSnapshot>>,
+    writers: HashMap<LinkId, mpsc::UnboundedSender<Vec<u8>>>,
+    events: (
+        mpsc::UnboundedSender<LinkEvent>,
+        mpsc::UnboundedReceiver<LinkEvent>,
+    ),
+}
+
+impl Driver {
+    async fn run(
+        &mut self,
+        listeners: Vec<TcpListener>,
+        mut requests: mpsc::UnboundedReceiver<Request>,
+        stop: Arc<tokio::sync::Notify>,
+    ) {
+        let (accepted_tx, mut accepted) = mpsc::unbounded_channel();
+        for listener in listeners {
+            let tx = accepted_tx.clone();
+            tokio::spawn(async move {
+                loop {
+                    match listener.accept().await {
+                        Ok(conn) => {
+                            if tx.send(conn).is_err() {
+                                return;
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cluster bus accept failed");
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        }
+                    }
+                }
+            });
+        }
+        // Persist the starting view (a new node writes its identity at once).
+        self.save(true);
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.notified() => break,
+                _ = tick.tick() => self.engine.tick(now_ms()),
+                Some((stream, peer)) = accepted.recv() => {
+                    let local = stream.local_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+                    let link = self.engine.accepted(peer.ip().to_string(), local, now_ms());
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    self.writers.insert(link, tx);
+                    tokio::spawn(link::run(link, stream, rx, self.events.0.clone()));
+                }
+                Some(event) = self.events.1.recv() => self.link_event(event),
+                Some(request) = requests.recv() => {
+                    let is_save = request.command == ClusterCommand::SaveConfig;
+                    let answer = self.engine.command(request.command, now_ms());
+                    let answer = if is_save {
+                        self.take_and_perform();
+                        match self.file.save(&self.engine.nodes_conf(), true) {
+                            Ok(()) => answer,
+                            Err(e) => Err(CommandError::Refused(format!("ERR error saving the cluster node config: {e}"))),
+                        }
+                    } else {
+                        answer
+                    };
+                    let _ = request.reply.send(answer);
+                }
+            }
+            self.take_and_perform();
+        }
+        self.save(true);
+    }
+
+    fn link_event(&mut self, event: LinkEvent) {
+        let now = now_ms();
+        match event {
+            LinkEvent::Connected { link, local_ip } => self.engine.connected(link, local_ip, now),
+            LinkEvent::ConnectFailed { link } => {
+                self.writers.remove(&link);
+                self.engine.connect_failed(link, now);
+            }
+            LinkEvent::Frame { link, bytes } => self.engine.received(link, &bytes, now),
+            LinkEvent::Closed { link } => {
+                self.writers.remove(&link);
+                self.engine.closed(link, now);
+            }
+        }
+    }
+
+    fn save(&mut self, fsync: bool) {
+        if let Err(e) = self.file.save(&self.engine.nodes_conf(), fsync) {
+            tracing::error!(error = %e, "can't update the cluster config file");
+        }
+    }
+
+    fn take_and_perform(&mut self) {
+        let out = self.engine.take_output();
+        self.perform(out);
+        if self.engine.routing_changed() {
+            self.routing.store(Arc::new(self.engine.routing_snapshot()));
+        }
+    }
+
+    fn perform(&mut self, out: Output) {
+        let timeout = Duration::from_millis(self.engine.config().node_timeout.clamp(100, 5000));
+        for action in out.actions {
+            match action {
+                Action::Connect { link, ip, port } => {
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    self.writers.insert(link, tx);
+                    tokio::spawn(link::connect(
+                        link,
+                        ip,
+                        port,
+                        timeout,
+                        rx,
+                        self.events.0.clone(),
+                    ));
+                }
+                Action::Send { link, bytes } => {
+                    if let Some(w) = self.writers.get(&link) {
+                        let _ = w.send(bytes);
+                    }
+                }
+                Action::Close { link } => {
+                    self.writers.remove(&link);
+                }
+            }
+        }
+        if !out.delete_slots.is_empty() {
+            (self.hooks.delete_slots)(&out.delete_slots);
+        }
+        for event in &out.events {
+            (self.hooks.on_event)(event);
+        }
+        if let Some(fsync) = out.save {
+            self.save(fsync);
+        }
+    }
+}
