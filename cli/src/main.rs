@@ -3,6 +3,7 @@
 mod logging;
 mod memory;
 mod server;
+mod up;
 
 use clap::{Parser, Subcommand};
 
@@ -32,12 +33,15 @@ enum Command {
         )]
         args: Vec<String>,
     },
+    /// Start a local cluster: masters, replicas, cluster created and ok; Ctrl-C stops it.
+    Up(up::UpArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Server { args } => server::main(args),
+        Command::Up(args) => up::main(args),
     };
     std::process::exit(code);
 }

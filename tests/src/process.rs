@@ -104,6 +104,7 @@ pub struct TesseraNode {
     pub port: u16,
     /// Working directory (removed on drop).
     pub dir: tempfile::TempDir,
+    args: Vec<String>,
 }
 
 impl TesseraNode {
@@ -131,6 +132,12 @@ impl TesseraNode {
         Self::start_in(dir, extra)
     }
 
+    /// Starts a node on a given port in an existing directory: what replacing another
+    /// server in place looks like.
+    pub fn start_at(dir: tempfile::TempDir, port: u16, extra: &[&str]) -> TesseraNode {
+        Self::spawn(dir, port, extra.iter().map(|s| s.to_string()).collect())
+    }
+
     /// Stops the node (SIGTERM, as an operator would) and hands back its directory.
     pub fn stop(mut self) -> tempfile::TempDir {
         if let Some(mut child) = self.child.take() {
@@ -141,11 +148,39 @@ impl TesseraNode {
     }
 
     fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> TesseraNode {
-        let port = free_port();
-        let log = std::fs::File::create(dir.path().join("tessera.log")).expect("log file");
+        Self::spawn(
+            dir,
+            free_port(),
+            extra.iter().map(|s| s.to_string()).collect(),
+        )
+    }
+
+    /// Stops the node (SIGTERM) and starts it again on the same port, in the same
+    /// directory, with the same arguments: what an operator's restart does.
+    pub fn restart(mut self) -> TesseraNode {
+        if let Some(mut child) = self.child.take() {
+            stop_child(&mut child);
+        }
+        let empty = tempfile::tempdir().expect("temp dir");
+        let dir = std::mem::replace(&mut self.dir, empty);
+        let args = std::mem::take(&mut self.args);
+        Self::spawn(dir, self.port, args)
+    }
+
+    /// Freezes (SIGSTOP) or resumes (SIGCONT) the process.
+    pub fn freeze(&self, frozen: bool) {
+        self.signal(if frozen { libc::SIGSTOP } else { libc::SIGCONT });
+    }
+
+    fn spawn(dir: tempfile::TempDir, port: u16, extra: Vec<String>) -> TesseraNode {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.path().join("tessera.log"))
+            .expect("log file");
         let mut args: Vec<String> = Vec::new();
         // A config file, if any, must come first.
-        let mut rest = extra;
+        let mut rest = &extra[..];
         if let Some(first) = extra.first().filter(|a| !a.starts_with("--")) {
             args.push(first.to_string());
             rest = &extra[1..];
@@ -172,6 +207,7 @@ impl TesseraNode {
             child: Some(child),
             port,
             dir,
+            args: extra,
         };
         let up = wait_until(Duration::from_secs(10), || {
             node.exited().is_none() && answers_ping(port)
@@ -255,7 +291,7 @@ impl Drop for TesseraNode {
 
 /// A running real `redis-server`, to compare Tessera with. Stopped when dropped.
 pub struct RedisServer {
-    child: Child,
+    child: Option<Child>,
     /// Client port.
     pub port: u16,
     _dir: tempfile::TempDir,
@@ -269,7 +305,11 @@ impl RedisServer {
 
     /// Starts `redis-server` in `dir` (where it looks for dump.rdb).
     pub fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> RedisServer {
-        let port = free_port();
+        Self::start_at(dir, free_port(), extra)
+    }
+
+    /// Starts `redis-server` in `dir` on `port`.
+    pub fn start_at(dir: tempfile::TempDir, port: u16, extra: &[&str]) -> RedisServer {
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -286,7 +326,7 @@ impl RedisServer {
             .spawn()
             .expect("starting redis-server (the test command installs it)");
         let server = RedisServer {
-            child,
+            child: Some(child),
             port,
             _dir: dir,
         };
@@ -301,18 +341,43 @@ impl RedisServer {
 impl RedisServer {
     /// The process id.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.child.as_ref().map_or(0, Child::id)
     }
 
     /// The server's directory.
     pub fn dir(&self) -> &std::path::Path {
         self._dir.path()
     }
+
+    /// Freezes (SIGSTOP) or resumes (SIGCONT) the process.
+    pub fn freeze(&self, frozen: bool) {
+        if let Some(c) = &self.child {
+            // SAFETY: kill with a valid pid has no memory effects.
+            unsafe {
+                libc::kill(
+                    c.id() as i32,
+                    if frozen { libc::SIGSTOP } else { libc::SIGCONT },
+                )
+            };
+        }
+    }
+
+    /// Stops the server (SIGTERM) and hands back its directory and port.
+    pub fn stop(mut self) -> (tempfile::TempDir, u16) {
+        if let Some(mut c) = self.child.take() {
+            stop_child(&mut c);
+        }
+        let empty = tempfile::tempdir().expect("temp dir");
+        let dir = std::mem::replace(&mut self._dir, empty);
+        (dir, self.port)
+    }
 }
 
 impl Drop for RedisServer {
     fn drop(&mut self) {
-        stop_child(&mut self.child);
+        if let Some(mut c) = self.child.take() {
+            stop_child(&mut c);
+        }
     }
 }
 

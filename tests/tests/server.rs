@@ -293,6 +293,20 @@ fn info_has_redis_sections_and_fields() {
 fn cluster_enabled_rules() {
     let node = TesseraNode::start(&["--cluster-enabled", "yes"]);
     let mut c = node.raw();
+    // As in Redis, an unserved slot is reported before a slot mismatch.
+    assert_eq!(
+        c.command(&["MSET", "foo", "1", "bar", "2"]).unwrap(),
+        error("CLUSTERDOWN Hash slot not served")
+    );
+    assert_eq!(
+        c.command(&["CLUSTER", "ADDSLOTSRANGE", "0", "16383"])
+            .unwrap(),
+        simple("OK")
+    );
+    assert!(
+        tessera_tests::cluster::wait_ok(&[node.port], std::time::Duration::from_secs(10)),
+        "a lone master with every slot is ok"
+    );
     let crossslot = error("CROSSSLOT Keys in request don't hash to the same slot");
     assert_eq!(
         c.command(&["MSET", "foo", "1", "bar", "2"]).unwrap(),

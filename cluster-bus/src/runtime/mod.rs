@@ -29,12 +29,18 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// Deletes every key in the given slots.
+pub type SlotDeleter = Box<dyn Fn(&[u16]) + Send + Sync>;
+
+/// Receives every engine event as it happens.
+pub type EventSink = Box<dyn Fn(&Event) + Send + Sync>;
+
 /// What the bus asks of the rest of the node.
 pub struct Hooks {
     /// Delete every key in these slots (this node lost them while holding keys).
-    pub delete_slots: Box<dyn Fn(&[u16]) + Send + Sync>,
+    pub delete_slots: SlotDeleter,
     /// Told of every engine event.
-    pub on_event: Box<dyn Fn(&Event) + Send + Sync>,
+    pub on_event: EventSink,
 }
 
 struct Request {

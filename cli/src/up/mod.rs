@@ -1,0 +1,357 @@
+//! `tessera up`: a local cluster in one command.
+//!
+//! Starts the nodes as child processes, creates the cluster the way `redis-cli
+//! --cluster create` does (same slot split, distinct config epochs, MEET, then
+//! REPLICATE once everyone knows everyone), waits until every node reports
+//! `cluster_state:ok`, and stops them all cleanly on Ctrl-C or SIGTERM. Run again in the
+//! same directory, it restarts the same cluster from the nodes' nodes.conf files.
+
+mod client;
+
+use anyhow::{Context, bail};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use client::Client;
+
+/// Options of `tessera up`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct UpArgs {
+    /// Number of masters.
+    #[arg(long, default_value_t = 3)]
+    pub masters: usize,
+    /// Replicas per master.
+    #[arg(long, default_value_t = 1)]
+    pub replicas: usize,
+    /// Client port of the first node; the others follow.
+    #[arg(long, default_value_t = 7000)]
+    pub port: u16,
+    /// Where the nodes keep their data, nodes.conf and logs.
+    #[arg(long, default_value = "tessera-up")]
+    pub dir: PathBuf,
+    /// cluster-node-timeout, ms.
+    #[arg(long, default_value_t = 5000)]
+    pub node_timeout: u64,
+}
+
+/// Polls `done` every 50 ms for up to `timeout`.
+fn wait_for(timeout: Duration, what: &str, mut done: impl FnMut() -> bool) -> anyhow::Result<()> {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        if Instant::now() > deadline {
+            bail!("timed out after {timeout:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+/// The slot ranges of `masters` masters, split as redis-cli does.
+pub fn slot_split(masters: usize) -> Vec<(u16, u16)> {
+    let per = 16384.0 / masters as f64;
+    let mut cursor = 0.0f64;
+    let mut first = 0i64;
+    let mut out = Vec::with_capacity(masters);
+    for i in 0..masters {
+        let mut last = (cursor + per - 1.0).round() as i64;
+        if last > 16383 || i == masters - 1 {
+            last = 16383;
+        }
+        if last < first {
+            last = first;
+        }
+        out.push((first as u16, last as u16));
+        first = last + 1;
+        cursor += per;
+    }
+    out
+}
+
+struct Cluster {
+    children: Vec<(u16, Child)>,
+}
+
+impl Cluster {
+    fn stop(&mut self) {
+        for (_, child) in &self.children {
+            // SAFETY: kill with a valid pid and signal has no memory effects.
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        }
+        for (port, child) in &mut self.children {
+            let deadline = Instant::now() + Duration::from_secs(15);
+            loop {
+                match child.try_wait() {
+                    Ok(Some(_)) => break,
+                    _ if Instant::now() > deadline => {
+                        eprintln!("node {port} did not stop in time; killing it");
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        break;
+                    }
+                    _ => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn spawn_node(exe: &Path, dir: &Path, port: u16, node_timeout: u64) -> anyhow::Result<Child> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    Command::new(exe)
+        .args([
+            "server",
+            "--port",
+            &port.to_string(),
+            "--cluster-enabled",
+            "yes",
+        ])
+        .args(["--cluster-node-timeout", &node_timeout.to_string()])
+        .arg("--dir")
+        .arg(dir)
+        .args(["--logfile", "tessera.log", "--appendonly", "no"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("starting the node on port {port}"))
+}
+
+fn field<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .map(str::trim)
+}
+
+/// Runs `tessera up`; returns the process exit code.
+pub fn main(args: UpArgs) -> i32 {
+    match run(args) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("tessera up: {e:#}");
+            1
+        }
+    }
+}
+
+fn run(args: UpArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.masters >= 1, "--masters must be at least 1");
+    let total = args.masters * (1 + args.replicas);
+    let last_port = u32::from(args.port) + total as u32 - 1;
+    anyhow::ensure!(
+        last_port + 10000 <= 65535,
+        "ports {}..={last_port} leave no room for bus ports (+10000)",
+        args.port
+    );
+    let ports: Vec<u16> = (0..total).map(|i| args.port + i as u16).collect();
+    std::fs::create_dir_all(&args.dir)
+        .with_context(|| format!("creating {}", args.dir.display()))?;
+    let base = args.dir.canonicalize()?;
+    let node_dir = |port: u16| base.join(port.to_string());
+    let existing = ports
+        .iter()
+        .filter(|p| node_dir(**p).join("nodes.conf").exists())
+        .count();
+    if existing != 0 && existing != total {
+        bail!(
+            "{} holds {existing} of {total} nodes of an earlier cluster; remove it or use another --dir",
+            base.display()
+        );
+    }
+    let started = Instant::now();
+    let exe = std::env::current_exe().context("finding the tessera binary")?;
+    let mut cluster = Cluster {
+        children: Vec::new(),
+    };
+    for &port in &ports {
+        let child = spawn_node(&exe, &node_dir(port), port, args.node_timeout)?;
+        cluster.children.push((port, child));
+    }
+    for &port in &ports {
+        wait_for(
+            Duration::from_secs(30),
+            &format!("node {port} to start"),
+            || {
+                Client::connect(port)
+                    .and_then(|mut c| c.call(&["PING"]).map_err(std::io::Error::other))
+                    .is_ok()
+            },
+        )
+        .with_context(|| format!("see {}", node_dir(port).join("tessera.log").display()))?;
+    }
+    if existing == 0 {
+        create(&ports, args.masters)?;
+    }
+    let replicas = total - args.masters;
+    wait_for(
+        Duration::from_secs(60),
+        "every node to report cluster_state:ok and see every replica",
+        || {
+            ports.iter().all(|&p| {
+                let Ok(mut c) = Client::connect(p) else {
+                    return false;
+                };
+                let ok = c
+                    .text(&["CLUSTER", "INFO"])
+                    .is_ok_and(|info| field(&info, "cluster_state") == Some("ok"));
+                let seen = c
+                    .text(&["CLUSTER", "NODES"])
+                    .map(|nodes| {
+                        nodes
+                            .lines()
+                            .filter(|l| {
+                                l.split_whitespace()
+                                    .nth(2)
+                                    .is_some_and(|f| f.contains("slave"))
+                            })
+                            .count()
+                    })
+                    .unwrap_or(0);
+                ok && seen == replicas
+            })
+        },
+    )?;
+    let elapsed = started.elapsed();
+    print_summary(&ports, &base, elapsed, existing != 0)?;
+    wait_for_signal(&mut cluster);
+    println!("stopping {} nodes...", cluster.children.len());
+    cluster.stop();
+    cluster.children.clear();
+    println!("stopped");
+    Ok(())
+}
+
+/// Creates the cluster: slots to the masters, epochs, meet, replicas.
+fn create(ports: &[u16], masters: usize) -> anyhow::Result<()> {
+    let mut clients: Vec<Client> = ports
+        .iter()
+        .map(|&p| Client::connect(p))
+        .collect::<Result<_, _>>()?;
+    for (i, (start, end)) in slot_split(masters).into_iter().enumerate() {
+        clients[i].call(&[
+            "CLUSTER",
+            "ADDSLOTSRANGE",
+            &start.to_string(),
+            &end.to_string(),
+        ])?;
+    }
+    for (i, c) in clients.iter_mut().enumerate() {
+        c.call(&["CLUSTER", "SET-CONFIG-EPOCH", &(i + 1).to_string()])?;
+    }
+    let first = ports[0].to_string();
+    for c in clients.iter_mut().skip(1) {
+        c.call(&["CLUSTER", "MEET", "127.0.0.1", &first])?;
+    }
+    let total = ports.len();
+    wait_for(
+        Duration::from_secs(60),
+        "every node to know every other",
+        || {
+            clients.iter_mut().all(|c| {
+                c.text(&["CLUSTER", "NODES"]).is_ok_and(|nodes| {
+                    nodes.lines().count() == total && !nodes.contains("handshake")
+                })
+            })
+        },
+    )?;
+    let ids: Vec<String> = clients
+        .iter_mut()
+        .map(|c| c.text(&["CLUSTER", "MYID"]))
+        .collect::<Result<_, _>>()?;
+    for r in masters..total {
+        clients[r].call(&["CLUSTER", "REPLICATE", &ids[(r - masters) % masters]])?;
+    }
+    Ok(())
+}
+
+fn print_summary(
+    ports: &[u16],
+    base: &Path,
+    elapsed: Duration,
+    reused: bool,
+) -> anyhow::Result<()> {
+    println!(
+        "Tessera cluster of {} nodes {} in {:.1}s, cluster_state:ok",
+        ports.len(),
+        if reused { "restarted" } else { "created" },
+        elapsed.as_secs_f64()
+    );
+    for &port in ports {
+        // Each node describes itself: the line flagged myself in its own view.
+        let nodes = Client::connect(port)?.text(&["CLUSTER", "NODES"])?;
+        let Some(me) = nodes.lines().find(|l| l.contains("myself")) else {
+            continue;
+        };
+        let f: Vec<&str> = me.split_whitespace().collect();
+        let (id, flags, master) = (
+            f.first().copied().unwrap_or("?"),
+            f.get(2).copied().unwrap_or(""),
+            f.get(3).copied().unwrap_or("-"),
+        );
+        let role = if flags.contains("master") {
+            format!(
+                "master   slots {}",
+                f.get(8..).map(|s| s.join(" ")).unwrap_or_default()
+            )
+        } else {
+            format!("replica  of {master}")
+        };
+        println!("  127.0.0.1:{port}  {id}  {role}");
+    }
+    println!("Data and logs: {}", base.display());
+    println!("Connect:       redis-cli -c -p {}", ports[0]);
+    println!("Stop:          Ctrl-C");
+    Ok(())
+}
+
+/// Blocks until SIGINT or SIGTERM.
+fn wait_for_signal(cluster: &mut Cluster) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime for signals");
+    runtime.block_on(async {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return;
+        };
+        let mut check = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = term.recv() => return,
+                _ = int.recv() => return,
+                _ = check.tick() => {
+                    for (port, child) in &mut cluster.children {
+                        if let Ok(Some(status)) = child.try_wait() {
+                            eprintln!("node {port} exited ({status}); the others keep running");
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn slot_split_matches_redis_cli() {
+        assert_eq!(
+            super::slot_split(3),
+            vec![(0, 5460), (5461, 10922), (10923, 16383)]
+        );
+        assert_eq!(super::slot_split(1), vec![(0, 16383)]);
+        let six = super::slot_split(6);
+        assert_eq!(six[0], (0, 2730));
+        assert_eq!(six[5].1, 16383);
+    }
+}

@@ -1,0 +1,93 @@
+//! Helpers for cluster tests: starting nodes, creating clusters with redis-cli, reading
+//! CLUSTER output.
+
+use std::process::Command;
+use std::time::Duration;
+
+use crate::{RawConnection, TesseraNode, text, wait_until};
+
+/// Cluster-mode arguments for a test node (node timeout 2000 ms, as the issues use).
+pub const CLUSTER_ARGS: [&str; 4] = ["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"];
+
+/// Starts `n` cluster-enabled Tessera nodes.
+pub fn tessera_nodes(n: usize) -> Vec<TesseraNode> {
+    (0..n).map(|_| TesseraNode::start(&CLUSTER_ARGS)).collect()
+}
+
+/// Runs `redis-cli --cluster create` over `ports`; returns its output, failing the test
+/// if it fails.
+pub fn create(ports: &[u16], replicas: usize) -> String {
+    let addrs: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+    let out = Command::new("redis-cli")
+        .arg("--cluster")
+        .arg("create")
+        .args(&addrs)
+        .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
+        .output()
+        .expect("running redis-cli --cluster create");
+    let report =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "redis-cli --cluster create failed:\n{report}"
+    );
+    report
+}
+
+/// Runs `redis-cli --cluster check` against `port`; returns its output.
+pub fn check(port: u16) -> String {
+    let out = Command::new("redis-cli")
+        .args(["--cluster", "check", &format!("127.0.0.1:{port}")])
+        .output()
+        .expect("running redis-cli --cluster check");
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// Asserts a `--cluster check` report is clean: full coverage, agreement, no errors or
+/// warnings.
+pub fn assert_clean(report: &str) {
+    assert!(
+        report.contains("[OK] All nodes agree about slots configuration."),
+        "{report}"
+    );
+    assert!(report.contains("[OK] All 16384 slots covered."), "{report}");
+    assert!(
+        !report.contains("[ERR]") && !report.contains("[WARNING]"),
+        "{report}"
+    );
+}
+
+/// The value of a CLUSTER INFO field.
+pub fn info_field(port: u16, name: &str) -> Option<String> {
+    let mut c = RawConnection::connect(port).ok()?;
+    let info = text(&c.command(&["CLUSTER", "INFO"]).ok()?);
+    info.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .map(|v| v.trim().to_string())
+}
+
+/// Waits until every port reports `cluster_state:ok`.
+pub fn wait_ok(ports: &[u16], timeout: Duration) -> bool {
+    wait_until(timeout, || {
+        ports
+            .iter()
+            .all(|&p| info_field(p, "cluster_state").as_deref() == Some("ok"))
+    })
+}
+
+/// CLUSTER NODES of a node, one line per node.
+pub fn nodes(port: u16) -> Vec<String> {
+    RawConnection::connect(port)
+        .and_then(|mut c| c.command(&["CLUSTER", "NODES"]))
+        .map(|f| text(&f).lines().map(String::from).collect())
+        .unwrap_or_default()
+}
+
+/// The flags a node shows for the node on `about_port`.
+pub fn flags_of(port: u16, about_port: u16) -> Option<String> {
+    let marker = format!(":{about_port}@");
+    nodes(port)
+        .into_iter()
+        .find(|l| l.contains(&marker))
+        .and_then(|l| l.split_whitespace().nth(2).map(String::from))
+}
