@@ -47,14 +47,36 @@ pub fn tessera_bin() -> PathBuf {
         })
 }
 
-/// A port nobody listens on right now (and, for cluster nodes, whose bus port +10000 is
-/// free too).
+/// A port nobody listens on right now, whose bus port (+10000) is free too.
 pub fn free_port() -> u16 {
+    free_ports(1)
+}
+
+/// The first of `n` consecutive free ports whose bus ports (+10000) are free too.
+///
+/// They are drawn below the kernel's ephemeral range (32768 and up), so an outgoing
+/// connection can never take a node's port between this check and the node's bind, and
+/// no port is handed out twice in one test process.
+pub fn free_ports(n: u16) -> u16 {
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+    const FIRST: u16 = 10_000;
+    const LAST: u16 = 22_767;
+    static GIVEN: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    let given = given.get_or_insert_with(HashSet::new);
+    let free = |p: u16| {
+        !given.contains(&p)
+            && TcpListener::bind(("0.0.0.0", p)).is_ok()
+            && TcpListener::bind(("0.0.0.0", p + 10_000)).is_ok()
+    };
+    // A per-process start spreads concurrent test processes over the range.
+    let mut base = FIRST + (std::process::id() % 1000) as u16 * 12;
     loop {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("binding an ephemeral port");
-        let port = listener.local_addr().expect("local address").port();
-        if port < 55535 && TcpListener::bind(("127.0.0.1", port + 10000)).is_ok() {
-            return port;
+        base = if base + n > LAST { FIRST } else { base + 1 };
+        if (base..base + n).all(free) {
+            given.extend(base..base + n);
+            return base;
         }
     }
 }

@@ -379,22 +379,7 @@ fn cluster_commands_answer_like_redis() {
 #[test]
 fn tessera_up_starts_a_cluster_and_reuses_it() {
     let dir = tempfile::tempdir().unwrap();
-    let base = {
-        // Six consecutive free ports (and their bus ports).
-        let mut p;
-        loop {
-            p = tessera_tests::process::free_port();
-            if p < 50_000
-                && (1..6).all(|i| {
-                    std::net::TcpListener::bind(("127.0.0.1", p + i)).is_ok()
-                        && std::net::TcpListener::bind(("127.0.0.1", p + i + 10000)).is_ok()
-                })
-            {
-                break;
-            }
-        }
-        p
-    };
+    let base = tessera_tests::process::free_ports(6);
     let run = |expect: &str| -> std::process::Child {
         let mut child = Command::new(tessera_bin())
             .args([
