@@ -4,7 +4,7 @@
 
 use redis::Commands;
 use std::time::{Duration, Instant};
-use tessera_tests::cluster::{assert_clean, check, create, flags_of, nodes, wait_ok};
+use tessera_tests::cluster::{assert_clean, check, create, flags_of, info_field, nodes, wait_ok};
 use tessera_tests::{RawConnection, RedisServer, TesseraNode, wait_until};
 
 const NODE_TIMEOUT: &str = "2000";
@@ -187,6 +187,21 @@ fn redis_server_and_tessera_masters_share_one_cluster() {
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "across");
     }
     drop(con);
+
+    // redis-server spreads PUBLISH over the bus; Tessera takes the messages.
+    let out = tessera_tests::redis_cli(ports[0], &["PUBLISH", "news", "hello"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
+    let tessera_ports: Vec<u16> = members
+        .iter()
+        .filter(|m| !m.is_redis())
+        .map(Member::port)
+        .collect();
+    let delivered = wait_until(Duration::from_secs(10), || {
+        tessera_ports.iter().all(|&p| {
+            info_field(p, "cluster_stats_messages_publish_received").as_deref() == Some("1")
+        })
+    });
+    assert!(delivered, "every Tessera node received the PUBLISH");
 
     // A frozen node of each kind goes PFAIL then FAIL in the other kind's view.
     let redis_victim = 2;

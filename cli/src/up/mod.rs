@@ -9,8 +9,10 @@
 mod client;
 
 use anyhow::{Context, bail};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use client::Client;
@@ -35,10 +37,34 @@ pub struct UpArgs {
     pub node_timeout: u64,
 }
 
-/// Polls `done` every 50 ms for up to `timeout`.
+/// Set by SIGINT or SIGTERM: stop waiting, stop the nodes, exit.
+static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn request_stop(_signal: libc::c_int) {
+    // Only an atomic store: nothing else is safe in a signal handler.
+    STOP_REQUESTED.store(true, Ordering::SeqCst);
+}
+
+/// Routes SIGINT and SIGTERM to [`STOP_REQUESTED`]. Installed before the first node
+/// starts, so a signal at any moment stops the nodes instead of orphaning them.
+fn catch_stop_signals() {
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe { libc::signal(signal, request_stop as *const () as libc::sighandler_t) };
+    }
+}
+
+fn stop_requested() -> bool {
+    STOP_REQUESTED.load(Ordering::SeqCst)
+}
+
+/// Polls `done` every 50 ms for up to `timeout`, or until a stop is requested.
 fn wait_for(timeout: Duration, what: &str, mut done: impl FnMut() -> bool) -> anyhow::Result<()> {
     let deadline = Instant::now() + timeout;
     while !done() {
+        if stop_requested() {
+            bail!("interrupted while waiting for {what}");
+        }
         if Instant::now() > deadline {
             bail!("timed out after {timeout:?} waiting for {what}");
         }
@@ -104,7 +130,16 @@ impl Drop for Cluster {
 
 fn spawn_node(exe: &Path, dir: &Path, port: u16, node_timeout: u64) -> anyhow::Result<Child> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    Command::new(exe)
+    let mut command = Command::new(exe);
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent. A node
+    // whose `tessera up` dies (even by SIGKILL) gets SIGTERM and stops cleanly.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            Ok(())
+        });
+    }
+    command
         .args([
             "server",
             "--port",
@@ -164,6 +199,7 @@ fn run(args: UpArgs) -> anyhow::Result<()> {
             base.display()
         );
     }
+    catch_stop_signals();
     let started = Instant::now();
     let exe = std::env::current_exe().context("finding the tessera binary")?;
     let mut cluster = Cluster {
@@ -244,9 +280,12 @@ fn create(ports: &[u16], masters: usize) -> anyhow::Result<()> {
     for (i, c) in clients.iter_mut().enumerate() {
         c.call(&["CLUSTER", "SET-CONFIG-EPOCH", &(i + 1).to_string()])?;
     }
-    let first = ports[0].to_string();
-    for c in clients.iter_mut().skip(1) {
-        c.call(&["CLUSTER", "MEET", "127.0.0.1", &first])?;
+    // Every node meets every earlier one: the handshakes complete within a cron tick,
+    // where meeting only the first node leaves the rest to gossip (about a second).
+    for (i, c) in clients.iter_mut().enumerate() {
+        for earlier in &ports[..i] {
+            c.call(&["CLUSTER", "MEET", "127.0.0.1", &earlier.to_string()])?;
+        }
     }
     let total = ports.len();
     wait_for(
@@ -310,35 +349,20 @@ fn print_summary(
     Ok(())
 }
 
-/// Blocks until SIGINT or SIGTERM.
+/// Blocks until SIGINT or SIGTERM, reporting any node that exits meanwhile.
 fn wait_for_signal(cluster: &mut Cluster) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime for signals");
-    runtime.block_on(async {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            return;
-        };
-        let mut check = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            tokio::select! {
-                _ = term.recv() => return,
-                _ = int.recv() => return,
-                _ = check.tick() => {
-                    for (port, child) in &mut cluster.children {
-                        if let Ok(Some(status)) = child.try_wait() {
-                            eprintln!("node {port} exited ({status}); the others keep running");
-                        }
-                    }
+    while !stop_requested() {
+        cluster
+            .children
+            .retain_mut(|(port, child)| match child.try_wait() {
+                Ok(Some(status)) => {
+                    eprintln!("node {port} exited ({status}); the others keep running");
+                    false
                 }
-            }
-        }
-    });
+                _ => true,
+            });
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 #[cfg(test)]

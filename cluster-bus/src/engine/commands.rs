@@ -293,6 +293,9 @@ impl Engine {
                     );
                 }
                 self.become_replica_of(n, now);
+                // Redis 7.0 lets the new role spread with the next pings; telling every
+                // peer now spares clients and tools a second of stale topology.
+                self.broadcast_pong(now);
                 self.save(false);
                 self.update_state_later();
                 Ok(Answer::Ok)

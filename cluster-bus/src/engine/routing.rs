@@ -91,13 +91,25 @@ impl Engine {
             .filter(|_| self.topo.me().is_replica())
             .and_then(|m| self.topo.node(&m))
             .map(|m| add(m, &mut nodes));
+        // Slots come in long runs of one owner: look a node up once per run.
+        let mut run: Option<(NodeId, u16)> = None;
         let owners: Box<[u16]> = (0..SLOTS)
-            .map(
-                |s| match self.topo.slots[s].and_then(|o| self.topo.node(&o)) {
-                    Some(n) => add(n, &mut nodes),
-                    None => NO_OWNER,
-                },
-            )
+            .map(|s| {
+                let Some(owner) = self.topo.slots[s] else {
+                    return NO_OWNER;
+                };
+                if let Some((id, i)) = run
+                    && id == owner
+                {
+                    return i;
+                }
+                let i = self
+                    .topo
+                    .node(&owner)
+                    .map_or(NO_OWNER, |n| add(n, &mut nodes));
+                run = Some((owner, i));
+                i
+            })
             .collect();
         RoutingSnapshot {
             state_ok: self.state_ok,

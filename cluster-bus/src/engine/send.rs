@@ -138,6 +138,15 @@ impl Engine {
         }
     }
 
+    /// Sends a PONG to every node we have a link to: a change of this node's own
+    /// configuration (its role, its slots) reaches everyone at once instead of at each
+    /// peer's next ping.
+    pub(super) fn broadcast_pong(&mut self, now: u64) {
+        for link in self.broadcast_links() {
+            self.send_ping(link, MessageType::Pong, now);
+        }
+    }
+
     /// Tells everyone `failing` is FAIL.
     pub(super) fn send_fail(&mut self, failing: NodeId) {
         let msg = Message {
