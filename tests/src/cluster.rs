@@ -4,10 +4,52 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::{RawConnection, TesseraNode, text, wait_until};
+use crate::{RawConnection, RedisServer, TesseraNode, text, wait_until};
 
 /// Cluster-mode arguments for a test node (node timeout 2000 ms, as the issues use).
 pub const CLUSTER_ARGS: [&str; 4] = ["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"];
+
+/// A cluster node of either kind.
+pub enum Member {
+    /// A real redis-server.
+    Redis(RedisServer),
+    /// A Tessera node.
+    Tessera(TesseraNode),
+}
+
+impl Member {
+    /// Starts a cluster-enabled node of the given kind with [`CLUSTER_ARGS`] and
+    /// `extra`.
+    pub fn start(redis: bool, extra: &[&str]) -> Member {
+        let args: Vec<&str> = CLUSTER_ARGS.iter().chain(extra).copied().collect();
+        if redis {
+            Member::Redis(RedisServer::start(&args))
+        } else {
+            Member::Tessera(TesseraNode::start(&args))
+        }
+    }
+
+    /// Client port.
+    pub fn port(&self) -> u16 {
+        match self {
+            Member::Redis(r) => r.port,
+            Member::Tessera(t) => t.port,
+        }
+    }
+
+    /// Whether this is a redis-server.
+    pub fn is_redis(&self) -> bool {
+        matches!(self, Member::Redis(_))
+    }
+
+    /// Freezes (SIGSTOP) or resumes (SIGCONT) the process.
+    pub fn freeze(&self, frozen: bool) {
+        match self {
+            Member::Redis(r) => r.freeze(frozen),
+            Member::Tessera(t) => t.freeze(frozen),
+        }
+    }
+}
 
 /// Starts `n` cluster-enabled Tessera nodes.
 pub fn tessera_nodes(n: usize) -> Vec<TesseraNode> {

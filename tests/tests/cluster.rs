@@ -209,7 +209,7 @@ fn replicas_serve_reads_with_readonly_and_never_writes() {
 }
 
 #[test]
-fn a_node_switches_from_redis_server_to_tessera_keeping_its_identity() {
+fn a_node_switches_between_redis_server_and_tessera_keeping_its_identity() {
     let dir = tempfile::tempdir().unwrap();
     let redis = RedisServer::start_at(
         dir,
@@ -243,6 +243,18 @@ fn a_node_switches_from_redis_server_to_tessera_keeping_its_identity() {
     assert_eq!(
         info_field(node.port, "cluster_slots_assigned").as_deref(),
         Some("100")
+    );
+    // And back: redis-server reads the nodes.conf Tessera wrote.
+    c.command(&["CLUSTER", "ADDSLOTSRANGE", "100", "199"])
+        .unwrap();
+    let dir = node.stop();
+    let redis = RedisServer::start_at(dir, port, &["--cluster-enabled", "yes"]);
+    let mut c = RawConnection::connect(redis.port).unwrap();
+    assert_eq!(text(&c.command(&["CLUSTER", "MYID"]).unwrap()), id);
+    assert_eq!(info_field(port, "cluster_my_epoch").as_deref(), Some("7"));
+    assert_eq!(
+        info_field(port, "cluster_slots_assigned").as_deref(),
+        Some("200")
     );
 }
 
@@ -428,4 +440,42 @@ fn tessera_up_starts_a_cluster_and_reuses_it() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "hi");
     unsafe { libc::kill(up.id() as i32, libc::SIGINT) };
     assert!(up.wait().unwrap().success(), "and on SIGINT (Ctrl-C)");
+}
+
+/// A lone node serving half the slots: the cluster is down under full coverage, and
+/// what it still serves depends on cluster-allow-reads-when-down and
+/// cluster-require-full-coverage, exactly as on redis-server.
+#[test]
+fn partial_coverage_answers_like_redis() {
+    let script: &[&[&str]] = &[
+        &["CLUSTER", "ADDSLOTSRANGE", "0", "8191"],
+        &["SET", "bar", "1"],
+        &["GET", "bar"],
+        &["GET", "foo"],
+        &["CONFIG", "SET", "cluster-allow-reads-when-down", "yes"],
+        &["GET", "bar"],
+        &["SET", "bar", "2"],
+        &["CONFIG", "SET", "cluster-allow-reads-when-down", "no"],
+        &["CONFIG", "SET", "cluster-require-full-coverage", "no"],
+    ];
+    let after_state_change: &[&[&str]] = &[&["SET", "bar", "3"], &["GET", "bar"], &["GET", "foo"]];
+    let run = |port: u16| {
+        let mut c = RawConnection::connect(port).unwrap();
+        let mut replies: Vec<Frame> = script.iter().map(|cmd| c.command(cmd).unwrap()).collect();
+        // The state is re-evaluated on the next cron tick: poll for it.
+        assert!(wait_until(Duration::from_secs(10), || {
+            c.command(&["GET", "bar"]).unwrap() == Frame::Null
+        }));
+        replies.extend(after_state_change.iter().map(|cmd| c.command(cmd).unwrap()));
+        replies
+    };
+    let redis = RedisServer::start(&CLUSTER_ARGS);
+    let want = run(redis.port);
+    assert_eq!(
+        want[2],
+        error("CLUSTERDOWN The cluster is down"),
+        "{want:?}"
+    );
+    let node = TesseraNode::start(&CLUSTER_ARGS);
+    assert_eq!(run(node.port), want);
 }

@@ -4,36 +4,10 @@
 
 use redis::Commands;
 use std::time::{Duration, Instant};
-use tessera_tests::cluster::{assert_clean, check, create, flags_of, info_field, nodes, wait_ok};
-use tessera_tests::{RawConnection, RedisServer, TesseraNode, wait_until};
-
-const NODE_TIMEOUT: &str = "2000";
-
-/// A node of either kind, as the test drives it.
-enum Member {
-    Redis(RedisServer),
-    Tessera(TesseraNode),
-}
-
-impl Member {
-    fn port(&self) -> u16 {
-        match self {
-            Member::Redis(r) => r.port,
-            Member::Tessera(t) => t.port,
-        }
-    }
-
-    fn is_redis(&self) -> bool {
-        matches!(self, Member::Redis(_))
-    }
-
-    fn freeze(&self, frozen: bool) {
-        match self {
-            Member::Redis(r) => r.freeze(frozen),
-            Member::Tessera(t) => t.freeze(frozen),
-        }
-    }
-}
+use tessera_tests::cluster::{
+    Member, assert_clean, check, create, flags_of, info_field, nodes, wait_ok,
+};
+use tessera_tests::{RawConnection, wait_until};
 
 /// The hostname node `i` announces: `r<i>` for redis-server, `t<i>` for Tessera.
 fn hostname(i: usize) -> String {
@@ -41,19 +15,7 @@ fn hostname(i: usize) -> String {
 }
 
 fn start(redis: bool, hostname: &str) -> Member {
-    let args = [
-        "--cluster-enabled",
-        "yes",
-        "--cluster-node-timeout",
-        NODE_TIMEOUT,
-        "--cluster-announce-hostname",
-        hostname,
-    ];
-    if redis {
-        Member::Redis(RedisServer::start(&args))
-    } else {
-        Member::Tessera(TesseraNode::start(&args))
-    }
+    Member::start(redis, &["--cluster-announce-hostname", hostname])
 }
 
 fn slots_reply(port: u16) -> tessera_resp_server::protocol::frame::Frame {

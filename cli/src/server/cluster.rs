@@ -107,6 +107,9 @@ pub fn start(
     };
     let (handle, thread) =
         runtime::start(engine, listeners, file, hooks).context("starting the cluster bus")?;
+    let bus = handle.clone();
+    node.config
+        .on_change(move |s| bus.reconfigure(engine_config(s, client_port, cport)));
     let _ = node.cluster.set(handle);
     tracing::info!(port = cport, "cluster bus listening");
     Ok(thread)

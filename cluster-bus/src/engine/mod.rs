@@ -236,10 +236,13 @@ impl Engine {
         &self.cfg
     }
 
-    /// Replaces the configuration (CONFIG SET of a cluster directive).
-    pub fn set_config(&mut self, cfg: EngineConfig) {
+    /// Replaces the configuration (CONFIG SET of a cluster directive). The cluster
+    /// state is evaluated again at once: cluster-require-full-coverage may change it.
+    pub fn set_config(&mut self, cfg: EngineConfig, now: u64) {
         self.cfg = cfg;
         self.apply_config_to_myself();
+        self.update_state_later();
+        self.finish_input(now);
     }
 
     /// Whether the cluster state is ok.

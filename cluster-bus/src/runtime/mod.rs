@@ -16,7 +16,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::engine::{
-    Action, Answer, ClusterCommand, CommandError, Engine, Event, Output, RoutingSnapshot,
+    Action, Answer, ClusterCommand, CommandError, Engine, EngineConfig, Event, Output,
+    RoutingSnapshot,
 };
 use crate::topology::LinkId;
 use link::LinkEvent;
@@ -43,9 +44,15 @@ pub struct Hooks {
     pub on_event: EventSink,
 }
 
-struct Request {
-    command: ClusterCommand,
-    reply: oneshot::Sender<Result<Answer, CommandError>>,
+/// What the rest of the node asks of the bus thread.
+enum Request {
+    /// A CLUSTER subcommand, answered once applied.
+    Command {
+        command: ClusterCommand,
+        reply: oneshot::Sender<Result<Answer, CommandError>>,
+    },
+    /// New settings (CONFIG SET of a cluster directive).
+    Reconfigure(EngineConfig),
 }
 
 /// The rest of the node's way into the cluster bus.
@@ -66,7 +73,11 @@ impl ClusterHandle {
     /// Runs a CLUSTER subcommand in the engine.
     pub async fn command(&self, command: ClusterCommand) -> Result<Answer, CommandError> {
         let (reply, answer) = oneshot::channel();
-        if self.requests.send(Request { command, reply }).is_err() {
+        if self
+            .requests
+            .send(Request::Command { command, reply })
+            .is_err()
+        {
             return Err(CommandError::Refused(
                 "ERR the cluster bus is not running".into(),
             ));
@@ -76,6 +87,12 @@ impl ClusterHandle {
                 "ERR the cluster bus is not running".into(),
             ))
         })
+    }
+
+    /// Hands the engine new settings; they apply before the next input.
+    pub fn reconfigure(&self, config: EngineConfig) {
+        // A stopped bus has nothing left to configure.
+        let _ = self.requests.send(Request::Reconfigure(config));
     }
 
     /// Stops the bus (its thread saves nodes.conf and exits).
@@ -178,24 +195,34 @@ impl Driver {
                     tokio::spawn(link::run(link, stream, rx, self.events.0.clone()));
                 }
                 Some(event) = self.events.1.recv() => self.link_event(event),
-                Some(request) = requests.recv() => {
-                    let is_save = request.command == ClusterCommand::SaveConfig;
-                    let answer = self.engine.command(request.command, now_ms());
-                    let answer = if is_save {
-                        self.take_and_perform();
-                        match self.file.save(&self.engine.nodes_conf(), true) {
-                            Ok(()) => answer,
-                            Err(e) => Err(CommandError::Refused(format!("ERR error saving the cluster node config: {e}"))),
-                        }
-                    } else {
-                        answer
-                    };
-                    let _ = request.reply.send(answer);
-                }
+                Some(request) = requests.recv() => self.request(request),
             }
             self.take_and_perform();
         }
         self.save(true);
+    }
+
+    fn request(&mut self, request: Request) {
+        let (command, reply) = match request {
+            Request::Command { command, reply } => (command, reply),
+            Request::Reconfigure(config) => {
+                self.engine.set_config(config, now_ms());
+                return;
+            }
+        };
+        let is_save = command == ClusterCommand::SaveConfig;
+        let mut answer = self.engine.command(command, now_ms());
+        // The client hears OK only once the new routing is published: its next command
+        // must already see the slots it just added.
+        self.take_and_perform();
+        if is_save && answer.is_ok() {
+            if let Err(e) = self.file.save(&self.engine.nodes_conf(), true) {
+                answer = Err(CommandError::Refused(format!(
+                    "ERR error saving the cluster node config: {e}"
+                )));
+            }
+        }
+        let _ = reply.send(answer);
     }
 
     fn link_event(&mut self, event: LinkEvent) {
