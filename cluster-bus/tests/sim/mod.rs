@@ -1,0 +1,354 @@
+//! The simulator: many engines in one process on a virtual clock, wired by a
+//! simulated network.
+//!
+//! Deterministic: the network's latencies and the engines' randomness come from one
+//! seed, so a run replays exactly. Each test file that uses it picks what it needs.
+#![allow(dead_code)]
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use tessera_cluster_bus::NodeId;
+use tessera_cluster_bus::engine::{
+    Action, Answer, ClusterCommand, EndpointType, Engine, EngineConfig, Event,
+};
+use tessera_cluster_bus::topology::Topology;
+use tessera_cluster_bus::wire::{FrameCheck, check_frame};
+
+pub const NODE_TIMEOUT: u64 = 2000;
+pub const BASE_PORT: u16 = 7000;
+
+/// Something scheduled on the virtual clock.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Happening {
+    Tick(usize),
+    Deliver {
+        to: usize,
+        link: u64,
+        bytes: Vec<u8>,
+    },
+    Connected {
+        node: usize,
+        link: u64,
+        peer: usize,
+    },
+    ConnectFailed {
+        node: usize,
+        link: u64,
+    },
+    Closed {
+        node: usize,
+        link: u64,
+    },
+}
+
+pub struct Sim {
+    pub engines: Vec<Engine>,
+    frozen: Vec<bool>,
+    /// Inputs held for a frozen node, replayed when it thaws (what SIGSTOP does).
+    held: Vec<Vec<Happening>>,
+    pub now: u64,
+    seq: u64,
+    queue: BinaryHeap<Reverse<(u64, u64, Happening)>>,
+    /// (node, link) -> (peer node, peer link)
+    wires: HashMap<(usize, u64), (usize, u64)>,
+    rng: StdRng,
+    pub events: Vec<(u64, usize, Event)>,
+    pub trace: Vec<u64>,
+}
+
+pub fn config(i: usize) -> EngineConfig {
+    EngineConfig {
+        node_timeout: NODE_TIMEOUT,
+        port: BASE_PORT + i as u16,
+        cport: BASE_PORT + 10000 + i as u16,
+        pport: 0,
+        announce_ip: None,
+        hostname: String::new(),
+        require_full_coverage: true,
+        endpoint_type: EndpointType::Ip,
+        allow_replica_migration: true,
+    }
+}
+
+impl Sim {
+    pub fn new(n: usize, seed: u64) -> Sim {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let engines = (0..n)
+            .map(|i| {
+                let id = NodeId::random(&mut rng);
+                Engine::new(Topology::new(id, 1), config(i), rng.random())
+            })
+            .collect();
+        let mut sim = Sim {
+            engines,
+            frozen: vec![false; n],
+            held: vec![Vec::new(); n],
+            now: 1_700_000_000_000,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            wires: HashMap::new(),
+            rng,
+            events: Vec::new(),
+            trace: Vec::new(),
+        };
+        for i in 0..n {
+            // Crons run every 100 ms, each node at its own phase.
+            let phase = sim.rng.random_range(0..100);
+            sim.schedule(phase, Happening::Tick(i));
+        }
+        sim
+    }
+
+    fn schedule(&mut self, delay: u64, h: Happening) {
+        self.seq += 1;
+        self.queue.push(Reverse((self.now + delay, self.seq, h)));
+    }
+
+    fn latency(&mut self) -> u64 {
+        self.rng.random_range(1..4)
+    }
+
+    fn node_of_port(&self, port: u16) -> Option<usize> {
+        (port as usize)
+            .checked_sub(BASE_PORT as usize + 10000)
+            .filter(|&i| i < self.engines.len())
+    }
+
+    /// Carries out what node `i` asked for.
+    fn perform(&mut self, i: usize) {
+        let out = self.engines[i].take_output();
+        for ev in out.events {
+            self.events.push((self.now, i, ev));
+        }
+        for action in out.actions {
+            match action {
+                Action::Connect { link, port, .. } => match self.node_of_port(port) {
+                    Some(peer) => {
+                        let d = self.latency();
+                        self.schedule(
+                            d,
+                            Happening::Connected {
+                                node: i,
+                                link,
+                                peer,
+                            },
+                        );
+                    }
+                    None => {
+                        let d = self.latency();
+                        self.schedule(d, Happening::ConnectFailed { node: i, link });
+                    }
+                },
+                Action::Send { link, bytes } => {
+                    assert_eq!(
+                        check_frame(&bytes),
+                        FrameCheck::Frame(bytes.len()),
+                        "engines send whole frames"
+                    );
+                    if let Some(&(peer, peer_link)) = self.wires.get(&(i, link)) {
+                        let d = self.latency();
+                        self.schedule(
+                            d,
+                            Happening::Deliver {
+                                to: peer,
+                                link: peer_link,
+                                bytes,
+                            },
+                        );
+                    }
+                }
+                Action::Close { link } => {
+                    if let Some((peer, peer_link)) = self.wires.remove(&(i, link)) {
+                        self.wires.remove(&(peer, peer_link));
+                        let d = self.latency();
+                        self.schedule(
+                            d,
+                            Happening::Closed {
+                                node: peer,
+                                link: peer_link,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn apply(&mut self, h: Happening) {
+        let target = match &h {
+            Happening::Tick(i)
+            | Happening::Deliver { to: i, .. }
+            | Happening::Closed { node: i, .. } => *i,
+            // The connecting side runs the connect; the listening side only has to be
+            // reachable, and a frozen process's kernel still accepts.
+            Happening::Connected { node, .. } | Happening::ConnectFailed { node, .. } => *node,
+        };
+        if self.frozen[target] {
+            if let Happening::Tick(i) = h {
+                self.schedule(100, Happening::Tick(i));
+            } else {
+                self.held[target].push(h);
+            }
+            return;
+        }
+        self.trace.push(self.now ^ (target as u64) << 48);
+        let now = self.now;
+        match h {
+            Happening::Tick(i) => {
+                self.engines[i].tick(now);
+                self.schedule(100, Happening::Tick(i));
+            }
+            Happening::Deliver { to, link, bytes } => {
+                self.trace.push(
+                    bytes
+                        .iter()
+                        .fold(0u64, |a, &b| a.wrapping_mul(31).wrapping_add(u64::from(b))),
+                );
+                self.engines[to].received(link, &bytes, now);
+            }
+            Happening::Connected { node, link, peer } => {
+                let peer_link =
+                    self.engines[peer].accepted("127.0.0.1".into(), "127.0.0.1".into(), now);
+                self.wires.insert((node, link), (peer, peer_link));
+                self.wires.insert((peer, peer_link), (node, link));
+                self.engines[node].connected(link, "127.0.0.1".into(), now);
+            }
+            Happening::ConnectFailed { node, link } => self.engines[node].connect_failed(link, now),
+            Happening::Closed { node, link } => self.engines[node].closed(link, now),
+        }
+        self.perform(target);
+    }
+
+    pub fn run_for(&mut self, ms: u64) {
+        let until = self.now + ms;
+        while let Some(Reverse((at, _, _))) = self.queue.peek() {
+            if *at > until {
+                break;
+            }
+            let Reverse((at, _, h)) = self.queue.pop().expect("peeked");
+            self.now = at;
+            self.apply(h);
+        }
+        self.now = until;
+    }
+
+    /// Runs until `done` holds (checked every 10 virtual ms) or `limit` ms pass.
+    pub fn run_until(&mut self, limit: u64, mut done: impl FnMut(&Sim) -> bool) -> Option<u64> {
+        let start = self.now;
+        while self.now - start < limit {
+            if done(self) {
+                return Some(self.now - start);
+            }
+            self.run_for(10);
+        }
+        None
+    }
+
+    pub fn command(&mut self, i: usize, cmd: ClusterCommand) -> Answer {
+        let answer = self.engines[i]
+            .command(cmd, self.now)
+            .expect("command accepted");
+        self.perform(i);
+        answer
+    }
+
+    pub fn freeze(&mut self, i: usize) {
+        self.frozen[i] = true;
+    }
+
+    pub fn thaw(&mut self, i: usize) {
+        self.frozen[i] = false;
+        for h in std::mem::take(&mut self.held[i]) {
+            self.apply(h);
+        }
+    }
+
+    pub fn id(&self, i: usize) -> NodeId {
+        self.engines[i].topology().myself
+    }
+
+    /// The slot owners as node i sees them.
+    pub fn owners(&self, i: usize) -> Vec<Option<NodeId>> {
+        self.engines[i].topology().slots.clone()
+    }
+
+    /// Forms a cluster the way `redis-cli --cluster create` does: slots to the masters,
+    /// distinct config epochs, everyone meets node 0, then replicas attach.
+    pub fn create(&mut self, masters: usize) {
+        self.create_with(masters, true);
+    }
+
+    /// Like [`Sim::create`]; without `distinct_epochs` every node keeps configEpoch 0,
+    /// and the collision rule must sort them out.
+    pub fn create_with(&mut self, masters: usize, distinct_epochs: bool) {
+        let n = self.engines.len();
+        let per = 16384 / masters;
+        for m in 0..masters {
+            let start = m * per;
+            let end = if m + 1 == masters {
+                16383
+            } else {
+                start + per - 1
+            };
+            self.command(
+                m,
+                ClusterCommand::AddSlots(vec![(start as u16, end as u16)]),
+            );
+        }
+        for i in (0..n).filter(|_| distinct_epochs) {
+            self.command(i, ClusterCommand::SetConfigEpoch(i as i64 + 1));
+        }
+        for i in 1..n {
+            self.command(
+                i,
+                ClusterCommand::Meet {
+                    ip: "127.0.0.1".into(),
+                    port: BASE_PORT as i64,
+                    cport: BASE_PORT as i64 + 10000,
+                },
+            );
+        }
+        let everyone_knows_everyone = |s: &Sim| {
+            (0..n).all(|i| {
+                let t = s.engines[i].topology();
+                t.nodes.len() == n && t.nodes.values().all(|x| !x.in_handshake())
+            })
+        };
+        assert!(
+            self.run_until(20_000, everyone_knows_everyone).is_some(),
+            "the cluster formed"
+        );
+        for r in masters..n {
+            let master = self.id(r % masters).to_string();
+            self.command(
+                r,
+                ClusterCommand::Replicate {
+                    master,
+                    db_empty: true,
+                },
+            );
+        }
+    }
+}
+
+/// Every node has the same slot owners, knows every node in the role it has, and says
+/// the cluster is ok.
+pub fn converged(s: &Sim) -> bool {
+    let reference = s.owners(0);
+    let n = s.engines.len();
+    (0..n).all(|i| {
+        let e = &s.engines[i];
+        s.owners(i) == reference
+            && e.state_ok()
+            && e.topology().nodes.len() == n
+            && (0..n).all(|j| {
+                let seen = e.topology().node(&s.id(j));
+                let actual = s.engines[j].topology().me();
+                seen.is_some_and(|x| {
+                    x.master == actual.master && x.is_replica() == actual.is_replica()
+                })
+            })
+    })
+}
