@@ -7,11 +7,40 @@
 use foldhash::fast::FixedState;
 use parking_lot::{Mutex, MutexGuard};
 use std::ops::{Deref, DerefMut};
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 
+use crate::compact_bytes::CompactBytes;
 use crate::hash_slot::{SLOT_COUNT, key_slot};
-use crate::slot_table::{SlotStats, SlotTable};
+use crate::slot_table::{ExpiryMode, SlotStats, SlotTable};
+
+/// Told of keys reclaimed in [`ExpiryMode::Journal`]: `(database, keys)`. It runs while
+/// their slot is still locked, so whatever it records is ordered with every other
+/// change to that slot.
+pub type ExpiredHook = Box<dyn Fn(usize, &[CompactBytes]) + Send + Sync>;
+
+/// What every database shares: the hook and the mode new tables start in.
+#[derive(Default)]
+struct Shared {
+    hook: OnceLock<ExpiredHook>,
+    mode: AtomicU8,
+}
+
+fn mode_code(mode: ExpiryMode) -> u8 {
+    match mode {
+        ExpiryMode::Reclaim => 0,
+        ExpiryMode::Journal => 1,
+        ExpiryMode::Retain => 2,
+    }
+}
+
+fn mode_of(code: u8) -> ExpiryMode {
+    match code {
+        1 => ExpiryMode::Journal,
+        2 => ExpiryMode::Retain,
+        _ => ExpiryMode::Reclaim,
+    }
+}
 
 /// A slot's table, with a copy of its volatile-key count readable without the lock.
 struct SlotCell {
@@ -24,6 +53,21 @@ struct SlotCell {
 pub struct SlotGuard<'a> {
     table: MutexGuard<'a, SlotTable>,
     volatile: &'a AtomicU32,
+    db: &'a Db,
+}
+
+impl SlotGuard<'_> {
+    /// Hands the keys reclaimed so far to the expired-keys hook, before anything else
+    /// on this slot is recorded. Also done when the lock is released.
+    pub fn flush_expired(&mut self) {
+        if !self.table.has_reclaimed() {
+            return;
+        }
+        let keys = self.table.take_reclaimed();
+        if let Some(hook) = self.db.shared.hook.get() {
+            hook(self.db.index, &keys);
+        }
+    }
 }
 
 impl Deref for SlotGuard<'_> {
@@ -41,6 +85,8 @@ impl DerefMut for SlotGuard<'_> {
 
 impl Drop for SlotGuard<'_> {
     fn drop(&mut self) {
+        // Still under the lock: fields drop after this body.
+        self.flush_expired();
         let count = u32::try_from(self.table.volatile_len()).unwrap_or(u32::MAX);
         self.volatile.store(count, Ordering::Relaxed);
     }
@@ -49,20 +95,38 @@ impl Drop for SlotGuard<'_> {
 /// One logical database (SELECT index).
 pub struct Db {
     slots: Box<[SlotCell]>,
+    index: usize,
+    shared: Arc<Shared>,
 }
 
 impl Db {
     /// An empty database whose tables hash keys with `seed`.
     pub fn new(seed: u64) -> Db {
+        Db::with_shared(seed, 0, Arc::default())
+    }
+
+    fn with_shared(seed: u64, index: usize, shared: Arc<Shared>) -> Db {
         let hasher = FixedState::with_seed(seed);
+        let mode = mode_of(shared.mode.load(Ordering::SeqCst));
         Db {
             slots: (0..SLOT_COUNT)
-                .map(|_| SlotCell {
-                    table: Mutex::new(SlotTable::new(hasher.clone())),
-                    volatile: AtomicU32::new(0),
+                .map(|_| {
+                    let mut table = SlotTable::new(hasher.clone());
+                    table.set_expiry_mode(mode);
+                    SlotCell {
+                        table: Mutex::new(table),
+                        volatile: AtomicU32::new(0),
+                    }
                 })
                 .collect(),
+            index,
+            shared,
         }
+    }
+
+    /// This database's number (SELECT index).
+    pub fn index(&self) -> usize {
+        self.index
     }
 
     /// Locks the table of `slot`.
@@ -72,6 +136,7 @@ impl Db {
         SlotGuard {
             table: cell.table.lock(),
             volatile: &cell.volatile,
+            db: self,
         }
     }
 
@@ -146,7 +211,12 @@ pub struct SlotLocks<'a> {
     guards: Vec<(u16, SlotGuard<'a>)>,
 }
 
-impl SlotLocks<'_> {
+impl<'a> SlotLocks<'a> {
+    /// Every locked table, in slot order.
+    pub fn tables(&mut self) -> impl Iterator<Item = (u16, &mut SlotGuard<'a>)> {
+        self.guards.iter_mut().map(|(s, g)| (*s, g))
+    }
+
     /// The locked table of `slot`.
     ///
     /// # Panics
@@ -168,6 +238,13 @@ impl SlotLocks<'_> {
     pub fn slot_count(&self) -> usize {
         self.guards.len()
     }
+
+    /// [`SlotGuard::flush_expired`] on every locked slot.
+    pub fn flush_expired(&mut self) {
+        for (_, g) in &mut self.guards {
+            g.flush_expired();
+        }
+    }
 }
 
 /// Every logical database of a node. Databases other than 0 are created on first use,
@@ -175,15 +252,60 @@ impl SlotLocks<'_> {
 pub struct Keyspace {
     dbs: Box<[OnceLock<Db>]>,
     seed: u64,
+    shared: Arc<Shared>,
+    /// Held while a database is created, and by [`Keyspace::lock_all`], so no database
+    /// appears while every lock is held.
+    creating: Mutex<()>,
+}
+
+/// Every slot of every database, locked: no command can read or change data while this
+/// is held.
+pub struct AllLocks<'a> {
+    dbs: Vec<(usize, SlotLocks<'a>)>,
+    _creating: MutexGuard<'a, ()>,
+}
+
+impl<'a> AllLocks<'a> {
+    /// The locked databases that exist, with their numbers.
+    pub fn dbs(&mut self) -> impl Iterator<Item = (usize, &mut SlotLocks<'a>)> {
+        self.dbs.iter_mut().map(|(i, l)| (*i, l))
+    }
 }
 
 impl Keyspace {
     /// A keyspace of `databases` empty databases hashing keys with `seed`.
     pub fn new(databases: usize, seed: u64) -> Keyspace {
         let dbs: Box<[OnceLock<Db>]> = (0..databases.max(1)).map(|_| OnceLock::new()).collect();
-        let keyspace = Keyspace { dbs, seed };
+        let keyspace = Keyspace {
+            dbs,
+            seed,
+            shared: Arc::default(),
+            creating: Mutex::new(()),
+        };
         keyspace.db(0);
         keyspace
+    }
+
+    /// Sets the hook told of keys reclaimed in [`ExpiryMode::Journal`]; only the first
+    /// call takes effect.
+    pub fn set_expired_hook(&self, hook: ExpiredHook) {
+        let _ = self.shared.hook.set(hook);
+    }
+
+    /// Switches every table, present and future, to `mode`. Each table changes under
+    /// its own lock, so no command sees a slot half-switched.
+    pub fn set_expiry_mode(&self, mode: ExpiryMode) {
+        self.shared.mode.store(mode_code(mode), Ordering::SeqCst);
+        for (_, db) in self.existing() {
+            for slot in 0..SLOT_COUNT {
+                db.lock(slot as u16).set_expiry_mode(mode);
+            }
+        }
+    }
+
+    /// The mode expired keys are handled in.
+    pub fn expiry_mode(&self) -> ExpiryMode {
+        mode_of(self.shared.mode.load(Ordering::SeqCst))
     }
 
     /// Number of databases.
@@ -196,7 +318,10 @@ impl Keyspace {
     /// # Panics
     /// If `index` is out of range; callers validate SELECT arguments first.
     pub fn db(&self, index: usize) -> &Db {
-        self.dbs[index].get_or_init(|| Db::new(self.seed))
+        self.dbs[index].get_or_init(|| {
+            let _creating = self.creating.lock();
+            Db::with_shared(self.seed, index, self.shared.clone())
+        })
     }
 
     /// The databases that exist, with their indexes.
@@ -205,6 +330,19 @@ impl Keyspace {
             .iter()
             .enumerate()
             .filter_map(|(i, d)| d.get().map(|d| (i, d)))
+    }
+
+    /// Locks every slot of every existing database, in a fixed order (database, then
+    /// slot), and keeps new databases from appearing until released.
+    pub fn lock_all(&self) -> AllLocks<'_> {
+        let creating = self.creating.lock();
+        AllLocks {
+            dbs: self
+                .existing()
+                .map(|(i, db)| (i, db.lock_slots(0..SLOT_COUNT as u16)))
+                .collect(),
+            _creating: creating,
+        }
     }
 
     /// Removes every key of every database.

@@ -23,9 +23,9 @@ pub mod strings;
 mod value;
 
 pub use compact_bytes::CompactBytes;
-pub use db::{Db, Keyspace, SlotGuard, SlotLocks};
+pub use db::{AllLocks, Db, ExpiredHook, Keyspace, SlotGuard, SlotLocks};
 pub use error::{KeyspaceError, Result};
 pub use hash_slot::{SLOT_COUNT, hash_tag, key_slot};
 pub use scan::ScanFilter;
-pub use slot_table::{Entry, SlotStats, SlotTable, is_past};
+pub use slot_table::{Entry, ExpiryMode, SlotStats, SlotTable, is_past};
 pub use value::{Encoding, StrValue, Value, ValueType};

@@ -43,12 +43,29 @@ impl std::ops::AddAssign for SlotStats {
     }
 }
 
+/// What happens to a key found past its deadline.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum ExpiryMode {
+    /// It is deleted (a node nobody replicates from).
+    #[default]
+    Reclaim,
+    /// It is deleted and its name recorded, so the deletion can be sent to replicas in
+    /// order with the commands on the same slot (a master with a replication stream).
+    Journal,
+    /// It is hidden from readers but kept: a replica waits for its master's DEL, since
+    /// the master's stream may still write to the key.
+    Retain,
+}
+
 /// The keys of one hash slot, with their expiry deadlines.
 pub struct SlotTable {
     entries: HashTable<Box<Entry>>,
     /// Deadline (Unix ms) of every key that has one.
     expires: IndexMap<CompactBytes, i64, FixedState>,
     hasher: FixedState,
+    mode: ExpiryMode,
+    /// Keys reclaimed in [`ExpiryMode::Journal`] and not yet taken.
+    reclaimed: Vec<CompactBytes>,
     /// Counters for INFO.
     pub stats: SlotStats,
 }
@@ -67,8 +84,25 @@ impl SlotTable {
             entries: HashTable::new(),
             expires: IndexMap::with_hasher(hasher.clone()),
             hasher,
+            mode: ExpiryMode::default(),
+            reclaimed: Vec::new(),
             stats: SlotStats::default(),
         }
+    }
+
+    /// Sets what happens to expired keys from now on.
+    pub fn set_expiry_mode(&mut self, mode: ExpiryMode) {
+        self.mode = mode;
+    }
+
+    /// The keys reclaimed since the last call (only in [`ExpiryMode::Journal`]).
+    pub fn take_reclaimed(&mut self) -> Vec<CompactBytes> {
+        std::mem::take(&mut self.reclaimed)
+    }
+
+    /// True if keys were reclaimed and not yet taken.
+    pub fn has_reclaimed(&self) -> bool {
+        !self.reclaimed.is_empty()
     }
 
     /// The hash this table uses for `key`. Stable for the life of the process.
@@ -92,25 +126,38 @@ impl SlotTable {
         self.expires.len()
     }
 
-    /// Removes `key` if its deadline has passed; true if it did.
-    fn reclaim_if_expired(&mut self, key: &[u8], now: i64) -> bool {
+    /// True if `key` is past its deadline, reclaiming it as the mode says.
+    fn expired(&mut self, key: &[u8], now: i64) -> bool {
         if self.expires.is_empty() {
             return false;
         }
         match self.expires.get(key) {
             Some(&at) if is_past(at, now) => {
-                self.remove(key);
-                self.stats.expired += 1;
+                self.reclaim(key);
                 true
             }
             _ => false,
         }
     }
 
+    /// Deletes an expired key unless the mode retains it.
+    fn reclaim(&mut self, key: &[u8]) {
+        if self.mode == ExpiryMode::Retain {
+            return;
+        }
+        self.remove(key);
+        self.stats.expired += 1;
+        if self.mode == ExpiryMode::Journal {
+            self.reclaimed.push(CompactBytes::new(key));
+        }
+    }
+
     /// The live value of `key`, reclaiming it first if it has expired.
     #[inline]
     pub fn get(&mut self, key: &[u8], now: i64) -> Option<&Value> {
-        self.reclaim_if_expired(key, now);
+        if self.expired(key, now) {
+            return None;
+        }
         let hash = self.hash_key(key);
         self.entries
             .find(hash, |e| e.key.as_bytes() == key)
@@ -120,7 +167,10 @@ impl SlotTable {
     /// Like [`SlotTable::get`], counting a keyspace hit or miss.
     #[inline]
     pub fn read(&mut self, key: &[u8], now: i64) -> Option<&Value> {
-        self.reclaim_if_expired(key, now);
+        if self.expired(key, now) {
+            self.stats.misses += 1;
+            return None;
+        }
         let hash = self.hash_key(key);
         match self.entries.find(hash, |e| e.key.as_bytes() == key) {
             Some(e) => {
@@ -137,7 +187,9 @@ impl SlotTable {
     /// The live value of `key` for modification in place.
     #[inline]
     pub fn get_mut(&mut self, key: &[u8], now: i64) -> Option<&mut Value> {
-        self.reclaim_if_expired(key, now);
+        if self.expired(key, now) {
+            return None;
+        }
         let hash = self.hash_key(key);
         self.entries
             .find_mut(hash, |e| e.key.as_bytes() == key)
@@ -244,14 +296,16 @@ impl SlotTable {
     ) -> (usize, usize) {
         let mut examined = 0;
         let mut reclaimed = 0;
+        if self.mode == ExpiryMode::Retain {
+            return (0, 0);
+        }
         while examined < samples && !self.expires.is_empty() {
             examined += 1;
             let index = (random() % self.expires.len() as u64) as usize;
             let (key, &at) = self.expires.get_index(index).expect("index below len");
             if is_past(at, now) {
                 let key = key.clone();
-                self.remove(key.as_bytes());
-                self.stats.expired += 1;
+                self.reclaim(key.as_bytes());
                 reclaimed += 1;
             }
         }
@@ -303,6 +357,30 @@ mod tests {
         assert_eq!(t.len(), 0, "lazy access reclaims the key");
         assert_eq!(t.volatile_len(), 0);
         assert_eq!(t.stats.expired, 1);
+    }
+
+    #[test]
+    fn journal_records_reclaimed_keys_and_retain_keeps_them() {
+        let mut t = table();
+        for k in [b"a", b"b"] {
+            t.insert(k, s(b"v"));
+            t.set_deadline(k, 10);
+        }
+        t.set_expiry_mode(ExpiryMode::Retain);
+        assert!(t.get(b"a", 11).is_none(), "hidden from readers");
+        assert_eq!(t.len(), 2, "but kept");
+        assert_eq!(t.reclaim_sample(10, 11, &mut || 0), (0, 0));
+        assert!(t.get(b"a", 10).is_some(), "alive for its master's clock");
+        t.set_expiry_mode(ExpiryMode::Journal);
+        assert!(t.get(b"a", 11).is_none());
+        assert_eq!(t.reclaim_sample(10, 11, &mut || 0), (1, 1));
+        let names: Vec<Vec<u8>> = t
+            .take_reclaimed()
+            .iter()
+            .map(|k| k.as_bytes().to_vec())
+            .collect();
+        assert_eq!(names, vec![b"a".to_vec(), b"b".to_vec()]);
+        assert!(!t.has_reclaimed() && t.is_empty());
     }
 
     #[test]

@@ -1,6 +1,16 @@
-//! Master-replica replication.
+//! Master-replica replication, as Redis 7.0 speaks it.
 //!
-//! This crate will own both sides of PSYNC as Redis 7.0 speaks it (full resync with an
-//! RDB payload, partial resync from the backlog, replid/replid2), the replication
-//! backlog, the replica's link to its master and WAIT accounting. It makes no topology
-//! decisions. It arrives with the replication and failover issue.
+//! - [`backlog`]: the tail of the stream, for partial resyncs.
+//! - [`history`]: replid/replid2 and the PSYNC rule.
+//! - [`stream`]: the node's stream: ordering, backlog, attached replicas, acks.
+//! - [`wire`]: the bytes: commands, PSYNC replies, the RDB header.
+//!
+//! This crate makes no topology decisions: who replicates whom is decided elsewhere.
+
+pub mod backlog;
+pub mod history;
+pub mod stream;
+pub mod wire;
+
+pub use history::{NO_REPLID, ReplicationIds};
+pub use stream::{Attach, AttachedReplica, NewReplica, ReplicaState, ReplicationStream, Role};

@@ -15,7 +15,7 @@ mod writer;
 
 pub use crc64::{checksum as crc64, update as crc64_update};
 pub use reader::{RdbEntry, RdbItem, RdbReader, decode_value};
-pub use snapshot::{LoadStats, load_keyspace, write_keyspace};
+pub use snapshot::{LoadStats, load_keyspace, write_keyspace, write_locked};
 pub use writer::{AuxValue, RdbWriter, encode_entry, encode_value};
 
 /// The RDB version written, and the newest one read.

@@ -4,9 +4,9 @@ use std::io::{Read, Write};
 
 use super::writer::{AuxValue, RdbWriter, encode_entry};
 use super::{RdbError, RdbItem, RdbReader};
-use crate::db::Keyspace;
+use crate::db::{AllLocks, Keyspace};
 use crate::hash_slot::{SLOT_COUNT, key_slot};
-use crate::slot_table::is_past;
+use crate::slot_table::{SlotTable, is_past};
 
 /// Writes every live key of `keyspace` to `out`, one slot at a time: each slot is
 /// encoded under its lock and written after the lock is released, so disk speed never
@@ -32,23 +32,59 @@ pub fn write_keyspace<W: Write>(
         w.start_db(index, db.len() as u64, db.volatile_len() as u64)?;
         for slot in 0..SLOT_COUNT {
             buf.clear();
-            {
-                let t = db.lock(slot as u16);
-                for e in t.entries() {
-                    let deadline = t.deadline(e.key.as_bytes());
-                    if deadline.is_some_and(|at| is_past(at, now)) {
-                        continue;
-                    }
-                    encode_entry(&mut buf, e.key.as_bytes(), &e.value, deadline, compress);
-                    written += 1;
-                }
-            }
+            written += encode_table(&mut buf, &db.lock(slot as u16), now, compress);
             if !buf.is_empty() {
                 w.raw(&buf)?;
             }
         }
     }
     Ok((w.finish()?, written))
+}
+
+/// Like [`write_keyspace`], from tables the caller holds locked: a snapshot of one
+/// instant (what a replica's full sync needs), written into memory.
+pub fn write_locked(
+    locks: &mut AllLocks<'_>,
+    aux: &[(&str, AuxValue<'_>)],
+    now: i64,
+    compress: bool,
+) -> (Vec<u8>, u64) {
+    let io = "writing to memory cannot fail";
+    let mut w = RdbWriter::new(Vec::new()).expect(io);
+    for (key, value) in aux {
+        w.aux(key, *value).expect(io);
+    }
+    let mut written = 0u64;
+    let mut buf = Vec::new();
+    for (index, tables) in locks.dbs() {
+        let (keys, volatile) = tables
+            .tables()
+            .fold((0, 0), |(k, v), (_, t)| (k + t.len(), v + t.volatile_len()));
+        if keys == 0 {
+            continue;
+        }
+        w.start_db(index, keys as u64, volatile as u64).expect(io);
+        for (_, t) in tables.tables() {
+            buf.clear();
+            written += encode_table(&mut buf, t, now, compress);
+            w.raw(&buf).expect(io);
+        }
+    }
+    (w.finish().expect(io), written)
+}
+
+/// Appends the live entries of one table; returns how many.
+fn encode_table(buf: &mut Vec<u8>, t: &SlotTable, now: i64, compress: bool) -> u64 {
+    let mut written = 0;
+    for e in t.entries() {
+        let deadline = t.deadline(e.key.as_bytes());
+        if deadline.is_some_and(|at| is_past(at, now)) {
+            continue;
+        }
+        encode_entry(buf, e.key.as_bytes(), &e.value, deadline, compress);
+        written += 1;
+    }
+    written
 }
 
 /// What loading a file found.

@@ -1,0 +1,459 @@
+//! The node's replication stream: every change, in order, as the commands that replay
+//! it. It feeds the backlog (for replicas that reconnect) and the output buffer of each
+//! attached replica, and keeps the replication ids and offset.
+//!
+//! Ordering: callers append while they hold the slot locks of what they changed, so
+//! the stream's order agrees with the order of changes to every slot. A full sync
+//! therefore takes every slot lock, notes the offset and attaches the replica in one
+//! step: no change can fall between the snapshot and the stream.
+
+use parking_lot::Mutex;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use crate::backlog::Backlog;
+use crate::history::{PsyncAnswer, ReplicationIds, answer_psync};
+use crate::wire::encode_command;
+
+/// Where a replica's sync stands, as INFO shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicaState {
+    /// The snapshot is being made or sent.
+    SendingSnapshot,
+    /// Following the stream.
+    Online,
+}
+
+/// One attached replica, as the master sees it.
+pub struct AttachedReplica {
+    /// The client id of its connection.
+    pub client_id: u64,
+    /// Its IP, as the master sees the connection.
+    pub ip: String,
+    /// The port it listens on (REPLCONF listening-port).
+    pub port: u16,
+    /// The last offset it acknowledged.
+    pub ack_offset: AtomicU64,
+    /// When it last acknowledged (Unix ms).
+    pub ack_time: AtomicU64,
+    online: AtomicBool,
+    pending: Mutex<Vec<u8>>,
+    ready: tokio::sync::Notify,
+    overflowed: AtomicBool,
+    limit: usize,
+}
+
+impl AttachedReplica {
+    /// Where its sync stands.
+    pub fn state(&self) -> ReplicaState {
+        if self.online.load(Ordering::Relaxed) {
+            ReplicaState::Online
+        } else {
+            ReplicaState::SendingSnapshot
+        }
+    }
+
+    /// Marks the snapshot as delivered.
+    pub fn set_online(&self) {
+        self.online.store(true, Ordering::Relaxed);
+    }
+
+    fn push(&self, bytes: &[u8]) {
+        let mut pending = self.pending.lock();
+        if pending.len() + bytes.len() > self.limit {
+            // Redis's client-output-buffer-limit for replicas: drop the link; the
+            // replica reconnects and resyncs.
+            self.overflowed.store(true, Ordering::Relaxed);
+            pending.clear();
+        } else {
+            pending.extend_from_slice(bytes);
+        }
+        drop(pending);
+        self.ready.notify_one();
+    }
+
+    /// Waits for stream bytes and takes them all; `None` when the replica fell too far
+    /// behind and must be dropped.
+    pub async fn next_bytes(&self) -> Option<Vec<u8>> {
+        loop {
+            if self.overflowed.load(Ordering::Relaxed) {
+                return None;
+            }
+            {
+                let mut pending = self.pending.lock();
+                if !pending.is_empty() {
+                    return Some(std::mem::take(&mut *pending));
+                }
+            }
+            self.ready.notified().await;
+        }
+    }
+}
+
+/// The node's role, as INFO and ROLE report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// A master (the default).
+    Master,
+    /// A replica of `host:port`.
+    Replica {
+        /// Master host.
+        host: String,
+        /// Master port.
+        port: u16,
+    },
+}
+
+struct Inner {
+    ids: ReplicationIds,
+    backlog: Option<Backlog>,
+    backlog_size: usize,
+    offset: u64,
+    /// The database the stream last selected; `None` makes the next command SELECT.
+    stream_db: Option<usize>,
+    replicas: Vec<Arc<AttachedReplica>>,
+    role: Role,
+    scratch: Vec<u8>,
+}
+
+/// The replication stream of one node.
+pub struct ReplicationStream {
+    inner: Mutex<Inner>,
+    /// True once a backlog exists: from then on every change is recorded.
+    active: AtomicBool,
+    /// Woken whenever a replica acknowledges an offset (WAIT listens).
+    acked: tokio::sync::Notify,
+}
+
+/// What `PSYNC` should do, decided under the stream lock.
+pub enum Attach {
+    /// Continue: the reply line, then the stream bytes already queued for the replica.
+    Continue(Arc<AttachedReplica>, String),
+    /// A full sync is needed.
+    Full,
+}
+
+impl ReplicationStream {
+    /// A master's stream with a fresh replid and no backlog yet.
+    pub fn new(replid: String, backlog_size: usize) -> ReplicationStream {
+        ReplicationStream {
+            inner: Mutex::new(Inner {
+                ids: ReplicationIds::new(replid),
+                backlog: None,
+                backlog_size,
+                offset: 0,
+                stream_db: None,
+                replicas: Vec::new(),
+                role: Role::Master,
+                scratch: Vec::new(),
+            }),
+            active: AtomicBool::new(false),
+            acked: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// True once changes are recorded (a replica attached at least once).
+    #[inline]
+    pub fn is_active(&self) -> bool {
+        self.active.load(Ordering::Acquire)
+    }
+
+    /// Starts recording: creates the backlog at the current offset.
+    pub fn activate(&self) {
+        let mut inner = self.inner.lock();
+        if inner.backlog.is_none() {
+            let (size, offset) = (inner.backlog_size, inner.offset);
+            inner.backlog = Some(Backlog::new(size, offset));
+        }
+        self.active.store(true, Ordering::Release);
+    }
+
+    /// Records a change to database `db`; returns the stream offset after it. The
+    /// caller holds the slot locks of what it changed.
+    pub fn feed(&self, db: usize, args: &[&[u8]]) -> u64 {
+        let mut inner = self.inner.lock();
+        if !self.is_active() {
+            return inner.offset;
+        }
+        let mut bytes = std::mem::take(&mut inner.scratch);
+        bytes.clear();
+        if inner.stream_db != Some(db) {
+            encode_command(
+                &mut bytes,
+                &[b"SELECT", itoa::Buffer::new().format(db).as_bytes()],
+            );
+            inner.stream_db = Some(db);
+        }
+        encode_command(&mut bytes, args);
+        inner.append(&bytes);
+        inner.scratch = bytes;
+        inner.offset
+    }
+
+    /// Records bytes that are already stream (a replica passing its master's stream
+    /// on); `db` is the database the stream has selected after them.
+    pub fn feed_raw(&self, bytes: &[u8], db: Option<usize>) -> u64 {
+        let mut inner = self.inner.lock();
+        inner.append(bytes);
+        inner.stream_db = db;
+        inner.offset
+    }
+
+    /// The stream offset (master_repl_offset).
+    pub fn offset(&self) -> u64 {
+        self.inner.lock().offset
+    }
+
+    /// The replication ids.
+    pub fn ids(&self) -> ReplicationIds {
+        self.inner.lock().ids.clone()
+    }
+
+    /// The role.
+    pub fn role(&self) -> Role {
+        self.inner.lock().role.clone()
+    }
+
+    /// Decides PSYNC and, for a partial resync, attaches the replica with the missing
+    /// bytes already queued, in one step with respect to [`ReplicationStream::feed`].
+    pub fn try_continue(&self, replid: &str, next: i64, replica: NewReplica) -> Attach {
+        let mut inner = self.inner.lock();
+        match answer_psync(&inner.ids, inner.backlog.as_ref(), replid, next) {
+            PsyncAnswer::FullResync(reason) => {
+                tracing::info!(?reason, replid, next, "partial resync refused");
+                Attach::Full
+            }
+            PsyncAnswer::Continue { from } => {
+                let r = replica.build(inner.offset);
+                let backlog = inner.backlog.as_ref().expect("answer_psync checked it");
+                let (a, b) = backlog.read_from(from).expect("answer_psync checked it");
+                r.push(a);
+                r.push(b);
+                r.set_online();
+                inner.replicas.push(r.clone());
+                let line = format!("+CONTINUE {}\r\n", inner.ids.replid);
+                Attach::Continue(r, line)
+            }
+        }
+    }
+
+    /// Attaches a replica for a full sync at the current offset; returns it with the
+    /// replid and offset its snapshot stands for. Call with every slot locked, and take
+    /// the snapshot before releasing them.
+    pub fn attach_for_full_sync(&self, replica: NewReplica) -> (Arc<AttachedReplica>, String, u64) {
+        self.activate();
+        let mut inner = self.inner.lock();
+        let r = replica.build(inner.offset);
+        inner.replicas.push(r.clone());
+        // The replica loads the snapshot with no database selected.
+        inner.stream_db = None;
+        (r, inner.ids.replid.clone(), inner.offset)
+    }
+
+    /// Detaches a replica (its link closed).
+    pub fn detach(&self, client_id: u64) {
+        self.inner
+            .lock()
+            .replicas
+            .retain(|r| r.client_id != client_id);
+    }
+
+    /// The attached replicas.
+    pub fn replicas(&self) -> Vec<Arc<AttachedReplica>> {
+        self.inner.lock().replicas.clone()
+    }
+
+    /// Records an acknowledgement from a replica.
+    pub fn ack(&self, replica: &AttachedReplica, offset: u64, now_ms: u64) {
+        replica.ack_offset.fetch_max(offset, Ordering::Relaxed);
+        replica.ack_time.store(now_ms, Ordering::Relaxed);
+        self.acked.notify_waiters();
+    }
+
+    /// How many online replicas acknowledged at least `offset`.
+    pub fn acked_by(&self, offset: u64) -> usize {
+        self.inner
+            .lock()
+            .replicas
+            .iter()
+            .filter(|r| {
+                r.state() == ReplicaState::Online && r.ack_offset.load(Ordering::Relaxed) >= offset
+            })
+            .count()
+    }
+
+    /// Completes at the next acknowledgement from any replica.
+    pub async fn next_ack(&self) {
+        self.acked.notified().await
+    }
+
+    /// Becomes a replica of `host:port`: the old replicas are dropped (they must sync
+    /// with the new history) and nothing is recorded from this node's own commands.
+    pub fn set_role(&self, role: Role) {
+        let mut inner = self.inner.lock();
+        inner.role = role;
+    }
+
+    /// The stream of a new master (a full sync): adopt its replid and offset, with a
+    /// fresh backlog there; the old history is gone.
+    pub fn reset_to(&self, replid: String, offset: u64) {
+        let mut inner = self.inner.lock();
+        inner.ids.reset_to(replid);
+        inner.offset = offset;
+        let size = inner.backlog_size;
+        inner.backlog = Some(Backlog::new(size, offset));
+        inner.stream_db = None;
+        self.active.store(true, Ordering::Release);
+    }
+
+    /// The master renamed its stream (`+CONTINUE <new replid>`).
+    pub fn follow_renamed(&self, replid: String) {
+        let mut inner = self.inner.lock();
+        let offset = inner.offset;
+        inner.ids.follow_renamed(replid, offset);
+    }
+
+    /// A promotion: this node starts its own stream, keeping the old one as replid2.
+    pub fn promote(&self, new_replid: String) {
+        let mut inner = self.inner.lock();
+        let offset = inner.offset;
+        inner.ids.promote(new_replid, offset);
+        inner.role = Role::Master;
+        inner.stream_db = None;
+    }
+
+    /// Backlog figures for INFO: (active, size, first byte offset, bytes held).
+    pub fn backlog_info(&self) -> (bool, usize, u64, usize) {
+        let inner = self.inner.lock();
+        match &inner.backlog {
+            Some(b) => (true, b.capacity(), b.first_byte_offset(), b.len()),
+            None => (false, inner.backlog_size, 0, 0),
+        }
+    }
+
+    /// Resizes the backlog (CONFIG SET repl-backlog-size).
+    pub fn set_backlog_size(&self, size: usize) {
+        let mut inner = self.inner.lock();
+        inner.backlog_size = size;
+        if let Some(b) = &mut inner.backlog {
+            b.resize(size);
+        }
+    }
+}
+
+impl Inner {
+    fn append(&mut self, bytes: &[u8]) {
+        self.offset += bytes.len() as u64;
+        if let Some(b) = &mut self.backlog {
+            b.append(bytes);
+        }
+        for r in &self.replicas {
+            r.push(bytes);
+        }
+    }
+}
+
+/// What the master knows of a replica when it attaches.
+pub struct NewReplica {
+    /// Client id of the connection.
+    pub client_id: u64,
+    /// IP of the connection.
+    pub ip: String,
+    /// REPLCONF listening-port.
+    pub port: u16,
+    /// Output buffer limit, bytes.
+    pub limit: usize,
+}
+
+impl NewReplica {
+    fn build(self, offset: u64) -> Arc<AttachedReplica> {
+        Arc::new(AttachedReplica {
+            client_id: self.client_id,
+            ip: self.ip,
+            port: self.port,
+            ack_offset: AtomicU64::new(offset),
+            ack_time: AtomicU64::new(0),
+            online: AtomicBool::new(false),
+            pending: Mutex::new(Vec::new()),
+            ready: tokio::sync::Notify::new(),
+            overflowed: AtomicBool::new(false),
+            limit: self.limit,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn replica(id: u64) -> NewReplica {
+        NewReplica {
+            client_id: id,
+            ip: "127.0.0.1".into(),
+            port: 1,
+            limit: 1 << 20,
+        }
+    }
+
+    #[tokio::test]
+    async fn full_sync_then_stream_then_continue() {
+        let s = ReplicationStream::new("a".repeat(40), 1 << 16);
+        assert_eq!(
+            s.feed(0, &[b"SET", b"k", b"v"]),
+            0,
+            "inactive: nothing recorded"
+        );
+        let (r, replid, offset) = s.attach_for_full_sync(replica(1));
+        assert_eq!((replid.as_str(), offset), ("a".repeat(40).as_str(), 0));
+        let after = s.feed(0, &[b"SET", b"k", b"v"]);
+        let mut expected = Vec::new();
+        encode_command(&mut expected, &[b"SELECT", b"0"]);
+        encode_command(&mut expected, &[b"SET", b"k", b"v"]);
+        assert_eq!(after, expected.len() as u64);
+        assert_eq!(r.next_bytes().await.unwrap(), expected);
+        s.detach(1);
+        s.feed(0, &[b"DEL", b"k"]);
+        // The replica had 0..after; it asks for after+1 and gets just the DEL.
+        let Attach::Continue(r2, line) =
+            s.try_continue(&"a".repeat(40), after as i64 + 1, replica(2))
+        else {
+            panic!("partial resync refused");
+        };
+        assert_eq!(line, format!("+CONTINUE {}\r\n", "a".repeat(40)));
+        let mut del = Vec::new();
+        encode_command(&mut del, &[b"DEL", b"k"]);
+        assert_eq!(r2.next_bytes().await.unwrap(), del);
+        assert!(matches!(
+            s.try_continue(&"b".repeat(40), 1, replica(3)),
+            Attach::Full
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_replica_too_far_behind_is_dropped() {
+        let s = ReplicationStream::new("a".repeat(40), 1 << 16);
+        let (r, _, _) = s.attach_for_full_sync(NewReplica {
+            limit: 100,
+            ..replica(1)
+        });
+        for _ in 0..10 {
+            s.feed(0, &[b"SET", b"key", b"value"]);
+        }
+        assert!(r.next_bytes().await.is_none());
+    }
+
+    #[test]
+    fn acks_count_online_replicas() {
+        let s = ReplicationStream::new("a".repeat(40), 1 << 16);
+        let (r, _, _) = s.attach_for_full_sync(replica(1));
+        s.ack(&r, 10, 1);
+        assert_eq!(
+            s.acked_by(10),
+            0,
+            "not online until the snapshot is delivered"
+        );
+        r.set_online();
+        assert_eq!(s.acked_by(10), 1);
+        assert_eq!(s.acked_by(11), 0);
+    }
+}
