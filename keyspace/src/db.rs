@@ -303,6 +303,16 @@ impl Keyspace {
         }
     }
 
+    /// [`Keyspace::set_expiry_mode`] while the caller holds every lock.
+    pub fn set_expiry_mode_locked(&self, locks: &mut AllLocks<'_>, mode: ExpiryMode) {
+        self.shared.mode.store(mode_code(mode), Ordering::SeqCst);
+        for (_, tables) in locks.dbs() {
+            for (_, t) in tables.tables() {
+                t.set_expiry_mode(mode);
+            }
+        }
+    }
+
     /// The mode expired keys are handled in.
     pub fn expiry_mode(&self) -> ExpiryMode {
         mode_of(self.shared.mode.load(Ordering::SeqCst))

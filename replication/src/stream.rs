@@ -121,6 +121,8 @@ pub struct ReplicationStream {
     inner: Mutex<Inner>,
     /// True once a backlog exists: from then on every change is recorded.
     active: AtomicBool,
+    /// True while the role is [`Role::Replica`] (read on every write command).
+    replica: AtomicBool,
     /// Woken whenever a replica acknowledges an offset (WAIT listens).
     acked: tokio::sync::Notify,
 }
@@ -148,6 +150,7 @@ impl ReplicationStream {
                 scratch: Vec::new(),
             }),
             active: AtomicBool::new(false),
+            replica: AtomicBool::new(false),
             acked: tokio::sync::Notify::new(),
         }
     }
@@ -291,7 +294,35 @@ impl ReplicationStream {
     /// with the new history) and nothing is recorded from this node's own commands.
     pub fn set_role(&self, role: Role) {
         let mut inner = self.inner.lock();
+        self.replica
+            .store(matches!(role, Role::Replica { .. }), Ordering::Release);
         inner.role = role;
+    }
+
+    /// True while this node replicates another.
+    #[inline]
+    pub fn is_replica(&self) -> bool {
+        self.replica.load(Ordering::Acquire)
+    }
+
+    /// Drops every attached replica (they reconnect and resync).
+    pub fn drop_replicas(&self) {
+        let replicas = std::mem::take(&mut self.inner.lock().replicas);
+        for r in replicas {
+            r.overflowed.store(true, Ordering::Relaxed);
+            r.ready.notify_one();
+        }
+    }
+
+    /// The master's periodic PING to its replicas: keeps their links alive and moves
+    /// the offset, without selecting a database.
+    pub fn ping(&self) {
+        let mut inner = self.inner.lock();
+        if self.is_active() && !inner.replicas.is_empty() {
+            let mut bytes = Vec::new();
+            encode_command(&mut bytes, &[b"PING"]);
+            inner.append(&bytes);
+        }
     }
 
     /// The stream of a new master (a full sync): adopt its replid and offset, with a
@@ -319,6 +350,7 @@ impl ReplicationStream {
         let offset = inner.offset;
         inner.ids.promote(new_replid, offset);
         inner.role = Role::Master;
+        self.replica.store(false, Ordering::Release);
         inner.stream_db = None;
     }
 

@@ -29,6 +29,9 @@ enum Stop {
     Deferred,
     /// The connection must close once replies are written.
     Close,
+    /// PSYNC or SYNC: the connection becomes a replica's link once replies are
+    /// written.
+    Replica,
 }
 
 /// Serves one connection until it closes, is killed, or the node shuts down.
@@ -115,6 +118,13 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream, info: Arc<ClientInfo>
         if close {
             break;
         }
+        if let Some(request) = session.replica_sync.take() {
+            // What the replica sent after PSYNC (its first ACKs) stays in `input`.
+            crate::replication::master::serve_replica(node.clone(), stream, info.clone(), request, input)
+                .await;
+            info.detach_socket();
+            return;
+        }
     }
     let _ = stream.shutdown().await;
     info.detach_socket();
@@ -182,6 +192,9 @@ fn run_requests(
         input.advance(used);
         if session.close {
             break Stop::Close;
+        }
+        if session.replica_sync.is_some() {
+            break Stop::Replica;
         }
         if session.sleep.is_some() {
             break Stop::Sleep;

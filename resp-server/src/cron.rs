@@ -20,6 +20,10 @@ pub async fn run(node: Arc<Node>) {
         ticks += 1;
         node.stats
             .sample(node.traffic(), node.started.elapsed().as_millis() as u64);
+        let ping_every = node.config.settings_guard().replication.ping_period_secs * 10;
+        if ticks % ping_every == 0 {
+            node.replication.ping();
+        }
         if ticks % 10 == 0 {
             close_idle_clients(&node);
             crate::snapshots::run_save_points(&node);

@@ -32,8 +32,26 @@ pub fn execute(ctx: &mut Ctx<'_>, args: Args<'_>) {
         ctx.reply.error(errors::NOAUTH);
         return;
     }
-    if ctx.settings.cluster_enabled && !route(ctx, command, args) {
-        return;
+    // The master's stream applies unconditionally: it was checked where it ran.
+    if !ctx.session.master_link {
+        if ctx.settings.cluster_enabled && !route(ctx, command, args) {
+            return;
+        }
+        if command.is_write
+            && ctx.settings.replication.read_only
+            && ctx.node.replication.is_replica()
+        {
+            ctx.reply
+                .error("READONLY You can't write against a read only replica.");
+            return;
+        }
+        if ctx.node.loading.load(std::sync::atomic::Ordering::Relaxed)
+            && !meta.has_flag("loading")
+        {
+            ctx.reply
+                .error("LOADING Redis is loading the dataset in memory");
+            return;
+        }
     }
     ctx.session.info.set_last_command(&meta.name);
     let handler = command.handler.expect("resolved commands have handlers");

@@ -333,22 +333,71 @@ fn stats(node: &Node, out: &mut String) {
 }
 
 fn replication(node: &Node, out: &mut String) {
+    use crate::replication::LinkState;
+    use std::sync::atomic::Ordering;
+    use tessera_replication::{ReplicaState, Role};
+    let stream = &node.replication;
     out.push_str("# Replication\r\n");
-    field(out, "role", "master");
-    field(out, "connected_slaves", 0);
+    let replicas = stream.replicas();
+    match stream.role() {
+        Role::Master => field(out, "role", "master"),
+        Role::Replica { host, port } => {
+            let link = node.master_link.lock().clone();
+            let state = link.as_ref().map_or(LinkState::Connecting, |l| l.state());
+            let offset = stream.offset();
+            field(out, "role", "slave");
+            field(out, "master_host", &host);
+            field(out, "master_port", port);
+            field(
+                out,
+                "master_link_status",
+                if state == LinkState::Connected { "up" } else { "down" },
+            );
+            field(
+                out,
+                "master_last_io_seconds_ago",
+                link.as_ref().map_or(-1, |l| l.last_io_secs()),
+            );
+            field(out, "master_sync_in_progress", i32::from(state == LinkState::Transfer));
+            field(out, "slave_read_repl_offset", offset);
+            field(out, "slave_repl_offset", offset);
+            let settings = node.config.settings_guard();
+            field(out, "slave_priority", settings.replication.priority);
+            field(out, "slave_read_only", i32::from(settings.replication.read_only));
+            field(out, "replica_announced", 1);
+        }
+    }
+    field(out, "connected_slaves", replicas.len());
+    let now = crate::clock::unix_ms() as u64;
+    for (i, r) in replicas.iter().enumerate() {
+        let state = match r.state() {
+            ReplicaState::SendingSnapshot => "wait_bgsave",
+            ReplicaState::Online => "online",
+        };
+        let acked = r.ack_time.load(Ordering::Relaxed);
+        let lag = if acked == 0 { 0 } else { now.saturating_sub(acked) / 1000 };
+        field(
+            out,
+            &format!("slave{i}"),
+            format!(
+                "ip={},port={},state={state},offset={},lag={lag}",
+                r.ip,
+                r.port,
+                r.ack_offset.load(Ordering::Relaxed)
+            ),
+        );
+    }
+    let ids = stream.ids();
+    let (active, size, first, histlen) = stream.backlog_info();
     field(out, "master_failover_state", "no-failover");
-    field(out, "master_replid", &node.replid);
-    field(
-        out,
-        "master_replid2",
-        "0000000000000000000000000000000000000000",
-    );
-    field(out, "master_repl_offset", 0);
-    field(out, "second_repl_offset", -1);
-    field(out, "repl_backlog_active", 0);
-    field(out, "repl_backlog_size", 1048576);
-    field(out, "repl_backlog_first_byte_offset", 0);
-    field(out, "repl_backlog_histlen", 0);
+    field(out, "master_replid", &ids.replid);
+    field(out, "master_replid2", &ids.replid2);
+    field(out, "master_repl_offset", stream.offset());
+    field(out, "second_repl_offset", ids.second_offset);
+    field(out, "repl_backlog_active", i32::from(active));
+    field(out, "repl_backlog_size", size);
+    field(out, "repl_backlog_first_byte_offset", first);
+    field(out, "repl_backlog_histlen", histlen);
 }
 
 fn cpu(out: &mut String) {

@@ -8,8 +8,11 @@ use tokio_util::sync::CancellationToken;
 use crate::client::ClientRegistry;
 use crate::config::Config;
 use crate::pause::PauseGate;
+use crate::replication::MasterLink;
 use crate::snapshots::Snapshots;
 use crate::stats::{Stats, Totals};
+use std::sync::Arc;
+use tessera_replication::ReplicationStream;
 
 /// Memory figures for INFO, from whatever allocator the binary uses.
 #[derive(Debug, Clone, Copy, Default)]
@@ -52,8 +55,12 @@ pub struct Node {
     pub snapshots: Snapshots,
     /// Random 40-hex id of this process run.
     pub run_id: String,
-    /// Replication id (no replication yet: fixed for the life of the process).
-    pub replid: String,
+    /// The replication stream: ids, offset, backlog, attached replicas.
+    pub replication: Arc<ReplicationStream>,
+    /// The link to this node's master, when it is a replica.
+    pub master_link: parking_lot::Mutex<Option<Arc<MasterLink>>>,
+    /// A full sync is loading data: clients get LOADING.
+    pub loading: AtomicBool,
     /// When the node started.
     pub started: Instant,
     /// Where the node came from.
@@ -83,15 +90,30 @@ impl Node {
     pub fn new(config: Config, origin: NodeOrigin) -> Node {
         let settings = config.settings();
         let seed = rand::random::<u64>();
+        let replication = Arc::new(ReplicationStream::new(
+            random_hex_id(),
+            settings.replication.backlog_size,
+        ));
+        let keyspace = Keyspace::new(settings.databases, seed);
+        let stream = replication.clone();
+        // Keys a master finds expired reach its replicas as DEL, recorded under the
+        // slot lock like every other change (see ExpiryMode::Journal).
+        keyspace.set_expired_hook(Box::new(move |db, keys| {
+            for key in keys {
+                stream.feed(db, &[b"DEL", key.as_bytes()]);
+            }
+        }));
         Node {
-            keyspace: Keyspace::new(settings.databases, seed),
+            keyspace,
             config,
             clients: ClientRegistry::new(),
             stats: Stats::default(),
             pause: PauseGate::new(),
             snapshots: Snapshots::new(crate::clock::unix_ms() / 1000),
             run_id: random_hex_id(),
-            replid: random_hex_id(),
+            replication,
+            master_link: parking_lot::Mutex::new(None),
+            loading: AtomicBool::new(false),
             started: Instant::now(),
             origin,
             bound_port: AtomicU16::new(settings.port),

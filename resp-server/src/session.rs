@@ -43,6 +43,15 @@ pub struct Session {
     pub readonly: bool,
     /// A reply that needs another task first (CLUSTER commands go through the bus).
     pub deferred: Option<Deferred>,
+    /// This is the link from our master: its commands apply unconditionally and are
+    /// not recorded again (the raw stream is).
+    pub master_link: bool,
+    /// The replication offset after this client's last write (what WAIT waits for).
+    pub write_offset: u64,
+    /// PSYNC/SYNC was accepted: the connection becomes a replica's link.
+    pub replica_sync: Option<crate::replication::SyncRequest>,
+    /// REPLCONF listening-port, kept until PSYNC.
+    pub replica_port: u16,
 }
 
 /// A reply computed elsewhere: awaited, then written into the reply buffer.
@@ -69,6 +78,10 @@ impl Session {
             writes: 0,
             readonly: false,
             deferred: None,
+            master_link: false,
+            write_offset: 0,
+            replica_sync: None,
+            replica_port: 0,
         }
     }
 

@@ -187,8 +187,18 @@ fn serve(node: Arc<Node>, settings: &Settings) -> anyhow::Result<()> {
     let bus = if settings.cluster_enabled {
         Some(cluster::start(&node, settings, port)?)
     } else {
+        if let Some((host, master_port)) = settings.replication.replicaof.clone() {
+            tessera_resp_server::replication::replicate(&node, host, master_port);
+        }
         None
     };
+    let weak = Arc::downgrade(&node);
+    node.config.on_change(move |s| {
+        if let Some(node) = weak.upgrade() {
+            node.replication
+                .set_backlog_size(s.replication.backlog_size);
+        }
+    });
     let expiry = cron::spawn_active_expiry(node.clone());
     let mut workers = Vec::new();
     for (i, listeners) in sets.into_iter().enumerate() {

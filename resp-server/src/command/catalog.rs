@@ -3518,6 +3518,37 @@ pub static CATALOG: &[CommandMeta] = &[
         subcommands: &[],
     },
     CommandMeta {
+        name: "psync",
+        arity: -3,
+        flags: &["admin", "noscript", "no_async_loading", "no_multi"],
+        first_key: 0,
+        last_key: 0,
+        key_step: 0,
+        acl_categories: &["@admin", "@slow", "@dangerous"],
+        tips: &[],
+        key_specs: &[],
+        group: "server",
+        since: "2.8.0",
+        complexity: "",
+        summary: "Starts or continues a replica's copy of the stream (internal).",
+        doc_fields: &[],
+        arguments: &[
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("replicationid")),
+                    ("type", DocField::Str("string")),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("offset")),
+                    ("type", DocField::Str("integer")),
+                ],
+            },
+        ],
+        subcommands: &[],
+    },
+    CommandMeta {
         name: "pttl",
         arity: 2,
         flags: &["readonly", "fast"],
@@ -3723,6 +3754,100 @@ pub static CATALOG: &[CommandMeta] = &[
         subcommands: &[],
     },
     CommandMeta {
+        name: "replconf",
+        arity: -1,
+        flags: &["admin", "noscript", "loading", "stale", "allow_busy"],
+        first_key: 0,
+        last_key: 0,
+        key_step: 0,
+        acl_categories: &["@admin", "@slow", "@dangerous"],
+        tips: &[],
+        key_specs: &[],
+        group: "server",
+        since: "3.0.0",
+        complexity: "O(1)",
+        summary: "Replica settings and acknowledgements during replication (internal).",
+        doc_fields: &[("doc_flags", DocField::Flags(&["syscmd"]))],
+        arguments: &[],
+        subcommands: &[],
+    },
+    CommandMeta {
+        name: "replicaof",
+        arity: 3,
+        flags: &["admin", "noscript", "stale", "no_async_loading"],
+        first_key: 0,
+        last_key: 0,
+        key_step: 0,
+        acl_categories: &["@admin", "@slow", "@dangerous"],
+        tips: &[],
+        key_specs: &[],
+        group: "server",
+        since: "5.0.0",
+        complexity: "O(1)",
+        summary: "Makes this server a replica of another, or a master again.",
+        doc_fields: &[],
+        arguments: &[ArgDoc {
+            fields: &[
+                ("name", DocField::Str("args")),
+                ("type", DocField::Str("oneof")),
+                (
+                    "arguments",
+                    DocField::Args(&[
+                        ArgDoc {
+                            fields: &[
+                                ("name", DocField::Str("host-port")),
+                                ("type", DocField::Str("block")),
+                                (
+                                    "arguments",
+                                    DocField::Args(&[
+                                        ArgDoc {
+                                            fields: &[
+                                                ("name", DocField::Str("host")),
+                                                ("type", DocField::Str("string")),
+                                            ],
+                                        },
+                                        ArgDoc {
+                                            fields: &[
+                                                ("name", DocField::Str("port")),
+                                                ("type", DocField::Str("integer")),
+                                            ],
+                                        },
+                                    ]),
+                                ),
+                            ],
+                        },
+                        ArgDoc {
+                            fields: &[
+                                ("name", DocField::Str("no-one")),
+                                ("type", DocField::Str("block")),
+                                (
+                                    "arguments",
+                                    DocField::Args(&[
+                                        ArgDoc {
+                                            fields: &[
+                                                ("name", DocField::Str("no")),
+                                                ("type", DocField::Str("pure-token")),
+                                                ("token", DocField::Str("NO")),
+                                            ],
+                                        },
+                                        ArgDoc {
+                                            fields: &[
+                                                ("name", DocField::Str("one")),
+                                                ("type", DocField::Str("pure-token")),
+                                                ("token", DocField::Str("ONE")),
+                                            ],
+                                        },
+                                    ]),
+                                ),
+                            ],
+                        },
+                    ]),
+                ),
+            ],
+        }],
+        subcommands: &[],
+    },
+    CommandMeta {
         name: "reset",
         arity: 1,
         flags: &[
@@ -3743,6 +3868,24 @@ pub static CATALOG: &[CommandMeta] = &[
         since: "6.2.0",
         complexity: "O(1)",
         summary: "Returns the connection to its initial state.",
+        doc_fields: &[],
+        arguments: &[],
+        subcommands: &[],
+    },
+    CommandMeta {
+        name: "role",
+        arity: 1,
+        flags: &["noscript", "loading", "stale", "fast"],
+        first_key: 0,
+        last_key: 0,
+        key_step: 0,
+        acl_categories: &["@admin", "@fast", "@dangerous"],
+        tips: &[],
+        key_specs: &[],
+        group: "server",
+        since: "2.8.12",
+        complexity: "O(1)",
+        summary: "Reports the replication role and its state.",
         doc_fields: &[],
         arguments: &[],
         subcommands: &[],
@@ -4170,6 +4313,86 @@ pub static CATALOG: &[CommandMeta] = &[
         subcommands: &[],
     },
     CommandMeta {
+        name: "slaveof",
+        arity: 3,
+        flags: &["admin", "noscript", "stale", "no_async_loading"],
+        first_key: 0,
+        last_key: 0,
+        key_step: 0,
+        acl_categories: &["@admin", "@slow", "@dangerous"],
+        tips: &[],
+        key_specs: &[],
+        group: "server",
+        since: "1.0.0",
+        complexity: "O(1)",
+        summary: "Old name of REPLICAOF.",
+        doc_fields: &[
+            ("doc_flags", DocField::Flags(&["deprecated"])),
+            ("deprecated_since", DocField::Str("5.0.0")),
+            ("replaced_by", DocField::Str("`REPLICAOF`")),
+        ],
+        arguments: &[ArgDoc {
+            fields: &[
+                ("name", DocField::Str("args")),
+                ("type", DocField::Str("oneof")),
+                (
+                    "arguments",
+                    DocField::Args(&[
+                        ArgDoc {
+                            fields: &[
+                                ("name", DocField::Str("host-port")),
+                                ("type", DocField::Str("block")),
+                                (
+                                    "arguments",
+                                    DocField::Args(&[
+                                        ArgDoc {
+                                            fields: &[
+                                                ("name", DocField::Str("host")),
+                                                ("type", DocField::Str("string")),
+                                            ],
+                                        },
+                                        ArgDoc {
+                                            fields: &[
+                                                ("name", DocField::Str("port")),
+                                                ("type", DocField::Str("integer")),
+                                            ],
+                                        },
+                                    ]),
+                                ),
+                            ],
+                        },
+                        ArgDoc {
+                            fields: &[
+                                ("name", DocField::Str("no-one")),
+                                ("type", DocField::Str("block")),
+                                (
+                                    "arguments",
+                                    DocField::Args(&[
+                                        ArgDoc {
+                                            fields: &[
+                                                ("name", DocField::Str("no")),
+                                                ("type", DocField::Str("pure-token")),
+                                                ("token", DocField::Str("NO")),
+                                            ],
+                                        },
+                                        ArgDoc {
+                                            fields: &[
+                                                ("name", DocField::Str("one")),
+                                                ("type", DocField::Str("pure-token")),
+                                                ("token", DocField::Str("ONE")),
+                                            ],
+                                        },
+                                    ]),
+                                ),
+                            ],
+                        },
+                    ]),
+                ),
+            ],
+        }],
+        subcommands: &[],
+    },
+    CommandMeta {
         name: "strlen",
         arity: 2,
         flags: &["readonly", "fast"],
@@ -4197,6 +4420,24 @@ pub static CATALOG: &[CommandMeta] = &[
                 ("key_spec_index", DocField::Int(0)),
             ],
         }],
+        subcommands: &[],
+    },
+    CommandMeta {
+        name: "sync",
+        arity: 1,
+        flags: &["admin", "noscript", "no_async_loading", "no_multi"],
+        first_key: 0,
+        last_key: 0,
+        key_step: 0,
+        acl_categories: &["@admin", "@slow", "@dangerous"],
+        tips: &[],
+        key_specs: &[],
+        group: "server",
+        since: "1.0.0",
+        complexity: "",
+        summary: "Old full-copy replication handshake (internal).",
+        doc_fields: &[],
+        arguments: &[],
         subcommands: &[],
     },
     CommandMeta {
@@ -4337,6 +4578,37 @@ pub static CATALOG: &[CommandMeta] = &[
                 ("flags", DocField::Flags(&["multiple"])),
             ],
         }],
+        subcommands: &[],
+    },
+    CommandMeta {
+        name: "wait",
+        arity: 3,
+        flags: &["noscript"],
+        first_key: 0,
+        last_key: 0,
+        key_step: 0,
+        acl_categories: &["@slow", "@connection"],
+        tips: &["request_policy:all_shards", "response_policy:agg_min"],
+        key_specs: &[],
+        group: "generic",
+        since: "3.0.0",
+        complexity: "O(1)",
+        summary: "Blocks until earlier writes reach a number of replicas, or a timeout.",
+        doc_fields: &[],
+        arguments: &[
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("numreplicas")),
+                    ("type", DocField::Str("integer")),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("timeout")),
+                    ("type", DocField::Str("integer")),
+                ],
+            },
+        ],
         subcommands: &[],
     },
 ];

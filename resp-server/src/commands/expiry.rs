@@ -74,7 +74,19 @@ fn expire(ctx: &mut Ctx<'_>, args: Args<'_>, unit_ms: i64, absolute: bool, name:
     };
     let key = args.get(1);
     let db = ctx.db();
-    let done = generic::expire(&mut db.lock(key_slot(key)), key, at, cond, ctx.now_ms);
+    let mut t = db.lock(key_slot(key));
+    let done = generic::expire(&mut t, key, at, cond, ctx.now_ms);
+    if done {
+        // Replicas get the absolute form (Redis 7.0 sends PEXPIREAT), or DEL when the
+        // deadline had already passed and the key is gone.
+        if at <= ctx.now_ms {
+            ctx.propagate(&mut t, &[b"DEL", key]);
+        } else {
+            let at = itoa::Buffer::new().format(at).as_bytes().to_vec();
+            ctx.propagate(&mut t, &[b"PEXPIREAT", key, &at]);
+        }
+    }
+    drop(t);
     ctx.reply.int(i64::from(done));
 }
 
@@ -92,6 +104,11 @@ fn ttl(ctx: &mut Ctx<'_>, args: Args<'_>, show: fn(i64, i64) -> i64) {
 fn persist(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let key = args.get(1);
     let db = ctx.db();
-    let done = generic::persist(&mut db.lock(key_slot(key)), key, ctx.now_ms);
+    let mut t = db.lock(key_slot(key));
+    let done = generic::persist(&mut t, key, ctx.now_ms);
+    if done {
+        ctx.propagate_verbatim(&mut t, args);
+    }
+    drop(t);
     ctx.reply.int(i64::from(done));
 }

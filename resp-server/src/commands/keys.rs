@@ -31,6 +31,10 @@ fn del(ctx: &mut Ctx<'_>, args: Args<'_>) {
         .iter_from(1)
         .filter(|k| generic::delete(locks.for_key(k), k, ctx.now_ms))
         .count();
+    if deleted > 0 {
+        let all: Vec<&[u8]> = args.iter_from(0).collect();
+        ctx.propagate_locked(&mut locks, &all);
+    }
     ctx.reply.int(deleted as i64);
 }
 
@@ -56,8 +60,18 @@ fn rename(ctx: &mut Ctx<'_>, args: Args<'_>, only_if_absent: bool) {
     let db = ctx.db();
     let mut locks = db.lock_keys([source, destination]);
     match generic::rename(&mut locks, source, destination, only_if_absent, ctx.now_ms) {
-        Ok(done) if only_if_absent => ctx.reply.int(i64::from(done)),
-        Ok(_) => ctx.reply.ok(),
+        Ok(done) => {
+            if done {
+                let all: Vec<&[u8]> = args.iter_from(0).collect();
+                ctx.propagate_locked(&mut locks, &all);
+            }
+            drop(locks);
+            if only_if_absent {
+                ctx.reply.int(i64::from(done))
+            } else {
+                ctx.reply.ok()
+            }
+        }
         Err(e) => ctx.reply.error(errors::keyspace(e)),
     }
 }

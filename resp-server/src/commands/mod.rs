@@ -9,12 +9,13 @@ mod connection;
 mod expiry;
 mod introspection;
 mod keys;
+mod replication;
 mod server;
 mod strings;
 
 use std::sync::Arc;
-use tessera_keyspace::Db;
 use tessera_keyspace::number::parse_i64;
+use tessera_keyspace::{AllLocks, Db, SlotGuard, SlotLocks};
 
 use crate::config::Settings;
 pub(crate) use crate::errors;
@@ -58,6 +59,51 @@ impl<'a> Ctx<'a> {
         }));
     }
 
+    /// Records a change for the replicas as the command that replays it. Call after
+    /// making the change, with its slot still locked: that is what keeps the stream in
+    /// the order of the changes to each slot. Keys found expired on the way are
+    /// recorded (as DEL) first.
+    pub fn propagate(&mut self, guard: &mut SlotGuard<'_>, args: &[&[u8]]) {
+        if self.records_changes() {
+            guard.flush_expired();
+            self.record(args);
+        }
+    }
+
+    /// [`Ctx::propagate`] for a change that holds several slots.
+    pub fn propagate_locked(&mut self, locks: &mut SlotLocks<'_>, args: &[&[u8]]) {
+        if self.records_changes() {
+            locks.flush_expired();
+            self.record(args);
+        }
+    }
+
+    /// [`Ctx::propagate`] for a change to every slot of every database.
+    pub fn propagate_all(&mut self, locks: &mut AllLocks<'_>, args: &[&[u8]]) {
+        if self.records_changes() {
+            for (_, tables) in locks.dbs() {
+                tables.flush_expired();
+            }
+            self.record(args);
+        }
+    }
+
+    /// [`Ctx::propagate`] of the command exactly as the client sent it.
+    pub fn propagate_verbatim(&mut self, guard: &mut SlotGuard<'_>, args: Args<'_>) {
+        if self.records_changes() {
+            let all: Vec<&[u8]> = args.iter_from(0).collect();
+            self.propagate(guard, &all);
+        }
+    }
+
+    fn records_changes(&self) -> bool {
+        !self.session.master_link && self.node.replication.is_active()
+    }
+
+    fn record(&mut self, args: &[&[u8]]) {
+        self.session.write_offset = self.node.replication.feed(self.session.db, args);
+    }
+
     /// Parses an integer argument, replying with Redis's error if it is not one.
     pub fn int_arg(&mut self, arg: &[u8]) -> Option<i64> {
         let parsed = parse_i64(arg);
@@ -81,6 +127,7 @@ pub fn handler_for(name: &str) -> Option<Handler> {
         .or_else(|| keys::handler(name))
         .or_else(|| expiry::handler(name))
         .or_else(|| cluster::handler(name))
+        .or_else(|| replication::handler(name))
 }
 
 /// Replies with a HELP text: the usage line, then each line as a status reply.

@@ -95,10 +95,23 @@ fn flush(ctx: &mut Ctx<'_>, args: Args<'_>, all: bool) {
             return;
         }
     }
+    // Every slot stays locked until the flush is recorded, so no write can land
+    // between the flush and its place in the replication stream.
+    let all_args: Vec<&[u8]> = args.iter_from(0).collect();
     if all {
-        ctx.node.keyspace.clear();
+        let mut locks = ctx.node.keyspace.lock_all();
+        for (_, tables) in locks.dbs() {
+            for (_, t) in tables.tables() {
+                t.clear();
+            }
+        }
+        ctx.propagate_all(&mut locks, &all_args);
     } else {
-        ctx.db().clear();
+        let mut locks = ctx.db().lock_slots(0..tessera_keyspace::SLOT_COUNT as u16);
+        for (_, t) in locks.tables() {
+            t.clear();
+        }
+        ctx.propagate_locked(&mut locks, &all_args);
     }
     ctx.reply.ok();
 }

@@ -26,8 +26,8 @@ pub(super) fn handler(name: &str) -> Option<Handler> {
         "strlen" => strlen,
         "getrange" => getrange,
         "setrange" => setrange,
-        "incr" => |c, a| incr_by(c, a.get(1), 1),
-        "decr" => |c, a| incr_by(c, a.get(1), -1),
+        "incr" => |c, a| incr_by(c, a, a.get(1), 1),
+        "decr" => |c, a| incr_by(c, a, a.get(1), -1),
         "incrby" => incrby,
         "decrby" => decrby,
         "incrbyfloat" => incrbyfloat,
@@ -88,16 +88,38 @@ fn get(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-/// Runs SET with parsed options and writes its reply.
-fn run_set(ctx: &mut Ctx<'_>, key: &[u8], value: &[u8], options: SetOptions, reply_int: bool) {
+/// Runs SET with parsed options and writes its reply. A write with a deadline goes to
+/// replicas as `SET key value PXAT <ms>`, as Redis 7.0 sends it, so every copy expires
+/// at the same instant; other writes go as the client sent them.
+fn run_set(
+    ctx: &mut Ctx<'_>,
+    args: Args<'_>,
+    key: &[u8],
+    value: &[u8],
+    options: SetOptions,
+    reply_int: bool,
+) {
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
-    match strings::set(&mut t, key, value, options, ctx.now_ms) {
-        Err(e) => ctx.reply.error(errors::keyspace(e)),
-        Ok(out) if options.return_previous => reply_value(ctx, out.previous.as_ref()),
-        Ok(out) if reply_int => ctx.reply.int(i64::from(out.written)),
-        Ok(out) if out.written => ctx.reply.ok(),
-        Ok(_) => ctx.reply.null(),
+    let out = match strings::set(&mut t, key, value, options, ctx.now_ms) {
+        Err(e) => return ctx.reply.error(errors::keyspace(e)),
+        Ok(out) => out,
+    };
+    if out.written {
+        match options.deadline {
+            Deadline::At(at) => {
+                let at = itoa::Buffer::new().format(at).as_bytes().to_vec();
+                ctx.propagate(&mut t, &[b"SET", key, value, b"PXAT", &at]);
+            }
+            _ => ctx.propagate_verbatim(&mut t, args),
+        }
+    }
+    drop(t);
+    match out {
+        _ if options.return_previous => reply_value(ctx, out.previous.as_ref()),
+        _ if reply_int => ctx.reply.int(i64::from(out.written)),
+        _ if out.written => ctx.reply.ok(),
+        _ => ctx.reply.null(),
     }
 }
 
@@ -156,7 +178,7 @@ fn set(ctx: &mut Ctx<'_>, args: Args<'_>) {
         None if keep_ttl => Deadline::Keep,
         None => Deadline::Clear,
     };
-    run_set(ctx, args.get(1), args.get(2), options, false);
+    run_set(ctx, args, args.get(1), args.get(2), options, false);
 }
 
 fn setnx(ctx: &mut Ctx<'_>, args: Args<'_>) {
@@ -164,7 +186,7 @@ fn setnx(ctx: &mut Ctx<'_>, args: Args<'_>) {
         condition: SetCondition::IfAbsent,
         ..SetOptions::default()
     };
-    run_set(ctx, args.get(1), args.get(2), options, true);
+    run_set(ctx, args, args.get(1), args.get(2), options, true);
 }
 
 fn setex_with(ctx: &mut Ctx<'_>, args: Args<'_>, unit: Unit, name: &str) {
@@ -173,7 +195,7 @@ fn setex_with(ctx: &mut Ctx<'_>, args: Args<'_>, unit: Unit, name: &str) {
             deadline: Deadline::At(at),
             ..SetOptions::default()
         };
-        run_set(ctx, args.get(1), args.get(3), options, false);
+        run_set(ctx, args, args.get(1), args.get(3), options, false);
     }
 }
 
@@ -190,7 +212,7 @@ fn getset(ctx: &mut Ctx<'_>, args: Args<'_>) {
         return_previous: true,
         ..SetOptions::default()
     };
-    run_set(ctx, args.get(1), args.get(2), options, false);
+    run_set(ctx, args, args.get(1), args.get(2), options, false);
 }
 
 fn getdel(ctx: &mut Ctx<'_>, args: Args<'_>) {
@@ -198,7 +220,12 @@ fn getdel(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     match strings::getdel(&mut t, key, ctx.now_ms) {
-        Ok(v) => reply_value(ctx, v.as_ref()),
+        Ok(v) => {
+            if v.is_some() {
+                ctx.propagate(&mut t, &[b"DEL", key]);
+            }
+            reply_value(ctx, v.as_ref())
+        }
         Err(e) => ctx.reply.error(errors::keyspace(e)),
     }
 }
@@ -245,7 +272,19 @@ fn getex(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     match strings::getex(&mut t, key, deadline, ctx.now_ms) {
-        Ok(v) => reply_value(ctx, v.as_ref()),
+        Ok(v) => {
+            if v.is_some() {
+                match deadline {
+                    GetExDeadline::Keep => {}
+                    GetExDeadline::Persist => ctx.propagate(&mut t, &[b"PERSIST", key]),
+                    GetExDeadline::At(at) => {
+                        let at = itoa::Buffer::new().format(at).as_bytes().to_vec();
+                        ctx.propagate(&mut t, &[b"PEXPIREAT", key, &at]);
+                    }
+                }
+            }
+            reply_value(ctx, v.as_ref())
+        }
         Err(e) => ctx.reply.error(errors::keyspace(e)),
     }
 }
@@ -272,7 +311,7 @@ fn pairs_ok(ctx: &mut Ctx<'_>, args: Args<'_>, name: &str) -> bool {
     true
 }
 
-fn mset_all(ctx: &Ctx<'_>, args: Args<'_>, only_if_none_exist: bool) -> bool {
+fn mset_all(ctx: &mut Ctx<'_>, args: Args<'_>, only_if_none_exist: bool) -> bool {
     let db = ctx.db();
     let keys = (1..args.len()).step_by(2).map(|i| args.get(i));
     let mut locks = db.lock_keys(keys.clone());
@@ -287,6 +326,8 @@ fn mset_all(ctx: &Ctx<'_>, args: Args<'_>, only_if_none_exist: bool) -> bool {
         let value = tessera_keyspace::Value::Str(StrValue::new(args.get(i + 1)));
         locks.for_key(key).insert(key, value);
     }
+    let all: Vec<&[u8]> = args.iter_from(0).collect();
+    ctx.propagate_locked(&mut locks, &all);
     true
 }
 
@@ -310,7 +351,10 @@ fn append(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let mut t = db.lock(key_slot(key));
     let max = ctx.settings.proto_max_bulk_len;
     match strings::append(&mut t, key, args.get(2), max, ctx.now_ms) {
-        Ok(len) => ctx.reply.int(len as i64),
+        Ok(len) => {
+            ctx.propagate_verbatim(&mut t, args);
+            ctx.reply.int(len as i64)
+        }
         Err(e) => ctx.reply.error(errors::keyspace(e)),
     }
 }
@@ -358,30 +402,36 @@ fn setrange(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let mut t = db.lock(key_slot(key));
     let max = ctx.settings.proto_max_bulk_len;
     match strings::setrange(&mut t, key, offset as usize, args.get(3), max, ctx.now_ms) {
-        Ok(len) => ctx.reply.int(len as i64),
+        Ok(len) => {
+            ctx.propagate_verbatim(&mut t, args);
+            ctx.reply.int(len as i64)
+        }
         Err(e) => ctx.reply.error(errors::keyspace(e)),
     }
 }
 
-fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], delta: i64) {
+fn incr_by(ctx: &mut Ctx<'_>, args: Args<'_>, key: &[u8], delta: i64) {
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     match strings::incr_by(&mut t, key, delta, ctx.now_ms) {
-        Ok(n) => ctx.reply.int(n),
+        Ok(n) => {
+            ctx.propagate_verbatim(&mut t, args);
+            ctx.reply.int(n)
+        }
         Err(e) => ctx.reply.error(errors::keyspace(e)),
     }
 }
 
 fn incrby(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if let Some(delta) = ctx.int_arg(args.get(2)) {
-        incr_by(ctx, args.get(1), delta);
+        incr_by(ctx, args, args.get(1), delta);
     }
 }
 
 fn decrby(ctx: &mut Ctx<'_>, args: Args<'_>) {
     match ctx.int_arg(args.get(2)) {
         Some(i64::MIN) => ctx.reply.error("ERR decrement would overflow"),
-        Some(delta) => incr_by(ctx, args.get(1), -delta),
+        Some(delta) => incr_by(ctx, args, args.get(1), -delta),
         None => {}
     }
 }
@@ -391,7 +441,12 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     match strings::incr_by_float(&mut t, key, args.get(2), ctx.now_ms) {
-        Ok(text) => ctx.reply.bulk(&text),
+        // Replicas get the result, not the increment: float arithmetic could round
+        // differently elsewhere.
+        Ok(text) => {
+            ctx.propagate(&mut t, &[b"SET", key, &text, b"KEEPTTL"]);
+            ctx.reply.bulk(&text)
+        }
         Err(e) => ctx.reply.error(errors::keyspace(e)),
     }
 }

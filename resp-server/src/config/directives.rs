@@ -766,7 +766,7 @@ pub static DIRECTIVES: &[Directive] = &[
         kind: Kind::Str,
         default: "",
         access: Access::Mutable,
-        implemented: false,
+        implemented: true,
     },
     Directive {
         name: "masteruser",
@@ -774,7 +774,7 @@ pub static DIRECTIVES: &[Directive] = &[
         kind: Kind::Str,
         default: "",
         access: Access::Mutable,
-        implemented: false,
+        implemented: true,
     },
     Directive {
         name: "maxclients",
@@ -991,7 +991,7 @@ pub static DIRECTIVES: &[Directive] = &[
         },
         default: "1048576",
         access: Access::Mutable,
-        implemented: false,
+        implemented: true,
     },
     Directive {
         name: "repl-backlog-ttl",
@@ -1059,7 +1059,7 @@ pub static DIRECTIVES: &[Directive] = &[
         },
         default: "10",
         access: Access::Mutable,
-        implemented: false,
+        implemented: true,
     },
     Directive {
         name: "repl-timeout",
@@ -1070,7 +1070,7 @@ pub static DIRECTIVES: &[Directive] = &[
         },
         default: "60",
         access: Access::Mutable,
-        implemented: false,
+        implemented: true,
     },
     Directive {
         name: "replica-announce-ip",
@@ -1129,7 +1129,7 @@ pub static DIRECTIVES: &[Directive] = &[
         },
         default: "100",
         access: Access::Mutable,
-        implemented: false,
+        implemented: true,
     },
     Directive {
         name: "replica-read-only",
@@ -1137,7 +1137,7 @@ pub static DIRECTIVES: &[Directive] = &[
         kind: Kind::Bool,
         default: "yes",
         access: Access::Mutable,
-        implemented: false,
+        implemented: true,
     },
     Directive {
         name: "replica-serve-stale-data",
@@ -1153,7 +1153,7 @@ pub static DIRECTIVES: &[Directive] = &[
         kind: Kind::ReplicaOf,
         default: "",
         access: Access::Immutable,
-        implemented: false,
+        implemented: true,
     },
     Directive {
         name: "requirepass",

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 pub use directives::DIRECTIVES;
 pub use registry::{Access, Directive, Kind, parse_memory};
-pub use settings::{ClusterSettings, DebugCommand, SavePoint, Settings};
+pub use settings::{ClusterSettings, DebugCommand, ReplicationSettings, SavePoint, Settings};
 
 /// Finds a directive by name or alias, ignoring case.
 pub fn lookup(name: &str) -> Option<&'static Directive> {

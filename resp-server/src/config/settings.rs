@@ -64,6 +64,29 @@ pub struct Settings {
     pub rdbcompression: bool,
     /// The cluster settings.
     pub cluster: ClusterSettings,
+    /// The replication settings.
+    pub replication: ReplicationSettings,
+}
+
+/// The replication directives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicationSettings {
+    /// replicaof: the master to follow at start.
+    pub replicaof: Option<(String, u16)>,
+    /// masterauth: the password to give the master.
+    pub masterauth: Option<Vec<u8>>,
+    /// masteruser: the user to give the master (with masterauth).
+    pub masteruser: Option<Vec<u8>>,
+    /// repl-backlog-size, bytes.
+    pub backlog_size: usize,
+    /// repl-timeout, seconds.
+    pub timeout_secs: u64,
+    /// repl-ping-replica-period, seconds.
+    pub ping_period_secs: u64,
+    /// replica-read-only.
+    pub read_only: bool,
+    /// replica-priority (0: never promoted).
+    pub priority: i64,
 }
 
 /// The cluster-* directives.
@@ -162,6 +185,22 @@ impl Settings {
                 allow_reads_when_down: yes("cluster-allow-reads-when-down"),
                 allow_replica_migration: yes("cluster-allow-replica-migration"),
                 preferred_endpoint_type: v.get("cluster-preferred-endpoint-type").to_string(),
+            },
+            replication: ReplicationSettings {
+                replicaof: {
+                    let parts: Vec<&str> = v.get("replicaof").split_whitespace().collect();
+                    match parts.as_slice() {
+                        [host, port] => port.parse().ok().map(|p| (host.to_string(), p)),
+                        _ => None,
+                    }
+                },
+                masterauth: Some(v.get("masterauth").as_bytes().to_vec()).filter(|p| !p.is_empty()),
+                masteruser: Some(v.get("masteruser").as_bytes().to_vec()).filter(|p| !p.is_empty()),
+                backlog_size: int("repl-backlog-size") as usize,
+                timeout_secs: int("repl-timeout").max(1) as u64,
+                ping_period_secs: int("repl-ping-replica-period").max(1) as u64,
+                read_only: yes("replica-read-only"),
+                priority: int("replica-priority"),
             },
         }
     }

@@ -1,0 +1,218 @@
+//! REPLICAOF / SLAVEOF, ROLE, WAIT, and the commands replicas send their master
+//! (PSYNC, SYNC, REPLCONF).
+
+use std::time::Duration;
+use tessera_replication::{ReplicaState, Role};
+
+use super::{Ctx, Handler, is};
+use crate::errors;
+use crate::protocol::request::Args;
+use crate::replication::{LinkState, SyncRequest};
+
+pub(super) fn handler(name: &str) -> Option<Handler> {
+    Some(match name {
+        "replicaof" | "slaveof" => replicaof,
+        "role" => role,
+        "wait" => wait,
+        "psync" => |c, a| sync(c, a, false),
+        "sync" => |c, a| sync(c, a, true),
+        "replconf" => replconf,
+        _ => return None,
+    })
+}
+
+fn replicaof(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    if ctx.settings.cluster_enabled {
+        ctx.reply.error("ERR REPLICAOF not allowed in cluster mode.");
+        return;
+    }
+    if is(args.get(1), "NO") && is(args.get(2), "ONE") {
+        if ctx.node.replication.is_replica() {
+            crate::replication::promote(ctx.node);
+            tracing::info!("MASTER MODE enabled (REPLICAOF NO ONE)");
+        }
+        ctx.reply.ok();
+        return;
+    }
+    let Some(port) = ctx.int_arg(args.get(2)) else {
+        return;
+    };
+    let Ok(port) = u16::try_from(port) else {
+        ctx.reply.error("ERR Invalid master port");
+        return;
+    };
+    let host = String::from_utf8_lossy(args.get(1)).into_owned();
+    let same = ctx
+        .node
+        .master_link
+        .lock()
+        .as_ref()
+        .is_some_and(|l| l.host.eq_ignore_ascii_case(&host) && l.port == port);
+    if same {
+        ctx.reply.simple("OK Already connected to specified master");
+        return;
+    }
+    tracing::info!(%host, port, "REPLICAOF: following a new master");
+    crate::replication::replicate(ctx.node, host, port);
+    ctx.reply.ok();
+}
+
+fn role(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+    let stream = &ctx.node.replication;
+    match stream.role() {
+        Role::Master => {
+            let replicas: Vec<_> = stream
+                .replicas()
+                .into_iter()
+                .filter(|r| r.state() == ReplicaState::Online)
+                .collect();
+            ctx.reply.array(3);
+            ctx.reply.bulk(b"master");
+            ctx.reply.int(stream.offset() as i64);
+            ctx.reply.array(replicas.len());
+            for r in replicas {
+                ctx.reply.array(3);
+                ctx.reply.bulk(r.ip.as_bytes());
+                ctx.reply.bulk(r.port.to_string().as_bytes());
+                let acked = r.ack_offset.load(std::sync::atomic::Ordering::Relaxed);
+                ctx.reply.bulk(acked.to_string().as_bytes());
+            }
+        }
+        Role::Replica { host, port } => {
+            let state = ctx
+                .node
+                .master_link
+                .lock()
+                .as_ref()
+                .map_or(LinkState::Connecting, |l| l.state());
+            ctx.reply.array(5);
+            ctx.reply.bulk(b"slave");
+            ctx.reply.bulk(host.as_bytes());
+            ctx.reply.int(i64::from(port));
+            ctx.reply.bulk(match state {
+                LinkState::Connecting => b"connecting".as_slice(),
+                LinkState::Handshake => b"handshake",
+                LinkState::Transfer => b"sync",
+                LinkState::Connected => b"connected",
+            });
+            let offset = if state == LinkState::Connected {
+                stream.offset() as i64
+            } else {
+                -1
+            };
+            ctx.reply.int(offset);
+        }
+    }
+}
+
+/// WAIT numreplicas timeout: answers how many replicas acknowledged this client's
+/// last write, once enough did or the timeout passed.
+fn wait(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    if ctx.node.replication.is_replica() {
+        ctx.reply.error("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.");
+        return;
+    }
+    let Some(wanted) = ctx.int_arg(args.get(1)) else {
+        return;
+    };
+    let Some(timeout_ms) = super::parse_i64(args.get(2)) else {
+        ctx.reply
+            .error("ERR timeout is not an integer or out of range");
+        return;
+    };
+    if timeout_ms < 0 {
+        ctx.reply.error("ERR timeout is negative");
+        return;
+    }
+    let stream = ctx.node.replication.clone();
+    let offset = ctx.session.write_offset;
+    let acked = stream.acked_by(offset);
+    if acked as i64 >= wanted {
+        ctx.reply.int(acked as i64);
+        return;
+    }
+    // Ask the replicas for their offsets now instead of at their next second.
+    stream.feed(ctx.session.db, &[b"REPLCONF", b"GETACK", b"*"]);
+    ctx.defer(async move {
+        let deadline = (timeout_ms > 0)
+            .then(|| tokio::time::Instant::now() + Duration::from_millis(timeout_ms as u64));
+        loop {
+            let acked = stream.acked_by(offset);
+            if acked as i64 >= wanted {
+                break;
+            }
+            let next = stream.next_ack();
+            match deadline {
+                Some(at) => {
+                    if tokio::time::timeout_at(at, next).await.is_err() {
+                        break;
+                    }
+                }
+                None => next.await,
+            }
+        }
+        let acked = stream.acked_by(offset) as i64;
+        move |r: &mut crate::protocol::reply::Reply| r.int(acked)
+    });
+}
+
+/// PSYNC replid offset / SYNC: the connection becomes a replica's link once the
+/// replies before it are written.
+fn sync(ctx: &mut Ctx<'_>, args: Args<'_>, legacy: bool) {
+    let node = ctx.node;
+    if node.replication.is_replica() {
+        let connected = node
+            .master_link
+            .lock()
+            .as_ref()
+            .is_some_and(|l| l.state() == LinkState::Connected);
+        if !connected {
+            ctx.reply
+                .error("NOMASTERLINK Can't SYNC while not connected with my master");
+            return;
+        }
+    }
+    let (replid, next) = if legacy {
+        ("?".to_string(), -1)
+    } else {
+        let Some(next) = ctx.int_arg(args.get(2)) else {
+            return;
+        };
+        (String::from_utf8_lossy(args.get(1)).into_owned(), next)
+    };
+    ctx.session.replica_sync = Some(SyncRequest {
+        replid,
+        next,
+        legacy,
+        listening_port: ctx.session.replica_port,
+    });
+}
+
+fn replconf(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    if args.len() % 2 == 0 {
+        ctx.reply.error(errors::SYNTAX);
+        return;
+    }
+    let mut i = 1;
+    while i < args.len() {
+        let (option, value) = (args.get(i), args.get(i + 1));
+        if is(option, "listening-port") {
+            let Some(port) = ctx.int_arg(value) else {
+                return;
+            };
+            ctx.session.replica_port = u16::try_from(port).unwrap_or(0);
+        } else if is(option, "ack") || is(option, "getack") {
+            // Only meaningful on a replication link, which handles them itself; Redis
+            // does not answer them on an ordinary connection either.
+            return;
+        } else if !(is(option, "ip-address") || is(option, "capa") || is(option, "rdb-only")) {
+            ctx.reply.error(&format!(
+                "ERR Unrecognized REPLCONF option: {}",
+                String::from_utf8_lossy(option)
+            ));
+            return;
+        }
+        i += 2;
+    }
+    ctx.reply.ok();
+}

@@ -1,0 +1,393 @@
+//! The replica side: the link to this node's master. It connects, says who it is,
+//! asks to continue its history (PSYNC), loads a snapshot when the master sends one,
+//! then applies the master's stream and acknowledges its offset once a second. When
+//! the link breaks it tries again every second, continuing where it stopped.
+
+use bytes::{Buf, BytesMut};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU8, Ordering};
+use std::time::Duration;
+use tessera_keyspace::ExpiryMode;
+use tessera_replication::Role;
+use tessera_replication::wire::{
+    PsyncReply, RdbFraming, encode_command, parse_psync_reply, parse_rdb_header,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
+use crate::commands::Ctx;
+use crate::node::{Node, random_hex_id};
+use crate::protocol::reply::Reply;
+use crate::protocol::request::{Args, Decoded, Limits, RequestDecoder};
+use crate::session::Session;
+
+/// Where the link to the master stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    /// Not connected; trying.
+    Connecting,
+    /// Connected, handshake under way.
+    Handshake,
+    /// Receiving or loading a snapshot.
+    Transfer,
+    /// Following the stream.
+    Connected,
+}
+
+/// This node's link to its master.
+pub struct MasterLink {
+    /// Master host.
+    pub host: String,
+    /// Master port.
+    pub port: u16,
+    state: AtomicU8,
+    last_io_ms: AtomicI64,
+    stop: CancellationToken,
+}
+
+impl MasterLink {
+    /// Where the link stands.
+    pub fn state(&self) -> LinkState {
+        match self.state.load(Ordering::Relaxed) {
+            1 => LinkState::Handshake,
+            2 => LinkState::Transfer,
+            3 => LinkState::Connected,
+            _ => LinkState::Connecting,
+        }
+    }
+
+    fn set_state(&self, state: LinkState) {
+        self.state.store(state as u8, Ordering::Relaxed);
+    }
+
+    /// Seconds since the master last sent anything.
+    pub fn last_io_secs(&self) -> i64 {
+        (crate::clock::unix_ms() - self.last_io_ms.load(Ordering::Relaxed)).max(0) / 1000
+    }
+
+    fn touch(&self) {
+        self.last_io_ms
+            .store(crate::clock::unix_ms(), Ordering::Relaxed);
+    }
+}
+
+/// Makes this node a replica of `host:port`: it drops any other link and its own
+/// replicas (they must follow the new history), keeps expired keys for the master's
+/// DELs, and starts the link on a thread of its own.
+pub fn replicate(node: &Arc<Node>, host: String, port: u16) {
+    let link = Arc::new(MasterLink {
+        host: host.clone(),
+        port,
+        state: AtomicU8::new(LinkState::Connecting as u8),
+        last_io_ms: AtomicI64::new(crate::clock::unix_ms()),
+        stop: CancellationToken::new(),
+    });
+    if let Some(old) = node.master_link.lock().replace(link.clone()) {
+        old.stop.cancel();
+    }
+    node.replication.set_role(Role::Replica { host, port });
+    node.replication.drop_replicas();
+    node.keyspace.set_expiry_mode(ExpiryMode::Retain);
+    let node = node.clone();
+    let spawned = std::thread::Builder::new()
+        .name("master-link".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the master link");
+            runtime.block_on(run(node, link));
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "could not start the link to the master");
+    }
+}
+
+/// Stops replicating: this node becomes a master that continues its history under a
+/// new replid (its old replid stays valid for the offsets it had).
+pub fn promote(node: &Node) {
+    if let Some(old) = node.master_link.lock().take() {
+        old.stop.cancel();
+    }
+    node.replication.promote(random_hex_id());
+    let mode = if node.replication.is_active() {
+        ExpiryMode::Journal
+    } else {
+        ExpiryMode::Reclaim
+    };
+    node.keyspace.set_expiry_mode(mode);
+    node.loading.store(false, Ordering::Relaxed);
+}
+
+async fn run(node: Arc<Node>, link: Arc<MasterLink>) {
+    loop {
+        link.set_state(LinkState::Connecting);
+        let outcome = tokio::select! {
+            _ = link.stop.cancelled() => return,
+            outcome = sync_and_follow(&node, &link) => outcome,
+        };
+        if let Err(e) = outcome {
+            tracing::warn!(master = %format!("{}:{}", link.host, link.port), error = %e, "link to the master lost; retrying");
+        }
+        node.loading.store(false, Ordering::Relaxed);
+        tokio::select! {
+            _ = link.stop.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+/// The connection to the master, buffered for reading lines and payloads.
+struct MasterConn {
+    stream: TcpStream,
+    input: BytesMut,
+    timeout: Duration,
+}
+
+impl MasterConn {
+    async fn send(&mut self, args: &[&[u8]]) -> Result<(), String> {
+        let mut out = Vec::new();
+        encode_command(&mut out, args);
+        self.stream
+            .write_all(&out)
+            .await
+            .map_err(|e| format!("write failed: {e}"))
+    }
+
+    async fn fill(&mut self) -> Result<(), String> {
+        self.input.reserve(64 * 1024);
+        match tokio::time::timeout(self.timeout, self.stream.read_buf(&mut self.input)).await {
+            Err(_) => Err("timeout reading from the master".into()),
+            Ok(Err(e)) => Err(format!("read failed: {e}")),
+            Ok(Ok(0)) => Err("connection closed by the master".into()),
+            Ok(Ok(_)) => Ok(()),
+        }
+    }
+
+    /// The next non-empty line (a master sends bare newlines as keepalives).
+    async fn line(&mut self) -> Result<Vec<u8>, String> {
+        loop {
+            while self.input.first() == Some(&b'\n') {
+                self.input.advance(1);
+            }
+            if let Some(end) = self.input.windows(2).position(|w| w == b"\r\n") {
+                let line = self.input[..end].to_vec();
+                self.input.advance(end + 2);
+                return Ok(line);
+            }
+            self.fill().await?;
+        }
+    }
+
+    async fn command(&mut self, args: &[&[u8]]) -> Result<Vec<u8>, String> {
+        self.send(args).await?;
+        self.line().await
+    }
+
+    /// Reads the snapshot that follows `+FULLRESYNC`.
+    async fn snapshot(&mut self, link: &MasterLink) -> Result<Vec<u8>, String> {
+        let framing = parse_rdb_header(&self.line().await?).map_err(|e| e.to_string())?;
+        match framing {
+            RdbFraming::Length(len) => {
+                let len = usize::try_from(len).map_err(|_| "snapshot too large".to_string())?;
+                while self.input.len() < len {
+                    self.fill().await?;
+                    link.touch();
+                }
+                Ok(self.input.split_to(len).to_vec())
+            }
+            RdbFraming::Until(mark) => loop {
+                if self.input.len() >= mark.len() && self.input.ends_with(&mark) {
+                    let mut rdb = std::mem::take(&mut self.input).to_vec();
+                    rdb.truncate(rdb.len() - mark.len());
+                    return Ok(rdb);
+                }
+                self.fill().await?;
+                link.touch();
+            },
+        }
+    }
+}
+
+async fn sync_and_follow(node: &Arc<Node>, link: &MasterLink) -> Result<(), String> {
+    let settings = node.config.settings();
+    let timeout = Duration::from_secs(settings.replication.timeout_secs);
+    let connect = TcpStream::connect((link.host.as_str(), link.port));
+    let stream = match tokio::time::timeout(timeout, connect).await {
+        Err(_) => return Err("timeout connecting to the master".into()),
+        Ok(Err(e)) => return Err(format!("connecting to the master: {e}")),
+        Ok(Ok(s)) => s,
+    };
+    let _ = stream.set_nodelay(true);
+    let mut conn = MasterConn {
+        stream,
+        input: BytesMut::new(),
+        timeout,
+    };
+    link.set_state(LinkState::Handshake);
+    link.touch();
+    // PING first: a master that wants a password says so, and AUTH follows.
+    conn.command(&[b"PING"]).await?;
+    if let Some(pass) = &settings.replication.masterauth {
+        let reply = match &settings.replication.masteruser {
+            Some(user) => conn.command(&[b"AUTH", user, pass]).await?,
+            None => conn.command(&[b"AUTH", pass]).await?,
+        };
+        if !reply.starts_with(b"+") {
+            return Err(format!(
+                "the master refused AUTH: {}",
+                String::from_utf8_lossy(&reply)
+            ));
+        }
+    }
+    let port = node.port().to_string();
+    conn.command(&[b"REPLCONF", b"listening-port", port.as_bytes()])
+        .await?;
+    conn.command(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])
+        .await?;
+    // Continue this node's own history: whatever it followed last, or its own stream
+    // if it was a master (a demoted master often needs only the tail).
+    let ids = node.replication.ids();
+    let next = (node.replication.offset() + 1).to_string();
+    let reply = conn
+        .command(&[b"PSYNC", ids.replid.as_bytes(), next.as_bytes()])
+        .await?;
+    match parse_psync_reply(&reply).map_err(|e| e.to_string())? {
+        PsyncReply::Full { replid, offset } => {
+            link.set_state(LinkState::Transfer);
+            let rdb = conn.snapshot(link).await?;
+            tracing::info!(
+                bytes = rdb.len(),
+                "snapshot received from the master; loading"
+            );
+            load(node, rdb).await?;
+            node.replication.drop_replicas();
+            node.replication.reset_to(replid, offset);
+        }
+        PsyncReply::Continue { replid } => {
+            tracing::info!("partial resynchronization with the master");
+            if let Some(replid) = replid {
+                node.replication.follow_renamed(replid);
+            }
+        }
+        PsyncReply::Error(e) => return Err(format!("the master refused PSYNC: {e}")),
+    }
+    link.set_state(LinkState::Connected);
+    follow(node, link, conn).await
+}
+
+/// Replaces the data with a snapshot, answering LOADING meanwhile.
+async fn load(node: &Arc<Node>, rdb: Vec<u8>) -> Result<(), String> {
+    node.loading.store(true, Ordering::Relaxed);
+    let node2 = node.clone();
+    let loaded = tokio::task::spawn_blocking(move || {
+        node2.keyspace.clear();
+        // Keys past their deadline load too: the master decides when they go.
+        tessera_keyspace::rdb::load_keyspace(&node2.keyspace, &rdb[..], i64::MIN, 1 << 40)
+    })
+    .await;
+    node.loading.store(false, Ordering::Relaxed);
+    match loaded {
+        Ok(Ok(stats)) => {
+            tracing::info!(keys = stats.loaded, "snapshot loaded");
+            Ok(())
+        }
+        Ok(Err(e)) => Err(format!("the master's snapshot is corrupt: {e}")),
+        Err(e) => Err(format!("loading the snapshot failed: {e}")),
+    }
+}
+
+/// Applies the master's commands as a client that is always allowed, sees no key
+/// expire (time is the master's business: it sends DEL) and is never recorded again
+/// (the raw stream is, so sub-replicas and a later promotion share the offsets).
+struct Applier {
+    node: Arc<Node>,
+    session: Session,
+    reply: Reply,
+}
+
+impl Applier {
+    fn apply(&mut self, args: Args<'_>) {
+        let settings = self.node.config.settings_guard();
+        let mut ctx = Ctx {
+            node: &self.node,
+            session: &mut self.session,
+            reply: &mut self.reply,
+            settings: &settings,
+            now_ms: i64::MIN,
+        };
+        crate::dispatch::execute(&mut ctx, args);
+        self.session.deferred = None;
+        self.reply.clear();
+    }
+}
+
+async fn follow(node: &Arc<Node>, link: &MasterLink, mut conn: MasterConn) -> Result<(), String> {
+    let peer = conn.stream.peer_addr().map_err(|e| e.to_string())?;
+    let local = conn.stream.local_addr().map_err(|e| e.to_string())?;
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&conn.stream);
+    let info = node.clients.register(peer, local, fd);
+    let mut session = Session::new(info.clone(), true);
+    session.master_link = true;
+    let mut applier = Applier {
+        node: node.clone(),
+        session,
+        reply: Reply::new(),
+    };
+    let result = apply_stream(node, link, &mut conn, &mut applier).await;
+    info.detach_socket();
+    node.clients.unregister(info.id);
+    result
+}
+
+async fn apply_stream(
+    node: &Arc<Node>,
+    link: &MasterLink,
+    conn: &mut MasterConn,
+    applier: &mut Applier,
+) -> Result<(), String> {
+    let mut decoder = RequestDecoder::new();
+    let limits = Limits {
+        max_bulk_len: usize::MAX,
+        authenticated: true,
+    };
+    let mut ack = tokio::time::interval(Duration::from_secs(1));
+    ack.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        // Everything complete in the buffer, in order.
+        loop {
+            let used = match decoder.decode(&conn.input, limits) {
+                Ok(Decoded::Request(used)) => used,
+                Ok(Decoded::Incomplete(_)) => break,
+                Err(e) => return Err(format!("protocol error from the master: {e}")),
+            };
+            let args = decoder.args(&conn.input[..used]);
+            let getack = args.len() >= 2
+                && args.get(0).eq_ignore_ascii_case(b"REPLCONF")
+                && args.get(1).eq_ignore_ascii_case(b"GETACK");
+            if getack {
+                let offset = node.replication.offset().to_string();
+                conn.send(&[b"REPLCONF", b"ACK", offset.as_bytes()]).await?;
+            } else if !args.is_empty() {
+                applier.apply(args);
+            }
+            node.replication
+                .feed_raw(&conn.input[..used], Some(applier.session.db));
+            conn.input.advance(used);
+        }
+        tokio::select! {
+            read = conn.fill() => {
+                read?;
+                link.touch();
+            }
+            _ = ack.tick() => {
+                if link.last_io_secs() > conn.timeout.as_secs() as i64 {
+                    return Err("timeout: nothing from the master".into());
+                }
+                let offset = node.replication.offset().to_string();
+                conn.send(&[b"REPLCONF", b"ACK", offset.as_bytes()]).await?;
+            }
+        }
+    }
+}
