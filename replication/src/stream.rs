@@ -125,6 +125,20 @@ pub struct ReplicationStream {
     replica: AtomicBool,
     /// Woken whenever a replica acknowledges an offset (WAIT listens).
     acked: tokio::sync::Notify,
+    /// Counters for INFO's stats section.
+    pub syncs: SyncCounters,
+}
+
+/// How replicas synced with this node (INFO: sync_full, sync_partial_ok,
+/// sync_partial_err).
+#[derive(Debug, Default)]
+pub struct SyncCounters {
+    /// Full syncs served.
+    pub full: AtomicU64,
+    /// Partial resyncs accepted.
+    pub partial_ok: AtomicU64,
+    /// Partial resyncs refused (a full sync followed).
+    pub partial_err: AtomicU64,
 }
 
 /// What `PSYNC` should do, decided under the stream lock.
@@ -152,6 +166,7 @@ impl ReplicationStream {
             active: AtomicBool::new(false),
             replica: AtomicBool::new(false),
             acked: tokio::sync::Notify::new(),
+            syncs: SyncCounters::default(),
         }
     }
 
@@ -224,6 +239,9 @@ impl ReplicationStream {
         match answer_psync(&inner.ids, inner.backlog.as_ref(), replid, next) {
             PsyncAnswer::FullResync(reason) => {
                 tracing::info!(?reason, replid, next, "partial resync refused");
+                if reason != crate::history::FullReason::Requested {
+                    self.syncs.partial_err.fetch_add(1, Ordering::Relaxed);
+                }
                 Attach::Full
             }
             PsyncAnswer::Continue { from } => {
@@ -234,6 +252,7 @@ impl ReplicationStream {
                 r.push(b);
                 r.set_online();
                 inner.replicas.push(r.clone());
+                self.syncs.partial_ok.fetch_add(1, Ordering::Relaxed);
                 let line = format!("+CONTINUE {}\r\n", inner.ids.replid);
                 Attach::Continue(r, line)
             }
@@ -245,6 +264,7 @@ impl ReplicationStream {
     /// the snapshot before releasing them.
     pub fn attach_for_full_sync(&self, replica: NewReplica) -> (Arc<AttachedReplica>, String, u64) {
         self.activate();
+        self.syncs.full.fetch_add(1, Ordering::Relaxed);
         let mut inner = self.inner.lock();
         let r = replica.build(inner.offset);
         inner.replicas.push(r.clone());

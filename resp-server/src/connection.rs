@@ -120,8 +120,14 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream, info: Arc<ClientInfo>
         }
         if let Some(request) = session.replica_sync.take() {
             // What the replica sent after PSYNC (its first ACKs) stays in `input`.
-            crate::replication::master::serve_replica(node.clone(), stream, info.clone(), request, input)
-                .await;
+            crate::replication::master::serve_replica(
+                node.clone(),
+                stream,
+                info.clone(),
+                request,
+                input,
+            )
+            .await;
             info.detach_socket();
             return;
         }

@@ -45,8 +45,7 @@ pub fn execute(ctx: &mut Ctx<'_>, args: Args<'_>) {
                 .error("READONLY You can't write against a read only replica.");
             return;
         }
-        if ctx.node.loading.load(std::sync::atomic::Ordering::Relaxed)
-            && !meta.has_flag("loading")
+        if ctx.node.loading.load(std::sync::atomic::Ordering::Relaxed) && !meta.has_flag("loading")
         {
             ctx.reply
                 .error("LOADING Redis is loading the dataset in memory");

@@ -311,9 +311,11 @@ fn stats(node: &Node, out: &mut String) {
         "rejected_connections",
         node.stats.rejected_connections.load(Relaxed),
     );
-    field(out, "sync_full", 0);
-    field(out, "sync_partial_ok", 0);
-    field(out, "sync_partial_err", 0);
+    let syncs = &node.replication.syncs;
+    let count = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    field(out, "sync_full", count(&syncs.full));
+    field(out, "sync_partial_ok", count(&syncs.partial_ok));
+    field(out, "sync_partial_err", count(&syncs.partial_err));
     field(out, "expired_keys", ks.expired);
     field(out, "expired_stale_perc", "0.00");
     field(out, "expired_time_cap_reached_count", 0);
@@ -351,19 +353,31 @@ fn replication(node: &Node, out: &mut String) {
             field(
                 out,
                 "master_link_status",
-                if state == LinkState::Connected { "up" } else { "down" },
+                if state == LinkState::Connected {
+                    "up"
+                } else {
+                    "down"
+                },
             );
             field(
                 out,
                 "master_last_io_seconds_ago",
                 link.as_ref().map_or(-1, |l| l.last_io_secs()),
             );
-            field(out, "master_sync_in_progress", i32::from(state == LinkState::Transfer));
+            field(
+                out,
+                "master_sync_in_progress",
+                i32::from(state == LinkState::Transfer),
+            );
             field(out, "slave_read_repl_offset", offset);
             field(out, "slave_repl_offset", offset);
             let settings = node.config.settings_guard();
             field(out, "slave_priority", settings.replication.priority);
-            field(out, "slave_read_only", i32::from(settings.replication.read_only));
+            field(
+                out,
+                "slave_read_only",
+                i32::from(settings.replication.read_only),
+            );
             field(out, "replica_announced", 1);
         }
     }
@@ -375,7 +389,11 @@ fn replication(node: &Node, out: &mut String) {
             ReplicaState::Online => "online",
         };
         let acked = r.ack_time.load(Ordering::Relaxed);
-        let lag = if acked == 0 { 0 } else { now.saturating_sub(acked) / 1000 };
+        let lag = if acked == 0 {
+            0
+        } else {
+            now.saturating_sub(acked) / 1000
+        };
         field(
             out,
             &format!("slave{i}"),

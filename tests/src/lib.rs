@@ -6,6 +6,7 @@
 pub mod bus;
 pub mod cluster;
 pub mod process;
+pub mod replication;
 pub mod wire;
 
 pub use process::{RedisServer, TesseraNode, redis_cli, tessera_bin, wait_until};

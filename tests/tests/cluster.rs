@@ -40,14 +40,25 @@ fn six_tessera_nodes_form_serve_and_survive_a_restart() {
         let out = redis_cli(ports[(i + 3) % 6], &["-c", "GET", &format!("k{i}")]);
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("v{i}"));
     }
-    let masters_with_keys = ports
-        .iter()
-        .filter(|&&p| {
-            let mut c = RawConnection::connect(p).unwrap();
-            matches!(c.command(&["DBSIZE"]).unwrap(), Frame::Integer(n) if n > 0)
-        })
-        .count();
-    assert_eq!(masters_with_keys, 3, "keys landed on all three masters");
+    let dbsize = |p: u16| match RawConnection::connect(p)
+        .unwrap()
+        .command(&["DBSIZE"])
+        .unwrap()
+    {
+        Frame::Integer(n) => n,
+        other => panic!("{other:?}"),
+    };
+    let is_master = |p: u16| nodes(p).iter().any(|l| l.contains("myself,master"));
+    let (masters, replicas): (Vec<u16>, Vec<u16>) = ports.iter().partition(|&&p| is_master(p));
+    assert_eq!(masters.len(), 3);
+    assert!(
+        masters.iter().all(|&p| dbsize(p) > 0),
+        "keys landed on all three masters"
+    );
+    let copied = wait_until(Duration::from_secs(10), || {
+        replicas.iter().map(|&p| dbsize(p)).sum::<i64>() == 30
+    });
+    assert!(copied, "the replicas hold their masters' keys");
 
     // A non-owner redirects with Redis's exact text.
     let owner_of_foo = ports

@@ -70,6 +70,14 @@ pub fn start(
             Topology::new(id, now)
         }
     };
+    // A replica in nodes.conf follows its master's data from the start.
+    let me = topology.me();
+    let initial_master = me
+        .master
+        .filter(|_| me.is_replica())
+        .and_then(|m| topology.node(&m))
+        .filter(|m| !m.ip.is_empty())
+        .map(|m| (m.ip.clone(), m.port));
     let cport = bus_port(settings, client_port)?;
     let listeners = server::bind(&settings.bind, cport, settings.tcp_backlog, 1)
         .with_context(|| format!("listening on the cluster bus port {cport}"))?
@@ -79,7 +87,12 @@ pub fn start(
         engine_config(settings, client_port, cport),
         rand::random(),
     );
+    if let Some((ip, port)) = initial_master {
+        tessera_resp_server::replication::replicate(node, ip, port);
+    }
     let keyspace_node = node.clone();
+    let event_node = node.clone();
+    let offset_node = node.clone();
     let hooks = Hooks {
         delete_slots: Box::new(move |slots| {
             let db = keyspace_node.keyspace.db(0);
@@ -95,12 +108,16 @@ pub fn start(
                 }
             }
         }),
-        on_event: Box::new(|event| match event {
+        repl_offset: Box::new(move || offset_node.replication.offset()),
+        on_event: Box::new(move |event| match event {
             Event::Failing(id) => tracing::warn!(node = %id, "node marked as failing"),
             Event::Recovered(id) => tracing::info!(node = %id, "node is reachable again"),
             Event::StateChanged(ok) => tracing::warn!(ok, "cluster state changed"),
-            Event::BecameReplicaOf(id) => {
-                tracing::warn!(master = %id, "this node is now a replica")
+            Event::BecameReplicaOf { master, ip, port } => {
+                tracing::warn!(%master, "this node is now a replica");
+                if !ip.is_empty() {
+                    tessera_resp_server::replication::replicate(&event_node, ip.clone(), *port);
+                }
             }
             other => tracing::debug!(?other, "cluster event"),
         }),

@@ -119,8 +119,16 @@ pub enum Event {
     Recovered(NodeId),
     /// The cluster state changed (true: ok).
     StateChanged(bool),
-    /// This node became a replica of this master.
-    BecameReplicaOf(NodeId),
+    /// This node became a replica of this master, reachable for clients (and so for
+    /// replication) at `ip:port`.
+    BecameReplicaOf {
+        /// The master.
+        master: NodeId,
+        /// Its IP.
+        ip: String,
+        /// Its client port.
+        port: u16,
+    },
     /// A node joined this node's view.
     NodeAdded(NodeId),
     /// A node left this node's view.

@@ -108,6 +108,13 @@ impl Engine {
         }
         self.topo.attach_replica(me, master);
         self.topo.touch();
-        self.out.events.push(Event::BecameReplicaOf(master));
+        let (ip, port) = self
+            .topo
+            .node(&master)
+            .map(|m| (m.ip.clone(), m.port))
+            .unwrap_or_default();
+        self.out
+            .events
+            .push(Event::BecameReplicaOf { master, ip, port });
     }
 }

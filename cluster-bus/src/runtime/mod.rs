@@ -36,12 +36,18 @@ pub type SlotDeleter = Box<dyn Fn(&[u16]) + Send + Sync>;
 /// Receives every engine event as it happens.
 pub type EventSink = Box<dyn Fn(&Event) + Send + Sync>;
 
+/// Reads the node's replication offset (announced in every message header; elections
+/// rank replicas by it).
+pub type OffsetSource = Box<dyn Fn() -> u64 + Send + Sync>;
+
 /// What the bus asks of the rest of the node.
 pub struct Hooks {
     /// Delete every key in these slots (this node lost them while holding keys).
     pub delete_slots: SlotDeleter,
     /// Told of every engine event.
     pub on_event: EventSink,
+    /// The replication offset.
+    pub repl_offset: OffsetSource,
 }
 
 /// What the rest of the node asks of the bus thread.
@@ -186,7 +192,10 @@ impl Driver {
         loop {
             tokio::select! {
                 _ = stop.notified() => break,
-                _ = tick.tick() => self.engine.tick(now_ms()),
+                _ = tick.tick() => {
+                    self.engine.set_repl_offset((self.hooks.repl_offset)());
+                    self.engine.tick(now_ms());
+                }
                 Some((stream, peer)) = accepted.recv() => {
                     let local = stream.local_addr().map(|a| a.ip().to_string()).unwrap_or_default();
                     let link = self.engine.accepted(peer.ip().to_string(), local, now_ms());

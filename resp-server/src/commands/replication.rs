@@ -23,7 +23,8 @@ pub(super) fn handler(name: &str) -> Option<Handler> {
 
 fn replicaof(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if ctx.settings.cluster_enabled {
-        ctx.reply.error("ERR REPLICAOF not allowed in cluster mode.");
+        ctx.reply
+            .error("ERR REPLICAOF not allowed in cluster mode.");
         return;
     }
     if is(args.get(1), "NO") && is(args.get(2), "ONE") {

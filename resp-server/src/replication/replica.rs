@@ -76,6 +76,14 @@ impl MasterLink {
 /// replicas (they must follow the new history), keeps expired keys for the master's
 /// DELs, and starts the link on a thread of its own.
 pub fn replicate(node: &Arc<Node>, host: String, port: u16) {
+    let already = node
+        .master_link
+        .lock()
+        .as_ref()
+        .is_some_and(|l| l.host == host && l.port == port);
+    if already {
+        return;
+    }
     let link = Arc::new(MasterLink {
         host: host.clone(),
         port,
