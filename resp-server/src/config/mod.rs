@@ -301,8 +301,14 @@ mod tests {
             v.apply("port", &args(&["1", "2"])),
             Err(DirectiveError::Invalid("wrong number of arguments".into()))
         );
+        v.apply("io-threads", &args(&["4"])).unwrap();
         assert!(
             v.unimplemented_changes()
+                .iter()
+                .any(|(n, _)| *n == "io-threads")
+        );
+        assert!(
+            !v.unimplemented_changes()
                 .iter()
                 .any(|(n, _)| *n == "replicaof")
         );
