@@ -4,8 +4,12 @@
 //! engine can call them and simulations can drive them. Generic over the node id type:
 //! this crate knows nothing of sockets, keys or the wire format.
 //!
-//! Today: PFAIL, failure reports and the FAIL quorum (Redis 7.0 rules). Replica
-//! election, voting, manual failover and replica migration arrive with the failover
-//! issue.
+//! - [`failure`]: PFAIL, failure reports and the FAIL quorum.
+//! - [`election`]: replica elections and the masters' voting rule.
+//! - [`manual`]: manual failover (CLUSTER FAILOVER) on both sides.
+//! - [`migration`]: which replica moves to an orphaned master.
 
+pub mod election;
 pub mod failure;
+pub mod manual;
+pub mod migration;

@@ -30,6 +30,7 @@ fn engine() -> Engine {
         require_full_coverage: true,
         endpoint_type: EndpointType::Ip,
         allow_replica_migration: true,
+        ..EngineConfig::default()
     };
     Engine::new(topology, config, 7)
 }

@@ -32,6 +32,8 @@ enum Stop {
     /// PSYNC or SYNC: the connection becomes a replica's link once replies are
     /// written.
     Replica,
+    /// The next command is a write and writes are paused (manual failover).
+    WritePaused,
 }
 
 /// Serves one connection until it closes, is killed, or the node shuts down.
@@ -73,6 +75,10 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream, info: Arc<ClientInfo>
                 Stop::Sleep => {
                     session.sleep = None;
                     node.pause.wait().await;
+                    continue;
+                }
+                Stop::WritePaused => {
+                    node.write_pause.wait().await;
                     continue;
                 }
                 Stop::Deferred => {
@@ -167,6 +173,11 @@ fn run_requests(
             }
         };
         let args = decoder.args(&input[..used]);
+        if !args.is_empty() && node.write_pause.active() && is_write(args) {
+            // Left in the buffer (the decoder is back at its start): it runs once
+            // writes resume, in order.
+            break Stop::WritePaused;
+        }
         if !args.is_empty() {
             if session.reply_mode == ReplyMode::SkipNext {
                 session.reply_mode = ReplyMode::Skipping;
@@ -208,4 +219,11 @@ fn run_requests(
     };
     session.info.touch(now_ms);
     (stop, commands)
+}
+
+/// Whether a request is a write command (what a write pause holds back).
+fn is_write(args: crate::protocol::request::Args<'_>) -> bool {
+    crate::command::CommandTable::get()
+        .lookup(args.get(0))
+        .is_some_and(|c| c.is_write)
 }

@@ -7,7 +7,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::ClientRegistry;
 use crate::config::Config;
-use crate::pause::PauseGate;
+use crate::pause::{PauseGate, WritePause};
 use crate::replication::MasterLink;
 use crate::snapshots::Snapshots;
 use crate::stats::{Stats, Totals};
@@ -51,6 +51,8 @@ pub struct Node {
     pub stats: Stats,
     /// DEBUG SLEEP and other pauses.
     pub pause: PauseGate,
+    /// Writes held during a manual failover.
+    pub write_pause: WritePause,
     /// Snapshot state.
     pub snapshots: Snapshots,
     /// Random 40-hex id of this process run.
@@ -109,6 +111,7 @@ impl Node {
             clients: ClientRegistry::new(),
             stats: Stats::default(),
             pause: PauseGate::new(),
+            write_pause: WritePause::default(),
             snapshots: Snapshots::new(crate::clock::unix_ms() / 1000),
             run_id: random_hex_id(),
             replication,

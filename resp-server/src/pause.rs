@@ -53,3 +53,38 @@ impl PauseGate {
         }
     }
 }
+
+/// Client writes held back until a deadline, or until resumed: a master's pause while
+/// its replica takes over in a manual failover. Reads go on.
+#[derive(Debug, Default)]
+pub struct WritePause {
+    /// Unix ms until which writes wait; 0 when none.
+    until_ms: std::sync::atomic::AtomicI64,
+}
+
+impl WritePause {
+    /// Holds writes until `unix_ms`.
+    pub fn pause_until(&self, unix_ms: u64) {
+        self.until_ms
+            .store(unix_ms.min(i64::MAX as u64) as i64, Ordering::Release);
+    }
+
+    /// Lets writes go on.
+    pub fn resume(&self) {
+        self.until_ms.store(0, Ordering::Release);
+    }
+
+    /// True while writes must wait. One atomic load when no pause is set.
+    #[inline]
+    pub fn active(&self) -> bool {
+        let until = self.until_ms.load(Ordering::Acquire);
+        until != 0 && crate::clock::unix_ms() < until
+    }
+
+    /// Waits until writes may go on.
+    pub async fn wait(&self) {
+        while self.active() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}

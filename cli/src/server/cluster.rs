@@ -46,6 +46,10 @@ pub fn engine_config(settings: &Settings, client_port: u16, bus_port: u16) -> En
             _ => EndpointType::Ip,
         },
         allow_replica_migration: c.allow_replica_migration,
+        replica_no_failover: c.replica_no_failover,
+        replica_validity_factor: c.replica_validity_factor,
+        repl_ping_period_ms: settings.replication.ping_period_secs * 1000,
+        migration_barrier: c.migration_barrier,
     }
 }
 
@@ -108,11 +112,22 @@ pub fn start(
                 }
             }
         }),
-        repl_offset: Box::new(move || offset_node.replication.offset()),
+        replication: Box::new(move || {
+            (
+                offset_node.replication.offset(),
+                tessera_resp_server::replication::link_down_since(&offset_node),
+            )
+        }),
         on_event: Box::new(move |event| match event {
             Event::Failing(id) => tracing::warn!(node = %id, "node marked as failing"),
             Event::Recovered(id) => tracing::info!(node = %id, "node is reachable again"),
             Event::StateChanged(ok) => tracing::warn!(ok, "cluster state changed"),
+            Event::Promoted { previous_master, epoch } => {
+                tracing::warn!(%previous_master, epoch, "this replica is now the master of its shard");
+                tessera_resp_server::replication::promote(&event_node);
+            }
+            Event::PauseWrites { until } => event_node.write_pause.pause_until(*until),
+            Event::ResumeWrites => event_node.write_pause.resume(),
             Event::BecameReplicaOf { master, ip, port } => {
                 tracing::warn!(%master, "this node is now a replica");
                 if !ip.is_empty() {

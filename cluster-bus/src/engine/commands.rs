@@ -67,6 +67,8 @@ pub enum ClusterCommand {
     },
     /// CLUSTER REPLICAS / SLAVES id.
     Replicas(String),
+    /// CLUSTER FAILOVER [FORCE|TAKEOVER].
+    Failover(super::FailoverKind),
 }
 
 /// A node as CLUSTER SLOTS lists it.
@@ -300,6 +302,10 @@ impl Engine {
                 self.update_state_later();
                 Ok(Answer::Ok)
             }
+            ClusterCommand::Failover(kind) => self
+                .start_manual_failover(kind, now)
+                .map(|()| Answer::Ok)
+                .map_err(CommandError::Refused),
             ClusterCommand::Replicas(id) => {
                 let Some(n) = self.lookup_text(&id) else {
                     return refused(format!("ERR Unknown node {id}"));

@@ -78,6 +78,7 @@ impl Engine {
         }
 
         let mut update_state = false;
+        let mut new_reports = false;
         for id in &ids {
             let Some(n) = self.topo.node(id) else {
                 continue;
@@ -121,14 +122,41 @@ impl Engine {
                 self.topo.touch();
                 self.out.events.push(Event::PossiblyFailing(*id));
                 update_state = true;
-                // A lone slot-serving master is its own quorum.
-                if self.topo.me().is_master() && self.size == 1 {
-                    self.mark_failing_if_needed(id, now);
+                if self.topo.me().is_master() {
+                    // A lone slot-serving master is its own quorum.
+                    if self.size == 1 {
+                        self.mark_failing_if_needed(id, now);
+                    }
+                    new_reports = true;
                 }
             }
         }
+        if new_reports {
+            self.send_failure_reports(now);
+        }
+        self.manual_failover_cron(now);
+        if self.topo.me().is_replica() {
+            self.handle_replica_failover(now);
+            self.replica_migration_cron(now);
+        }
         if update_state || !self.state_ok {
             self.update_state(now);
+        }
+    }
+
+    /// A master that just saw a node stop answering tells everyone at once (the PFAIL
+    /// flag rides in the gossip of a PING), instead of at each peer's next ping: the
+    /// FAIL quorum forms in one round trip. The quorum rule itself is unchanged.
+    fn send_failure_reports(&mut self, now: u64) {
+        let links: Vec<_> = self
+            .topo
+            .nodes
+            .values()
+            .filter(|n| !n.flags.any(NodeFlags::MYSELF | NodeFlags::HANDSHAKE | NodeFlags::PFAIL | NodeFlags::FAIL))
+            .filter_map(|n| n.link)
+            .collect();
+        for link in links {
+            self.send_ping(link, MessageType::Ping, now);
         }
     }
 }

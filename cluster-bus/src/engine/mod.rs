@@ -9,6 +9,7 @@
 mod commands;
 mod cron;
 mod describe;
+mod failover;
 mod gossip;
 mod receive;
 mod routing;
@@ -19,6 +20,7 @@ mod state;
 pub use commands::{
     Answer, ClusterCommand, CommandError, LinkInfo, NodeEndpoint, Shard, ShardNode, SlotRange,
 };
+pub use failover::FailoverKind;
 pub use routing::{NO_OWNER, RouteNode, RoutingSnapshot};
 
 use rand::SeedableRng;
@@ -61,8 +63,37 @@ pub struct EngineConfig {
     /// cluster-preferred-endpoint-type.
     pub endpoint_type: EndpointType,
     /// cluster-allow-replica-migration: a master that lost its last slot becomes a
-    /// replica of the node that took them.
+    /// replica of the node that took them, and spare replicas move to orphaned masters.
     pub allow_replica_migration: bool,
+    /// cluster-replica-no-failover: this replica never starts an automatic failover.
+    pub replica_no_failover: bool,
+    /// cluster-replica-validity-factor (0: any data age may fail over).
+    pub replica_validity_factor: u64,
+    /// repl-ping-replica-period, in ms (part of the data age limit).
+    pub repl_ping_period_ms: u64,
+    /// cluster-migration-barrier: replicas a master keeps before one may migrate.
+    pub migration_barrier: usize,
+}
+
+impl Default for EngineConfig {
+    /// Redis's defaults, for a node on port 6379.
+    fn default() -> EngineConfig {
+        EngineConfig {
+            node_timeout: 15_000,
+            port: 6379,
+            cport: 16379,
+            pport: 0,
+            announce_ip: None,
+            hostname: String::new(),
+            require_full_coverage: true,
+            endpoint_type: EndpointType::Ip,
+            allow_replica_migration: true,
+            replica_no_failover: false,
+            replica_validity_factor: 10,
+            repl_ping_period_ms: 10_000,
+            migration_barrier: 1,
+        }
+    }
 }
 
 /// One bus connection as the engine tracks it.
@@ -129,6 +160,24 @@ pub enum Event {
         /// Its client port.
         port: u16,
     },
+    /// This replica asked for votes in this epoch.
+    ElectionStarted(u64),
+    /// This replica won its election (or took over) and now serves its old master's
+    /// slots: its data must stop following that master.
+    Promoted {
+        /// The master it replaced.
+        previous_master: NodeId,
+        /// Its new configEpoch.
+        epoch: u64,
+    },
+    /// A replica asked this master for a manual failover: hold client writes until
+    /// this Unix time (ms), or [`Event::ResumeWrites`].
+    PauseWrites {
+        /// Until when.
+        until: u64,
+    },
+    /// The manual failover ended: writes may go on.
+    ResumeWrites,
     /// A node joined this node's view.
     NodeAdded(NodeId),
     /// A node left this node's view.
@@ -155,6 +204,9 @@ struct Todo {
     fsync: bool,
     update_state: bool,
 }
+
+type Election = tessera_failover::election::Election;
+type ManualFailover = tessera_failover::manual::ManualFailover<NodeId>;
 
 /// Messages sent and received, by type, for CLUSTER INFO.
 #[derive(Debug, Default, Clone)]
@@ -185,6 +237,13 @@ pub struct Engine {
     blacklist: BTreeMap<NodeId, u64>,
     /// Replication offset reported in headers.
     repl_offset: u64,
+    /// When this replica's link to its master went down (`None`: it is up).
+    repl_link_down_since: Option<u64>,
+    election: Election,
+    manual: ManualFailover,
+    data_age_logged: bool,
+    /// Since when each master has had no working replica.
+    orphaned_since: BTreeMap<NodeId, u64>,
     published_version: u64,
 }
 
@@ -208,6 +267,11 @@ impl Engine {
             among_minority_time: 0,
             blacklist: BTreeMap::new(),
             repl_offset: 0,
+            repl_link_down_since: None,
+            election: Election::default(),
+            manual: ManualFailover::default(),
+            data_age_logged: false,
+            orphaned_since: BTreeMap::new(),
             published_version: u64::MAX,
         };
         engine.apply_config_to_myself();
@@ -223,7 +287,12 @@ impl Engine {
             self.cfg.hostname.clone(),
             self.cfg.announce_ip.clone(),
         );
+        let no_failover = self.cfg.replica_no_failover;
         let me = self.topo.me_mut();
+        me.flags.clear(crate::topology::NodeFlags::NOFAILOVER);
+        if no_failover {
+            me.flags.set(crate::topology::NodeFlags::NOFAILOVER);
+        }
         me.port = port;
         me.cport = cport;
         me.pport = pport;
@@ -271,6 +340,16 @@ impl Engine {
     /// Sets the replication offset announced in headers.
     pub fn set_repl_offset(&mut self, offset: u64) {
         self.repl_offset = offset;
+    }
+
+    /// Tells the engine how this node's replication stands: its offset, and since
+    /// when its link to its master is down (`None` when up, or when it is a master).
+    pub fn set_replication(&mut self, offset: u64, link_down_since: Option<u64>) {
+        self.repl_offset = offset;
+        if link_down_since.is_none() {
+            self.data_age_logged = false;
+        }
+        self.repl_link_down_since = link_down_since;
     }
 
     /// Takes what the inputs so far produced.

@@ -112,6 +112,7 @@ impl Engine {
             }
             let s = self.topo.node_mut(&id).expect("resolved");
             s.repl_offset = h.offset;
+            self.note_master_pause(&id, h);
         }
         if kind.is_ping_like() {
             self.process_ping_like(link, kind, &msg, sender, now);
@@ -158,8 +159,17 @@ impl Engine {
                 self.save(true);
                 self.update_slots_config_with(*node, *config_epoch, slots, now);
             }
-            // Pub/Sub delivery, votes and manual failover arrive with later issues; the
-            // messages are accepted (and counted) like Redis accepts them.
+            (MessageType::FailoverAuthRequest, _) => {
+                let h = msg.header.clone();
+                self.vote_if_needed(sender, &h, now);
+            }
+            (MessageType::FailoverAuthAck, _) => {
+                let h = msg.header.clone();
+                self.count_vote(sender, &h, now);
+            }
+            (MessageType::MfStart, _) => self.manual_failover_requested(sender, now),
+            // Pub/Sub delivery arrives with a later issue; the messages are accepted
+            // (and counted) like Redis accepts them.
             _ => {}
         }
     }

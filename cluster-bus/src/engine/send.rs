@@ -34,7 +34,12 @@ impl Engine {
             cport: self.cfg.cport,
             flags: me.flags.0,
             state: u8::from(!self.state_ok),
-            mflags: 0,
+            // A master in a manual failover says so in everything it sends.
+            mflags: if me.is_master() && self.manual.active() {
+                wire::MFLAG_PAUSED
+            } else {
+                0
+            },
         }
     }
 

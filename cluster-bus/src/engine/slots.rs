@@ -98,6 +98,9 @@ impl Engine {
     /// Makes this node a replica of `master` (Redis's clusterSetMaster).
     pub(super) fn become_replica_of(&mut self, master: NodeId, _now: u64) {
         let me = self.topo.myself;
+        // A master that was pausing writes for its replica's manual failover stops.
+        self.reset_manual_failover();
+        self.election.reset();
         if self.topo.me().is_master() {
             self.topo.del_node_slots(&me);
             let n = self.topo.me_mut();

@@ -36,9 +36,10 @@ pub type SlotDeleter = Box<dyn Fn(&[u16]) + Send + Sync>;
 /// Receives every engine event as it happens.
 pub type EventSink = Box<dyn Fn(&Event) + Send + Sync>;
 
-/// Reads the node's replication offset (announced in every message header; elections
-/// rank replicas by it).
-pub type OffsetSource = Box<dyn Fn() -> u64 + Send + Sync>;
+/// Reads how the node's replication stands: its offset (announced in every message
+/// header; elections rank replicas by it) and, for a replica, since when (Unix ms) its
+/// link to its master is down.
+pub type ReplicationSource = Box<dyn Fn() -> (u64, Option<u64>) + Send + Sync>;
 
 /// What the bus asks of the rest of the node.
 pub struct Hooks {
@@ -46,8 +47,8 @@ pub struct Hooks {
     pub delete_slots: SlotDeleter,
     /// Told of every engine event.
     pub on_event: EventSink,
-    /// The replication offset.
-    pub repl_offset: OffsetSource,
+    /// The replication state.
+    pub replication: ReplicationSource,
 }
 
 /// What the rest of the node asks of the bus thread.
@@ -193,7 +194,8 @@ impl Driver {
             tokio::select! {
                 _ = stop.notified() => break,
                 _ = tick.tick() => {
-                    self.engine.set_repl_offset((self.hooks.repl_offset)());
+                    let (offset, down_since) = (self.hooks.replication)();
+                    self.engine.set_replication(offset, down_since);
                     self.engine.tick(now_ms());
                 }
                 Some((stream, peer)) = accepted.recv() => {
@@ -265,6 +267,11 @@ impl Driver {
     }
 
     fn perform(&mut self, out: Output) {
+        // Write ahead: a vote or a new epoch is on disk before any message that
+        // depends on it leaves.
+        if let Some(fsync) = out.save {
+            self.save(fsync);
+        }
         let timeout = Duration::from_millis(self.engine.config().node_timeout.clamp(100, 5000));
         for action in out.actions {
             match action {
@@ -295,9 +302,6 @@ impl Driver {
         }
         for event in &out.events {
             (self.hooks.on_event)(event);
-        }
-        if let Some(fsync) = out.save {
-            self.save(fsync);
         }
     }
 }

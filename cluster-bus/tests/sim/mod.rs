@@ -69,6 +69,7 @@ pub fn config(i: usize) -> EngineConfig {
         require_full_coverage: true,
         endpoint_type: EndpointType::Ip,
         allow_replica_migration: true,
+        ..EngineConfig::default()
     }
 }
 

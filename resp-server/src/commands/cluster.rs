@@ -42,6 +42,8 @@ pub(super) fn handler(name: &str) -> Option<Handler> {
                     "    Unassign slots from this node.",
                     "DELSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
                     "    Unassign slot ranges from this node.",
+                    "FAILOVER [FORCE|TAKEOVER]",
+                    "    Promote this replica, with its master's agreement, without it, or without an election.",
                     "FLUSHSLOTS",
                     "    Unassign every slot of this node.",
                     "FORGET <node-id>",
@@ -113,6 +115,16 @@ pub(super) fn handler(name: &str) -> Option<Handler> {
                     db_empty,
                 },
             )
+        },
+        "cluster|failover" => |c, a| {
+            use tessera_cluster_bus::engine::FailoverKind;
+            let kind = match a.len() {
+                2 => FailoverKind::Default,
+                3 if is(a.get(2), "FORCE") => FailoverKind::Force,
+                3 if is(a.get(2), "TAKEOVER") => FailoverKind::Takeover,
+                _ => return c.reply.error(errors::SYNTAX),
+            };
+            engine(c, ClusterCommand::Failover(kind))
         },
         "cluster|replicas" | "cluster|slaves" => {
             |c, a| engine(c, ClusterCommand::Replicas(text(a.get(2))))

@@ -399,7 +399,7 @@ pub static DIRECTIVES: &[Directive] = &[
         },
         default: "1",
         access: Access::Mutable,
-        implemented: false,
+        implemented: true,
     },
     Directive {
         name: "cluster-node-timeout",
@@ -434,7 +434,7 @@ pub static DIRECTIVES: &[Directive] = &[
         kind: Kind::Bool,
         default: "no",
         access: Access::Mutable,
-        implemented: false,
+        implemented: true,
     },
     Directive {
         name: "cluster-replica-validity-factor",
@@ -445,7 +445,7 @@ pub static DIRECTIVES: &[Directive] = &[
         },
         default: "10",
         access: Access::Mutable,
-        implemented: false,
+        implemented: true,
     },
     Directive {
         name: "cluster-require-full-coverage",

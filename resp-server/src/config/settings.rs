@@ -114,6 +114,12 @@ pub struct ClusterSettings {
     pub allow_replica_migration: bool,
     /// cluster-preferred-endpoint-type: ip, hostname or unknown-endpoint.
     pub preferred_endpoint_type: String,
+    /// cluster-replica-no-failover.
+    pub replica_no_failover: bool,
+    /// cluster-replica-validity-factor.
+    pub replica_validity_factor: u64,
+    /// cluster-migration-barrier.
+    pub migration_barrier: usize,
 }
 
 /// One `save <seconds> <changes>` rule.
@@ -185,6 +191,9 @@ impl Settings {
                 allow_reads_when_down: yes("cluster-allow-reads-when-down"),
                 allow_replica_migration: yes("cluster-allow-replica-migration"),
                 preferred_endpoint_type: v.get("cluster-preferred-endpoint-type").to_string(),
+                replica_no_failover: yes("cluster-replica-no-failover"),
+                replica_validity_factor: int("cluster-replica-validity-factor").max(0) as u64,
+                migration_barrier: int("cluster-migration-barrier").max(0) as usize,
             },
             replication: ReplicationSettings {
                 replicaof: {

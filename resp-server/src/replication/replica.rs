@@ -43,6 +43,8 @@ pub struct MasterLink {
     pub port: u16,
     state: AtomicU8,
     last_io_ms: AtomicI64,
+    /// Since when the link is down (Unix ms); 0 when it never came up, -1 while up.
+    down_since_ms: AtomicI64,
     stop: CancellationToken,
 }
 
@@ -58,7 +60,19 @@ impl MasterLink {
     }
 
     fn set_state(&self, state: LinkState) {
-        self.state.store(state as u8, Ordering::Relaxed);
+        let was_up = self.state.swap(state as u8, Ordering::Relaxed) == LinkState::Connected as u8;
+        if state == LinkState::Connected {
+            self.down_since_ms.store(-1, Ordering::Relaxed);
+        } else if was_up {
+            self.down_since_ms
+                .store(crate::clock::unix_ms(), Ordering::Relaxed);
+        }
+    }
+
+    /// Since when the link is down (Unix ms; 0 if it never came up); `None` while up.
+    /// Failover uses it to judge how old the replica's data is.
+    pub fn down_since(&self) -> Option<u64> {
+        u64::try_from(self.down_since_ms.load(Ordering::Relaxed)).ok()
     }
 
     /// Seconds since the master last sent anything.
@@ -89,6 +103,7 @@ pub fn replicate(node: &Arc<Node>, host: String, port: u16) {
         port,
         state: AtomicU8::new(LinkState::Connecting as u8),
         last_io_ms: AtomicI64::new(crate::clock::unix_ms()),
+        down_since_ms: AtomicI64::new(0),
         stop: CancellationToken::new(),
     });
     if let Some(old) = node.master_link.lock().replace(link.clone()) {
