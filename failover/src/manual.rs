@@ -60,20 +60,22 @@ impl<Id: PartialEq> ManualFailover<Id> {
     }
 
     /// Replica side: a message from our master with the PAUSED flag carried its
-    /// offset; the first one is the offset writes stopped at.
+    /// offset. Redis keeps the first; this keeps the latest, because a multi-threaded
+    /// master may finish a write or two that began before the pause, and its offset
+    /// settles a moment later.
     pub fn master_paused_at(&mut self, offset: u64) {
-        if self.active() && self.master_offset.is_none() {
+        if self.active() {
             self.master_offset = Some(offset);
         }
     }
 
-    /// Replica side: once this replica processed up to the master's paused offset,
+    /// Replica side: once this replica processed everything the paused master wrote,
     /// the election may start. True when that just happened.
     pub fn check_offset(&mut self, my_offset: u64) -> bool {
         if !self.active() || self.can_start {
             return false;
         }
-        if self.master_offset == Some(my_offset) {
+        if self.master_offset.is_some_and(|m| my_offset >= m) {
             self.can_start = true;
             return true;
         }
@@ -102,10 +104,14 @@ mod tests {
         assert!(!mf.check_offset(50), "no offset from the master yet");
         mf.master_paused_at(60);
         mf.master_paused_at(70);
-        assert_eq!(mf.master_offset, Some(60), "the first paused offset counts");
-        assert!(!mf.check_offset(50));
-        assert!(mf.check_offset(60));
-        assert!(!mf.check_offset(60), "reported once");
+        assert_eq!(
+            mf.master_offset,
+            Some(70),
+            "the latest paused offset counts"
+        );
+        assert!(!mf.check_offset(60));
+        assert!(mf.check_offset(70));
+        assert!(!mf.check_offset(70), "reported once");
         assert!(!mf.timed_out(6000) && mf.timed_out(6001));
         let mut forced: ManualFailover<u8> = ManualFailover::default();
         forced.start_as_replica(0, true);

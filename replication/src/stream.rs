@@ -123,6 +123,9 @@ pub struct ReplicationStream {
     active: AtomicBool,
     /// True while the role is [`Role::Replica`] (read on every write command).
     replica: AtomicBool,
+    /// Writes are paused for a manual failover: nothing but writes already under way
+    /// may move the offset (no PING, no GETACK), so the replica can catch up exactly.
+    paused: AtomicBool,
     /// Woken whenever a replica acknowledges an offset (WAIT listens).
     acked: tokio::sync::Notify,
     /// Counters for INFO's stats section.
@@ -165,6 +168,7 @@ impl ReplicationStream {
             }),
             active: AtomicBool::new(false),
             replica: AtomicBool::new(false),
+            paused: AtomicBool::new(false),
             acked: tokio::sync::Notify::new(),
             syncs: SyncCounters::default(),
         }
@@ -319,6 +323,19 @@ impl ReplicationStream {
         inner.role = role;
     }
 
+    /// Holds (or lets go) the stream's own traffic during a manual failover.
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.store(paused, Ordering::Relaxed);
+    }
+
+    /// Asks every replica for its offset (WAIT), unless paused.
+    pub fn request_acks(&self) {
+        if !self.paused.load(Ordering::Relaxed) {
+            let db = self.inner.lock().stream_db.unwrap_or(0);
+            self.feed(db, &[b"REPLCONF", b"GETACK", b"*"]);
+        }
+    }
+
     /// True while this node replicates another.
     #[inline]
     pub fn is_replica(&self) -> bool {
@@ -338,6 +355,9 @@ impl ReplicationStream {
     /// the offset, without selecting a database.
     pub fn ping(&self) {
         let mut inner = self.inner.lock();
+        if self.paused.load(Ordering::Relaxed) {
+            return;
+        }
         if self.is_active() && !inner.replicas.is_empty() {
             let mut bytes = Vec::new();
             encode_command(&mut bytes, &[b"PING"]);

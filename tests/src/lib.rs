@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod process;
 pub mod replication;
 pub mod wire;
+pub mod writer;
 
 pub use process::{RedisServer, TesseraNode, redis_cli, tessera_bin, wait_until};
 pub use wire::{RawConnection, show, text};

@@ -122,12 +122,21 @@ pub fn start(
             Event::Failing(id) => tracing::warn!(node = %id, "node marked as failing"),
             Event::Recovered(id) => tracing::info!(node = %id, "node is reachable again"),
             Event::StateChanged(ok) => tracing::warn!(ok, "cluster state changed"),
-            Event::Promoted { previous_master, epoch } => {
+            Event::Promoted {
+                previous_master,
+                epoch,
+            } => {
                 tracing::warn!(%previous_master, epoch, "this replica is now the master of its shard");
                 tessera_resp_server::replication::promote(&event_node);
             }
-            Event::PauseWrites { until } => event_node.write_pause.pause_until(*until),
-            Event::ResumeWrites => event_node.write_pause.resume(),
+            Event::PauseWrites { until } => {
+                event_node.replication.set_paused(true);
+                event_node.write_pause.pause_until(*until);
+            }
+            Event::ResumeWrites => {
+                event_node.replication.set_paused(false);
+                event_node.write_pause.resume();
+            }
             Event::BecameReplicaOf { master, ip, port } => {
                 tracing::warn!(%master, "this node is now a replica");
                 if !ip.is_empty() {

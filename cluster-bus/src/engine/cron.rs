@@ -152,7 +152,11 @@ impl Engine {
             .topo
             .nodes
             .values()
-            .filter(|n| !n.flags.any(NodeFlags::MYSELF | NodeFlags::HANDSHAKE | NodeFlags::PFAIL | NodeFlags::FAIL))
+            .filter(|n| {
+                !n.flags.any(
+                    NodeFlags::MYSELF | NodeFlags::HANDSHAKE | NodeFlags::PFAIL | NodeFlags::FAIL,
+                )
+            })
             .filter_map(|n| n.link)
             .collect();
         for link in links {

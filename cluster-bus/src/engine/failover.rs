@@ -35,10 +35,8 @@ impl Engine {
             return;
         };
         let manual = self.manual.active() && self.manual.can_start;
-        if (!master.is_failed() && !manual)
-            || (self.cfg.replica_no_failover && !manual)
-            || master.slot_count == 0
-        {
+        let automatic = master.is_failed() && !self.cfg.replica_no_failover;
+        if !(manual || automatic) || master.slot_count == 0 {
             return;
         }
         let disconnected = self
@@ -53,7 +51,9 @@ impl Engine {
             )
         {
             if !self.data_age_logged {
-                tracing::warn!("replica data too old to fail over its master (cluster-replica-validity-factor)");
+                tracing::warn!(
+                    "replica data too old to fail over its master (cluster-replica-validity-factor)"
+                );
                 self.data_age_logged = true;
             }
             return;
@@ -111,7 +111,10 @@ impl Engine {
                 self.update_state_later();
             }
             ElectionStep::Won => {
-                tracing::warn!(epoch = self.election.epoch, "failover election won: I'm the new master");
+                tracing::warn!(
+                    epoch = self.election.epoch,
+                    "failover election won: I'm the new master"
+                );
                 if self.topo.me().config_epoch < self.election.epoch {
                     self.topo.me_mut().config_epoch = self.election.epoch;
                 }
@@ -139,7 +142,12 @@ impl Engine {
     /// clusterFailoverReplaceYourMaster).
     pub(super) fn replace_my_master(&mut self, now: u64) {
         let me = self.topo.myself;
-        let Some(old) = self.topo.me().master.filter(|_| self.topo.me().is_replica()) else {
+        let Some(old) = self
+            .topo
+            .me()
+            .master
+            .filter(|_| self.topo.me().is_replica())
+        else {
             return;
         };
         self.topo.set_node_as_master(&me);
@@ -290,7 +298,11 @@ impl Engine {
     }
 
     /// CLUSTER FAILOVER [FORCE|TAKEOVER] on this replica.
-    pub(super) fn start_manual_failover(&mut self, kind: FailoverKind, now: u64) -> Result<(), String> {
+    pub(super) fn start_manual_failover(
+        &mut self,
+        kind: FailoverKind,
+        now: u64,
+    ) -> Result<(), String> {
         let me = self.topo.me();
         if me.is_master() {
             return Err("ERR You should send CLUSTER FAILOVER to a replica".into());
@@ -355,13 +367,16 @@ impl Engine {
             .filter(|n| n.is_master() && !n.is_failed())
             .map(|n| n.id)
             .collect();
-        let max_ok = masters.iter().map(|m| ok_replicas(self, m)).max().unwrap_or(0);
+        let max_ok = masters
+            .iter()
+            .map(|m| ok_replicas(self, m))
+            .max()
+            .unwrap_or(0);
         let mut target = None;
         for m in &masters {
             let n = &self.topo.nodes[m];
-            let orphaned = n.slot_count > 0
-                && n.flags.has(NodeFlags::MIGRATE_TO)
-                && ok_replicas(self, m) == 0;
+            let orphaned =
+                n.slot_count > 0 && n.flags.has(NodeFlags::MIGRATE_TO) && ok_replicas(self, m) == 0;
             let since = self.orphaned_since.entry(*m).or_insert(now);
             if !orphaned {
                 *since = now;

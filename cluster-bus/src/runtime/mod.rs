@@ -16,8 +16,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::engine::{
-    Action, Answer, ClusterCommand, CommandError, Engine, EngineConfig, Event, Output,
-    RoutingSnapshot,
+    Action, Answer, ClusterCommand, CommandError, Engine, EngineConfig, Event, RoutingSnapshot,
 };
 use crate::topology::LinkId;
 use link::LinkEvent;
@@ -194,8 +193,7 @@ impl Driver {
             tokio::select! {
                 _ = stop.notified() => break,
                 _ = tick.tick() => {
-                    let (offset, down_since) = (self.hooks.replication)();
-                    self.engine.set_replication(offset, down_since);
+                    self.refresh_replication();
                     self.engine.tick(now_ms());
                 }
                 Some((stream, peer)) = accepted.recv() => {
@@ -205,7 +203,11 @@ impl Driver {
                     self.writers.insert(link, tx);
                     tokio::spawn(link::run(link, stream, rx, self.events.0.clone()));
                 }
-                Some(event) = self.events.1.recv() => self.link_event(event),
+                Some(event) = self.events.1.recv() => {
+                    // Headers built for this input carry the offset of this moment.
+                    self.refresh_replication();
+                    self.link_event(event);
+                }
                 Some(request) = requests.recv() => self.request(request),
             }
             self.take_and_perform();
@@ -213,7 +215,13 @@ impl Driver {
         self.save(true);
     }
 
+    fn refresh_replication(&mut self) {
+        let (offset, down_since) = (self.hooks.replication)();
+        self.engine.set_replication(offset, down_since);
+    }
+
     fn request(&mut self, request: Request) {
+        self.refresh_replication();
         let (command, reply) = match request {
             Request::Command { command, reply } => (command, reply),
             Request::Reconfigure(config) => {
@@ -258,22 +266,36 @@ impl Driver {
         }
     }
 
+    /// Carries out what the engine asked for, in the order that keeps clients safe:
+    /// the config on disk first (a vote or an epoch is durable before any message that
+    /// depends on it leaves), then events (a master's write pause is in force before
+    /// its replica hears of it; a promoted replica stops following its old master
+    /// before clients are sent to it), then the new routing, then messages; writes
+    /// resume last, once clients are routed by the new view.
     fn take_and_perform(&mut self) {
         let out = self.engine.take_output();
-        self.perform(out);
-        if self.engine.routing_changed() {
-            self.routing.store(Arc::new(self.engine.routing_snapshot()));
-        }
-    }
-
-    fn perform(&mut self, out: Output) {
-        // Write ahead: a vote or a new epoch is on disk before any message that
-        // depends on it leaves.
         if let Some(fsync) = out.save {
             self.save(fsync);
         }
+        let (late, early): (Vec<&Event>, Vec<&Event>) = out
+            .events
+            .iter()
+            .partition(|e| matches!(e, Event::ResumeWrites));
+        for event in early {
+            (self.hooks.on_event)(event);
+        }
+        if self.engine.routing_changed() {
+            self.routing.store(Arc::new(self.engine.routing_snapshot()));
+        }
+        self.perform_io(out.actions, &out.delete_slots);
+        for event in late {
+            (self.hooks.on_event)(event);
+        }
+    }
+
+    fn perform_io(&mut self, actions: Vec<Action>, delete_slots: &[u16]) {
         let timeout = Duration::from_millis(self.engine.config().node_timeout.clamp(100, 5000));
-        for action in out.actions {
+        for action in actions {
             match action {
                 Action::Connect { link, ip, port } => {
                     let (tx, rx) = mpsc::unbounded_channel();
@@ -297,11 +319,8 @@ impl Driver {
                 }
             }
         }
-        if !out.delete_slots.is_empty() {
-            (self.hooks.delete_slots)(&out.delete_slots);
-        }
-        for event in &out.events {
-            (self.hooks.on_event)(event);
+        if !delete_slots.is_empty() {
+            (self.hooks.delete_slots)(delete_slots);
         }
     }
 }

@@ -133,7 +133,7 @@ fn wait(ctx: &mut Ctx<'_>, args: Args<'_>) {
         return;
     }
     // Ask the replicas for their offsets now instead of at their next second.
-    stream.feed(ctx.session.db, &[b"REPLCONF", b"GETACK", b"*"]);
+    stream.request_acks();
     ctx.defer(async move {
         let deadline = (timeout_ms > 0)
             .then(|| tokio::time::Instant::now() + Duration::from_millis(timeout_ms as u64));
