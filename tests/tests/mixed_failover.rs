@@ -1,0 +1,133 @@
+//! Elections across kinds: a Tessera replica of a redis-server master takes over when
+//! that master is killed, and a redis-server replica of a Tessera master takes over when
+//! the Tessera master is killed. Each side's votes count for the other.
+
+use std::time::Duration;
+use tessera_resp_server::protocol::frame::Frame;
+use tessera_tests::cluster::{Member, create, nodes, wait_ok};
+use tessera_tests::replication::info;
+use tessera_tests::{RawConnection, text, wait_until};
+
+fn myself(port: u16) -> Option<String> {
+    nodes(port).into_iter().find(|l| l.contains("myself"))
+}
+
+fn id_of(port: u16) -> String {
+    text(
+        &RawConnection::connect(port)
+            .unwrap()
+            .command(&["CLUSTER", "MYID"])
+            .unwrap(),
+    )
+}
+
+fn kill(member: &Member) {
+    let pid = match member {
+        Member::Redis(r) => r.pid(),
+        Member::Tessera(t) => t.pid(),
+    };
+    // SAFETY: kill with a valid pid has no memory effects.
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+}
+
+/// Writes `count` keys owned by the master on `port`, confirmed by WAIT 1.
+fn write_to(port: u16, prefix: &str, count: usize) -> Vec<String> {
+    let mut c = RawConnection::connect(port).unwrap();
+    let mut written = Vec::new();
+    for i in 0.. {
+        if written.len() == count {
+            break;
+        }
+        let key = format!("{prefix}{i}");
+        if let Frame::Simple(_) = c.command(&["SET", &key, &key]).unwrap() {
+            written.push(key);
+        }
+    }
+    assert_eq!(
+        c.command(&["WAIT", "1", "5000"]).unwrap(),
+        Frame::Integer(1)
+    );
+    written
+}
+
+/// Kills the master `victim`, waits for `heir` to take over with the nodes still alive
+/// ok, and checks the keys written to the victim are on the heir. `dead` lists the
+/// nodes killed so far, the victim included after this call.
+fn fail_over(
+    members: &[Member],
+    victim: usize,
+    heir: usize,
+    keys: &[String],
+    dead: &mut Vec<usize>,
+) {
+    let ports: Vec<u16> = members.iter().map(Member::port).collect();
+    kill(&members[victim]);
+    dead.push(victim);
+    let others: Vec<u16> = (0..ports.len())
+        .filter(|i| !dead.contains(i))
+        .map(|i| ports[i])
+        .collect();
+    let took_over = wait_until(Duration::from_secs(30), || {
+        myself(ports[heir]).is_some_and(|l| l.contains("master"))
+            && wait_ok(&others, Duration::ZERO)
+    });
+    assert!(
+        took_over,
+        "node {heir} took over: {:?}",
+        myself(ports[heir])
+    );
+    let mut c = RawConnection::connect(ports[heir]).unwrap();
+    for k in keys {
+        assert_eq!(
+            c.command(&["GET", k]).unwrap(),
+            Frame::Bulk(k.as_bytes().to_vec())
+        );
+    }
+}
+
+#[test]
+fn replicas_of_either_kind_win_elections_for_masters_of_the_other() {
+    let fast = ["--repl-diskless-sync-delay", "0"];
+    // 0 redis master, 1 Tessera master, 2 redis master; 3 Tessera replica of 0,
+    // 4 redis replica of 1, 5 Tessera replica of 2.
+    let members: Vec<Member> = [true, false, true, false, true, false]
+        .iter()
+        .map(|&redis| Member::start(redis, if redis { &fast } else { &[] }))
+        .collect();
+    let ports: Vec<u16> = members.iter().map(Member::port).collect();
+    create(&ports[..3], 0);
+    for (replica, master) in [(3, 0), (4, 1), (5, 2)] {
+        let mut c = RawConnection::connect(ports[replica]).unwrap();
+        let first = ports[0].to_string();
+        c.command(&["CLUSTER", "MEET", "127.0.0.1", &first])
+            .unwrap();
+        let master_id = id_of(ports[master]);
+        assert!(
+            wait_until(Duration::from_secs(20), || nodes(ports[replica])
+                .iter()
+                .any(|l| l.starts_with(&master_id))),
+            "replica {replica} learned of its master"
+        );
+        assert_eq!(
+            c.command(&["CLUSTER", "REPLICATE", &master_id]).unwrap(),
+            Frame::Simple(b"OK".to_vec())
+        );
+    }
+    assert!(wait_ok(&ports, Duration::from_secs(30)), "cluster ok");
+    assert!(
+        wait_until(Duration::from_secs(30), || [3, 4, 5].iter().all(|&r| info(
+            ports[r],
+            "master_link_status"
+        )
+        .as_deref()
+            == Some("up"))),
+        "every replica follows its master"
+    );
+
+    let keys0 = write_to(ports[0], "r0-", 50);
+    let mut dead = Vec::new();
+    fail_over(&members, 0, 3, &keys0, &mut dead);
+    // The killed redis-server master is gone; its Tessera heir serves its slots.
+    let keys1 = write_to(ports[1], "t1-", 50);
+    fail_over(&members, 1, 4, &keys1, &mut dead);
+}
