@@ -275,3 +275,66 @@ fn a_replica_authenticates_with_masterauth() {
     );
     assert_eq!(r.command(&["SET", "mine", "now"]).unwrap(), simple("OK"));
 }
+
+/// Acceptance 5 of the replication issue: a replica in cluster mode full-syncs a
+/// million keys and serves them after READONLY (and redirects without it).
+#[test]
+fn a_million_keys_full_sync_and_serve_readonly_reads_in_a_cluster() {
+    let args = [
+        "--cluster-enabled",
+        "yes",
+        "--cluster-node-timeout",
+        "2000",
+        "--enable-debug-command",
+        "yes",
+    ];
+    let master = TesseraNode::start(&args);
+    let replica = TesseraNode::start(&args);
+    let mut m = master.raw();
+    m.command(&["CLUSTER", "ADDSLOTSRANGE", "0", "16383"])
+        .unwrap();
+    assert_eq!(
+        m.command(&["DEBUG", "POPULATE", "1000000", "key", "16"])
+            .unwrap(),
+        simple("OK")
+    );
+    let mut r = replica.raw();
+    r.command(&["CLUSTER", "MEET", "127.0.0.1", &master.port.to_string()])
+        .unwrap();
+    let master_id = text(&m.command(&["CLUSTER", "MYID"]).unwrap());
+    assert!(wait_until(Duration::from_secs(20), || {
+        tessera_tests::cluster::nodes(replica.port)
+            .iter()
+            .any(|l| l.starts_with(&master_id) && !l.contains("handshake"))
+    }));
+    assert_eq!(
+        r.command(&["CLUSTER", "REPLICATE", &master_id]).unwrap(),
+        simple("OK")
+    );
+    // While it loads, the replica answers LOADING: poll until it answers the count.
+    let loaded = || {
+        RawConnection::connect(replica.port)
+            .and_then(|mut c| c.command(&["DBSIZE"]))
+            .is_ok_and(|f| f == Frame::Integer(1_000_000))
+    };
+    assert!(
+        wait_until(Duration::from_secs(120), || loaded()
+            && info(replica.port, "master_link_status").as_deref()
+                == Some("up")),
+        "the replica loaded every key"
+    );
+    let moved = r.command(&["GET", "key:0"]).unwrap();
+    assert!(
+        matches!(&moved, Frame::Error(e) if e.starts_with(b"MOVED")),
+        "{moved:?}"
+    );
+    assert_eq!(r.command(&["READONLY"]).unwrap(), simple("OK"));
+    for i in [0, 123_456, 999_999] {
+        let key = format!("key:{i}");
+        assert_eq!(
+            r.command(&["GET", &key]).unwrap(),
+            m.command(&["GET", &key]).unwrap(),
+            "{key}"
+        );
+    }
+}
