@@ -326,6 +326,8 @@ impl Engine {
             FailoverKind::Force => {
                 tracing::warn!("forced failover user request accepted");
                 self.manual.start_as_replica(now, true);
+                // Nothing to wait for: ask for votes now, not at the next tick.
+                self.handle_replica_failover(now);
             }
             FailoverKind::Default => {
                 tracing::warn!("manual failover user request accepted");

@@ -56,6 +56,27 @@ pub struct Sim {
     rng: StdRng,
     pub events: Vec<(u64, usize, Event)>,
     pub trace: Vec<u64>,
+    pub faults: Faults,
+    /// When the last message queued on each (node, link) arrives: links are FIFO.
+    link_clock: HashMap<(usize, u64), u64>,
+    /// Deliveries held by a partition, released in order when it heals.
+    partitioned: Vec<Happening>,
+    /// Every vote cast: (voter, epoch). A node never votes twice in one epoch.
+    votes: std::collections::BTreeSet<(usize, u64)>,
+    /// Invariants are checked after every input.
+    pub check_invariants: bool,
+}
+
+/// Faults the simulated network injects.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Probability that a message breaks its link instead of arriving (the
+    /// connection drops, as TCP would): both ends see it close.
+    pub break_rate: f64,
+    /// Extra delay, up to this many ms, on each message (order on a link is kept).
+    pub max_extra_delay: u64,
+    /// Group of each node; nodes in different groups cannot talk.
+    pub partition: Option<Vec<u8>>,
 }
 
 pub fn config(i: usize) -> EngineConfig {
@@ -93,6 +114,11 @@ impl Sim {
             rng,
             events: Vec::new(),
             trace: Vec::new(),
+            faults: Faults::default(),
+            link_clock: HashMap::new(),
+            partitioned: Vec::new(),
+            votes: std::collections::BTreeSet::new(),
+            check_invariants: true,
         };
         for i in 0..n {
             // Crons run every 100 ms, each node at its own phase.
@@ -108,7 +134,93 @@ impl Sim {
     }
 
     fn latency(&mut self) -> u64 {
-        self.rng.random_range(1..4)
+        let extra = match self.faults.max_extra_delay {
+            0 => 0,
+            max => self.rng.random_range(0..=max),
+        };
+        self.rng.random_range(1..4) + extra
+    }
+
+    fn cut_off(&self, a: usize, b: usize) -> bool {
+        self.faults.partition.as_ref().is_some_and(|g| g[a] != g[b])
+    }
+
+    /// Ends the partition: held messages go out in their original order.
+    pub fn heal(&mut self) {
+        self.faults.partition = None;
+        for (n, h) in std::mem::take(&mut self.partitioned)
+            .into_iter()
+            .enumerate()
+        {
+            self.schedule(1 + n as u64 / 1000, h);
+        }
+    }
+
+    /// Crashes node `i` and starts it again from its nodes.conf: its links break and
+    /// it comes back knowing only what it had saved.
+    pub fn restart(&mut self, i: usize) {
+        let conf = tessera_persistence::nodes_conf::parse(&self.engines[i].nodes_conf())
+            .expect("the engine writes a valid nodes.conf");
+        let topo = Topology::from_nodes_conf(&conf, self.now).expect("loads");
+        let seed = self.rng.random();
+        self.engines[i] = Engine::new(topo, config(i), seed);
+        let mine: Vec<(usize, u64)> = self
+            .wires
+            .keys()
+            .filter(|(n, _)| *n == i)
+            .copied()
+            .collect();
+        for key in mine {
+            if let Some((peer, peer_link)) = self.wires.remove(&key) {
+                self.wires.remove(&(peer, peer_link));
+                let d = self.latency();
+                self.schedule(
+                    d,
+                    Happening::Closed {
+                        node: peer,
+                        link: peer_link,
+                    },
+                );
+            }
+        }
+        self.partitioned
+            .retain(|h| !matches!(h, Happening::Deliver { to, .. } if *to == i));
+        // Whatever was in flight to the old process dies with it; the new one starts
+        // its link ids from scratch.
+        let aimed_at = |h: &Happening| match h {
+            Happening::Deliver { to, .. } => *to == i,
+            Happening::Connected { node, peer, .. } => *node == i || *peer == i,
+            Happening::ConnectFailed { node, .. } | Happening::Closed { node, .. } => *node == i,
+            Happening::Tick(_) => false,
+        };
+        self.queue.retain(|Reverse((_, _, h))| !aimed_at(h));
+        self.link_clock.retain(|(n, _), _| *n != i);
+        self.frozen[i] = false;
+        self.held[i].clear();
+    }
+
+    /// The safety invariant: no two masters claim one slot with the same configEpoch.
+    fn assert_invariants(&self) {
+        let claims: Vec<(usize, u64, &tessera_cluster_bus::SlotBitmap)> = self
+            .engines
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (i, e.topology().me()))
+            .filter(|(_, me)| me.is_master() && me.slot_count > 0)
+            .map(|(i, me)| (i, me.config_epoch, &me.slots))
+            .collect();
+        for (a, (i, ea, sa)) in claims.iter().enumerate() {
+            for (j, eb, sb) in &claims[a + 1..] {
+                if ea == eb {
+                    let shared = sa.iter().find(|&slot| sb.contains(slot));
+                    assert!(
+                        shared.is_none(),
+                        "at {} ms nodes {i} and {j} both serve slot {shared:?} with configEpoch {ea}",
+                        self.now
+                    );
+                }
+            }
+        }
     }
 
     fn node_of_port(&self, port: u16) -> Option<usize> {
@@ -126,6 +238,10 @@ impl Sim {
         for action in out.actions {
             match action {
                 Action::Connect { link, port, .. } => match self.node_of_port(port) {
+                    Some(peer) if self.cut_off(i, peer) => {
+                        // No route: the connect times out.
+                        self.schedule(1000, Happening::ConnectFailed { node: i, link });
+                    }
                     Some(peer) => {
                         let d = self.latency();
                         self.schedule(
@@ -148,16 +264,49 @@ impl Sim {
                         FrameCheck::Frame(bytes.len()),
                         "engines send whole frames"
                     );
-                    if let Some(&(peer, peer_link)) = self.wires.get(&(i, link)) {
-                        let d = self.latency();
-                        self.schedule(
-                            d,
-                            Happening::Deliver {
-                                to: peer,
-                                link: peer_link,
-                                bytes,
-                            },
+                    if let tessera_cluster_bus::wire::Received::Message(m) =
+                        tessera_cluster_bus::wire::decode(&bytes)
+                        && m.header.kind
+                            == tessera_cluster_bus::wire::MessageType::FailoverAuthAck as u16
+                    {
+                        let fresh = self.votes.insert((i, m.header.current_epoch));
+                        assert!(
+                            fresh,
+                            "node {i} voted twice in epoch {}",
+                            m.header.current_epoch
                         );
+                    }
+                    if let Some(&(peer, peer_link)) = self.wires.get(&(i, link)) {
+                        if self.faults.break_rate > 0.0
+                            && self.rng.random_bool(self.faults.break_rate)
+                        {
+                            self.wires.remove(&(i, link));
+                            self.wires.remove(&(peer, peer_link));
+                            let d = self.latency();
+                            self.schedule(d, Happening::Closed { node: i, link });
+                            self.schedule(
+                                d,
+                                Happening::Closed {
+                                    node: peer,
+                                    link: peer_link,
+                                },
+                            );
+                            continue;
+                        }
+                        // FIFO per link, as TCP delivers.
+                        let earliest = self.link_clock.get(&(i, link)).copied().unwrap_or(0);
+                        let at = (self.now + self.latency()).max(earliest);
+                        self.link_clock.insert((i, link), at);
+                        let delivery = Happening::Deliver {
+                            to: peer,
+                            link: peer_link,
+                            bytes,
+                        };
+                        if self.cut_off(i, peer) {
+                            self.partitioned.push(delivery);
+                        } else {
+                            self.schedule(at - self.now, delivery);
+                        }
                     }
                 }
                 Action::Close { link } => {
@@ -220,6 +369,9 @@ impl Sim {
             Happening::Closed { node, link } => self.engines[node].closed(link, now),
         }
         self.perform(target);
+        if self.check_invariants {
+            self.assert_invariants();
+        }
     }
 
     pub fn run_for(&mut self, ms: u64) {

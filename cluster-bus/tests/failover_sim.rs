@@ -1,0 +1,209 @@
+//! Failover on the simulator, under seeded faults: masters killed, minorities
+//! partitioned, links breaking and messages delayed. After every input the simulator
+//! checks that no two masters serve a slot with the same configEpoch and that no node
+//! votes twice in an epoch; each scenario then checks that the survivors converge.
+
+mod sim;
+
+use sim::{Faults, Sim, converged};
+use tessera_cluster_bus::NodeId;
+use tessera_cluster_bus::engine::{Answer, ClusterCommand, FailoverKind};
+
+/// The nodes in `alive` agree on slot owners and on each other's roles, and say ok.
+fn converged_among(s: &Sim, alive: &[usize]) -> bool {
+    let reference = s.owners(alive[0]);
+    alive.iter().all(|&i| {
+        let e = &s.engines[i];
+        s.owners(i) == reference
+            && e.state_ok()
+            && alive.iter().all(|&j| {
+                let actual = s.engines[j].topology().me();
+                e.topology().node(&s.id(j)).is_some_and(|x| {
+                    x.master == actual.master && x.is_replica() == actual.is_replica()
+                })
+            })
+    })
+}
+
+/// No slot is served by `dead` in the view of any node in `alive`.
+fn slots_moved_off(s: &Sim, alive: &[usize], dead: NodeId) -> bool {
+    alive
+        .iter()
+        .all(|&i| s.owners(i).iter().all(|o| *o != Some(dead)))
+}
+
+fn faults(seed: u64) -> Faults {
+    Faults {
+        break_rate: 0.002 * (seed % 4) as f64,
+        max_extra_delay: 10 * (seed % 5),
+        partition: None,
+    }
+}
+
+#[test]
+fn a_killed_master_is_replaced_for_every_seed() {
+    for seed in 0..16 {
+        let mut sim = Sim::new(9, seed);
+        sim.create(3);
+        sim.run_until(30_000, converged).expect("converged");
+        sim.faults = faults(seed);
+        let victim = (seed % 3) as usize;
+        let dead = sim.id(victim);
+        sim.freeze(victim);
+        let alive: Vec<usize> = (0..9).filter(|&i| i != victim).collect();
+        let replaced = |s: &Sim| slots_moved_off(s, &alive, dead) && converged_among(s, &alive);
+        sim.run_until(60_000, replaced)
+            .unwrap_or_else(|| panic!("seed {seed}: a replica replaced master {victim}"));
+        let winners = sim
+            .events
+            .iter()
+            .filter(|(_, _, e)| matches!(e, tessera_cluster_bus::engine::Event::Promoted { .. }))
+            .count();
+        assert_eq!(winners, 1, "seed {seed}: exactly one replica won");
+    }
+}
+
+#[test]
+fn a_partitioned_minority_cannot_take_over_and_the_cluster_heals() {
+    for seed in 0..12 {
+        let mut sim = Sim::new(9, 100 + seed);
+        sim.create(3);
+        sim.run_until(30_000, converged).expect("converged");
+        sim.faults = faults(seed);
+        // Master 0 and one of its replicas on one side; everyone else on the other.
+        let m0 = sim.id(0);
+        let replica_of_0 = (3..9)
+            .find(|&i| sim.engines[i].topology().me().master == Some(m0))
+            .expect("a replica of master 0");
+        let mut groups = vec![1u8; 9];
+        groups[0] = 0;
+        groups[replica_of_0] = 0;
+        sim.faults.partition = Some(groups.clone());
+        let majority: Vec<usize> = (0..9).filter(|&i| groups[i] == 1).collect();
+        let minority_lost =
+            |s: &Sim| slots_moved_off(s, &majority, m0) && converged_among(s, &majority);
+        sim.run_until(60_000, minority_lost)
+            .unwrap_or_else(|| panic!("seed {seed}: the majority replaced master 0"));
+        assert!(
+            !sim.engines[replica_of_0].topology().me().is_master(),
+            "seed {seed}: the minority replica cannot win without a majority of masters"
+        );
+        sim.heal();
+        sim.faults = faults(seed);
+        sim.run_until(60_000, converged)
+            .unwrap_or_else(|| panic!("seed {seed}: all nine converge after the partition heals"));
+        assert!(
+            sim.engines[0].topology().me().is_replica(),
+            "seed {seed}: the old master follows the winner"
+        );
+    }
+}
+
+#[test]
+fn a_crashed_master_restarts_from_its_nodes_conf_as_a_replica() {
+    for seed in 0..8 {
+        let mut sim = Sim::new(6, 200 + seed);
+        sim.create(3);
+        sim.run_until(30_000, converged).expect("converged");
+        sim.faults = faults(seed);
+        let dead = sim.id(1);
+        sim.freeze(1);
+        let alive: Vec<usize> = (0..6).filter(|&i| i != 1).collect();
+        sim.run_until(60_000, |s| {
+            slots_moved_off(s, &alive, dead) && converged_among(s, &alive)
+        })
+        .unwrap_or_else(|| panic!("seed {seed}: failed over"));
+        sim.restart(1);
+        sim.faults = Faults::default();
+        sim.run_until(60_000, converged)
+            .unwrap_or_else(|| panic!("seed {seed}: the restarted master rejoined"));
+        assert!(sim.engines[1].topology().me().is_replica());
+    }
+}
+
+#[test]
+fn cluster_failover_swaps_a_replica_and_its_master() {
+    for kind in [
+        FailoverKind::Default,
+        FailoverKind::Force,
+        FailoverKind::Takeover,
+    ] {
+        let mut sim = Sim::new(6, 300);
+        sim.create(3);
+        sim.run_until(30_000, converged).expect("converged");
+        let replica = (3..6)
+            .find(|&i| sim.engines[i].topology().me().master == Some(sim.id(0)))
+            .unwrap();
+        assert_eq!(
+            sim.command(replica, ClusterCommand::Failover(kind)),
+            Answer::Ok
+        );
+        let swapped = |s: &Sim| {
+            s.engines[replica].topology().me().is_master()
+                && s.engines[0].topology().me().master == Some(s.id(replica))
+                && converged(s)
+        };
+        sim.run_until(30_000, swapped)
+            .unwrap_or_else(|| panic!("{kind:?}: roles swapped"));
+    }
+}
+
+#[test]
+fn two_masters_killed_at_once_are_both_replaced() {
+    for seed in 0..6 {
+        // Five masters with two replicas each: the replicas of the two victims run
+        // their elections at the same time, often in the same epoch.
+        let mut sim = Sim::new(15, 400 + seed);
+        sim.create(5);
+        sim.run_until(30_000, converged).expect("converged");
+        // Slow links, so that the two elections overlap before either hears of the
+        // other's epoch.
+        sim.faults = Faults {
+            max_extra_delay: 150,
+            ..faults(seed)
+        };
+        let victims = [(seed % 5) as usize, ((seed + 2) % 5) as usize];
+        let dead: Vec<NodeId> = victims.iter().map(|&v| sim.id(v)).collect();
+        for &v in &victims {
+            sim.freeze(v);
+        }
+        let alive: Vec<usize> = (0..15).filter(|i| !victims.contains(i)).collect();
+        let replaced = |s: &Sim| {
+            dead.iter().all(|&d| slots_moved_off(s, &alive, d)) && converged_among(s, &alive)
+        };
+        sim.run_until(90_000, replaced)
+            .unwrap_or_else(|| panic!("seed {seed}: both masters replaced"));
+    }
+}
+
+#[test]
+fn simultaneous_elections_in_one_epoch_get_one_vote_each() {
+    for seed in 0..8 {
+        // Two replicas of different masters ask for votes in the same instant, so
+        // in the same epoch: each master may vote for only one of them.
+        let mut sim = Sim::new(10, 500 + seed);
+        sim.create(5);
+        sim.run_until(30_000, converged).expect("converged");
+        let replicas: Vec<usize> = (5..10).collect();
+        let (a, b) = (
+            replicas[(seed % 5) as usize],
+            replicas[((seed + 1) % 5) as usize],
+        );
+        assert_eq!(
+            sim.command(a, ClusterCommand::Failover(FailoverKind::Force)),
+            Answer::Ok
+        );
+        assert_eq!(
+            sim.command(b, ClusterCommand::Failover(FailoverKind::Force)),
+            Answer::Ok
+        );
+        sim.run_for(30_000);
+        let winners = [a, b]
+            .iter()
+            .filter(|&&r| sim.engines[r].topology().me().is_master())
+            .count();
+        assert!(winners >= 1, "seed {seed}: at least one of them won");
+        sim.run_until(60_000, converged)
+            .unwrap_or_else(|| panic!("seed {seed}: converged"));
+    }
+}
