@@ -49,6 +49,29 @@ impl Member {
             Member::Tessera(t) => t.freeze(frozen),
         }
     }
+
+    /// Kills the process (SIGKILL): no goodbye, no final save.
+    pub fn kill(&self) {
+        let pid = match self {
+            Member::Redis(r) => r.pid(),
+            Member::Tessera(t) => t.pid(),
+        };
+        // SAFETY: kill with a valid pid has no memory effects.
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    }
+
+    /// Starts the node again on the same port and directory (after [`Member::kill`] or
+    /// to restart it), with the cluster arguments and `extra`.
+    pub fn restart(self, extra: &[&str]) -> Member {
+        match self {
+            Member::Redis(r) => {
+                let (dir, port) = r.stop();
+                let args: Vec<&str> = CLUSTER_ARGS.iter().chain(extra).copied().collect();
+                Member::Redis(RedisServer::start_at(dir, port, &args))
+            }
+            Member::Tessera(t) => Member::Tessera(t.restart()),
+        }
+    }
 }
 
 /// Starts `n` cluster-enabled Tessera nodes.

@@ -21,15 +21,6 @@ fn id_of(port: u16) -> String {
     )
 }
 
-fn kill(member: &Member) {
-    let pid = match member {
-        Member::Redis(r) => r.pid(),
-        Member::Tessera(t) => t.pid(),
-    };
-    // SAFETY: kill with a valid pid has no memory effects.
-    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-}
-
 /// Writes `count` keys owned by the master on `port`, confirmed by WAIT 1.
 fn write_to(port: u16, prefix: &str, count: usize) -> Vec<String> {
     let mut c = RawConnection::connect(port).unwrap();
@@ -61,7 +52,7 @@ fn fail_over(
     dead: &mut Vec<usize>,
 ) {
     let ports: Vec<u16> = members.iter().map(Member::port).collect();
-    kill(&members[victim]);
+    members[victim].kill();
     dead.push(victim);
     let others: Vec<u16> = (0..ports.len())
         .filter(|i| !dead.contains(i))

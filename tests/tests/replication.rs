@@ -323,6 +323,10 @@ fn a_million_keys_full_sync_and_serve_readonly_reads_in_a_cluster() {
                 == Some("up")),
         "the replica loaded every key"
     );
+    assert!(tessera_tests::cluster::wait_ok(
+        &[master.port, replica.port],
+        Duration::from_secs(20)
+    ));
     let moved = r.command(&["GET", "key:0"]).unwrap();
     assert!(
         matches!(&moved, Frame::Error(e) if e.starts_with(b"MOVED")),

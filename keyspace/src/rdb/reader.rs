@@ -55,13 +55,10 @@ impl<R: Read> Source for CrcSource<R> {
         // Read in pieces so a corrupt huge length fails at the end of the data instead
         // of allocating its claimed size up front.
         let mut out = Vec::with_capacity(n.min(1 << 20));
-        let mut left = n;
-        let mut chunk = [0u8; 8192];
-        while left > 0 {
-            let want = left.min(chunk.len());
-            self.inner.read_exact(&mut chunk[..want])?;
-            out.extend_from_slice(&chunk[..want]);
-            left -= want;
+        while out.len() < n {
+            let start = out.len();
+            out.resize(start + (n - start).min(1 << 20), 0);
+            self.inner.read_exact(&mut out[start..])?;
         }
         self.crc = crc64::update(self.crc, &out);
         Ok(out)

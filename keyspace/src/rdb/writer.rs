@@ -17,16 +17,24 @@ pub enum AuxValue<'a> {
 
 /// Appends a value's type byte and encoding (the form DUMP payloads use too).
 pub fn encode_value(out: &mut Vec<u8>, value: &Value, compress: bool) {
+    out.push(type_byte(value));
+    encode_payload(out, value, compress);
+}
+
+/// The RDB object type a value is written as.
+fn type_byte(value: &Value) -> u8 {
     match value {
-        Value::Str(s) => {
-            out.push(op::TYPE_STRING);
-            match s.as_i64() {
-                Some(n) if s.encoding() == crate::value::Encoding::Int => {
-                    put_integer_string(out, n)
-                }
-                _ => s.with_bytes(|b| put_string(out, b, compress)),
-            }
-        }
+        Value::Str(_) => op::TYPE_STRING,
+    }
+}
+
+/// Appends a value's encoding without its type byte.
+fn encode_payload(out: &mut Vec<u8>, value: &Value, compress: bool) {
+    match value {
+        Value::Str(s) => match s.as_i64() {
+            Some(n) if s.encoding() == crate::value::Encoding::Int => put_integer_string(out, n),
+            _ => s.with_bytes(|b| put_string(out, b, compress)),
+        },
     }
 }
 
@@ -42,12 +50,10 @@ pub fn encode_entry(
         out.push(op::EXPIRETIME_MS);
         out.extend_from_slice(&at.to_le_bytes());
     }
-    // The type byte comes before the key.
-    let mut object = Vec::new();
-    encode_value(&mut object, value, compress);
-    out.push(object[0]);
+    // The type byte comes before the key, the payload after it.
+    out.push(type_byte(value));
     put_string(out, key, compress);
-    out.extend_from_slice(&object[1..]);
+    encode_payload(out, value, compress);
 }
 
 /// A streaming RDB writer that keeps the running checksum.

@@ -8,6 +8,7 @@
 
 use std::io::Write;
 use std::process::{Command, Stdio};
+use tessera_tests::bench::{benchmark, median};
 use tessera_tests::process::resident_bytes;
 use tessera_tests::{RedisServer, TesseraNode};
 
@@ -38,41 +39,6 @@ fn options() -> Options {
         }
     }
     o
-}
-
-/// Requests per second reported by one redis-benchmark run.
-fn benchmark(port: u16, test: &str, pipeline: u32, requests: u64) -> f64 {
-    let out = Command::new("redis-benchmark")
-        .args([
-            "-p",
-            &port.to_string(),
-            "-t",
-            test,
-            "-c",
-            "50",
-            "-r",
-            "1000000",
-        ])
-        .args([
-            "-n",
-            &requests.to_string(),
-            "-P",
-            &pipeline.to_string(),
-            "--csv",
-        ])
-        .output()
-        .expect("running redis-benchmark (scripts/test installs redis-tools)");
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.lines()
-        .find(|l| l.starts_with(&format!("\"{}\"", test.to_uppercase())))
-        .and_then(|l| l.split(',').nth(1))
-        .and_then(|v| v.trim_matches('"').parse().ok())
-        .unwrap_or_else(|| panic!("unexpected redis-benchmark output: {text}"))
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 /// Loads `keys` keys of 16-byte values through redis-cli --pipe.
