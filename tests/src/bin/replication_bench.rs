@@ -6,6 +6,7 @@
 //! - steady stream: `redis-benchmark -t set -P 16 -c 50 -r 1000000` against a master
 //!   with one replica; the master's throughput, and how long after the run the
 //!   replica's offset catches up with the master's.
+//!
 //! Run: `cargo build --release --workspace --bins && target/release/replication_bench`.
 
 use std::time::{Duration, Instant};
