@@ -207,3 +207,69 @@ fn simultaneous_elections_in_one_epoch_get_one_vote_each() {
             .unwrap_or_else(|| panic!("seed {seed}: converged"));
     }
 }
+
+#[test]
+fn a_spare_replica_migrates_to_an_orphaned_master() {
+    // Masters 0, 1, 2; master 0 has replicas 3 and 6, masters 1 and 2 one each.
+    let mut sim = Sim::new(7, 600);
+    sim.create(3);
+    sim.run_until(30_000, converged).expect("converged");
+    let m1 = sim.id(1);
+    let replica_of_1 = (3..7)
+        .find(|&i| sim.engines[i].topology().me().master == Some(m1))
+        .unwrap();
+    sim.freeze(replica_of_1);
+    let alive: Vec<usize> = (0..7).filter(|&i| i != replica_of_1).collect();
+    let adopted = |s: &Sim| {
+        let masters_of = |m: NodeId| {
+            alive
+                .iter()
+                .filter(|&&i| s.engines[i].topology().me().master == Some(m))
+                .count()
+        };
+        masters_of(m1) == 1 && masters_of(s.id(0)) == 1 && converged_among(s, &alive)
+    };
+    let took = sim
+        .run_until(60_000, adopted)
+        .expect("a replica of master 0 moved to master 1");
+    assert!(
+        took > tessera_failover::migration::DELAY,
+        "not before the orphan delay ({took} ms)"
+    );
+}
+
+#[test]
+fn a_no_failover_replica_waits_for_an_operator() {
+    let mut sim = Sim::new(6, 700);
+    sim.create(3);
+    sim.run_until(30_000, converged).expect("converged");
+    let m0 = sim.id(0);
+    let replica = (3..6)
+        .find(|&i| sim.engines[i].topology().me().master == Some(m0))
+        .unwrap();
+    let now = sim.now;
+    let cfg = tessera_cluster_bus::engine::EngineConfig {
+        replica_no_failover: true,
+        ..sim.engines[replica].config().clone()
+    };
+    sim.engines[replica].set_config(cfg, now);
+    sim.freeze(0);
+    sim.run_for(20_000);
+    assert!(
+        !sim.engines[replica].topology().me().is_master(),
+        "no automatic failover"
+    );
+    assert!(
+        !sim.engines[1].state_ok(),
+        "the cluster is down without the slots of master 0"
+    );
+    assert_eq!(
+        sim.command(replica, ClusterCommand::Failover(FailoverKind::Force)),
+        Answer::Ok
+    );
+    let alive: Vec<usize> = (1..6).collect();
+    sim.run_until(30_000, |s| {
+        slots_moved_off(s, &alive, m0) && converged_among(s, &alive)
+    })
+    .expect("a forced failover still works");
+}

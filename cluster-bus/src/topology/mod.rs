@@ -177,6 +177,8 @@ impl Topology {
             && !m.replicas.contains(&replica)
         {
             m.replicas.push(replica);
+            // A master that ever had a replica is a target for replica migration.
+            m.flags.set(NodeFlags::MIGRATE_TO);
         }
         if let Some(r) = self.nodes.get_mut(&replica) {
             r.master = Some(master);
