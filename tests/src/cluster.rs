@@ -156,3 +156,28 @@ pub fn flags_of(port: u16, about_port: u16) -> Option<String> {
         .find(|l| l.contains(&marker))
         .and_then(|l| l.split_whitespace().nth(2).map(String::from))
 }
+
+/// The CLUSTER NODES line a node has about itself.
+pub fn myself(port: u16) -> Option<String> {
+    nodes(port).into_iter().find(|l| l.contains("myself"))
+}
+
+/// True when the node on `port` says it is a master.
+pub fn is_master(port: u16) -> bool {
+    myself(port).is_some_and(|l| l.contains("master"))
+}
+
+/// The node ID of the node on `port`.
+pub fn id_of(port: u16) -> Option<String> {
+    let mut c = RawConnection::connect(port).ok()?;
+    Some(text(&c.command(&["CLUSTER", "MYID"]).ok()?))
+}
+
+/// The port, among `ports`, of a replica of the master on `master`.
+pub fn replica_of(ports: &[u16], master: u16) -> Option<u16> {
+    let id = id_of(master)?;
+    ports
+        .iter()
+        .copied()
+        .find(|&p| myself(p).is_some_and(|l| l.split_whitespace().nth(3) == Some(id.as_str())))
+}

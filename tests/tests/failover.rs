@@ -4,7 +4,7 @@
 //! roles with no client error beyond a redirection.
 
 use std::time::Duration;
-use tessera_tests::cluster::{CLUSTER_ARGS, create, nodes, wait_ok};
+use tessera_tests::cluster::{CLUSTER_ARGS, create, id_of, is_master, myself, replica_of, wait_ok};
 use tessera_tests::replication::info;
 use tessera_tests::writer::BackgroundWriter;
 use tessera_tests::{RawConnection, TesseraNode, text, wait_until};
@@ -28,32 +28,6 @@ fn cluster() -> Vec<TesseraNode> {
     nodes_list
 }
 
-fn myself(port: u16) -> Option<String> {
-    nodes(port).into_iter().find(|l| l.contains("myself"))
-}
-
-fn id_of(port: u16) -> String {
-    text(
-        &RawConnection::connect(port)
-            .unwrap()
-            .command(&["CLUSTER", "MYID"])
-            .unwrap(),
-    )
-}
-
-/// The port of the replica of the master on `master_port`.
-fn replica_of(ports: &[u16], master_port: u16) -> u16 {
-    let id = id_of(master_port);
-    *ports
-        .iter()
-        .find(|&&p| myself(p).is_some_and(|l| l.split_whitespace().nth(3) == Some(id.as_str())))
-        .expect("a replica")
-}
-
-fn is_master(port: u16) -> bool {
-    myself(port).is_some_and(|l| l.contains("master"))
-}
-
 #[test]
 fn a_killed_master_is_replaced_without_losing_acknowledged_writes() {
     let mut all = cluster();
@@ -63,8 +37,8 @@ fn a_killed_master_is_replaced_without_losing_acknowledged_writes() {
 
     let victim = ports.iter().position(|&p| is_master(p)).unwrap();
     let victim_port = ports[victim];
-    let heir = replica_of(&ports, victim_port);
-    let victim_id = id_of(victim_port);
+    let heir = replica_of(&ports, victim_port).expect("a replica");
+    let victim_id = id_of(victim_port).unwrap();
     all[victim].signal(libc::SIGKILL);
     let others: Vec<u16> = ports
         .iter()
@@ -91,7 +65,7 @@ fn a_killed_master_is_replaced_without_losing_acknowledged_writes() {
     );
 
     // The killed master comes back as a replica of the winner and catches up.
-    let heir_id = id_of(heir);
+    let heir_id = id_of(heir).unwrap();
     let full_before = info(heir, "sync_full").unwrap();
     let back = all.remove(victim).restart();
     assert!(
@@ -135,13 +109,13 @@ fn cluster_failover_swaps_roles_under_load_with_only_redirections() {
         "before",
     );
     let master = *ports.iter().find(|&&p| is_master(p)).unwrap();
-    let replica = replica_of(&ports, master);
+    let replica = replica_of(&ports, master).expect("a replica");
     let mut c = RawConnection::connect(replica).unwrap();
     assert_eq!(
         c.command(&["CLUSTER", "FAILOVER"]).unwrap(),
         tessera_tests::wire::simple("OK")
     );
-    let master_id = id_of(replica);
+    let master_id = id_of(replica).unwrap();
     assert!(
         wait_until(Duration::from_secs(20), || is_master(replica)
             && myself(master)

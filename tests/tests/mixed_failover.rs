@@ -4,22 +4,9 @@
 
 use std::time::Duration;
 use tessera_resp_server::protocol::frame::Frame;
-use tessera_tests::cluster::{Member, create, nodes, wait_ok};
+use tessera_tests::cluster::{Member, create, id_of, myself, nodes, wait_ok};
 use tessera_tests::replication::info;
-use tessera_tests::{RawConnection, text, wait_until};
-
-fn myself(port: u16) -> Option<String> {
-    nodes(port).into_iter().find(|l| l.contains("myself"))
-}
-
-fn id_of(port: u16) -> String {
-    text(
-        &RawConnection::connect(port)
-            .unwrap()
-            .command(&["CLUSTER", "MYID"])
-            .unwrap(),
-    )
-}
+use tessera_tests::{RawConnection, wait_until};
 
 /// Writes `count` keys owned by the master on `port`, confirmed by WAIT 1.
 fn write_to(port: u16, prefix: &str, count: usize) -> Vec<String> {
@@ -92,7 +79,7 @@ fn replicas_of_either_kind_win_elections_for_masters_of_the_other() {
         let first = ports[0].to_string();
         c.command(&["CLUSTER", "MEET", "127.0.0.1", &first])
             .unwrap();
-        let master_id = id_of(ports[master]);
+        let master_id = id_of(ports[master]).unwrap();
         assert!(
             wait_until(Duration::from_secs(20), || nodes(ports[replica])
                 .iter()

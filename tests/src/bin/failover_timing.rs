@@ -7,30 +7,9 @@
 //! [--rounds N]` (default 10).
 
 use std::time::{Duration, Instant};
-use tessera_tests::cluster::{Member, create, nodes, wait_ok};
+use tessera_tests::cluster::{Member, create, is_master, replica_of, wait_ok};
 use tessera_tests::replication::info;
-use tessera_tests::{RawConnection, text, wait_until};
-
-fn myself(port: u16) -> Option<String> {
-    nodes(port).into_iter().find(|l| l.contains("myself"))
-}
-
-fn is_master(port: u16) -> bool {
-    myself(port).is_some_and(|l| l.contains("master"))
-}
-
-fn replica_of(ports: &[u16], master: u16) -> Option<u16> {
-    let id = text(
-        &RawConnection::connect(master)
-            .ok()?
-            .command(&["CLUSTER", "MYID"])
-            .ok()?,
-    );
-    ports
-        .iter()
-        .copied()
-        .find(|&p| myself(p).is_some_and(|l| l.split_whitespace().nth(3) == Some(id.as_str())))
-}
+use tessera_tests::wait_until;
 
 fn settled(ports: &[u16]) -> bool {
     wait_ok(ports, Duration::ZERO)
