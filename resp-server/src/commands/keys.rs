@@ -32,8 +32,7 @@ fn del(ctx: &mut Ctx<'_>, args: Args<'_>) {
         .filter(|k| generic::delete(locks.for_key(k), k, ctx.now_ms))
         .count();
     if deleted > 0 {
-        let all: Vec<&[u8]> = args.iter_from(0).collect();
-        ctx.propagate_locked(&mut locks, &all);
+        ctx.propagate_locked_verbatim(&mut locks, args);
     }
     ctx.reply.int(deleted as i64);
 }
@@ -62,8 +61,7 @@ fn rename(ctx: &mut Ctx<'_>, args: Args<'_>, only_if_absent: bool) {
     match generic::rename(&mut locks, source, destination, only_if_absent, ctx.now_ms) {
         Ok(done) => {
             if done {
-                let all: Vec<&[u8]> = args.iter_from(0).collect();
-                ctx.propagate_locked(&mut locks, &all);
+                ctx.propagate_locked_verbatim(&mut locks, args);
             }
             drop(locks);
             if only_if_absent {

@@ -96,7 +96,17 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn records_changes(&self) -> bool {
+    /// [`Ctx::propagate_locked`] of the command exactly as the client sent it.
+    pub fn propagate_locked_verbatim(&mut self, locks: &mut SlotLocks<'_>, args: Args<'_>) {
+        if self.records_changes() {
+            let all: Vec<&[u8]> = args.iter_from(0).collect();
+            self.propagate_locked(locks, &all);
+        }
+    }
+
+    /// True when changes are being recorded for replicas: a handler that must build
+    /// the replayed form of its command (an absolute deadline) asks first.
+    pub fn records_changes(&self) -> bool {
         !self.session.master_link && self.node.replication.is_active()
     }
 

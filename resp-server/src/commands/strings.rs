@@ -107,10 +107,11 @@ fn run_set(
     };
     if out.written {
         match options.deadline {
-            Deadline::At(at) => {
+            Deadline::At(at) if ctx.records_changes() => {
                 let at = itoa::Buffer::new().format(at).as_bytes().to_vec();
                 ctx.propagate(&mut t, &[b"SET", key, value, b"PXAT", &at]);
             }
+            Deadline::At(_) => {}
             _ => ctx.propagate_verbatim(&mut t, args),
         }
     }
@@ -326,8 +327,7 @@ fn mset_all(ctx: &mut Ctx<'_>, args: Args<'_>, only_if_none_exist: bool) -> bool
         let value = tessera_keyspace::Value::Str(StrValue::new(args.get(i + 1)));
         locks.for_key(key).insert(key, value);
     }
-    let all: Vec<&[u8]> = args.iter_from(0).collect();
-    ctx.propagate_locked(&mut locks, &all);
+    ctx.propagate_locked_verbatim(&mut locks, args);
     true
 }
 
