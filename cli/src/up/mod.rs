@@ -209,17 +209,32 @@ fn run(args: UpArgs) -> anyhow::Result<()> {
         let child = spawn_node(&exe, &node_dir(port), port, args.node_timeout)?;
         cluster.children.push((port, child));
     }
-    for &port in &ports {
+    for (port, child) in &mut cluster.children {
+        let port = *port;
+        let log = node_dir(port).join("tessera.log");
+        let mut exited = None;
         wait_for(
             Duration::from_secs(30),
             &format!("node {port} to start"),
             || {
+                // A node that cannot start (a port taken, a bad nodes.conf) says why on
+                // stderr and exits: stop waiting for it.
+                if let Ok(Some(status)) = child.try_wait() {
+                    exited = Some(status);
+                    return true;
+                }
                 Client::connect(port)
                     .and_then(|mut c| c.call(&["PING"]).map_err(std::io::Error::other))
                     .is_ok()
             },
         )
-        .with_context(|| format!("see {}", node_dir(port).join("tessera.log").display()))?;
+        .with_context(|| format!("see {}", log.display()))?;
+        if let Some(status) = exited {
+            bail!(
+                "node {port} exited at start ({status}); see its message above and {}",
+                log.display()
+            );
+        }
     }
     if existing == 0 {
         create(&ports, args.masters)?;
