@@ -1,6 +1,14 @@
-//! Live resharding.
+//! Live resharding: what happens to keys while a slot moves between masters.
 //!
-//! This crate will own the SETSLOT states (importing, migrating, stable, node), the
-//! MIGRATE client and RESTORE semantics, the ASK/ASKING/TRYAGAIN redirection rules and
-//! orchestrated slot moves. It knows nothing of the bus wire format. It arrives with the
-//! resharding issue.
+//! It owns Redis 7.0's rules for commands on open (migrating or importing) slots, the
+//! options of MIGRATE and RESTORE, and the MIGRATE client with its cached connections
+//! to targets. The SETSLOT states themselves are topology, kept by the bus engine; the
+//! keys and their payload format belong to `keyspace`.
+
+mod args;
+mod redirect;
+mod target;
+
+pub use args::{ArgError, MigrateRequest, RestoreOptions, TargetAuth, restore_deadline};
+pub use redirect::{Asker, KeyPresence, OpenSlot, OpenSlotRoute, TRYAGAIN, route_open_slot};
+pub use target::{BatchOutcome, MigrateError, TargetBatch, TargetPool, encode_command};

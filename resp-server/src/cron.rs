@@ -26,6 +26,7 @@ pub async fn run(node: Arc<Node>) {
         }
         if ticks % 10 == 0 {
             close_idle_clients(&node);
+            node.migrate_targets.close_idle(Instant::now());
             crate::snapshots::run_save_points(&node);
             node.memory_peak(node.memory().allocated);
         }

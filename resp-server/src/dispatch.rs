@@ -4,38 +4,60 @@
 //! count, authentication, and (in cluster mode) that the keys share a slot. Clients see
 //! which check failed first, so the order is part of the behaviour.
 
+use tessera_cluster_bus::engine::SlotMove;
 use tessera_keyspace::key_slot;
+use tessera_migration::{
+    Asker, KeyPresence, MigrateRequest, OpenSlot, OpenSlotRoute, TRYAGAIN, route_open_slot,
+};
 
 use crate::command::{Command, CommandTable};
-use crate::commands::Ctx;
+use crate::commands::{Ctx, transaction};
 use crate::errors;
+use crate::node::Node;
 use crate::protocol::request::Args;
 
 /// Runs one request.
 pub fn execute(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    // ASKING lasts for the one command after it, whatever that command is.
+    let asking = std::mem::take(&mut ctx.session.asking);
     let table = CommandTable::get();
     let name = args.get(0);
     let Some(command) = table.lookup(name) else {
         ctx.reply
             .error(&errors::unknown_command(name, args.iter_from(1)));
-        return;
+        return fail_transaction(ctx);
     };
     let Some(command) = resolve_subcommand(ctx, command, args) else {
-        return;
+        return fail_transaction(ctx);
     };
     let meta = command.meta;
     if !meta.arity_ok(args.len()) {
         ctx.reply.error(&errors::wrong_arity(meta.name));
-        return;
+        return fail_transaction(ctx);
     }
     if !ctx.session.authenticated && !command.no_auth {
         ctx.reply.error(errors::NOAUTH);
-        return;
+        return fail_transaction(ctx);
     }
+    if ctx.session.multi.is_some() && !transaction::controls_transaction(meta.name) {
+        if let Some(refusal) = transaction::refuse_queuing(command) {
+            ctx.reply.error(refusal);
+            return fail_transaction(ctx);
+        }
+        if let Some(tx) = ctx.session.multi.as_mut() {
+            tx.queued
+                .push(args.iter_from(0).map(<[u8]>::to_vec).collect());
+        }
+        return ctx.reply.simple("QUEUED");
+    }
+    let mut _gate = None;
     // The master's stream applies unconditionally: it was checked where it ran.
     if !ctx.session.master_link {
-        if ctx.settings.cluster_enabled && !route(ctx, command, args) {
-            return;
+        if ctx.settings.cluster_enabled {
+            match route(ctx, command, args, asking) {
+                Routed::Here(gate) => _gate = gate,
+                Routed::Answered => return,
+            }
         }
         if command.is_write
             && ctx.settings.replication.read_only
@@ -58,6 +80,13 @@ pub fn execute(ctx: &mut Ctx<'_>, args: Args<'_>) {
         ctx.session.writes += 1;
     }
     handler(ctx, args);
+}
+
+/// Marks an open MULTI block as failed: its EXEC will be refused, as in Redis.
+fn fail_transaction(ctx: &mut Ctx<'_>) {
+    if let Some(tx) = ctx.session.multi.as_mut() {
+        tx.failed = true;
+    }
 }
 
 /// Picks the subcommand of a container command, replying with Redis's error if the
@@ -84,48 +113,127 @@ fn resolve_subcommand<'t>(
     }
 }
 
+/// The routing verdict: run here (holding the migration gate when the slot is being
+/// migrated away), or the reply was already written.
+enum Routed<'a> {
+    Here(Option<parking_lot::RwLockReadGuard<'a, ()>>),
+    Answered,
+}
+
 /// Decides whether this node serves a keyed command in cluster mode, replying with
-/// the redirection or error otherwise (Redis's getNodeByQuery). True: run it here.
-fn route(ctx: &mut Ctx<'_>, command: &Command, args: Args<'_>) -> bool {
-    let mut positions = command.meta.key_positions(args.len());
-    let Some(first) = positions.next() else {
-        return true;
+/// the redirection or error otherwise (Redis's getNodeByQuery).
+fn route<'a>(ctx: &mut Ctx<'a>, command: &Command, args: Args<'_>, asking: bool) -> Routed<'a> {
+    if command.meta.name == "migrate" {
+        let all: Vec<&[u8]> = args.iter_from(0).collect();
+        return route_keys(ctx, command, args, asking, MigrateRequest::keys_of(&all));
+    }
+    let positions = command.meta.key_positions(args.len());
+    route_keys(ctx, command, args, asking, positions)
+}
+
+fn route_keys<'a>(
+    ctx: &mut Ctx<'a>,
+    command: &Command,
+    args: Args<'_>,
+    asking: bool,
+    positions: impl Iterator<Item = usize> + Clone,
+) -> Routed<'a> {
+    let mut rest = positions.clone();
+    let Some(first) = rest.next() else {
+        return Routed::Here(None);
     };
     let slot = key_slot(args.get(first));
-    let Some(cluster) = ctx.node.cluster.get() else {
+    let node: &'a Node = ctx.node;
+    let Some(cluster) = node.cluster.get() else {
         // No bus (never in a running cluster node): only the slot rule applies.
-        if positions.all(|p| key_slot(args.get(p)) == slot) {
-            return true;
+        if rest.all(|p| key_slot(args.get(p)) == slot) {
+            return Routed::Here(None);
         }
         ctx.reply.error(errors::CROSSSLOT);
-        return false;
+        return Routed::Answered;
     };
     let routing = cluster.routing();
     let Some(owner) = routing.owner(slot) else {
         ctx.reply.error("CLUSTERDOWN Hash slot not served");
-        return false;
+        return Routed::Answered;
     };
-    if !positions.all(|p| key_slot(args.get(p)) == slot) {
+    if !rest.all(|p| key_slot(args.get(p)) == slot) {
         ctx.reply.error(errors::CROSSSLOT);
-        return false;
+        return Routed::Answered;
     }
     if !routing.state_ok {
         if !ctx.settings.cluster.allow_reads_when_down {
             ctx.reply.error("CLUSTERDOWN The cluster is down");
-            return false;
+            return Routed::Answered;
         }
         if command.is_write {
             ctx.reply
                 .error("CLUSTERDOWN The cluster is down and only accepts read commands");
-            return false;
+            return Routed::Answered;
+        }
+    }
+    let open = match routing.slot_move(slot) {
+        SlotMove::Migrating(target) if routing.is_mine(slot) => {
+            Some((OpenSlot::Migrating, Some(target)))
+        }
+        SlotMove::Importing => Some((OpenSlot::Importing, None)),
+        _ => None,
+    };
+    let mut gate = None;
+    if let Some((state, target)) = open {
+        if state == OpenSlot::Migrating {
+            gate = Some(node.migration_gate.read());
+        }
+        let keys = presence(ctx, args, slot, first, positions);
+        let asker = Asker {
+            asking: asking || command.meta.has_flag("asking"),
+            is_migrate: command.meta.name == "migrate",
+        };
+        match route_open_slot(state, keys, asker) {
+            OpenSlotRoute::Serve => return Routed::Here(gate),
+            OpenSlotRoute::Ask => {
+                let target = target.unwrap_or(owner);
+                let ask = format!("ASK {slot} {}:{}", target.endpoint, target.port);
+                ctx.reply.error(&ask);
+                return Routed::Answered;
+            }
+            OpenSlotRoute::TryAgain => {
+                ctx.reply.error(TRYAGAIN);
+                return Routed::Answered;
+            }
+            OpenSlotRoute::Owner => {}
         }
     }
     if routing.is_mine(slot)
         || (ctx.session.readonly && !command.is_write && routing.is_my_masters(slot))
     {
-        return true;
+        return Routed::Here(gate);
     }
     let moved = format!("MOVED {slot} {}:{}", owner.endpoint, owner.port);
     ctx.reply.error(&moved);
-    false
+    Routed::Answered
+}
+
+/// Which of the command's keys (all in `slot`) this node holds.
+fn presence(
+    ctx: &Ctx<'_>,
+    args: Args<'_>,
+    slot: u16,
+    first: usize,
+    positions: impl Iterator<Item = usize>,
+) -> KeyPresence {
+    let mut keys = KeyPresence::default();
+    let mut table = ctx.node.keyspace.db(0).lock(slot);
+    for p in positions {
+        let key = args.get(p);
+        if key != args.get(first) {
+            keys.multiple_keys = true;
+        }
+        if table.contains(key, ctx.now_ms) {
+            keys.existing += 1;
+        } else {
+            keys.missing += 1;
+        }
+    }
+    keys
 }

@@ -75,6 +75,12 @@ pub struct Node {
     pub cluster: std::sync::OnceLock<tessera_cluster_bus::runtime::ClusterHandle>,
     /// Whether the active expiry cycle runs (DEBUG SET-ACTIVE-EXPIRE).
     pub active_expire: AtomicBool,
+    /// MIGRATE's cached connections to targets.
+    pub migrate_targets: tessera_migration::TargetPool,
+    /// Held shared by commands on a slot this node is migrating, from the routing
+    /// decision to the end of the command, and exclusively by MIGRATE while it moves a
+    /// batch: a command that found its key here can't see it moved away before it runs.
+    pub migration_gate: parking_lot::RwLock<()>,
     shutdown: CancellationToken,
 }
 
@@ -121,6 +127,8 @@ impl Node {
             origin,
             bound_port: AtomicU16::new(settings.port),
             active_expire: AtomicBool::new(true),
+            migrate_targets: tessera_migration::TargetPool::new(),
+            migration_gate: parking_lot::RwLock::new(()),
             cluster: std::sync::OnceLock::new(),
             peak_memory: std::sync::atomic::AtomicU64::new(0),
             shutdown: CancellationToken::new(),

@@ -41,6 +41,13 @@ pub struct Session {
     pub writes: u64,
     /// READONLY: reads may be served by this replica for its master's slots.
     pub readonly: bool,
+    /// ASKING: the next command may use a slot this node is importing.
+    pub asking: bool,
+    /// MULTI was sent: commands are queued until EXEC or DISCARD.
+    pub multi: Option<Transaction>,
+    /// EXEC is running: CLUSTER subcommands bound for the bus engine are collected
+    /// here and applied together, in one step of the engine.
+    pub engine_batch: Option<Vec<tessera_cluster_bus::engine::ClusterCommand>>,
     /// A reply that needs another task first (CLUSTER commands go through the bus).
     pub deferred: Option<Deferred>,
     /// This is the link from our master: its commands apply unconditionally and are
@@ -52,6 +59,15 @@ pub struct Session {
     pub replica_sync: Option<crate::replication::SyncRequest>,
     /// REPLCONF listening-port, kept until PSYNC.
     pub replica_port: u16,
+}
+
+/// The commands queued between MULTI and EXEC.
+#[derive(Debug, Default)]
+pub struct Transaction {
+    /// Each queued command's arguments, the name first.
+    pub queued: Vec<Vec<Vec<u8>>>,
+    /// A command was refused while queuing: EXEC will discard the transaction.
+    pub failed: bool,
 }
 
 /// A reply computed elsewhere: awaited, then written into the reply buffer.
@@ -77,6 +93,9 @@ impl Session {
             sleep: None,
             writes: 0,
             readonly: false,
+            asking: false,
+            multi: None,
+            engine_batch: None,
             deferred: None,
             master_link: false,
             write_offset: 0,

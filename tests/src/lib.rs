@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod bus;
 pub mod cluster;
+pub mod load;
 pub mod process;
 pub mod replication;
 pub mod wire;

@@ -69,6 +69,30 @@ pub enum ClusterCommand {
     Replicas(String),
     /// CLUSTER FAILOVER [FORCE|TAKEOVER].
     Failover(super::FailoverKind),
+    /// Several subcommands applied in one step, with nothing in between (MULTI/EXEC).
+    Batch(Vec<ClusterCommand>),
+    /// CLUSTER SETSLOT slot MIGRATING|IMPORTING|STABLE|NODE [id].
+    SetSlot {
+        /// The slot.
+        slot: u16,
+        /// What to do.
+        action: SetSlotAction,
+        /// How many keys this node holds in the slot.
+        keys_in_slot: usize,
+    },
+}
+
+/// The actions of CLUSTER SETSLOT.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetSlotAction {
+    /// MIGRATING id: this owner is moving the slot to that node.
+    Migrating(String),
+    /// IMPORTING id: this node is receiving the slot from that node.
+    Importing(String),
+    /// STABLE: neither.
+    Stable,
+    /// NODE id: the slot now belongs to that node.
+    Node(String),
 }
 
 /// A node as CLUSTER SLOTS lists it.
@@ -159,6 +183,8 @@ pub enum Answer {
     Shards(Vec<Shard>),
     /// CLUSTER LINKS.
     Links(Vec<LinkInfo>),
+    /// The answers of a [`ClusterCommand::Batch`], in order.
+    Batch(Vec<Result<Answer, CommandError>>),
 }
 
 /// Why a CLUSTER subcommand was refused; the text is Redis's.
@@ -188,6 +214,12 @@ impl Engine {
 
     fn run_command(&mut self, cmd: ClusterCommand, now: u64) -> Result<Answer, CommandError> {
         match cmd {
+            ClusterCommand::Batch(commands) => Ok(Answer::Batch(
+                commands
+                    .into_iter()
+                    .map(|c| self.run_command(c, now))
+                    .collect(),
+            )),
             ClusterCommand::Nodes => Ok(Answer::Text(self.nodes_description())),
             ClusterCommand::MyId => Ok(Answer::Bulk(self.topo.myself.to_string())),
             ClusterCommand::Info => Ok(Answer::Text(self.info())),
@@ -302,6 +334,11 @@ impl Engine {
                 self.update_state_later();
                 Ok(Answer::Ok)
             }
+            ClusterCommand::SetSlot {
+                slot,
+                action,
+                keys_in_slot,
+            } => self.set_slot(slot, action, keys_in_slot, now),
             ClusterCommand::Failover(kind) => self
                 .start_manual_failover(kind, now)
                 .map(|()| Answer::Ok)

@@ -14,14 +14,16 @@ mod gossip;
 mod receive;
 mod routing;
 mod send;
+mod setslot;
 mod slots;
 mod state;
 
 pub use commands::{
-    Answer, ClusterCommand, CommandError, LinkInfo, NodeEndpoint, Shard, ShardNode, SlotRange,
+    Answer, ClusterCommand, CommandError, LinkInfo, NodeEndpoint, SetSlotAction, Shard, ShardNode,
+    SlotRange,
 };
 pub use failover::FailoverKind;
-pub use routing::{NO_OWNER, RouteNode, RoutingSnapshot};
+pub use routing::{NO_OWNER, RouteNode, RoutingSnapshot, SlotMove};
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;

@@ -32,6 +32,21 @@ pub struct RoutingSnapshot {
     pub myself: u16,
     /// Index of this node's master, when it is a replica.
     pub my_master: Option<u16>,
+    /// Slots this node is migrating, with the index of the target in `nodes`.
+    pub migrating: std::collections::BTreeMap<u16, u16>,
+    /// Slots this node is importing.
+    pub importing: std::collections::BTreeSet<u16>,
+}
+
+/// Whether a slot is being moved, as far as this node is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotMove<'a> {
+    /// No.
+    None,
+    /// This node is moving it away, to this node.
+    Migrating(&'a RouteNode),
+    /// This node is receiving it.
+    Importing,
 }
 
 impl RoutingSnapshot {
@@ -48,6 +63,24 @@ impl RoutingSnapshot {
     #[inline]
     pub fn is_mine(&self, slot: u16) -> bool {
         self.owners[slot as usize] == self.myself
+    }
+
+    /// Whether `slot` is being moved to or from this node. Costs nothing while no slot
+    /// is.
+    #[inline]
+    pub fn slot_move(&self, slot: u16) -> SlotMove<'_> {
+        if self.migrating.is_empty() && self.importing.is_empty() {
+            return SlotMove::None;
+        }
+        if let Some(&target) = self.migrating.get(&slot)
+            && let Some(n) = self.nodes.get(target as usize)
+        {
+            return SlotMove::Migrating(n);
+        }
+        if self.importing.contains(&slot) {
+            return SlotMove::Importing;
+        }
+        SlotMove::None
     }
 
     /// Whether this node's master owns `slot` (a replica may serve reads for it).
@@ -111,12 +144,23 @@ impl Engine {
                 i
             })
             .collect();
+        let migrating = self
+            .topo
+            .migrating
+            .iter()
+            .filter_map(|(&slot, target)| {
+                let n = self.topo.node(target)?;
+                Some((slot, add(n, &mut nodes)))
+            })
+            .collect();
         RoutingSnapshot {
             state_ok: self.state_ok,
             owners,
             nodes,
             myself,
             my_master,
+            migrating,
+            importing: self.topo.importing.keys().copied().collect(),
         }
     }
 }

@@ -9,11 +9,13 @@
 mod crc64;
 pub mod encoding;
 mod lzf;
+mod payload;
 mod reader;
 mod snapshot;
 mod writer;
 
 pub use crc64::{checksum as crc64, update as crc64_update};
+pub use payload::{DumpError, dump, restore};
 pub use reader::{RdbEntry, RdbItem, RdbReader, decode_value};
 pub use snapshot::{LoadStats, load_keyspace, write_keyspace, write_locked};
 pub use writer::{AuxValue, RdbWriter, encode_entry, encode_value};

@@ -22,6 +22,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["RW", "insert"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: 0,
             key_step: 1,
             limit: 0,
@@ -46,6 +47,24 @@ pub static CATALOG: &[CommandMeta] = &[
                 ],
             },
         ],
+        subcommands: &[],
+    },
+    CommandMeta {
+        name: "asking",
+        arity: 1,
+        flags: &["fast"],
+        first_key: 0,
+        last_key: 0,
+        key_step: 0,
+        acl_categories: &["@fast", "@connection"],
+        tips: &[],
+        key_specs: &[],
+        group: "cluster",
+        since: "3.0.0",
+        complexity: "O(1)",
+        summary: "Lets the next command use a slot this node is importing.",
+        doc_fields: &[],
+        arguments: &[],
         subcommands: &[],
     },
     CommandMeta {
@@ -2047,6 +2066,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["RW", "access", "update"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: 0,
             key_step: 1,
             limit: 0,
@@ -2077,6 +2097,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["RW", "access", "update"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: 0,
             key_step: 1,
             limit: 0,
@@ -2115,6 +2136,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["RM", "delete"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: -1,
             key_step: 1,
             limit: 0,
@@ -2130,6 +2152,55 @@ pub static CATALOG: &[CommandMeta] = &[
                 ("type", DocField::Str("key")),
                 ("key_spec_index", DocField::Int(0)),
                 ("flags", DocField::Flags(&["multiple"])),
+            ],
+        }],
+        subcommands: &[],
+    },
+    CommandMeta {
+        name: "discard",
+        arity: 1,
+        flags: &["noscript", "loading", "stale", "fast", "allow_busy"],
+        first_key: 0,
+        last_key: 0,
+        key_step: 0,
+        acl_categories: &["@fast", "@transaction"],
+        tips: &[],
+        key_specs: &[],
+        group: "transactions",
+        since: "2.0.0",
+        complexity: "O(N), when N is the number of queued commands",
+        summary: "Drops the commands queued since MULTI.",
+        doc_fields: &[],
+        arguments: &[],
+        subcommands: &[],
+    },
+    CommandMeta {
+        name: "dump",
+        arity: 2,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        acl_categories: &["@keyspace", "@read", "@slow"],
+        tips: &["nondeterministic_output"],
+        key_specs: &[KeySpec {
+            flags: &["RO", "access"],
+            begin_index: 1,
+            begin_keyword: None,
+            last_key: 0,
+            key_step: 1,
+            limit: 0,
+        }],
+        group: "generic",
+        since: "2.6.0",
+        complexity: "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).",
+        summary: "Serializes a value in the format RESTORE reads.",
+        doc_fields: &[],
+        arguments: &[ArgDoc {
+            fields: &[
+                ("name", DocField::Str("key")),
+                ("type", DocField::Str("key")),
+                ("key_spec_index", DocField::Int(0)),
             ],
         }],
         subcommands: &[],
@@ -2158,6 +2229,24 @@ pub static CATALOG: &[CommandMeta] = &[
         subcommands: &[],
     },
     CommandMeta {
+        name: "exec",
+        arity: 1,
+        flags: &["noscript", "loading", "stale", "skip_slowlog"],
+        first_key: 0,
+        last_key: 0,
+        key_step: 0,
+        acl_categories: &["@slow", "@transaction"],
+        tips: &[],
+        key_specs: &[],
+        group: "transactions",
+        since: "1.2.0",
+        complexity: "Depends on commands in the transaction",
+        summary: "Runs the commands queued since MULTI.",
+        doc_fields: &[],
+        arguments: &[],
+        subcommands: &[],
+    },
+    CommandMeta {
         name: "exists",
         arity: -2,
         flags: &["readonly", "fast"],
@@ -2169,6 +2258,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["RO"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: -1,
             key_step: 1,
             limit: 0,
@@ -2200,6 +2290,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["RW", "update"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: 0,
             key_step: 1,
             limit: 0,
@@ -2279,6 +2370,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["RW", "update"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: 0,
             key_step: 1,
             limit: 0,
@@ -2358,6 +2450,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["RO", "access"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: 0,
             key_step: 1,
             limit: 0,
@@ -2467,6 +2560,293 @@ pub static CATALOG: &[CommandMeta] = &[
         subcommands: &[],
     },
     CommandMeta {
+        name: "function",
+        arity: -2,
+        flags: &[],
+        first_key: 0,
+        last_key: 0,
+        key_step: 0,
+        acl_categories: &["@slow"],
+        tips: &[],
+        key_specs: &[],
+        group: "scripting",
+        since: "7.0.0",
+        complexity: "Depends on subcommand.",
+        summary: "A container for function commands.",
+        doc_fields: &[],
+        arguments: &[],
+        subcommands: &[
+            CommandMeta {
+                name: "function|delete",
+                arity: 3,
+                flags: &["write", "noscript"],
+                first_key: 0,
+                last_key: 0,
+                key_step: 0,
+                acl_categories: &["@write", "@slow", "@scripting"],
+                tips: &["request_policy:all_shards", "response_policy:all_succeeded"],
+                key_specs: &[],
+                group: "scripting",
+                since: "7.0.0",
+                complexity: "O(1)",
+                summary: "Deletes a function library.",
+                doc_fields: &[],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("library-name")),
+                        ("type", DocField::Str("string")),
+                    ],
+                }],
+                subcommands: &[],
+            },
+            CommandMeta {
+                name: "function|dump",
+                arity: 2,
+                flags: &["noscript"],
+                first_key: 0,
+                last_key: 0,
+                key_step: 0,
+                acl_categories: &["@slow", "@scripting"],
+                tips: &[],
+                key_specs: &[],
+                group: "scripting",
+                since: "7.0.0",
+                complexity: "O(N) where N is the number of functions",
+                summary: "Serializes every function library.",
+                doc_fields: &[],
+                arguments: &[],
+                subcommands: &[],
+            },
+            CommandMeta {
+                name: "function|flush",
+                arity: -2,
+                flags: &["write", "noscript"],
+                first_key: 0,
+                last_key: 0,
+                key_step: 0,
+                acl_categories: &["@write", "@slow", "@scripting"],
+                tips: &["request_policy:all_shards", "response_policy:all_succeeded"],
+                key_specs: &[],
+                group: "scripting",
+                since: "7.0.0",
+                complexity: "O(N) where N is the number of functions deleted",
+                summary: "Deletes every function library.",
+                doc_fields: &[],
+                arguments: &[ArgDoc {
+                    fields: &[
+                        ("name", DocField::Str("async")),
+                        ("type", DocField::Str("oneof")),
+                        ("flags", DocField::Flags(&["optional"])),
+                        (
+                            "arguments",
+                            DocField::Args(&[
+                                ArgDoc {
+                                    fields: &[
+                                        ("name", DocField::Str("async")),
+                                        ("type", DocField::Str("pure-token")),
+                                        ("token", DocField::Str("ASYNC")),
+                                    ],
+                                },
+                                ArgDoc {
+                                    fields: &[
+                                        ("name", DocField::Str("sync")),
+                                        ("type", DocField::Str("pure-token")),
+                                        ("token", DocField::Str("SYNC")),
+                                    ],
+                                },
+                            ]),
+                        ),
+                    ],
+                }],
+                subcommands: &[],
+            },
+            CommandMeta {
+                name: "function|help",
+                arity: 2,
+                flags: &["loading", "stale"],
+                first_key: 0,
+                last_key: 0,
+                key_step: 0,
+                acl_categories: &["@slow", "@scripting"],
+                tips: &[],
+                key_specs: &[],
+                group: "scripting",
+                since: "7.0.0",
+                complexity: "O(1)",
+                summary: "Lists the FUNCTION subcommands.",
+                doc_fields: &[],
+                arguments: &[],
+                subcommands: &[],
+            },
+            CommandMeta {
+                name: "function|kill",
+                arity: 2,
+                flags: &["noscript", "allow_busy"],
+                first_key: 0,
+                last_key: 0,
+                key_step: 0,
+                acl_categories: &["@slow", "@scripting"],
+                tips: &["request_policy:all_shards", "response_policy:one_succeeded"],
+                key_specs: &[],
+                group: "scripting",
+                since: "7.0.0",
+                complexity: "O(1)",
+                summary: "Stops the running function.",
+                doc_fields: &[],
+                arguments: &[],
+                subcommands: &[],
+            },
+            CommandMeta {
+                name: "function|list",
+                arity: -2,
+                flags: &["noscript"],
+                first_key: 0,
+                last_key: 0,
+                key_step: 0,
+                acl_categories: &["@slow", "@scripting"],
+                tips: &["nondeterministic_output_order"],
+                key_specs: &[],
+                group: "scripting",
+                since: "7.0.0",
+                complexity: "O(N) where N is the number of functions",
+                summary: "Lists the function libraries.",
+                doc_fields: &[],
+                arguments: &[
+                    ArgDoc {
+                        fields: &[
+                            ("name", DocField::Str("library-name-pattern")),
+                            ("type", DocField::Str("string")),
+                            ("token", DocField::Str("LIBRARYNAME")),
+                            ("flags", DocField::Flags(&["optional"])),
+                        ],
+                    },
+                    ArgDoc {
+                        fields: &[
+                            ("name", DocField::Str("withcode")),
+                            ("type", DocField::Str("pure-token")),
+                            ("token", DocField::Str("WITHCODE")),
+                            ("flags", DocField::Flags(&["optional"])),
+                        ],
+                    },
+                ],
+                subcommands: &[],
+            },
+            CommandMeta {
+                name: "function|load",
+                arity: -3,
+                flags: &["write", "denyoom", "noscript"],
+                first_key: 0,
+                last_key: 0,
+                key_step: 0,
+                acl_categories: &["@write", "@slow", "@scripting"],
+                tips: &["request_policy:all_shards", "response_policy:all_succeeded"],
+                key_specs: &[],
+                group: "scripting",
+                since: "7.0.0",
+                complexity: "O(1) (considering compilation time is redundant)",
+                summary: "Loads a function library.",
+                doc_fields: &[],
+                arguments: &[
+                    ArgDoc {
+                        fields: &[
+                            ("name", DocField::Str("replace")),
+                            ("type", DocField::Str("pure-token")),
+                            ("token", DocField::Str("REPLACE")),
+                            ("flags", DocField::Flags(&["optional"])),
+                        ],
+                    },
+                    ArgDoc {
+                        fields: &[
+                            ("name", DocField::Str("function-code")),
+                            ("type", DocField::Str("string")),
+                        ],
+                    },
+                ],
+                subcommands: &[],
+            },
+            CommandMeta {
+                name: "function|restore",
+                arity: -3,
+                flags: &["write", "denyoom", "noscript"],
+                first_key: 0,
+                last_key: 0,
+                key_step: 0,
+                acl_categories: &["@write", "@slow", "@scripting"],
+                tips: &["request_policy:all_shards", "response_policy:all_succeeded"],
+                key_specs: &[],
+                group: "scripting",
+                since: "7.0.0",
+                complexity: "O(N) where N is the number of functions on the payload",
+                summary: "Loads libraries from a FUNCTION DUMP payload.",
+                doc_fields: &[],
+                arguments: &[
+                    ArgDoc {
+                        fields: &[
+                            ("name", DocField::Str("serialized-value")),
+                            ("type", DocField::Str("string")),
+                        ],
+                    },
+                    ArgDoc {
+                        fields: &[
+                            ("name", DocField::Str("policy")),
+                            ("type", DocField::Str("oneof")),
+                            ("flags", DocField::Flags(&["optional"])),
+                            (
+                                "arguments",
+                                DocField::Args(&[
+                                    ArgDoc {
+                                        fields: &[
+                                            ("name", DocField::Str("flush")),
+                                            ("type", DocField::Str("pure-token")),
+                                            ("token", DocField::Str("FLUSH")),
+                                        ],
+                                    },
+                                    ArgDoc {
+                                        fields: &[
+                                            ("name", DocField::Str("append")),
+                                            ("type", DocField::Str("pure-token")),
+                                            ("token", DocField::Str("APPEND")),
+                                        ],
+                                    },
+                                    ArgDoc {
+                                        fields: &[
+                                            ("name", DocField::Str("replace")),
+                                            ("type", DocField::Str("pure-token")),
+                                            ("token", DocField::Str("REPLACE")),
+                                        ],
+                                    },
+                                ]),
+                            ),
+                        ],
+                    },
+                ],
+                subcommands: &[],
+            },
+            CommandMeta {
+                name: "function|stats",
+                arity: 2,
+                flags: &["noscript", "allow_busy"],
+                first_key: 0,
+                last_key: 0,
+                key_step: 0,
+                acl_categories: &["@slow", "@scripting"],
+                tips: &[
+                    "nondeterministic_output",
+                    "request_policy:all_shards",
+                    "response_policy:special",
+                ],
+                key_specs: &[],
+                group: "scripting",
+                since: "7.0.0",
+                complexity: "O(1)",
+                summary: "Reports the running function and the engines.",
+                doc_fields: &[],
+                arguments: &[],
+                subcommands: &[],
+            },
+        ],
+    },
+    CommandMeta {
         name: "get",
         arity: 2,
         flags: &["readonly", "fast"],
@@ -2478,6 +2858,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["RO", "access"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: 0,
             key_step: 1,
             limit: 0,
@@ -2508,6 +2889,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["RW", "access", "delete"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: 0,
             key_step: 1,
             limit: 0,
@@ -2538,6 +2920,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["RW", "access", "update"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: 0,
             key_step: 1,
             limit: 0,
@@ -2617,6 +3000,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["RO", "access"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: 0,
             key_step: 1,
             limit: 0,
@@ -2661,6 +3045,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["RW", "access", "update"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: 0,
             key_step: 1,
             limit: 0,
@@ -2781,6 +3166,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["RW", "access", "update"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: 0,
             key_step: 1,
             limit: 0,
@@ -2811,6 +3197,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["RW", "access", "update"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: 0,
             key_step: 1,
             limit: 0,
@@ -2849,6 +3236,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["RW", "access", "update"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: 0,
             key_step: 1,
             limit: 0,
@@ -2956,6 +3344,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["RO", "access"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: -1,
             key_step: 1,
             limit: 0,
@@ -2976,6 +3365,166 @@ pub static CATALOG: &[CommandMeta] = &[
         subcommands: &[],
     },
     CommandMeta {
+        name: "migrate",
+        arity: -6,
+        flags: &["write", "movablekeys"],
+        first_key: 3,
+        last_key: 3,
+        key_step: 1,
+        acl_categories: &["@keyspace", "@write", "@slow", "@dangerous"],
+        tips: &["nondeterministic_output"],
+        key_specs: &[
+            KeySpec {
+                flags: &["RW", "access", "delete"],
+                begin_index: 3,
+                begin_keyword: None,
+                last_key: 0,
+                key_step: 1,
+                limit: 0,
+            },
+            KeySpec {
+                flags: &["RW", "access", "delete", "incomplete"],
+                begin_index: 0,
+                begin_keyword: Some(("KEYS", -2)),
+                last_key: -1,
+                key_step: 1,
+                limit: 0,
+            },
+        ],
+        group: "generic",
+        since: "2.6.0",
+        complexity: "This command actually executes a DUMP+DEL in the source instance, and a RESTORE in the target instance. See the pages of these commands for time complexity. Also an O(N) data transfer between the two instances is performed.",
+        summary: "Moves keys to another node, atomically per key.",
+        doc_fields: &[],
+        arguments: &[
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("host")),
+                    ("type", DocField::Str("string")),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("port")),
+                    ("type", DocField::Str("integer")),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("key_or_empty_string")),
+                    ("type", DocField::Str("oneof")),
+                    (
+                        "arguments",
+                        DocField::Args(&[
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("key")),
+                                    ("type", DocField::Str("key")),
+                                    ("key_spec_index", DocField::Int(0)),
+                                ],
+                            },
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("empty_string")),
+                                    ("type", DocField::Str("pure-token")),
+                                    ("token", DocField::Str("")),
+                                ],
+                            },
+                        ]),
+                    ),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("destination-db")),
+                    ("type", DocField::Str("integer")),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("timeout")),
+                    ("type", DocField::Str("integer")),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("copy")),
+                    ("type", DocField::Str("pure-token")),
+                    ("token", DocField::Str("COPY")),
+                    ("since", DocField::Str("3.0.0")),
+                    ("flags", DocField::Flags(&["optional"])),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("replace")),
+                    ("type", DocField::Str("pure-token")),
+                    ("token", DocField::Str("REPLACE")),
+                    ("since", DocField::Str("3.0.0")),
+                    ("flags", DocField::Flags(&["optional"])),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("authentication")),
+                    ("type", DocField::Str("oneof")),
+                    ("flags", DocField::Flags(&["optional"])),
+                    (
+                        "arguments",
+                        DocField::Args(&[
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("password")),
+                                    ("type", DocField::Str("string")),
+                                    ("token", DocField::Str("AUTH")),
+                                    ("since", DocField::Str("4.0.7")),
+                                    ("flags", DocField::Flags(&["optional"])),
+                                ],
+                            },
+                            ArgDoc {
+                                fields: &[
+                                    ("name", DocField::Str("username_password")),
+                                    ("type", DocField::Str("block")),
+                                    ("token", DocField::Str("AUTH2")),
+                                    ("since", DocField::Str("6.0.0")),
+                                    ("flags", DocField::Flags(&["optional"])),
+                                    (
+                                        "arguments",
+                                        DocField::Args(&[
+                                            ArgDoc {
+                                                fields: &[
+                                                    ("name", DocField::Str("username")),
+                                                    ("type", DocField::Str("string")),
+                                                ],
+                                            },
+                                            ArgDoc {
+                                                fields: &[
+                                                    ("name", DocField::Str("password")),
+                                                    ("type", DocField::Str("string")),
+                                                ],
+                                            },
+                                        ]),
+                                    ),
+                                ],
+                            },
+                        ]),
+                    ),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("key")),
+                    ("type", DocField::Str("key")),
+                    ("key_spec_index", DocField::Int(1)),
+                    ("token", DocField::Str("KEYS")),
+                    ("since", DocField::Str("3.0.6")),
+                    ("flags", DocField::Flags(&["optional", "multiple"])),
+                ],
+            },
+        ],
+        subcommands: &[],
+    },
+    CommandMeta {
         name: "mset",
         arity: -3,
         flags: &["write", "denyoom"],
@@ -2990,6 +3539,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["OW", "update"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: -1,
             key_step: 2,
             limit: 0,
@@ -3038,6 +3588,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["OW", "insert"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: -1,
             key_step: 2,
             limit: 0,
@@ -3075,6 +3626,24 @@ pub static CATALOG: &[CommandMeta] = &[
         subcommands: &[],
     },
     CommandMeta {
+        name: "multi",
+        arity: 1,
+        flags: &["noscript", "loading", "stale", "fast", "allow_busy"],
+        first_key: 0,
+        last_key: 0,
+        key_step: 0,
+        acl_categories: &["@fast", "@transaction"],
+        tips: &[],
+        key_specs: &[],
+        group: "transactions",
+        since: "1.2.0",
+        complexity: "O(1)",
+        summary: "Starts a transaction: commands are queued until EXEC.",
+        doc_fields: &[],
+        arguments: &[],
+        subcommands: &[],
+    },
+    CommandMeta {
         name: "object",
         arity: -2,
         flags: &[],
@@ -3103,6 +3672,7 @@ pub static CATALOG: &[CommandMeta] = &[
                 key_specs: &[KeySpec {
                     flags: &["RO"],
                     begin_index: 2,
+                    begin_keyword: None,
                     last_key: 0,
                     key_step: 1,
                     limit: 0,
@@ -3133,6 +3703,7 @@ pub static CATALOG: &[CommandMeta] = &[
                 key_specs: &[KeySpec {
                     flags: &["RO"],
                     begin_index: 2,
+                    begin_keyword: None,
                     last_key: 0,
                     key_step: 1,
                     limit: 0,
@@ -3181,6 +3752,7 @@ pub static CATALOG: &[CommandMeta] = &[
                 key_specs: &[KeySpec {
                     flags: &["RO"],
                     begin_index: 2,
+                    begin_keyword: None,
                     last_key: 0,
                     key_step: 1,
                     limit: 0,
@@ -3211,6 +3783,7 @@ pub static CATALOG: &[CommandMeta] = &[
                 key_specs: &[KeySpec {
                     flags: &["RO"],
                     begin_index: 2,
+                    begin_keyword: None,
                     last_key: 0,
                     key_step: 1,
                     limit: 0,
@@ -3243,6 +3816,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["RW", "update"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: 0,
             key_step: 1,
             limit: 0,
@@ -3273,6 +3847,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["RW", "update"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: 0,
             key_step: 1,
             limit: 0,
@@ -3352,6 +3927,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["RW", "update"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: 0,
             key_step: 1,
             limit: 0,
@@ -3431,6 +4007,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["RO", "access"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: 0,
             key_step: 1,
             limit: 0,
@@ -3485,6 +4062,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["OW", "update"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: 0,
             key_step: 1,
             limit: 0,
@@ -3560,6 +4138,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["RO", "access"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: 0,
             key_step: 1,
             limit: 0,
@@ -3670,6 +4249,7 @@ pub static CATALOG: &[CommandMeta] = &[
             KeySpec {
                 flags: &["RW", "access", "delete"],
                 begin_index: 1,
+                begin_keyword: None,
                 last_key: 0,
                 key_step: 1,
                 limit: 0,
@@ -3677,6 +4257,7 @@ pub static CATALOG: &[CommandMeta] = &[
             KeySpec {
                 flags: &["OW", "update"],
                 begin_index: 2,
+                begin_keyword: None,
                 last_key: 0,
                 key_step: 1,
                 limit: 0,
@@ -3718,6 +4299,7 @@ pub static CATALOG: &[CommandMeta] = &[
             KeySpec {
                 flags: &["RW", "access", "delete"],
                 begin_index: 1,
+                begin_keyword: None,
                 last_key: 0,
                 key_step: 1,
                 limit: 0,
@@ -3725,6 +4307,7 @@ pub static CATALOG: &[CommandMeta] = &[
             KeySpec {
                 flags: &["OW", "insert"],
                 begin_index: 2,
+                begin_keyword: None,
                 last_key: 0,
                 key_step: 1,
                 limit: 0,
@@ -3873,6 +4456,168 @@ pub static CATALOG: &[CommandMeta] = &[
         subcommands: &[],
     },
     CommandMeta {
+        name: "restore",
+        arity: -4,
+        flags: &["write", "denyoom"],
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        acl_categories: &["@keyspace", "@write", "@slow", "@dangerous"],
+        tips: &[],
+        key_specs: &[KeySpec {
+            flags: &["OW", "update"],
+            begin_index: 1,
+            begin_keyword: None,
+            last_key: 0,
+            key_step: 1,
+            limit: 0,
+        }],
+        group: "generic",
+        since: "2.6.0",
+        complexity: "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).",
+        summary: "Creates a key from a DUMP payload.",
+        doc_fields: &[],
+        arguments: &[
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("key")),
+                    ("type", DocField::Str("key")),
+                    ("key_spec_index", DocField::Int(0)),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("ttl")),
+                    ("type", DocField::Str("integer")),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("serialized-value")),
+                    ("type", DocField::Str("string")),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("replace")),
+                    ("type", DocField::Str("pure-token")),
+                    ("token", DocField::Str("REPLACE")),
+                    ("since", DocField::Str("3.0.0")),
+                    ("flags", DocField::Flags(&["optional"])),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("absttl")),
+                    ("type", DocField::Str("pure-token")),
+                    ("token", DocField::Str("ABSTTL")),
+                    ("since", DocField::Str("5.0.0")),
+                    ("flags", DocField::Flags(&["optional"])),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("seconds")),
+                    ("type", DocField::Str("integer")),
+                    ("token", DocField::Str("IDLETIME")),
+                    ("since", DocField::Str("5.0.0")),
+                    ("flags", DocField::Flags(&["optional"])),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("frequency")),
+                    ("type", DocField::Str("integer")),
+                    ("token", DocField::Str("FREQ")),
+                    ("since", DocField::Str("5.0.0")),
+                    ("flags", DocField::Flags(&["optional"])),
+                ],
+            },
+        ],
+        subcommands: &[],
+    },
+    CommandMeta {
+        name: "restore-asking",
+        arity: -4,
+        flags: &["write", "denyoom", "asking"],
+        first_key: 1,
+        last_key: 1,
+        key_step: 1,
+        acl_categories: &["@keyspace", "@write", "@slow", "@dangerous"],
+        tips: &[],
+        key_specs: &[KeySpec {
+            flags: &["OW", "update"],
+            begin_index: 1,
+            begin_keyword: None,
+            last_key: 0,
+            key_step: 1,
+            limit: 0,
+        }],
+        group: "server",
+        since: "3.0.0",
+        complexity: "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).",
+        summary: "RESTORE for a slot being imported (internal to MIGRATE).",
+        doc_fields: &[("doc_flags", DocField::Flags(&["syscmd"]))],
+        arguments: &[
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("key")),
+                    ("type", DocField::Str("key")),
+                    ("key_spec_index", DocField::Int(0)),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("ttl")),
+                    ("type", DocField::Str("integer")),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("serialized-value")),
+                    ("type", DocField::Str("string")),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("replace")),
+                    ("type", DocField::Str("pure-token")),
+                    ("token", DocField::Str("REPLACE")),
+                    ("since", DocField::Str("3.0.0")),
+                    ("flags", DocField::Flags(&["optional"])),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("absttl")),
+                    ("type", DocField::Str("pure-token")),
+                    ("token", DocField::Str("ABSTTL")),
+                    ("since", DocField::Str("5.0.0")),
+                    ("flags", DocField::Flags(&["optional"])),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("seconds")),
+                    ("type", DocField::Str("integer")),
+                    ("token", DocField::Str("IDLETIME")),
+                    ("since", DocField::Str("5.0.0")),
+                    ("flags", DocField::Flags(&["optional"])),
+                ],
+            },
+            ArgDoc {
+                fields: &[
+                    ("name", DocField::Str("frequency")),
+                    ("type", DocField::Str("integer")),
+                    ("token", DocField::Str("FREQ")),
+                    ("since", DocField::Str("5.0.0")),
+                    ("flags", DocField::Flags(&["optional"])),
+                ],
+            },
+        ],
+        subcommands: &[],
+    },
+    CommandMeta {
         name: "role",
         arity: 1,
         flags: &["noscript", "loading", "stale", "fast"],
@@ -3993,6 +4738,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["RW", "access", "update", "variable_flags"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: 0,
             key_step: 1,
             limit: 0,
@@ -4119,6 +4865,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["OW", "update"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: 0,
             key_step: 1,
             limit: 0,
@@ -4163,6 +4910,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["OW", "insert"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: 0,
             key_step: 1,
             limit: 0,
@@ -4201,6 +4949,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["RW", "update"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: 0,
             key_step: 1,
             limit: 0,
@@ -4404,6 +5153,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["RO"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: 0,
             key_step: 1,
             limit: 0,
@@ -4470,6 +5220,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["RO"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: -1,
             key_step: 1,
             limit: 0,
@@ -4501,6 +5252,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["RO", "access"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: 0,
             key_step: 1,
             limit: 0,
@@ -4531,6 +5283,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["RO"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: 0,
             key_step: 1,
             limit: 0,
@@ -4561,6 +5314,7 @@ pub static CATALOG: &[CommandMeta] = &[
         key_specs: &[KeySpec {
             flags: &["RM", "delete"],
             begin_index: 1,
+            begin_keyword: None,
             last_key: -1,
             key_step: 1,
             limit: 0,

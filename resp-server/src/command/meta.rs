@@ -5,8 +5,11 @@
 pub struct KeySpec {
     /// Access flags (RO, RW, OW, RM, access, update, insert, delete).
     pub flags: &'static [&'static str],
-    /// Argument index of the first key.
+    /// Argument index of the first key (when the search starts at an index).
     pub begin_index: i64,
+    /// Or: the keys follow this keyword, searched for from this index (negative: from
+    /// the end, backwards).
+    pub begin_keyword: Option<(&'static str, i64)>,
     /// Last key relative to the first (negative: from the end).
     pub last_key: i64,
     /// Distance between keys.
@@ -95,7 +98,7 @@ impl CommandMeta {
     }
 
     /// The argument positions holding keys, for a call with `argc` arguments.
-    pub fn key_positions(&self, argc: usize) -> impl Iterator<Item = usize> + use<> {
+    pub fn key_positions(&self, argc: usize) -> impl Iterator<Item = usize> + Clone + use<> {
         let (first, step) = (
             self.first_key.max(0) as usize,
             self.key_step.max(1) as usize,

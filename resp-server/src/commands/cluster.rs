@@ -70,6 +70,8 @@ pub(super) fn handler(name: &str) -> Option<Handler> {
                     "    Forget every other node and every slot.",
                     "SAVECONFIG",
                     "    Write the cluster configuration to disk.",
+                    "SETSLOT <slot> (IMPORTING <node-id>|MIGRATING <node-id>|STABLE|NODE <node-id>)",
+                    "    Set the state of a slot during a migration, or hand it to a node.",
                     "SET-CONFIG-EPOCH <epoch>",
                     "    Set the config epoch of a node that knows no other node.",
                     "SHARDS",
@@ -126,6 +128,7 @@ pub(super) fn handler(name: &str) -> Option<Handler> {
             };
             engine(c, ClusterCommand::Failover(kind))
         },
+        "cluster|setslot" => setslot,
         "cluster|replicas" | "cluster|slaves" => {
             |c, a| engine(c, ClusterCommand::Replicas(text(a.get(2))))
         }
@@ -151,7 +154,7 @@ fn text(arg: &[u8]) -> String {
 }
 
 /// Every CLUSTER subcommand first checks that cluster mode is on.
-fn cluster_mode(ctx: &mut Ctx<'_>) -> bool {
+pub(super) fn cluster_mode(ctx: &mut Ctx<'_>) -> bool {
     if !ctx.settings.cluster_enabled {
         ctx.reply
             .error("ERR This instance has cluster support disabled");
@@ -167,6 +170,11 @@ fn db_empty(ctx: &Ctx<'_>) -> bool {
 /// Sends `command` to the engine; the reply is written when it answers.
 fn engine(ctx: &mut Ctx<'_>, command: ClusterCommand) {
     if !cluster_mode(ctx) {
+        return;
+    }
+    if let Some(batch) = &mut ctx.session.engine_batch {
+        // Inside EXEC: applied with the rest of the transaction, answered by it.
+        batch.push(command);
         return;
     }
     let Some(cluster) = ctx.node.cluster.get().cloned() else {
@@ -194,8 +202,15 @@ fn write_endpoint(r: &mut Reply, n: &NodeEndpoint) {
     }
 }
 
-fn write_answer(r: &mut Reply, answer: Result<Answer, CommandError>) {
+/// Writes an engine answer as Redis would reply.
+pub(super) fn write_answer(r: &mut Reply, answer: Result<Answer, CommandError>) {
     match answer {
+        Ok(Answer::Batch(answers)) => {
+            r.array(answers.len());
+            for a in answers {
+                write_answer(r, a);
+            }
+        }
         Err(CommandError::Refused(text)) => r.error(&text),
         Ok(Answer::Ok) => r.ok(),
         Ok(Answer::Status(s)) => r.simple(&s),
@@ -305,6 +320,40 @@ fn meet(ctx: &mut Ctx<'_>, args: Args<'_>) {
             ip: text(args.get(2)),
             port,
             cport,
+        },
+    );
+}
+
+fn setslot(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    use tessera_cluster_bus::engine::SetSlotAction;
+    if !cluster_mode(ctx) {
+        return;
+    }
+    if ctx.node.replication.is_replica() {
+        return ctx.reply.error("ERR Please use SETSLOT only with masters.");
+    }
+    let Some(slot) = slot_arg(ctx, args.get(2)) else {
+        return;
+    };
+    let action = args.get(3);
+    let action = match args.len() {
+        5 if is(action, "MIGRATING") => SetSlotAction::Migrating(text(args.get(4))),
+        5 if is(action, "IMPORTING") => SetSlotAction::Importing(text(args.get(4))),
+        5 if is(action, "NODE") => SetSlotAction::Node(text(args.get(4))),
+        4 if is(action, "STABLE") => SetSlotAction::Stable,
+        _ => {
+            return ctx.reply.error(
+                "ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP",
+            );
+        }
+    };
+    let keys_in_slot = ctx.db().lock(slot).len();
+    engine(
+        ctx,
+        ClusterCommand::SetSlot {
+            slot,
+            action,
+            keys_in_slot,
         },
     );
 }

@@ -178,6 +178,9 @@ fn reset(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     s.select(0);
     s.set_resp3(false);
     s.reply_mode = ReplyMode::On;
+    s.multi = None;
+    s.asking = false;
+    s.readonly = false;
     s.authenticated = ctx.settings.requirepass.is_none();
     *s.info.name.lock() = None;
     ctx.reply.set_resp3(false);

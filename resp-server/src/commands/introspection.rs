@@ -69,11 +69,24 @@ fn write_info(r: &mut Reply, command: &Command) {
         r.bulk(b"begin_search");
         r.map(2);
         r.bulk(b"type");
-        r.bulk(b"index");
-        r.bulk(b"spec");
-        r.map(1);
-        r.bulk(b"index");
-        r.int(spec.begin_index);
+        match spec.begin_keyword {
+            None => {
+                r.bulk(b"index");
+                r.bulk(b"spec");
+                r.map(1);
+                r.bulk(b"index");
+                r.int(spec.begin_index);
+            }
+            Some((keyword, start)) => {
+                r.bulk(b"keyword");
+                r.bulk(b"spec");
+                r.map(2);
+                r.bulk(b"keyword");
+                r.bulk(keyword.as_bytes());
+                r.bulk(b"startfrom");
+                r.int(start);
+            }
+        }
         r.bulk(b"find_keys");
         r.map(2);
         r.bulk(b"type");

@@ -7,11 +7,14 @@ mod client;
 mod cluster;
 mod connection;
 mod expiry;
+mod function;
 mod introspection;
 mod keys;
+mod migration;
 mod replication;
 mod server;
 mod strings;
+pub(crate) mod transaction;
 
 use std::sync::Arc;
 use tessera_keyspace::number::parse_i64;
@@ -138,6 +141,9 @@ pub fn handler_for(name: &str) -> Option<Handler> {
         .or_else(|| expiry::handler(name))
         .or_else(|| cluster::handler(name))
         .or_else(|| replication::handler(name))
+        .or_else(|| migration::handler(name))
+        .or_else(|| function::handler(name))
+        .or_else(|| transaction::handler(name))
 }
 
 /// Replies with a HELP text: the usage line, then each line as a status reply.

@@ -156,6 +156,8 @@ fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) {
         let on = args.get(2) != b"0";
         ctx.node.active_expire.store(on, Ordering::Relaxed);
         ctx.reply.ok();
+    } else if is(sub, "DIGEST-VALUE") && args.len() >= 2 {
+        digest_values(ctx, args);
     } else if is(sub, "POPULATE") && (3..=5).contains(&args.len()) {
         populate(ctx, args);
     } else if is(sub, "HELP") {
@@ -163,6 +165,8 @@ fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) {
             ctx.reply,
             "DEBUG",
             &[
+                "DIGEST-VALUE <key> [<key> ...]",
+                "    Return a digest of the value of each key (all zeros for a missing key).",
                 "POPULATE <count> [<prefix>] [<size>]",
                 "    Create <count> string keys named key:<num>, or <prefix>:<num> if given.",
                 "SET-ACTIVE-EXPIRE <0|1>",
@@ -177,6 +181,40 @@ fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) {
             String::from_utf8_lossy(sub)
         ));
     }
+}
+
+/// DEBUG DIGEST-VALUE: Redis's per-key digest, so redis-cli can tell whether two nodes
+/// hold the same value (it asks when a MIGRATE meets an existing key). The type code
+/// and then the value are mixed into a zero digest; a key with a deadline has the
+/// digest of a fixed marker XORed in. Logically expired keys still count, as in Redis.
+fn digest_values(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    ctx.reply.array(args.len() - 2);
+    for key in args.iter_from(2) {
+        let mut digest = [0u8; 20];
+        let mut table = ctx.db().lock(tessera_keyspace::key_slot(key));
+        let volatile = table.deadline(key).is_some();
+        if let Some(tessera_keyspace::Value::Str(s)) = table.get(key, i64::MIN) {
+            mix_digest(&mut digest, &0u32.to_be_bytes());
+            s.with_bytes(|b| mix_digest(&mut digest, b));
+            if volatile {
+                xor_digest(&mut digest, b"!!expire!!");
+            }
+        }
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        ctx.reply.simple(&hex);
+    }
+}
+
+/// XORs the SHA-1 of `data` into `digest` (order-free accumulation).
+fn xor_digest(digest: &mut [u8; 20], data: &[u8]) {
+    let hash = sha1_smol::Sha1::from(data).digest().bytes();
+    digest.iter_mut().zip(hash).for_each(|(d, h)| *d ^= h);
+}
+
+/// Adds `data` to `digest` in an order-dependent way: XOR, then hash the result.
+fn mix_digest(digest: &mut [u8; 20], data: &[u8]) {
+    xor_digest(digest, data);
+    *digest = sha1_smol::Sha1::from(&digest[..]).digest().bytes();
 }
 
 fn populate(ctx: &mut Ctx<'_>, args: Args<'_>) {

@@ -43,6 +43,11 @@ impl Reply {
         self.buf.is_empty()
     }
 
+    /// Appends bytes that are already a complete reply (one saved earlier).
+    pub fn append_raw(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
     /// Drops what was written after `len` (CLIENT REPLY OFF/SKIP).
     pub fn truncate(&mut self, len: usize) {
         self.buf.truncate(len);

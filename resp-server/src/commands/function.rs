@@ -1,0 +1,112 @@
+//! FUNCTION, answered as a Redis node with no libraries loaded answers it. Tessera runs
+//! no scripts; redis-cli's add-node still copies functions (DUMP on an existing node,
+//! LIST and RESTORE on the new one), and that works as long as there are none.
+
+use tessera_keyspace::rdb;
+
+use super::{Ctx, Handler, help, is};
+use crate::protocol::request::Args;
+
+/// The RDB version the empty payload carries, as Redis 7.0 writes it.
+const RDB_VERSION: u16 = 10;
+
+pub(super) fn handler(name: &str) -> Option<Handler> {
+    let run: Handler = match name {
+        "function|dump" => |c, _| c.reply.bulk(&empty_dump()),
+        "function|list" => |c, _| c.reply.array(0),
+        "function|restore" => restore,
+        "function|flush" => |c, a| {
+            if a.len() == 3 && !is(a.get(2), "ASYNC") && !is(a.get(2), "SYNC") {
+                return c
+                    .reply
+                    .error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+            }
+            c.reply.ok()
+        },
+        "function|delete" => |c, _| c.reply.error("ERR Library not found"),
+        "function|kill" => |c, _| c.reply.error("NOTBUSY No scripts in execution right now."),
+        "function|load" => |c, _| c.reply.error("ERR Engine 'lua' not found"),
+        "function|stats" => |c, _| {
+            c.reply.map(2);
+            c.reply.bulk(b"running_script");
+            c.reply.null();
+            c.reply.bulk(b"engines");
+            c.reply.map(1);
+            c.reply.bulk(b"LUA");
+            c.reply.map(2);
+            c.reply.bulk(b"libraries_count");
+            c.reply.int(0);
+            c.reply.bulk(b"functions_count");
+            c.reply.int(0);
+        },
+        "function|help" => |c, _| {
+            help(
+                c.reply,
+                "FUNCTION",
+                &[
+                    "DUMP",
+                    "    Return a payload holding every library (there are none).",
+                    "LIST [WITHCODE] [LIBRARYNAME <pattern>]",
+                    "    List the libraries (there are none).",
+                    "RESTORE <payload> [FLUSH|APPEND|REPLACE]",
+                    "    Load libraries from a DUMP payload; only an empty one is accepted.",
+                    "STATS",
+                    "    Report the running function and the engines.",
+                ],
+            )
+        },
+        _ => return None,
+    };
+    Some(run)
+}
+
+/// FUNCTION DUMP with no libraries: no records, then the version and the CRC64.
+fn empty_dump() -> Vec<u8> {
+    let mut out = RDB_VERSION.to_le_bytes().to_vec();
+    let crc = rdb::crc64(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    if args.len() > 4 {
+        return ctx.reply.error(
+            "ERR unknown subcommand or wrong number of arguments for 'restore'. Try FUNCTION HELP.",
+        );
+    }
+    if args.len() == 4
+        && !["FLUSH", "APPEND", "REPLACE"]
+            .iter()
+            .any(|p| is(args.get(3), p))
+    {
+        return ctx.reply.error(
+            "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
+        );
+    }
+    let payload = args.get(2);
+    let valid = payload.len() >= 10 && {
+        let (head, crc) = payload.split_at(payload.len() - 8);
+        let version = u16::from_le_bytes([head[head.len() - 2], head[head.len() - 1]]);
+        version <= RDB_VERSION && rdb::crc64(head).to_le_bytes() == crc
+    };
+    if !valid {
+        return ctx
+            .reply
+            .error("ERR DUMP payload version or checksum are wrong");
+    }
+    if payload.len() > 10 {
+        return ctx.reply.error("ERR Engine 'lua' not found");
+    }
+    ctx.reply.ok();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_empty_dump_is_what_redis_7_writes() {
+        assert_eq!(
+            super::empty_dump(),
+            b"\x0a\x00\x5d\x9b\x5c\x40\x0f\x7f\xa2\xda".to_vec()
+        );
+    }
+}

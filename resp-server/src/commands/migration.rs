@@ -1,0 +1,195 @@
+//! Moving keys between nodes: DUMP, RESTORE, RESTORE-ASKING, MIGRATE and ASKING.
+//!
+//! MIGRATE holds the slots of its keys, and the migration gate, from reading the
+//! values until the target has answered and the moved keys are deleted: no write can
+//! land on a key between its copy and its deletion, and no command that found a key
+//! here runs after it left. Like Redis, it blocks those slots for one batch; unlike
+//! Redis, the rest of the node keeps serving.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tessera_keyspace::key_slot;
+use tessera_keyspace::rdb;
+use tessera_migration::{MigrateRequest, RestoreOptions, TargetBatch, restore_deadline};
+
+use super::{Ctx, Handler};
+use crate::node::Node;
+use crate::protocol::request::Args;
+
+const BUSYKEY: &str = "BUSYKEY Target key name already exists.";
+
+pub(super) fn handler(name: &str) -> Option<Handler> {
+    let run: Handler = match name {
+        "asking" => |c, _| {
+            if super::cluster::cluster_mode(c) {
+                c.session.asking = true;
+                c.reply.ok();
+            }
+        },
+        "dump" => dump,
+        "restore" | "restore-asking" => restore,
+        "migrate" => migrate,
+        _ => return None,
+    };
+    Some(run)
+}
+
+fn dump(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let key = args.get(1);
+    let mut table = ctx.db().lock(key_slot(key));
+    match table.read(key, ctx.now_ms) {
+        Some(value) => ctx.reply.bulk(&rdb::dump(value)),
+        None => ctx.reply.null(),
+    }
+}
+
+fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let all: Vec<&[u8]> = args.iter_from(0).collect();
+    let options = match RestoreOptions::parse(&all) {
+        Ok(options) => options,
+        Err(e) => return ctx.reply.error(&e.to_string()),
+    };
+    let (key, now) = (args.get(1), ctx.now_ms);
+    let mut table = ctx.db().lock(key_slot(key));
+    if !options.replace && table.contains(key, now) {
+        return ctx.reply.error(BUSYKEY);
+    }
+    let deadline = match restore_deadline(args.get(2), options.absttl, now) {
+        Ok(deadline) => deadline,
+        Err(e) => return ctx.reply.error(&e),
+    };
+    let value = match rdb::restore(args.get(3), ctx.settings.proto_max_bulk_len as u64) {
+        Ok(value) => value,
+        Err(e) => return ctx.reply.error(&format!("ERR {e}")),
+    };
+    let deleted = options.replace && table.remove(key).is_some();
+    // A deadline already past leaves no key, but a replaced one is still gone.
+    // Replicas apply with `now` at the dawn of time, so they never take this path.
+    if let Some(at) = deadline
+        && at <= now
+    {
+        if deleted {
+            ctx.propagate(&mut table, &[b"DEL", key]);
+        }
+        return ctx.reply.ok();
+    }
+    table.insert(key, value);
+    if let Some(at) = deadline {
+        table.set_deadline(key, at);
+    }
+    if ctx.records_changes() {
+        let at = deadline.unwrap_or(0).to_string();
+        ctx.propagate(
+            &mut table,
+            &[
+                b"RESTORE",
+                key,
+                at.as_bytes(),
+                args.get(3),
+                b"ABSTTL",
+                b"REPLACE",
+            ],
+        );
+    }
+    ctx.reply.ok();
+}
+
+fn migrate(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let all: Vec<&[u8]> = args.iter_from(0).collect();
+    let request = match MigrateRequest::parse(&all) {
+        Ok(request) => request,
+        Err(e) => return ctx.reply.error(&e.to_string()),
+    };
+    let keys: Vec<Vec<u8>> = request
+        .key_positions
+        .clone()
+        .map(|p| args.get(p).to_vec())
+        .collect();
+    let node = Arc::clone(ctx.node);
+    let db = ctx.session.db;
+    let asking = ctx.settings.cluster_enabled;
+    ctx.defer(async move {
+        let result =
+            tokio::task::spawn_blocking(move || move_keys(&node, db, asking, &request, &keys))
+                .await
+                .unwrap_or_else(|e| Err(format!("ERR MIGRATE failed: {e}")));
+        move |reply: &mut crate::protocol::reply::Reply| match result {
+            Ok(status) => reply.simple(status),
+            Err(e) => reply.error(&e),
+        }
+    });
+}
+
+/// One MIGRATE: copies the live keys among `keys` to the target, then deletes those it
+/// confirmed (unless COPY) and records their deletion for replicas.
+fn move_keys(
+    node: &Node,
+    db: usize,
+    asking: bool,
+    request: &MigrateRequest,
+    keys: &[Vec<u8>],
+) -> Result<&'static str, String> {
+    let _gate = node.migration_gate.write();
+    let now = crate::clock::unix_ms();
+    let mut locks = node
+        .keyspace
+        .db(db)
+        .lock_keys(keys.iter().map(Vec::as_slice));
+    let command: &[u8] = if asking {
+        b"RESTORE-ASKING"
+    } else {
+        b"RESTORE"
+    };
+    let mut moving: Vec<&[u8]> = Vec::new();
+    let mut restores = Vec::new();
+    for key in keys {
+        let table = locks.for_key(key);
+        let Some(value) = table.get(key, now) else {
+            continue;
+        };
+        let payload = rdb::dump(value);
+        let ttl = table.deadline(key).map_or(0, |at| (at - now).max(1));
+        let ttl = ttl.to_string();
+        let mut parts: Vec<&[u8]> = vec![command, key, ttl.as_bytes(), &payload];
+        if request.replace {
+            parts.push(b"REPLACE");
+        }
+        let mut encoded = Vec::with_capacity(payload.len() + key.len() + 64);
+        tessera_migration::encode_command(&mut encoded, &parts);
+        restores.push(encoded);
+        moving.push(key);
+    }
+    if moving.is_empty() {
+        return Ok("NOKEY");
+    }
+    let batch = TargetBatch {
+        auth: request.auth.as_ref(),
+        db: request.db,
+        restores,
+    };
+    let timeout = Duration::from_millis(request.timeout_ms);
+    let outcome = node
+        .migrate_targets
+        .send(&request.host, &request.port, timeout, &batch);
+    if !request.copy {
+        let moved: Vec<&[u8]> = moving
+            .iter()
+            .zip(&outcome.accepted)
+            .filter_map(|(key, &ok)| ok.then_some(*key))
+            .collect();
+        for key in &moved {
+            locks.for_key(key).remove(key);
+        }
+        if !moved.is_empty() && node.replication.is_active() {
+            locks.flush_expired();
+            let mut del: Vec<&[u8]> = vec![b"DEL"];
+            del.extend(&moved);
+            node.replication.feed(db, &del);
+        }
+    }
+    match outcome.error {
+        None => Ok("OK"),
+        Some(e) => Err(e.to_string()),
+    }
+}
