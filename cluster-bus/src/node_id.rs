@@ -7,8 +7,26 @@ pub const NODE_ID_LEN: usize = 40;
 
 /// A cluster node's ID. Stored as the 40 raw bytes of the wire format; an ID read off
 /// the wire that is not lowercase hex simply never matches a known node, as in Redis.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Eq, PartialOrd, Ord)]
 pub struct NodeId([u8; NODE_ID_LEN]);
+
+impl PartialEq for NodeId {
+    /// Five word compares, inlined: ids are compared once per slot in the loops over
+    /// the slot table, where a `memcmp` call per slot dominated the engine's time.
+    #[inline]
+    fn eq(&self, other: &NodeId) -> bool {
+        let word = |id: &[u8; NODE_ID_LEN], i: usize| {
+            u64::from_ne_bytes(id[i * 8..i * 8 + 8].try_into().expect("8 bytes"))
+        };
+        (0..NODE_ID_LEN / 8).all(|i| word(&self.0, i) == word(&other.0, i))
+    }
+}
+
+impl std::hash::Hash for NodeId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
 
 impl NodeId {
     /// The ID from its 40 bytes.

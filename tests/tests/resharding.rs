@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::time::Duration;
 use tessera_tests::cluster::{
-    CLUSTER_ARGS, assert_clean, check, create, id_of, tessera_nodes, wait_ok,
+    CLUSTER_ARGS, assert_clean, check, create, id_of, is_master, replica_of, tessera_nodes, wait_ok,
 };
 use tessera_tests::load::{LiveLoad, LoadState, fill, verify};
 use tessera_tests::replication::info;
@@ -247,5 +247,67 @@ fn fix_repairs_a_half_migrated_slot() {
             .unwrap();
         assert_eq!(v, Some(i.to_string()));
     }
+    drop(nodes);
+}
+
+#[test]
+fn replicas_follow_a_reshard() {
+    let nodes = tessera_nodes(6);
+    let ports: Vec<u16> = nodes.iter().map(|n| n.port).collect();
+    create(&ports, 1);
+    assert!(
+        wait_ok(&ports, Duration::from_secs(20)),
+        "the cluster is ok"
+    );
+    let masters: Vec<u16> = ports.iter().copied().filter(|&p| is_master(p)).collect();
+    let replica = |master: u16| {
+        let mut found = None;
+        wait_until(Duration::from_secs(20), || {
+            found = replica_of(&ports, master);
+            found.is_some_and(|r| info(r, "master_link_status").as_deref() == Some("up"))
+        });
+        found.expect("a replica in sync")
+    };
+    let (source, target) = (masters[0], masters[1]);
+    let (source_replica, target_replica) = (replica(source), replica(target));
+    fill(&ports, 5000);
+    let slots_of = |port: u16| slot_count(port, &id_of(port).unwrap());
+    let moving = (slots_of(source) / 2).to_string();
+    cluster_tool(&[
+        "reshard",
+        &format!("127.0.0.1:{source}"),
+        "--cluster-from",
+        &id_of(source).unwrap(),
+        "--cluster-to",
+        &id_of(target).unwrap(),
+        "--cluster-slots",
+        &moving,
+        "--cluster-yes",
+    ]);
+    let dbsize = |port: u16| {
+        RawConnection::connect(port)
+            .and_then(|mut c| c.command(&["DBSIZE"]))
+            .map(|f| tessera_tests::show(&f))
+            .unwrap_or_default()
+    };
+    // Each replica holds what its master holds, and sees the new owners.
+    for (master, replica) in [(source, source_replica), (target, target_replica)] {
+        let same = wait_until(Duration::from_secs(20), || {
+            dbsize(master) == dbsize(replica)
+        });
+        assert!(
+            same,
+            "replica {replica} holds {} keys, its master {}",
+            dbsize(replica),
+            dbsize(master)
+        );
+        let view = wait_until(Duration::from_secs(20), || {
+            slot_count(replica, &id_of(target).unwrap()) == slots_of(target)
+        });
+        assert!(view, "replica {replica} sees the target's new slots");
+    }
+    wait_clean(ports[0]);
+    let wrong = verify(&ports, 5000, &LoadState::default());
+    assert!(wrong.is_empty(), "{wrong:?}");
     drop(nodes);
 }

@@ -84,12 +84,12 @@ impl Engine {
     pub fn info(&self) -> String {
         let mut assigned = 0;
         let (mut ok, mut pfail, mut fail) = (0, 0, 0);
-        for owner in self.topo.slots.iter().flatten() {
-            assigned += 1;
-            match self.topo.node(owner) {
-                Some(n) if n.is_failed() => fail += 1,
-                Some(n) if n.is_timed_out() => pfail += 1,
-                _ => ok += 1,
+        for n in self.topo.nodes.values().filter(|n| n.slot_count > 0) {
+            assigned += n.slot_count;
+            match n {
+                n if n.is_failed() => fail += n.slot_count,
+                n if n.is_timed_out() => pfail += n.slot_count,
+                _ => ok += n.slot_count,
             }
         }
         let mut out = String::new();

@@ -124,26 +124,14 @@ impl Engine {
             .filter(|_| self.topo.me().is_replica())
             .and_then(|m| self.topo.node(&m))
             .map(|m| add(m, &mut nodes));
-        // Slots come in long runs of one owner: look a node up once per run.
-        let mut run: Option<(NodeId, u16)> = None;
-        let owners: Box<[u16]> = (0..SLOTS)
-            .map(|s| {
-                let Some(owner) = self.topo.slots[s] else {
-                    return NO_OWNER;
-                };
-                if let Some((id, i)) = run
-                    && id == owner
-                {
-                    return i;
-                }
-                let i = self
-                    .topo
-                    .node(&owner)
-                    .map_or(NO_OWNER, |n| add(n, &mut nodes));
-                run = Some((owner, i));
-                i
-            })
-            .collect();
+        // Each owner's ranges straight from its bitmap: no per-slot lookups.
+        let mut owners: Box<[u16]> = vec![NO_OWNER; SLOTS].into_boxed_slice();
+        for n in self.topo.nodes.values().filter(|n| n.slot_count > 0) {
+            let i = add(n, &mut nodes);
+            for (first, last) in n.slots.ranges() {
+                owners[first as usize..=last as usize].fill(i);
+            }
+        }
         let migrating = self
             .topo
             .migrating

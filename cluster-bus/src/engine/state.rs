@@ -3,7 +3,6 @@
 use tessera_failover::failure;
 
 use super::{Engine, Event};
-use crate::slot_bitmap::SLOTS;
 use crate::topology::NodeFlags;
 
 /// A master waits this long after its first evaluation before it may say ok: after a
@@ -27,11 +26,16 @@ impl Engine {
         }
         let mut ok = true;
         if self.cfg.require_full_coverage {
-            ok = (0..SLOTS).all(|s| {
-                self.topo.slots[s]
-                    .and_then(|owner| self.topo.node(&owner))
-                    .is_some_and(|n| !n.is_failed())
-            });
+            // Every slot is bound to exactly one node's bitmap, so full coverage by
+            // healthy nodes is a sum over nodes, not a walk over slots.
+            let covered: usize = self
+                .topo
+                .nodes
+                .values()
+                .filter(|n| !n.is_failed())
+                .map(|n| n.slot_count)
+                .sum();
+            ok = covered == crate::slot_bitmap::SLOTS;
         }
         let mut size = 0;
         let mut reachable = 0;
