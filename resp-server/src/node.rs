@@ -75,6 +75,9 @@ pub struct Node {
     pub cluster: std::sync::OnceLock<tessera_cluster_bus::runtime::ClusterHandle>,
     /// Whether the active expiry cycle runs (DEBUG SET-ACTIVE-EXPIRE).
     pub active_expire: AtomicBool,
+    /// The runtimes of the threads that serve clients, for waiting until each has
+    /// finished what it was running (see [`Node::quiesce_clients`]).
+    pub io_runtimes: parking_lot::Mutex<Vec<tokio::runtime::Handle>>,
     /// MIGRATE's cached connections to targets.
     pub migrate_targets: tessera_migration::TargetPool,
     /// Held shared by commands on a slot this node is migrating, from the routing
@@ -127,6 +130,7 @@ impl Node {
             origin,
             bound_port: AtomicU16::new(settings.port),
             active_expire: AtomicBool::new(true),
+            io_runtimes: parking_lot::Mutex::new(Vec::new()),
             migrate_targets: tessera_migration::TargetPool::new(),
             migration_gate: parking_lot::RwLock::new(()),
             cluster: std::sync::OnceLock::new(),
@@ -155,6 +159,16 @@ impl Node {
         let mut t = self.stats.departed.snapshot();
         t += self.clients.live_totals();
         t
+    }
+
+    /// Returns once every client-serving thread has finished the work it had in hand
+    /// when this was called. Commands run without yielding from routing to reply, so
+    /// afterwards no command routed by an older routing snapshot is still running.
+    pub async fn quiesce_clients(&self) {
+        let runtimes = self.io_runtimes.lock().clone();
+        for runtime in runtimes {
+            let _ = runtime.spawn(async {}).await;
+        }
     }
 
     /// The port clients connect to.

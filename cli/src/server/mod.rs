@@ -207,6 +207,7 @@ fn serve(node: Arc<Node>, settings: &Settings) -> anyhow::Result<()> {
             .enable_all()
             .build()
             .context("starting an async runtime")?;
+        node.io_runtimes.lock().push(runtime.handle().clone());
         workers.push(
             std::thread::Builder::new()
                 .name(format!("tessera-io-{i}"))

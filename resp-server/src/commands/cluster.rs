@@ -348,14 +348,27 @@ fn setslot(ctx: &mut Ctx<'_>, args: Args<'_>) {
         }
     };
     let keys_in_slot = ctx.db().lock(slot).len();
-    engine(
-        ctx,
-        ClusterCommand::SetSlot {
-            slot,
-            action,
-            keys_in_slot,
-        },
-    );
+    let migrating = matches!(action, SetSlotAction::Migrating(_));
+    let command = ClusterCommand::SetSlot {
+        slot,
+        action,
+        keys_in_slot,
+    };
+    if !migrating || ctx.session.engine_batch.is_some() {
+        return engine(ctx, command);
+    }
+    let Some(cluster) = ctx.node.cluster.get().cloned() else {
+        return ctx.reply.error("ERR the cluster bus is not running");
+    };
+    let node = std::sync::Arc::clone(ctx.node);
+    ctx.defer(async move {
+        let answer = cluster.command(command).await;
+        // Before MIGRATE can follow this reply, every command routed while the slot
+        // looked stable must be done: from here on, commands on the slot see it
+        // migrating and hold the migration gate, which MIGRATE waits for.
+        node.quiesce_clients().await;
+        move |reply: &mut Reply| write_answer(reply, answer)
+    });
 }
 
 /// Parses a slot argument, replying with Redis's error if it is not one.
