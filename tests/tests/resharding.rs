@@ -231,6 +231,31 @@ fn fix_repairs_a_half_migrated_slot() {
         ])
         .unwrap();
     assert_eq!(text(&moved), "OK");
+    // While the slot is open: the source sends clients of moved keys on with ASK,
+    // refuses a multi-key command split between the nodes, and the target serves a
+    // key only to a client that said ASKING, for one command.
+    let (k0, k5) = (format!("{{{tag}}}:0"), format!("{{{tag}}}:5"));
+    let ask = format!("ASK 100 127.0.0.1:{}", ports[1]);
+    let error = |f: tessera_resp_server::protocol::frame::Frame| match f {
+        tessera_resp_server::protocol::frame::Frame::Error(e) => String::from_utf8(e).unwrap(),
+        other => panic!("expected an error, got {other:?}"),
+    };
+    assert_eq!(error(source.command(&["GET", &k0]).unwrap()), ask);
+    assert_eq!(text(&source.command(&["GET", &k5]).unwrap()), "5");
+    assert_eq!(
+        error(source.command(&["MGET", &k0, &k5]).unwrap()),
+        "TRYAGAIN Multiple keys request during rehashing of slot"
+    );
+    let moved_error = format!("MOVED 100 127.0.0.1:{}", ports[0]);
+    assert_eq!(error(target.command(&["GET", &k0]).unwrap()), moved_error);
+    ok(target.command(&["ASKING"]).unwrap());
+    assert_eq!(text(&target.command(&["GET", &k0]).unwrap()), "0");
+    assert_eq!(error(target.command(&["GET", &k0]).unwrap()), moved_error);
+    ok(target.command(&["ASKING"]).unwrap());
+    assert_eq!(
+        error(target.command(&["MGET", &k0, &k5]).unwrap()),
+        "TRYAGAIN Multiple keys request during rehashing of slot"
+    );
     let report = check(ports[0]);
     assert!(
         report.contains("[WARNING]"),
@@ -310,4 +335,51 @@ fn replicas_follow_a_reshard() {
     let wrong = verify(&ports, 5000, &LoadState::default());
     assert!(wrong.is_empty(), "{wrong:?}");
     drop(nodes);
+}
+
+/// The checks and texts of CLUSTER SETSLOT that redis-cli relies on, compared with a
+/// redis-server 7.0 in the same position: a one-node cluster owning every slot.
+#[test]
+fn setslot_checks_answer_like_redis() {
+    use tessera_tests::cluster::Member;
+    let answers: Vec<Vec<String>> = [true, false]
+        .into_iter()
+        .map(|redis| {
+            let node = Member::start(redis, &[]);
+            let mut c = RawConnection::connect(node.port()).unwrap();
+            c.command(&["CLUSTER", "ADDSLOTSRANGE", "0", "16383"])
+                .unwrap();
+            c.command(&["CLUSTER", "DELSLOTS", "200"]).unwrap();
+            let me = id_of(node.port()).unwrap();
+            let stranger = "0123456789012345678901234567890123456789";
+            let script: Vec<Vec<&str>> = vec![
+                vec!["100", "MIGRATING", stranger],
+                vec!["100", "IMPORTING", &me],
+                vec!["200", "MIGRATING", &me],
+                vec!["200", "IMPORTING", stranger],
+                vec!["99999", "STABLE"],
+                vec!["-1", "STABLE"],
+                vec!["100", "BOGUS"],
+                vec!["100", "STABLE", "extra"],
+                vec!["100", "NODE"],
+                vec!["100", "NODE", stranger],
+                vec!["200", "IMPORTING", &me],
+                vec!["100", "MIGRATING", &me],
+                vec!["100", "STABLE"],
+                vec!["200", "NODE", &me],
+            ];
+            let replies = script
+                .iter()
+                .map(|args| {
+                    let mut full = vec!["CLUSTER", "SETSLOT"];
+                    full.extend(args);
+                    let reply = tessera_tests::show(&c.command(&full).unwrap());
+                    reply.replace(&me, "<myself>")
+                })
+                .collect();
+            drop(node);
+            replies
+        })
+        .collect();
+    assert_eq!(answers[1], answers[0]);
 }
