@@ -85,7 +85,7 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream, info: Arc<ClientInfo>
                     if let Some(pending) = session.deferred.take() {
                         let write = pending.await;
                         let mark = reply.len();
-                        write(&mut reply);
+                        write(&mut reply, &mut session);
                         if session.reply_mode != ReplyMode::On {
                             reply.truncate(mark);
                             if session.reply_mode == ReplyMode::Skipping {

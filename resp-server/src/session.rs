@@ -71,12 +71,11 @@ pub struct Transaction {
 }
 
 /// A reply computed elsewhere: awaited, then written into the reply buffer.
-pub type Deferred = std::pin::Pin<
-    Box<
-        dyn std::future::Future<Output = Box<dyn FnOnce(&mut crate::protocol::reply::Reply) + Send>>
-            + Send,
-    >,
->;
+pub type Deferred = std::pin::Pin<Box<dyn std::future::Future<Output = DeferredWrite> + Send>>;
+
+/// What a deferred reply does once ready: writes the reply, and may update the session
+/// (MIGRATE records the replication offset of the deletions it sent, for WAIT).
+pub type DeferredWrite = Box<dyn FnOnce(&mut crate::protocol::reply::Reply, &mut Session) + Send>;
 
 impl Session {
     /// A new session for a connection.

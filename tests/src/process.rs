@@ -342,6 +342,10 @@ impl RedisServer {
                 "no",
             ])
             .args(["--dir", dir.path().to_str().expect("utf-8")])
+            .args([
+                "--logfile",
+                dir.path().join("redis.log").to_str().expect("utf-8"),
+            ])
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -361,6 +365,11 @@ impl RedisServer {
 }
 
 impl RedisServer {
+    /// What it logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("redis.log")).unwrap_or_default()
+    }
+
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.as_ref().map_or(0, Child::id)

@@ -109,27 +109,34 @@ fn migrate(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let node = Arc::clone(ctx.node);
     let db = ctx.session.db;
     let asking = ctx.settings.cluster_enabled;
-    ctx.defer(async move {
-        let result =
+    ctx.defer_with_session(async move {
+        let (result, offset) =
             tokio::task::spawn_blocking(move || move_keys(&node, db, asking, &request, &keys))
                 .await
-                .unwrap_or_else(|e| Err(format!("ERR MIGRATE failed: {e}")));
-        move |reply: &mut crate::protocol::reply::Reply| match result {
-            Ok(status) => reply.simple(status),
-            Err(e) => reply.error(&e),
+                .unwrap_or_else(|e| (Err(format!("ERR MIGRATE failed: {e}")), None));
+        move |reply: &mut crate::protocol::reply::Reply, session: &mut crate::session::Session| {
+            // WAIT after MIGRATE waits for the deletions it sent to replicas.
+            if let Some(offset) = offset {
+                session.write_offset = offset;
+            }
+            match result {
+                Ok(status) => reply.simple(status),
+                Err(e) => reply.error(&e),
+            }
         }
     });
 }
 
 /// One MIGRATE: copies the live keys among `keys` to the target, then deletes those it
-/// confirmed (unless COPY) and records their deletion for replicas.
+/// confirmed (unless COPY) and records their deletion for replicas. Also returns the
+/// replication offset of that record, when there is one.
 fn move_keys(
     node: &Node,
     db: usize,
     asking: bool,
     request: &MigrateRequest,
     keys: &[Vec<u8>],
-) -> Result<&'static str, String> {
+) -> (Result<&'static str, String>, Option<u64>) {
     let _gate = node.migration_gate.write();
     let now = crate::clock::unix_ms();
     let mut locks = node
@@ -161,7 +168,7 @@ fn move_keys(
         moving.push(key);
     }
     if moving.is_empty() {
-        return Ok("NOKEY");
+        return (Ok("NOKEY"), None);
     }
     let batch = TargetBatch {
         auth: request.auth.as_ref(),
@@ -172,6 +179,7 @@ fn move_keys(
     let outcome = node
         .migrate_targets
         .send(&request.host, &request.port, timeout, &batch);
+    let mut offset = None;
     if !request.copy {
         let moved: Vec<&[u8]> = moving
             .iter()
@@ -185,11 +193,12 @@ fn move_keys(
             locks.flush_expired();
             let mut del: Vec<&[u8]> = vec![b"DEL"];
             del.extend(&moved);
-            node.replication.feed(db, &del);
+            offset = Some(node.replication.feed(db, &del));
         }
     }
-    match outcome.error {
+    let result = match outcome.error {
         None => Ok("OK"),
         Some(e) => Err(e.to_string()),
-    }
+    };
+    (result, offset)
 }

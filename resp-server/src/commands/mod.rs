@@ -56,9 +56,21 @@ impl<'a> Ctx<'a> {
         F: std::future::Future<Output = W> + Send + 'static,
         W: FnOnce(&mut Reply) + Send + 'static,
     {
+        self.defer_with_session(async move {
+            let write = reply.await;
+            move |r: &mut Reply, _: &mut Session| write(r)
+        });
+    }
+
+    /// [`Ctx::defer`] for a reply that also updates this connection's state.
+    pub fn defer_with_session<F, W>(&mut self, reply: F)
+    where
+        F: std::future::Future<Output = W> + Send + 'static,
+        W: FnOnce(&mut Reply, &mut Session) + Send + 'static,
+    {
         self.session.deferred = Some(Box::pin(async move {
             let write = reply.await;
-            Box::new(write) as Box<dyn FnOnce(&mut Reply) + Send>
+            Box::new(write) as crate::session::DeferredWrite
         }));
     }
 

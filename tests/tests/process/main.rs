@@ -1,15 +1,13 @@
-//! Every process-level test in one binary: real `tessera` and `redis-server` processes
-//! driven by real clients. One binary links once, where one per file linked thirteen
-//! times over.
+//! The process-level tests: real `tessera` and `redis-server` processes driven by real
+//! clients, in one binary (one link instead of one per file). The failover tests have
+//! their own binary, `failover`, so no other test competes with them for the CPU.
 
 mod bus_input;
 mod clients;
 mod cluster;
 mod differential;
 mod dump_restore;
-mod failover;
 mod mixed;
-mod mixed_failover;
 mod mixed_resharding;
 mod persistence;
 mod replication;

@@ -49,11 +49,26 @@ fn fail_over(
         myself(ports[heir]).is_some_and(|l| l.contains("master"))
             && wait_ok(&others, Duration::ZERO)
     });
-    assert!(
-        took_over,
-        "node {heir} took over: {:?}",
-        myself(ports[heir])
-    );
+    if !took_over {
+        let logs: Vec<String> = members
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !dead.contains(i))
+            .map(|(i, m)| {
+                let log = match m {
+                    Member::Tessera(t) => t.log(),
+                    Member::Redis(r) => r.log(),
+                };
+                let tail: Vec<&str> = log.lines().rev().take(15).collect();
+                format!("node {i}, newest first:\n{}", tail.join("\n"))
+            })
+            .collect();
+        panic!(
+            "node {heir} did not take over: {:?}\n{}",
+            myself(ports[heir]),
+            logs.join("\n")
+        );
+    }
     let mut c = RawConnection::connect(ports[heir]).unwrap();
     for k in keys {
         assert_eq!(
@@ -102,6 +117,19 @@ fn replicas_of_either_kind_win_elections_for_masters_of_the_other() {
         "every replica follows its master"
     );
 
+    // The replicas met node 0 only; everyone must know everyone before it dies, or a
+    // node that never heard of a replica ignores its FAIL and its vote request.
+    let ids: Vec<String> = ports.iter().map(|&p| id_of(p).unwrap()).collect();
+    assert!(
+        wait_until(Duration::from_secs(30), || ports.iter().all(|&p| {
+            let view = nodes(p);
+            ids.iter().all(|id| {
+                view.iter()
+                    .any(|l| l.starts_with(id.as_str()) && !l.contains("handshake"))
+            })
+        })),
+        "every node knows every other"
+    );
     let keys0 = write_to(ports[0], "r0-", 50);
     let mut dead = Vec::new();
     fail_over(&members, 0, 3, &keys0, &mut dead);
