@@ -100,15 +100,30 @@ pub fn start(
     let hooks = Hooks {
         delete_slots: Box::new(move |slots| {
             let db = keyspace_node.keyspace.db(0);
+            let replication = &keyspace_node.replication;
             for &slot in slots {
                 let mut t = db.lock(slot);
-                if !t.is_empty() {
-                    tracing::warn!(
-                        slot,
-                        keys = t.len(),
-                        "deleting keys of a slot this node lost"
-                    );
-                    t.clear();
+                if t.is_empty() {
+                    continue;
+                }
+                tracing::warn!(
+                    slot,
+                    keys = t.len(),
+                    "deleting keys of a slot this node lost"
+                );
+                // Replicas drop them too, as Redis 7.0 tells them: DELs recorded under
+                // the slot's lock, in order with every other change to the slot.
+                let keys: Vec<Vec<u8>> = if replication.is_active() {
+                    t.entries().map(|e| e.key.as_bytes().to_vec()).collect()
+                } else {
+                    Vec::new()
+                };
+                t.clear();
+                t.flush_expired();
+                for batch in keys.chunks(1024) {
+                    let mut del: Vec<&[u8]> = vec![b"DEL"];
+                    del.extend(batch.iter().map(Vec::as_slice));
+                    replication.feed(0, &del);
                 }
             }
         }),

@@ -383,3 +383,66 @@ fn setslot_checks_answer_like_redis() {
         .collect();
     assert_eq!(answers[1], answers[0]);
 }
+
+/// A master that loses a slot it still held keys for (here, taken by force with
+/// SETSLOT NODE on another master) deletes them, and its replica deletes them too.
+#[test]
+fn keys_of_a_lost_slot_leave_the_replicas_too() {
+    let nodes = tessera_nodes(6);
+    let ports: Vec<u16> = nodes.iter().map(|n| n.port).collect();
+    create(&ports, 1);
+    assert!(
+        wait_ok(&ports, Duration::from_secs(20)),
+        "the cluster is ok"
+    );
+    let masters: Vec<u16> = ports.iter().copied().filter(|&p| is_master(p)).collect();
+    let (loser, taker) = (masters[0], masters[1]);
+    let mut replica = None;
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            replica = replica_of(&ports, loser);
+            replica.is_some_and(|r| info(r, "master_link_status").as_deref() == Some("up"))
+        }),
+        "the loser has a replica in sync"
+    );
+    let replica = replica.unwrap();
+    let slot = 100u16;
+    let tag = (0..)
+        .map(|i| format!("t{i}"))
+        .find(|t| tessera_keyspace::key_slot(t.as_bytes()) == slot)
+        .unwrap();
+    let mut c = RawConnection::connect(loser).unwrap();
+    for i in 0..20 {
+        c.command(&["SET", &format!("{{{tag}}}:{i}"), "v"]).unwrap();
+    }
+    let count = |port: u16| {
+        RawConnection::connect(port)
+            .and_then(|mut c| c.command(&["CLUSTER", "COUNTKEYSINSLOT", &slot.to_string()]))
+            .map(|f| tessera_tests::show(&f))
+            .unwrap_or_default()
+    };
+    assert!(wait_until(Duration::from_secs(10), || count(replica) == count(loser)));
+    let mut t = RawConnection::connect(taker).unwrap();
+    let (loser_id, taker_id) = (id_of(loser).unwrap(), id_of(taker).unwrap());
+    t.command(&[
+        "CLUSTER",
+        "SETSLOT",
+        &slot.to_string(),
+        "IMPORTING",
+        &loser_id,
+    ])
+    .unwrap();
+    t.command(&["CLUSTER", "SETSLOT", &slot.to_string(), "NODE", &taker_id])
+        .unwrap();
+    let zero = tessera_tests::show(&tessera_resp_server::protocol::frame::Frame::Integer(0));
+    assert!(
+        wait_until(Duration::from_secs(10), || count(loser) == zero),
+        "the loser dropped the slot's keys"
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || count(replica) == zero),
+        "its replica dropped them too: {}",
+        count(replica)
+    );
+    drop(nodes);
+}
