@@ -11,4 +11,4 @@ mod target;
 
 pub use args::{ArgError, MigrateRequest, RestoreOptions, TargetAuth, restore_deadline};
 pub use redirect::{Asker, KeyPresence, OpenSlot, OpenSlotRoute, TRYAGAIN, route_open_slot};
-pub use target::{BatchOutcome, MigrateError, TargetBatch, TargetPool, encode_command};
+pub use target::{BatchOutcome, MigrateError, TargetBatch, TargetPool};

@@ -79,24 +79,48 @@ pub fn tessera_nodes(n: usize) -> Vec<TesseraNode> {
     (0..n).map(|_| TesseraNode::start(&CLUSTER_ARGS)).collect()
 }
 
-/// Runs `redis-cli --cluster create` over `ports`; returns its output, failing the test
-/// if it fails.
-pub fn create(ports: &[u16], replicas: usize) -> String {
-    let addrs: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+/// Runs `redis-cli --cluster <args>`; returns its output, failing the test with it if
+/// the tool fails.
+pub fn cluster_tool(args: &[&str]) -> String {
     let out = Command::new("redis-cli")
         .arg("--cluster")
-        .arg("create")
-        .args(&addrs)
-        .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
+        .args(args)
         .output()
-        .expect("running redis-cli --cluster create");
+        .expect("running redis-cli --cluster");
     let report =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
-        "redis-cli --cluster create failed:\n{report}"
+        "redis-cli --cluster {args:?} failed:\n{report}"
     );
     report
+}
+
+/// Runs `redis-cli --cluster create` over `ports`; returns its output, failing the test
+/// if it fails.
+pub fn create(ports: &[u16], replicas: usize) -> String {
+    let addrs: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+    let replicas = replicas.to_string();
+    let mut args = vec!["create"];
+    args.extend(addrs.iter().map(String::as_str));
+    args.extend(["--cluster-replicas", &replicas, "--cluster-yes"]);
+    cluster_tool(&args)
+}
+
+/// `redis-cli --cluster reshard` of `slots` slots from node `from` to node `to` (ids),
+/// through the node on `entry`.
+pub fn reshard(entry: u16, from: &str, to: &str, slots: usize) -> String {
+    cluster_tool(&[
+        "reshard",
+        &format!("127.0.0.1:{entry}"),
+        "--cluster-from",
+        from,
+        "--cluster-to",
+        to,
+        "--cluster-slots",
+        &slots.to_string(),
+        "--cluster-yes",
+    ])
 }
 
 /// Runs `redis-cli --cluster check` against `port`; returns its output.
@@ -120,6 +144,37 @@ pub fn assert_clean(report: &str) {
         !report.contains("[ERR]") && !report.contains("[WARNING]"),
         "{report}"
     );
+}
+
+/// Waits until `--cluster check` from `port` is clean, failing with the last report.
+pub fn wait_clean(port: u16) {
+    let mut report = String::new();
+    let clean = wait_until(Duration::from_secs(30), || {
+        report = check(port);
+        report.contains("[OK] All nodes agree about slots configuration.")
+            && report.contains("[OK] All 16384 slots covered.")
+            && !report.contains("[ERR]")
+            && !report.contains("[WARNING]")
+    });
+    if !clean {
+        assert_clean(&report);
+    }
+}
+
+/// How many slots the node `id` serves, in the view of the node on `port`.
+pub fn slot_count(port: u16, id: &str) -> usize {
+    let line = nodes(port)
+        .into_iter()
+        .find(|l| l.starts_with(id))
+        .expect("the node");
+    line.split(' ')
+        .skip(8)
+        .filter(|t| !t.starts_with('['))
+        .map(|t| match t.split_once('-') {
+            Some((a, b)) => b.parse::<usize>().unwrap() - a.parse::<usize>().unwrap() + 1,
+            None => 1,
+        })
+        .sum()
 }
 
 /// The value of a CLUSTER INFO field.
@@ -171,6 +226,20 @@ pub fn is_master(port: u16) -> bool {
 pub fn id_of(port: u16) -> Option<String> {
     let mut c = RawConnection::connect(port).ok()?;
     Some(text(&c.command(&["CLUSTER", "MYID"]).ok()?))
+}
+
+/// The port of a replica of the master on `master` whose link to it is up, waiting for
+/// one for up to 20 s.
+pub fn synced_replica(ports: &[u16], master: u16) -> u16 {
+    let mut found = None;
+    let synced = wait_until(Duration::from_secs(20), || {
+        found = replica_of(ports, master);
+        found.is_some_and(|r| {
+            crate::replication::info(r, "master_link_status").as_deref() == Some("up")
+        })
+    });
+    assert!(synced, "the master on {master} has a replica in sync");
+    found.expect("a replica")
 }
 
 /// The port, among `ports`, of a replica of the master on `master`.

@@ -172,3 +172,37 @@ pub fn verify(ports: &[u16], n: usize, state: &LoadState) -> Vec<String> {
     }
     wrong
 }
+
+/// Stops `load`, waits for the cluster at `ports` to be ok and `--cluster check` clean,
+/// checks the `data_keys` data set and every acknowledged live write, then starts the
+/// load again: the check after each step of a test that moves slots under traffic.
+pub fn checkpoint(step: &str, ports: &[u16], data_keys: usize, load: LiveLoad) -> LiveLoad {
+    let state = load.stop();
+    assert!(
+        crate::cluster::wait_ok(ports, std::time::Duration::from_secs(20)),
+        "{step}: the cluster is ok"
+    );
+    crate::cluster::wait_clean(ports[0]);
+    let wrong = verify(ports, data_keys, &state);
+    assert!(
+        wrong.is_empty(),
+        "{step}: {} keys wrong: {:?}",
+        wrong.len(),
+        &wrong[..wrong.len().min(10)]
+    );
+    assert!(
+        state.bad_reads.is_empty(),
+        "{step}: stale reads {:?}",
+        state.bad_reads
+    );
+    assert!(
+        state.errors.is_empty(),
+        "{step}: client errors {:?}",
+        state.errors
+    );
+    eprintln!(
+        "{step}: ok after {} writes, {} reads",
+        state.writes, state.reads
+    );
+    LiveLoad::start(ports, state)
+}

@@ -21,15 +21,20 @@ pub enum DumpError {
 pub fn dump(value: &Value) -> Vec<u8> {
     let mut out = Vec::new();
     encode_value(&mut out, value, true);
-    out.extend_from_slice(&(RDB_VERSION as u16).to_le_bytes());
-    let crc = crc64(&out);
-    out.extend_from_slice(&crc.to_le_bytes());
-    out
+    seal(out)
 }
 
-/// Reads a DUMP payload. Bytes left over after the value are accepted, as Redis
-/// accepts them.
-pub fn restore(payload: &[u8], max_len: u64) -> Result<Value, DumpError> {
+/// Appends the payload footer to `body`: the RDB version and the CRC64 of everything
+/// before the CRC. FUNCTION DUMP uses the same framing around its libraries.
+pub fn seal(mut body: Vec<u8>) -> Vec<u8> {
+    body.extend_from_slice(&(RDB_VERSION as u16).to_le_bytes());
+    let crc = crc64(&body);
+    body.extend_from_slice(&crc.to_le_bytes());
+    body
+}
+
+/// Checks a payload's footer and returns what it frames.
+pub fn open(payload: &[u8]) -> Result<&[u8], DumpError> {
     if payload.len() < 10 {
         return Err(DumpError::VersionOrChecksum);
     }
@@ -39,7 +44,13 @@ pub fn restore(payload: &[u8], max_len: u64) -> Result<Value, DumpError> {
     if u32::from(version) > RDB_VERSION || crc64(&payload[..payload.len() - 8]) != crc {
         return Err(DumpError::VersionOrChecksum);
     }
-    let mut src = Slice(body);
+    Ok(body)
+}
+
+/// Reads a DUMP payload. Bytes left over after the value are accepted, as Redis
+/// accepts them.
+pub fn restore(payload: &[u8], max_len: u64) -> Result<Value, DumpError> {
+    let mut src = Slice(open(payload)?);
     let kind = src.byte().map_err(|_| DumpError::BadFormat)?;
     decode_value(&mut src, kind, max_len).map_err(|_| DumpError::BadFormat)
 }

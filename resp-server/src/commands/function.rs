@@ -7,9 +7,6 @@ use tessera_keyspace::rdb;
 use super::{Ctx, Handler, help, is};
 use crate::protocol::request::Args;
 
-/// The RDB version the empty payload carries, as Redis 7.0 writes it.
-const RDB_VERSION: u16 = 10;
-
 pub(super) fn handler(name: &str) -> Option<Handler> {
     let run: Handler = match name {
         "function|dump" => |c, _| c.reply.bulk(&empty_dump()),
@@ -60,12 +57,9 @@ pub(super) fn handler(name: &str) -> Option<Handler> {
     Some(run)
 }
 
-/// FUNCTION DUMP with no libraries: no records, then the version and the CRC64.
+/// FUNCTION DUMP with no libraries: the payload framing around nothing.
 fn empty_dump() -> Vec<u8> {
-    let mut out = RDB_VERSION.to_le_bytes().to_vec();
-    let crc = rdb::crc64(&out);
-    out.extend_from_slice(&crc.to_le_bytes());
-    out
+    rdb::seal_payload(Vec::new())
 }
 
 fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) {
@@ -83,21 +77,11 @@ fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) {
             "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
         );
     }
-    let payload = args.get(2);
-    let valid = payload.len() >= 10 && {
-        let (head, crc) = payload.split_at(payload.len() - 8);
-        let version = u16::from_le_bytes([head[head.len() - 2], head[head.len() - 1]]);
-        version <= RDB_VERSION && rdb::crc64(head).to_le_bytes() == crc
-    };
-    if !valid {
-        return ctx
-            .reply
-            .error("ERR DUMP payload version or checksum are wrong");
+    match rdb::open_payload(args.get(2)) {
+        Err(e) => ctx.reply.error(&format!("ERR {e}")),
+        Ok(libraries) if !libraries.is_empty() => ctx.reply.error("ERR Engine 'lua' not found"),
+        Ok(_) => ctx.reply.ok(),
     }
-    if payload.len() > 10 {
-        return ctx.reply.error("ERR Engine 'lua' not found");
-    }
-    ctx.reply.ok();
 }
 
 #[cfg(test)]

@@ -163,7 +163,7 @@ fn move_keys(
             parts.push(b"REPLACE");
         }
         let mut encoded = Vec::with_capacity(payload.len() + key.len() + 64);
-        tessera_migration::encode_command(&mut encoded, &parts);
+        tessera_replication::wire::encode_command(&mut encoded, &parts);
         restores.push(encoded);
         moving.push(key);
     }

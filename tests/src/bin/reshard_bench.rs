@@ -4,11 +4,10 @@
 //! Run: `cargo build --release --workspace --bins && target/release/reshard_bench
 //! [--rounds N]` (default 3).
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 use tessera_tests::RawConnection;
 use tessera_tests::bench::median;
-use tessera_tests::cluster::{Member, create, id_of, wait_ok};
+use tessera_tests::cluster::{Member, create, id_of, reshard, wait_ok};
 use tessera_tests::load::fill;
 
 const KEYS: usize = 100_000;
@@ -32,18 +31,8 @@ fn measure(redis: bool) -> (usize, f64) {
         .sum();
     let (from, to) = (id_of(ports[0]).unwrap(), id_of(ports[1]).unwrap());
     let start = Instant::now();
-    let out = Command::new("redis-cli")
-        .args(["--cluster", "reshard", &format!("127.0.0.1:{}", ports[0])])
-        .args(["--cluster-from", &from, "--cluster-to", &to])
-        .args(["--cluster-slots", &SLOTS.to_string(), "--cluster-yes"])
-        .output()
-        .expect("redis-cli");
+    reshard(ports[0], &from, &to, SLOTS.into());
     let took = start.elapsed().as_secs_f64();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
     (moving, moving as f64 / took)
 }
 

@@ -2,10 +2,10 @@
 //! issue): `redis-cli --cluster reshard`, `rebalance`, `add-node`, `del-node` and `fix`
 //! on Tessera masters while a cluster client writes and reads the whole time.
 
-use std::process::Command;
 use std::time::Duration;
 use tessera_tests::cluster::{
-    CLUSTER_ARGS, assert_clean, check, create, id_of, is_master, replica_of, tessera_nodes, wait_ok,
+    CLUSTER_ARGS, check, cluster_tool, create, id_of, is_master, reshard, slot_count,
+    synced_replica, tessera_nodes, wait_clean, wait_ok,
 };
 use tessera_tests::load::{LiveLoad, LoadState, fill, verify};
 use tessera_tests::replication::info;
@@ -13,82 +13,17 @@ use tessera_tests::{RawConnection, TesseraNode, text, wait_until};
 
 const DATA_KEYS: usize = 50_000;
 
-/// Runs `redis-cli --cluster <args>`, failing the test with its output if it fails.
-fn cluster_tool(args: &[&str]) -> String {
-    let out = Command::new("redis-cli")
-        .arg("--cluster")
-        .args(args)
-        .output()
-        .expect("running redis-cli --cluster");
-    let report =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "redis-cli --cluster {args:?} failed:\n{report}"
-    );
-    report
+/// A hash tag whose keys all hash to `slot`.
+fn tag_in_slot(slot: u16) -> String {
+    (0..)
+        .map(|i| format!("t{i}"))
+        .find(|t| tessera_keyspace::key_slot(t.as_bytes()) == slot)
+        .expect("some tag hashes to every slot")
 }
 
-/// Waits until `--cluster check` from `port` is clean, failing with the last report.
-fn wait_clean(port: u16) {
-    let mut report = String::new();
-    let clean = wait_until(Duration::from_secs(30), || {
-        report = check(port);
-        report.contains("[OK] All nodes agree about slots configuration.")
-            && report.contains("[OK] All 16384 slots covered.")
-            && !report.contains("[ERR]")
-            && !report.contains("[WARNING]")
-    });
-    if !clean {
-        assert_clean(&report);
-    }
-}
-
-fn slot_count(port: u16, id: &str) -> usize {
-    let mut c = RawConnection::connect(port).unwrap();
-    let nodes = text(&c.command(&["CLUSTER", "NODES"]).unwrap());
-    let line = nodes.lines().find(|l| l.starts_with(id)).expect("the node");
-    line.split(' ')
-        .skip(8)
-        .filter(|t| !t.starts_with('['))
-        .map(|t| match t.split_once('-') {
-            Some((a, b)) => b.parse::<usize>().unwrap() - a.parse::<usize>().unwrap() + 1,
-            None => 1,
-        })
-        .sum()
-}
-
-/// Stops the load, checks the cluster and every acknowledged write, and starts the load
-/// again.
+/// [`checkpoint`] for this file's data set.
 fn checkpoint(step: &str, ports: &[u16], load: LiveLoad) -> LiveLoad {
-    let state = load.stop();
-    assert!(
-        wait_ok(ports, Duration::from_secs(20)),
-        "{step}: the cluster is ok"
-    );
-    wait_clean(ports[0]);
-    let wrong = verify(ports, DATA_KEYS, &state);
-    assert!(
-        wrong.is_empty(),
-        "{step}: {} keys wrong: {:?}",
-        wrong.len(),
-        &wrong[..wrong.len().min(10)]
-    );
-    assert!(
-        state.bad_reads.is_empty(),
-        "{step}: stale reads {:?}",
-        state.bad_reads
-    );
-    assert!(
-        state.errors.is_empty(),
-        "{step}: client errors {:?}",
-        state.errors
-    );
-    eprintln!(
-        "{step}: ok after {} writes, {} reads",
-        state.writes, state.reads
-    );
-    LiveLoad::start(ports, state)
+    tessera_tests::load::checkpoint(step, ports, DATA_KEYS, load)
 }
 
 #[test]
@@ -106,17 +41,7 @@ fn reshard_rebalance_add_and_delete_masters_under_load() {
     let ids: Vec<String> = ports.iter().map(|&p| id_of(p).unwrap()).collect();
 
     let load = LiveLoad::start(&ports, LoadState::default());
-    cluster_tool(&[
-        "reshard",
-        &entry,
-        "--cluster-from",
-        &ids[0],
-        "--cluster-to",
-        &ids[1],
-        "--cluster-slots",
-        "4000",
-        "--cluster-yes",
-    ]);
+    reshard(ports[0], &ids[0], &ids[1], 4000);
     assert_eq!(slot_count(ports[1], &ids[1]), 5462 + 4000);
     let load = checkpoint("reshard of 4000 slots", &ports, load);
 
@@ -149,18 +74,7 @@ fn reshard_rebalance_add_and_delete_masters_under_load() {
 
     // Empty the third master into the second, then delete it.
     let leaving = ids[2].clone();
-    let count = slot_count(ports[0], &leaving).to_string();
-    cluster_tool(&[
-        "reshard",
-        &entry,
-        "--cluster-from",
-        &leaving,
-        "--cluster-to",
-        &ids[1],
-        "--cluster-slots",
-        &count,
-        "--cluster-yes",
-    ]);
+    reshard(ports[0], &leaving, &ids[1], slot_count(ports[0], &leaving));
     assert_eq!(slot_count(ports[0], &leaving), 0);
     // Emptied, it became a replica of the receiver (cluster-allow-replica-migration),
     // as a redis-server would. Its full sync answers LOADING for a moment; redis-server
@@ -198,10 +112,7 @@ fn fix_repairs_a_half_migrated_slot() {
     let ids: Vec<String> = ports.iter().map(|&p| id_of(p).unwrap()).collect();
     // Slot 100 belongs to the first master. Leave it half moved to the second: keys
     // on both sides, IMPORTING there, MIGRATING here.
-    let tag = (0..)
-        .map(|i| format!("t{i}"))
-        .find(|t| tessera_keyspace::key_slot(t.as_bytes()) == 100)
-        .unwrap();
+    let tag = tag_in_slot(100);
     let mut source = RawConnection::connect(ports[0]).unwrap();
     let mut target = RawConnection::connect(ports[1]).unwrap();
     for i in 0..20 {
@@ -285,30 +196,15 @@ fn replicas_follow_a_reshard() {
         "the cluster is ok"
     );
     let masters: Vec<u16> = ports.iter().copied().filter(|&p| is_master(p)).collect();
-    let replica = |master: u16| {
-        let mut found = None;
-        wait_until(Duration::from_secs(20), || {
-            found = replica_of(&ports, master);
-            found.is_some_and(|r| info(r, "master_link_status").as_deref() == Some("up"))
-        });
-        found.expect("a replica in sync")
-    };
     let (source, target) = (masters[0], masters[1]);
-    let (source_replica, target_replica) = (replica(source), replica(target));
+    let (source_replica, target_replica) = (
+        synced_replica(&ports, source),
+        synced_replica(&ports, target),
+    );
     fill(&ports, 5000);
     let slots_of = |port: u16| slot_count(port, &id_of(port).unwrap());
-    let moving = (slots_of(source) / 2).to_string();
-    cluster_tool(&[
-        "reshard",
-        &format!("127.0.0.1:{source}"),
-        "--cluster-from",
-        &id_of(source).unwrap(),
-        "--cluster-to",
-        &id_of(target).unwrap(),
-        "--cluster-slots",
-        &moving,
-        "--cluster-yes",
-    ]);
+    let (source_id, target_id) = (id_of(source).unwrap(), id_of(target).unwrap());
+    reshard(source, &source_id, &target_id, slots_of(source) / 2);
     let dbsize = |port: u16| {
         RawConnection::connect(port)
             .and_then(|mut c| c.command(&["DBSIZE"]))
@@ -397,20 +293,9 @@ fn keys_of_a_lost_slot_leave_the_replicas_too() {
     );
     let masters: Vec<u16> = ports.iter().copied().filter(|&p| is_master(p)).collect();
     let (loser, taker) = (masters[0], masters[1]);
-    let mut replica = None;
-    assert!(
-        wait_until(Duration::from_secs(20), || {
-            replica = replica_of(&ports, loser);
-            replica.is_some_and(|r| info(r, "master_link_status").as_deref() == Some("up"))
-        }),
-        "the loser has a replica in sync"
-    );
-    let replica = replica.unwrap();
+    let replica = synced_replica(&ports, loser);
     let slot = 100u16;
-    let tag = (0..)
-        .map(|i| format!("t{i}"))
-        .find(|t| tessera_keyspace::key_slot(t.as_bytes()) == slot)
-        .unwrap();
+    let tag = tag_in_slot(slot);
     let mut c = RawConnection::connect(loser).unwrap();
     for i in 0..20 {
         c.command(&["SET", &format!("{{{tag}}}:{i}"), "v"]).unwrap();
