@@ -1,7 +1,11 @@
 //! `tessera`: run a node (`tessera server`), and more as the project grows.
 
+mod admin;
+mod admin_service;
 mod logging;
 mod memory;
+mod ops;
+mod resp_client;
 mod server;
 mod up;
 
@@ -35,6 +39,14 @@ enum Command {
     },
     /// Start a local cluster: masters, replicas, cluster created and ok; Ctrl-C stops it.
     Up(up::UpArgs),
+    /// Operate a cluster through a node's gRPC admin plane.
+    Admin(admin::AdminArgs),
+    /// Make a cluster of fresh nodes (as redis-cli --cluster create, over gRPC).
+    Create(ops::CreateArgs),
+    /// Check a cluster: agreement, coverage, open slots, failing nodes.
+    Check(ops::CheckArgs),
+    /// Even out the masters' slots with orchestrated moves.
+    Rebalance(ops::RebalanceArgs),
 }
 
 fn main() {
@@ -42,6 +54,10 @@ fn main() {
     let code = match cli.command {
         Command::Server { args } => server::main(args),
         Command::Up(args) => up::main(args),
+        Command::Admin(args) => admin::main(args),
+        Command::Create(args) => ops::create_main(args),
+        Command::Check(args) => ops::check_main(args),
+        Command::Rebalance(args) => ops::rebalance_main(args),
     };
     std::process::exit(code);
 }

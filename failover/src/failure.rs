@@ -102,6 +102,11 @@ impl<Id: PartialEq + Clone> FailureReports<Id> {
         self.reports.retain(|(r, _)| r != reporter);
     }
 
+    /// The reports held, as (reporter, when last heard), expired ones included.
+    pub fn iter(&self) -> impl Iterator<Item = &(Id, u64)> {
+        self.reports.iter()
+    }
+
     /// Drops every report (the node is FAIL, or back).
     pub fn clear(&mut self) {
         self.reports.clear();

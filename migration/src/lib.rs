@@ -2,10 +2,12 @@
 //!
 //! It owns Redis 7.0's rules for commands on open (migrating or importing) slots, the
 //! options of MIGRATE and RESTORE, and the MIGRATE client with its cached connections
-//! to targets. The SETSLOT states themselves are topology, kept by the bus engine; the
+//! to targets, and the plan of an orchestrated slot move ([`plan`]). The SETSLOT states themselves are topology, kept by the bus engine; the
 //! keys and their payload format belong to `keyspace`.
 
 mod args;
+pub mod plan;
+pub mod rebalance;
 mod redirect;
 mod target;
 

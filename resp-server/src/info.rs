@@ -119,6 +119,11 @@ fn server(node: &Node, out: &mut String) {
     field(out, "process_supervised", "no");
     field(out, "run_id", &node.run_id);
     field(out, "tcp_port", node.port());
+    field(
+        out,
+        "admin_port",
+        node.admin_port.load(std::sync::atomic::Ordering::Relaxed),
+    );
     field(out, "server_time_usec", crate::clock::unix_us());
     field(out, "uptime_in_seconds", uptime);
     field(out, "uptime_in_days", uptime / 86400);

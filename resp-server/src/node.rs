@@ -69,6 +69,8 @@ pub struct Node {
     pub origin: NodeOrigin,
     /// The port actually bound (differs from the config when it said 0).
     pub bound_port: AtomicU16,
+    /// The admin plane's port (0: not serving).
+    pub admin_port: AtomicU16,
     /// Highest memory use seen, for INFO's used_memory_peak.
     pub peak_memory: std::sync::atomic::AtomicU64,
     /// The cluster bus, when cluster-enabled (set once at start).
@@ -129,6 +131,7 @@ impl Node {
             started: Instant::now(),
             origin,
             bound_port: AtomicU16::new(settings.port),
+            admin_port: AtomicU16::new(0),
             active_expire: AtomicBool::new(true),
             io_runtimes: parking_lot::Mutex::new(Vec::new()),
             migrate_targets: tessera_migration::TargetPool::new(),

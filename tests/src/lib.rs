@@ -3,6 +3,7 @@
 //! This library starts nodes (and real `redis-server` processes to compare with), finds
 //! free ports, and waits for conditions with deadlines. The tests live in `tests/`.
 
+pub mod admin;
 pub mod bench;
 pub mod bus;
 pub mod cluster;

@@ -207,12 +207,16 @@ impl TesseraNode {
             args.push(first.to_string());
             rest = &extra[1..];
         }
+        // The admin plane stays off unless a test asks for it (`--admin-port P`, which
+        // comes later and wins): its default port (port + 21000) was never checked free.
         args.extend(
             [
                 "--port",
                 &port.to_string(),
                 "--dir",
                 dir.path().to_str().expect("utf-8"),
+                "--admin-port",
+                "0",
             ]
             .iter()
             .map(|s| s.to_string()),

@@ -11,6 +11,8 @@ use tessera_persistence::cluster_file::ClusterFile;
 use tessera_resp_server::config::Settings;
 use tessera_resp_server::{Node, server};
 
+use crate::admin_service::EventHub;
+
 /// The bus port: cluster-port, or the client port + 10000.
 fn bus_port(settings: &Settings, client_port: u16) -> anyhow::Result<u16> {
     if settings.cluster.port != 0 {
@@ -58,6 +60,7 @@ pub fn start(
     node: &Arc<Node>,
     settings: &Settings,
     client_port: u16,
+    events: Arc<EventHub>,
 ) -> anyhow::Result<std::thread::JoinHandle<()>> {
     let file = ClusterFile::lock(Path::new(&settings.cluster.config_file))?;
     let now = now_ms();
@@ -133,32 +136,10 @@ pub fn start(
                 tessera_resp_server::replication::link_down_since(&offset_node),
             )
         }),
-        on_event: Box::new(move |event| match event {
-            Event::Failing(id) => tracing::warn!(node = %id, "node marked as failing"),
-            Event::Recovered(id) => tracing::info!(node = %id, "node is reachable again"),
-            Event::StateChanged(ok) => tracing::warn!(ok, "cluster state changed"),
-            Event::Promoted {
-                previous_master,
-                epoch,
-            } => {
-                tracing::warn!(%previous_master, epoch, "this replica is now the master of its shard");
-                tessera_resp_server::replication::promote(&event_node);
-            }
-            Event::PauseWrites { until } => {
-                event_node.replication.set_paused(true);
-                event_node.write_pause.pause_until(*until);
-            }
-            Event::ResumeWrites => {
-                event_node.replication.set_paused(false);
-                event_node.write_pause.resume();
-            }
-            Event::BecameReplicaOf { master, ip, port } => {
-                tracing::warn!(%master, "this node is now a replica");
-                if !ip.is_empty() {
-                    tessera_resp_server::replication::replicate(&event_node, ip.clone(), *port);
-                }
-            }
-            other => tracing::debug!(?other, "cluster event"),
+        on_event: Box::new(move |event| {
+            let routing = event_node.cluster.get().map(|c| c.routing());
+            events.publish_engine_event(event, routing.as_deref().map(|r| &**r));
+            log_and_apply(&event_node, event);
         }),
     };
     let (handle, thread) =
@@ -169,4 +150,35 @@ pub fn start(
     let _ = node.cluster.set(handle);
     tracing::info!(port = cport, "cluster bus listening");
     Ok(thread)
+}
+
+/// What the rest of the node does about an engine event.
+fn log_and_apply(event_node: &Arc<Node>, event: &Event) {
+    match event {
+        Event::Failing(id) => tracing::warn!(node = %id, "node marked as failing"),
+        Event::Recovered(id) => tracing::info!(node = %id, "node is reachable again"),
+        Event::StateChanged(ok) => tracing::warn!(ok, "cluster state changed"),
+        Event::Promoted {
+            previous_master,
+            epoch,
+        } => {
+            tracing::warn!(%previous_master, epoch, "this replica is now the master of its shard");
+            tessera_resp_server::replication::promote(event_node);
+        }
+        Event::PauseWrites { until } => {
+            event_node.replication.set_paused(true);
+            event_node.write_pause.pause_until(*until);
+        }
+        Event::ResumeWrites => {
+            event_node.replication.set_paused(false);
+            event_node.write_pause.resume();
+        }
+        Event::BecameReplicaOf { master, ip, port } => {
+            tracing::warn!(%master, "this node is now a replica");
+            if !ip.is_empty() {
+                tessera_resp_server::replication::replicate(event_node, ip.clone(), *port);
+            }
+        }
+        other => tracing::debug!(?other, "cluster event"),
+    }
 }

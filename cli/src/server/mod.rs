@@ -184,8 +184,9 @@ fn serve(node: Arc<Node>, settings: &Settings) -> anyhow::Result<()> {
     node.bound_port
         .store(port, std::sync::atomic::Ordering::Relaxed);
     node.config.set_internal("port", port.to_string());
+    let events = Arc::new(crate::admin_service::EventHub::default());
     let bus = if settings.cluster_enabled {
-        Some(cluster::start(&node, settings, port)?)
+        Some(cluster::start(&node, settings, port, events.clone())?)
     } else {
         if let Some((host, master_port)) = settings.replication.replicaof.clone() {
             tessera_resp_server::replication::replicate(&node, host, master_port);
@@ -199,6 +200,7 @@ fn serve(node: Arc<Node>, settings: &Settings) -> anyhow::Result<()> {
                 .set_backlog_size(s.replication.backlog_size);
         }
     });
+    let admin = crate::admin_service::start(&node, settings, port, events)?;
     let expiry = cron::spawn_active_expiry(node.clone());
     let mut workers = Vec::new();
     for (i, listeners) in sets.into_iter().enumerate() {
@@ -248,6 +250,9 @@ fn serve(node: Arc<Node>, settings: &Settings) -> anyhow::Result<()> {
         let _ = thread.join();
     }
     let _ = expiry.join();
+    if let Some(admin) = admin {
+        let _ = admin.join();
+    }
     Ok(())
 }
 

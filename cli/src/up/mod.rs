@@ -6,8 +6,6 @@
 //! `cluster_state:ok`, and stops them all cleanly on Ctrl-C or SIGTERM. Run again in the
 //! same directory, it restarts the same cluster from the nodes' nodes.conf files.
 
-mod client;
-
 use anyhow::{Context, bail};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -15,7 +13,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use client::Client;
+use crate::admin::Endpoint;
+use crate::resp_client::Client;
 
 /// Options of `tessera up`.
 #[derive(Debug, Clone, clap::Args)]
@@ -35,6 +34,10 @@ pub struct UpArgs {
     /// cluster-node-timeout, ms.
     #[arg(long, default_value_t = 5000)]
     pub node_timeout: u64,
+    /// Admin (gRPC) port of the first node; the others follow. Default: each node's
+    /// client port + 21000. The cluster is created through it.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub admin_port: Option<u16>,
 }
 
 /// Set by SIGINT or SIGTERM: stop waiting, stop the nodes, exit.
@@ -73,27 +76,6 @@ fn wait_for(timeout: Duration, what: &str, mut done: impl FnMut() -> bool) -> an
     Ok(())
 }
 
-/// The slot ranges of `masters` masters, split as redis-cli does.
-pub fn slot_split(masters: usize) -> Vec<(u16, u16)> {
-    let per = 16384.0 / masters as f64;
-    let mut cursor = 0.0f64;
-    let mut first = 0i64;
-    let mut out = Vec::with_capacity(masters);
-    for i in 0..masters {
-        let mut last = (cursor + per - 1.0).round() as i64;
-        if last > 16383 || i == masters - 1 {
-            last = 16383;
-        }
-        if last < first {
-            last = first;
-        }
-        out.push((first as u16, last as u16));
-        first = last + 1;
-        cursor += per;
-    }
-    out
-}
-
 struct Cluster {
     children: Vec<(u16, Child)>,
 }
@@ -128,7 +110,13 @@ impl Drop for Cluster {
     }
 }
 
-fn spawn_node(exe: &Path, dir: &Path, port: u16, node_timeout: u64) -> anyhow::Result<Child> {
+fn spawn_node(
+    exe: &Path,
+    dir: &Path,
+    port: u16,
+    admin_port: i64,
+    node_timeout: u64,
+) -> anyhow::Result<Child> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut command = Command::new(exe);
     // SAFETY: prctl is async-signal-safe and touches no memory of the parent. A node
@@ -148,6 +136,7 @@ fn spawn_node(exe: &Path, dir: &Path, port: u16, node_timeout: u64) -> anyhow::R
             "yes",
         ])
         .args(["--cluster-node-timeout", &node_timeout.to_string()])
+        .args(["--admin-port", &admin_port.to_string()])
         .arg("--dir")
         .arg(dir)
         .args(["--logfile", "tessera.log", "--appendonly", "no"])
@@ -206,7 +195,11 @@ fn run(args: UpArgs) -> anyhow::Result<()> {
         children: Vec::new(),
     };
     for &port in &ports {
-        let child = spawn_node(&exe, &node_dir(port), port, args.node_timeout)?;
+        let admin_port = match args.admin_port {
+            None => -1,
+            Some(first) => i64::from(first) + i64::from(port - args.port),
+        };
+        let child = spawn_node(&exe, &node_dir(port), port, admin_port, args.node_timeout)?;
         cluster.children.push((port, child));
     }
     for (port, child) in &mut cluster.children {
@@ -224,7 +217,7 @@ fn run(args: UpArgs) -> anyhow::Result<()> {
                     return true;
                 }
                 Client::connect(port)
-                    .and_then(|mut c| c.call(&["PING"]).map_err(std::io::Error::other))
+                    .and_then(|mut c| c.call(&["PING"]))
                     .is_ok()
             },
         )
@@ -237,7 +230,21 @@ fn run(args: UpArgs) -> anyhow::Result<()> {
         }
     }
     if existing == 0 {
-        create(&ports, args.masters)?;
+        let endpoints: Vec<Endpoint> = ports
+            .iter()
+            .enumerate()
+            .map(|(i, &port)| Endpoint {
+                host: "127.0.0.1".into(),
+                port,
+                admin_port: args.admin_port.map(|first| first + i as u16),
+                password: None,
+            })
+            .collect();
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(crate::ops::create(&endpoints, args.masters))
+            .context("creating the cluster")?;
     }
     let replicas = total - args.masters;
     wait_for(
@@ -279,51 +286,6 @@ fn run(args: UpArgs) -> anyhow::Result<()> {
 }
 
 /// Creates the cluster: slots to the masters, epochs, meet, replicas.
-fn create(ports: &[u16], masters: usize) -> anyhow::Result<()> {
-    let mut clients: Vec<Client> = ports
-        .iter()
-        .map(|&p| Client::connect(p))
-        .collect::<Result<_, _>>()?;
-    for (i, (start, end)) in slot_split(masters).into_iter().enumerate() {
-        clients[i].call(&[
-            "CLUSTER",
-            "ADDSLOTSRANGE",
-            &start.to_string(),
-            &end.to_string(),
-        ])?;
-    }
-    for (i, c) in clients.iter_mut().enumerate() {
-        c.call(&["CLUSTER", "SET-CONFIG-EPOCH", &(i + 1).to_string()])?;
-    }
-    // Every node meets every earlier one: the handshakes complete within a cron tick,
-    // where meeting only the first node leaves the rest to gossip (about a second).
-    for (i, c) in clients.iter_mut().enumerate() {
-        for earlier in &ports[..i] {
-            c.call(&["CLUSTER", "MEET", "127.0.0.1", &earlier.to_string()])?;
-        }
-    }
-    let total = ports.len();
-    wait_for(
-        Duration::from_secs(60),
-        "every node to know every other",
-        || {
-            clients.iter_mut().all(|c| {
-                c.text(&["CLUSTER", "NODES"]).is_ok_and(|nodes| {
-                    nodes.lines().count() == total && !nodes.contains("handshake")
-                })
-            })
-        },
-    )?;
-    let ids: Vec<String> = clients
-        .iter_mut()
-        .map(|c| c.text(&["CLUSTER", "MYID"]))
-        .collect::<Result<_, _>>()?;
-    for r in masters..total {
-        clients[r].call(&["CLUSTER", "REPLICATE", &ids[(r - masters) % masters]])?;
-    }
-    Ok(())
-}
-
 fn print_summary(
     ports: &[u16],
     base: &Path,
@@ -360,6 +322,7 @@ fn print_summary(
     }
     println!("Data and logs: {}", base.display());
     println!("Connect:       redis-cli -c -p {}", ports[0]);
+    println!("Operate:       tessera admin -p {} nodes", ports[0]);
     println!("Stop:          Ctrl-C");
     Ok(())
 }
@@ -377,20 +340,5 @@ fn wait_for_signal(cluster: &mut Cluster) {
                 _ => true,
             });
         std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn slot_split_matches_redis_cli() {
-        assert_eq!(
-            super::slot_split(3),
-            vec![(0, 5460), (5461, 10922), (10923, 16383)]
-        );
-        assert_eq!(super::slot_split(1), vec![(0, 16383)]);
-        let six = super::slot_split(6);
-        assert_eq!(six[0], (0, 2730));
-        assert_eq!(six[5].1, 16383);
     }
 }

@@ -32,6 +32,8 @@ pub enum ClusterCommand {
     Shards,
     /// CLUSTER LINKS.
     Links,
+    /// The whole view, structured (for the admin plane).
+    Describe,
     /// CLUSTER ADDSLOTS / ADDSLOTSRANGE: inclusive ranges.
     AddSlots(Vec<(u16, u16)>),
     /// CLUSTER DELSLOTS / DELSLOTSRANGE.
@@ -160,6 +162,8 @@ pub struct LinkInfo {
     pub created: u64,
     /// The link id.
     pub id: u64,
+    /// Its traffic so far.
+    pub traffic: super::LinkTraffic,
 }
 
 /// What a CLUSTER subcommand answers.
@@ -183,6 +187,8 @@ pub enum Answer {
     Shards(Vec<Shard>),
     /// CLUSTER LINKS.
     Links(Vec<LinkInfo>),
+    /// The whole view ([`ClusterCommand::Describe`]).
+    Topology(Box<super::TopologyView>),
     /// The answers of a [`ClusterCommand::Batch`], in order.
     Batch(Vec<Result<Answer, CommandError>>),
 }
@@ -226,6 +232,7 @@ impl Engine {
             ClusterCommand::Slots => Ok(Answer::Slots(self.slot_ranges())),
             ClusterCommand::Shards => Ok(Answer::Shards(self.shards())),
             ClusterCommand::Links => Ok(Answer::Links(self.link_infos())),
+            ClusterCommand::Describe => Ok(Answer::Topology(Box::new(self.topology_view(now)))),
             ClusterCommand::Meet { ip, port, cport } => self.meet(&ip, port, cport, now),
             ClusterCommand::AddSlots(ranges) => self.change_slots(&ranges, false),
             ClusterCommand::DelSlots(ranges) => self.change_slots(&ranges, true),

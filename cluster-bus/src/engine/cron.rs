@@ -3,7 +3,7 @@
 use rand::RngExt;
 use tessera_failover::failure;
 
-use super::{Action, Engine, Event, Link};
+use super::{Action, Engine, Event, Link, LinkTraffic};
 use crate::node_id::NodeId;
 use crate::topology::NodeFlags;
 use crate::wire::MessageType;
@@ -44,6 +44,7 @@ impl Engine {
                         connected: false,
                         peer_ip: ip.clone(),
                         local_ip: String::new(),
+                        traffic: LinkTraffic::default(),
                     },
                 );
                 self.topo.node_mut(id).expect("exists").link = Some(link);

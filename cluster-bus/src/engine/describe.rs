@@ -12,7 +12,61 @@ use crate::slot_bitmap::SLOTS;
 use crate::topology::ClusterNode;
 use crate::wire::{MESSAGE_TYPES, MessageType};
 
+/// One node of a [`TopologyView`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeView {
+    /// What CLUSTER NODES says of it.
+    pub line: NodeLine,
+    /// Masters that reported it failing, and when (Unix ms); only valid reports.
+    pub failure_reports: Vec<(NodeId, u64)>,
+    /// The replication offset it last announced.
+    pub repl_offset: u64,
+    /// Slots it serves.
+    pub slot_count: usize,
+}
+
+/// The cluster as this node sees it, structured for the admin plane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopologyView {
+    /// This node.
+    pub myself: NodeId,
+    /// The cluster's currentEpoch.
+    pub current_epoch: u64,
+    /// cluster_state:ok.
+    pub state_ok: bool,
+    /// Every known node, handshakes included.
+    pub nodes: Vec<NodeView>,
+}
+
 impl Engine {
+    /// The structured view: CLUSTER NODES plus failure reports and offsets.
+    pub(super) fn topology_view(&mut self, now: u64) -> TopologyView {
+        let timeout = self.cfg.node_timeout;
+        for n in self.topo.nodes.values_mut() {
+            n.fail_reports.expire(now, timeout);
+        }
+        TopologyView {
+            myself: self.topo.myself,
+            current_epoch: self.topo.current_epoch,
+            state_ok: self.state_ok,
+            nodes: self
+                .topo
+                .nodes
+                .values()
+                .map(|n| NodeView {
+                    line: self.node_line(n),
+                    failure_reports: n.fail_reports.iter().cloned().collect(),
+                    repl_offset: if n.is_myself() {
+                        self.repl_offset
+                    } else {
+                        n.repl_offset
+                    },
+                    slot_count: n.slot_count,
+                })
+                .collect(),
+        }
+    }
+
     fn node_line(&self, n: &ClusterNode) -> NodeLine {
         let me = n.is_myself();
         NodeLine {
@@ -245,6 +299,7 @@ impl Engine {
                     node: l.node?,
                     created: l.created,
                     id: *id,
+                    traffic: l.traffic,
                 })
             })
             .collect()

@@ -59,12 +59,16 @@ impl Engine {
             return;
         }
         let rank_now = self.my_rank(&master_id);
+        let lost_epoch = self.election.sent.then_some(self.election.epoch);
         let step = self
             .election
             .step(now, self.cfg.node_timeout, manual, rank_now, self.size);
         match step {
             ElectionStep::Wait => {}
             ElectionStep::Scheduled => {
+                if let Some(epoch) = lost_epoch {
+                    self.out.events.push(Event::ElectionLost(epoch));
+                }
                 tracing::info!(
                     delay_ms = self.election.start_at.saturating_sub(now),
                     rank = self.election.rank,
@@ -220,6 +224,11 @@ impl Engine {
         // The vote is on disk before the ack leaves: the shell saves before it sends.
         self.save(true);
         tracing::info!(replica = %requester, epoch = self.topo.current_epoch, "failover auth granted");
+        self.out.events.push(Event::VoteGranted {
+            candidate: requester,
+            master: master_id,
+            epoch: self.topo.current_epoch,
+        });
         if let Some(link) = self.topo.node(&requester).and_then(|n| n.link) {
             let msg = Message {
                 header: self.header(MessageType::FailoverAuthAck),

@@ -56,6 +56,10 @@ impl Engine {
                 if reports_failure {
                     if n.fail_reports.add(s, now) {
                         tracing::debug!(reporter = %s, node = %g.node, "node reported as not reachable");
+                        self.out.events.push(Event::FailureReported {
+                            node: g.node,
+                            reporter: s,
+                        });
                     }
                     self.mark_failing_if_needed(&g.node, now);
                 } else if n.fail_reports.remove(&s, now, timeout) {

@@ -22,8 +22,9 @@ pub use commands::{
     Answer, ClusterCommand, CommandError, LinkInfo, NodeEndpoint, SetSlotAction, Shard, ShardNode,
     SlotRange,
 };
+pub use describe::{NodeView, TopologyView};
 pub use failover::FailoverKind;
-pub use routing::{NO_OWNER, RouteNode, RoutingSnapshot, SlotMove};
+pub use routing::{NO_OWNER, OwnerChange, RouteNode, RoutingSnapshot, SlotMove};
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -113,6 +114,21 @@ pub struct Link {
     pub peer_ip: String,
     /// Our IP on this connection (what the peer connected to).
     pub local_ip: String,
+    /// Traffic on it, for the admin plane.
+    pub traffic: LinkTraffic,
+}
+
+/// Messages and bytes that crossed one link.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkTraffic {
+    /// Messages queued to send.
+    pub messages_sent: u64,
+    /// Messages received (valid or not).
+    pub messages_received: u64,
+    /// Bytes queued to send.
+    pub bytes_sent: u64,
+    /// Bytes received.
+    pub bytes_received: u64,
 }
 
 /// Something the shell must do.
@@ -146,6 +162,13 @@ pub enum Action {
 pub enum Event {
     /// A node went PFAIL in this node's view.
     PossiblyFailing(NodeId),
+    /// A master reported a node as failing (PFAIL or FAIL in its view), in gossip.
+    FailureReported {
+        /// The node reported.
+        node: NodeId,
+        /// The master that reported it.
+        reporter: NodeId,
+    },
     /// A node was marked FAIL.
     Failing(NodeId),
     /// A node's FAIL flag was cleared.
@@ -164,6 +187,17 @@ pub enum Event {
     },
     /// This replica asked for votes in this epoch.
     ElectionStarted(u64),
+    /// This replica's election in this epoch ended without a quorum; it will retry.
+    ElectionLost(u64),
+    /// This master voted for a replica standing for election.
+    VoteGranted {
+        /// The replica.
+        candidate: NodeId,
+        /// The master it wants to replace.
+        master: NodeId,
+        /// The epoch of the vote.
+        epoch: u64,
+    },
     /// This replica won its election (or took over) and now serves its old master's
     /// slots: its data must stop following that master.
     Promoted {
@@ -184,6 +218,16 @@ pub enum Event {
     NodeAdded(NodeId),
     /// A node left this node's view.
     NodeRemoved(NodeId),
+    /// Slots changed owner in this node's view (told by the shell, which compares
+    /// the routing snapshots it publishes).
+    SlotsOwnerChanged(OwnerChange),
+    /// The currentEpoch or this node's configEpoch changed (told by the shell).
+    EpochChanged {
+        /// currentEpoch.
+        current: u64,
+        /// This node's configEpoch.
+        mine: u64,
+    },
 }
 
 /// Everything an input produced.
@@ -205,6 +249,9 @@ struct Todo {
     save: bool,
     fsync: bool,
     update_state: bool,
+    /// Tell every node our config now: once per input, however many slots a batch
+    /// (MULTI/EXEC of SETSLOTs) took, not once per slot.
+    broadcast_pong: bool,
 }
 
 type Election = tessera_failover::election::Election;
@@ -388,6 +435,9 @@ impl Engine {
         if self.todo.update_state {
             self.update_state(now);
         }
+        if self.todo.broadcast_pong {
+            self.broadcast_pong(now);
+        }
         if self.todo.save {
             let fsync = self.todo.fsync || self.out.save == Some(true);
             self.out.save = Some(fsync);
@@ -443,6 +493,7 @@ impl Engine {
                 connected: true,
                 peer_ip,
                 local_ip,
+                traffic: LinkTraffic::default(),
             },
         );
         link

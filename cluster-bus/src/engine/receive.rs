@@ -76,9 +76,11 @@ impl Engine {
     }
 
     pub(super) fn process_packet(&mut self, link: LinkId, frame: &[u8], now: u64) {
-        if !self.links.contains_key(&link) {
+        let Some(l) = self.links.get_mut(&link) else {
             return;
-        }
+        };
+        l.traffic.messages_received += 1;
+        l.traffic.bytes_received += frame.len() as u64;
         let msg = match wire::decode(frame) {
             Received::Message(m) => m,
             Received::Dropped { kind, reason } => {

@@ -49,7 +49,43 @@ pub enum SlotMove<'a> {
     Importing,
 }
 
+/// Slots that changed owner between two snapshots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerChange {
+    /// Inclusive ranges.
+    pub ranges: Vec<(u16, u16)>,
+    /// The owner before (`None`: unassigned).
+    pub from: Option<NodeId>,
+    /// The owner now.
+    pub to: Option<NodeId>,
+}
+
 impl RoutingSnapshot {
+    /// The slots whose owner differs in `newer`, grouped by (old owner, new owner), in
+    /// slot order of each group's first range.
+    pub fn owner_changes(&self, newer: &RoutingSnapshot) -> Vec<OwnerChange> {
+        let mut changes: Vec<OwnerChange> = Vec::new();
+        for slot in 0..SLOTS as u16 {
+            let from = self.owner(slot).map(|n| n.id);
+            let to = newer.owner(slot).map(|n| n.id);
+            if from == to {
+                continue;
+            }
+            match changes.iter_mut().find(|c| c.from == from && c.to == to) {
+                Some(c) => match c.ranges.last_mut() {
+                    Some((_, last)) if *last + 1 == slot => *last = slot,
+                    _ => c.ranges.push((slot, slot)),
+                },
+                None => changes.push(OwnerChange {
+                    ranges: vec![(slot, slot)],
+                    from,
+                    to,
+                }),
+            }
+        }
+        changes
+    }
+
     /// The owner of `slot`, if assigned.
     #[inline]
     pub fn owner(&self, slot: u16) -> Option<&RouteNode> {

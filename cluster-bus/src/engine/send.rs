@@ -48,10 +48,12 @@ impl Engine {
         if let Some(t) = msg.kind() {
             self.stats.sent[t as usize] += 1;
         }
-        self.out.actions.push(Action::Send {
-            link,
-            bytes: wire::encode(msg),
-        });
+        let bytes = wire::encode(msg);
+        if let Some(l) = self.links.get_mut(&link) {
+            l.traffic.messages_sent += 1;
+            l.traffic.bytes_sent += bytes.len() as u64;
+        }
+        self.out.actions.push(Action::Send { link, bytes });
     }
 
     fn gossip_entry(&self, id: &NodeId) -> GossipEntry {

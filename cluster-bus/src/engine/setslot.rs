@@ -82,7 +82,7 @@ impl Engine {
                     if self.bump_epoch_without_consensus() {
                         tracing::warn!(slot, "configEpoch updated after importing slot");
                     }
-                    self.broadcast_pong(now);
+                    self.todo.broadcast_pong = true;
                 }
             }
         }

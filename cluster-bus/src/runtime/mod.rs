@@ -140,6 +140,7 @@ pub fn start(
                     routing,
                     writers: HashMap::new(),
                     events: mpsc::unbounded_channel(),
+                    epochs: (0, 0),
                 };
                 driver.run(listeners, rx, stop).await;
             });
@@ -157,6 +158,8 @@ struct Driver {
         mpsc::UnboundedSender<LinkEvent>,
         mpsc::UnboundedReceiver<LinkEvent>,
     ),
+    /// (currentEpoch, my configEpoch) as last told, to report changes.
+    epochs: (u64, u64),
 }
 
 impl Driver {
@@ -285,7 +288,20 @@ impl Driver {
             (self.hooks.on_event)(event);
         }
         if self.engine.routing_changed() {
-            self.routing.store(Arc::new(self.engine.routing_snapshot()));
+            let newer = Arc::new(self.engine.routing_snapshot());
+            let older = self.routing.swap(newer.clone());
+            for change in older.owner_changes(&newer) {
+                (self.hooks.on_event)(&Event::SlotsOwnerChanged(change));
+            }
+        }
+        let topo = self.engine.topology();
+        let epochs = (topo.current_epoch, topo.me().config_epoch);
+        if epochs != self.epochs {
+            self.epochs = epochs;
+            (self.hooks.on_event)(&Event::EpochChanged {
+                current: epochs.0,
+                mine: epochs.1,
+            });
         }
         self.perform_io(out.actions, &out.delete_slots);
         for event in late {

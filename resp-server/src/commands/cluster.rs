@@ -213,6 +213,8 @@ pub(super) fn write_answer(r: &mut Reply, answer: Result<Answer, CommandError>) 
         }
         Err(CommandError::Refused(text)) => r.error(&text),
         Ok(Answer::Ok) => r.ok(),
+        // Only the admin plane asks for it; no CLUSTER subcommand maps to it.
+        Ok(Answer::Topology(_)) => r.error("ERR the structured topology has no RESP form"),
         Ok(Answer::Status(s)) => r.simple(&s),
         Ok(Answer::Text(t)) => r.verbatim(t.as_bytes()),
         Ok(Answer::Bulk(b)) => r.bulk(b.as_bytes()),

@@ -12,6 +12,7 @@ use crate::dispatch;
 use crate::protocol::reply::Reply;
 use crate::protocol::request::Args;
 use crate::session::Transaction;
+use tessera_cluster_bus::engine::{ClusterCommand, SetSlotAction};
 
 pub(super) fn handler(name: &str) -> Option<Handler> {
     let run: Handler = match name {
@@ -89,11 +90,24 @@ fn exec(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     }
     let batch = ctx.session.engine_batch.take().unwrap_or_default();
     let cluster = ctx.node.cluster.get().cloned();
+    // A SETSLOT MIGRATING in the batch waits for the client threads, as it does alone
+    // (see `cluster::setslot`), before EXEC's reply lets a MIGRATE follow.
+    let migrating = batch.iter().any(|c| {
+        matches!(
+            c,
+            ClusterCommand::SetSlot {
+                action: SetSlotAction::Migrating(_),
+                ..
+            }
+        )
+    });
+    let node = std::sync::Arc::clone(ctx.node);
     match cluster {
         Some(cluster) if !batch.is_empty() => ctx.defer(async move {
-            let answer = cluster
-                .command(tessera_cluster_bus::engine::ClusterCommand::Batch(batch))
-                .await;
+            let answer = cluster.command(ClusterCommand::Batch(batch)).await;
+            if migrating {
+                node.quiesce_clients().await;
+            }
             move |reply: &mut Reply| write_exec(reply, parts, answer)
         }),
         _ => write_exec(

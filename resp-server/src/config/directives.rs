@@ -127,6 +127,20 @@ pub static DIRECTIVES: &[Directive] = &[
         access: Access::Mutable,
         implemented: false,
     },
+    // Tessera's own: the gRPC admin plane's port. -1 (the default) means port + 21000,
+    // clear of Redis's usual ports (6379, its bus 16379, Sentinel's 26379); 0 disables
+    // the admin plane. Once the node listens, CONFIG GET shows the port in use.
+    Directive {
+        name: "admin-port",
+        aliases: &[],
+        kind: Kind::Int {
+            min: -1,
+            max: 65535,
+        },
+        default: "-1",
+        access: Access::Immutable,
+        implemented: true,
+    },
     Directive {
         name: "always-show-logo",
         aliases: &[],

@@ -18,6 +18,9 @@ pub enum DebugCommand {
 pub struct Settings {
     /// Client port (0: none).
     pub port: u16,
+    /// admin-port as configured: -1 for the default, 0 for none; see
+    /// [`Settings::admin_port_for`].
+    pub admin_port: i64,
     /// Addresses to listen on; a leading `-` marks one that may fail to bind.
     pub bind: Vec<String>,
     /// Whether `bind` was left at its default (protected mode only applies then).
@@ -132,6 +135,16 @@ pub struct SavePoint {
 }
 
 impl Settings {
+    /// The admin plane's port for a node whose client port is `client_port`: `None`
+    /// when disabled, or when the default (port + 21000) would pass 65535.
+    pub fn admin_port_for(&self, client_port: u16) -> Option<u16> {
+        match self.admin_port {
+            0 => None,
+            -1 => client_port.checked_add(21000),
+            p => u16::try_from(p).ok(),
+        }
+    }
+
     /// Derives the typed settings. The values are canonical, so parsing cannot fail.
     pub fn from_values(v: &ConfigValues) -> Settings {
         let int = |name: &str| -> i64 {
@@ -143,6 +156,7 @@ impl Settings {
         let bind = v.get("bind");
         Settings {
             port: int("port") as u16,
+            admin_port: int("admin-port"),
             bind: bind.split_whitespace().map(String::from).collect(),
             bind_is_default: bind == super::lookup("bind").map_or("", |d| d.default),
             dir: v.get("dir").to_string(),

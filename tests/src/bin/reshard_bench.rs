@@ -1,21 +1,36 @@
-//! How fast `redis-cli --cluster reshard` moves keys: three masters of redis-server 7.0
-//! and three of Tessera, the same data (100,000 keys of 16 to 56 bytes) and the same
-//! 4,000 slots moved from the first master to the second, in alternating rounds.
+//! How fast slots move with their keys: three masters of redis-server 7.0 and three
+//! of Tessera, the same data (100,000 keys of 16 to 56 bytes), and the same 4,000 slots
+//! moved from the first master to the second with `redis-cli --cluster reshard`, in
+//! alternating rounds. On the Tessera cluster the same 4,000 slots then go back with
+//! the admin plane's `tessera admin move-slots`: same cluster, same keys.
 //! Run: `cargo build --release --workspace --bins && target/release/reshard_bench
 //! [--rounds N]` (default 3).
 
 use std::time::{Duration, Instant};
-use tessera_tests::RawConnection;
 use tessera_tests::bench::median;
 use tessera_tests::cluster::{Member, create, id_of, reshard, wait_ok};
 use tessera_tests::load::fill;
+use tessera_tests::process::free_port;
+use tessera_tests::{RawConnection, tessera_bin};
 
 const KEYS: usize = 100_000;
 const SLOTS: u16 = 4000;
 
-/// Keys per second for one reshard on a fresh cluster of one kind.
-fn measure(redis: bool) -> (usize, f64) {
-    let members: Vec<Member> = (0..3).map(|_| Member::start(redis, &[])).collect();
+/// Keys per second for one reshard on a fresh cluster of one kind and, on Tessera,
+/// for moving the same slots back with `tessera admin move-slots`.
+fn measure(redis: bool) -> (usize, f64, Option<f64>) {
+    let admin_port = free_port();
+    let admin_arg = admin_port.to_string();
+    let members: Vec<Member> = (0..3)
+        .map(|i| {
+            let extra: &[&str] = if !redis && i == 0 {
+                &["--admin-port", &admin_arg]
+            } else {
+                &[]
+            };
+            Member::start(redis, extra)
+        })
+        .collect();
     let ports: Vec<u16> = members.iter().map(Member::port).collect();
     create(&ports, 0);
     assert!(wait_ok(&ports, Duration::from_secs(30)), "cluster ready");
@@ -33,7 +48,22 @@ fn measure(redis: bool) -> (usize, f64) {
     let start = Instant::now();
     reshard(ports[0], &from, &to, SLOTS.into());
     let took = start.elapsed().as_secs_f64();
-    (moving, moving as f64 / took)
+    let back = (!redis).then(|| {
+        let start = Instant::now();
+        let out = std::process::Command::new(tessera_bin())
+            .args(["admin", "--admin-port", &admin_arg, "move-slots"])
+            .args(["--slots", &format!("0-{}", SLOTS - 1), "--to", &from])
+            .output()
+            .expect("running tessera admin");
+        let took = start.elapsed().as_secs_f64();
+        assert!(
+            out.status.success(),
+            "move-slots: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        moving as f64 / took
+    });
+    (moving, moving as f64 / took, back)
 }
 
 fn main() {
@@ -46,22 +76,24 @@ fn main() {
             std::process::exit(2);
         }
     };
-    println!(
-        "redis-cli --cluster reshard of {SLOTS} slots, {KEYS} keys in the cluster, {rounds} rounds"
-    );
-    let (mut redis, mut tessera) = (Vec::new(), Vec::new());
+    println!("{SLOTS} slots moved, {KEYS} keys in the cluster, {rounds} rounds (keys/s)");
+    println!("round  keys    redis-cli+redis-server  redis-cli+tessera  move-slots+tessera");
+    let (mut redis, mut tessera, mut moved) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
-        let (keys, r) = measure(true);
-        let (_, t) = measure(false);
-        println!(
-            "round {round}: {keys} keys moved; redis-server {r:.0} keys/s, tessera {t:.0} keys/s"
-        );
+        let (keys, r, _) = measure(true);
+        let (_, t, m) = measure(false);
+        let m = m.expect("tessera measures move-slots");
+        println!("{round:<5}  {keys:<6}  {r:<22.0}  {t:<17.0}  {m:.0}");
         redis.push(r);
         tessera.push(t);
+        moved.push(m);
     }
-    let (r, t) = (median(redis), median(tessera));
+    let (r, t, m) = (median(redis), median(tessera), median(moved));
     println!(
-        "median: redis-server {r:.0} keys/s, tessera {t:.0} keys/s, ratio {:.2}",
-        t / r
+        "median: redis-cli+redis-server {r:.0}, redis-cli+tessera {t:.0} ({:.2}x), \
+         move-slots+tessera {m:.0} ({:.1}x redis-cli+redis-server, {:.1}x redis-cli+tessera)",
+        t / r,
+        m / r,
+        m / t
     );
 }

@@ -2,5 +2,6 @@
 //! after another, so nothing else loads the two cores while masters are killed and
 //! replicas elected against the clock of node timeouts.
 
+mod admin_events;
 mod elections;
 mod mixed_elections;

@@ -403,6 +403,7 @@ fn cluster_commands_answer_like_redis() {
 fn tessera_up_starts_a_cluster_and_reuses_it() {
     let dir = tempfile::tempdir().unwrap();
     let base = tessera_tests::process::free_ports(6);
+    let admin = tessera_tests::process::free_ports(6);
     let run = |expect: &str| -> std::process::Child {
         let mut child = Command::new(tessera_bin())
             .args([
@@ -413,6 +414,8 @@ fn tessera_up_starts_a_cluster_and_reuses_it() {
                 &base.to_string(),
                 "--node-timeout",
                 "2000",
+                "--admin-port",
+                &admin.to_string(),
             ])
             .stdout(Stdio::piped())
             .spawn()

@@ -1,0 +1,417 @@
+//! MoveSlots: runs a [`MovePlan`] against the nodes on their client ports, batch by
+//! batch, streaming progress to the caller and to WatchEvents.
+//!
+//! The plan and its commands are `tessera_migration::plan`'s; this is the IO. It runs
+//! on a blocking thread with one connection per node involved. Each batch is a few
+//! pipelined round trips: open on both sides, then per round one GETKEYSINSLOT
+//! pipeline and one pipeline of STRLENs (for the byte count) and MIGRATEs, then close
+//! on both sides. A closed stream (the caller cancelled) stops the move between
+//! batches, so every slot is left with one owner and all its keys.
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+use tessera_migration::plan::{self, MigrateTarget, MovePlan};
+use tessera_proto as pb;
+use tessera_proto::cluster_event::Kind;
+use tessera_resp_server::protocol::frame::Frame;
+use tokio::sync::mpsc;
+use tokio_stream::Stream;
+use tonic::Status;
+
+use super::inspect::{slot_ranges, topology_view};
+use super::{AdminService, EventHub};
+use crate::resp_client::Client;
+
+type ProgressStream = Pin<Box<dyn Stream<Item = Result<pb::MoveProgress, Status>> + Send>>;
+
+/// Set while a move runs on this node: one at a time.
+static MOVING: AtomicBool = AtomicBool::new(false);
+
+/// Clears [`MOVING`] when the move ends, however it ends.
+struct MoveGuard;
+
+impl Drop for MoveGuard {
+    fn drop(&mut self) {
+        MOVING.store(false, Ordering::SeqCst);
+    }
+}
+
+/// A node's client address.
+#[derive(Debug, Clone)]
+struct Address {
+    ip: String,
+    port: u16,
+}
+
+/// Everything a running move needs.
+struct Move {
+    plan: MovePlan<String>,
+    target_id: String,
+    addresses: HashMap<String, Address>,
+    password: Option<String>,
+    keys_per_migrate: usize,
+    timeout_ms: u64,
+    events: Arc<EventHub>,
+    myself: String,
+}
+
+/// Checks the request against this node's view, plans it and starts it.
+pub async fn start(
+    service: &AdminService,
+    r: pb::MoveSlotsRequest,
+) -> Result<ProgressStream, Status> {
+    let ranges = slot_ranges(&r.ranges)?;
+    if ranges.is_empty() {
+        return Err(Status::invalid_argument("no slot range given"));
+    }
+    let view = topology_view(service).await?;
+    let target = view
+        .nodes
+        .iter()
+        .find(|n| n.line.id == r.target_id)
+        .ok_or_else(|| Status::not_found(format!("unknown node {}", r.target_id)))?;
+    let flags: Vec<&str> = target.line.flags.split(',').collect();
+    if !flags.contains(&"master") || flags.contains(&"fail") || flags.contains(&"fail?") {
+        return Err(Status::failed_precondition(format!(
+            "node {} is not a reachable master ({})",
+            r.target_id, target.line.flags
+        )));
+    }
+    let mut owners: HashMap<u16, String> = HashMap::new();
+    let mut addresses = HashMap::new();
+    for n in &view.nodes {
+        for &(first, last) in &n.line.slots {
+            for slot in first..=last {
+                owners.insert(slot, n.line.id.clone());
+            }
+        }
+        addresses.insert(
+            n.line.id.clone(),
+            Address {
+                ip: n.line.ip.clone(),
+                port: n.line.port,
+            },
+        );
+    }
+    // This node sees its own open slots: one moving elsewhere is busy.
+    if let Some(me) = view
+        .nodes
+        .iter()
+        .find(|n| n.line.id == view.myself.as_str())
+    {
+        for (slot, other) in me.line.migrating.iter().chain(&me.line.importing) {
+            let requested = ranges.iter().any(|&(a, b)| (a..=b).contains(slot));
+            if requested && *other != r.target_id && owners.get(slot) != Some(other) {
+                return Err(Status::failed_precondition(format!(
+                    "slot {slot} is busy: it is being moved between this node and {other}"
+                )));
+            }
+        }
+    }
+    let mut slots: Vec<u16> = ranges.iter().flat_map(|&(a, b)| a..=b).collect();
+    slots.sort_unstable();
+    slots.dedup();
+    let batch_slots = match r.batch_slots {
+        0 => plan::DEFAULT_BATCH_SLOTS,
+        n => n as usize,
+    };
+    let plan = MovePlan::new(
+        slots.into_iter().map(|s| (s, owners.get(&s).cloned())),
+        &r.target_id,
+        batch_slots,
+    )
+    .map_err(|e| Status::failed_precondition(e.to_string()))?;
+    for batch in &plan.batches {
+        let source = view.nodes.iter().find(|n| n.line.id == batch.source);
+        if source.is_some_and(|n| n.line.flags.contains("fail")) {
+            return Err(Status::failed_precondition(format!(
+                "node {} owns slot {} but is failing",
+                batch.source, batch.slots[0]
+            )));
+        }
+    }
+    if MOVING.swap(true, Ordering::SeqCst) {
+        return Err(Status::failed_precondition(
+            "a slot move is already running on this node",
+        ));
+    }
+    let guard = MoveGuard;
+    let settings = service.node.config.settings();
+    let password = settings
+        .requirepass
+        .clone()
+        .or_else(|| settings.replication.masterauth.clone())
+        .map(|p| String::from_utf8_lossy(&p).into_owned());
+    let job = Move {
+        plan,
+        target_id: r.target_id,
+        addresses,
+        password,
+        keys_per_migrate: match r.keys_per_migrate {
+            0 => plan::DEFAULT_KEYS_PER_MIGRATE,
+            n => n as usize,
+        },
+        timeout_ms: match r.timeout_ms {
+            0 => 10_000,
+            n => u64::from(n),
+        },
+        events: service.events.clone(),
+        myself: view.myself.to_string(),
+    };
+    let (tx, rx) = mpsc::channel(64);
+    tokio::task::spawn_blocking(move || {
+        let _guard = guard;
+        job.run(&tx);
+    });
+    Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)))
+}
+
+type Sender = mpsc::Sender<Result<pb::MoveProgress, Status>>;
+
+impl Move {
+    fn run(&self, tx: &Sender) {
+        let started = Instant::now();
+        let mut progress = pb::MoveProgress {
+            slots_total: self.plan.total as u32,
+            slots_done: self.plan.skipped as u32,
+            slots_skipped: self.plan.skipped as u32,
+            target_id: self.target_id.clone(),
+            ..Default::default()
+        };
+        tracing::info!(
+            target = %self.target_id,
+            slots = self.plan.total,
+            skipped = self.plan.skipped,
+            batches = self.plan.batches.len(),
+            "slot move started"
+        );
+        self.report(tx, &progress);
+        let mut connections: HashMap<String, Client> = HashMap::new();
+        if !self.plan.batches.is_empty()
+            && let Err(status) = self.target_ready(&mut connections)
+        {
+            let _ = tx.blocking_send(Err(status));
+            return;
+        }
+        for batch in &self.plan.batches {
+            if tx.is_closed() {
+                tracing::warn!(done = progress.slots_done, "slot move cancelled");
+                break;
+            }
+            if let Err(e) = self.move_batch(
+                &mut connections,
+                &batch.source,
+                &batch.slots,
+                &mut progress,
+                tx,
+                started,
+            ) {
+                tracing::error!(error = %e, "slot move stopped");
+                let _ = tx.blocking_send(Err(Status::aborted(format!(
+                    "moving slots {}-{} from {}: {e:#}. Slots of this batch may be left open; \
+                     run the same move again to finish it",
+                    batch.slots[0],
+                    batch.slots[batch.slots.len() - 1],
+                    batch.source
+                ))));
+                return;
+            }
+            progress.slots_done += batch.slots.len() as u32;
+            progress.elapsed_ms = started.elapsed().as_millis() as u64;
+            self.report(tx, &progress);
+        }
+        progress.finished = true;
+        progress.elapsed_ms = started.elapsed().as_millis() as u64;
+        tracing::info!(
+            done = progress.slots_done,
+            keys = progress.keys_moved,
+            ms = progress.elapsed_ms,
+            "slot move ended"
+        );
+        self.report(tx, &progress);
+    }
+
+    /// A target whose cluster state is not ok refuses the keys (CLUSTERDOWN): say so
+    /// before any slot is opened.
+    fn target_ready(&self, connections: &mut HashMap<String, Client>) -> Result<(), Status> {
+        let info = self
+            .connection(connections, &self.target_id)
+            .and_then(|c| c.text(&["CLUSTER", "INFO"]))
+            .map_err(|e| Status::unavailable(format!("reaching the target: {e:#}")))?;
+        if info.lines().any(|l| l.trim_end() == "cluster_state:ok") {
+            Ok(())
+        } else {
+            Err(Status::failed_precondition(format!(
+                "the target {} does not report cluster_state:ok yet (a node that just \
+                 joined needs a moment); try again",
+                self.target_id
+            )))
+        }
+    }
+
+    fn report(&self, tx: &Sender, progress: &pb::MoveProgress) {
+        // A caller gone is a cancel, noticed before the next batch.
+        let _ = tx.blocking_send(Ok(progress.clone()));
+        self.events.publish(
+            self.myself.clone(),
+            Kind::MigrationProgress(progress.clone()),
+        );
+    }
+
+    fn connection<'a>(
+        &self,
+        connections: &'a mut HashMap<String, Client>,
+        id: &str,
+    ) -> anyhow::Result<&'a mut Client> {
+        if !connections.contains_key(id) {
+            let a = self
+                .addresses
+                .get(id)
+                .ok_or_else(|| anyhow::anyhow!("no address known for node {id}"))?;
+            let client = Client::open(&a.ip, a.port, self.password.as_deref())?;
+            connections.insert(id.to_string(), client);
+        }
+        Ok(connections.get_mut(id).expect("inserted"))
+    }
+
+    fn move_batch(
+        &self,
+        connections: &mut HashMap<String, Client>,
+        source_id: &str,
+        slots: &[u16],
+        progress: &mut pb::MoveProgress,
+        tx: &Sender,
+        started: Instant,
+    ) -> anyhow::Result<()> {
+        let target_address = self.addresses[&self.target_id].clone();
+        let target = MigrateTarget {
+            host: &target_address.ip,
+            port: target_address.port,
+            timeout_ms: self.timeout_ms,
+            password: self.password.as_deref(),
+        };
+        transaction(
+            self.connection(connections, &self.target_id)?,
+            &plan::setslot_transaction(slots, "IMPORTING", source_id),
+        )?;
+        transaction(
+            self.connection(connections, source_id)?,
+            &plan::setslot_transaction(slots, "MIGRATING", &self.target_id),
+        )?;
+        let source = self.connection(connections, source_id)?;
+        let mut pending: Vec<u16> = slots.to_vec();
+        while !pending.is_empty() {
+            let listing: Vec<plan::Command> = pending
+                .iter()
+                .map(|&s| plan::keys_in_slot(s, self.keys_per_migrate))
+                .collect();
+            let replies = source.pipeline(&listing)?;
+            let mut sizes: Vec<plan::Command> = Vec::new();
+            let mut migrates: Vec<plan::Command> = Vec::new();
+            let mut next = Vec::new();
+            let mut names = 0u64;
+            for (&slot, reply) in pending.iter().zip(replies) {
+                let keys = key_list(reply)?;
+                if keys.is_empty() {
+                    continue;
+                }
+                if keys.len() >= self.keys_per_migrate {
+                    next.push(slot);
+                }
+                names += keys.iter().map(|k| k.len() as u64).sum::<u64>();
+                sizes.extend(keys.iter().map(|k| vec![b"STRLEN".to_vec(), k.clone()]));
+                migrates.push(plan::migrate(&target, &keys));
+            }
+            let size_count = sizes.len();
+            let mut commands = sizes;
+            commands.extend(migrates);
+            let replies = source.pipeline(&commands)?;
+            let (size_replies, migrate_replies) = replies.split_at(size_count);
+            for reply in migrate_replies {
+                match reply {
+                    Frame::Simple(_) => {}
+                    Frame::Error(e) => {
+                        anyhow::bail!("MIGRATE failed: {}", String::from_utf8_lossy(e.as_ref()))
+                    }
+                    other => anyhow::bail!("unexpected reply to MIGRATE: {other:?}"),
+                }
+            }
+            progress.keys_moved += size_count as u64;
+            progress.bytes_moved += names
+                + size_replies
+                    .iter()
+                    .map(|r| match r {
+                        Frame::Integer(n) => *n as u64,
+                        _ => 0,
+                    })
+                    .sum::<u64>();
+            if !next.is_empty() {
+                // A big batch reports between rounds, so the caller sees keys move.
+                progress.elapsed_ms = started.elapsed().as_millis() as u64;
+                self.report(tx, progress);
+            }
+            pending = next;
+        }
+        transaction(
+            self.connection(connections, &self.target_id)?,
+            &plan::setslot_transaction(slots, "NODE", &self.target_id),
+        )?;
+        transaction(
+            self.connection(connections, source_id)?,
+            &plan::setslot_transaction(slots, "NODE", &self.target_id),
+        )?;
+        Ok(())
+    }
+}
+
+/// Runs a MULTI ... EXEC pipeline; any refusal, queued or executed, is an error.
+fn transaction(client: &mut Client, commands: &[plan::Command]) -> anyhow::Result<()> {
+    let replies = client.pipeline(commands)?;
+    let describe = |c: &plan::Command| {
+        c.iter()
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    for (command, reply) in commands.iter().zip(&replies) {
+        if let Frame::Error(e) = reply {
+            anyhow::bail!(
+                "{}: {}",
+                describe(command),
+                String::from_utf8_lossy(e.as_ref())
+            );
+        }
+    }
+    match replies.last() {
+        Some(Frame::Array(results)) => {
+            for (command, result) in commands[1..].iter().zip(results) {
+                if let Frame::Error(e) = result {
+                    anyhow::bail!(
+                        "{}: {}",
+                        describe(command),
+                        String::from_utf8_lossy(e.as_ref())
+                    );
+                }
+            }
+            Ok(())
+        }
+        other => anyhow::bail!("unexpected reply to EXEC: {other:?}"),
+    }
+}
+
+fn key_list(reply: Frame) -> anyhow::Result<Vec<Vec<u8>>> {
+    match reply {
+        Frame::Array(items) => items
+            .into_iter()
+            .map(|f| match f {
+                Frame::Bulk(k) => Ok(k),
+                other => anyhow::bail!("unexpected key in GETKEYSINSLOT's reply: {other:?}"),
+            })
+            .collect(),
+        Frame::Error(e) => anyhow::bail!("CLUSTER GETKEYSINSLOT: {}", String::from_utf8_lossy(&e)),
+        other => anyhow::bail!("unexpected reply to GETKEYSINSLOT: {other:?}"),
+    }
+}
