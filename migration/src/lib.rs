@@ -6,11 +6,13 @@
 //! keys and their payload format belong to `keyspace`.
 
 mod args;
+mod gate;
 pub mod plan;
 pub mod rebalance;
 mod redirect;
 mod target;
 
 pub use args::{ArgError, MigrateRequest, RestoreOptions, TargetAuth, restore_deadline};
+pub use gate::SlotGates;
 pub use redirect::{Asker, KeyPresence, OpenSlot, OpenSlotRoute, TRYAGAIN, route_open_slot};
 pub use target::{BatchOutcome, MigrateError, TargetBatch, TargetPool};

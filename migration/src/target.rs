@@ -17,7 +17,10 @@ use crate::args::TargetAuth;
 
 /// How long an unused connection to a target is kept.
 pub const IDLE_LIMIT: Duration = Duration::from_secs(10);
-/// How many targets keep a connection at once.
+/// Idle connections kept per target (one per MIGRATE running at once).
+const MAX_PER_TARGET: usize = 16;
+
+/// How many targets keep connections at once.
 const MAX_CACHED: usize = 64;
 /// Longest reply line accepted from a target.
 const MAX_LINE: usize = 64 * 1024;
@@ -75,7 +78,9 @@ struct Cached {
 /// The cached connections to targets, shared by every MIGRATE of a node.
 #[derive(Default)]
 pub struct TargetPool {
-    idle: Mutex<HashMap<String, Cached>>,
+    /// Per target, the connections not in use: concurrent MIGRATEs to one target
+    /// (of different slots) each take one.
+    idle: Mutex<HashMap<String, Vec<Cached>>>,
 }
 
 impl TargetPool {
@@ -86,14 +91,16 @@ impl TargetPool {
 
     /// Closes connections unused for [`IDLE_LIMIT`].
     pub fn close_idle(&self, now: Instant) {
-        self.idle
-            .lock()
-            .retain(|_, c| now.duration_since(c.last_use) < IDLE_LIMIT);
+        let mut idle = self.idle.lock();
+        for conns in idle.values_mut() {
+            conns.retain(|c| now.duration_since(c.last_use) < IDLE_LIMIT);
+        }
+        idle.retain(|_, conns| !conns.is_empty());
     }
 
     /// How many connections are cached.
     pub fn cached(&self) -> usize {
-        self.idle.lock().len()
+        self.idle.lock().values().map(Vec::len).sum()
     }
 
     /// Runs a batch against `host:port`. Blocks: call it off the async workers. A
@@ -109,7 +116,7 @@ impl TargetPool {
         let name = format!("{host}:{port}");
         let mut may_retry = true;
         loop {
-            let cached = self.idle.lock().remove(&name);
+            let cached = self.idle.lock().get_mut(&name).and_then(Vec::pop);
             let mut conn = match cached {
                 Some(c) => c,
                 None => match LineLink::connect(host, port, timeout) {
@@ -146,12 +153,16 @@ impl TargetPool {
 
     fn keep(&self, name: String, conn: Cached) {
         let mut idle = self.idle.lock();
-        if idle.len() >= MAX_CACHED
+        if !idle.contains_key(&name)
+            && idle.len() >= MAX_CACHED
             && let Some(evict) = idle.keys().next().cloned()
         {
             idle.remove(&evict);
         }
-        idle.insert(name, conn);
+        let conns = idle.entry(name).or_default();
+        if conns.len() < MAX_PER_TARGET {
+            conns.push(conn);
+        }
     }
 }
 

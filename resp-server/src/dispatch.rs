@@ -182,7 +182,7 @@ fn route_keys<'a>(
     let mut gate = None;
     if let Some((state, target)) = open {
         if state == OpenSlot::Migrating {
-            gate = Some(node.migration_gate.read());
+            gate = Some(node.migration_gates.enter(slot));
         }
         let keys = presence(ctx, args, slot, first, positions);
         let asker = Asker {

@@ -85,7 +85,7 @@ pub struct Node {
     /// Held shared by commands on a slot this node is migrating, from the routing
     /// decision to the end of the command, and exclusively by MIGRATE while it moves a
     /// batch: a command that found its key here can't see it moved away before it runs.
-    pub migration_gate: parking_lot::RwLock<()>,
+    pub migration_gates: tessera_migration::SlotGates,
     shutdown: CancellationToken,
 }
 
@@ -135,7 +135,7 @@ impl Node {
             active_expire: AtomicBool::new(true),
             io_runtimes: parking_lot::Mutex::new(Vec::new()),
             migrate_targets: tessera_migration::TargetPool::new(),
-            migration_gate: parking_lot::RwLock::new(()),
+            migration_gates: tessera_migration::SlotGates::new(),
             cluster: std::sync::OnceLock::new(),
             peak_memory: std::sync::atomic::AtomicU64::new(0),
             shutdown: CancellationToken::new(),

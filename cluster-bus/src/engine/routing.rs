@@ -65,7 +65,17 @@ impl RoutingSnapshot {
     /// slot order of each group's first range.
     pub fn owner_changes(&self, newer: &RoutingSnapshot) -> Vec<OwnerChange> {
         let mut changes: Vec<OwnerChange> = Vec::new();
+        // Most snapshots differ in something else (an open slot, a node's address):
+        // with the same node list, equal indexes mean equal owners, and the whole
+        // table compares as one slice.
+        let same_nodes = self.nodes == newer.nodes;
+        if same_nodes && self.owners == newer.owners {
+            return changes;
+        }
         for slot in 0..SLOTS as u16 {
+            if same_nodes && self.owners[slot as usize] == newer.owners[slot as usize] {
+                continue;
+            }
             let from = self.owner(slot).map(|n| n.id);
             let to = newer.owner(slot).map(|n| n.id);
             if from == to {
@@ -186,5 +196,64 @@ impl Engine {
             migrating,
             importing: self.topo.importing.keys().copied().collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(nodes: &[NodeId], owners: impl Fn(u16) -> u16) -> RoutingSnapshot {
+        RoutingSnapshot {
+            state_ok: true,
+            owners: (0..SLOTS as u16).map(owners).collect(),
+            nodes: nodes
+                .iter()
+                .map(|id| RouteNode {
+                    id: *id,
+                    endpoint: "127.0.0.1".into(),
+                    port: 7000,
+                })
+                .collect(),
+            myself: 0,
+            my_master: None,
+            migrating: Default::default(),
+            importing: Default::default(),
+        }
+    }
+
+    #[test]
+    fn owner_changes_group_ranges_by_old_and_new_owner() {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let (a, b) = (NodeId::random(&mut rng), NodeId::random(&mut rng));
+        let before = snapshot(&[a, b], |s| if s < 8192 { 0 } else { 1 });
+        assert!(before.owner_changes(&before.clone()).is_empty());
+        // Slots 0-99 and 200 go from a to b; 16383 loses its owner.
+        let after = snapshot(&[a, b], |s| match s {
+            0..=99 | 200 => 1,
+            16383 => NO_OWNER,
+            s if s < 8192 => 0,
+            _ => 1,
+        });
+        let changes = before.owner_changes(&after);
+        assert_eq!(
+            changes,
+            vec![
+                OwnerChange {
+                    ranges: vec![(0, 99), (200, 200)],
+                    from: Some(a),
+                    to: Some(b)
+                },
+                OwnerChange {
+                    ranges: vec![(16383, 16383)],
+                    from: Some(b),
+                    to: None
+                },
+            ]
+        );
+        // The same owners under a reordered node list are no change.
+        let reordered = snapshot(&[b, a], |s| if s < 8192 { 1 } else { 0 });
+        assert!(before.owner_changes(&reordered).is_empty());
     }
 }

@@ -137,7 +137,9 @@ fn move_keys(
     request: &MigrateRequest,
     keys: &[Vec<u8>],
 ) -> (Result<&'static str, String>, Option<u64>) {
-    let _gate = node.migration_gate.write();
+    let _gates = node
+        .migration_gates
+        .close(keys.iter().map(|k| tessera_keyspace::key_slot(k)));
     let now = crate::clock::unix_ms();
     let mut locks = node
         .keyspace
