@@ -13,6 +13,7 @@ import tempfile
 import grpc
 from grpc_tools import protoc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 
 def generate(proto_dir, out_dir):
@@ -111,6 +112,13 @@ def main():
         status = health.Check(health_pb2.HealthCheckRequest(service="tessera.admin.v1.Admin"))
         assert status.status == health_pb2.HealthCheckResponse.SERVING, status
         print("ok health SERVING")
+
+        reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
+        answers = reflection.ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+        names = [s.name for a in answers for s in a.list_services_response.service]
+        assert "tessera.admin.v1.Admin" in names, names
+        print("ok reflection lists", ", ".join(sorted(names)))
 
 
 if __name__ == "__main__":

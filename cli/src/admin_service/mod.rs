@@ -145,17 +145,26 @@ async fn serve(
     drop(incoming_tx);
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<AdminServer<AdminService>>().await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(tessera_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    // Both reflection versions: grpcurl and most tools speak v1, older clients
+    // (Python's grpcio-reflection) v1alpha.
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(tessera_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection()
         .build_v1()
+        .context("building server reflection")?;
+    let reflection_v1alpha = reflection()
+        .build_v1alpha()
         .context("building server reflection")?;
     let admin = AdminServer::with_interceptor(service, move |request: Request<()>| {
         check_password(&auth_node, &request).map(|()| request)
     });
     tonic::transport::Server::builder()
         .add_service(health_service)
-        .add_service(reflection)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
         .add_service(admin)
         .serve_with_incoming_shutdown(
             tokio_stream::wrappers::UnboundedReceiverStream::new(incoming),

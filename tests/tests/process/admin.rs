@@ -232,7 +232,7 @@ fn a_python_client_generated_from_the_protos_calls_the_api() {
     );
     assert_eq!(
         stdout.lines().filter(|l| l.starts_with("ok ")).count(),
-        13,
+        14,
         "{stdout}"
     );
 }

@@ -34,3 +34,66 @@ fn slots_move_from_redis_to_tessera_and_back() {
     let report = check(ports[1]);
     assert!(report.contains("slots:[0-5460]"), "{report}");
 }
+
+/// The admin plane of a Tessera node moves slots between redis-server masters and
+/// itself: redis-server takes the batched SETSLOTs in MULTI/EXEC and the MIGRATEs on
+/// parallel connections, and nothing is lost under load. This is how a live Redis
+/// Cluster moves onto Tessera.
+#[test]
+fn move_slots_through_tessera_between_redis_server_and_tessera() {
+    let admin_port = tessera_tests::process::free_port();
+    let admin_arg = admin_port.to_string();
+    let with_admin = ["--admin-port", admin_arg.as_str()];
+    let members: Vec<Member> = [true, false, true]
+        .iter()
+        .map(|&r| Member::start(r, if r { &[] } else { &with_admin }))
+        .collect();
+    let ports: Vec<u16> = members.iter().map(Member::port).collect();
+    create(&ports, 0);
+    assert!(
+        wait_ok(&ports, Duration::from_secs(20)),
+        "the cluster is ok"
+    );
+    fill(&ports, DATA_KEYS);
+    let ids: Vec<String> = ports.iter().map(|&p| id_of(p).unwrap()).collect();
+    let move_slots = |slots: &str, to: &str| {
+        let out = std::process::Command::new(tessera_tests::tessera_bin())
+            .args(["admin", "--admin-port", &admin_arg, "move-slots"])
+            .args(["--slots", slots, "--to", to])
+            .output()
+            .expect("running tessera admin");
+        assert!(
+            out.status.success(),
+            "move-slots {slots} to {to}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+
+    let load = LiveLoad::start(&ports, LoadState::default());
+    move_slots("0-1499", &ids[1]);
+    let load = checkpoint(
+        "redis-server → Tessera by move-slots",
+        &ports,
+        DATA_KEYS,
+        load,
+    );
+    // Between two redis-servers, with Tessera only orchestrating.
+    move_slots("10923-11999", &ids[0]);
+    let load = checkpoint(
+        "redis-server → redis-server by move-slots",
+        &ports,
+        DATA_KEYS,
+        load,
+    );
+    move_slots("0-1499", &ids[0]);
+    let state = checkpoint(
+        "Tessera → redis-server by move-slots",
+        &ports,
+        DATA_KEYS,
+        load,
+    )
+    .stop();
+    assert!(state.writes > 100, "the load kept writing");
+    let report = check(ports[2]);
+    assert!(report.contains("slots:[0-5460],[10923-11999]"), "{report}");
+}
