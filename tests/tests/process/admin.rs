@@ -81,6 +81,36 @@ fn admin_nodes_lists_what_cluster_nodes_lists() {
         Some(u64::from(cluster.admin_ports[3]))
     );
     assert_eq!(info["cluster"]["cluster_state"], "ok");
+    // A manual failover through the admin plane: the replica takes over its master.
+    let replica = cluster.ports[3];
+    let master_id = info["node"]["master_id"].as_str().unwrap().to_string();
+    let out = admin(replica, &["failover"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            let me = admin_json(replica, &["nodes"]);
+            me["nodes"].as_array().unwrap().iter().any(|n| {
+                n["id"] == me["myself"]
+                    && n["role"] == "master"
+                    && n["slot_count"].as_u64() > Some(0)
+            })
+        }),
+        "the replica became a master"
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            admin_json(replica, &["nodes"])["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["id"] == master_id.as_str() && n["role"] == "replica")
+        }),
+        "the old master follows it"
+    );
     // A node without an admin plane says so.
     let plain = TesseraNode::start(&[]);
     let out = admin(plain.port, &["nodes"]);
