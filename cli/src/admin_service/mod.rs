@@ -8,6 +8,7 @@
 mod actions;
 mod events;
 mod inspect;
+mod move_io;
 mod move_slots;
 mod service;
 
@@ -27,6 +28,8 @@ use tonic::{Request, Status};
 pub struct AdminService {
     node: Arc<Node>,
     events: Arc<EventHub>,
+    /// Set while a MoveSlots runs: one at a time per node.
+    moving: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AdminService {
@@ -103,6 +106,7 @@ pub fn start(
     let service = AdminService {
         node: node.clone(),
         events,
+        moving: Arc::default(),
     };
     let auth_node = node.clone();
     let shutdown_node = node.clone();
