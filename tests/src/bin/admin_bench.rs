@@ -1,7 +1,7 @@
 //! `tessera create`, `check` and `rebalance` against `redis-cli --cluster` of the same
 //! names, on the same Tessera nodes and data, in alternating rounds: seconds each, and
 //! the ratio.
-//! Run: `cargo build --release --workspace --bins && target/release/admin_bench
+//! Run: `cargo build --release --workspace --bins --features tessera-tests/bench && target/release/admin_bench
 //! [--rounds N]` (default 3).
 
 use std::process::Command;

@@ -3,7 +3,7 @@
 //! SIGKILLs a master and measures the time until its replica serves the slots and every
 //! surviving node reports cluster_state:ok; then the killed node restarts, rejoins as a
 //! replica, and the next round kills another master.
-//! Run: `cargo build --release --workspace --bins && target/release/failover_timing
+//! Run: `cargo build --release --workspace --bins --features tessera-tests/bench && target/release/failover_timing
 //! [--rounds N]` (default 10).
 
 use std::time::{Duration, Instant};

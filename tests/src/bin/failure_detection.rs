@@ -6,7 +6,7 @@
 //! then polls every other node's CLUSTER NODES every 10 ms: PFAIL is the first time
 //! any node flags it `fail?`, FAIL the time every other node flags it `fail`. Then it
 //! resumes the node and waits until the flag clears and the cluster is ok again.
-//! Run: `cargo build --release --workspace --bins && target/release/failure_detection
+//! Run: `cargo build --release --workspace --bins --features tessera-tests/bench && target/release/failure_detection
 //! [--rounds N]`.
 
 use std::time::{Duration, Instant};

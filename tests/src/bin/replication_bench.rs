@@ -7,7 +7,7 @@
 //!   with one replica; the master's throughput, and how long after the run the
 //!   replica's offset catches up with the master's.
 //!
-//! Run: `cargo build --release --workspace --bins && target/release/replication_bench`.
+//! Run: `cargo build --release --workspace --bins --features tessera-tests/bench && target/release/replication_bench`.
 
 use std::time::{Duration, Instant};
 use tessera_tests::bench::{benchmark, median};

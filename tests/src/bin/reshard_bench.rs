@@ -3,7 +3,7 @@
 //! moved from the first master to the second with `redis-cli --cluster reshard`, in
 //! alternating rounds. On the Tessera cluster the same 4,000 slots then go back with
 //! the admin plane's `tessera admin move-slots`: same cluster, same keys.
-//! Run: `cargo build --release --workspace --bins && target/release/reshard_bench
+//! Run: `cargo build --release --workspace --bins --features tessera-tests/bench && target/release/reshard_bench
 //! [--rounds N]` (default 3).
 
 use std::time::{Duration, Instant};
