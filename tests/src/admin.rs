@@ -73,13 +73,30 @@ impl Drop for UpCluster {
     }
 }
 
-/// `tessera admin -p <port> <args>`, run to its end.
-pub fn admin(port: u16, args: &[&str]) -> Output {
+/// `tessera <args>`, run to its end.
+pub fn tessera(args: &[&str]) -> Output {
     Command::new(tessera_bin())
-        .args(["admin", "-p", &port.to_string()])
         .args(args)
         .output()
-        .expect("running tessera admin")
+        .expect("running tessera")
+}
+
+/// `tessera <args>`, which must succeed; its standard output.
+pub fn tessera_ok(args: &[&str]) -> String {
+    let out = tessera(args);
+    assert!(
+        out.status.success(),
+        "tessera {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `tessera admin -p <port> <args>`, run to its end.
+pub fn admin(port: u16, args: &[&str]) -> Output {
+    let port = port.to_string();
+    tessera(&[&["admin", "-p", &port], args].concat())
 }
 
 /// `tessera admin -p <port> --json <args>`, which must succeed; its JSON output.

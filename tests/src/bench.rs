@@ -32,6 +32,20 @@ pub fn benchmark(port: u16, test: &str, pipeline: u32, requests: u64) -> f64 {
         .unwrap_or_else(|| panic!("unexpected redis-benchmark output: {text}"))
 }
 
+/// The `--rounds N` option of a benchmark program (`default` without it); exits with
+/// a usage line on anything else.
+pub fn rounds_arg(program: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1..) {
+        Some([flag, n]) if flag == "--rounds" => n.parse().expect("--rounds N"),
+        Some([]) => default,
+        _ => {
+            eprintln!("usage: {program} [--rounds N]");
+            std::process::exit(2);
+        }
+    }
+}
+
 /// The median of `v`.
 pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);

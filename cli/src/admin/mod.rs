@@ -12,7 +12,7 @@ use clap::{Args, Subcommand};
 use tessera_proto as pb;
 
 pub use connect::{AdminClient, Endpoint, connect};
-pub use render::ranges_text;
+pub use render::{ranges_text, short};
 pub use stream::move_slots as move_slots_with_progress;
 
 /// Options of `tessera admin`; like redis-cli's, they come before the command.
@@ -127,23 +127,7 @@ pub enum AdminCommand {
 
 /// Runs `tessera admin`; returns the exit code.
 pub fn main(args: AdminArgs) -> i32 {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("tessera admin: {e}");
-            return 1;
-        }
-    };
-    match runtime.block_on(run(args)) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("tessera admin: {e:#}");
-            1
-        }
-    }
+    crate::ops::run_blocking("admin", async move { run(args).await.map(|()| 0) })
 }
 
 /// Parses `0-99,500,1000-1999` into ranges.

@@ -124,7 +124,8 @@ pub fn nodes(t: &pb::Topology, json: bool) {
     );
 }
 
-fn short(id: &str) -> &str {
+/// The first 8 characters of a node id, as tables show it.
+pub fn short(id: &str) -> &str {
     &id[..id.len().min(8)]
 }
 

@@ -7,11 +7,7 @@ use tessera_proto as pb;
 use tessera_proto::cluster_event::Kind;
 
 use super::AdminClient;
-use super::render::ranges_text;
-
-fn short(id: &str) -> &str {
-    &id[..id.len().min(8)]
-}
+use super::render::{ranges_text, short};
 
 /// The event's name and its details, for a line or a JSON object.
 fn describe(kind: &Kind) -> (&'static str, Value, String) {

@@ -36,11 +36,11 @@ impl EventHub {
     /// not published.
     pub fn publish_engine_event(&self, event: &Event, routing: Option<&RoutingSnapshot>) {
         let myself = routing
-            .and_then(|r| r.nodes.get(r.myself as usize))
+            .and_then(RoutingSnapshot::me)
             .map(|n| n.id.to_string())
             .unwrap_or_default();
         let my_master = routing
-            .and_then(|r| r.my_master.and_then(|m| r.nodes.get(m as usize)))
+            .and_then(RoutingSnapshot::my_master_node)
             .map(|n| n.id.to_string())
             .unwrap_or_default();
         let Some((seen_by, kind)) = convert(event, &myself, &my_master) else {
@@ -52,12 +52,29 @@ impl EventHub {
     /// Publishes an event.
     pub fn publish(&self, seen_by: String, kind: Kind) {
         // No watcher is not an error.
-        let _ = self.sender.send(pb::ClusterEvent {
-            time_ms: tessera_resp_server::clock::unix_ms() as u64,
-            seen_by,
-            kind: Some(kind),
-        });
+        let _ = self.sender.send(event_now(seen_by, kind));
     }
+}
+
+/// An event stamped with the time now.
+pub fn event_now(seen_by: String, kind: Kind) -> pb::ClusterEvent {
+    pb::ClusterEvent {
+        time_ms: tessera_resp_server::clock::unix_ms() as u64,
+        seen_by,
+        kind: Some(kind),
+    }
+}
+
+/// The cluster state as a `state_changed` event: what a new watcher hears first.
+pub fn current_state(routing: &RoutingSnapshot) -> pb::ClusterEvent {
+    let me = routing.me().map(|n| n.id.to_string()).unwrap_or_default();
+    event_now(me, state_event(routing.state_ok))
+}
+
+fn state_event(ok: bool) -> Kind {
+    Kind::StateChanged(pb::StateEvent {
+        state: if ok { "ok" } else { "fail" }.to_string(),
+    })
 }
 
 fn node_event(id: &NodeId) -> pb::NodeEvent {
@@ -87,9 +104,7 @@ fn convert(event: &Event, myself: &str, my_master: &str) -> Option<(String, Kind
         Event::Recovered(id) => Kind::NodeRecovered(node_event(id)),
         Event::NodeAdded(id) => Kind::NodeAdded(node_event(id)),
         Event::NodeRemoved(id) => Kind::NodeRemoved(node_event(id)),
-        Event::StateChanged(ok) => Kind::StateChanged(pb::StateEvent {
-            state: if *ok { "ok" } else { "fail" }.to_string(),
-        }),
+        Event::StateChanged(ok) => state_event(*ok),
         Event::ElectionStarted(epoch) => {
             Kind::ElectionStarted(election(*epoch, my_master.to_string()))
         }

@@ -1,7 +1,6 @@
 //! The RESP exchanges of a slot move: MULTI/EXEC of SETSLOTs, GETKEYSINSLOT replies,
 //! and MIGRATEs spread over a source's lanes.
 
-use parking_lot::Mutex;
 use tessera_migration::plan::{self, MigrateTarget};
 use tessera_resp_server::protocol::frame::Frame;
 
@@ -19,7 +18,7 @@ pub struct Moved {
 /// the source's lanes, spread evenly, all lanes at once: MIGRATE waits for the target,
 /// and a Tessera source runs MIGRATEs of different slots side by side.
 pub fn migrate_in_lanes(
-    lanes: &[Mutex<Client>],
+    lanes: &mut [Client],
     target: &MigrateTarget<'_>,
     groups: Vec<Vec<Vec<u8>>>,
 ) -> anyhow::Result<Moved> {
@@ -34,12 +33,12 @@ pub fn migrate_in_lanes(
     }
     let results: Vec<anyhow::Result<Moved>> = std::thread::scope(|scope| {
         let handles: Vec<_> = lanes
-            .iter()
+            .iter_mut()
             .zip(&per_lane)
             .filter(|(_, (commands, _))| !commands.is_empty())
             .map(|(lane, (commands, shape))| {
                 scope.spawn(move || {
-                    let replies = lane.lock().pipeline(commands)?;
+                    let replies = lane.pipeline(commands)?;
                     tally(&replies, shape)
                 })
             })

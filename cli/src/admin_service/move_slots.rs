@@ -8,7 +8,6 @@
 //! on both sides. A closed stream (the caller cancelled) stops the move between
 //! batches, so every slot is left with one owner and all its keys.
 
-use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -54,8 +53,14 @@ struct Move {
     timeout_ms: u64,
     events: Arc<EventHub>,
     myself: String,
-    /// Per source, its MIGRATE lanes.
-    lanes: Mutex<HashMap<String, Arc<Vec<Mutex<Client>>>>>,
+}
+
+/// The connections of one move: one per node for SETSLOTs and listings, and each
+/// source's MIGRATE lanes.
+#[derive(Default)]
+struct Connections {
+    control: HashMap<String, Client>,
+    lanes: HashMap<String, Vec<Client>>,
 }
 
 /// Connections to a source that carry MIGRATEs at once. Four keep both cores of a
@@ -164,7 +169,6 @@ pub async fn start(
         },
         events: service.events.clone(),
         myself: view.myself.to_string(),
-        lanes: Mutex::new(HashMap::new()),
     };
     let (tx, rx) = mpsc::channel(64);
     tokio::task::spawn_blocking(move || {
@@ -194,7 +198,7 @@ impl Move {
             "slot move started"
         );
         self.report(tx, &progress);
-        let mut connections: HashMap<String, Client> = HashMap::new();
+        let mut connections = Connections::default();
         if !self.plan.batches.is_empty()
             && let Err(status) = self.target_ready(&mut connections)
         {
@@ -241,7 +245,7 @@ impl Move {
 
     /// A target whose cluster state is not ok refuses the keys (CLUSTERDOWN): say so
     /// before any slot is opened.
-    fn target_ready(&self, connections: &mut HashMap<String, Client>) -> Result<(), Status> {
+    fn target_ready(&self, connections: &mut Connections) -> Result<(), Status> {
         let info = self
             .connection(connections, &self.target_id)
             .and_then(|c| c.text(&["CLUSTER", "INFO"]))
@@ -266,43 +270,46 @@ impl Move {
         );
     }
 
-    /// The source's lanes: [`LANES`] connections for MIGRATEs, opened once per move.
-    fn lanes(&self, id: &str) -> anyhow::Result<std::sync::Arc<Vec<Mutex<Client>>>> {
-        let mut lanes = self.lanes.lock();
-        if let Some(l) = lanes.get(id) {
-            return Ok(l.clone());
-        }
+    /// A new connection to node `id`.
+    fn open(&self, id: &str) -> anyhow::Result<Client> {
         let a = self
             .addresses
             .get(id)
             .ok_or_else(|| anyhow::anyhow!("no address known for node {id}"))?;
-        let opened: Vec<Mutex<Client>> = (0..LANES)
-            .map(|_| Client::open(&a.ip, a.port, self.password.as_deref()).map(Mutex::new))
-            .collect::<anyhow::Result<_>>()?;
-        let opened = std::sync::Arc::new(opened);
-        lanes.insert(id.to_string(), opened.clone());
-        Ok(opened)
+        Client::open(&a.ip, a.port, self.password.as_deref())
     }
 
+    /// The connection to node `id` for SETSLOTs and listings.
     fn connection<'a>(
         &self,
-        connections: &'a mut HashMap<String, Client>,
+        connections: &'a mut Connections,
         id: &str,
     ) -> anyhow::Result<&'a mut Client> {
-        if !connections.contains_key(id) {
-            let a = self
-                .addresses
-                .get(id)
-                .ok_or_else(|| anyhow::anyhow!("no address known for node {id}"))?;
-            let client = Client::open(&a.ip, a.port, self.password.as_deref())?;
-            connections.insert(id.to_string(), client);
+        if !connections.control.contains_key(id) {
+            let client = self.open(id)?;
+            connections.control.insert(id.to_string(), client);
         }
-        Ok(connections.get_mut(id).expect("inserted"))
+        Ok(connections.control.get_mut(id).expect("inserted"))
+    }
+
+    /// The source's lanes: [`LANES`] connections for MIGRATEs.
+    fn lanes<'a>(
+        &self,
+        connections: &'a mut Connections,
+        id: &str,
+    ) -> anyhow::Result<&'a mut [Client]> {
+        if !connections.lanes.contains_key(id) {
+            let opened = (0..LANES)
+                .map(|_| self.open(id))
+                .collect::<anyhow::Result<_>>()?;
+            connections.lanes.insert(id.to_string(), opened);
+        }
+        Ok(connections.lanes.get_mut(id).expect("inserted"))
     }
 
     fn move_batch(
         &self,
-        connections: &mut HashMap<String, Client>,
+        connections: &mut Connections,
         source_id: &str,
         slots: &[u16],
         progress: &mut pb::MoveProgress,
@@ -348,8 +355,7 @@ impl Move {
                 }
                 groups.push(keys);
             }
-            let lanes = self.lanes(source_id)?;
-            let moved = migrate_in_lanes(&lanes, &target, groups)?;
+            let moved = migrate_in_lanes(self.lanes(connections, source_id)?, &target, groups)?;
             progress.keys_moved += moved.keys;
             progress.bytes_moved += moved.bytes;
             if !next.is_empty() {

@@ -71,19 +71,7 @@ impl Admin for AdminService {
         use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
         let receiver = self.events.subscribe();
         // The first message is the cluster state now: the watcher knows it is live.
-        let first = self.cluster()?.routing();
-        let myself = first
-            .nodes
-            .get(first.myself as usize)
-            .map(|n| n.id.to_string())
-            .unwrap_or_default();
-        let now = pb::ClusterEvent {
-            time_ms: tessera_resp_server::clock::unix_ms() as u64,
-            seen_by: myself,
-            kind: Some(pb::cluster_event::Kind::StateChanged(pb::StateEvent {
-                state: if first.state_ok { "ok" } else { "fail" }.to_string(),
-            })),
-        };
+        let now = super::events::current_state(&self.cluster()?.routing());
         let stream = BroadcastStream::new(receiver).map(|item| match item {
             Ok(event) => Ok(event),
             Err(BroadcastStreamRecvError::Lagged(n)) => Err(Status::data_loss(format!(

@@ -7,7 +7,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use tessera_proto as pb;
 
-use crate::admin::{Endpoint, connect};
+use crate::admin::{Endpoint, connect, short};
 
 /// What the check found.
 #[derive(Debug, Default)]
@@ -37,10 +37,6 @@ fn slot_map(t: &pb::Topology) -> Vec<(String, Vec<(u32, u32)>)> {
         .collect();
     map.sort();
     map
-}
-
-fn short(id: &str) -> &str {
-    &id[..id.len().min(8)]
 }
 
 /// Checks the cluster `entry` belongs to.

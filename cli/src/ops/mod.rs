@@ -36,8 +36,9 @@ fn endpoint(address: &str, password: &Option<String>) -> anyhow::Result<Endpoint
     })
 }
 
-/// Runs an async operation on a fresh runtime; returns the exit code.
-fn run_blocking<F: std::future::Future<Output = anyhow::Result<i32>>>(
+/// Runs an async command on a fresh runtime; returns the exit code, printing the
+/// error (as `tessera <name>: ...`) when it fails.
+pub fn run_blocking<F: std::future::Future<Output = anyhow::Result<i32>>>(
     name: &str,
     future: F,
 ) -> i32 {

@@ -7,7 +7,7 @@ use tessera_proto as pb;
 
 use super::RebalanceArgs;
 use super::check::check;
-use crate::admin::{Endpoint, connect, move_slots_with_progress};
+use crate::admin::{Endpoint, connect, move_slots_with_progress, short};
 
 /// Rebalances the cluster `entry` belongs to.
 pub async fn rebalance(entry: &Endpoint, args: &RebalanceArgs) -> anyhow::Result<()> {
@@ -46,8 +46,8 @@ pub async fn rebalance(entry: &Endpoint, args: &RebalanceArgs) -> anyhow::Result
         println!(
             "Moving {} slots from {} to {}",
             t.slots.len(),
-            &t.from[..8],
-            &t.to[..8]
+            short(&t.from),
+            short(&t.to)
         );
         if args.simulate {
             continue;

@@ -105,6 +105,16 @@ impl RoutingSnapshot {
         }
     }
 
+    /// This node.
+    pub fn me(&self) -> Option<&RouteNode> {
+        self.nodes.get(self.myself as usize)
+    }
+
+    /// This node's master, when it is a replica.
+    pub fn my_master_node(&self) -> Option<&RouteNode> {
+        self.my_master.and_then(|m| self.nodes.get(m as usize))
+    }
+
     /// Whether this node owns `slot`.
     #[inline]
     pub fn is_mine(&self, slot: u16) -> bool {

@@ -4,13 +4,13 @@
 //! Run: `cargo build --release --workspace --bins --features tessera-tests/bench && target/release/admin_bench
 //! [--rounds N]` (default 3).
 
-use std::process::Command;
 use std::time::{Duration, Instant};
-use tessera_tests::bench::median;
+use tessera_tests::admin::tessera_ok;
+use tessera_tests::bench::{median, rounds_arg};
 use tessera_tests::cluster::{CLUSTER_ARGS, cluster_tool, id_of, wait_clean, wait_ok};
 use tessera_tests::load::fill;
 use tessera_tests::process::free_port;
-use tessera_tests::{TesseraNode, tessera_bin, wait_until};
+use tessera_tests::{TesseraNode, wait_until};
 
 const KEYS: usize = 100_000;
 
@@ -30,19 +30,6 @@ fn addresses(nodes: &[TesseraNode]) -> Vec<String> {
         .collect()
 }
 
-fn tessera(args: &[&str]) {
-    let out = Command::new(tessera_bin())
-        .args(args)
-        .output()
-        .expect("running tessera");
-    assert!(
-        out.status.success(),
-        "tessera {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// Seconds to create a cluster of 3 masters and 3 replicas, until the tool returns
 /// (both wait for the cluster to be ok).
 fn create(with_tessera: bool) -> f64 {
@@ -54,7 +41,7 @@ fn create(with_tessera: bool) -> f64 {
         let mut args = vec!["create"];
         args.extend(&addrs);
         args.extend(["--replicas", "1"]);
-        tessera(&args);
+        tessera_ok(&args);
     } else {
         let mut args = vec!["create"];
         args.extend(&addrs);
@@ -73,9 +60,9 @@ fn rebalance(with_tessera: bool) -> (f64, f64) {
     let nodes = nodes(4);
     let ports: Vec<u16> = nodes.iter().map(|n| n.port).collect();
     let addrs = addresses(&nodes);
-    tessera(&["create", &addrs[0], &addrs[1], &addrs[2]]);
+    tessera_ok(&["create", &addrs[0], &addrs[1], &addrs[2]]);
     fill(&ports[..3], KEYS);
-    tessera(&[
+    tessera_ok(&[
         "admin",
         "-p",
         &ports[3].to_string(),
@@ -95,7 +82,7 @@ fn rebalance(with_tessera: bool) -> (f64, f64) {
     wait_clean(ports[0]);
     let start = Instant::now();
     if with_tessera {
-        tessera(&["rebalance", &addrs[0], "--use-empty-masters"]);
+        tessera_ok(&["rebalance", &addrs[0], "--use-empty-masters"]);
     } else {
         cluster_tool(&["rebalance", &addrs[0], "--cluster-use-empty-masters"]);
     }
@@ -103,7 +90,7 @@ fn rebalance(with_tessera: bool) -> (f64, f64) {
     wait_clean(ports[0]);
     let start = Instant::now();
     if with_tessera {
-        tessera(&["check", &addrs[0]]);
+        tessera_ok(&["check", &addrs[0]]);
     } else {
         cluster_tool(&["check", &addrs[0]]);
     }
@@ -111,15 +98,7 @@ fn rebalance(with_tessera: bool) -> (f64, f64) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let rounds: usize = match args.get(1..) {
-        Some([flag, n]) if flag == "--rounds" => n.parse().expect("--rounds N"),
-        Some([]) => 3,
-        _ => {
-            eprintln!("usage: admin_bench [--rounds N]");
-            std::process::exit(2);
-        }
-    };
+    let rounds = rounds_arg("admin_bench", 3);
     println!(
         "seconds, {rounds} rounds; rebalance moves a quarter of {KEYS} keys onto a new master"
     );

@@ -7,6 +7,7 @@
 //! [--rounds N]` (default 10).
 
 use std::time::{Duration, Instant};
+use tessera_tests::bench::rounds_arg;
 use tessera_tests::cluster::{Member, create, is_master, replica_of, wait_ok};
 use tessera_tests::replication::info;
 use tessera_tests::wait_until;
@@ -68,15 +69,7 @@ fn summary(times: &[f64]) -> (f64, f64) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let rounds: usize = match args.get(1..) {
-        Some([flag, n]) if flag == "--rounds" => n.parse().expect("--rounds N"),
-        Some([]) => 10,
-        _ => {
-            eprintln!("usage: failover_timing [--rounds N]");
-            std::process::exit(2);
-        }
-    };
+    let rounds = rounds_arg("failover_timing", 10);
     println!("SIGKILL of a master, 3 masters + 3 replicas, node timeout 2000 ms, {rounds} rounds");
     println!("seconds until its replica serves the slots and every survivor is ok");
     println!("{:<14} {:>8} {:>8}   all", "cluster", "median", "worst");

@@ -10,6 +10,7 @@
 //! [--rounds N]`.
 
 use std::time::{Duration, Instant};
+use tessera_tests::bench::rounds_arg;
 use tessera_tests::cluster::{Member, create, flags_of, wait_ok};
 use tessera_tests::wait_until;
 
@@ -60,15 +61,7 @@ fn detect(members: &[Member], victim: usize) -> (f64, f64) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let rounds: usize = match args.get(1..) {
-        Some([flag, n]) if flag == "--rounds" => n.parse().expect("--rounds N"),
-        Some([]) => 6,
-        _ => {
-            eprintln!("usage: failure_detection [--rounds N]");
-            std::process::exit(2);
-        }
-    };
+    let rounds = rounds_arg("failure_detection", 6);
     println!("node timeout 2000 ms, 6 masters, {rounds} rounds; seconds from SIGSTOP");
     println!(
         "{:<34} {:>12} {:>12} {:>14}",

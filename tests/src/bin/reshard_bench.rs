@@ -7,11 +7,12 @@
 //! [--rounds N]` (default 3).
 
 use std::time::{Duration, Instant};
-use tessera_tests::bench::median;
+use tessera_tests::RawConnection;
+use tessera_tests::admin::tessera_ok;
+use tessera_tests::bench::{median, rounds_arg};
 use tessera_tests::cluster::{Member, create, id_of, reshard, wait_ok};
 use tessera_tests::load::fill;
 use tessera_tests::process::free_port;
-use tessera_tests::{RawConnection, tessera_bin};
 
 const KEYS: usize = 100_000;
 const SLOTS: u16 = 4000;
@@ -50,32 +51,24 @@ fn measure(redis: bool) -> (usize, f64, Option<f64>) {
     let took = start.elapsed().as_secs_f64();
     let back = (!redis).then(|| {
         let start = Instant::now();
-        let out = std::process::Command::new(tessera_bin())
-            .args(["admin", "--admin-port", &admin_arg, "move-slots"])
-            .args(["--slots", &format!("0-{}", SLOTS - 1), "--to", &from])
-            .output()
-            .expect("running tessera admin");
-        let took = start.elapsed().as_secs_f64();
-        assert!(
-            out.status.success(),
-            "move-slots: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        moving as f64 / took
+        let slots = format!("0-{}", SLOTS - 1);
+        tessera_ok(&[
+            "admin",
+            "--admin-port",
+            &admin_arg,
+            "move-slots",
+            "--slots",
+            &slots,
+            "--to",
+            &from,
+        ]);
+        moving as f64 / start.elapsed().as_secs_f64()
     });
     (moving, moving as f64 / took, back)
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let rounds: usize = match args.get(1..) {
-        Some([flag, n]) if flag == "--rounds" => n.parse().expect("--rounds N"),
-        Some([]) => 3,
-        _ => {
-            eprintln!("usage: reshard_bench [--rounds N]");
-            std::process::exit(2);
-        }
-    };
+    let rounds = rounds_arg("reshard_bench", 3);
     println!("{SLOTS} slots moved, {KEYS} keys in the cluster, {rounds} rounds (keys/s)");
     println!("round  keys    redis-cli+redis-server  redis-cli+tessera  move-slots+tessera");
     let (mut redis, mut tessera, mut moved) = (Vec::new(), Vec::new(), Vec::new());

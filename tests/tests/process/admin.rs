@@ -275,10 +275,7 @@ fn admin_node() -> TesseraNode {
 
 /// `tessera <args>`: exit success and output.
 fn tessera(args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new(tessera_tests::tessera_bin())
-        .args(args)
-        .output()
-        .expect("running tessera");
+    let out = tessera_tests::admin::tessera(args);
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),

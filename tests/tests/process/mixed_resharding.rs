@@ -57,16 +57,16 @@ fn move_slots_through_tessera_between_redis_server_and_tessera() {
     fill(&ports, DATA_KEYS);
     let ids: Vec<String> = ports.iter().map(|&p| id_of(p).unwrap()).collect();
     let move_slots = |slots: &str, to: &str| {
-        let out = std::process::Command::new(tessera_tests::tessera_bin())
-            .args(["admin", "--admin-port", &admin_arg, "move-slots"])
-            .args(["--slots", slots, "--to", to])
-            .output()
-            .expect("running tessera admin");
-        assert!(
-            out.status.success(),
-            "move-slots {slots} to {to}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        tessera_tests::admin::tessera_ok(&[
+            "admin",
+            "--admin-port",
+            &admin_arg,
+            "move-slots",
+            "--slots",
+            slots,
+            "--to",
+            to,
+        ]);
     };
 
     let load = LiveLoad::start(&ports, LoadState::default());
