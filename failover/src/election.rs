@@ -10,6 +10,13 @@
 //! replica (re)sends FAIL to everyone right before its request, on the same links, and
 //! a link delivers in order. Everything that makes elections safe (one vote per master
 //! per epoch, the quorum, the epoch checks) is unchanged.
+//!
+//! The delay Redis adds also happened to give the failed master time to notice its
+//! isolation. Tessera does not rely on it: a voter holds its vote until it has itself
+//! not heard from the master for a node timeout ([`Refusal::MasterHeardRecently`]),
+//! which is what bounds the earliest promotion after the old master's write lease
+//! ends (see [`crate::lease`] for the rule and its proof). So the rank-0 replica may
+//! ask at once: the election cannot complete before that bound anyway.
 
 use crate::failure::quorum;
 
@@ -92,6 +99,11 @@ pub struct VoteRequest {
     pub master_voted_time: u64,
     /// The highest configEpoch the voter knows among the owners of the claimed slots.
     pub claimed_slots_max_epoch: u64,
+    /// The voter itself has heard nothing from that master for longer than the node
+    /// timeout ([`crate::lease::silent_long_enough`]).
+    pub master_silent: bool,
+    /// The voter holds its own write lease ([`crate::lease`], rule 4).
+    pub voter_holds_lease: bool,
 }
 
 /// Why a master refuses to vote.
@@ -111,6 +123,22 @@ pub enum Refusal {
     VotedRecently,
     /// Some claimed slot is owned by a node with a greater configEpoch.
     StaleSlots,
+    /// The voter heard from the master within the node timeout: the vote waits
+    /// (it is not refused for good), so the old master's lease ends first.
+    MasterHeardRecently,
+    /// The voter does not hold its own write lease (it may have been replaced
+    /// unawares): the vote waits until it does.
+    VoterWithoutLease,
+}
+
+impl Refusal {
+    /// True when the same request may be granted later without a new one.
+    pub fn is_deferral(self) -> bool {
+        matches!(
+            self,
+            Refusal::MasterHeardRecently | Refusal::VoterWithoutLease
+        )
+    }
 }
 
 /// Redis's voting rule. `current_epoch` is the voter's, already raised from the
@@ -143,6 +171,13 @@ pub fn decide_vote(
     }
     if request.claimed_slots_max_epoch > request.request_config_epoch {
         return Err(Refusal::StaleSlots);
+    }
+    // A manual failover paused the master's writes first (or an operator forced it).
+    if !request.force && !request.master_silent {
+        return Err(Refusal::MasterHeardRecently);
+    }
+    if !request.force && !request.voter_holds_lease {
+        return Err(Refusal::VoterWithoutLease);
     }
     Ok(())
 }
@@ -288,6 +323,8 @@ mod tests {
             force: false,
             master_voted_time: 0,
             claimed_slots_max_epoch: 3,
+            master_silent: true,
+            voter_holds_lease: true,
         };
         let vote = |serves, epoch, last, r: &VoteRequest| {
             decide_vote(serves, epoch, last, r, 100_000, 2000)
@@ -328,6 +365,24 @@ mod tests {
             ..ok
         };
         assert_eq!(vote(true, 5, 4, &orphan), Err(Refusal::NotAReplica));
+        let heard = VoteRequest {
+            master_silent: false,
+            ..ok
+        };
+        assert_eq!(vote(true, 5, 4, &heard), Err(Refusal::MasterHeardRecently));
+        assert!(Refusal::MasterHeardRecently.is_deferral());
+        let stale_voter = VoteRequest {
+            voter_holds_lease: false,
+            ..ok
+        };
+        assert_eq!(vote(true, 5, 4, &stale_voter), Err(Refusal::VoterWithoutLease));
+        assert!(Refusal::VoterWithoutLease.is_deferral());
+        assert!(!Refusal::StaleEpoch.is_deferral());
+        assert_eq!(
+            vote(true, 5, 4, &VoteRequest { force: true, ..heard }),
+            Ok(()),
+            "a manual failover paused the master already"
+        );
     }
 
     #[test]

@@ -6,10 +6,12 @@
 //!
 //! - [`failure`]: PFAIL, failure reports and the FAIL quorum.
 //! - [`election`]: replica elections and the masters' voting rule.
+//! - [`lease`]: why an isolated master stops writing before its replica is promoted.
 //! - [`manual`]: manual failover (CLUSTER FAILOVER) on both sides.
 //! - [`migration`]: which replica moves to an orphaned master.
 
 pub mod election;
 pub mod failure;
+pub mod lease;
 pub mod manual;
 pub mod migration;

@@ -161,7 +161,9 @@ fn route_keys<'a>(
         ctx.reply.error(errors::CROSSSLOT);
         return Routed::Answered;
     }
-    if !routing.state_ok {
+    // A master without its write lease is treated as a node whose cluster is down:
+    // it may be cut off from the majority that is promoting its replica.
+    if !routing.state_ok || !cluster.lease_holds(ctx.now_ms as u64) {
         if !ctx.settings.cluster.allow_reads_when_down {
             ctx.reply.error("CLUSTERDOWN The cluster is down");
             return Routed::Answered;

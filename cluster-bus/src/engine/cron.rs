@@ -1,7 +1,7 @@
 //! The 100 ms cron (Redis's clusterCron).
 
 use rand::RngExt;
-use tessera_failover::failure;
+use tessera_failover::{failure, lease};
 
 use super::{Action, Engine, Event, Link, LinkTraffic};
 use crate::node_id::NodeId;
@@ -80,6 +80,9 @@ impl Engine {
 
         let mut update_state = false;
         let mut new_reports = false;
+        let me = self.topo.me();
+        let i_lease = me.is_master() && me.slot_count > 0;
+        let refresh_after = lease::refresh_after(timeout);
         for id in &ids {
             let Some(n) = self.topo.node(id) else {
                 continue;
@@ -103,9 +106,15 @@ impl Engine {
                 self.free_link(link);
             }
             let n = &self.topo.nodes[id];
+            // Slot-serving masters are pinged more often: their answers keep a write
+            // lease, and every node keeps its contacts fresh, as a replica may be
+            // promoted and a master without slots may be given some at any moment.
+            let lease_due = n.is_master()
+                && n.slot_count > 0
+                && now.saturating_sub(n.contact.ack) > refresh_after;
             if let Some(link) = n.link
                 && n.ping_sent == 0
-                && now.saturating_sub(n.pong_received) > timeout / 2
+                && (now.saturating_sub(n.pong_received) > timeout / 2 || lease_due)
             {
                 self.send_ping(link, MessageType::Ping, now);
                 continue;
@@ -135,12 +144,16 @@ impl Engine {
         if new_reports {
             self.send_failure_reports(now);
         }
+        if !self.pending_votes.is_empty() {
+            self.retry_pending_votes(now);
+        }
         self.manual_failover_cron(now);
         if self.topo.me().is_replica() {
             self.handle_replica_failover(now);
             self.replica_migration_cron(now);
         }
-        if update_state || !self.state_ok {
+        let lease_lapsed = i_lease && now >= self.write_lease_until(now);
+        if update_state || !self.state_ok || lease_lapsed {
             self.update_state(now);
         }
     }

@@ -4,13 +4,22 @@
 //! are plain functions in `tessera-failover`; this file gathers their inputs from the
 //! topology and turns their answers into messages and events.
 
-use tessera_failover::election::{self, ElectionStep, Sibling, VoteRequest};
-use tessera_failover::migration;
+use tessera_failover::election::{self, ElectionStep, Refusal, Sibling, VoteRequest};
+use tessera_failover::{lease, migration};
 
 use super::{Engine, Event};
 use crate::node_id::NodeId;
 use crate::topology::NodeFlags;
 use crate::wire::{self, Body, Header, Message, MessageType};
+
+/// A vote request held until this master has not heard from the failed master for a
+/// node timeout.
+#[derive(Debug, Clone)]
+pub(super) struct PendingVote {
+    requester: NodeId,
+    header: Header,
+    received: u64,
+}
 
 /// The variants of CLUSTER FAILOVER.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,12 +185,46 @@ impl Engine {
         });
     }
 
-    /// A replica asked for our vote (Redis's clusterSendFailoverAuthIfNeeded).
-    pub(super) fn vote_if_needed(&mut self, requester: NodeId, h: &Header, now: u64) {
+    /// A replica asked for our vote. A request refused only because we heard from its
+    /// master too recently is held and tried again from the cron (see
+    /// `tessera_failover::lease`), until the replica's election would have expired.
+    pub(super) fn vote_requested(&mut self, requester: NodeId, h: &Header, now: u64) {
+        if let Err(why) = self.vote_if_needed(requester, h, now)
+            && why.is_deferral()
+        {
+            tracing::info!(replica = %requester, "failover auth held: heard from its master within the node timeout");
+            self.pending_votes.retain(|p| p.requester != requester);
+            self.pending_votes.push(PendingVote {
+                requester,
+                header: h.clone(),
+                received: now,
+            });
+        }
+    }
+
+    /// Tries the held vote requests again: granted, refused for good, or held on.
+    pub(super) fn retry_pending_votes(&mut self, now: u64) {
+        let expiry = election::auth_timeout(self.cfg.node_timeout);
+        for p in std::mem::take(&mut self.pending_votes) {
+            if now.saturating_sub(p.received) > expiry {
+                continue;
+            }
+            if let Err(why) = self.vote_if_needed(p.requester, &p.header, now)
+                && why.is_deferral()
+            {
+                self.pending_votes.push(p);
+            }
+        }
+    }
+
+    /// Decides a vote request now (Redis's clusterSendFailoverAuthIfNeeded, plus the
+    /// lease's silence rule) and sends the ack when granted.
+    fn vote_if_needed(&mut self, requester: NodeId, h: &Header, now: u64) -> Result<(), Refusal> {
         let me = self.topo.me();
         let serves = me.is_master() && me.slot_count > 0;
+        let voter_holds_lease = now < self.write_lease_until(now);
         let Some(node) = self.topo.node(&requester) else {
-            return;
+            return Err(Refusal::NotAReplica);
         };
         let master = node
             .master
@@ -203,6 +246,10 @@ impl Engine {
             force: h.mflags & wire::MFLAG_FORCEACK != 0,
             master_voted_time: master.map_or(0, |m| m.voted_time),
             claimed_slots_max_epoch,
+            voter_holds_lease,
+            master_silent: master.is_some_and(|m| {
+                lease::silent_long_enough(m.data_received, now, self.cfg.node_timeout)
+            }),
         };
         let decision = election::decide_vote(
             serves,
@@ -213,10 +260,10 @@ impl Engine {
             self.cfg.node_timeout,
         );
         if let Err(why) = decision {
-            if serves {
+            if serves && !why.is_deferral() {
                 tracing::info!(replica = %requester, ?why, "failover auth denied");
             }
-            return;
+            return Err(why);
         }
         let master_id = master.map(|m| m.id).expect("decide_vote checked it");
         self.topo.last_vote_epoch = self.topo.current_epoch;
@@ -236,6 +283,7 @@ impl Engine {
             };
             self.send(link, &msg);
         }
+        Ok(())
     }
 
     /// A vote arrived: count it if it is for our current election.

@@ -294,6 +294,8 @@ pub struct Engine {
     /// Since when each master has had no working replica.
     orphaned_since: BTreeMap<NodeId, u64>,
     published_version: u64,
+    /// Vote requests held by the lease's silence rule.
+    pending_votes: Vec<failover::PendingVote>,
 }
 
 impl Engine {
@@ -322,6 +324,7 @@ impl Engine {
             data_age_logged: false,
             orphaned_since: BTreeMap::new(),
             published_version: u64::MAX,
+            pending_votes: Vec::new(),
         };
         engine.apply_config_to_myself();
         engine
@@ -374,6 +377,37 @@ impl Engine {
     /// Whether the cluster state is ok.
     pub fn state_ok(&self) -> bool {
         self.state_ok
+    }
+
+    /// Until when (Unix ms, exclusive) this node may accept writes for its slots, by
+    /// its write lease evaluated at `now` (`tessera_failover::lease`): `u64::MAX` for
+    /// a node that serves no slot (nothing to lease) or a master that is a majority
+    /// alone, 0 when no lease is held. It can only grow until the next input.
+    pub fn write_lease_until(&self, now: u64) -> u64 {
+        let me = self.topo.me();
+        if !me.is_master() || me.slot_count == 0 {
+            return u64::MAX;
+        }
+        let others = self
+            .topo
+            .nodes
+            .values()
+            .filter(|n| !n.is_myself() && n.is_master() && n.slot_count > 0);
+        let size = 1 + others.clone().count();
+        let contacts = others.map(|n| n.contact);
+        tessera_failover::lease::lease_until(contacts, size, now, self.cfg.node_timeout)
+    }
+
+    /// Whether this node accepts writes for its slots at `now`: a master serving
+    /// slots, cluster state ok, within its write lease, and not paused by a manual
+    /// failover. The simulator checks that no two nodes do for one slot at once.
+    pub fn accepts_writes(&self, now: u64) -> bool {
+        let me = self.topo.me();
+        me.is_master()
+            && me.slot_count > 0
+            && self.state_ok
+            && now < self.write_lease_until(now)
+            && !self.manual.active()
     }
 
     /// The links.
@@ -510,9 +544,9 @@ impl Engine {
         let Some(node) = self.topo.node(&id) else {
             return;
         };
-        // Send the first PING (or MEET) at once, keeping the time of a ping that was
-        // pending before the link dropped, so failure detection is not reset.
-        let old_ping_sent = node.ping_sent;
+        // Send the first PING (or MEET) at once; a ping that was pending before the
+        // link dropped keeps its time (see `send_ping`), so failure detection is not
+        // reset.
         let meet = node.flags.has(crate::topology::NodeFlags::MEET);
         let kind = if meet {
             crate::wire::MessageType::Meet
@@ -521,9 +555,6 @@ impl Engine {
         };
         self.send_ping(link, kind, now);
         let node = self.topo.node_mut(&id).expect("checked above");
-        if old_ping_sent != 0 {
-            node.ping_sent = old_ping_sent;
-        }
         node.flags.clear(crate::topology::NodeFlags::MEET);
         self.finish_input(now);
     }

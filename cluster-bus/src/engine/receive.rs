@@ -163,7 +163,7 @@ impl Engine {
             }
             (MessageType::FailoverAuthRequest, _) => {
                 let h = msg.header.clone();
-                self.vote_if_needed(sender, &h, now);
+                self.vote_requested(sender, &h, now);
             }
             (MessageType::FailoverAuthAck, _) => {
                 let h = msg.header.clone();
@@ -316,6 +316,9 @@ impl Engine {
             return;
         };
         n.pong_received = now;
+        if n.ping_sent != 0 {
+            n.contact.on_pong(n.ping_sent, now, timeout);
+        }
         n.ping_sent = 0;
         if n.is_timed_out() {
             n.flags.clear(NodeFlags::PFAIL);

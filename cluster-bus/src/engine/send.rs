@@ -109,9 +109,13 @@ impl Engine {
 
     /// Sends a PING, PONG or MEET with gossip on `link`.
     pub(super) fn send_ping(&mut self, link: LinkId, kind: MessageType, now: u64) {
+        // A ping already pending keeps its time: failure detection counts from the
+        // oldest unanswered ping (a newer one must not restart the clock), and the
+        // PONG that answers it proves receipt no earlier than that time.
         if kind == MessageType::Ping
             && let Some(id) = self.links.get(&link).and_then(|l| l.node)
             && let Some(n) = self.topo.node_mut(&id)
+            && n.ping_sent == 0
         {
             n.ping_sent = now;
         }

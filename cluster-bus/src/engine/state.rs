@@ -52,6 +52,11 @@ impl Engine {
             ok = false;
             self.among_minority_time = now;
         }
+        // Without a write lease a master serves nothing: it may be the minority side
+        // of a partition, or back from one and not yet told it was replaced.
+        if i_am_master && self.topo.me().slot_count > 0 && now >= self.write_lease_until(now) {
+            ok = false;
+        }
         if ok != self.state_ok {
             let rejoin_delay = self
                 .cfg

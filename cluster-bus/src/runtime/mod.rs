@@ -10,6 +10,7 @@ mod link;
 use arc_swap::ArcSwap;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tessera_persistence::cluster_file::ClusterFile;
 use tokio::net::TcpListener;
@@ -66,6 +67,7 @@ enum Request {
 pub struct ClusterHandle {
     requests: mpsc::UnboundedSender<Request>,
     routing: Arc<ArcSwap<RoutingSnapshot>>,
+    write_lease: Arc<AtomicU64>,
     stop: Arc<tokio::sync::Notify>,
 }
 
@@ -74,6 +76,14 @@ impl ClusterHandle {
     #[inline]
     pub fn routing(&self) -> arc_swap::Guard<Arc<RoutingSnapshot>> {
         self.routing.load()
+    }
+
+    /// Whether this node's write lease holds at `now_ms` (Unix ms): a master serving
+    /// slots without it answers CLUSTERDOWN, because it may be on the minority side
+    /// of a partition (`tessera_failover::lease`). Always true for other nodes.
+    #[inline]
+    pub fn lease_holds(&self, now_ms: u64) -> bool {
+        now_ms < self.write_lease.load(Ordering::Acquire)
     }
 
     /// Runs a CLUSTER subcommand in the engine.
@@ -116,10 +126,12 @@ pub fn start(
 ) -> std::io::Result<(ClusterHandle, std::thread::JoinHandle<()>)> {
     let (requests, rx) = mpsc::unbounded_channel();
     let routing = Arc::new(ArcSwap::from_pointee(engine.routing_snapshot()));
+    let write_lease = Arc::new(AtomicU64::new(engine.write_lease_until(now_ms())));
     let stop = Arc::new(tokio::sync::Notify::new());
     let handle = ClusterHandle {
         requests,
         routing: routing.clone(),
+        write_lease: write_lease.clone(),
         stop: stop.clone(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -138,6 +150,7 @@ pub fn start(
                     file,
                     hooks,
                     routing,
+                    write_lease,
                     writers: HashMap::new(),
                     events: mpsc::unbounded_channel(),
                     epochs: (0, 0),
@@ -153,6 +166,7 @@ struct Driver {
     file: ClusterFile,
     hooks: Hooks,
     routing: Arc<ArcSwap<RoutingSnapshot>>,
+    write_lease: Arc<AtomicU64>,
     writers: HashMap<LinkId, mpsc::UnboundedSender<Vec<u8>>>,
     events: (
         mpsc::UnboundedSender<LinkEvent>,
@@ -287,6 +301,10 @@ impl Driver {
         for event in early {
             (self.hooks.on_event)(event);
         }
+        // The lease only grows between inputs, so the value of this instant stays
+        // safe until the next one.
+        self.write_lease
+            .store(self.engine.write_lease_until(now_ms()), Ordering::Release);
         if self.engine.routing_changed() {
             let newer = Arc::new(self.engine.routing_snapshot());
             let older = self.routing.swap(newer.clone());

@@ -166,6 +166,11 @@ impl Topology {
         let master = self.nodes.get(replica).and_then(|n| n.master);
         if let Some(m) = master.and_then(|m| self.nodes.get_mut(&m)) {
             m.replicas.retain(|r| r != replica);
+            // A master left with no replica at all (not even a failing one) is no
+            // longer a migration target, as in Redis: it was failed over or emptied.
+            if m.replicas.is_empty() {
+                m.flags.clear(NodeFlags::MIGRATE_TO);
+            }
         }
     }
 
@@ -185,20 +190,22 @@ impl Topology {
         }
     }
 
-    /// Turns `id` into a master in this view (Redis's clusterSetNodeAsMaster). A replica
-    /// that was promoted makes its old master a candidate for replica migration.
+    /// Turns `id` into a master in this view (Redis's clusterSetNodeAsMaster). A
+    /// promoted replica becomes a candidate for replica migration.
     pub fn set_node_as_master(&mut self, id: &NodeId) {
         self.version += 1;
         let Some(n) = self.nodes.get(id) else { return };
         if n.is_master() {
             return;
         }
-        if let Some(old_master) = n.master {
+        if n.master.is_some() {
             self.detach_replica(id);
+            // A promoted replica starts without replicas of its own: mark it as a
+            // target for replica migration (Redis marks the new master, not the old).
             if *id != self.myself
-                && let Some(m) = self.nodes.get_mut(&old_master)
+                && let Some(promoted) = self.nodes.get_mut(id)
             {
-                m.flags.set(NodeFlags::MIGRATE_TO);
+                promoted.flags.set(NodeFlags::MIGRATE_TO);
             }
         }
         let n = self.nodes.get_mut(id).expect("checked above");
@@ -286,7 +293,7 @@ mod tests {
     }
 
     #[test]
-    fn promotion_detaches_and_marks_the_old_master() {
+    fn promotion_detaches_and_marks_the_promoted_replica() {
         let mut t = Topology::new(id(b'a'), 0);
         t.add_node(ClusterNode::new(id(b'b'), NodeFlags::MASTER, 0));
         t.add_node(ClusterNode::new(id(b'c'), NodeFlags::REPLICA, 0));
@@ -294,6 +301,13 @@ mod tests {
         t.set_node_as_master(&id(b'c'));
         assert!(t.node(&id(b'c')).unwrap().is_master());
         assert!(t.node(&id(b'b')).unwrap().replicas.is_empty());
-        assert!(t.node(&id(b'b')).unwrap().flags.has(NodeFlags::MIGRATE_TO));
+        assert!(
+            !t.node(&id(b'b')).unwrap().flags.has(NodeFlags::MIGRATE_TO),
+            "the old master lost its last replica"
+        );
+        assert!(
+            t.node(&id(b'c')).unwrap().flags.has(NodeFlags::MIGRATE_TO),
+            "the promoted replica needs replicas of its own"
+        );
     }
 }

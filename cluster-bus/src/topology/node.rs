@@ -1,6 +1,7 @@
 //! What a node knows about one cluster node.
 
 use tessera_failover::failure::FailureReports;
+use tessera_failover::lease::Contact;
 
 use super::flags::NodeFlags;
 use crate::node_id::NodeId;
@@ -40,8 +41,12 @@ pub struct ClusterNode {
     pub ping_sent: u64,
     /// When we last received a PONG.
     pub pong_received: u64,
-    /// When we last received anything.
+    /// When we last received anything (from its creation: a node restarted from
+    /// nodes.conf must not count peers it heard from before the restart as silent).
     pub data_received: u64,
+    /// Its continuous contact with us, as the PONGs on our link prove it (the write
+    /// lease's evidence).
+    pub contact: Contact,
     /// When it was marked FAIL.
     pub fail_time: u64,
     /// When we last voted for one of its replicas.
@@ -76,7 +81,8 @@ impl ClusterNode {
             slot_count: 0,
             ping_sent: 0,
             pong_received: 0,
-            data_received: 0,
+            data_received: now,
+            contact: Contact::default(),
             fail_time: 0,
             voted_time: 0,
             created: now,

@@ -59,12 +59,16 @@ pub struct Sim {
     pub faults: Faults,
     /// When the last message queued on each (node, link) arrives: links are FIFO.
     link_clock: HashMap<(usize, u64), u64>,
-    /// Deliveries held by a partition, released in order when it heals.
-    partitioned: Vec<Happening>,
+    /// Deliveries held by a cut, with their sending (node, link), released in order
+    /// when the cut ends.
+    partitioned: Vec<(usize, u64, Happening)>,
     /// Every vote cast: (voter, epoch). A node never votes twice in one epoch.
     votes: std::collections::BTreeSet<(usize, u64)>,
     /// Invariants are checked after every input.
     pub check_invariants: bool,
+    /// Also check that no two nodes accept writes for one slot at once (off only for
+    /// CLUSTER FAILOVER FORCE/TAKEOVER, which override it on purpose).
+    pub check_single_writer: bool,
 }
 
 /// Faults the simulated network injects.
@@ -77,6 +81,10 @@ pub struct Faults {
     pub max_extra_delay: u64,
     /// Group of each node; nodes in different groups cannot talk.
     pub partition: Option<Vec<u8>>,
+    /// One-way cuts: messages from the first node to the second are held (an
+    /// asymmetric partition). New connections between them fail either way, as a
+    /// TCP handshake needs both directions.
+    pub one_way: std::collections::BTreeSet<(usize, usize)>,
 }
 
 pub fn config(i: usize) -> EngineConfig {
@@ -119,6 +127,7 @@ impl Sim {
             partitioned: Vec::new(),
             votes: std::collections::BTreeSet::new(),
             check_invariants: true,
+            check_single_writer: true,
         };
         for i in 0..n {
             // Crons run every 100 ms, each node at its own phase.
@@ -141,18 +150,40 @@ impl Sim {
         self.rng.random_range(1..4) + extra
     }
 
+    /// Messages from `a` cannot reach `b`.
     fn cut_off(&self, a: usize, b: usize) -> bool {
         self.faults.partition.as_ref().is_some_and(|g| g[a] != g[b])
+            || self.faults.one_way.contains(&(a, b))
     }
 
-    /// Ends the partition: held messages go out in their original order.
+    /// `a` cannot open a connection to `b`.
+    fn unreachable(&self, a: usize, b: usize) -> bool {
+        self.cut_off(a, b) || self.cut_off(b, a)
+    }
+
+    /// Ends every cut: held messages go out in their original order.
     pub fn heal(&mut self) {
         self.faults.partition = None;
-        for (n, h) in std::mem::take(&mut self.partitioned)
-            .into_iter()
-            .enumerate()
-        {
-            self.schedule(1 + n as u64 / 1000, h);
+        self.set_one_way(std::collections::BTreeSet::new());
+    }
+
+    /// Replaces the one-way cuts. Messages held by a cut that ended go out first, in
+    /// order, like a TCP connection that was retransmitting; a link still cut keeps
+    /// holding everything, so each link stays FIFO.
+    pub fn set_one_way(&mut self, cuts: std::collections::BTreeSet<(usize, usize)>) {
+        self.faults.one_way = cuts;
+        for (from, from_link, h) in std::mem::take(&mut self.partitioned) {
+            let Happening::Deliver { to, .. } = h else {
+                unreachable!("only deliveries are held")
+            };
+            if self.cut_off(from, to) {
+                self.partitioned.push((from, from_link, h));
+                continue;
+            }
+            let earliest = self.link_clock.get(&(from, from_link)).copied().unwrap_or(0);
+            let at = (self.now + 1).max(earliest);
+            self.link_clock.insert((from, from_link), at);
+            self.schedule(at - self.now, h);
         }
     }
 
@@ -183,8 +214,9 @@ impl Sim {
                 );
             }
         }
-        self.partitioned
-            .retain(|h| !matches!(h, Happening::Deliver { to, .. } if *to == i));
+        self.partitioned.retain(|(from, _, h)| {
+            *from != i && !matches!(h, Happening::Deliver { to, .. } if *to == i)
+        });
         // Whatever was in flight to the old process dies with it; the new one starts
         // its link ids from scratch.
         let aimed_at = |h: &Happening| match h {
@@ -199,8 +231,12 @@ impl Sim {
         self.held[i].clear();
     }
 
-    /// The safety invariant: no two masters claim one slot with the same configEpoch.
+    /// The safety invariants: no two masters claim one slot with the same configEpoch,
+    /// and no two nodes accept writes for one slot at this instant.
     fn assert_invariants(&self) {
+        if self.check_single_writer {
+            self.assert_single_writer();
+        }
         let claims: Vec<(usize, u64, &tessera_cluster_bus::SlotBitmap)> = self
             .engines
             .iter()
@@ -223,6 +259,29 @@ impl Sim {
         }
     }
 
+    /// Checked at every input, which is enough: a node starts accepting writes only at
+    /// an input, and stops either at an input or when its lease runs out, which
+    /// `accepts_writes` evaluates at the current time.
+    fn assert_single_writer(&self) {
+        let writers: Vec<(usize, &tessera_cluster_bus::SlotBitmap)> = self
+            .engines
+            .iter()
+            .enumerate()
+            .filter(|(i, e)| !self.frozen[*i] && e.accepts_writes(self.now))
+            .map(|(i, e)| (i, &e.topology().me().slots))
+            .collect();
+        for (a, (i, sa)) in writers.iter().enumerate() {
+            for (j, sb) in &writers[a + 1..] {
+                let shared = sa.iter().find(|&slot| sb.contains(slot));
+                assert!(
+                    shared.is_none(),
+                    "at {} ms nodes {i} and {j} both accept writes for slot {shared:?}",
+                    self.now
+                );
+            }
+        }
+    }
+
     fn node_of_port(&self, port: u16) -> Option<usize> {
         (port as usize)
             .checked_sub(BASE_PORT as usize + 10000)
@@ -238,7 +297,7 @@ impl Sim {
         for action in out.actions {
             match action {
                 Action::Connect { link, port, .. } => match self.node_of_port(port) {
-                    Some(peer) if self.cut_off(i, peer) => {
+                    Some(peer) if self.unreachable(i, peer) => {
                         // No route: the connect times out.
                         self.schedule(1000, Happening::ConnectFailed { node: i, link });
                     }
@@ -303,7 +362,7 @@ impl Sim {
                             bytes,
                         };
                         if self.cut_off(i, peer) {
-                            self.partitioned.push(delivery);
+                            self.partitioned.push((i, link, delivery));
                         } else {
                             self.schedule(at - self.now, delivery);
                         }
