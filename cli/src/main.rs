@@ -61,3 +61,63 @@ fn main() {
     };
     std::process::exit(code);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        // Clap's own consistency checks (no flag twice, sound defaults). A command's
+        // argument sharing an id with a global of `tessera admin` slips past them and
+        // breaks parsing instead: the `meet` case below catches that.
+        Cli::command().debug_assert();
+    }
+
+    fn admin_args(line: &[&str]) -> admin::AdminArgs {
+        match Cli::try_parse_from(line).expect("parses").command {
+            Command::Admin(args) => args,
+            _ => panic!("not an admin command"),
+        }
+    }
+
+    #[test]
+    fn admin_options_go_before_or_after_the_command() {
+        let before = admin_args(&[
+            "tessera", "admin", "-h", "10.0.0.1", "-p", "7000", "--json", "nodes",
+        ]);
+        let after = admin_args(&[
+            "tessera", "admin", "nodes", "-h", "10.0.0.1", "-p", "7000", "--json",
+        ]);
+        for args in [before, after] {
+            assert_eq!(
+                (args.host.as_str(), args.port, args.json),
+                ("10.0.0.1", 7000, true)
+            );
+            assert!(matches!(args.command, admin::AdminCommand::Nodes));
+        }
+        let meet = admin_args(&[
+            "tessera", "admin", "meet", "10.0.0.2", "7001", "-p", "7000", "-a", "pw",
+        ]);
+        assert_eq!((meet.port, meet.password.as_deref()), (7000, Some("pw")));
+        assert!(matches!(
+            meet.command,
+            admin::AdminCommand::Meet {
+                peer_port: 7001,
+                bus_port: None,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn every_admin_command_has_long_help() {
+        for command in ["nodes", "move-slots", "meet", "failover"] {
+            let e = Cli::try_parse_from(["tessera", "admin", command, "--help"])
+                .err()
+                .expect("--help stops parsing");
+            assert_eq!(e.kind(), clap::error::ErrorKind::DisplayHelp, "{command}");
+        }
+    }
+}

@@ -5,7 +5,8 @@
 //! A batch is a set of slots with one source. It opens them all (IMPORTING on the
 //! target, MIGRATING on the source, each side in one MULTI/EXEC), empties them with
 //! pipelined MIGRATEs, and closes them all (NODE on the target, then on the source,
-//! again each in one MULTI/EXEC). One MULTI means one engine step: the target takes
+//! again each in one MULTI/EXEC; a source that gave its last slot may refuse the
+//! second as a replica of the target, see [`crate::close`]). One MULTI means one engine step: the target takes
 //! the whole batch with a single epoch bump and a single nodes.conf fsync, which is
 //! where redis-cli, a slot at a time, spends most of its time.
 //!

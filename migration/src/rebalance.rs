@@ -3,6 +3,11 @@
 //! unless some master is off by more than the threshold; then the most overloaded
 //! master gives to the most underloaded one until all are even. The slots a donor
 //! gives are its lowest.
+//!
+//! A donor keeps at least its share, so a rebalance never empties a master (redis-cli
+//! empties one only when given weight 0, which this plan has no way to say). A move
+//! that does empty one, its source turning into the target's replica, is finished by
+//! the slot move itself ([`crate::close`]).
 
 /// Slots in a cluster.
 const SLOTS: usize = 16384;
@@ -158,6 +163,35 @@ mod tests {
                 slots: range(0, 4095)
             }]
         );
+    }
+
+    #[test]
+    fn no_donor_gives_its_last_slot() {
+        // Skewed down to one slot, with and without empty masters: every master that
+        // had slots keeps some.
+        let layouts = vec![
+            vec![("a", range(0, 16382)), ("b", range(16383, 16383))],
+            vec![
+                ("a", range(0, 10)),
+                ("b", range(11, 16000)),
+                ("c", range(16001, 16383)),
+                ("d", Vec::new()),
+                ("e", Vec::new()),
+            ],
+        ];
+        for masters in layouts {
+            for use_empty in [false, true] {
+                let moves = rebalance(&masters, use_empty, 0.0);
+                for (id, slots) in masters.iter().filter(|m| !m.1.is_empty()) {
+                    let given: usize = moves
+                        .iter()
+                        .filter(|m| m.from == *id)
+                        .map(|m| m.slots.len())
+                        .sum();
+                    assert!(given < slots.len(), "{id} gave all {given} of its slots");
+                }
+            }
+        }
     }
 
     #[test]

@@ -15,27 +15,39 @@ pub use connect::{AdminClient, Endpoint, connect};
 pub use render::{ranges_text, short};
 pub use stream::move_slots as move_slots_with_progress;
 
-/// Options of `tessera admin`; like redis-cli's, they come before the command.
+/// Where the global options are listed in a command's help: after its own.
+const GLOBAL_ORDER: usize = 100;
+
+/// Options of `tessera admin`. Like redis-cli's they may come before the command, and
+/// they may come after it too (`tessera admin nodes --json`), as people type them.
+///
+/// `-h` is the host, as in redis-cli, so help is `--help` only, on every command.
 #[derive(Debug, Clone, Args)]
 #[command(disable_help_flag = true)]
 pub struct AdminArgs {
     /// Print help.
-    #[arg(long, action = clap::ArgAction::Help)]
+    #[arg(long, global = true, display_order = GLOBAL_ORDER, action = clap::ArgAction::Help)]
     help: Option<bool>,
     /// The node's host (its client address).
-    #[arg(short = 'h', long, default_value = "127.0.0.1")]
+    #[arg(
+        short = 'h',
+        long,
+        global = true,
+        display_order = GLOBAL_ORDER,
+        default_value = "127.0.0.1",
+    )]
     pub host: String,
     /// The node's client port (the admin port is found from it).
-    #[arg(short = 'p', long, default_value_t = 6379)]
+    #[arg(short = 'p', long, global = true, display_order = GLOBAL_ORDER, default_value_t = 6379)]
     pub port: u16,
     /// The admin port itself, skipping the lookup.
-    #[arg(long)]
+    #[arg(long, global = true, display_order = GLOBAL_ORDER)]
     pub admin_port: Option<u16>,
     /// The node's password (requirepass). Also read from TESSERA_PASSWORD.
-    #[arg(short = 'a', long, env = "TESSERA_PASSWORD")]
+    #[arg(short = 'a', long, global = true, display_order = GLOBAL_ORDER, env = "TESSERA_PASSWORD")]
     pub password: Option<String>,
     /// Print JSON instead of tables (one object per line for streams).
-    #[arg(long)]
+    #[arg(long, global = true, display_order = GLOBAL_ORDER)]
     pub json: bool,
     /// What to do.
     #[command(subcommand)]
@@ -73,10 +85,15 @@ pub enum AdminCommand {
     /// Introduce a node (CLUSTER MEET).
     Meet {
         /// Its IP.
-        ip: String,
+        #[arg(value_name = "IP")]
+        peer_ip: String,
         /// Its client port.
-        port: u16,
+        // Not named `port`: that id is the global `-p`'s, which reaches every
+        // command, and two arguments of one id break parsing.
+        #[arg(value_name = "PORT")]
+        peer_port: u16,
         /// Its bus port (default: port + 10000).
+        #[arg(value_name = "BUS_PORT")]
         bus_port: Option<u16>,
     },
     /// Forget a node (CLUSTER FORGET).
@@ -230,10 +247,14 @@ async fn run(args: AdminArgs) -> anyhow::Result<()> {
             render::config(&config, json);
         }
         AdminCommand::Events { count } => stream::events(&mut client, count, json).await?,
-        AdminCommand::Meet { ip, port, bus_port } => {
+        AdminCommand::Meet {
+            peer_ip,
+            peer_port,
+            bus_port,
+        } => {
             let r = pb::MeetRequest {
-                ip,
-                port: u32::from(port),
+                ip: peer_ip,
+                port: u32::from(peer_port),
                 bus_port: bus_port.map_or(0, u32::from),
             };
             render::action(&client.meet(r).await?.into_inner(), json);

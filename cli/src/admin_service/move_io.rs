@@ -1,7 +1,10 @@
 //! The RESP exchanges of a slot move: MULTI/EXEC of SETSLOTs, GETKEYSINSLOT replies,
-//! and MIGRATEs spread over a source's lanes.
+//! MIGRATEs spread over a source's lanes, and a node's view of itself.
 
+use anyhow::Context;
+use tessera_migration::close::SourceSelf;
 use tessera_migration::plan::{self, MigrateTarget};
+use tessera_persistence::nodes_conf;
 use tessera_resp_server::protocol::frame::Frame;
 
 use crate::resp_client::Client;
@@ -85,39 +88,79 @@ fn tally(replies: &[Frame], shape: &[usize]) -> anyhow::Result<Moved> {
     Ok(moved)
 }
 
-/// Runs a MULTI ... EXEC pipeline; any refusal, queued or executed, is an error.
+/// A node refused a command of a transaction: kept typed so a caller can tell a
+/// refusal it knows how to read from a broken connection.
+#[derive(Debug)]
+pub struct Refusal {
+    /// The command, as text.
+    pub command: String,
+    /// The error reply.
+    pub error: Vec<u8>,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {}",
+            self.command,
+            String::from_utf8_lossy(&self.error)
+        )
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+/// Runs a MULTI ... EXEC pipeline; any refusal, queued or executed, is an error (a
+/// [`Refusal`]).
 pub fn transaction(client: &mut Client, commands: &[plan::Command]) -> anyhow::Result<()> {
     let replies = client.pipeline(commands)?;
-    let describe = |c: &plan::Command| {
-        c.iter()
+    let refusal = |c: &plan::Command, e: &[u8]| Refusal {
+        command: c
+            .iter()
             .map(|a| String::from_utf8_lossy(a).into_owned())
             .collect::<Vec<_>>()
-            .join(" ")
+            .join(" "),
+        error: e.to_vec(),
     };
     for (command, reply) in commands.iter().zip(&replies) {
         if let Frame::Error(e) = reply {
-            anyhow::bail!(
-                "{}: {}",
-                describe(command),
-                String::from_utf8_lossy(e.as_ref())
-            );
+            return Err(refusal(command, e).into());
         }
     }
     match replies.last() {
         Some(Frame::Array(results)) => {
             for (command, result) in commands[1..].iter().zip(results) {
                 if let Frame::Error(e) = result {
-                    anyhow::bail!(
-                        "{}: {}",
-                        describe(command),
-                        String::from_utf8_lossy(e.as_ref())
-                    );
+                    return Err(refusal(command, e).into());
                 }
             }
             Ok(())
         }
         other => anyhow::bail!("unexpected reply to EXEC: {other:?}"),
     }
+}
+
+/// The node as it describes itself: whom it follows and which slots it has open,
+/// from the line of its CLUSTER NODES flagged `myself`.
+pub fn own_view(client: &mut Client) -> anyhow::Result<SourceSelf<String>> {
+    let text = client.text(&["CLUSTER", "NODES"])?;
+    let conf = nodes_conf::parse(&text).context("reading CLUSTER NODES")?;
+    let me = conf
+        .nodes
+        .into_iter()
+        .find(|n| n.flags.split(',').any(|f| f == "myself"))
+        .context("CLUSTER NODES has no line flagged myself")?;
+    let is_replica = me.flags.split(',').any(|f| f == "slave");
+    Ok(SourceSelf {
+        master: me.master.filter(|_| is_replica),
+        open: me
+            .migrating
+            .iter()
+            .chain(&me.importing)
+            .map(|(slot, _)| *slot)
+            .collect(),
+    })
 }
 
 /// The keys of a GETKEYSINSLOT reply.

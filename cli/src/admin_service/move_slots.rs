@@ -5,14 +5,18 @@
 //! on a blocking thread with one connection per node involved. Each batch is a few
 //! pipelined round trips: open on both sides, then per round one GETKEYSINSLOT
 //! pipeline and one pipeline of STRLENs (for the byte count) and MIGRATEs, then close
-//! on both sides. A closed stream (the caller cancelled) stops the move between
-//! batches, so every slot is left with one owner and all its keys.
+//! on both sides, the target first (a source emptied by the batch may then refuse as
+//! the target's new replica, which `tessera_migration::close` reads as closed). A
+//! closed stream (the caller cancelled) stops the move between batches, so every slot
+//! is left with one owner and all its keys.
 
+use anyhow::Context;
 use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
+use tessera_migration::close;
 use tessera_migration::plan::{self, MigrateTarget, MovePlan};
 use tessera_proto as pb;
 use tessera_proto::cluster_event::Kind;
@@ -21,7 +25,7 @@ use tokio_stream::Stream;
 use tonic::Status;
 
 use super::inspect::{slot_ranges, topology_view};
-use super::move_io::{key_list, migrate_in_lanes, transaction};
+use super::move_io::{Refusal, key_list, migrate_in_lanes, own_view, transaction};
 use super::{AdminService, EventHub};
 use crate::resp_client::Client;
 
@@ -307,6 +311,37 @@ impl Move {
         Ok(connections.lanes.get_mut(id).expect("inserted"))
     }
 
+    /// Closes the batch on the source, after the target closed it. A source this
+    /// batch emptied may have turned into the target's replica already and refuse:
+    /// `tessera_migration::close` says when that refusal means the batch is closed.
+    fn close_on_source(
+        &self,
+        connections: &mut Connections,
+        source_id: &str,
+        slots: &[u16],
+    ) -> anyhow::Result<()> {
+        let source = self.connection(connections, source_id)?;
+        let commands = plan::setslot_transaction(slots, "NODE", &self.target_id);
+        let Err(failure) = transaction(source, &commands) else {
+            return Ok(());
+        };
+        let Some(refusal) = failure
+            .downcast_ref::<Refusal>()
+            .filter(|r| close::refused_as_replica(&r.error))
+        else {
+            return Err(failure);
+        };
+        let now = own_view(source).with_context(|| format!("after {refusal}"))?;
+        close::demoted_source_closed(&now, slots, &self.target_id)
+            .with_context(|| refusal.to_string())?;
+        tracing::info!(
+            source = source_id,
+            target = %self.target_id,
+            "the source gave its last slot and follows the target: its side is closed"
+        );
+        Ok(())
+    }
+
     fn move_batch(
         &self,
         connections: &mut Connections,
@@ -371,10 +406,7 @@ impl Move {
             &plan::setslot_transaction(slots, "NODE", &self.target_id),
         )?;
         let t4 = Instant::now();
-        transaction(
-            self.connection(connections, source_id)?,
-            &plan::setslot_transaction(slots, "NODE", &self.target_id),
-        )?;
+        self.close_on_source(connections, source_id, slots)?;
         tracing::debug!(
             slots = slots.len(),
             importing_us = (t1 - t0).as_micros() as u64,

@@ -1,11 +1,11 @@
 //! The admin plane (gRPC) against `tessera up` clusters: `tessera admin` agrees with
-//! CLUSTER NODES, `move-slots` moves thousands of slots under live writes without
-//! losing one, a cancelled move resumes, and a Python client generated from the
-//! `.proto` files calls the API.
+//! CLUSTER NODES (its global flags before or after the command), `move-slots` moves
+//! thousands of slots under live writes without losing one, a cancelled move
+//! resumes, and a Python client generated from the `.proto` files calls the API.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
-use tessera_tests::admin::{AdminStream, UpCluster, admin, admin_json};
+use tessera_tests::admin::{AdminStream, UpCluster, admin, admin_json, tessera_ok};
 use tessera_tests::cluster::{CLUSTER_ARGS, id_of, nodes, slot_count, wait_clean};
 use tessera_tests::load::{LiveLoad, LoadState, checkpoint, fill};
 use tessera_tests::{TesseraNode, wait_until};
@@ -58,6 +58,23 @@ fn from_admin(json: &serde_json::Value) -> BTreeSet<(String, String, String)> {
         .collect()
 }
 
+/// `admin nodes --json` without what changes from one moment to the next: ping and
+/// pong times, replication offsets, failure reports.
+fn settled(mut json: serde_json::Value) -> serde_json::Value {
+    for node in json["nodes"].as_array_mut().expect("nodes") {
+        let node = node.as_object_mut().expect("a node object");
+        for moving in [
+            "ping_sent_ms",
+            "pong_received_ms",
+            "replication_offset",
+            "failure_reports",
+        ] {
+            node.remove(moving);
+        }
+    }
+    json
+}
+
 #[test]
 fn admin_nodes_lists_what_cluster_nodes_lists() {
     let cluster = UpCluster::start(3, 1, 5000);
@@ -74,6 +91,21 @@ fn admin_nodes_lists_what_cluster_nodes_lists() {
     for (id, _, _) in from_cluster_nodes(&nodes(cluster.ports[0])) {
         assert!(table.contains(&id[..8]), "{id} in\n{table}");
     }
+    // The global flags may follow the command, as people type them: same answer.
+    let entry = cluster.ports[0].to_string();
+    let after = tessera_ok(&["admin", "nodes", "--json", "-p", &entry]);
+    let after: serde_json::Value = serde_json::from_str(&after).expect("JSON after the command");
+    assert_eq!(
+        settled(after),
+        settled(admin_json(cluster.ports[0], &["nodes"]))
+    );
+    // `-h` is the host, as in redis-cli; `--help` works on every command.
+    let (ok, usage) = tessera(&["admin", "move-slots", "--help"]);
+    assert!(ok, "{usage}");
+    assert!(
+        usage.contains("Usage: tessera admin move-slots") && usage.contains("--slots"),
+        "{usage}"
+    );
     let info = admin_json(cluster.ports[3], &["info"]);
     assert_eq!(info["node"]["role"], "replica");
     assert_eq!(

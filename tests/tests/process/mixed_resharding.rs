@@ -1,10 +1,12 @@
 //! Slots move from a redis-server 7.0 master to a Tessera master and back with
 //! `redis-cli --cluster reshard`, under client load, with every key intact
-//! (acceptance 3 of the resharding issue).
+//! (acceptance 3 of the resharding issue), and with `tessera admin move-slots`,
+//! including moves that empty a master of either kind.
 
 use std::time::Duration;
-use tessera_tests::cluster::{Member, check, create, id_of, reshard, wait_ok};
+use tessera_tests::cluster::{Member, check, create, id_of, myself, reshard, wait_ok};
 use tessera_tests::load::{LiveLoad, LoadState, checkpoint, fill};
+use tessera_tests::wait_until;
 
 const DATA_KEYS: usize = 20_000;
 
@@ -96,4 +98,95 @@ fn move_slots_through_tessera_between_redis_server_and_tessera() {
     assert!(state.writes > 100, "the load kept writing");
     let report = check(ports[2]);
     assert!(report.contains("slots:[0-5460],[10923-11999]"), "{report}");
+}
+
+/// `tessera admin --admin-port <admin> move-slots --slots <slots> --to <to> --json`
+/// (the global flag after the command, as people type it), which must succeed in
+/// this one run; its last progress line.
+fn move_slots_once(admin: &str, slots: &str, to: &str) -> serde_json::Value {
+    let out = tessera_tests::admin::tessera_ok(&[
+        "admin",
+        "--admin-port",
+        admin,
+        "move-slots",
+        "--slots",
+        slots,
+        "--to",
+        to,
+        "--json",
+    ]);
+    let last = out.lines().last().expect("progress lines");
+    serde_json::from_str(last).expect("a JSON progress line")
+}
+
+/// Waits until the node on `port` says it is a replica of `master`.
+fn wait_replica_of(port: u16, master: &str) -> bool {
+    wait_until(Duration::from_secs(20), || {
+        myself(port).is_some_and(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f[2].contains("slave") && f[3] == master
+        })
+    })
+}
+
+/// Emptying a master: when its last slot goes, the source (redis-server 7.0 or
+/// Tessera, cluster-allow-replica-migration) turns itself into a replica of the new
+/// owner and refuses the closing `SETSLOT ... NODE`. The move still finishes in one
+/// run with nothing left open, under live writes. First a redis-server source moves
+/// onto a Tessera master through the target's admin plane, then a Tessera source
+/// through its own admin plane (the node running the move is the one demoted).
+#[test]
+fn emptying_a_master_with_move_slots_finishes_in_one_run() {
+    let admin: Vec<String> = (0..2)
+        .map(|_| tessera_tests::process::free_port().to_string())
+        .collect();
+    let members = [
+        Member::start(true, &[]),
+        Member::start(false, &["--admin-port", &admin[0]]),
+        Member::start(false, &["--admin-port", &admin[1]]),
+    ];
+    let ports: Vec<u16> = members.iter().map(Member::port).collect();
+    create(&ports, 0);
+    assert!(
+        wait_ok(&ports, Duration::from_secs(20)),
+        "the cluster is ok"
+    );
+    fill(&ports, DATA_KEYS);
+    let ids: Vec<String> = ports.iter().map(|&p| id_of(p).unwrap()).collect();
+
+    let load = LiveLoad::start(&ports, LoadState::default());
+    let last = move_slots_once(&admin[0], "0-5460", &ids[1]);
+    assert_eq!(last["finished"], true, "{last}");
+    assert_eq!(last["slots_done"], 5461, "{last}");
+    assert!(
+        wait_replica_of(ports[0], &ids[1]),
+        "the emptied redis-server follows the Tessera target: {:?}",
+        myself(ports[0])
+    );
+    let load = checkpoint(
+        "redis-server master emptied onto Tessera",
+        &ports,
+        DATA_KEYS,
+        load,
+    );
+
+    let last = move_slots_once(&admin[1], "10923-16383", &ids[1]);
+    assert_eq!(last["finished"], true, "{last}");
+    assert_eq!(last["slots_done"], 5461, "{last}");
+    assert!(
+        wait_replica_of(ports[2], &ids[1]),
+        "the emptied Tessera master follows the target: {:?}",
+        myself(ports[2])
+    );
+    let state = checkpoint(
+        "Tessera master emptied onto Tessera",
+        &ports,
+        DATA_KEYS,
+        load,
+    )
+    .stop();
+    assert!(state.writes > 100, "the load kept writing");
+    let report = check(ports[0]);
+    assert!(report.contains("slots:[0-16383]"), "{report}");
+    assert!(report.contains("2 additional replica(s)"), "{report}");
 }
