@@ -80,7 +80,10 @@
 //! than [`refresh_after`] (`T / 4`), so backing lasts about `3T / 4` and is renewed
 //! every `T / 4`: a single late PONG does not lapse it. A master that has just
 //! started, or was cut off, writes again only after `E` of continuous contact with a
-//! majority; a promoted replica kept its contacts as a replica, so it writes at once.
+//! majority. Every node keeps such contacts, and reports the cluster ok only while it
+//! has them (a replica counting the masters other than its own, which are the ones
+//! that would back it): so once a cluster is ok everywhere, a replica promoted at any
+//! moment writes at once.
 //! Rule 3 costs a failover nothing in the usual case: FAIL itself needs a majority of
 //! masters that have not heard from `M` for `T`, and the other voters stopped hearing
 //! from it at about the same time.

@@ -297,6 +297,19 @@ impl ReplicationStream {
         self.acked.notify_waiters();
     }
 
+    /// How many online replicas acknowledged within `max_lag_secs` of `now_ms`, in
+    /// whole seconds as Redis counts them (min-replicas-to-write's good replicas).
+    pub fn good_replicas(&self, now_ms: u64, max_lag_secs: u64) -> usize {
+        let now = now_ms / 1000;
+        self.inner
+            .lock()
+            .replicas
+            .iter()
+            .filter(|r| r.state() == ReplicaState::Online)
+            .filter(|r| now.saturating_sub(r.ack_time.load(Ordering::Relaxed) / 1000) <= max_lag_secs)
+            .count()
+    }
+
     /// How many online replicas acknowledged at least `offset`.
     pub fn acked_by(&self, offset: u64) -> usize {
         self.inner

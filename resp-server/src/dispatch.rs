@@ -59,18 +59,8 @@ pub fn execute(ctx: &mut Ctx<'_>, args: Args<'_>) {
                 Routed::Answered => return,
             }
         }
-        if command.is_write
-            && ctx.settings.replication.read_only
-            && ctx.node.replication.is_replica()
-        {
-            ctx.reply
-                .error("READONLY You can't write against a read only replica.");
-            return;
-        }
-        if ctx.node.loading.load(std::sync::atomic::Ordering::Relaxed) && !meta.has_flag("loading")
-        {
-            ctx.reply
-                .error("LOADING Redis is loading the dataset in memory");
+        if let Some(refusal) = crate::refusals::refusal(ctx, command) {
+            ctx.reply.error(refusal);
             return;
         }
     }

@@ -262,7 +262,7 @@ fn persistence(node: &Node, out: &mut String) {
     field(
         out,
         "rdb_last_bgsave_status",
-        if snap.last_ok() { "ok" } else { "err" },
+        if snap.last_bgsave_ok() { "ok" } else { "err" },
     );
     field(out, "rdb_last_bgsave_time_sec", snap.last_duration_secs());
     field(out, "rdb_current_bgsave_time_sec", snap.current_secs());

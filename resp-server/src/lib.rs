@@ -19,6 +19,7 @@ pub mod info;
 pub mod node;
 pub mod pause;
 pub mod protocol;
+pub mod refusals;
 pub mod replication;
 pub mod server;
 pub mod session;

@@ -73,8 +73,9 @@ impl Snapshots {
         self.in_progress.load(Ordering::Acquire)
     }
 
-    /// Whether the last save succeeded.
-    pub fn last_ok(&self) -> bool {
+    /// Redis's lastbgsave_status: false after a failed background save, until a save
+    /// succeeds (INFO's rdb_last_bgsave_status; MISCONF).
+    pub fn last_bgsave_ok(&self) -> bool {
         self.last_ok.load(Ordering::Relaxed)
     }
 
@@ -112,8 +113,10 @@ fn dump_path(node: &Node) -> PathBuf {
     PathBuf::from(&node.config.settings().dbfilename)
 }
 
-/// Saves now, on the calling thread.
-pub fn save(node: &Node) -> Result<Saved, SaveError> {
+/// Saves now, on the calling thread. As in Redis, any successful save clears the
+/// failed status that MISCONF reports, but only a failed *background* save sets it
+/// (a failed SAVE answers its client an error and changes nothing else).
+pub fn save(node: &Node, background: bool) -> Result<Saved, SaveError> {
     let s = &node.snapshots;
     if s.in_progress.swap(true, Ordering::AcqRel) {
         return Err(SaveError::InProgress);
@@ -155,7 +158,9 @@ pub fn save(node: &Node) -> Result<Saved, SaveError> {
             );
         }
         Err(e) => {
-            s.last_ok.store(false, Ordering::Relaxed);
+            if background {
+                s.last_ok.store(false, Ordering::Relaxed);
+            }
             tracing::warn!(error = %e, "failed saving the DB");
         }
     }
@@ -173,7 +178,7 @@ pub fn save_in_background(node: &Arc<Node>) -> Result<(), SaveError> {
     std::thread::Builder::new()
         .name("bgsave".into())
         .spawn(move || {
-            let _ = save(&node);
+            let _ = save(&node, true);
         })
         .map(|_| ())
         .map_err(SaveError::Io)
@@ -194,7 +199,7 @@ pub fn run_save_points(node: &Arc<Node>) {
         .save_points
         .iter()
         .any(|p| changes >= p.changes && since_save >= p.seconds);
-    let backing_off = !s.last_ok()
+    let backing_off = !s.last_bgsave_ok()
         && s.last_attempt
             .lock()
             .is_some_and(|t| t.elapsed() < RETRY_DELAY);
@@ -231,7 +236,7 @@ pub fn save_before_exit(node: &Node, mode: SaveOnExit) -> Result<(), String> {
         std::thread::sleep(Duration::from_millis(10));
     }
     tracing::info!("saving the final RDB snapshot before exiting");
-    save(node).map(|_| ()).map_err(|e| {
+    save(node, false).map(|_| ()).map_err(|e| {
         tracing::warn!(error = %e, "error trying to save the DB, can't exit");
         e.to_string()
     })

@@ -52,6 +52,7 @@ pub fn engine_config(settings: &Settings, client_port: u16, bus_port: u16) -> En
         replica_validity_factor: c.replica_validity_factor,
         repl_ping_period_ms: settings.replication.ping_period_secs * 1000,
         migration_barrier: c.migration_barrier,
+        bind_source_addr: settings.replication.bind_source_addr,
     }
 }
 

@@ -80,8 +80,6 @@ impl Engine {
 
         let mut update_state = false;
         let mut new_reports = false;
-        let me = self.topo.me();
-        let i_lease = me.is_master() && me.slot_count > 0;
         let refresh_after = lease::refresh_after(timeout);
         for id in &ids {
             let Some(n) = self.topo.node(id) else {
@@ -152,7 +150,7 @@ impl Engine {
             self.handle_replica_failover(now);
             self.replica_migration_cron(now);
         }
-        let lease_lapsed = i_lease && now >= self.write_lease_until(now);
+        let lease_lapsed = self.state_ok && now >= self.backed_until(now);
         if update_state || !self.state_ok || lease_lapsed {
             self.update_state(now);
         }

@@ -76,6 +76,10 @@ pub struct EngineConfig {
     pub repl_ping_period_ms: u64,
     /// cluster-migration-barrier: replicas a master keeps before one may migrate.
     pub migration_barrier: usize,
+    /// bind-source-addr: the local address outbound links leave from. The engine
+    /// ignores it; the shell that opens the links reads it here, so CONFIG SET
+    /// reaches it with the rest.
+    pub bind_source_addr: Option<std::net::IpAddr>,
 }
 
 impl Default for EngineConfig {
@@ -95,6 +99,7 @@ impl Default for EngineConfig {
             replica_validity_factor: 10,
             repl_ping_period_ms: 10_000,
             migration_barrier: 1,
+            bind_source_addr: None,
         }
     }
 }
@@ -388,12 +393,29 @@ impl Engine {
         if !me.is_master() || me.slot_count == 0 {
             return u64::MAX;
         }
+        self.backed_until(now)
+    }
+
+    /// Until when this node is backed by a majority of slot-serving masters (the
+    /// write lease's rule, for any role): a master needs it to write, and every node
+    /// needs it to call the cluster ok, so that "ok" everywhere also means a replica
+    /// promoted now could write at once. A replica counts as holding its master's
+    /// seat, backed by the other masters: those are who would back it once promoted.
+    pub(super) fn backed_until(&self, now: u64) -> u64 {
+        let me = self.topo.me();
+        let serves = |n: &crate::topology::ClusterNode| n.is_master() && n.slot_count > 0;
+        let my_master = me
+            .master
+            .filter(|_| me.is_replica())
+            .and_then(|m| self.topo.node(&m))
+            .filter(|m| serves(m))
+            .map(|m| m.id);
         let others = self
             .topo
             .nodes
             .values()
-            .filter(|n| !n.is_myself() && n.is_master() && n.slot_count > 0);
-        let size = 1 + others.clone().count();
+            .filter(|n| !n.is_myself() && serves(n) && Some(n.id) != my_master);
+        let size = others.clone().count() + usize::from(serves(me) || my_master.is_some());
         let contacts = others.map(|n| n.contact);
         tessera_failover::lease::lease_until(contacts, size, now, self.cfg.node_timeout)
     }

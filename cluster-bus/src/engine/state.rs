@@ -52,10 +52,14 @@ impl Engine {
             ok = false;
             self.among_minority_time = now;
         }
-        // Without a write lease a master serves nothing: it may be the minority side
-        // of a partition, or back from one and not yet told it was replaced.
-        if i_am_master && self.topo.me().slot_count > 0 && now >= self.write_lease_until(now) {
+        // Without a majority's backing a master serves nothing: it may be the
+        // minority side of a partition, or back from one and not yet told it was
+        // replaced. Other nodes need it too, so that a cluster ok everywhere has
+        // replicas that could write at once if promoted.
+        let mut lease_lapsed = false;
+        if now >= self.backed_until(now) {
             ok = false;
+            lease_lapsed = true;
         }
         if ok != self.state_ok {
             let rejoin_delay = self
@@ -69,9 +73,32 @@ impl Engine {
                 state = if ok { "ok" } else { "fail" },
                 "cluster state changed"
             );
+            if lease_lapsed {
+                self.log_lease(now);
+            }
             self.state_ok = ok;
             self.topo.touch();
             self.out.events.push(Event::StateChanged(ok));
+        }
+    }
+}
+
+impl Engine {
+    /// Says why this node is not backed by a majority: what each slot-serving
+    /// master's contact looks like (an operator reading CLUSTERDOWN wants to know).
+    fn log_lease(&self, now: u64) {
+        let timeout = self.cfg.node_timeout;
+        for n in self.topo.nodes.values() {
+            if n.is_myself() || !n.is_master() || n.slot_count == 0 {
+                continue;
+            }
+            tracing::warn!(
+                node = %n.id,
+                ack_age_ms = now.saturating_sub(n.contact.ack),
+                contact_ms = now.saturating_sub(n.contact.since),
+                mature = n.contact.mature(now, timeout),
+                "not backed by a majority: contact with this master"
+            );
         }
     }
 }

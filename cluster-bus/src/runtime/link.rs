@@ -108,15 +108,25 @@ pub async fn run(
 }
 
 /// Connects an outbound link and then runs it.
+/// Where an outbound link goes, and the local address it leaves from.
+pub struct Target {
+    /// The peer's IP.
+    pub ip: String,
+    /// Its bus port.
+    pub port: u16,
+    /// bind-source-addr, if set.
+    pub source: Option<std::net::IpAddr>,
+}
+
 pub async fn connect(
     link: LinkId,
-    ip: String,
-    port: u16,
+    target: Target,
     timeout: std::time::Duration,
     outgoing: mpsc::UnboundedReceiver<Vec<u8>>,
     events: mpsc::UnboundedSender<LinkEvent>,
 ) {
-    let attempt = tokio::time::timeout(timeout, TcpStream::connect((ip.as_str(), port))).await;
+    let connect = super::net::connect_from(&target.ip, target.port, target.source);
+    let attempt = tokio::time::timeout(timeout, connect).await;
     let stream = match attempt {
         Ok(Ok(s)) => s,
         _ => {

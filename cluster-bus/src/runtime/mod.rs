@@ -6,6 +6,7 @@
 //! (tick, accepted connection, link event, command) goes through it in order.
 
 mod link;
+pub mod net;
 
 use arc_swap::ArcSwap;
 use std::collections::HashMap;
@@ -334,10 +335,14 @@ impl Driver {
                 Action::Connect { link, ip, port } => {
                     let (tx, rx) = mpsc::unbounded_channel();
                     self.writers.insert(link, tx);
-                    tokio::spawn(link::connect(
-                        link,
+                    let target = link::Target {
                         ip,
                         port,
+                        source: self.engine.config().bind_source_addr,
+                    };
+                    tokio::spawn(link::connect(
+                        link,
+                        target,
                         timeout,
                         rx,
                         self.events.0.clone(),

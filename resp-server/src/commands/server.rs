@@ -252,7 +252,7 @@ fn populate(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 fn save(ctx: &mut Ctx<'_>, _args: Args<'_>) {
-    match snapshots::save(ctx.node) {
+    match snapshots::save(ctx.node, false) {
         Ok(_) => ctx.reply.ok(),
         Err(SaveError::InProgress) => ctx.reply.error("ERR Background save already in progress"),
         Err(SaveError::Io(_)) => ctx.reply.error("ERR"),

@@ -65,6 +65,9 @@ pub struct Settings {
     pub dbfilename: String,
     /// LZF-compress long strings in snapshots.
     pub rdbcompression: bool,
+    /// stop-writes-on-bgsave-error: refuse writes (MISCONF) after a failed background
+    /// save, while save points are configured.
+    pub stop_writes_on_bgsave_error: bool,
     /// The cluster settings.
     pub cluster: ClusterSettings,
     /// The replication settings.
@@ -90,6 +93,15 @@ pub struct ReplicationSettings {
     pub read_only: bool,
     /// replica-priority (0: never promoted).
     pub priority: i64,
+    /// replica-serve-stale-data: a replica cut off from its master still answers.
+    pub serve_stale_data: bool,
+    /// min-replicas-to-write (0: off).
+    pub min_replicas_to_write: usize,
+    /// min-replicas-max-lag, seconds (0: off).
+    pub min_replicas_max_lag_secs: u64,
+    /// bind-source-addr: the address outgoing replication and bus connections leave
+    /// from (None: the OS chooses).
+    pub bind_source_addr: Option<std::net::IpAddr>,
 }
 
 /// The cluster-* directives.
@@ -193,6 +205,7 @@ impl Settings {
                 .collect(),
             dbfilename: v.get("dbfilename").to_string(),
             rdbcompression: yes("rdbcompression"),
+            stop_writes_on_bgsave_error: yes("stop-writes-on-bgsave-error"),
             cluster: ClusterSettings {
                 config_file: v.get("cluster-config-file").to_string(),
                 node_timeout: int("cluster-node-timeout") as u64,
@@ -224,6 +237,11 @@ impl Settings {
                 ping_period_secs: int("repl-ping-replica-period").max(1) as u64,
                 read_only: yes("replica-read-only"),
                 priority: int("replica-priority"),
+                serve_stale_data: yes("replica-serve-stale-data"),
+                min_replicas_to_write: int("min-replicas-to-write").max(0) as usize,
+                min_replicas_max_lag_secs: int("min-replicas-max-lag").max(0) as u64,
+                // Validated when set (an address or empty).
+                bind_source_addr: v.get("bind-source-addr").parse().ok(),
             },
         }
     }

@@ -236,7 +236,11 @@ impl MasterConn {
 async fn sync_and_follow(node: &Arc<Node>, link: &MasterLink) -> Result<(), String> {
     let settings = node.config.settings();
     let timeout = Duration::from_secs(settings.replication.timeout_secs);
-    let connect = TcpStream::connect((link.host.as_str(), link.port));
+    let connect = tessera_cluster_bus::runtime::net::connect_from(
+        &link.host,
+        link.port,
+        settings.replication.bind_source_addr,
+    );
     let stream = match tokio::time::timeout(timeout, connect).await {
         Err(_) => return Err("timeout connecting to the master".into()),
         Ok(Err(e)) => return Err(format!("connecting to the master: {e}")),
