@@ -75,7 +75,7 @@ fn load_config(args: &[String]) -> Result<(ConfigValues, Option<String>), String
         values.apply(&line.name, &line.args).map_err(|e| {
             let reason = match e {
                 DirectiveError::Unknown => "Bad directive or wrong number of arguments".to_string(),
-                DirectiveError::Invalid(why) => why,
+                DirectiveError::Invalid(why) | DirectiveError::Unsupported(why) => why,
             };
             fatal(Some(&line.origin), &reason)
         })?;
@@ -102,11 +102,15 @@ fn run(mut values: ConfigValues, config_file: Option<String>) -> anyhow::Result<
         daemon::detach(settings.logfile.is_empty()).context("daemonizing")?;
     }
     let log_handle = crate::logging::init(&settings.loglevel, &settings.logfile)?;
-    for (name, value) in values.unimplemented_changes() {
+    let inert: Vec<String> = values
+        .inert_changes()
+        .into_iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    if !inert.is_empty() {
         tracing::warn!(
-            directive = name,
-            value,
-            "directive accepted but not implemented yet; it has no effect"
+            directives = inert.join(" "),
+            "these directives have no effect in Tessera (see the README's list of inert directives)"
         );
     }
     let pidfile = match (&settings.pidfile, settings.daemonize) {
