@@ -92,6 +92,12 @@ fn absolute(path: &Path) -> PathBuf {
 
 fn run(mut values: ConfigValues, config_file: Option<String>) -> anyhow::Result<()> {
     let settings = Settings::from_values(&values);
+    // `port 0` means no TCP listener, as in Redis; with TLS and unix sockets refused
+    // (not supported yet), a node configured so could not be reached at all. Checked
+    // before daemonizing, so the operator sees the refusal and a failed exit.
+    if settings.port == 0 {
+        anyhow::bail!("Configured to not listen anywhere, exiting.");
+    }
     if !settings.dir.is_empty() {
         std::env::set_current_dir(&settings.dir)
             .with_context(|| format!("can't chdir to '{}'", settings.dir))?;

@@ -102,3 +102,52 @@ fn protected_mode_refuses_remote_callers_even_with_an_explicit_bind() {
     let (ok, out) = admin_at(ext, admin_port, None, &["config", "port"]);
     assert!(ok, "{out}");
 }
+
+/// Runs `tessera server <args>` in a fresh directory; it must exit by itself.
+fn start_fails(args: &[&str]) -> String {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = std::process::Command::new(tessera_tests::tessera_bin())
+        .arg("server")
+        .args(args)
+        .current_dir(dir.path())
+        .output()
+        .expect("running tessera server");
+    assert_eq!(out.status.code(), Some(1), "{args:?} must exit 1");
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+#[test]
+fn port_0_means_no_listener_so_the_node_does_not_start() {
+    // redis-server 7.0 opens no TCP listener for port 0 and, with nothing else to
+    // listen on, exits.
+    let dir = tempfile::tempdir().unwrap();
+    let redis = std::process::Command::new("redis-server")
+        .args(["--port", "0", "--save", ""])
+        .current_dir(dir.path())
+        .output()
+        .expect("running redis-server");
+    assert_eq!(redis.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&redis.stdout);
+    assert!(
+        said.contains("Configured to not listen anywhere, exiting."),
+        "{said}"
+    );
+    let out = start_fails(&["--port", "0"]);
+    assert!(
+        out.contains("Configured to not listen anywhere, exiting."),
+        "{out}"
+    );
+    // The other ways to listen are not supported yet, and say so.
+    let socket = dir.path().join("tessera.sock");
+    let out = start_fails(&["--port", "0", "--unixsocket", socket.to_str().unwrap()]);
+    assert!(
+        out.contains("Tessera does not support 'unixsocket' yet (unix sockets: planned)"),
+        "{out}"
+    );
+    assert!(!socket.exists());
+    let out = start_fails(&["--port", "0", "--tls-port", "6380"]);
+    assert!(
+        out.contains("Tessera does not support 'tls-port' yet"),
+        "{out}"
+    );
+}
