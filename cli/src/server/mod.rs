@@ -160,10 +160,10 @@ fn run(mut values: ConfigValues, config_file: Option<String>) -> anyhow::Result<
 /// does for redis-server, rather than starting empty and overwriting it later.
 fn load_snapshot(node: &Node, settings: &Settings) -> anyhow::Result<()> {
     let started = Instant::now();
-    let path = Path::new(&settings.dbfilename);
+    let path = snapshots::dump_path(settings);
     let now = tessera_resp_server::clock::unix_ms();
     match tessera_persistence::dump::load(
-        path,
+        &path,
         &node.keyspace,
         now,
         settings.proto_max_bulk_len as u64,

@@ -4,6 +4,7 @@
 //! CONFIG GET shows. The hot path reads [`Settings`], a typed snapshot derived from that
 //! map after every change and swapped in atomically, so reading the config never locks.
 
+mod checks;
 mod directives;
 mod registry;
 mod settings;
@@ -77,11 +78,25 @@ impl ConfigValues {
             }
         }
         let value = self.combined(directive, value);
+        let value = self
+            .checked(directive, value)
+            .map_err(DirectiveError::Invalid)?;
         if let Some(refusal) = directive.refusal(name, &value) {
             return Err(DirectiveError::Unsupported(refusal));
         }
         self.store(directive, value);
         Ok(())
+    }
+
+    /// Checks a value against the filesystem where the directive names a place on disk
+    /// (`dir`, `dbfilename`). A relative `dir` is taken from the one in force, or from
+    /// the process's working directory before any.
+    fn checked(&self, directive: &Directive, value: String) -> Result<String, String> {
+        let base = match self.values["dir"].as_str() {
+            "" => std::env::current_dir().unwrap_or_default(),
+            dir => dir.into(),
+        };
+        checks::check(directive.name, value, &base)
     }
 
     /// The value a directive takes when `value` is applied to it: most replace what was
@@ -270,6 +285,7 @@ impl Config {
                 .parse_runtime(&String::from_utf8_lossy(value))
                 .map_err(|why| failed(&why))?;
             let value = next.combined(d, value);
+            let value = next.checked(d, value).map_err(|why| failed(&why))?;
             if let Some(refusal) = d.refusal(&name, &value) {
                 return Err(failed(&refusal));
             }

@@ -2,6 +2,7 @@
 //! plane, `port 0`, where snapshots go, and failed authentication.
 
 use std::time::Duration;
+use tessera_resp_server::protocol::frame::Frame;
 use tessera_tests::network::external_address;
 use tessera_tests::process::free_port;
 use tessera_tests::wire::{error, simple};
@@ -150,4 +151,92 @@ fn port_0_means_no_listener_so_the_node_does_not_start() {
         out.contains("Tessera does not support 'tls-port' yet"),
         "{out}"
     );
+}
+
+#[test]
+fn config_set_dir_moves_the_next_save_and_dbfilename_must_be_a_name() {
+    let protected = ["--enable-protected-configs", "yes"];
+    let node = TesseraNode::start(&[&protected[..], &["--save", ""]].concat());
+    let redis = RedisServer::start(&protected);
+    let mut c = node.raw();
+    let mut theirs = RawConnection::connect(redis.port).unwrap();
+    // Refused with redis-server's texts, word for word.
+    for args in [
+        ["CONFIG", "SET", "dir", "/nonexistent/x"],
+        ["CONFIG", "SET", "dir", "/proc/self/status"],
+        ["CONFIG", "SET", "dbfilename", "../x/file.rdb"],
+        ["CONFIG", "SET", "dbfilename", "/abs.rdb"],
+    ] {
+        let expected = theirs.command(&args).unwrap();
+        assert!(tessera_tests::show(&expected).contains("ERR CONFIG SET failed"));
+        assert_eq!(c.command(&args).unwrap(), expected, "{args:?}");
+    }
+    let start = node.dir.path().canonicalize().unwrap();
+    assert_eq!(config_get(&mut c, "dir"), start.display().to_string());
+    assert_eq!(config_get(&mut c, "dbfilename"), "dump.rdb");
+
+    assert_eq!(c.command(&["SET", "k", "v"]).unwrap(), simple("OK"));
+    let first = tempfile::tempdir().unwrap();
+    let first_path = first.path().canonicalize().unwrap();
+    assert_eq!(
+        c.command(&["CONFIG", "SET", "dir", first_path.to_str().unwrap()])
+            .unwrap(),
+        simple("OK")
+    );
+    assert_eq!(config_get(&mut c, "dir"), first_path.display().to_string());
+    assert_eq!(c.command(&["SAVE"]).unwrap(), simple("OK"));
+    assert!(
+        first_path.join("dump.rdb").is_file(),
+        "SAVE wrote into the new dir"
+    );
+    assert!(!start.join("dump.rdb").exists(), "and not into the old one");
+
+    // A relative dir is taken from the one in force, as Redis's chdir takes it.
+    let second = tempfile::tempdir_in(&first_path).unwrap();
+    let name = second.path().file_name().unwrap().to_str().unwrap();
+    for (directive, value) in [("dir", name), ("dbfilename", "other.rdb")] {
+        assert_eq!(
+            c.command(&["CONFIG", "SET", directive, value]).unwrap(),
+            simple("OK")
+        );
+    }
+    let second_path = second.path().canonicalize().unwrap();
+    assert_eq!(config_get(&mut c, "dir"), second_path.display().to_string());
+    assert_eq!(
+        c.command(&["BGSAVE"]).unwrap(),
+        simple("Background saving started")
+    );
+    assert!(
+        tessera_tests::wait_until(Duration::from_secs(10), || second_path
+            .join("other.rdb")
+            .is_file()),
+        "BGSAVE wrote into the new dir"
+    );
+}
+
+#[test]
+fn dir_and_dbfilename_are_checked_at_start() {
+    let out = start_fails(&["--dbfilename", "../x.rdb"]);
+    assert!(
+        out.contains("FATAL CONFIG FILE ERROR")
+            && out.contains("dbfilename can't be a path, just a filename"),
+        "{out}"
+    );
+    let out = start_fails(&["--dir", "/nonexistent/tessera"]);
+    assert!(
+        out.contains(">>> '--dir /nonexistent/tessera'")
+            && out.contains("No such file or directory"),
+        "{out}"
+    );
+}
+
+/// CONFIG GET of one directive, over `c`.
+fn config_get(c: &mut RawConnection, name: &str) -> String {
+    match c.command(&["CONFIG", "GET", name]).unwrap() {
+        Frame::Array(items) => match items.as_slice() {
+            [_, Frame::Bulk(value)] => String::from_utf8_lossy(value).into_owned(),
+            other => panic!("CONFIG GET {name}: {other:?}"),
+        },
+        other => panic!("CONFIG GET {name}: {other:?}"),
+    }
 }
