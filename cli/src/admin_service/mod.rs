@@ -86,10 +86,18 @@ fn admit(node: &Node, request: &Request<()>) -> Result<(), Status> {
         .and_then(|v| v.to_str().ok())
         .map(|v| v.strip_prefix("Bearer ").unwrap_or(v));
     match given {
-        Some(p) if p.as_bytes() == expected => Ok(()),
-        Some(_) => Err(Status::unauthenticated(
-            "invalid password in the authorization metadata",
-        )),
+        Some(p) if tessera_resp_server::auth::same_secret(p.as_bytes(), expected) => Ok(()),
+        Some(_) => {
+            let caller = request
+                .remote_addr()
+                .map_or_else(|| "unknown".to_string(), |a| a.to_string());
+            node.stats
+                .auth_failures
+                .note(&format!("{caller} (admin plane)"));
+            Err(Status::unauthenticated(
+                "invalid password in the authorization metadata",
+            ))
+        }
         None => Err(Status::unauthenticated(
             "this node has a password: send it as 'authorization: Bearer <password>' metadata",
         )),

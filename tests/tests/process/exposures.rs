@@ -87,6 +87,13 @@ fn protected_mode_refuses_remote_callers_even_with_an_explicit_bind() {
     }
     let (ok, out) = admin_at(ext, admin_port, Some("s3cret"), &["config", "port"]);
     assert!(ok, "{out}");
+    // A wrong admin password counts as a failed authentication, as a wrong AUTH does.
+    let (ok, out) = admin_at(ext, admin_port, Some("guess"), &["config", "port"]);
+    assert!(!ok && out.contains("invalid password"), "{out}");
+    assert_eq!(
+        info_field(&mut remote, "stats", "acl_access_denied_auth"),
+        "1"
+    );
     // Past the gate, the action itself answers (this node is not in cluster mode).
     let (ok, out) = admin_at(ext, admin_port, Some("s3cret"), &["meet", "127.0.0.1", "1"]);
     assert!(!ok && out.contains("cluster support is disabled"), "{out}");
@@ -239,4 +246,52 @@ fn config_get(c: &mut RawConnection, name: &str) -> String {
         },
         other => panic!("CONFIG GET {name}: {other:?}"),
     }
+}
+
+/// INFO's `field:` value.
+fn info_field(c: &mut RawConnection, section: &str, field: &str) -> String {
+    let text = tessera_tests::text(&c.command(&["INFO", section]).unwrap());
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("no {field} in INFO {section}:\n{text}"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn failed_auth_is_counted_and_logged_in_summary() {
+    const GUESSES: usize = 2000;
+    let node = TesseraNode::start(&["--requirepass", "s3cret"]);
+    let mut c = node.raw();
+    let mut batch = Vec::new();
+    for i in 0..GUESSES {
+        let guess = format!("guess{i}");
+        batch.extend(Frame::command([&b"AUTH"[..], guess.as_bytes()]));
+    }
+    c.send(&batch).unwrap();
+    let wrong = error("WRONGPASS invalid username-password pair or user is disabled.");
+    for _ in 0..GUESSES {
+        assert_eq!(c.read_frame().unwrap(), wrong);
+    }
+    assert_eq!(
+        c.command(&["HELLO", "2", "AUTH", "default", "nope"])
+            .unwrap(),
+        wrong
+    );
+    assert_eq!(c.command(&["AUTH", "s3cret"]).unwrap(), simple("OK"));
+    assert_eq!(
+        info_field(&mut c, "stats", "acl_access_denied_auth"),
+        (GUESSES + 1).to_string()
+    );
+    // One line for the first failure, then at most one summary per 10 s: not a line
+    // per guess.
+    let log = node.log();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("failed authentication"))
+        .collect();
+    assert!(!lines.is_empty() && lines.len() <= 3, "{lines:#?}");
+    assert!(lines[0].contains("failures=1"), "{}", lines[0]);
+    assert_eq!(c.command(&["CONFIG", "RESETSTAT"]).unwrap(), simple("OK"));
+    assert_eq!(info_field(&mut c, "stats", "acl_access_denied_auth"), "0");
 }
