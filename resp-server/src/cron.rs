@@ -1,4 +1,5 @@
-//! Periodic work: statistics sampling, idle-client timeouts, and active expiry.
+//! Periodic work: statistics sampling, idle-client timeouts, the failed-authentication
+//! summary, and active expiry.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -28,6 +29,7 @@ pub async fn run(node: Arc<Node>) {
             close_idle_clients(&node);
             node.migrate_targets.close_idle(Instant::now());
             crate::snapshots::run_save_points(&node);
+            node.stats.auth_failures.flush();
             node.memory_peak(node.memory().allocated);
         }
     }

@@ -117,13 +117,33 @@ pub async fn accept_loop(node: Arc<Node>, listeners: Vec<std::net::TcpListener>)
     while tasks.join_next().await.is_some() {}
 }
 
-/// Protected mode: with no password and no explicit bind, only loopback may connect.
+/// Protected mode as Redis 7.0 applies it: while it is on and the default user has no
+/// password, only loopback clients are served, whatever `bind` says (an explicit bind
+/// list is no proof that the addresses are private).
 fn refused_by_protected_mode(node: &Node, peer: &SocketAddr) -> bool {
     let s = node.config.settings_guard();
-    s.protected_mode && s.bind_is_default && s.requirepass.is_none() && !peer.ip().is_loopback()
+    s.protected_mode && s.requirepass.is_none() && !is_loopback(peer.ip())
 }
 
-const PROTECTED_MODE_REPLY: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. Only loopback clients are accepted. To accept others, set a password (requirepass), bind to explicit addresses, or turn protected mode off (CONFIG SET protected-mode no from a loopback client, or --protected-mode no at start).\r\n";
+/// True for 127.0.0.0/8 and ::1, also when written as an IPv4-mapped IPv6 address.
+pub fn is_loopback(ip: IpAddr) -> bool {
+    ip.to_canonical().is_loopback()
+}
+
+/// Redis 7.0.15's reply, byte for byte: clients and operators search for this text.
+const PROTECTED_MODE_REPLY: &[u8] =
+    b"-DENIED Redis is running in protected mode because protected \
+mode is enabled and no password is set for the default user. In this mode connections are only \
+accepted from the loopback interface. If you want to connect from external computers to Redis you \
+may adopt one of the following solutions: 1) Just disable protected mode sending the command \
+'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same \
+host the server is running, however MAKE SURE Redis is not publicly accessible from internet if \
+you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just \
+disable the protected mode by editing the Redis configuration file, and setting the protected \
+mode option to 'no', and then restarting the server. 3) If you started the server manually just \
+for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication \
+password for the default user. NOTE: You only need to do one of the above things in order for \
+the server to start accepting connections from the outside.\r\n";
 
 async fn admit(node: &Arc<Node>, mut stream: TcpStream, peer: SocketAddr) {
     node.stats

@@ -80,7 +80,7 @@ pub type DeferredWrite = Box<dyn FnOnce(&mut crate::protocol::reply::Reply, &mut
 impl Session {
     /// A new session for a connection.
     pub fn new(info: Arc<ClientInfo>, authenticated: bool) -> Session {
-        let local = info.addr.ip().is_loopback();
+        let local = crate::server::is_loopback(info.addr.ip());
         Session {
             info,
             resp3: false,

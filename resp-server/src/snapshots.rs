@@ -109,8 +109,11 @@ pub fn changes_since_save(node: &Node) -> u64 {
         .saturating_sub(node.snapshots.writes_at_last_save.load(Ordering::Relaxed))
 }
 
-fn dump_path(node: &Node) -> PathBuf {
-    PathBuf::from(&node.config.settings().dbfilename)
+/// Where the next snapshot goes: `dbfilename` in the `dir` in force now, so a CONFIG
+/// SET dir applies to the next save, as Redis's chdir makes it. (The process keeps its
+/// working directory: nodes.conf, locked at start, stays where it was.)
+pub fn dump_path(settings: &crate::config::Settings) -> PathBuf {
+    std::path::Path::new(&settings.dir).join(&settings.dbfilename)
 }
 
 /// Saves now, on the calling thread. As in Redis, any successful save clears the
@@ -135,7 +138,7 @@ pub fn save(node: &Node, background: bool) -> Result<Saved, SaveError> {
         ("aof-base", AuxValue::Int(0)),
     ];
     let result = dump::save(
-        &dump_path(node),
+        &dump_path(&settings),
         &node.keyspace,
         &aux,
         now,

@@ -121,6 +121,8 @@ pub struct Stats {
     pub connections_received: AtomicU64,
     /// Connections refused (maxclients).
     pub rejected_connections: AtomicU64,
+    /// Failed authentication attempts.
+    pub auth_failures: crate::auth::AuthFailures,
     rates: Mutex<[RateSampler; 3]>,
 }
 
@@ -159,5 +161,6 @@ impl Stats {
         self.departed.reset();
         self.connections_received.store(0, Ordering::Relaxed);
         self.rejected_connections.store(0, Ordering::Relaxed);
+        self.auth_failures.reset();
     }
 }

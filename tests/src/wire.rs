@@ -29,7 +29,13 @@ pub struct RawConnection {
 impl RawConnection {
     /// Connects to a local port.
     pub fn connect(port: u16) -> io::Result<RawConnection> {
-        let stream = TcpStream::connect(("127.0.0.1", port))?;
+        Self::connect_to("127.0.0.1", port)
+    }
+
+    /// Connects to `host:port` (one of this machine's other addresses, to be seen as a
+    /// remote client).
+    pub fn connect_to(host: &str, port: u16) -> io::Result<RawConnection> {
+        let stream = TcpStream::connect((host, port))?;
         stream.set_read_timeout(Some(Duration::from_secs(10)))?;
         stream.set_nodelay(true)?;
         Ok(RawConnection {

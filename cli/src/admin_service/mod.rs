@@ -56,11 +56,28 @@ pub fn status_of(error: CommandError) -> Status {
     }
 }
 
-/// Checks the `authorization` metadata against requirepass (read per call, so a
-/// CONFIG SET requirepass applies at once).
-fn check_password(node: &Node, request: &Request<()>) -> Result<(), Status> {
+/// Admits an Admin call, or refuses it with a status. Read per call, so a CONFIG SET
+/// of requirepass or protected-mode applies at once.
+///
+/// Protected mode guards the admin plane as it guards the client port: while it is on
+/// and there is no password, only loopback callers are served, since every Admin call
+/// inspects or changes the cluster. With a password, every Admin call must carry it.
+/// Health and reflection are separate services and stay open: they reveal nothing
+/// about the node's data or topology.
+fn admit(node: &Node, request: &Request<()>) -> Result<(), Status> {
     let settings = node.config.settings();
     let Some(expected) = settings.requirepass.as_deref() else {
+        let local = request
+            .remote_addr()
+            .is_some_and(|peer| tessera_resp_server::server::is_loopback(peer.ip()));
+        if settings.protected_mode && !local {
+            return Err(Status::permission_denied(
+                "this node is in protected mode: protected-mode is on and there is no \
+                 password (requirepass), so only loopback callers may use the admin plane; \
+                 set a password or turn protected mode off (CONFIG SET protected-mode no \
+                 from a loopback client)",
+            ));
+        }
         return Ok(());
     };
     let given = request
@@ -69,10 +86,18 @@ fn check_password(node: &Node, request: &Request<()>) -> Result<(), Status> {
         .and_then(|v| v.to_str().ok())
         .map(|v| v.strip_prefix("Bearer ").unwrap_or(v));
     match given {
-        Some(p) if p.as_bytes() == expected => Ok(()),
-        Some(_) => Err(Status::unauthenticated(
-            "invalid password in the authorization metadata",
-        )),
+        Some(p) if tessera_resp_server::auth::same_secret(p.as_bytes(), expected) => Ok(()),
+        Some(_) => {
+            let caller = request
+                .remote_addr()
+                .map_or_else(|| "unknown".to_string(), |a| a.to_string());
+            node.stats
+                .auth_failures
+                .note(&format!("{caller} (admin plane)"));
+            Err(Status::unauthenticated(
+                "invalid password in the authorization metadata",
+            ))
+        }
         None => Err(Status::unauthenticated(
             "this node has a password: send it as 'authorization: Bearer <password>' metadata",
         )),
@@ -163,7 +188,7 @@ async fn serve(
         .build_v1alpha()
         .context("building server reflection")?;
     let admin = AdminServer::with_interceptor(service, move |request: Request<()>| {
-        check_password(&auth_node, &request).map(|()| request)
+        admit(&auth_node, &request).map(|()| request)
     });
     tonic::transport::Server::builder()
         .add_service(health_service)

@@ -75,7 +75,7 @@ fn load_config(args: &[String]) -> Result<(ConfigValues, Option<String>), String
         values.apply(&line.name, &line.args).map_err(|e| {
             let reason = match e {
                 DirectiveError::Unknown => "Bad directive or wrong number of arguments".to_string(),
-                DirectiveError::Invalid(why) => why,
+                DirectiveError::Invalid(why) | DirectiveError::Unsupported(why) => why,
             };
             fatal(Some(&line.origin), &reason)
         })?;
@@ -92,6 +92,12 @@ fn absolute(path: &Path) -> PathBuf {
 
 fn run(mut values: ConfigValues, config_file: Option<String>) -> anyhow::Result<()> {
     let settings = Settings::from_values(&values);
+    // `port 0` means no TCP listener, as in Redis; with TLS and unix sockets refused
+    // (not supported yet), a node configured so could not be reached at all. Checked
+    // before daemonizing, so the operator sees the refusal and a failed exit.
+    if settings.port == 0 {
+        anyhow::bail!("Configured to not listen anywhere, exiting.");
+    }
     if !settings.dir.is_empty() {
         std::env::set_current_dir(&settings.dir)
             .with_context(|| format!("can't chdir to '{}'", settings.dir))?;
@@ -102,11 +108,15 @@ fn run(mut values: ConfigValues, config_file: Option<String>) -> anyhow::Result<
         daemon::detach(settings.logfile.is_empty()).context("daemonizing")?;
     }
     let log_handle = crate::logging::init(&settings.loglevel, &settings.logfile)?;
-    for (name, value) in values.unimplemented_changes() {
+    let inert: Vec<String> = values
+        .inert_changes()
+        .into_iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    if !inert.is_empty() {
         tracing::warn!(
-            directive = name,
-            value,
-            "directive accepted but not implemented yet; it has no effect"
+            directives = inert.join(" "),
+            "these directives have no effect in Tessera (see the README's list of inert directives)"
         );
     }
     let pidfile = match (&settings.pidfile, settings.daemonize) {
@@ -150,10 +160,10 @@ fn run(mut values: ConfigValues, config_file: Option<String>) -> anyhow::Result<
 /// does for redis-server, rather than starting empty and overwriting it later.
 fn load_snapshot(node: &Node, settings: &Settings) -> anyhow::Result<()> {
     let started = Instant::now();
-    let path = Path::new(&settings.dbfilename);
+    let path = snapshots::dump_path(settings);
     let now = tessera_resp_server::clock::unix_ms();
     match tessera_persistence::dump::load(
-        path,
+        &path,
         &node.keyspace,
         now,
         settings.proto_max_bulk_len as u64,

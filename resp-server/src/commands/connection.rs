@@ -26,11 +26,6 @@ fn ping(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-/// Compares without an early exit, so timing does not reveal how much of a guess matched.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// Checks a user and password against the configuration (only the default user exists).
 fn credentials_ok(ctx: &Ctx<'_>, user: &[u8], password: &[u8]) -> bool {
     user == b"default"
@@ -38,7 +33,7 @@ fn credentials_ok(ctx: &Ctx<'_>, user: &[u8], password: &[u8]) -> bool {
             .settings
             .requirepass
             .as_deref()
-            .is_none_or(|p| same_secret(p, password))
+            .is_none_or(|p| crate::auth::same_secret(p, password))
 }
 
 fn auth(ctx: &mut Ctx<'_>, args: Args<'_>) {
@@ -63,9 +58,17 @@ fn auth(ctx: &mut Ctx<'_>, args: Args<'_>) {
         ctx.session.authenticated = true;
         ctx.reply.ok();
     } else {
-        tracing::warn!(client = %ctx.session.info.addr, "authentication failed");
-        ctx.reply.error(errors::WRONGPASS);
+        auth_failed(ctx);
     }
+}
+
+/// Refuses a wrong password: counted and logged in summary (see [`crate::auth`]).
+fn auth_failed(ctx: &mut Ctx<'_>) {
+    ctx.node
+        .stats
+        .auth_failures
+        .note(&ctx.session.info.addr.to_string());
+    ctx.reply.error(errors::WRONGPASS);
 }
 
 fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) {
@@ -108,7 +111,7 @@ fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
     if let Some((user, password)) = credentials {
         if !credentials_ok(ctx, user, password) {
-            ctx.reply.error(errors::WRONGPASS);
+            auth_failed(ctx);
             return;
         }
         ctx.session.authenticated = true;

@@ -4,6 +4,7 @@
 //! CONFIG GET shows. The hot path reads [`Settings`], a typed snapshot derived from that
 //! map after every change and swapped in atomically, so reading the config never locks.
 
+mod checks;
 mod directives;
 mod registry;
 mod settings;
@@ -14,7 +15,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 pub use directives::DIRECTIVES;
-pub use registry::{Access, Directive, Kind, parse_memory};
+pub use registry::{Access, Directive, Kind, State, parse_memory};
 pub use settings::{ClusterSettings, DebugCommand, ReplicationSettings, SavePoint, Settings};
 
 /// Finds a directive by name or alias, ignoring case.
@@ -31,6 +32,9 @@ pub enum DirectiveError {
     Unknown,
     /// The arguments are not valid; Redis's text.
     Invalid(String),
+    /// A directive Tessera does not support yet, set to something other than its
+    /// default; the text names the area.
+    Unsupported(String),
 }
 
 /// The value of every directive, in canonical text form.
@@ -73,8 +77,37 @@ impl ConfigValues {
                 value = format!("{previous} {value}");
             }
         }
+        let value = self.combined(directive, value);
+        let value = self
+            .checked(directive, value)
+            .map_err(DirectiveError::Invalid)?;
+        if let Some(refusal) = directive.refusal(name, &value) {
+            return Err(DirectiveError::Unsupported(refusal));
+        }
         self.store(directive, value);
         Ok(())
+    }
+
+    /// Checks a value against the filesystem where the directive names a place on disk
+    /// (`dir`, `dbfilename`). A relative `dir` is taken from the one in force, or from
+    /// the process's working directory before any.
+    fn checked(&self, directive: &Directive, value: String) -> Result<String, String> {
+        let base = match self.values["dir"].as_str() {
+            "" => std::env::current_dir().unwrap_or_default(),
+            dir => dir.into(),
+        };
+        checks::check(directive.name, value, &base)
+    }
+
+    /// The value a directive takes when `value` is applied to it: most replace what was
+    /// there, but client-output-buffer-limit changes only the classes it names.
+    fn combined(&self, directive: &Directive, value: String) -> String {
+        match directive.kind {
+            Kind::BufferLimits => {
+                registry::merge_buffer_limits(&self.values[directive.name], &value)
+            }
+            _ => value,
+        }
     }
 
     fn store(&mut self, directive: &'static Directive, value: String) {
@@ -99,12 +132,12 @@ impl ConfigValues {
         self.values.insert(name, value);
     }
 
-    /// Directives that were set to something other than their default but that Tessera
-    /// does not act on yet.
-    pub fn unimplemented_changes(&self) -> Vec<(&'static str, &str)> {
+    /// Inert directives that were set to something other than their default: what the
+    /// start-up log names, so an operator knows those lines do nothing here.
+    pub fn inert_changes(&self) -> Vec<(&'static str, &str)> {
         DIRECTIVES
             .iter()
-            .filter(|d| !d.implemented && self.explicit.contains(d.name))
+            .filter(|d| matches!(d.state, State::Inert(_)) && self.explicit.contains(d.name))
             .filter(|d| self.values[d.name] != d.default)
             .map(|d| (d.name, self.values[d.name].as_str()))
             .collect()
@@ -242,21 +275,30 @@ impl Config {
             staged.push((d, name.into_owned()));
         }
         let mut next = values.clone();
+        let mut inert = Vec::new();
         for ((d, name), (_, value)) in staged.into_iter().zip(pairs) {
+            let failed = |why: &str| {
+                format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}")
+            };
             let value = d
                 .kind
                 .parse_runtime(&String::from_utf8_lossy(value))
-                .map_err(|why| {
-                    format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}")
-                })?;
-            if !d.implemented && value != d.default {
-                tracing::warn!(
-                    directive = d.name,
-                    value,
-                    "directive accepted but not implemented yet"
-                );
+                .map_err(|why| failed(&why))?;
+            let value = next.combined(d, value);
+            let value = next.checked(d, value).map_err(|why| failed(&why))?;
+            if let Some(refusal) = d.refusal(&name, &value) {
+                return Err(failed(&refusal));
+            }
+            if matches!(d.state, State::Inert(_)) && value != d.default {
+                inert.push(d.name);
             }
             next.store(d, value);
+        }
+        if !inert.is_empty() {
+            tracing::info!(
+                directives = inert.join(" "),
+                "CONFIG SET of directives that have no effect in Tessera (see the README)"
+            );
         }
         *values = next;
         let settings = Arc::new(Settings::from_values(&values));
@@ -270,89 +312,4 @@ impl Config {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args(words: &[&str]) -> Vec<String> {
-        words.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn table_is_sorted_and_consistent() {
-        assert!(DIRECTIVES.windows(2).all(|w| w[0].name < w[1].name));
-        for d in DIRECTIVES {
-            let canonical = d.kind.parse_runtime(d.default);
-            assert_eq!(canonical.as_deref(), Ok(d.default), "default of {}", d.name);
-        }
-    }
-
-    #[test]
-    fn file_semantics() {
-        let mut v = ConfigValues::defaults();
-        v.apply("PORT", &args(&["7000"])).unwrap();
-        v.apply("save", &args(&["900", "1"])).unwrap();
-        v.apply("save", &args(&["300", "10"])).unwrap();
-        v.apply("slaveof", &args(&["10.0.0.1", "6379"])).unwrap();
-        assert_eq!(v.get("port"), "7000");
-        assert_eq!(v.get("save"), "900 1 300 10");
-        assert_eq!(v.get("replicaof"), "10.0.0.1 6379");
-        assert_eq!(v.apply("nope", &args(&["1"])), Err(DirectiveError::Unknown));
-        assert_eq!(
-            v.apply("port", &args(&["1", "2"])),
-            Err(DirectiveError::Invalid("wrong number of arguments".into()))
-        );
-        v.apply("io-threads", &args(&["4"])).unwrap();
-        assert!(
-            v.unimplemented_changes()
-                .iter()
-                .any(|(n, _)| *n == "io-threads")
-        );
-        assert!(
-            !v.unimplemented_changes()
-                .iter()
-                .any(|(n, _)| *n == "replicaof")
-        );
-        assert!(!v.unimplemented_changes().iter().any(|(n, _)| *n == "port"));
-    }
-
-    #[test]
-    fn runtime_get_and_set() {
-        let c = Config::new(ConfigValues::defaults(), None);
-        assert_eq!(
-            c.get(&[b"CLUSTER-ENABLED"]),
-            vec![("CLUSTER-ENABLED".into(), "no".into())]
-        );
-        let mm = c.get(&[b"maxmemory*"]);
-        assert!(mm.iter().any(|(n, _)| n == "maxmemory-policy"));
-        let slaves = c.get(&[b"slave-read-only"]);
-        assert_eq!(slaves, vec![("slave-read-only".into(), "yes".into())]);
-        c.set(&[(b"timeout", b"10"), (b"maxclients", b"50")], true)
-            .unwrap();
-        assert_eq!(c.settings().timeout_secs, 10);
-        assert_eq!(
-            c.set(&[(b"timeout", b"10"), (b"timeout", b"20")], true)
-                .unwrap_err(),
-            "ERR CONFIG SET failed (possibly related to argument 'timeout') - duplicate parameter"
-        );
-        assert_eq!(
-            c.set(&[(b"foo", b"bar")], true).unwrap_err(),
-            "ERR Unknown option or number of arguments for CONFIG SET - 'foo'"
-        );
-        assert_eq!(
-            c.set(&[(b"daemonize", b"yes")], true).unwrap_err(),
-            "ERR CONFIG SET failed (possibly related to argument 'daemonize') - can't set immutable config"
-        );
-        assert_eq!(
-            c.set(&[(b"dir", b"/tmp")], true).unwrap_err(),
-            "ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected config"
-        );
-        // All or nothing: a bad second value leaves the first unchanged.
-        assert!(
-            c.set(&[(b"timeout", b"30"), (b"maxclients", b"x")], true)
-                .is_err()
-        );
-        assert_eq!(c.settings().timeout_secs, 10);
-        c.set(&[(b"hz", b"0")], true).unwrap();
-        assert_eq!(c.get(&[b"hz"])[0].1, "1");
-    }
-}
+mod tests;

@@ -40,6 +40,22 @@ pub enum Kind {
     Save,
     /// `replicaof`: host and port.
     ReplicaOf,
+    /// `client-output-buffer-limit`: `<class> <hard> <soft> <seconds>` groups; a line
+    /// changes the classes it names and keeps the others.
+    BufferLimits,
+}
+
+/// Whether Tessera acts on a directive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Tessera acts on it.
+    Honoured,
+    /// Accepted and shown, with no effect on safety or on what an application sees;
+    /// the text says why.
+    Inert(&'static str),
+    /// Only its default is accepted until Tessera implements it; the text names the
+    /// area, so an operator knows what is missing rather than believing it in force.
+    Refused(&'static str),
 }
 
 /// One configuration directive.
@@ -55,8 +71,22 @@ pub struct Directive {
     pub default: &'static str,
     /// Runtime mutability.
     pub access: Access,
-    /// False when Tessera accepts the directive but does not act on it yet.
-    pub implemented: bool,
+    /// Whether Tessera acts on it.
+    pub state: State,
+}
+
+impl Directive {
+    /// The refusal of a canonical `value` for a directive Tessera does not support yet,
+    /// naming it as the operator wrote it; `None` when the value may be used (any
+    /// value of a supported directive, the default of a refused one).
+    pub fn refusal(&self, written: &str, value: &str) -> Option<String> {
+        match self.state {
+            State::Refused(area) if value != self.default => {
+                Some(format!("Tessera does not support '{written}' yet ({area})"))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Parses a byte count: digits with an optional unit, as redis.conf allows.
@@ -140,13 +170,14 @@ impl Kind {
                 }
                 _ => Err("wrong number of arguments".into()),
             },
+            Kind::BufferLimits => buffer_limits(args),
         }
     }
 
     /// Validates a CONFIG SET value, given as one string.
     pub fn parse_runtime(&self, value: &str) -> Result<String, String> {
         match self {
-            Kind::Words | Kind::Save | Kind::ReplicaOf => {
+            Kind::Words | Kind::Save | Kind::ReplicaOf | Kind::BufferLimits => {
                 let words: Vec<String> = value.split_whitespace().map(String::from).collect();
                 if *self == Kind::ReplicaOf && words.is_empty() {
                     return Ok(String::new());
@@ -156,6 +187,68 @@ impl Kind {
             _ => self.parse(&[value.to_string()]),
         }
     }
+}
+
+/// The client classes of `client-output-buffer-limit`, in Redis's order.
+const BUFFER_CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
+
+/// Parses `<class> <hard> <soft> <seconds>` groups into canonical text (byte counts,
+/// `replica` spelled `slave`, as CONFIG GET shows it). Errors are Redis's texts.
+fn buffer_limits(args: &[String]) -> Result<String, String> {
+    let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
+    if words.len() % 4 != 0 {
+        return Err("Wrong number of arguments in buffer limit configuration.".into());
+    }
+    let mut groups = Vec::new();
+    for group in words.chunks(4) {
+        let class = match group[0].to_ascii_lowercase().as_str() {
+            "replica" | "slave" => "slave",
+            "normal" => "normal",
+            "pubsub" => "pubsub",
+            _ => {
+                return Err("Invalid client class specified in buffer limit configuration.".into());
+            }
+        };
+        let limits = (
+            parse_memory(group[1]),
+            parse_memory(group[2]),
+            group[3].parse::<i64>().ok(),
+        );
+        let (Some(hard), Some(soft), Some(seconds)) = limits else {
+            return Err(BUFFER_LIMIT_VALUES.into());
+        };
+        if hard < 0 || soft < 0 || seconds < 0 {
+            return Err(BUFFER_LIMIT_VALUES.into());
+        }
+        groups.push(format!("{class} {hard} {soft} {seconds}"));
+    }
+    Ok(groups.join(" "))
+}
+
+const BUFFER_LIMIT_VALUES: &str =
+    "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+
+/// Applies canonical `update` groups of `client-output-buffer-limit` to the canonical
+/// `current` value: the classes named change, the others keep their limits.
+pub fn merge_buffer_limits(current: &str, update: &str) -> String {
+    let mut limits: Vec<(String, String)> = BUFFER_CLASSES
+        .iter()
+        .map(|c| (c.to_string(), String::new()))
+        .collect();
+    for text in [current, update] {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        for group in words.chunks_exact(4) {
+            if let Some(slot) = limits.iter_mut().find(|(c, _)| c == group[0]) {
+                slot.1 = group[1..].join(" ");
+            }
+        }
+    }
+    limits
+        .into_iter()
+        .filter(|(_, l)| !l.is_empty())
+        .map(|(c, l)| format!("{c} {l}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn check_range(v: i64, min: i64, max: i64) -> Result<String, String> {
@@ -224,6 +317,40 @@ mod tests {
         assert_eq!(
             Kind::Words.parse_runtime("127.0.0.1  ::1").unwrap(),
             "127.0.0.1 ::1"
+        );
+    }
+
+    #[test]
+    fn buffer_limits_merge_per_class() {
+        let limits = Kind::BufferLimits;
+        assert_eq!(
+            p(limits, &["replica", "256mb", "64mb", "60"]).unwrap(),
+            "slave 268435456 67108864 60"
+        );
+        assert_eq!(
+            limits.parse_runtime("normal 0 0").unwrap_err(),
+            "Wrong number of arguments in buffer limit configuration."
+        );
+        assert_eq!(
+            limits.parse_runtime("nor 0 0 0").unwrap_err(),
+            "Invalid client class specified in buffer limit configuration."
+        );
+        assert_eq!(
+            limits.parse_runtime("normal 1 2 3x").unwrap_err(),
+            BUFFER_LIMIT_VALUES
+        );
+        let default = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
+        assert_eq!(
+            merge_buffer_limits(
+                default,
+                &limits.parse_runtime("pubsub 32mb 8mb 60").unwrap()
+            ),
+            default,
+            "redis.conf's own line changes nothing"
+        );
+        assert_eq!(
+            merge_buffer_limits(default, "normal 1048576 0 0"),
+            "normal 1048576 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
         );
     }
 }

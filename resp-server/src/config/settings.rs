@@ -23,8 +23,6 @@ pub struct Settings {
     pub admin_port: i64,
     /// Addresses to listen on; a leading `-` marks one that may fail to bind.
     pub bind: Vec<String>,
-    /// Whether `bind` was left at its default (protected mode only applies then).
-    pub bind_is_default: bool,
     /// Working directory.
     pub dir: String,
     /// The default user's password, if any.
@@ -43,7 +41,7 @@ pub struct Settings {
     pub daemonize: bool,
     /// Where to write the process id ("" for nowhere).
     pub pidfile: String,
-    /// Refuse non-loopback clients when no password and no bind are configured.
+    /// Refuse non-loopback clients (RESP and admin plane) while there is no password.
     pub protected_mode: bool,
     /// Largest bulk string a client may send.
     pub proto_max_bulk_len: usize,
@@ -170,7 +168,6 @@ impl Settings {
             port: int("port") as u16,
             admin_port: int("admin-port"),
             bind: bind.split_whitespace().map(String::from).collect(),
-            bind_is_default: bind == super::lookup("bind").map_or("", |d| d.default),
             dir: v.get("dir").to_string(),
             requirepass: Some(v.get("requirepass").as_bytes().to_vec()).filter(|p| !p.is_empty()),
             maxclients: int("maxclients") as usize,

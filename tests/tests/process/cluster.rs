@@ -276,7 +276,7 @@ fn a_second_node_on_the_same_nodes_conf_is_refused() {
         .args([
             "server",
             "--port",
-            "0",
+            &tessera_tests::process::free_port().to_string(),
             "--cluster-enabled",
             "yes",
             "--dir",
@@ -301,7 +301,7 @@ fn a_second_node_on_the_same_nodes_conf_is_refused() {
         .args([
             "server",
             "--port",
-            "0",
+            &tessera_tests::process::free_port().to_string(),
             "--cluster-enabled",
             "yes",
             "--dir",

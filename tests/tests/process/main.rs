@@ -8,6 +8,7 @@ mod clients;
 mod cluster;
 mod differential;
 mod dump_restore;
+mod exposures;
 mod mixed;
 mod mixed_resharding;
 mod persistence;

@@ -135,11 +135,13 @@ fn bgsave_and_save_points() {
 fn a_corrupt_snapshot_stops_the_start() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("dump.rdb"), b"REDIS0010\xfa\x05").unwrap();
+    // The snapshot is read before any port is bound: the node never listens.
+    let port = tessera_tests::process::free_port().to_string();
     let out = std::process::Command::new(tessera_tests::tessera_bin())
         .args([
             "server",
             "--port",
-            "0",
+            &port,
             "--dir",
             dir.path().to_str().unwrap(),
         ])

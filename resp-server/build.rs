@@ -1,0 +1,178 @@
+//! Turns `src/config/directives.txt` into the directive table (`$OUT_DIR/directives.rs`),
+//! so the table is data an operator can read line by line, not 1,600 lines of code.
+//!
+//! A malformed line stops the build with its line number: the table is checked here,
+//! once, rather than at every start.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+const SOURCE: &str = "src/config/directives.txt";
+
+fn main() {
+    println!("cargo:rerun-if-changed={SOURCE}");
+    let text = std::fs::read_to_string(SOURCE).expect("reading src/config/directives.txt");
+    let mut out = String::from(
+        "/// The directive table, sorted by name (generated from directives.txt).\n\
+         pub static DIRECTIVES: &[Directive] = &[\n",
+    );
+    let mut previous: Option<String> = None;
+    let mut names = std::collections::HashSet::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let number = index + 1;
+        let row = Row::parse(line).unwrap_or_else(|why| fail(number, line, &why));
+        if previous.as_deref().is_some_and(|p| p >= row.name) {
+            fail(number, line, "lines must be sorted by name");
+        }
+        for name in std::iter::once(row.name).chain(row.aliases.iter().copied()) {
+            if !names.insert(name.to_string()) {
+                fail(number, line, &format!("'{name}' appears twice"));
+            }
+        }
+        previous = Some(row.name.to_string());
+        row.emit(&mut out)
+            .unwrap_or_else(|why| fail(number, line, &why));
+    }
+    out.push_str("];\n");
+    let dest =
+        Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("directives.rs");
+    std::fs::write(dest, out).expect("writing the generated directive table");
+}
+
+/// Stops the build at a malformed line.
+fn fail(number: usize, line: &str, why: &str) -> ! {
+    panic!("{SOURCE}:{number}: {why}: {line}")
+}
+
+/// One line of the data file.
+struct Row<'a> {
+    name: &'a str,
+    aliases: Vec<&'a str>,
+    kind: &'a str,
+    default: &'a str,
+    access: &'a str,
+    state: &'a str,
+    note: &'a str,
+}
+
+impl<'a> Row<'a> {
+    fn parse(line: &'a str) -> Result<Row<'a>, String> {
+        let mut rest = line;
+        let name = word(&mut rest)?;
+        let aliases = match word(&mut rest)? {
+            "-" => Vec::new(),
+            list => list.split(',').collect(),
+        };
+        let kind = word(&mut rest)?;
+        // The default is quoted: it may be empty or hold blanks.
+        let quoted = rest
+            .trim_start()
+            .strip_prefix('"')
+            .ok_or("the default must be quoted")?;
+        let close = quoted.find('"').ok_or("unterminated default")?;
+        let default = &quoted[..close];
+        rest = &quoted[close + 1..];
+        let access = word(&mut rest)?;
+        let state = word(&mut rest)?;
+        let note = rest.trim();
+        Ok(Row {
+            name,
+            aliases,
+            kind,
+            default,
+            access,
+            state,
+            note,
+        })
+    }
+
+    fn emit(&self, out: &mut String) -> Result<(), String> {
+        let access = match self.access {
+            "mutable" => "Mutable",
+            "immutable" => "Immutable",
+            "protected" => "Protected",
+            other => return Err(format!("unknown access '{other}'")),
+        };
+        let state = match (self.state, self.note.is_empty()) {
+            ("honoured", true) => "State::Honoured".to_string(),
+            ("inert", false) => format!("State::Inert({:?})", self.note),
+            ("refused", false) => format!("State::Refused({:?})", self.note),
+            ("honoured", false) => return Err("a honoured directive takes no note".into()),
+            ("inert" | "refused", true) => {
+                return Err("an inert or refused directive needs its reason".into());
+            }
+            (other, _) => return Err(format!("unknown state '{other}'")),
+        };
+        let aliases: Vec<String> = self.aliases.iter().map(|a| format!("{a:?}")).collect();
+        writeln!(
+            out,
+            "    Directive {{ name: {:?}, aliases: &[{}], kind: {}, default: {:?}, \
+             access: Access::{access}, state: {state} }},",
+            self.name,
+            aliases.join(", "),
+            kind(self.kind)?,
+            self.default,
+        )
+        .expect("writing to a String");
+        Ok(())
+    }
+}
+
+/// Takes the next blank-separated word off `rest`.
+fn word<'a>(rest: &mut &'a str) -> Result<&'a str, String> {
+    let trimmed = rest.trim_start();
+    let end = trimmed.find(char::is_whitespace).unwrap_or(trimmed.len());
+    let (w, tail) = trimmed.split_at(end);
+    *rest = tail;
+    if w.is_empty() {
+        Err("missing columns".into())
+    } else {
+        Ok(w)
+    }
+}
+
+/// The Rust expression of a kind column.
+fn kind(text: &str) -> Result<String, String> {
+    let (head, spec) = text.split_once(':').unwrap_or((text, ""));
+    Ok(match (head, spec) {
+        ("bool", "") => "Kind::Bool".into(),
+        ("str", "") => "Kind::Str".into(),
+        ("words", "") => "Kind::Words".into(),
+        ("save", "") => "Kind::Save".into(),
+        ("replicaof", "") => "Kind::ReplicaOf".into(),
+        ("buffer-limits", "") => "Kind::BufferLimits".into(),
+        ("int", "") => "Kind::Int { min: i64::MIN, max: i64::MAX }".into(),
+        ("memory", "") => "Kind::Memory { min: 0, max: i64::MAX }".into(),
+        ("int" | "memory", range) => {
+            let (min, max) = range.split_once("..").ok_or("a range is MIN..MAX")?;
+            let variant = if head == "int" { "Int" } else { "Memory" };
+            format!(
+                "Kind::{variant} {{ min: {}, max: {} }}",
+                bound(min)?,
+                bound(max)?
+            )
+        }
+        ("enum", words) if !words.is_empty() => {
+            let words: Vec<String> = words.split(',').map(|w| format!("{w:?}")).collect();
+            format!("Kind::Enum(&[{}])", words.join(", "))
+        }
+        _ => return Err(format!("unknown kind '{text}'")),
+    })
+}
+
+fn bound(text: &str) -> Result<String, String> {
+    Ok(match text {
+        "min" => "i64::MIN".into(),
+        "max" => "i64::MAX".into(),
+        "i32max" => "i32::MAX as i64".into(),
+        "u32max" => "u32::MAX as i64".into(),
+        n => n
+            .parse::<i64>()
+            .map_err(|_| format!("bad bound '{n}'"))?
+            .to_string(),
+    })
+}
