@@ -141,6 +141,7 @@ fn kind(text: &str) -> Result<String, String> {
     Ok(match (head, spec) {
         ("bool", "") => "Kind::Bool".into(),
         ("str", "") => "Kind::Str".into(),
+        ("ip", "") => "Kind::Ip".into(),
         ("words", "") => "Kind::Words".into(),
         ("save", "") => "Kind::Save".into(),
         ("replicaof", "") => "Kind::ReplicaOf".into(),

@@ -375,11 +375,22 @@ mod tests {
             voter_holds_lease: false,
             ..ok
         };
-        assert_eq!(vote(true, 5, 4, &stale_voter), Err(Refusal::VoterWithoutLease));
+        assert_eq!(
+            vote(true, 5, 4, &stale_voter),
+            Err(Refusal::VoterWithoutLease)
+        );
         assert!(Refusal::VoterWithoutLease.is_deferral());
         assert!(!Refusal::StaleEpoch.is_deferral());
         assert_eq!(
-            vote(true, 5, 4, &VoteRequest { force: true, ..heard }),
+            vote(
+                true,
+                5,
+                4,
+                &VoteRequest {
+                    force: true,
+                    ..heard
+                }
+            ),
             Ok(()),
             "a manual failover paused the master already"
         );

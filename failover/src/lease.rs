@@ -188,7 +188,10 @@ mod tests {
         let mut c = steady(1000, 9000);
         assert_eq!((c.ack, c.since), (9000, 1002));
         c.on_pong(10_990, 11_000, T);
-        assert_eq!(c.since, 1002, "2,000 ms after the previous ack: still continuous");
+        assert_eq!(
+            c.since, 1002,
+            "2,000 ms after the previous ack: still continuous"
+        );
         c.on_pong(12_900, 12_990, T);
         assert_eq!(c.since, 1002);
         c.on_pong(15_100, 15_200, T);
@@ -205,10 +208,17 @@ mod tests {
         assert_eq!(lease_until([], 1, now, T), u64::MAX, "a lone master");
         assert_eq!(lease_until([Contact::default(); 2], 3, now, T), 0);
         assert_eq!(lease_until([old, fresh], 3, now, T), 19_000 + 1500);
-        assert_eq!(lease_until([fresh, fresh], 3, now, T), 0, "too recent to count");
+        assert_eq!(
+            lease_until([fresh, fresh], 3, now, T),
+            0,
+            "too recent to count"
+        );
         // Five masters need two others: the older of the two newest acks bounds it.
         let older = steady(1000, 18_500);
-        assert_eq!(lease_until([old, older, fresh, fresh], 5, now, T), 18_500 + 1500);
+        assert_eq!(
+            lease_until([old, older, fresh, fresh], 5, now, T),
+            18_500 + 1500
+        );
         assert_eq!(lease_until([old, fresh, fresh, fresh], 5, now, T), 0);
     }
 
@@ -223,7 +233,10 @@ mod tests {
             assert!(!silent_long_enough(a, a + t, t));
             assert!(silent_long_enough(a, a + t + 1, t));
             assert_eq!(a + t + 1 - end, margin(t) + 1);
-            assert!(refresh_after(t) < duration(t) / 2, "renewed well before it ends");
+            assert!(
+                refresh_after(t) < duration(t) / 2,
+                "renewed well before it ends"
+            );
         }
     }
 }

@@ -306,7 +306,9 @@ impl ReplicationStream {
             .replicas
             .iter()
             .filter(|r| r.state() == ReplicaState::Online)
-            .filter(|r| now.saturating_sub(r.ack_time.load(Ordering::Relaxed) / 1000) <= max_lag_secs)
+            .filter(|r| {
+                now.saturating_sub(r.ack_time.load(Ordering::Relaxed) / 1000) <= max_lag_secs
+            })
             .count()
     }
 

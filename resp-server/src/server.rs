@@ -125,9 +125,14 @@ fn refused_by_protected_mode(node: &Node, peer: &SocketAddr) -> bool {
     s.protected_mode && s.requirepass.is_none() && !is_loopback(peer.ip())
 }
 
-/// True for 127.0.0.0/8 and ::1, also when written as an IPv4-mapped IPv6 address.
+/// What Redis 7.0 calls a local client: exactly 127.0.0.1 or ::1 (also written as an
+/// IPv4-mapped IPv6 address). Not the rest of 127.0.0.0/8: redis-server refuses a
+/// client from 127.0.0.2 in protected mode, and so does Tessera.
 pub fn is_loopback(ip: IpAddr) -> bool {
-    ip.to_canonical().is_loopback()
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4 == std::net::Ipv4Addr::LOCALHOST,
+        IpAddr::V6(v6) => v6 == std::net::Ipv6Addr::LOCALHOST,
+    }
 }
 
 /// Redis 7.0.15's reply, byte for byte: clients and operators search for this text.

@@ -180,7 +180,11 @@ impl Sim {
                 self.partitioned.push((from, from_link, h));
                 continue;
             }
-            let earliest = self.link_clock.get(&(from, from_link)).copied().unwrap_or(0);
+            let earliest = self
+                .link_clock
+                .get(&(from, from_link))
+                .copied()
+                .unwrap_or(0);
             let at = (self.now + 1).max(earliest);
             self.link_clock.insert((from, from_link), at);
             self.schedule(at - self.now, h);

@@ -34,6 +34,9 @@ pub enum Kind {
     Enum(&'static [&'static str]),
     /// One string, possibly empty.
     Str,
+    /// An IP address, or "" for none. Redis takes any text and fails at connect time;
+    /// a typo here would otherwise leave connections on whatever address the OS picks.
+    Ip,
     /// Any number of words, shown space-separated.
     Words,
     /// `save`: pairs of seconds and changes, or "" for none.
@@ -149,6 +152,14 @@ impl Kind {
                 }
             }
             Kind::Str => Ok(single()?.to_string()),
+            Kind::Ip => {
+                let v = single()?;
+                if v.is_empty() || v.parse::<std::net::IpAddr>().is_ok() {
+                    Ok(v.to_string())
+                } else {
+                    Err("argument must be an IP address".into())
+                }
+            }
             Kind::Words => Ok(args.join(" ")),
             Kind::Save => {
                 let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();

@@ -15,3 +15,4 @@ mod persistence;
 mod replication;
 mod resharding;
 mod server;
+mod write_safety;
