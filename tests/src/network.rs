@@ -72,3 +72,83 @@ impl Drop for ExternalAddress {
         }
     }
 }
+
+/// Firewall rules that cut loopback traffic between addresses, in a chain of their
+/// own, removed (with every rule in it) on drop. Nodes of a partition test each own a
+/// 127.0.0.x address, so rules by address cut exactly the links between them.
+pub struct Firewall {
+    chain: String,
+}
+
+impl Firewall {
+    /// Creates the chain and hooks it into INPUT. Fails the test, saying why, where
+    /// the environment does not allow firewall rules: a partition test must not pass
+    /// without a partition.
+    pub fn new() -> Firewall {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let chain = format!("TESSERA-{}-{n}", std::process::id());
+        // Owned first: a failed step still removes what was made.
+        let firewall = Firewall { chain };
+        firewall.iptables(&["-N", &firewall.chain]);
+        firewall.iptables(&["-I", "INPUT", "-j", &firewall.chain]);
+        firewall
+    }
+
+    /// Drops every loopback packet between `a` and `b`, both ways.
+    pub fn cut(&self, a: &str, b: &str) {
+        for (from, to) in [(a, b), (b, a)] {
+            self.iptables(&[
+                "-A",
+                &self.chain,
+                "-i",
+                "lo",
+                "-s",
+                from,
+                "-d",
+                to,
+                "-j",
+                "DROP",
+            ]);
+        }
+    }
+
+    /// Removes every cut (the chain stays, empty).
+    pub fn heal(&self) {
+        self.iptables(&["-F", &self.chain]);
+    }
+
+    fn iptables(&self, args: &[&str]) {
+        let out = Command::new("iptables")
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("this test needs iptables (the test command installs it): {e}")
+            });
+        assert!(
+            out.status.success(),
+            "this environment does not allow the firewall rules this test needs: \
+             `iptables {}` said {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+}
+
+impl Default for Firewall {
+    fn default() -> Self {
+        Firewall::new()
+    }
+}
+
+impl Drop for Firewall {
+    fn drop(&mut self) {
+        for args in [
+            &["-D", "INPUT", "-j", self.chain.as_str()][..],
+            &["-F", &self.chain],
+            &["-X", &self.chain],
+        ] {
+            let _ = Command::new("iptables").args(args).output();
+        }
+    }
+}

@@ -5,3 +5,4 @@
 mod admin_events;
 mod elections;
 mod mixed_elections;
+mod partition;
