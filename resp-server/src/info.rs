@@ -250,7 +250,7 @@ fn persistence(node: &Node, out: &mut String) {
     let snap = &node.snapshots;
     let (loaded, expired) = *snap.last_load.lock();
     out.push_str("# Persistence\r\n");
-    field(out, "loading", 0);
+    field(out, "loading", u8::from(node.loading.is_active()));
     field(out, "async_loading", 0);
     field(
         out,

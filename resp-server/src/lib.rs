@@ -17,6 +17,7 @@ pub mod cron;
 pub mod dispatch;
 pub mod errors;
 pub mod info;
+pub mod loading;
 pub mod node;
 pub mod pause;
 pub mod protocol;

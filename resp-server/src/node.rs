@@ -61,8 +61,8 @@ pub struct Node {
     pub replication: Arc<ReplicationStream>,
     /// The link to this node's master, when it is a replica.
     pub master_link: parking_lot::Mutex<Option<Arc<MasterLink>>>,
-    /// A full sync is loading data: clients get LOADING.
-    pub loading: AtomicBool,
+    /// A full sync is loading data: clients wait a little, then get LOADING.
+    pub loading: crate::loading::Loading,
     /// When the node started.
     pub started: Instant,
     /// Where the node came from.
@@ -127,7 +127,7 @@ impl Node {
             run_id: random_hex_id(),
             replication,
             master_link: parking_lot::Mutex::new(None),
-            loading: AtomicBool::new(false),
+            loading: crate::loading::Loading::default(),
             started: Instant::now(),
             origin,
             bound_port: AtomicU16::new(settings.port),

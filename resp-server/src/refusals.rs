@@ -4,8 +4,6 @@
 //! off from its master that must not serve stale data (MASTERDOWN), then loading.
 //! Clients see which one came first, so the order is part of the behaviour.
 
-use std::sync::atomic::Ordering;
-
 use crate::command::Command;
 use crate::commands::Ctx;
 
@@ -48,7 +46,11 @@ pub fn refusal(ctx: &Ctx<'_>, command: &Command) -> Option<&'static str> {
     {
         return Some(MASTERDOWN);
     }
-    if node.loading.load(Ordering::Relaxed) && !meta.has_flag("loading") {
+    // A short load is waited for, as redis-server's clients wait for its one thread.
+    if node.loading.is_active()
+        && !meta.has_flag("loading")
+        && !node.loading.wait_done(crate::loading::Loading::SHORT)
+    {
         return Some(LOADING);
     }
     None

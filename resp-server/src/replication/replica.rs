@@ -140,7 +140,7 @@ pub fn promote(node: &Node) {
         ExpiryMode::Reclaim
     };
     node.keyspace.set_expiry_mode(mode);
-    node.loading.store(false, Ordering::Relaxed);
+    node.loading.end();
 }
 
 async fn run(node: Arc<Node>, link: Arc<MasterLink>) {
@@ -153,7 +153,7 @@ async fn run(node: Arc<Node>, link: Arc<MasterLink>) {
         if let Err(e) = outcome {
             tracing::warn!(master = %format!("{}:{}", link.host, link.port), error = %e, "link to the master lost; retrying");
         }
-        node.loading.store(false, Ordering::Relaxed);
+        node.loading.end();
         tokio::select! {
             _ = link.stop.cancelled() => return,
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -306,7 +306,7 @@ async fn sync_and_follow(node: &Arc<Node>, link: &MasterLink) -> Result<(), Stri
 
 /// Replaces the data with a snapshot, answering LOADING meanwhile.
 async fn load(node: &Arc<Node>, rdb: Vec<u8>) -> Result<(), String> {
-    node.loading.store(true, Ordering::Relaxed);
+    node.loading.begin();
     let node2 = node.clone();
     let loaded = tokio::task::spawn_blocking(move || {
         node2.keyspace.clear();
@@ -314,7 +314,7 @@ async fn load(node: &Arc<Node>, rdb: Vec<u8>) -> Result<(), String> {
         tessera_keyspace::rdb::load_keyspace(&node2.keyspace, &rdb[..], i64::MIN, 1 << 40)
     })
     .await;
-    node.loading.store(false, Ordering::Relaxed);
+    node.loading.end();
     match loaded {
         Ok(Ok(stats)) => {
             tracing::info!(keys = stats.loaded, "snapshot loaded");

@@ -342,3 +342,46 @@ fn a_million_keys_full_sync_and_serve_readonly_reads_in_a_cluster() {
         );
     }
 }
+
+#[test]
+fn clients_of_a_replica_wait_out_a_short_snapshot_load_instead_of_seeing_loading() {
+    // redis-server loads a small snapshot on its one thread: clients just wait. A
+    // Tessera replica loads on another thread and must look the same.
+    let master = TesseraNode::start(&["--save", "", "--enable-debug-command", "yes"]);
+    let replica = TesseraNode::start(&["--save", ""]);
+    let mut m = master.raw();
+    assert_eq!(
+        m.command(&["DEBUG", "POPULATE", "200000", "k", "32"])
+            .unwrap(),
+        simple("OK")
+    );
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    let port = replica.port;
+    let reader = std::thread::spawn(move || {
+        let mut c = RawConnection::connect(port).unwrap();
+        let (mut replies, mut loading) = (0u64, Vec::new());
+        while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+            for cmd in [&["GET", "k:1"][..], &["DBSIZE"], &["EXISTS", "k:2"]] {
+                let reply = c.command(cmd).unwrap();
+                replies += 1;
+                if text(&reply).starts_with("LOADING") {
+                    loading.push(cmd.join(" "));
+                }
+            }
+        }
+        (replies, loading)
+    });
+    follow(replica.port, master.port);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (replies, loading) = reader.join().unwrap();
+    assert_eq!(info(master.port, "sync_full").as_deref(), Some("1"));
+    assert!(replies > 100, "the client kept asking during the sync");
+    assert!(
+        loading.is_empty(),
+        "LOADING answered {} times, first to {:?}",
+        loading.len(),
+        &loading[..loading.len().min(3)]
+    );
+    assert_eq!(dbsize(replica.port), 200_000);
+}
