@@ -274,6 +274,53 @@ fn simultaneous_elections_in_one_epoch_get_one_vote_each() {
 }
 
 #[test]
+fn spare_replicas_move_to_replicas_promoted_in_turn() {
+    // Masters 0, 1, 2; master 0 has replicas 3, 6 and 7 (two to spare), masters 1 and
+    // 2 one each (4 and 5). Masters 1 and 2 die one after the other: each promoted
+    // replica starts with no replica of its own and gets one of master 0's spares, as
+    // in Redis (the promoted node is the migration target, not the dead master).
+    for seed in 0..4 {
+        let mut sim = Sim::new(8, 650 + seed);
+        sim.create(3);
+        let master = sim.id(0).to_string();
+        sim.command(
+            7,
+            ClusterCommand::Replicate {
+                master,
+                db_empty: true,
+            },
+        );
+        sim.run_until(30_000, converged).expect("converged");
+        let mut dead = Vec::new();
+        for victim in [1, 2] {
+            let id = sim.id(victim);
+            let heir = (3..8)
+                .find(|&i| sim.engines[i].topology().me().master == Some(id))
+                .expect("a replica of the victim");
+            sim.freeze(victim);
+            dead.push(victim);
+            let alive: Vec<usize> = (0..8).filter(|i| !dead.contains(i)).collect();
+            let heir_id = sim.id(heir);
+            let adopted = |s: &Sim| {
+                s.engines[heir].topology().me().is_master()
+                    && alive
+                        .iter()
+                        .any(|&r| s.engines[r].topology().me().master == Some(heir_id))
+                    && converged_among(s, &alive)
+            };
+            sim.run_until(60_000, adopted).unwrap_or_else(|| {
+                panic!("seed {seed}: the replica promoted for master {victim} got a replica")
+            });
+        }
+        let m0 = sim.id(0);
+        let left = (3..8)
+            .filter(|&i| sim.engines[i].topology().me().master == Some(m0))
+            .count();
+        assert_eq!(left, 1, "seed {seed}: master 0 gave away both spares");
+    }
+}
+
+#[test]
 fn a_spare_replica_migrates_to_an_orphaned_master() {
     // Masters 0, 1, 2; master 0 has replicas 3 and 6, masters 1 and 2 one each.
     let mut sim = Sim::new(7, 600);

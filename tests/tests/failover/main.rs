@@ -6,3 +6,4 @@ mod admin_events;
 mod elections;
 mod mixed_elections;
 mod partition;
+mod replica_migration;
