@@ -154,34 +154,32 @@ fn emptying_a_master_with_move_slots_finishes_in_one_run() {
     fill(&ports, DATA_KEYS);
     let ids: Vec<String> = ports.iter().map(|&p| id_of(p).unwrap()).collect();
 
+    // Empties the master on `source` by a move run through `admin`, checking the move
+    // finished in one run, the source follows the target, and every write survived.
+    let empty = |admin: &str, slots: &str, source: u16, step: &str, load: LiveLoad| {
+        let last = move_slots_once(admin, slots, &ids[1]);
+        assert_eq!(last["finished"], true, "{step}: {last}");
+        assert_eq!(last["slots_done"], 5461, "{step}: {last}");
+        assert!(
+            wait_replica_of(source, &ids[1]),
+            "{step}: the emptied master follows the target: {:?}",
+            myself(source)
+        );
+        checkpoint(step, &ports, DATA_KEYS, load)
+    };
     let load = LiveLoad::start(&ports, LoadState::default());
-    let last = move_slots_once(&admin[0], "0-5460", &ids[1]);
-    assert_eq!(last["finished"], true, "{last}");
-    assert_eq!(last["slots_done"], 5461, "{last}");
-    assert!(
-        wait_replica_of(ports[0], &ids[1]),
-        "the emptied redis-server follows the Tessera target: {:?}",
-        myself(ports[0])
-    );
-    let load = checkpoint(
+    let load = empty(
+        &admin[0],
+        "0-5460",
+        ports[0],
         "redis-server master emptied onto Tessera",
-        &ports,
-        DATA_KEYS,
         load,
     );
-
-    let last = move_slots_once(&admin[1], "10923-16383", &ids[1]);
-    assert_eq!(last["finished"], true, "{last}");
-    assert_eq!(last["slots_done"], 5461, "{last}");
-    assert!(
-        wait_replica_of(ports[2], &ids[1]),
-        "the emptied Tessera master follows the target: {:?}",
-        myself(ports[2])
-    );
-    let state = checkpoint(
+    let state = empty(
+        &admin[1],
+        "10923-16383",
+        ports[2],
         "Tessera master emptied onto Tessera",
-        &ports,
-        DATA_KEYS,
         load,
     )
     .stop();
