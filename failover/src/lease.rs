@@ -80,10 +80,12 @@
 //! than [`refresh_after`] (`T / 4`), so backing lasts about `3T / 4` and is renewed
 //! every `T / 4`: a single late PONG does not lapse it. A master that has just
 //! started, or was cut off, writes again only after `E` of continuous contact with a
-//! majority. Every node keeps such contacts, and reports the cluster ok only while it
-//! has them (a replica counting the masters other than its own, which are the ones
-//! that would back it): so once a cluster is ok everywhere, a replica promoted at any
-//! moment writes at once.
+//! majority. Every node keeps such contacts with every other node (its own PINGs, at
+//! least every `T / 2`), reports the cluster ok only while a majority backs it (a
+//! replica counting the masters other than its own, which are the ones that would
+//! back it), and *becomes* ok only once its contact with every node that could be
+//! promoted or given slots has matured: so once a cluster is ok everywhere, a replica
+//! promoted at any moment leaves every node backed, and writes at once itself.
 //! Rule 3 costs a failover nothing in the usual case: FAIL itself needs a majority of
 //! masters that have not heard from `M` for `T`, and the other voters stopped hearing
 //! from it at about the same time.

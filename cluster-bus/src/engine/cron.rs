@@ -104,15 +104,19 @@ impl Engine {
                 self.free_link(link);
             }
             let n = &self.topo.nodes[id];
-            // Slot-serving masters are pinged more often: their answers keep a write
-            // lease, and every node keeps its contacts fresh, as a replica may be
-            // promoted and a master without slots may be given some at any moment.
-            let lease_due = n.is_master()
-                && n.slot_count > 0
-                && now.saturating_sub(n.contact.ack) > refresh_after;
+            // Every contact is kept continuous by our own pings (a PONG time gossiped by
+            // others proves nothing about us), so any node can back a lease the moment
+            // it is promoted or given slots; slot-serving masters, whose answers keep
+            // write leases now, are pinged twice as often.
+            let refresh = if n.is_master() && n.slot_count > 0 {
+                refresh_after
+            } else {
+                timeout / 2
+            };
             if let Some(link) = n.link
                 && n.ping_sent == 0
-                && (now.saturating_sub(n.pong_received) > timeout / 2 || lease_due)
+                && (now.saturating_sub(n.pong_received) > timeout / 2
+                    || now.saturating_sub(n.contact.ack) > refresh)
             {
                 self.send_ping(link, MessageType::Ping, now);
                 continue;

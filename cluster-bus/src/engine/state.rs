@@ -61,6 +61,12 @@ impl Engine {
             ok = false;
             lease_lapsed = true;
         }
+        // Becoming ok also waits until the contact with every node that could be
+        // promoted or given slots has matured, so no later failover leaves this node
+        // without backing: "ok" everywhere means the cluster can lose a master.
+        if ok && !self.state_ok && !self.contacts_settled(now) {
+            return;
+        }
         if ok != self.state_ok {
             let rejoin_delay = self
                 .cfg
@@ -81,9 +87,28 @@ impl Engine {
             self.out.events.push(Event::StateChanged(ok));
         }
     }
-}
 
-impl Engine {
+    /// Whether every live node that serves slots, or replicates one that does, has a
+    /// mature contact with this node (`tessera_failover::lease::Contact::mature`).
+    fn contacts_settled(&self, now: u64) -> bool {
+        let serves = |id: &crate::node_id::NodeId| {
+            self.topo
+                .node(id)
+                .is_some_and(|m| m.is_master() && m.slot_count > 0)
+        };
+        self.topo.nodes.values().all(|n| {
+            n.is_myself()
+                || n.flags.any(
+                    NodeFlags::PFAIL | NodeFlags::FAIL | NodeFlags::HANDSHAKE | NodeFlags::NOADDR,
+                )
+                || !(serves(&n.id)
+                    || n.master
+                        .filter(|_| n.is_replica())
+                        .is_some_and(|m| serves(&m)))
+                || n.contact.mature(now, self.cfg.node_timeout)
+        })
+    }
+
     /// Says why this node is not backed by a majority: what each slot-serving
     /// master's contact looks like (an operator reading CLUSTERDOWN wants to know).
     fn log_lease(&self, now: u64) {

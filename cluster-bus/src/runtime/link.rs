@@ -107,7 +107,6 @@ pub async fn run(
     }
 }
 
-/// Connects an outbound link and then runs it.
 /// Where an outbound link goes, and the local address it leaves from.
 pub struct Target {
     /// The peer's IP.
@@ -118,6 +117,7 @@ pub struct Target {
     pub source: Option<std::net::IpAddr>,
 }
 
+/// Connects an outbound link and then runs it.
 pub async fn connect(
     link: LinkId,
     target: Target,
