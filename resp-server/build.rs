@@ -7,9 +7,14 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+#[path = "build/commands.rs"]
+mod commands;
+
 const SOURCE: &str = "src/config/directives.txt";
 
 fn main() {
+    let out_dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
+    commands::generate(Path::new(&out_dir));
     println!("cargo:rerun-if-changed={SOURCE}");
     let text = std::fs::read_to_string(SOURCE).expect("reading src/config/directives.txt");
     let mut out = String::from(

@@ -223,7 +223,7 @@ fn run_requests(
 
 /// Whether a request is a write command (what a write pause holds back).
 fn is_write(args: crate::protocol::request::Args<'_>) -> bool {
-    crate::command::CommandTable::get()
+    crate::catalog::CommandTable::get()
         .lookup(args.get(0))
-        .is_some_and(|c| c.is_write)
+        .is_some_and(|c| c.meta.is_write())
 }

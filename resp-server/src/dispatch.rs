@@ -6,11 +6,9 @@
 
 use tessera_cluster_bus::engine::SlotMove;
 use tessera_keyspace::key_slot;
-use tessera_migration::{
-    Asker, KeyPresence, MigrateRequest, OpenSlot, OpenSlotRoute, TRYAGAIN, route_open_slot,
-};
+use tessera_migration::{Asker, KeyPresence, OpenSlot, OpenSlotRoute, TRYAGAIN, route_open_slot};
 
-use crate::command::{Command, CommandTable};
+use crate::catalog::{Command, CommandFlags, CommandId, CommandTable, find_keys};
 use crate::commands::{Ctx, transaction};
 use crate::errors;
 use crate::node::Node;
@@ -35,11 +33,11 @@ pub fn execute(ctx: &mut Ctx<'_>, args: Args<'_>) {
         ctx.reply.error(&errors::wrong_arity(meta.name));
         return fail_transaction(ctx);
     }
-    if !ctx.session.authenticated && !command.no_auth {
+    if !ctx.session.authenticated && !meta.has(CommandFlags::NO_AUTH) {
         ctx.reply.error(errors::NOAUTH);
         return fail_transaction(ctx);
     }
-    if ctx.session.multi.is_some() && !transaction::controls_transaction(meta.name) {
+    if ctx.session.multi.is_some() && !transaction::controls_transaction(meta.id) {
         if let Some(refusal) = transaction::refuse_queuing(command) {
             ctx.reply.error(refusal);
             return fail_transaction(ctx);
@@ -65,11 +63,10 @@ pub fn execute(ctx: &mut Ctx<'_>, args: Args<'_>) {
         }
     }
     ctx.session.info.set_last_command(&meta.name);
-    let handler = command.handler.expect("resolved commands have handlers");
-    if command.is_write {
+    if meta.is_write() {
         ctx.session.writes += 1;
     }
-    handler(ctx, args);
+    (command.handler)(ctx, args);
 }
 
 /// Marks an open MULTI block as failed: its EXEC will be refused, as in Redis.
@@ -86,14 +83,15 @@ fn resolve_subcommand<'t>(
     command: &'t Command,
     args: Args<'_>,
 ) -> Option<&'t Command> {
-    if command.meta.subcommands.is_empty() || (args.len() == 1 && command.handler.is_some()) {
+    // COMMAND alone is a command of its own; CONFIG alone fails the arity check.
+    if !command.meta.is_container() || (args.len() == 1 && command.meta.id == CommandId::Command) {
         return Some(command);
     }
     if args.len() < 2 {
         ctx.reply.error(&errors::wrong_arity(command.meta.name));
         return None;
     }
-    match command.subcommand(args.get(1)) {
+    match CommandTable::get().subcommand(command, args.get(1)) {
         Some(sub) => Some(sub),
         None => {
             ctx.reply
@@ -113,12 +111,8 @@ enum Routed<'a> {
 /// Decides whether this node serves a keyed command in cluster mode, replying with
 /// the redirection or error otherwise (Redis's getNodeByQuery).
 fn route<'a>(ctx: &mut Ctx<'a>, command: &Command, args: Args<'_>, asking: bool) -> Routed<'a> {
-    if command.meta.name == "migrate" {
-        let all: Vec<&[u8]> = args.iter_from(0).collect();
-        return route_keys(ctx, command, args, asking, MigrateRequest::keys_of(&all));
-    }
-    let positions = command.meta.key_positions(args.len());
-    route_keys(ctx, command, args, asking, positions)
+    let keys = find_keys(command.meta, args.len(), |i| args.get(i));
+    route_keys(ctx, command, args, asking, keys.positions())
 }
 
 fn route_keys<'a>(
@@ -158,7 +152,7 @@ fn route_keys<'a>(
             ctx.reply.error("CLUSTERDOWN The cluster is down");
             return Routed::Answered;
         }
-        if command.is_write {
+        if command.meta.is_write() {
             ctx.reply
                 .error("CLUSTERDOWN The cluster is down and only accepts read commands");
             return Routed::Answered;
@@ -178,8 +172,8 @@ fn route_keys<'a>(
         }
         let keys = presence(ctx, args, slot, first, positions);
         let asker = Asker {
-            asking: asking || command.meta.has_flag("asking"),
-            is_migrate: command.meta.name == "migrate",
+            asking: asking || command.meta.has(CommandFlags::ASKING),
+            is_migrate: command.meta.id == CommandId::Migrate,
         };
         match route_open_slot(state, keys, asker) {
             OpenSlotRoute::Serve => return Routed::Here(gate),
@@ -197,7 +191,7 @@ fn route_keys<'a>(
         }
     }
     if routing.is_mine(slot)
-        || (ctx.session.readonly && !command.is_write && routing.is_my_masters(slot))
+        || (ctx.session.readonly && !command.meta.is_write() && routing.is_my_masters(slot))
     {
         return Routed::Here(gate);
     }

@@ -7,9 +7,9 @@
 //! server configuration; it does not decide cluster topology.
 
 pub mod auth;
+pub mod catalog;
 pub mod client;
 pub mod clock;
-pub mod command;
 pub mod commands;
 pub mod config;
 mod connection;

@@ -4,7 +4,7 @@
 //! off from its master that must not serve stale data (MASTERDOWN), then loading.
 //! Clients see which one came first, so the order is part of the behaviour.
 
-use crate::command::Command;
+use crate::catalog::{Command, CommandFlags, CommandId};
 use crate::commands::Ctx;
 
 /// Redis's MISCONF reply for a failed background save.
@@ -24,31 +24,32 @@ pub fn refusal(ctx: &Ctx<'_>, command: &Command) -> Option<&'static str> {
     let settings = ctx.settings;
     let node = ctx.node;
     let meta = command.meta;
+    let is_write = meta.is_write();
     // PING too: a client that only pings must learn that writes are refused.
-    if (command.is_write || meta.name == "ping")
+    if (is_write || meta.id == CommandId::Ping)
         && settings.stop_writes_on_bgsave_error
         && !settings.save_points.is_empty()
         && !node.snapshots.last_bgsave_ok()
     {
         return Some(MISCONF);
     }
-    if command.is_write && !enough_good_replicas(ctx) {
+    if is_write && !enough_good_replicas(ctx) {
         return Some(NOREPLICAS);
     }
     let is_replica = node.replication.is_replica();
-    if command.is_write && settings.replication.read_only && is_replica {
+    if is_write && settings.replication.read_only && is_replica {
         return Some(READONLY);
     }
     if is_replica
         && !settings.replication.serve_stale_data
-        && !meta.has_flag("stale")
+        && !meta.has(CommandFlags::STALE)
         && crate::replication::link_down_since(node).is_some()
     {
         return Some(MASTERDOWN);
     }
     // A short load is waited for, as redis-server's clients wait for its one thread.
     if node.loading.is_active()
-        && !meta.has_flag("loading")
+        && !meta.has(CommandFlags::LOADING)
         && !node.loading.wait_done(crate::loading::Loading::SHORT)
     {
         return Some(LOADING);

@@ -2,61 +2,63 @@
 
 use std::sync::Arc;
 
-use super::{Ctx, Handler, help, is};
+use super::{Ctx, help_reply, is};
 use crate::client::ClientInfo;
 use crate::errors;
 use crate::protocol::request::Args;
 use crate::session::ReplyMode;
 
-pub(super) fn handler(name: &str) -> Option<Handler> {
-    Some(match name {
-        "client|id" => |c, _| c.reply.int(c.session.info.id as i64),
-        "client|setname" => |c, a| {
-            if set_name(c, a.get(2)) {
-                c.reply.ok();
-            }
-        },
-        "client|getname" => |c, _| {
-            let name = c.session.info.name.lock().clone();
-            match name {
-                Some(n) => c.reply.bulk(&n),
-                None => c.reply.null(),
-            }
-        },
-        "client|info" => |c, _| {
-            let line = c.session.info.describe() + "\n";
-            c.reply.verbatim(line.as_bytes());
-        },
-        "client|list" => list,
-        "client|kill" => kill,
-        "client|reply" => reply,
-        "client|setinfo" => setinfo,
-        "client|help" => |c, _| {
-            help(
-                c.reply,
-                "CLIENT",
-                &[
-                    "GETNAME",
-                    "    Return the name of the current connection.",
-                    "ID",
-                    "    Return the ID of the current connection.",
-                    "INFO",
-                    "    Return information about the current client connection.",
-                    "KILL <ip:port> | <option> <value> [<option> <value> ...]",
-                    "    Kill connections. Options: ID, ADDR, LADDR, TYPE, USER, SKIPME.",
-                    "LIST [TYPE <type>] [ID <id> [<id> ...]]",
-                    "    Return information about client connections.",
-                    "REPLY (ON|OFF|SKIP)",
-                    "    Control the replies sent to the current connection.",
-                    "SETNAME <name>",
-                    "    Assign the name <name> to the current connection.",
-                    "SETINFO <LIB-NAME|LIB-VER> <value>",
-                    "    Record the name or version of the client library.",
-                ],
-            )
-        },
-        _ => return None,
-    })
+/// CLIENT ID.
+pub(super) fn id(c: &mut Ctx<'_>, _: Args<'_>) {
+    c.reply.int(c.session.info.id as i64)
+}
+
+/// CLIENT SETNAME.
+pub(super) fn setname(c: &mut Ctx<'_>, a: Args<'_>) {
+    if set_name(c, a.get(2)) {
+        c.reply.ok();
+    }
+}
+
+/// CLIENT GETNAME.
+pub(super) fn getname(c: &mut Ctx<'_>, _: Args<'_>) {
+    let name = c.session.info.name.lock().clone();
+    match name {
+        Some(n) => c.reply.bulk(&n),
+        None => c.reply.null(),
+    }
+}
+
+/// CLIENT INFO.
+pub(super) fn info(c: &mut Ctx<'_>, _: Args<'_>) {
+    let line = c.session.info.describe() + "\n";
+    c.reply.verbatim(line.as_bytes());
+}
+
+/// CLIENT HELP.
+pub(super) fn help(c: &mut Ctx<'_>, _: Args<'_>) {
+    help_reply(
+        c.reply,
+        "CLIENT",
+        &[
+            "GETNAME",
+            "    Return the name of the current connection.",
+            "ID",
+            "    Return the ID of the current connection.",
+            "INFO",
+            "    Return information about the current client connection.",
+            "KILL <ip:port> | <option> <value> [<option> <value> ...]",
+            "    Kill connections. Options: ID, ADDR, LADDR, TYPE, USER, SKIPME.",
+            "LIST [TYPE <type>] [ID <id> [<id> ...]]",
+            "    Return information about client connections.",
+            "REPLY (ON|OFF|SKIP)",
+            "    Control the replies sent to the current connection.",
+            "SETNAME <name>",
+            "    Assign the name <name> to the current connection.",
+            "SETINFO <LIB-NAME|LIB-VER> <value>",
+            "    Record the name or version of the client library.",
+        ],
+    )
 }
 
 /// CLIENT SETNAME's rule, shared with HELLO SETNAME: printable, no spaces. Replies with
@@ -71,7 +73,7 @@ pub(super) fn set_name(ctx: &mut Ctx<'_>, name: &[u8]) -> bool {
     true
 }
 
-fn setinfo(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn setinfo(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let (attr, value) = (args.get(2), args.get(3));
     if value.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
         ctx.reply.error(&format!(
@@ -115,7 +117,7 @@ fn type_matches(ctx: &mut Ctx<'_>, name: &[u8]) -> Option<bool> {
     }
 }
 
-fn list(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn list(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let mut clients = ctx.node.clients.all();
     match args.len() {
         2 => {}
@@ -171,7 +173,7 @@ impl KillFilter {
     }
 }
 
-fn kill(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn kill(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let me = ctx.session.info.id;
     let clients = ctx.node.clients.all();
     if args.len() == 3 {
@@ -256,7 +258,7 @@ fn kill_one(ctx: &mut Ctx<'_>, client: &Arc<ClientInfo>, me: u64) {
     }
 }
 
-fn reply(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn reply(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let mode = args.get(2);
     if is(mode, "ON") {
         ctx.session.reply_mode = ReplyMode::On;

@@ -6,147 +6,207 @@ use tessera_cluster_bus::engine::{Answer, ClusterCommand, CommandError, NodeEndp
 use tessera_keyspace::number::parse_i64;
 use tessera_keyspace::{SLOT_COUNT, key_slot};
 
-use super::{Ctx, Handler, help, is};
+use super::{Ctx, help_reply, is};
 use crate::errors;
 use crate::protocol::reply::Reply;
 use crate::protocol::request::Args;
 
-pub(super) fn handler(name: &str) -> Option<Handler> {
-    let run: Handler = match name {
-        "cluster|keyslot" => |c, a| {
-            if cluster_mode(c) {
-                c.reply.int(i64::from(key_slot(a.get(2))));
-            }
+/// CLUSTER KEYSLOT.
+pub(super) fn keyslot(c: &mut Ctx<'_>, a: Args<'_>) {
+    if cluster_mode(c) {
+        c.reply.int(i64::from(key_slot(a.get(2))));
+    }
+}
+
+/// CLUSTER HELP.
+pub(super) fn help(c: &mut Ctx<'_>, _: Args<'_>) {
+    if !cluster_mode(c) {
+        return;
+    }
+    help_reply(
+        c.reply,
+        "CLUSTER",
+        &[
+            "ADDSLOTS <slot> [<slot> ...]",
+            "    Assign slots to this node.",
+            "ADDSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
+            "    Assign slot ranges to this node.",
+            "BUMPEPOCH",
+            "    Advance the config epoch of this node.",
+            "COUNT-FAILURE-REPORTS <node-id>",
+            "    Return the number of failure reports about a node.",
+            "COUNTKEYSINSLOT <slot>",
+            "    Return the number of keys in <slot>.",
+            "DELSLOTS <slot> [<slot> ...]",
+            "    Unassign slots from this node.",
+            "DELSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
+            "    Unassign slot ranges from this node.",
+            "FAILOVER [FORCE|TAKEOVER]",
+            "    Promote this replica, with its master's agreement, without it, or without an election.",
+            "FLUSHSLOTS",
+            "    Unassign every slot of this node.",
+            "FORGET <node-id>",
+            "    Remove a node from the cluster view.",
+            "GETKEYSINSLOT <slot> <count>",
+            "    Return key names stored by this node in a slot.",
+            "INFO",
+            "    Return information about the cluster.",
+            "KEYSLOT <key>",
+            "    Return the hash slot for <key>.",
+            "LINKS",
+            "    Return the bus links of this node.",
+            "MEET <ip> <port> [<bus-port>]",
+            "    Connect this node to another node.",
+            "MYID",
+            "    Return the ID of this node.",
+            "NODES",
+            "    Return the cluster view of this node.",
+            "REPLICATE <node-id>",
+            "    Make this node a replica of a master.",
+            "REPLICAS <node-id>",
+            "    Return the replicas of a master.",
+            "RESET [HARD|SOFT]",
+            "    Forget every other node and every slot.",
+            "SAVECONFIG",
+            "    Write the cluster configuration to disk.",
+            "SETSLOT <slot> (IMPORTING <node-id>|MIGRATING <node-id>|STABLE|NODE <node-id>)",
+            "    Set the state of a slot during a migration, or hand it to a node.",
+            "SET-CONFIG-EPOCH <epoch>",
+            "    Set the config epoch of a node that knows no other node.",
+            "SHARDS",
+            "    Return the shards of the cluster.",
+            "SLOTS",
+            "    Return the slot ranges and the nodes serving them.",
+        ],
+    )
+}
+
+/// CLUSTER NODES.
+pub(super) fn nodes(c: &mut Ctx<'_>, _: Args<'_>) {
+    engine(c, ClusterCommand::Nodes)
+}
+
+/// CLUSTER MYID.
+pub(super) fn myid(c: &mut Ctx<'_>, _: Args<'_>) {
+    engine(c, ClusterCommand::MyId)
+}
+
+/// CLUSTER INFO.
+pub(super) fn info(c: &mut Ctx<'_>, _: Args<'_>) {
+    engine(c, ClusterCommand::Info)
+}
+
+/// CLUSTER SLOTS.
+pub(super) fn slots_command(c: &mut Ctx<'_>, _: Args<'_>) {
+    engine(c, ClusterCommand::Slots)
+}
+
+/// CLUSTER SHARDS.
+pub(super) fn shards(c: &mut Ctx<'_>, _: Args<'_>) {
+    engine(c, ClusterCommand::Shards)
+}
+
+/// CLUSTER LINKS.
+pub(super) fn links(c: &mut Ctx<'_>, _: Args<'_>) {
+    engine(c, ClusterCommand::Links)
+}
+
+/// CLUSTER ADDSLOTS.
+pub(super) fn addslots(c: &mut Ctx<'_>, a: Args<'_>) {
+    slots(c, a, false)
+}
+
+/// CLUSTER DELSLOTS.
+pub(super) fn delslots(c: &mut Ctx<'_>, a: Args<'_>) {
+    slots(c, a, true)
+}
+
+/// CLUSTER ADDSLOTSRANGE.
+pub(super) fn addslotsrange(c: &mut Ctx<'_>, a: Args<'_>) {
+    slot_ranges(c, a, false)
+}
+
+/// CLUSTER DELSLOTSRANGE.
+pub(super) fn delslotsrange(c: &mut Ctx<'_>, a: Args<'_>) {
+    slot_ranges(c, a, true)
+}
+
+/// CLUSTER FLUSHSLOTS.
+pub(super) fn flushslots(c: &mut Ctx<'_>, _: Args<'_>) {
+    let db_empty = db_empty(c);
+    engine(c, ClusterCommand::FlushSlots { db_empty })
+}
+
+/// CLUSTER FORGET.
+pub(super) fn forget(c: &mut Ctx<'_>, a: Args<'_>) {
+    engine(c, ClusterCommand::Forget(text(a.get(2))))
+}
+
+/// CLUSTER SET-CONFIG-EPOCH.
+pub(super) fn set_config_epoch(c: &mut Ctx<'_>, a: Args<'_>) {
+    if let Some(epoch) = c.int_arg(a.get(2)) {
+        engine(c, ClusterCommand::SetConfigEpoch(epoch));
+    }
+}
+
+/// CLUSTER BUMPEPOCH.
+pub(super) fn bumpepoch(c: &mut Ctx<'_>, _: Args<'_>) {
+    engine(c, ClusterCommand::BumpEpoch)
+}
+
+/// CLUSTER COUNT-FAILURE-REPORTS.
+pub(super) fn count_failure_reports(c: &mut Ctx<'_>, a: Args<'_>) {
+    engine(c, ClusterCommand::CountFailureReports(text(a.get(2))))
+}
+
+/// CLUSTER SAVECONFIG.
+pub(super) fn saveconfig(c: &mut Ctx<'_>, _: Args<'_>) {
+    engine(c, ClusterCommand::SaveConfig)
+}
+
+/// CLUSTER REPLICATE.
+pub(super) fn replicate(c: &mut Ctx<'_>, a: Args<'_>) {
+    let db_empty = db_empty(c);
+    engine(
+        c,
+        ClusterCommand::Replicate {
+            master: text(a.get(2)),
+            db_empty,
         },
-        "cluster|countkeysinslot" => countkeysinslot,
-        "cluster|getkeysinslot" => getkeysinslot,
-        "cluster|help" => |c, _| {
-            if !cluster_mode(c) {
-                return;
-            }
-            help(
-                c.reply,
-                "CLUSTER",
-                &[
-                    "ADDSLOTS <slot> [<slot> ...]",
-                    "    Assign slots to this node.",
-                    "ADDSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
-                    "    Assign slot ranges to this node.",
-                    "BUMPEPOCH",
-                    "    Advance the config epoch of this node.",
-                    "COUNT-FAILURE-REPORTS <node-id>",
-                    "    Return the number of failure reports about a node.",
-                    "COUNTKEYSINSLOT <slot>",
-                    "    Return the number of keys in <slot>.",
-                    "DELSLOTS <slot> [<slot> ...]",
-                    "    Unassign slots from this node.",
-                    "DELSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
-                    "    Unassign slot ranges from this node.",
-                    "FAILOVER [FORCE|TAKEOVER]",
-                    "    Promote this replica, with its master's agreement, without it, or without an election.",
-                    "FLUSHSLOTS",
-                    "    Unassign every slot of this node.",
-                    "FORGET <node-id>",
-                    "    Remove a node from the cluster view.",
-                    "GETKEYSINSLOT <slot> <count>",
-                    "    Return key names stored by this node in a slot.",
-                    "INFO",
-                    "    Return information about the cluster.",
-                    "KEYSLOT <key>",
-                    "    Return the hash slot for <key>.",
-                    "LINKS",
-                    "    Return the bus links of this node.",
-                    "MEET <ip> <port> [<bus-port>]",
-                    "    Connect this node to another node.",
-                    "MYID",
-                    "    Return the ID of this node.",
-                    "NODES",
-                    "    Return the cluster view of this node.",
-                    "REPLICATE <node-id>",
-                    "    Make this node a replica of a master.",
-                    "REPLICAS <node-id>",
-                    "    Return the replicas of a master.",
-                    "RESET [HARD|SOFT]",
-                    "    Forget every other node and every slot.",
-                    "SAVECONFIG",
-                    "    Write the cluster configuration to disk.",
-                    "SETSLOT <slot> (IMPORTING <node-id>|MIGRATING <node-id>|STABLE|NODE <node-id>)",
-                    "    Set the state of a slot during a migration, or hand it to a node.",
-                    "SET-CONFIG-EPOCH <epoch>",
-                    "    Set the config epoch of a node that knows no other node.",
-                    "SHARDS",
-                    "    Return the shards of the cluster.",
-                    "SLOTS",
-                    "    Return the slot ranges and the nodes serving them.",
-                ],
-            )
-        },
-        "cluster|meet" => meet,
-        "cluster|nodes" => |c, _| engine(c, ClusterCommand::Nodes),
-        "cluster|myid" => |c, _| engine(c, ClusterCommand::MyId),
-        "cluster|info" => |c, _| engine(c, ClusterCommand::Info),
-        "cluster|slots" => |c, _| engine(c, ClusterCommand::Slots),
-        "cluster|shards" => |c, _| engine(c, ClusterCommand::Shards),
-        "cluster|links" => |c, _| engine(c, ClusterCommand::Links),
-        "cluster|addslots" => |c, a| slots(c, a, false),
-        "cluster|delslots" => |c, a| slots(c, a, true),
-        "cluster|addslotsrange" => |c, a| slot_ranges(c, a, false),
-        "cluster|delslotsrange" => |c, a| slot_ranges(c, a, true),
-        "cluster|flushslots" => |c, _| {
-            let db_empty = db_empty(c);
-            engine(c, ClusterCommand::FlushSlots { db_empty })
-        },
-        "cluster|forget" => |c, a| engine(c, ClusterCommand::Forget(text(a.get(2)))),
-        "cluster|reset" => reset,
-        "cluster|set-config-epoch" => |c, a| {
-            if let Some(epoch) = c.int_arg(a.get(2)) {
-                engine(c, ClusterCommand::SetConfigEpoch(epoch));
-            }
-        },
-        "cluster|bumpepoch" => |c, _| engine(c, ClusterCommand::BumpEpoch),
-        "cluster|count-failure-reports" => {
-            |c, a| engine(c, ClusterCommand::CountFailureReports(text(a.get(2))))
-        }
-        "cluster|saveconfig" => |c, _| engine(c, ClusterCommand::SaveConfig),
-        "cluster|replicate" => |c, a| {
-            let db_empty = db_empty(c);
-            engine(
-                c,
-                ClusterCommand::Replicate {
-                    master: text(a.get(2)),
-                    db_empty,
-                },
-            )
-        },
-        "cluster|failover" => |c, a| {
-            use tessera_cluster_bus::engine::FailoverKind;
-            let kind = match a.len() {
-                2 => FailoverKind::Default,
-                3 if is(a.get(2), "FORCE") => FailoverKind::Force,
-                3 if is(a.get(2), "TAKEOVER") => FailoverKind::Takeover,
-                _ => return c.reply.error(errors::SYNTAX),
-            };
-            engine(c, ClusterCommand::Failover(kind))
-        },
-        "cluster|setslot" => setslot,
-        "cluster|replicas" | "cluster|slaves" => {
-            |c, a| engine(c, ClusterCommand::Replicas(text(a.get(2))))
-        }
-        "readonly" => |c, _| {
-            if cluster_mode(c) {
-                c.session.readonly = true;
-                c.reply.ok();
-            }
-        },
-        "readwrite" => |c, _| {
-            if cluster_mode(c) {
-                c.session.readonly = false;
-                c.reply.ok();
-            }
-        },
-        _ => return None,
+    )
+}
+
+/// CLUSTER FAILOVER.
+pub(super) fn failover(c: &mut Ctx<'_>, a: Args<'_>) {
+    use tessera_cluster_bus::engine::FailoverKind;
+    let kind = match a.len() {
+        2 => FailoverKind::Default,
+        3 if is(a.get(2), "FORCE") => FailoverKind::Force,
+        3 if is(a.get(2), "TAKEOVER") => FailoverKind::Takeover,
+        _ => return c.reply.error(errors::SYNTAX),
     };
-    Some(run)
+    engine(c, ClusterCommand::Failover(kind))
+}
+
+/// CLUSTER REPLICAS, CLUSTER SLAVES.
+pub(super) fn replicas(c: &mut Ctx<'_>, a: Args<'_>) {
+    engine(c, ClusterCommand::Replicas(text(a.get(2))))
+}
+
+/// READONLY.
+pub(super) fn readonly(c: &mut Ctx<'_>, _: Args<'_>) {
+    if cluster_mode(c) {
+        c.session.readonly = true;
+        c.reply.ok();
+    }
+}
+
+/// READWRITE.
+pub(super) fn readwrite(c: &mut Ctx<'_>, _: Args<'_>) {
+    if cluster_mode(c) {
+        c.session.readonly = false;
+        c.reply.ok();
+    }
 }
 
 fn text(arg: &[u8]) -> String {
@@ -287,7 +347,7 @@ pub(super) fn write_answer(r: &mut Reply, answer: Result<Answer, CommandError>) 
     }
 }
 
-fn meet(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn meet(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if args.len() > 5 {
         ctx.reply.error(&format!(
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLUSTER HELP.",
@@ -326,7 +386,7 @@ fn meet(ctx: &mut Ctx<'_>, args: Args<'_>) {
     );
 }
 
-fn setslot(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn setslot(ctx: &mut Ctx<'_>, args: Args<'_>) {
     use tessera_cluster_bus::engine::SetSlotAction;
     if !cluster_mode(ctx) {
         return;
@@ -438,7 +498,7 @@ fn slot_ranges(ctx: &mut Ctx<'_>, args: Args<'_>, delete: bool) {
     );
 }
 
-fn reset(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn reset(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let hard = match args.len() {
         2 => false,
         3 if is(args.get(2), "HARD") => true,
@@ -452,7 +512,7 @@ fn reset(ctx: &mut Ctx<'_>, args: Args<'_>) {
     engine(ctx, ClusterCommand::Reset { hard, db_empty });
 }
 
-fn countkeysinslot(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn countkeysinslot(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if !cluster_mode(ctx) {
         return;
     }
@@ -466,7 +526,7 @@ fn countkeysinslot(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-fn getkeysinslot(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn getkeysinslot(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if !cluster_mode(ctx) {
         return;
     }

@@ -1,24 +1,16 @@
 //! PING, ECHO, HELLO, AUTH, SELECT, QUIT, RESET.
 
-use super::{Ctx, Handler, is};
+use super::{Ctx, is};
 use crate::errors;
 use crate::protocol::request::Args;
 use crate::session::ReplyMode;
 
-pub(super) fn handler(name: &str) -> Option<Handler> {
-    Some(match name {
-        "ping" => ping,
-        "echo" => |c, a| c.reply.bulk(a.get(1)),
-        "hello" => hello,
-        "auth" => auth,
-        "select" => select,
-        "quit" => quit,
-        "reset" => reset,
-        _ => return None,
-    })
+/// ECHO.
+pub(super) fn echo(c: &mut Ctx<'_>, a: Args<'_>) {
+    c.reply.bulk(a.get(1))
 }
 
-fn ping(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn ping(ctx: &mut Ctx<'_>, args: Args<'_>) {
     match args.len() {
         1 => ctx.reply.simple("PONG"),
         2 => ctx.reply.bulk(args.get(1)),
@@ -36,7 +28,7 @@ fn credentials_ok(ctx: &Ctx<'_>, user: &[u8], password: &[u8]) -> bool {
             .is_none_or(|p| crate::auth::same_secret(p, password))
 }
 
-fn auth(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn auth(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let (user, password) = match args.len() {
         2 => {
             if ctx.settings.requirepass.is_none() {
@@ -71,7 +63,7 @@ fn auth_failed(ctx: &mut Ctx<'_>) {
     ctx.reply.error(errors::WRONGPASS);
 }
 
-fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let mut version = None;
     let mut next = 1;
     if args.len() >= 2 {
@@ -157,7 +149,7 @@ fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) {
     r.array(0);
 }
 
-fn select(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn select(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let Some(index) = ctx.int_arg(args.get(1)) else {
         return;
     };
@@ -171,12 +163,12 @@ fn select(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-fn quit(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn quit(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     ctx.reply.ok();
     ctx.session.close = true;
 }
 
-fn reset(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn reset(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     let s = &mut *ctx.session;
     s.select(0);
     s.set_resp3(false);

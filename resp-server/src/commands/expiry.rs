@@ -3,23 +3,48 @@
 use tessera_keyspace::generic::{self, ExpireCondition, TimeToLive};
 use tessera_keyspace::key_slot;
 
-use super::{Ctx, Handler, is};
+use super::{Ctx, is};
 use crate::errors;
 use crate::protocol::request::Args;
 
-pub(super) fn handler(name: &str) -> Option<Handler> {
-    Some(match name {
-        "expire" => |c, a| expire(c, a, 1000, false, "expire"),
-        "pexpire" => |c, a| expire(c, a, 1, false, "pexpire"),
-        "expireat" => |c, a| expire(c, a, 1000, true, "expireat"),
-        "pexpireat" => |c, a| expire(c, a, 1, true, "pexpireat"),
-        "ttl" => |c, a| ttl(c, a, |at, now| (at.saturating_sub(now).max(0) + 500) / 1000),
-        "pttl" => |c, a| ttl(c, a, |at, now| at.saturating_sub(now).max(0)),
-        "expiretime" => |c, a| ttl(c, a, |at, _| at / 1000),
-        "pexpiretime" => |c, a| ttl(c, a, |at, _| at),
-        "persist" => persist,
-        _ => return None,
-    })
+/// EXPIRE.
+pub(super) fn expire_command(c: &mut Ctx<'_>, a: Args<'_>) {
+    expire(c, a, 1000, false, "expire")
+}
+
+/// PEXPIRE.
+pub(super) fn pexpire(c: &mut Ctx<'_>, a: Args<'_>) {
+    expire(c, a, 1, false, "pexpire")
+}
+
+/// EXPIREAT.
+pub(super) fn expireat(c: &mut Ctx<'_>, a: Args<'_>) {
+    expire(c, a, 1000, true, "expireat")
+}
+
+/// PEXPIREAT.
+pub(super) fn pexpireat(c: &mut Ctx<'_>, a: Args<'_>) {
+    expire(c, a, 1, true, "pexpireat")
+}
+
+/// TTL.
+pub(super) fn ttl_command(c: &mut Ctx<'_>, a: Args<'_>) {
+    ttl(c, a, |at, now| (at.saturating_sub(now).max(0) + 500) / 1000)
+}
+
+/// PTTL.
+pub(super) fn pttl(c: &mut Ctx<'_>, a: Args<'_>) {
+    ttl(c, a, |at, now| at.saturating_sub(now).max(0))
+}
+
+/// EXPIRETIME.
+pub(super) fn expiretime(c: &mut Ctx<'_>, a: Args<'_>) {
+    ttl(c, a, |at, _| at / 1000)
+}
+
+/// PEXPIRETIME.
+pub(super) fn pexpiretime(c: &mut Ctx<'_>, a: Args<'_>) {
+    ttl(c, a, |at, _| at)
 }
 
 /// Parses NX / XX / GT / LT, with Redis's error texts.
@@ -101,7 +126,7 @@ fn ttl(ctx: &mut Ctx<'_>, args: Args<'_>, show: fn(i64, i64) -> i64) {
     });
 }
 
-fn persist(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn persist(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));

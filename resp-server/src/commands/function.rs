@@ -4,57 +4,75 @@
 
 use tessera_keyspace::rdb;
 
-use super::{Ctx, Handler, help, is};
+use super::{Ctx, help_reply, is};
 use crate::protocol::request::Args;
 
-pub(super) fn handler(name: &str) -> Option<Handler> {
-    let run: Handler = match name {
-        "function|dump" => |c, _| c.reply.bulk(&empty_dump()),
-        "function|list" => |c, _| c.reply.array(0),
-        "function|restore" => restore,
-        "function|flush" => |c, a| {
-            if a.len() == 3 && !is(a.get(2), "ASYNC") && !is(a.get(2), "SYNC") {
-                return c
-                    .reply
-                    .error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
-            }
-            c.reply.ok()
-        },
-        "function|delete" => |c, _| c.reply.error("ERR Library not found"),
-        "function|kill" => |c, _| c.reply.error("NOTBUSY No scripts in execution right now."),
-        "function|load" => |c, _| c.reply.error("ERR Engine 'lua' not found"),
-        "function|stats" => |c, _| {
-            c.reply.map(2);
-            c.reply.bulk(b"running_script");
-            c.reply.null();
-            c.reply.bulk(b"engines");
-            c.reply.map(1);
-            c.reply.bulk(b"LUA");
-            c.reply.map(2);
-            c.reply.bulk(b"libraries_count");
-            c.reply.int(0);
-            c.reply.bulk(b"functions_count");
-            c.reply.int(0);
-        },
-        "function|help" => |c, _| {
-            help(
-                c.reply,
-                "FUNCTION",
-                &[
-                    "DUMP",
-                    "    Return a payload holding every library (there are none).",
-                    "LIST [WITHCODE] [LIBRARYNAME <pattern>]",
-                    "    List the libraries (there are none).",
-                    "RESTORE <payload> [FLUSH|APPEND|REPLACE]",
-                    "    Load libraries from a DUMP payload; only an empty one is accepted.",
-                    "STATS",
-                    "    Report the running function and the engines.",
-                ],
-            )
-        },
-        _ => return None,
-    };
-    Some(run)
+/// FUNCTION DUMP.
+pub(super) fn dump(c: &mut Ctx<'_>, _: Args<'_>) {
+    c.reply.bulk(&empty_dump())
+}
+
+/// FUNCTION LIST.
+pub(super) fn list(c: &mut Ctx<'_>, _: Args<'_>) {
+    c.reply.array(0)
+}
+
+/// FUNCTION FLUSH.
+pub(super) fn flush(c: &mut Ctx<'_>, a: Args<'_>) {
+    if a.len() == 3 && !is(a.get(2), "ASYNC") && !is(a.get(2), "SYNC") {
+        return c
+            .reply
+            .error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+    }
+    c.reply.ok()
+}
+
+/// FUNCTION DELETE.
+pub(super) fn delete(c: &mut Ctx<'_>, _: Args<'_>) {
+    c.reply.error("ERR Library not found")
+}
+
+/// FUNCTION KILL.
+pub(super) fn kill(c: &mut Ctx<'_>, _: Args<'_>) {
+    c.reply.error("NOTBUSY No scripts in execution right now.")
+}
+
+/// FUNCTION LOAD.
+pub(super) fn load(c: &mut Ctx<'_>, _: Args<'_>) {
+    c.reply.error("ERR Engine 'lua' not found")
+}
+
+/// FUNCTION STATS.
+pub(super) fn stats(c: &mut Ctx<'_>, _: Args<'_>) {
+    c.reply.map(2);
+    c.reply.bulk(b"running_script");
+    c.reply.null();
+    c.reply.bulk(b"engines");
+    c.reply.map(1);
+    c.reply.bulk(b"LUA");
+    c.reply.map(2);
+    c.reply.bulk(b"libraries_count");
+    c.reply.int(0);
+    c.reply.bulk(b"functions_count");
+    c.reply.int(0);
+}
+
+/// FUNCTION HELP.
+pub(super) fn help(c: &mut Ctx<'_>, _: Args<'_>) {
+    help_reply(
+        c.reply,
+        "FUNCTION",
+        &[
+            "DUMP",
+            "    Return a payload holding every library (there are none).",
+            "LIST [WITHCODE] [LIBRARYNAME <pattern>]",
+            "    List the libraries (there are none).",
+            "RESTORE <payload> [FLUSH|APPEND|REPLACE]",
+            "    Load libraries from a DUMP payload; only an empty one is accepted.",
+            "STATS",
+            "    Report the running function and the engines.",
+        ],
+    )
 }
 
 /// FUNCTION DUMP with no libraries: the payload framing around nothing.
@@ -62,7 +80,7 @@ fn empty_dump() -> Vec<u8> {
     rdb::seal_payload(Vec::new())
 }
 
-fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if args.len() > 4 {
         return ctx.reply.error(
             "ERR unknown subcommand or wrong number of arguments for 'restore'. Try FUNCTION HELP.",

@@ -1,44 +1,42 @@
 //! COMMAND: what clients learn about the command table.
 
-use super::{Ctx, Handler, help, is};
-use crate::command::{ArgDoc, Command, CommandMeta, CommandTable, DocField};
+use super::{Ctx, help_reply, is};
+use crate::catalog::{
+    AclCategories, ArgDoc, BeginSearch, Command, CommandFlags, CommandMeta, CommandTable, DocField,
+    FindKeys, KeySpec, find_keys,
+};
 use crate::protocol::reply::Reply;
 use crate::protocol::request::Args;
 
-pub(super) fn handler(name: &str) -> Option<Handler> {
-    Some(match name {
-        "command" => all,
-        "command|count" => |c, _| c.reply.int(CommandTable::get().len() as i64),
-        "command|info" => info,
-        "command|docs" => docs,
-        "command|getkeys" => getkeys,
-        "command|list" => list,
-        "command|help" => |c, _| {
-            help(
-                c.reply,
-                "COMMAND",
-                &[
-                    "(no subcommand)",
-                    "    Return details about all commands.",
-                    "COUNT",
-                    "    Return the total number of commands.",
-                    "DOCS [<command-name> ...]",
-                    "    Return documentation of the given commands, or of all of them.",
-                    "GETKEYS <full-command>",
-                    "    Return the keys of a full command.",
-                    "INFO [<command-name> ...]",
-                    "    Return details about the given commands, or about all of them.",
-                    "LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]",
-                    "    Return the names of all commands, optionally filtered.",
-                ],
-            )
-        },
-        _ => return None,
-    })
+/// COMMAND COUNT.
+pub(super) fn count(c: &mut Ctx<'_>, _: Args<'_>) {
+    c.reply.int(CommandTable::get().len() as i64)
+}
+
+/// COMMAND HELP.
+pub(super) fn help(c: &mut Ctx<'_>, _: Args<'_>) {
+    help_reply(
+        c.reply,
+        "COMMAND",
+        &[
+            "(no subcommand)",
+            "    Return details about all commands.",
+            "COUNT",
+            "    Return the total number of commands.",
+            "DOCS [<command-name> ...]",
+            "    Return documentation of the given commands, or of all of them.",
+            "GETKEYS <full-command>",
+            "    Return the keys of a full command.",
+            "INFO [<command-name> ...]",
+            "    Return details about the given commands, or about all of them.",
+            "LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]",
+            "    Return the names of all commands, optionally filtered.",
+        ],
+    )
 }
 
 /// A list of flags: a set of status replies (an array in RESP2).
-fn flag_set(r: &mut Reply, flags: &[&str]) {
+fn flag_set<'n>(r: &mut Reply, flags: impl ExactSizeIterator<Item = &'n str>) {
     r.set(flags.len());
     for f in flags {
         r.simple(f);
@@ -51,11 +49,12 @@ fn write_info(r: &mut Reply, command: &Command) {
     r.array(10);
     r.bulk(m.name.as_bytes());
     r.int(i64::from(m.arity));
-    flag_set(r, m.flags);
+    flag_set(r, m.flags.names());
     r.int(i64::from(m.first_key));
     r.int(i64::from(m.last_key));
     r.int(i64::from(m.key_step));
-    flag_set(r, m.acl_categories);
+    let categories: Vec<String> = m.acl.names().map(|c| format!("@{c}")).collect();
+    flag_set(r, categories.iter().map(String::as_str));
     r.set(m.tips.len());
     for tip in m.tips {
         r.bulk(tip.as_bytes());
@@ -63,58 +62,87 @@ fn write_info(r: &mut Reply, command: &Command) {
     // Redis sends key specs and subcommands as sets in RESP3.
     r.set(m.key_specs.len());
     for spec in m.key_specs {
-        r.map(3);
-        r.bulk(b"flags");
-        flag_set(r, spec.flags);
-        r.bulk(b"begin_search");
-        r.map(2);
-        r.bulk(b"type");
-        match spec.begin_keyword {
-            None => {
-                r.bulk(b"index");
-                r.bulk(b"spec");
-                r.map(1);
-                r.bulk(b"index");
-                r.int(spec.begin_index);
-            }
-            Some((keyword, start)) => {
-                r.bulk(b"keyword");
-                r.bulk(b"spec");
-                r.map(2);
-                r.bulk(b"keyword");
-                r.bulk(keyword.as_bytes());
-                r.bulk(b"startfrom");
-                r.int(start);
-            }
-        }
-        r.bulk(b"find_keys");
-        r.map(2);
-        r.bulk(b"type");
-        r.bulk(b"range");
-        r.bulk(b"spec");
-        r.map(3);
-        r.bulk(b"lastkey");
-        r.int(spec.last_key);
-        r.bulk(b"keystep");
-        r.int(spec.key_step);
-        r.bulk(b"limit");
-        r.int(spec.limit);
+        write_key_spec(r, spec);
     }
-    let mut subs: Vec<&Command> = command.subcommands().collect();
-    subs.sort_by_key(|c| c.meta.name);
-    r.set(subs.len());
-    for sub in subs {
+    r.set(m.subcommands.len());
+    for sub in command.subcommands() {
         write_info(r, sub);
     }
 }
 
-fn sorted_commands() -> Vec<&'static Command> {
-    let mut all: Vec<&Command> = CommandTable::get().iter().collect();
-    all.sort_by_key(|c| c.meta.name);
-    all
+/// A key spec as a map: flags, begin_search and find_keys, each typed.
+fn write_key_spec(r: &mut Reply, spec: &KeySpec) {
+    fn typed(r: &mut Reply, kind: &str, fields: &[(&str, i64)], keyword: Option<&str>) {
+        r.map(2);
+        r.bulk(b"type");
+        r.bulk(kind.as_bytes());
+        r.bulk(b"spec");
+        r.map(fields.len() + usize::from(keyword.is_some()));
+        if let Some(keyword) = keyword {
+            r.bulk(b"keyword");
+            r.bulk(keyword.as_bytes());
+        }
+        for (name, value) in fields {
+            r.bulk(name.as_bytes());
+            r.int(*value);
+        }
+    }
+    r.map(3);
+    r.bulk(b"flags");
+    flag_set(r, spec.flags.names());
+    r.bulk(b"begin_search");
+    match spec.begin {
+        BeginSearch::Index(index) => typed(r, "index", &[("index", index.into())], None),
+        BeginSearch::Keyword {
+            keyword,
+            start_from,
+        } => typed(
+            r,
+            "keyword",
+            &[("startfrom", start_from.into())],
+            Some(keyword),
+        ),
+        BeginSearch::Unknown => typed(r, "unknown", &[], None),
+    }
+    r.bulk(b"find_keys");
+    match spec.find {
+        FindKeys::Range {
+            last_key,
+            key_step,
+            limit,
+        } => typed(
+            r,
+            "range",
+            &[
+                ("lastkey", last_key.into()),
+                ("keystep", key_step.into()),
+                ("limit", limit.into()),
+            ],
+            None,
+        ),
+        FindKeys::Keynum {
+            keynum_index,
+            first_key,
+            key_step,
+        } => typed(
+            r,
+            "keynum",
+            &[
+                ("keynumidx", keynum_index.into()),
+                ("firstkey", first_key.into()),
+                ("keystep", key_step.into()),
+            ],
+            None,
+        ),
+        FindKeys::Unknown => typed(r, "unknown", &[], None),
+    }
 }
 
-fn all(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+fn sorted_commands() -> Vec<&'static Command> {
+    CommandTable::get().top_level().collect()
+}
+
+pub(super) fn all(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     let commands = sorted_commands();
     ctx.reply.array(commands.len());
     for c in commands {
@@ -122,7 +150,7 @@ fn all(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     }
 }
 
-fn info(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn info(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if args.len() == 2 {
         return all(ctx, args);
     }
@@ -139,7 +167,7 @@ fn write_doc_field(r: &mut Reply, field: &DocField) {
     match field {
         DocField::Str(text) => r.bulk(text.as_bytes()),
         DocField::Int(n) => r.int(*n),
-        DocField::Flags(flags) => flag_set(r, flags),
+        DocField::Flags(flags) => flag_set(r, flags.iter().copied()),
         DocField::Args(args) => write_arguments(r, args),
     }
 }
@@ -157,8 +185,7 @@ fn write_arguments(r: &mut Reply, args: &[ArgDoc]) {
 
 fn write_docs(r: &mut Reply, command: &Command) {
     let m = command.meta;
-    let mut subs: Vec<&Command> = command.subcommands().collect();
-    subs.sort_by_key(|c| c.meta.name);
+    let subs: Vec<&Command> = command.subcommands().collect();
     let fields = 4
         + m.doc_fields.len()
         + usize::from(!m.arguments.is_empty())
@@ -191,7 +218,7 @@ fn write_docs(r: &mut Reply, command: &Command) {
     }
 }
 
-fn docs(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn docs(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let commands: Vec<&Command> = if args.len() == 2 {
         sorted_commands()
     } else {
@@ -206,38 +233,46 @@ fn docs(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-fn getkeys(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let Some(mut command) = CommandTable::get().lookup(args.get(2)) else {
-        ctx.reply.error("ERR Invalid command specified");
-        return;
-    };
+/// COMMAND GETKEYS: the keys of a call, found as routing finds them.
+pub(super) fn getkeys(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let table = CommandTable::get();
     let call_len = args.len() - 2;
-    if !command.subcommands.is_empty() && call_len >= 2 {
-        match command.subcommand(args.get(3)) {
-            Some(sub) => command = sub,
-            None => {
-                ctx.reply.error("ERR Invalid command specified");
-                return;
-            }
+    let command = table.lookup(args.get(2)).and_then(|c| {
+        if c.meta.is_container() && call_len >= 2 {
+            table.subcommand(c, args.get(3))
+        } else {
+            Some(c)
         }
+    });
+    let Some(command) = command else {
+        return ctx.reply.error("ERR Invalid command specified");
+    };
+    let meta = command.meta;
+    if !meta.may_have_keys() {
+        return ctx.reply.error("ERR The command has no key arguments");
     }
-    if !command.meta.arity_ok(call_len) {
-        ctx.reply
+    if !meta.arity_ok(call_len) {
+        return ctx
+            .reply
             .error("ERR Invalid number of arguments specified for command");
-        return;
     }
-    let positions: Vec<usize> = command.meta.key_positions(call_len).collect();
-    if positions.is_empty() {
-        ctx.reply.error("ERR The command has no key arguments");
-        return;
+    let keys = find_keys(meta, call_len, |i| args.get(2 + i));
+    if keys.is_empty() {
+        if meta.has(CommandFlags::NO_MANDATORY_KEYS) {
+            return ctx.reply.array(0);
+        }
+        return ctx
+            .reply
+            .error("ERR Invalid arguments specified for command");
     }
+    let positions: Vec<usize> = keys.positions().collect();
     ctx.reply.array(positions.len());
     for p in positions {
         ctx.reply.bulk(args.get(2 + p));
     }
 }
 
-fn list(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn list(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let mut names: Vec<&'static str> = Vec::new();
     for c in sorted_commands() {
         names.push(c.meta.name);
@@ -250,9 +285,9 @@ fn list(ctx: &mut Ctx<'_>, args: Args<'_>) {
             if is(kind, "PATTERN") {
                 names.retain(|n| tessera_keyspace::glob::glob_match(value, n.as_bytes(), true));
             } else if is(kind, "ACLCAT") {
-                let wanted = format!("@{}", String::from_utf8_lossy(value).to_ascii_lowercase());
+                let wanted = AclCategories::named(&String::from_utf8_lossy(value));
                 names.retain(|n| {
-                    meta_of(n).is_some_and(|m| m.acl_categories.contains(&wanted.as_str()))
+                    wanted.is_some_and(|w| meta_of(n).is_some_and(|m| m.acl.contains(w)))
                 });
             } else if is(kind, "MODULE") {
                 names.clear();

@@ -4,27 +4,21 @@ use tessera_keyspace::generic::{self};
 use tessera_keyspace::number::parse_u64;
 use tessera_keyspace::{ScanFilter, ValueType, key_slot};
 
-use super::{Ctx, Handler, help, is};
+use super::{Ctx, help_reply, is};
 use crate::errors;
 use crate::protocol::request::Args;
 
-pub(super) fn handler(name: &str) -> Option<Handler> {
-    Some(match name {
-        "del" | "unlink" => del,
-        "exists" | "touch" => exists,
-        "type" => type_,
-        "rename" => |c, a| rename(c, a, false),
-        "renamenx" => |c, a| rename(c, a, true),
-        "keys" => keys,
-        "scan" => scan,
-        "randomkey" => randomkey,
-        "object|encoding" => object_encoding,
-        "object|help" => object_help,
-        _ => return None,
-    })
+/// RENAME.
+pub(super) fn rename_command(c: &mut Ctx<'_>, a: Args<'_>) {
+    rename(c, a, false)
 }
 
-fn del(ctx: &mut Ctx<'_>, args: Args<'_>) {
+/// RENAMENX.
+pub(super) fn renamenx(c: &mut Ctx<'_>, a: Args<'_>) {
+    rename(c, a, true)
+}
+
+pub(super) fn del(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let db = ctx.db();
     let mut locks = db.lock_keys(args.iter_from(1));
     let deleted = args
@@ -37,7 +31,7 @@ fn del(ctx: &mut Ctx<'_>, args: Args<'_>) {
     ctx.reply.int(deleted as i64);
 }
 
-fn exists(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn exists(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let db = ctx.db();
     let mut locks = db.lock_keys(args.iter_from(1));
     let found = args
@@ -47,7 +41,7 @@ fn exists(ctx: &mut Ctx<'_>, args: Args<'_>) {
     ctx.reply.int(found as i64);
 }
 
-fn type_(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn type_(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let key = args.get(1);
     let db = ctx.db();
     let found = generic::value_type(&mut db.lock(key_slot(key)), key, ctx.now_ms);
@@ -74,7 +68,7 @@ fn rename(ctx: &mut Ctx<'_>, args: Args<'_>, only_if_absent: bool) {
     }
 }
 
-fn keys(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn keys(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let found = ctx.db().keys(args.get(1), ctx.now_ms);
     ctx.reply.bulk_array(found.iter().map(Vec::as_slice));
 }
@@ -87,7 +81,7 @@ fn parse_cursor(arg: &[u8]) -> Option<u64> {
     }
 }
 
-fn scan(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn scan(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let Some(cursor) = parse_cursor(args.get(1)) else {
         ctx.reply.error("ERR invalid cursor");
         return;
@@ -129,7 +123,7 @@ fn scan(ctx: &mut Ctx<'_>, args: Args<'_>) {
     ctx.reply.bulk_array(found.iter().map(Vec::as_slice));
 }
 
-fn randomkey(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn randomkey(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     let mut random = || rand::random::<u64>();
     match ctx.db().random_key(ctx.now_ms, &mut random) {
         Some(key) => ctx.reply.bulk(&key),
@@ -137,7 +131,7 @@ fn randomkey(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     }
 }
 
-fn object_encoding(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn object_encoding(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let key = args.get(2);
     let db = ctx.db();
     match generic::encoding(&mut db.lock(key_slot(key)), key, ctx.now_ms) {
@@ -146,8 +140,8 @@ fn object_encoding(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-fn object_help(ctx: &mut Ctx<'_>, _args: Args<'_>) {
-    help(
+pub(super) fn object_help(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+    help_reply(
         ctx.reply,
         "OBJECT",
         &[

@@ -13,29 +13,21 @@ use tessera_keyspace::key_slot;
 use tessera_keyspace::rdb;
 use tessera_migration::{MigrateRequest, RestoreOptions, TargetBatch, restore_deadline};
 
-use super::{Ctx, Handler};
+use super::Ctx;
 use crate::node::Node;
 use crate::protocol::request::Args;
 
 const BUSYKEY: &str = "BUSYKEY Target key name already exists.";
 
-pub(super) fn handler(name: &str) -> Option<Handler> {
-    let run: Handler = match name {
-        "asking" => |c, _| {
-            if super::cluster::cluster_mode(c) {
-                c.session.asking = true;
-                c.reply.ok();
-            }
-        },
-        "dump" => dump,
-        "restore" | "restore-asking" => restore,
-        "migrate" => migrate,
-        _ => return None,
-    };
-    Some(run)
+/// ASKING.
+pub(super) fn asking(c: &mut Ctx<'_>, _: Args<'_>) {
+    if super::cluster::cluster_mode(c) {
+        c.session.asking = true;
+        c.reply.ok();
+    }
 }
 
-fn dump(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn dump(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let key = args.get(1);
     let mut table = ctx.db().lock(key_slot(key));
     match table.read(key, ctx.now_ms) {
@@ -44,7 +36,7 @@ fn dump(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let all: Vec<&[u8]> = args.iter_from(0).collect();
     let options = match RestoreOptions::parse(&all) {
         Ok(options) => options,
@@ -95,7 +87,7 @@ fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) {
     ctx.reply.ok();
 }
 
-fn migrate(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn migrate(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let all: Vec<&[u8]> = args.iter_from(0).collect();
     let request = match MigrateRequest::parse(&all) {
         Ok(request) => request,

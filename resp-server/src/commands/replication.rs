@@ -4,24 +4,22 @@
 use std::time::Duration;
 use tessera_replication::{ReplicaState, Role};
 
-use super::{Ctx, Handler, is};
+use super::{Ctx, is};
 use crate::errors;
 use crate::protocol::request::Args;
 use crate::replication::{LinkState, SyncRequest};
 
-pub(super) fn handler(name: &str) -> Option<Handler> {
-    Some(match name {
-        "replicaof" | "slaveof" => replicaof,
-        "role" => role,
-        "wait" => wait,
-        "psync" => |c, a| sync(c, a, false),
-        "sync" => |c, a| sync(c, a, true),
-        "replconf" => replconf,
-        _ => return None,
-    })
+/// PSYNC.
+pub(super) fn psync(c: &mut Ctx<'_>, a: Args<'_>) {
+    sync(c, a, false)
 }
 
-fn replicaof(ctx: &mut Ctx<'_>, args: Args<'_>) {
+/// SYNC.
+pub(super) fn sync_command(c: &mut Ctx<'_>, a: Args<'_>) {
+    sync(c, a, true)
+}
+
+pub(super) fn replicaof(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if ctx.settings.cluster_enabled {
         ctx.reply
             .error("ERR REPLICAOF not allowed in cluster mode.");
@@ -58,7 +56,7 @@ fn replicaof(ctx: &mut Ctx<'_>, args: Args<'_>) {
     ctx.reply.ok();
 }
 
-fn role(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn role(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     let stream = &ctx.node.replication;
     match stream.role() {
         Role::Master => {
@@ -108,7 +106,7 @@ fn role(ctx: &mut Ctx<'_>, _args: Args<'_>) {
 
 /// WAIT numreplicas timeout: answers how many replicas acknowledged this client's
 /// last write, once enough did or the timeout passed.
-fn wait(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn wait(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if ctx.node.replication.is_replica() {
         ctx.reply.error("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.");
         return;
@@ -189,7 +187,7 @@ fn sync(ctx: &mut Ctx<'_>, args: Args<'_>, legacy: bool) {
     });
 }
 
-fn replconf(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn replconf(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if args.len() % 2 == 0 {
         ctx.reply.error(errors::SYNTAX);
         return;

@@ -4,46 +4,49 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tessera_keyspace::{StrValue, Value, key_slot};
 
-use super::{Ctx, Handler, help, is};
+use super::{Ctx, help_reply, is};
 use crate::config::DebugCommand;
 use crate::errors;
 use crate::protocol::request::Args;
 use crate::snapshots::{self, SaveError, SaveOnExit};
 
-pub(super) fn handler(name: &str) -> Option<Handler> {
-    Some(match name {
-        "info" => info,
-        "config|get" => config_get,
-        "config|set" => config_set,
-        "config|resetstat" => config_resetstat,
-        "config|help" => |c, _| {
-            help(
-                c.reply,
-                "CONFIG",
-                &[
-                    "GET <pattern>",
-                    "    Return parameters matching the glob-like <pattern> and their values.",
-                    "SET <directive> <value>",
-                    "    Set the configuration <directive> to <value>.",
-                    "RESETSTAT",
-                    "    Reset statistics reported by the INFO command.",
-                ],
-            )
-        },
-        "dbsize" => |c, _| c.reply.int(c.db().len() as i64),
-        "flushall" => |c, a| flush(c, a, true),
-        "flushdb" => |c, a| flush(c, a, false),
-        "time" => time,
-        "lastsave" => |c, _| c.reply.int(c.node.snapshots.last_save()),
-        "save" => save,
-        "bgsave" => bgsave,
-        "debug" => debug,
-        "shutdown" => shutdown,
-        _ => return None,
-    })
+/// CONFIG HELP.
+pub(super) fn help(c: &mut Ctx<'_>, _: Args<'_>) {
+    help_reply(
+        c.reply,
+        "CONFIG",
+        &[
+            "GET <pattern>",
+            "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>",
+            "    Set the configuration <directive> to <value>.",
+            "RESETSTAT",
+            "    Reset statistics reported by the INFO command.",
+        ],
+    )
 }
 
-fn info(ctx: &mut Ctx<'_>, args: Args<'_>) {
+/// DBSIZE.
+pub(super) fn dbsize(c: &mut Ctx<'_>, _: Args<'_>) {
+    c.reply.int(c.db().len() as i64)
+}
+
+/// FLUSHALL.
+pub(super) fn flushall(c: &mut Ctx<'_>, a: Args<'_>) {
+    flush(c, a, true)
+}
+
+/// FLUSHDB.
+pub(super) fn flushdb(c: &mut Ctx<'_>, a: Args<'_>) {
+    flush(c, a, false)
+}
+
+/// LASTSAVE.
+pub(super) fn lastsave(c: &mut Ctx<'_>, _: Args<'_>) {
+    c.reply.int(c.node.snapshots.last_save())
+}
+
+pub(super) fn info(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let sections: Vec<String> = args
         .iter_from(1)
         .map(|s| String::from_utf8_lossy(s).to_ascii_lowercase())
@@ -52,7 +55,7 @@ fn info(ctx: &mut Ctx<'_>, args: Args<'_>) {
     ctx.reply.verbatim(text.as_bytes());
 }
 
-fn config_get(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn config_get(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let patterns: Vec<&[u8]> = args.iter_from(2).collect();
     let pairs = ctx.node.config.get(&patterns);
     ctx.reply.map(pairs.len());
@@ -62,7 +65,7 @@ fn config_get(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-fn config_set(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn config_set(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if args.len() % 2 != 0 {
         ctx.reply.error(&errors::wrong_arity("config|set"));
         return;
@@ -77,7 +80,7 @@ fn config_set(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-fn config_resetstat(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn config_resetstat(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     ctx.node.stats.reset();
     ctx.node.clients.reset_counters();
     for (_, db) in ctx.node.keyspace.existing() {
@@ -116,7 +119,7 @@ fn flush(ctx: &mut Ctx<'_>, args: Args<'_>, all: bool) {
     ctx.reply.ok();
 }
 
-fn time(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn time(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     let us = crate::clock::unix_us();
     ctx.reply.array(2);
     ctx.reply
@@ -125,7 +128,7 @@ fn time(ctx: &mut Ctx<'_>, _args: Args<'_>) {
         .bulk(itoa::Buffer::new().format(us % 1_000_000).as_bytes());
 }
 
-fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let allowed = match ctx.settings.enable_debug_command {
         DebugCommand::Yes => true,
         DebugCommand::Local => ctx.session.local,
@@ -161,7 +164,7 @@ fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) {
     } else if is(sub, "POPULATE") && (3..=5).contains(&args.len()) {
         populate(ctx, args);
     } else if is(sub, "HELP") {
-        help(
+        help_reply(
             ctx.reply,
             "DEBUG",
             &[
@@ -251,7 +254,7 @@ fn populate(ctx: &mut Ctx<'_>, args: Args<'_>) {
     ctx.reply.ok();
 }
 
-fn save(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn save(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     match snapshots::save(ctx.node, false) {
         Ok(_) => ctx.reply.ok(),
         Err(SaveError::InProgress) => ctx.reply.error("ERR Background save already in progress"),
@@ -259,7 +262,7 @@ fn save(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     }
 }
 
-fn bgsave(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn bgsave(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let schedule = match args.len() {
         1 => false,
         2 if is(args.get(1), "SCHEDULE") => true,
@@ -279,7 +282,7 @@ fn bgsave(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-fn shutdown(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn shutdown(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let (mut save, mut nosave, mut force) = (false, false, false);
     for flag in args.iter_from(1) {
         if is(flag, "SAVE") {

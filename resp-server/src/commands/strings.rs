@@ -5,34 +5,18 @@ use tessera_keyspace::strings::{
 };
 use tessera_keyspace::{StrValue, key_slot};
 
-use super::{Ctx, Handler, is};
+use super::{Ctx, is};
 use crate::errors;
 use crate::protocol::request::Args;
 
-pub(super) fn handler(name: &str) -> Option<Handler> {
-    Some(match name {
-        "get" => get,
-        "set" => set,
-        "setnx" => setnx,
-        "setex" => setex,
-        "psetex" => psetex,
-        "getset" => getset,
-        "getdel" => getdel,
-        "getex" => getex,
-        "mget" => mget,
-        "mset" => mset,
-        "msetnx" => msetnx,
-        "append" => append,
-        "strlen" => strlen,
-        "getrange" => getrange,
-        "setrange" => setrange,
-        "incr" => |c, a| incr_by(c, a, a.get(1), 1),
-        "decr" => |c, a| incr_by(c, a, a.get(1), -1),
-        "incrby" => incrby,
-        "decrby" => decrby,
-        "incrbyfloat" => incrbyfloat,
-        _ => return None,
-    })
+/// INCR.
+pub(super) fn incr(c: &mut Ctx<'_>, a: Args<'_>) {
+    incr_by(c, a, a.get(1), 1)
+}
+
+/// DECR.
+pub(super) fn decr(c: &mut Ctx<'_>, a: Args<'_>) {
+    incr_by(c, a, a.get(1), -1)
 }
 
 /// Replies with a string value or null.
@@ -78,7 +62,7 @@ pub(super) fn deadline_arg(
     at
 }
 
-fn get(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn get(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
@@ -124,7 +108,7 @@ fn run_set(
     }
 }
 
-fn set(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn set(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let mut options = SetOptions::default();
     let mut expiry: Option<(&[u8], Unit, bool)> = None;
     let mut keep_ttl = false;
@@ -182,7 +166,7 @@ fn set(ctx: &mut Ctx<'_>, args: Args<'_>) {
     run_set(ctx, args, args.get(1), args.get(2), options, false);
 }
 
-fn setnx(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn setnx(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let options = SetOptions {
         condition: SetCondition::IfAbsent,
         ..SetOptions::default()
@@ -200,15 +184,15 @@ fn setex_with(ctx: &mut Ctx<'_>, args: Args<'_>, unit: Unit, name: &str) {
     }
 }
 
-fn setex(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn setex(ctx: &mut Ctx<'_>, args: Args<'_>) {
     setex_with(ctx, args, Unit::Seconds, "setex");
 }
 
-fn psetex(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn psetex(ctx: &mut Ctx<'_>, args: Args<'_>) {
     setex_with(ctx, args, Unit::Millis, "psetex");
 }
 
-fn getset(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn getset(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let options = SetOptions {
         return_previous: true,
         ..SetOptions::default()
@@ -216,7 +200,7 @@ fn getset(ctx: &mut Ctx<'_>, args: Args<'_>) {
     run_set(ctx, args, args.get(1), args.get(2), options, false);
 }
 
-fn getdel(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn getdel(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
@@ -237,7 +221,7 @@ enum GetExOption<'a> {
     Timed(&'a [u8], Unit, bool),
 }
 
-fn getex(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn getex(ctx: &mut Ctx<'_>, args: Args<'_>) {
     const TIMED: [(&str, Unit, bool); 4] = [
         ("EX", Unit::Seconds, false),
         ("PX", Unit::Millis, false),
@@ -290,7 +274,7 @@ fn getex(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-fn mget(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn mget(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let db = ctx.db();
     let mut locks = db.lock_keys(args.iter_from(1));
     ctx.reply.array(args.len() - 1);
@@ -331,21 +315,21 @@ fn mset_all(ctx: &mut Ctx<'_>, args: Args<'_>, only_if_none_exist: bool) -> bool
     true
 }
 
-fn mset(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn mset(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if pairs_ok(ctx, args, "mset") {
         mset_all(ctx, args, false);
         ctx.reply.ok();
     }
 }
 
-fn msetnx(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn msetnx(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if pairs_ok(ctx, args, "msetnx") {
         let written = mset_all(ctx, args, true);
         ctx.reply.int(i64::from(written));
     }
 }
 
-fn append(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn append(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
@@ -359,7 +343,7 @@ fn append(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-fn strlen(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn strlen(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
@@ -369,7 +353,7 @@ fn strlen(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-fn getrange(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn getrange(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let Some(start) = ctx.int_arg(args.get(2)) else {
         return;
     };
@@ -389,7 +373,7 @@ fn getrange(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-fn setrange(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn setrange(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let Some(offset) = ctx.int_arg(args.get(2)) else {
         return;
     };
@@ -422,13 +406,13 @@ fn incr_by(ctx: &mut Ctx<'_>, args: Args<'_>, key: &[u8], delta: i64) {
     }
 }
 
-fn incrby(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn incrby(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if let Some(delta) = ctx.int_arg(args.get(2)) {
         incr_by(ctx, args, args.get(1), delta);
     }
 }
 
-fn decrby(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn decrby(ctx: &mut Ctx<'_>, args: Args<'_>) {
     match ctx.int_arg(args.get(2)) {
         Some(i64::MIN) => ctx.reply.error("ERR decrement would overflow"),
         Some(delta) => incr_by(ctx, args, args.get(1), -delta),
@@ -436,7 +420,7 @@ fn decrby(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-fn incrbyfloat(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn incrbyfloat(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));

@@ -7,49 +7,52 @@
 //! the isolation Redis gives. Commands with keys are refused while queuing, with a
 //! clear error, rather than run without isolation from other clients.
 
-use super::{Ctx, Handler};
+use super::Ctx;
+use crate::catalog::{Command, CommandFlags, CommandId};
 use crate::dispatch;
 use crate::protocol::reply::Reply;
 use crate::protocol::request::Args;
 use crate::session::Transaction;
 use tessera_cluster_bus::engine::{ClusterCommand, SetSlotAction};
 
-pub(super) fn handler(name: &str) -> Option<Handler> {
-    let run: Handler = match name {
-        "multi" => |c, _| {
-            if c.session.multi.is_some() {
-                return c.reply.error("ERR MULTI calls can not be nested");
-            }
-            c.session.multi = Some(Transaction::default());
-            c.reply.ok();
-        },
-        "discard" => |c, _| match c.session.multi.take() {
-            Some(_) => c.reply.ok(),
-            None => c.reply.error("ERR DISCARD without MULTI"),
-        },
-        "exec" => exec,
-        _ => return None,
-    };
-    Some(run)
+/// MULTI.
+pub(super) fn multi(c: &mut Ctx<'_>, _: Args<'_>) {
+    if c.session.multi.is_some() {
+        return c.reply.error("ERR MULTI calls can not be nested");
+    }
+    c.session.multi = Some(Transaction::default());
+    c.reply.ok();
+}
+
+/// DISCARD.
+pub(super) fn discard(c: &mut Ctx<'_>, _: Args<'_>) {
+    match c.session.multi.take() {
+        Some(_) => c.reply.ok(),
+        None => c.reply.error("ERR DISCARD without MULTI"),
+    }
 }
 
 /// The commands that act on the transaction itself rather than being queued.
-pub fn controls_transaction(name: &str) -> bool {
+pub fn controls_transaction(id: CommandId) -> bool {
     matches!(
-        name,
-        "exec" | "discard" | "multi" | "watch" | "unwatch" | "quit" | "reset"
+        id,
+        CommandId::Exec
+            | CommandId::Discard
+            | CommandId::Multi
+            | CommandId::Quit
+            | CommandId::Reset
     )
 }
 
 /// Why a command can't be queued, if it can't.
-pub fn refuse_queuing(command: &crate::command::Command) -> Option<&'static str> {
+pub fn refuse_queuing(command: &Command) -> Option<&'static str> {
     let meta = command.meta;
-    if meta.first_key != 0 || meta.has_flag("movablekeys") {
+    if meta.may_have_keys() {
         return Some(
             "ERR Tessera runs MULTI/EXEC only for commands without keys (cluster and server administration) for now",
         );
     }
-    if meta.has_flag("no_multi") {
+    if meta.has(CommandFlags::NO_MULTI) {
         return Some("ERR Command not allowed inside a transaction");
     }
     None
@@ -61,7 +64,7 @@ enum Part {
     Engine,
 }
 
-fn exec(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn exec(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     let Some(tx) = ctx.session.multi.take() else {
         return ctx.reply.error("ERR EXEC without MULTI");
     };

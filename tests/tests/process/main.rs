@@ -4,6 +4,7 @@
 
 mod admin;
 mod bus_input;
+mod catalog;
 mod clients;
 mod cluster;
 mod differential;
