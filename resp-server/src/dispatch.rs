@@ -138,7 +138,7 @@ fn route_keys<'a>(
     };
     let routing = cluster.routing();
     let Some(owner) = routing.owner(slot) else {
-        ctx.reply.error("CLUSTERDOWN Hash slot not served");
+        ctx.reply.error(errors::SLOT_NOT_SERVED);
         return Routed::Answered;
     };
     if !rest.all(|p| key_slot(args.get(p)) == slot) {
@@ -149,12 +149,11 @@ fn route_keys<'a>(
     // it may be cut off from the majority that is promoting its replica.
     if !routing.state_ok || !cluster.lease_holds(ctx.now_ms as u64) {
         if !ctx.settings.cluster.allow_reads_when_down {
-            ctx.reply.error("CLUSTERDOWN The cluster is down");
+            ctx.reply.error(errors::CLUSTER_DOWN);
             return Routed::Answered;
         }
         if command.meta.is_write() {
-            ctx.reply
-                .error("CLUSTERDOWN The cluster is down and only accepts read commands");
+            ctx.reply.error(errors::CLUSTER_DOWN_READS_ONLY);
             return Routed::Answered;
         }
     }

@@ -19,6 +19,97 @@ pub const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is
 /// The connection limit.
 pub const MAX_CLIENTS: &str = "ERR max number of clients reached";
 
+/// A CLIENT SETNAME name with spaces or special characters.
+pub const CLIENT_NAME_CHARS: &str =
+    "ERR Client names cannot contain spaces, newlines or special characters.";
+/// CLIENT LIST ID with a bad id.
+pub const INVALID_CLIENT_ID: &str = "ERR Invalid client ID";
+/// CLIENT KILL of an unknown client.
+pub const NO_SUCH_CLIENT: &str = "ERR No such client";
+/// CLIENT KILL ID 0 or less.
+pub const CLIENT_ID_POSITIVE: &str = "ERR client-id should be greater than 0";
+/// CLUSTER commands on a node outside cluster mode.
+pub const CLUSTER_DISABLED: &str = "ERR This instance has cluster support disabled";
+/// A cluster command before the bus started.
+pub const NO_BUS: &str = "ERR the cluster bus is not running";
+/// An engine answer meant for the admin plane reached RESP.
+pub const TOPOLOGY_NOT_RESP: &str = "ERR the structured topology has no RESP form";
+/// CLUSTER SETSLOT on a replica.
+pub const SETSLOT_ONLY_MASTERS: &str = "ERR Please use SETSLOT only with masters.";
+/// CLUSTER SETSLOT with a bad action.
+pub const SETSLOT_ACTION: &str =
+    "ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP";
+/// A slot argument outside 0..16383.
+pub const SLOT_OUT_OF_RANGE: &str = "ERR Invalid or out of range slot";
+/// CLUSTER COUNTKEYSINSLOT with a bad slot.
+pub const INVALID_SLOT: &str = "ERR Invalid slot";
+/// CLUSTER GETKEYSINSLOT with a bad slot or count.
+pub const SLOT_OR_COUNT: &str = "ERR Invalid slot or number of keys";
+/// HELLO with a protocol other than 2 or 3.
+pub const NOPROTO: &str = "NOPROTO unsupported protocol version";
+/// HELLO with a non-numeric protocol.
+pub const PROTOCOL_NOT_INTEGER: &str = "ERR Protocol version is not an integer or out of range";
+/// SELECT of another database in cluster mode.
+pub const SELECT_IN_CLUSTER: &str = "ERR SELECT is not allowed in cluster mode";
+/// SELECT of a database that does not exist.
+pub const DB_OUT_OF_RANGE: &str = "ERR DB index is out of range";
+/// FUNCTION FLUSH with a bad mode.
+pub const FUNCTION_FLUSH_MODE: &str = "ERR FUNCTION FLUSH only supports SYNC|ASYNC option";
+/// FUNCTION DELETE of an unknown library.
+pub const NO_SUCH_LIBRARY: &str = "ERR Library not found";
+/// SCRIPT/FUNCTION KILL with nothing running.
+pub const NOTBUSY: &str = "NOTBUSY No scripts in execution right now.";
+/// Loading a library while no engine runs them.
+pub const NO_LUA_ENGINE: &str = "ERR Engine 'lua' not found";
+/// COMMAND GETKEYS of an unknown command.
+pub const GETKEYS_UNKNOWN: &str = "ERR Invalid command specified";
+/// COMMAND GETKEYS of a command without keys.
+pub const GETKEYS_NO_KEYS: &str = "ERR The command has no key arguments";
+/// COMMAND GETKEYS of a call with the wrong arity.
+pub const GETKEYS_ARITY: &str = "ERR Invalid number of arguments specified for command";
+/// COMMAND GETKEYS of a call whose keys cannot be found.
+pub const GETKEYS_INVALID: &str = "ERR Invalid arguments specified for command";
+/// REPLICAOF in cluster mode.
+pub const REPLICAOF_IN_CLUSTER: &str = "ERR REPLICAOF not allowed in cluster mode.";
+/// REPLICAOF with a bad port.
+pub const INVALID_MASTER_PORT: &str = "ERR Invalid master port";
+/// WAIT with a non-numeric timeout.
+pub const TIMEOUT_NOT_INTEGER: &str = "ERR timeout is not an integer or out of range";
+/// WAIT with a negative timeout.
+pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
+/// SYNC from a replica whose own master link is down.
+pub const NOMASTERLINK: &str = "NOMASTERLINK Can't SYNC while not connected with my master";
+/// MULTI inside MULTI.
+pub const MULTI_NESTED: &str = "ERR MULTI calls can not be nested";
+/// DISCARD outside a transaction.
+pub const DISCARD_WITHOUT_MULTI: &str = "ERR DISCARD without MULTI";
+/// A no_multi command queued in MULTI.
+pub const NOT_IN_MULTI: &str = "ERR Command not allowed inside a transaction";
+/// EXEC outside a transaction.
+pub const EXEC_WITHOUT_MULTI: &str = "ERR EXEC without MULTI";
+/// EXEC after a queuing error.
+pub const EXECABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
+/// The engine dropped a queued command's answer.
+pub const NO_BUS_ANSWER: &str = "ERR the cluster bus gave no answer";
+/// SCAN with a cursor that is not a number.
+pub const INVALID_CURSOR: &str = "ERR invalid cursor";
+/// EXPIRE NX with XX, GT or LT.
+pub const EXPIRE_NX_WITH_OTHERS: &str =
+    "ERR NX and XX, GT or LT options at the same time are not compatible";
+/// EXPIRE GT with LT.
+pub const EXPIRE_GT_WITH_LT: &str = "ERR GT and LT options at the same time are not compatible";
+/// SETRANGE with a negative or too large offset.
+pub const OFFSET_OUT_OF_RANGE: &str = "ERR offset is out of range";
+/// DECRBY of i64::MIN.
+pub const DECREMENT_OVERFLOW: &str = "ERR decrement would overflow";
+/// A key in a slot no node serves.
+pub const SLOT_NOT_SERVED: &str = "CLUSTERDOWN Hash slot not served";
+/// A keyed command while the cluster is down (or the node's write lease lapsed).
+pub const CLUSTER_DOWN: &str = "CLUSTERDOWN The cluster is down";
+/// A write while the cluster is down and reads are allowed.
+pub const CLUSTER_DOWN_READS_ONLY: &str =
+    "CLUSTERDOWN The cluster is down and only accepts read commands";
+
 /// The reply for a keyspace error.
 pub fn keyspace(e: KeyspaceError) -> &'static str {
     match e {

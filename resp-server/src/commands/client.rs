@@ -65,8 +65,7 @@ pub(super) fn help(c: &mut Ctx<'_>, _: Args<'_>) {
 /// the error and returns false when the name is refused.
 pub(super) fn set_name(ctx: &mut Ctx<'_>, name: &[u8]) -> bool {
     if name.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
-        ctx.reply
-            .error("ERR Client names cannot contain spaces, newlines or special characters.");
+        ctx.reply.error(errors::CLIENT_NAME_CHARS);
         return false;
     }
     *ctx.session.info.name.lock() = (!name.is_empty()).then(|| name.to_vec());
@@ -132,7 +131,7 @@ pub(super) fn list(ctx: &mut Ctx<'_>, args: Args<'_>) {
                 match tessera_keyspace::number::parse_i64(arg) {
                     Some(id) if id > 0 => ids.push(id as u64),
                     _ => {
-                        ctx.reply.error("ERR Invalid client ID");
+                        ctx.reply.error(errors::INVALID_CLIENT_ID);
                         return;
                     }
                 }
@@ -184,7 +183,7 @@ pub(super) fn kill(ctx: &mut Ctx<'_>, args: Args<'_>) {
                 kill_one(ctx, c, me);
                 ctx.reply.ok();
             }
-            None => ctx.reply.error("ERR No such client"),
+            None => ctx.reply.error(errors::NO_SUCH_CLIENT),
         }
         return;
     }
@@ -203,7 +202,7 @@ pub(super) fn kill(ctx: &mut Ctx<'_>, args: Args<'_>) {
             match tessera_keyspace::number::parse_i64(value) {
                 Some(id) if id > 0 => filter.id = Some(id as u64),
                 _ => {
-                    ctx.reply.error("ERR client-id should be greater than 0");
+                    ctx.reply.error(errors::CLIENT_ID_POSITIVE);
                     return;
                 }
             }

@@ -216,8 +216,7 @@ fn text(arg: &[u8]) -> String {
 /// Every CLUSTER subcommand first checks that cluster mode is on.
 pub(super) fn cluster_mode(ctx: &mut Ctx<'_>) -> bool {
     if !ctx.settings.cluster_enabled {
-        ctx.reply
-            .error("ERR This instance has cluster support disabled");
+        ctx.reply.error(errors::CLUSTER_DISABLED);
     }
     ctx.settings.cluster_enabled
 }
@@ -238,7 +237,7 @@ fn engine(ctx: &mut Ctx<'_>, command: ClusterCommand) {
         return;
     }
     let Some(cluster) = ctx.node.cluster.get().cloned() else {
-        ctx.reply.error("ERR the cluster bus is not running");
+        ctx.reply.error(errors::NO_BUS);
         return;
     };
     ctx.defer(async move {
@@ -274,7 +273,7 @@ pub(super) fn write_answer(r: &mut Reply, answer: Result<Answer, CommandError>) 
         Err(CommandError::Refused(text)) => r.error(&text),
         Ok(Answer::Ok) => r.ok(),
         // Only the admin plane asks for it; no CLUSTER subcommand maps to it.
-        Ok(Answer::Topology(_)) => r.error("ERR the structured topology has no RESP form"),
+        Ok(Answer::Topology(_)) => r.error(errors::TOPOLOGY_NOT_RESP),
         Ok(Answer::Status(s)) => r.simple(&s),
         Ok(Answer::Text(t)) => r.verbatim(t.as_bytes()),
         Ok(Answer::Bulk(b)) => r.bulk(b.as_bytes()),
@@ -392,7 +391,7 @@ pub(super) fn setslot(ctx: &mut Ctx<'_>, args: Args<'_>) {
         return;
     }
     if ctx.node.replication.is_replica() {
-        return ctx.reply.error("ERR Please use SETSLOT only with masters.");
+        return ctx.reply.error(errors::SETSLOT_ONLY_MASTERS);
     }
     let Some(slot) = slot_arg(ctx, args.get(2)) else {
         return;
@@ -404,9 +403,7 @@ pub(super) fn setslot(ctx: &mut Ctx<'_>, args: Args<'_>) {
         5 if is(action, "NODE") => SetSlotAction::Node(text(args.get(4))),
         4 if is(action, "STABLE") => SetSlotAction::Stable,
         _ => {
-            return ctx.reply.error(
-                "ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP",
-            );
+            return ctx.reply.error(errors::SETSLOT_ACTION);
         }
     };
     let keys_in_slot = ctx.db().lock(slot).len();
@@ -420,7 +417,7 @@ pub(super) fn setslot(ctx: &mut Ctx<'_>, args: Args<'_>) {
         return engine(ctx, command);
     }
     let Some(cluster) = ctx.node.cluster.get().cloned() else {
-        return ctx.reply.error("ERR the cluster bus is not running");
+        return ctx.reply.error(errors::NO_BUS);
     };
     let node = std::sync::Arc::clone(ctx.node);
     ctx.defer(async move {
@@ -438,7 +435,7 @@ fn slot_arg(ctx: &mut Ctx<'_>, arg: &[u8]) -> Option<u16> {
     match parse_i64(arg) {
         Some(s) if (0..SLOT_COUNT as i64).contains(&s) => Some(s as u16),
         _ => {
-            ctx.reply.error("ERR Invalid or out of range slot");
+            ctx.reply.error(errors::SLOT_OUT_OF_RANGE);
             None
         }
     }
@@ -521,7 +518,7 @@ pub(super) fn countkeysinslot(ctx: &mut Ctx<'_>, args: Args<'_>) {
             let n = ctx.db().lock(slot as u16).len();
             ctx.reply.int(n as i64);
         }
-        Some(_) => ctx.reply.error("ERR Invalid slot"),
+        Some(_) => ctx.reply.error(errors::INVALID_SLOT),
         None => {}
     }
 }
@@ -537,7 +534,7 @@ pub(super) fn getkeysinslot(ctx: &mut Ctx<'_>, args: Args<'_>) {
         return;
     };
     if !(0..SLOT_COUNT as i64).contains(&slot) || count < 0 {
-        ctx.reply.error("ERR Invalid slot or number of keys");
+        ctx.reply.error(errors::SLOT_OR_COUNT);
         return;
     }
     let keys = ctx

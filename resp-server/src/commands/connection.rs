@@ -70,12 +70,11 @@ pub(super) fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) {
         match tessera_keyspace::number::parse_i64(args.get(1)) {
             Some(v @ (2 | 3)) => version = Some(v),
             Some(_) => {
-                ctx.reply.error("NOPROTO unsupported protocol version");
+                ctx.reply.error(errors::NOPROTO);
                 return;
             }
             None => {
-                ctx.reply
-                    .error("ERR Protocol version is not an integer or out of range");
+                ctx.reply.error(errors::PROTOCOL_NOT_INTEGER);
                 return;
             }
         }
@@ -154,9 +153,9 @@ pub(super) fn select(ctx: &mut Ctx<'_>, args: Args<'_>) {
         return;
     };
     if ctx.settings.cluster_enabled && index != 0 {
-        ctx.reply.error("ERR SELECT is not allowed in cluster mode");
+        ctx.reply.error(errors::SELECT_IN_CLUSTER);
     } else if index < 0 || index as usize >= ctx.node.keyspace.database_count() {
-        ctx.reply.error("ERR DB index is out of range");
+        ctx.reply.error(errors::DB_OUT_OF_RANGE);
     } else {
         ctx.session.select(index as usize);
         ctx.reply.ok();

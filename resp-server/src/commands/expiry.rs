@@ -68,13 +68,11 @@ fn condition(ctx: &mut Ctx<'_>, args: Args<'_>) -> Option<ExpireCondition> {
         }
     }
     if nx && (xx || gt || lt) {
-        ctx.reply
-            .error("ERR NX and XX, GT or LT options at the same time are not compatible");
+        ctx.reply.error(errors::EXPIRE_NX_WITH_OTHERS);
         return None;
     }
     if gt && lt {
-        ctx.reply
-            .error("ERR GT and LT options at the same time are not compatible");
+        ctx.reply.error(errors::EXPIRE_GT_WITH_LT);
         return None;
     }
     Some(ExpireCondition {

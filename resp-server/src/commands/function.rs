@@ -2,6 +2,7 @@
 //! no scripts; redis-cli's add-node still copies functions (DUMP on an existing node,
 //! LIST and RESTORE on the new one), and that works as long as there are none.
 
+use crate::errors;
 use tessera_keyspace::rdb;
 
 use super::{Ctx, help_reply, is};
@@ -20,26 +21,24 @@ pub(super) fn list(c: &mut Ctx<'_>, _: Args<'_>) {
 /// FUNCTION FLUSH.
 pub(super) fn flush(c: &mut Ctx<'_>, a: Args<'_>) {
     if a.len() == 3 && !is(a.get(2), "ASYNC") && !is(a.get(2), "SYNC") {
-        return c
-            .reply
-            .error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+        return c.reply.error(errors::FUNCTION_FLUSH_MODE);
     }
     c.reply.ok()
 }
 
 /// FUNCTION DELETE.
 pub(super) fn delete(c: &mut Ctx<'_>, _: Args<'_>) {
-    c.reply.error("ERR Library not found")
+    c.reply.error(errors::NO_SUCH_LIBRARY)
 }
 
 /// FUNCTION KILL.
 pub(super) fn kill(c: &mut Ctx<'_>, _: Args<'_>) {
-    c.reply.error("NOTBUSY No scripts in execution right now.")
+    c.reply.error(errors::NOTBUSY)
 }
 
 /// FUNCTION LOAD.
 pub(super) fn load(c: &mut Ctx<'_>, _: Args<'_>) {
-    c.reply.error("ERR Engine 'lua' not found")
+    c.reply.error(errors::NO_LUA_ENGINE)
 }
 
 /// FUNCTION STATS.
@@ -97,7 +96,7 @@ pub(super) fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
     match rdb::open_payload(args.get(2)) {
         Err(e) => ctx.reply.error(&format!("ERR {e}")),
-        Ok(libraries) if !libraries.is_empty() => ctx.reply.error("ERR Engine 'lua' not found"),
+        Ok(libraries) if !libraries.is_empty() => ctx.reply.error(errors::NO_LUA_ENGINE),
         Ok(_) => ctx.reply.ok(),
     }
 }

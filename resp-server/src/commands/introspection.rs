@@ -5,6 +5,7 @@ use crate::catalog::{
     AclCategories, ArgDoc, BeginSearch, Command, CommandFlags, CommandMeta, CommandTable, DocField,
     FindKeys, KeySpec, find_keys,
 };
+use crate::errors;
 use crate::protocol::reply::Reply;
 use crate::protocol::request::Args;
 
@@ -245,25 +246,21 @@ pub(super) fn getkeys(ctx: &mut Ctx<'_>, args: Args<'_>) {
         }
     });
     let Some(command) = command else {
-        return ctx.reply.error("ERR Invalid command specified");
+        return ctx.reply.error(errors::GETKEYS_UNKNOWN);
     };
     let meta = command.meta;
     if !meta.may_have_keys() {
-        return ctx.reply.error("ERR The command has no key arguments");
+        return ctx.reply.error(errors::GETKEYS_NO_KEYS);
     }
     if !meta.arity_ok(call_len) {
-        return ctx
-            .reply
-            .error("ERR Invalid number of arguments specified for command");
+        return ctx.reply.error(errors::GETKEYS_ARITY);
     }
     let keys = find_keys(meta, call_len, |i| args.get(2 + i));
     if keys.is_empty() {
         if meta.has(CommandFlags::NO_MANDATORY_KEYS) {
             return ctx.reply.array(0);
         }
-        return ctx
-            .reply
-            .error("ERR Invalid arguments specified for command");
+        return ctx.reply.error(errors::GETKEYS_INVALID);
     }
     let positions: Vec<usize> = keys.positions().collect();
     ctx.reply.array(positions.len());

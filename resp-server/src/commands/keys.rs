@@ -83,7 +83,7 @@ fn parse_cursor(arg: &[u8]) -> Option<u64> {
 
 pub(super) fn scan(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let Some(cursor) = parse_cursor(args.get(1)) else {
-        ctx.reply.error("ERR invalid cursor");
+        ctx.reply.error(errors::INVALID_CURSOR);
         return;
     };
     let mut count = 10usize;

@@ -6,6 +6,7 @@
 mod client;
 mod cluster;
 mod connection;
+pub mod cursor;
 mod expiry;
 mod function;
 mod introspection;

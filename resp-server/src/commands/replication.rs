@@ -21,8 +21,7 @@ pub(super) fn sync_command(c: &mut Ctx<'_>, a: Args<'_>) {
 
 pub(super) fn replicaof(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if ctx.settings.cluster_enabled {
-        ctx.reply
-            .error("ERR REPLICAOF not allowed in cluster mode.");
+        ctx.reply.error(errors::REPLICAOF_IN_CLUSTER);
         return;
     }
     if is(args.get(1), "NO") && is(args.get(2), "ONE") {
@@ -37,7 +36,7 @@ pub(super) fn replicaof(ctx: &mut Ctx<'_>, args: Args<'_>) {
         return;
     };
     let Ok(port) = u16::try_from(port) else {
-        ctx.reply.error("ERR Invalid master port");
+        ctx.reply.error(errors::INVALID_MASTER_PORT);
         return;
     };
     let host = String::from_utf8_lossy(args.get(1)).into_owned();
@@ -115,12 +114,11 @@ pub(super) fn wait(ctx: &mut Ctx<'_>, args: Args<'_>) {
         return;
     };
     let Some(timeout_ms) = super::parse_i64(args.get(2)) else {
-        ctx.reply
-            .error("ERR timeout is not an integer or out of range");
+        ctx.reply.error(errors::TIMEOUT_NOT_INTEGER);
         return;
     };
     if timeout_ms < 0 {
-        ctx.reply.error("ERR timeout is negative");
+        ctx.reply.error(errors::TIMEOUT_NEGATIVE);
         return;
     }
     let stream = ctx.node.replication.clone();
@@ -166,8 +164,7 @@ fn sync(ctx: &mut Ctx<'_>, args: Args<'_>, legacy: bool) {
             .as_ref()
             .is_some_and(|l| l.state() == LinkState::Connected);
         if !connected {
-            ctx.reply
-                .error("NOMASTERLINK Can't SYNC while not connected with my master");
+            ctx.reply.error(errors::NOMASTERLINK);
             return;
         }
     }

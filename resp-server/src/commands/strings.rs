@@ -5,7 +5,8 @@ use tessera_keyspace::strings::{
 };
 use tessera_keyspace::{StrValue, key_slot};
 
-use super::{Ctx, is};
+use super::Ctx;
+use super::cursor::{ArgCursor, ArgError, Options};
 use crate::errors;
 use crate::protocol::request::Args;
 
@@ -108,53 +109,79 @@ fn run_set(
     }
 }
 
-pub(super) fn set(ctx: &mut Ctx<'_>, args: Args<'_>) {
+/// What SET's options mean.
+#[derive(Clone, Copy)]
+enum SetOption {
+    Condition(SetCondition),
+    Get,
+    KeepTtl,
+    Expire(Unit, bool),
+}
+
+/// SET key value [NX | XX] [GET] [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL].
+const SET_OPTIONS: Options<SetOption> = &[
+    ("NX", 0, SetOption::Condition(SetCondition::IfAbsent)),
+    ("XX", 0, SetOption::Condition(SetCondition::IfPresent)),
+    ("GET", 0, SetOption::Get),
+    ("KEEPTTL", 0, SetOption::KeepTtl),
+    ("EX", 1, SetOption::Expire(Unit::Seconds, false)),
+    ("PX", 1, SetOption::Expire(Unit::Millis, false)),
+    ("EXAT", 1, SetOption::Expire(Unit::Seconds, true)),
+    ("PXAT", 1, SetOption::Expire(Unit::Millis, true)),
+];
+
+/// An expiry argument: the value, its unit, and whether it is a Unix time.
+type ExpiryArg<'a> = (&'a [u8], Unit, bool);
+
+/// SET's options (with the expiry still unparsed, and KEEPTTL), or the syntax error
+/// Redis gives for a conflicting pair.
+fn set_options<'a>(
+    cursor: &mut ArgCursor<'a>,
+) -> Result<(SetOptions, Option<ExpiryArg<'a>>, bool), ArgError> {
     let mut options = SetOptions::default();
-    let mut expiry: Option<(&[u8], Unit, bool)> = None;
+    let mut expiry = None;
     let mut keep_ttl = false;
-    let mut i = 3;
-    while i < args.len() {
-        let opt = args.get(i);
-        let has_value = i + 1 < args.len();
-        let timed = if is(opt, "EX") {
-            Some((Unit::Seconds, false))
-        } else if is(opt, "PX") {
-            Some((Unit::Millis, false))
-        } else if is(opt, "EXAT") {
-            Some((Unit::Seconds, true))
-        } else if is(opt, "PXAT") {
-            Some((Unit::Millis, true))
-        } else {
-            None
-        };
-        let ok = if let Some((unit, absolute)) = timed {
-            let ok = expiry.is_none() && !keep_ttl && has_value;
-            if ok {
-                expiry = Some((args.get(i + 1), unit, absolute));
-                i += 1;
+    while let Some((option, [value, _])) = cursor.next_option(SET_OPTIONS)? {
+        let fits = match option {
+            SetOption::Condition(c) => {
+                let fits = options.condition == SetCondition::Always || options.condition == c;
+                options.condition = c;
+                fits
             }
-            ok
-        } else if is(opt, "NX") && options.condition != SetCondition::IfPresent {
-            options.condition = SetCondition::IfAbsent;
-            true
-        } else if is(opt, "XX") && options.condition != SetCondition::IfAbsent {
-            options.condition = SetCondition::IfPresent;
-            true
-        } else if is(opt, "KEEPTTL") && expiry.is_none() {
-            keep_ttl = true;
-            true
-        } else if is(opt, "GET") {
-            options.return_previous = true;
-            true
-        } else {
-            false
+            SetOption::Get => {
+                options.return_previous = true;
+                true
+            }
+            SetOption::KeepTtl => {
+                keep_ttl = true;
+                expiry.is_none()
+            }
+            SetOption::Expire(unit, absolute) => {
+                let fits = expiry.is_none() && !keep_ttl;
+                expiry = Some((value, unit, absolute));
+                fits
+            }
         };
-        if !ok {
-            ctx.reply.error(errors::SYNTAX);
-            return;
+        if !fits {
+            return Err(ArgError::Syntax);
         }
-        i += 1;
     }
+    Ok((options, expiry, keep_ttl))
+}
+
+pub(super) fn set(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let mut cursor = ArgCursor::new(args, 1);
+    let parsed = (|| {
+        Ok((
+            cursor.next_arg()?,
+            cursor.next_arg()?,
+            set_options(&mut cursor)?,
+        ))
+    })();
+    let (key, value, (mut options, expiry, keep_ttl)) = match parsed {
+        Ok(parsed) => parsed,
+        Err(e) => return ctx.reply.error(ArgError::text(e)),
+    };
     options.deadline = match expiry {
         Some((arg, unit, absolute)) => match deadline_arg(ctx, arg, unit, absolute, "set") {
             Some(at) => Deadline::At(at),
@@ -163,7 +190,7 @@ pub(super) fn set(ctx: &mut Ctx<'_>, args: Args<'_>) {
         None if keep_ttl => Deadline::Keep,
         None => Deadline::Clear,
     };
-    run_set(ctx, args, args.get(1), args.get(2), options, false);
+    run_set(ctx, args, key, value, options, false);
 }
 
 pub(super) fn setnx(ctx: &mut Ctx<'_>, args: Args<'_>) {
@@ -215,38 +242,37 @@ pub(super) fn getdel(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-/// The one option GETEX may take.
-enum GetExOption<'a> {
+/// What GETEX's one option means.
+#[derive(Clone, Copy)]
+enum GetExOption {
     Persist,
-    Timed(&'a [u8], Unit, bool),
+    Expire(Unit, bool),
 }
 
+/// GETEX key [EX s | PX ms | EXAT s | PXAT ms | PERSIST].
+const GETEX_OPTIONS: Options<GetExOption> = &[
+    ("PERSIST", 0, GetExOption::Persist),
+    ("EX", 1, GetExOption::Expire(Unit::Seconds, false)),
+    ("PX", 1, GetExOption::Expire(Unit::Millis, false)),
+    ("EXAT", 1, GetExOption::Expire(Unit::Seconds, true)),
+    ("PXAT", 1, GetExOption::Expire(Unit::Millis, true)),
+];
+
 pub(super) fn getex(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    const TIMED: [(&str, Unit, bool); 4] = [
-        ("EX", Unit::Seconds, false),
-        ("PX", Unit::Millis, false),
-        ("EXAT", Unit::Seconds, true),
-        ("PXAT", Unit::Millis, true),
-    ];
-    let option = match args.len() {
-        2 => None,
-        3 if is(args.get(2), "PERSIST") => Some(GetExOption::Persist),
-        4 => match TIMED.iter().find(|(w, _, _)| is(args.get(2), w)) {
-            Some(&(_, unit, absolute)) => Some(GetExOption::Timed(args.get(3), unit, absolute)),
-            None => {
-                ctx.reply.error(errors::SYNTAX);
-                return;
-            }
-        },
-        _ => {
-            ctx.reply.error(errors::SYNTAX);
-            return;
+    let mut cursor = ArgCursor::new(args, 2);
+    // One option at most: anything after it is a syntax error.
+    let option = cursor.next_option(GETEX_OPTIONS).and_then(|o| {
+        if cursor.is_done() {
+            Ok(o)
+        } else {
+            Err(ArgError::Syntax)
         }
-    };
+    });
     let deadline = match option {
-        None => GetExDeadline::Keep,
-        Some(GetExOption::Persist) => GetExDeadline::Persist,
-        Some(GetExOption::Timed(arg, unit, absolute)) => {
+        Err(e) => return ctx.reply.error(e.text()),
+        Ok(None) => GetExDeadline::Keep,
+        Ok(Some((GetExOption::Persist, _))) => GetExDeadline::Persist,
+        Ok(Some((GetExOption::Expire(unit, absolute), [arg, _]))) => {
             match deadline_arg(ctx, arg, unit, absolute, "getex") {
                 Some(at) => GetExDeadline::At(at),
                 None => return,
@@ -378,7 +404,7 @@ pub(super) fn setrange(ctx: &mut Ctx<'_>, args: Args<'_>) {
         return;
     };
     if offset < 0 {
-        ctx.reply.error("ERR offset is out of range");
+        ctx.reply.error(errors::OFFSET_OUT_OF_RANGE);
         return;
     }
     let key = args.get(1);
@@ -414,7 +440,7 @@ pub(super) fn incrby(ctx: &mut Ctx<'_>, args: Args<'_>) {
 
 pub(super) fn decrby(ctx: &mut Ctx<'_>, args: Args<'_>) {
     match ctx.int_arg(args.get(2)) {
-        Some(i64::MIN) => ctx.reply.error("ERR decrement would overflow"),
+        Some(i64::MIN) => ctx.reply.error(errors::DECREMENT_OVERFLOW),
         Some(delta) => incr_by(ctx, args, args.get(1), -delta),
         None => {}
     }

@@ -10,6 +10,7 @@
 use super::Ctx;
 use crate::catalog::{Command, CommandFlags, CommandId};
 use crate::dispatch;
+use crate::errors;
 use crate::protocol::reply::Reply;
 use crate::protocol::request::Args;
 use crate::session::Transaction;
@@ -18,7 +19,7 @@ use tessera_cluster_bus::engine::{ClusterCommand, SetSlotAction};
 /// MULTI.
 pub(super) fn multi(c: &mut Ctx<'_>, _: Args<'_>) {
     if c.session.multi.is_some() {
-        return c.reply.error("ERR MULTI calls can not be nested");
+        return c.reply.error(errors::MULTI_NESTED);
     }
     c.session.multi = Some(Transaction::default());
     c.reply.ok();
@@ -28,7 +29,7 @@ pub(super) fn multi(c: &mut Ctx<'_>, _: Args<'_>) {
 pub(super) fn discard(c: &mut Ctx<'_>, _: Args<'_>) {
     match c.session.multi.take() {
         Some(_) => c.reply.ok(),
-        None => c.reply.error("ERR DISCARD without MULTI"),
+        None => c.reply.error(errors::DISCARD_WITHOUT_MULTI),
     }
 }
 
@@ -53,7 +54,7 @@ pub fn refuse_queuing(command: &Command) -> Option<&'static str> {
         );
     }
     if meta.has(CommandFlags::NO_MULTI) {
-        return Some("ERR Command not allowed inside a transaction");
+        return Some(errors::NOT_IN_MULTI);
     }
     None
 }
@@ -66,12 +67,10 @@ enum Part {
 
 pub(super) fn exec(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     let Some(tx) = ctx.session.multi.take() else {
-        return ctx.reply.error("ERR EXEC without MULTI");
+        return ctx.reply.error(errors::EXEC_WITHOUT_MULTI);
     };
     if tx.failed {
-        return ctx
-            .reply
-            .error("EXECABORT Transaction discarded because of previous errors.");
+        return ctx.reply.error(errors::EXECABORT);
     }
     ctx.session.engine_batch = Some(Vec::new());
     let mut parts = Vec::with_capacity(tx.queued.len());
@@ -81,8 +80,7 @@ pub(super) fn exec(ctx: &mut Ctx<'_>, _args: Args<'_>) {
         dispatch::execute(ctx, Args::Owned(args));
         if ctx.session.deferred.take().is_some() {
             ctx.reply.truncate(mark);
-            ctx.reply
-                .error("ERR Command not allowed inside a transaction");
+            ctx.reply.error(errors::NOT_IN_MULTI);
         }
         if ctx.session.engine_batch.as_ref().map_or(0, Vec::len) > collected {
             parts.push(Part::Engine);
@@ -138,7 +136,7 @@ fn write_exec(
             Part::Written(bytes) => reply.append_raw(&bytes),
             Part::Engine => match answers.next() {
                 Some(a) => super::cluster::write_answer(reply, a),
-                None => reply.error("ERR the cluster bus gave no answer"),
+                None => reply.error(errors::NO_BUS_ANSWER),
             },
         }
     }

@@ -113,8 +113,12 @@ fn command_getkeys_matches_redis() {
     let calls: &[&[&str]] = &[
         &["MIGRATE", "h", "1", "k", "0", "10"],
         &["MIGRATE", "h", "1", "", "0", "10", "KEYS", "a", "b", "c"],
-        &["MIGRATE", "h", "1", "", "0", "10", "COPY", "AUTH", "pw", "KEYS", "a"],
-        &["MIGRATE", "h", "1", "", "0", "10", "AUTH2", "u", "p", "KEYS", "x", "y"],
+        &[
+            "MIGRATE", "h", "1", "", "0", "10", "COPY", "AUTH", "pw", "KEYS", "a",
+        ],
+        &[
+            "MIGRATE", "h", "1", "", "0", "10", "AUTH2", "u", "p", "KEYS", "x", "y",
+        ],
         &["MIGRATE", "h", "1", "k", "0", "10", "KEYS", "a"],
         &["MIGRATE", "h", "1", "", "0", "10", "KEYS"],
         &["MSET", "a", "1", "b", "2"],
@@ -130,7 +134,11 @@ fn command_getkeys_matches_redis() {
     let mut want = RawConnection::connect(redis.port).expect("connect redis");
     let mut have = RawConnection::connect(tessera.port).expect("connect tessera");
     for call in calls {
-        let args: Vec<&str> = ["COMMAND", "GETKEYS"].iter().chain(*call).copied().collect();
+        let args: Vec<&str> = ["COMMAND", "GETKEYS"]
+            .iter()
+            .chain(*call)
+            .copied()
+            .collect();
         let (w, h) = (
             want.command(&args).expect("redis"),
             have.command(&args).expect("tessera"),
