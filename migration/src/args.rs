@@ -129,26 +129,6 @@ impl MigrateRequest {
         request.timeout_ms = if timeout <= 0 { 1000 } else { timeout as u64 };
         Ok(request)
     }
-
-    /// The key positions of a MIGRATE call for routing, without judging the rest: the
-    /// single key, or the keys after KEYS when the key argument is empty.
-    pub fn keys_of(args: &[&[u8]]) -> std::ops::Range<usize> {
-        if args.len() > 3 && args[3].is_empty() {
-            let mut j = 6;
-            while j < args.len() {
-                if is(args[j], "auth") {
-                    j += 1;
-                } else if is(args[j], "auth2") {
-                    j += 2;
-                } else if is(args[j], "keys") {
-                    return j + 1..args.len();
-                }
-                j += 1;
-            }
-            return 0..0;
-        }
-        3..args.len().min(4)
-    }
 }
 
 /// The options of `RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f]`.
@@ -232,16 +212,12 @@ mod tests {
         );
         let auth = r.auth.unwrap();
         assert_eq!(auth.user.as_deref(), Some(&b"u"[..]));
-        assert_eq!(MigrateRequest::keys_of(&a), 11..13);
-        let tricky = args("MIGRATE h 1 \"\" 0 5 AUTH keys KEYS k");
-        assert_eq!(MigrateRequest::keys_of(&tricky), 9..10);
         let one = args("MIGRATE h 1 key 0 0 COPY");
         let r = MigrateRequest::parse(&one).unwrap();
         assert_eq!(
             (r.key_positions.clone(), r.timeout_ms, r.copy),
             (3..4, 1000, true)
         );
-        assert_eq!(MigrateRequest::keys_of(&one), 3..4);
     }
 
     #[test]
