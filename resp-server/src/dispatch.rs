@@ -178,8 +178,8 @@ fn route_keys<'a>(
             OpenSlotRoute::Serve => return Routed::Here(gate),
             OpenSlotRoute::Ask => {
                 let target = target.unwrap_or(owner);
-                let ask = format!("ASK {slot} {}:{}", target.endpoint, target.port);
-                ctx.reply.error(&ask);
+                ctx.reply
+                    .error(&errors::ask(slot, &target.endpoint, target.port));
                 return Routed::Answered;
             }
             OpenSlotRoute::TryAgain => {
@@ -194,8 +194,8 @@ fn route_keys<'a>(
     {
         return Routed::Here(gate);
     }
-    let moved = format!("MOVED {slot} {}:{}", owner.endpoint, owner.port);
-    ctx.reply.error(&moved);
+    ctx.reply
+        .error(&errors::moved(slot, &owner.endpoint, owner.port));
     Routed::Answered
 }
 

@@ -110,6 +110,18 @@ pub const CLUSTER_DOWN: &str = "CLUSTERDOWN The cluster is down";
 pub const CLUSTER_DOWN_READS_ONLY: &str =
     "CLUSTERDOWN The cluster is down and only accepts read commands";
 
+/// AUTH with a password while the default user has none.
+pub const AUTH_WITHOUT_PASSWORD: &str = "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?";
+/// HELLO on a connection that has not authenticated, without AUTH.
+pub const HELLO_NOAUTH: &str = "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time";
+/// FUNCTION RESTORE with a policy other than FLUSH, APPEND or REPLACE.
+pub const RESTORE_POLICY: &str =
+    "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.";
+/// WAIT sent to a replica.
+pub const WAIT_ON_REPLICA: &str = "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.";
+/// A keyed command queued in MULTI (Tessera's limit until transactions take keys).
+pub const MULTI_WITH_KEYS: &str = "ERR Tessera runs MULTI/EXEC only for commands without keys (cluster and server administration) for now";
+
 /// The reply for a keyspace error.
 pub fn keyspace(e: KeyspaceError) -> &'static str {
     match e {
@@ -161,4 +173,81 @@ pub fn unknown_subcommand(sub: &[u8], container: &str) -> String {
         "ERR unknown subcommand '{sub}'. Try {} HELP.",
         container.to_ascii_uppercase()
     )
+}
+
+/// Bytes a client sent, shown in an error as Redis shows them.
+fn shown(arg: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(arg)
+}
+
+/// `ERR <text>` for an error whose own text says what went wrong.
+pub fn err(e: impl std::fmt::Display) -> String {
+    format!("ERR {e}")
+}
+
+/// `MOVED <slot> <host>:<port>`: the slot lives elsewhere.
+pub fn moved(slot: u16, host: &str, port: u16) -> String {
+    format!("MOVED {slot} {host}:{port}")
+}
+
+/// `ASK <slot> <host>:<port>`: this key moved to the importing node.
+pub fn ask(slot: u16, host: &str, port: u16) -> String {
+    format!("ASK {slot} {host}:{port}")
+}
+
+/// CLIENT SETINFO with a value holding spaces or special characters.
+pub fn special_characters(attribute: &[u8]) -> String {
+    format!(
+        "ERR {} cannot contain spaces, newlines or special characters.",
+        shown(attribute)
+    )
+}
+
+/// CLIENT SETINFO of an attribute that does not exist.
+pub fn unrecognized_option(option: &[u8]) -> String {
+    format!("ERR Unrecognized option '{}'", shown(option))
+}
+
+/// CLIENT LIST/KILL TYPE with an unknown type.
+pub fn unknown_client_type(name: &[u8]) -> String {
+    format!("ERR Unknown client type '{}'", shown(name))
+}
+
+/// CLIENT KILL USER of a user that does not exist.
+pub fn no_such_user(user: &str) -> String {
+    format!("ERR No such user '{user}'")
+}
+
+/// A subcommand called with the wrong number of arguments, as CLUSTER and FUNCTION
+/// word it.
+pub fn subcommand_or_arity(sub: &[u8], container: &str) -> String {
+    format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {container} HELP.",
+        shown(sub)
+    )
+}
+
+/// CLUSTER MEET with a port that is not a number (`kind`: base or bus).
+pub fn invalid_port(kind: &str, port: &[u8]) -> String {
+    format!("ERR Invalid TCP {kind} port specified: {}", shown(port))
+}
+
+/// CLUSTER ADDSLOTSRANGE/DELSLOTSRANGE with a range backwards.
+pub fn slot_range_reversed(start: u16, end: u16) -> String {
+    format!("ERR start slot number {start} is greater than end slot number {end}")
+}
+
+/// HELLO with an option it does not know.
+pub fn hello_option(option: &[u8]) -> String {
+    format!("ERR Syntax error in HELLO option '{}'", shown(option))
+}
+
+/// REPLCONF with an option it does not know.
+pub fn replconf_option(option: &[u8]) -> String {
+    format!("ERR Unrecognized REPLCONF option: {}", shown(option))
+}
+
+/// EXPIRE with an option it does not know.
+pub fn unsupported_option(option: &[u8]) -> String {
+    format!("ERR Unsupported option {}", shown(option))
 }

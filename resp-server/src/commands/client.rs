@@ -75,10 +75,7 @@ pub(super) fn set_name(ctx: &mut Ctx<'_>, name: &[u8]) -> bool {
 pub(super) fn setinfo(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let (attr, value) = (args.get(2), args.get(3));
     if value.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
-        ctx.reply.error(&format!(
-            "ERR {} cannot contain spaces, newlines or special characters.",
-            String::from_utf8_lossy(attr)
-        ));
+        ctx.reply.error(&errors::special_characters(attr));
         return;
     }
     let mut library = ctx.session.info.library.lock();
@@ -89,10 +86,7 @@ pub(super) fn setinfo(ctx: &mut Ctx<'_>, args: Args<'_>) {
         library.version = value;
     } else {
         drop(library);
-        ctx.reply.error(&format!(
-            "ERR Unrecognized option '{}'",
-            String::from_utf8_lossy(attr)
-        ));
+        ctx.reply.error(&errors::unrecognized_option(attr));
         return;
     }
     drop(library);
@@ -108,10 +102,7 @@ fn type_matches(ctx: &mut Ctx<'_>, name: &[u8]) -> Option<bool> {
     {
         Some(is(name, "normal"))
     } else {
-        ctx.reply.error(&format!(
-            "ERR Unknown client type '{}'",
-            String::from_utf8_lossy(name)
-        ));
+        ctx.reply.error(&errors::unknown_client_type(name));
         None
     }
 }
@@ -217,7 +208,7 @@ pub(super) fn kill(ctx: &mut Ctx<'_>, args: Args<'_>) {
             filter.laddr = Some(text);
         } else if is(opt, "USER") {
             if text != "default" {
-                ctx.reply.error(&format!("ERR No such user '{text}'"));
+                ctx.reply.error(&errors::no_such_user(&text));
                 return;
             }
             filter.user_default = Some(true);

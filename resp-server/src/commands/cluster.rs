@@ -348,27 +348,19 @@ pub(super) fn write_answer(r: &mut Reply, answer: Result<Answer, CommandError>) 
 
 pub(super) fn meet(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if args.len() > 5 {
-        ctx.reply.error(&format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLUSTER HELP.",
-            text(args.get(1))
-        ));
+        ctx.reply
+            .error(&errors::subcommand_or_arity(args.get(1), "CLUSTER"));
         return;
     }
     let Some(port) = parse_i64(args.get(3)) else {
-        ctx.reply.error(&format!(
-            "ERR Invalid TCP base port specified: {}",
-            text(args.get(3))
-        ));
+        ctx.reply.error(&errors::invalid_port("base", args.get(3)));
         return;
     };
     let cport = if args.len() == 5 {
         match parse_i64(args.get(4)) {
             Some(c) => c,
             None => {
-                ctx.reply.error(&format!(
-                    "ERR Invalid TCP bus port specified: {}",
-                    text(args.get(4))
-                ));
+                ctx.reply.error(&errors::invalid_port("bus", args.get(4)));
                 return;
             }
         }
@@ -478,9 +470,7 @@ fn slot_ranges(ctx: &mut Ctx<'_>, args: Args<'_>, delete: bool) {
             return;
         };
         if start > end {
-            ctx.reply.error(&format!(
-                "ERR start slot number {start} is greater than end slot number {end}"
-            ));
+            ctx.reply.error(&errors::slot_range_reversed(start, end));
             return;
         }
         ranges.push((start, end));

@@ -32,10 +32,7 @@ pub(super) fn auth(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let (user, password) = match args.len() {
         2 => {
             if ctx.settings.requirepass.is_none() {
-                ctx.reply.error(
-                    "ERR AUTH <password> called without any password configured for the default user. \
-                     Are you sure your configuration is correct?",
-                );
+                ctx.reply.error(errors::AUTH_WITHOUT_PASSWORD);
                 return;
             }
             (&b"default"[..], args.get(1))
@@ -93,10 +90,7 @@ pub(super) fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) {
             name = Some(args.get(i + 1));
             i += 2;
         } else {
-            ctx.reply.error(&format!(
-                "ERR Syntax error in HELLO option '{}'",
-                String::from_utf8_lossy(opt)
-            ));
+            ctx.reply.error(&errors::hello_option(opt));
             return;
         }
     }
@@ -108,11 +102,7 @@ pub(super) fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) {
         ctx.session.authenticated = true;
     }
     if !ctx.session.authenticated {
-        ctx.reply.error(
-            "NOAUTH HELLO must be called with the client already authenticated, otherwise the \
-             HELLO AUTH <user> <pass> option can be used to authenticate the client and select \
-             the RESP protocol version at the same time",
-        );
+        ctx.reply.error(errors::HELLO_NOAUTH);
         return;
     }
     if let Some(name) = name

@@ -60,10 +60,7 @@ fn condition(ctx: &mut Ctx<'_>, args: Args<'_>) -> Option<ExpireCondition> {
         } else if is(opt, "LT") {
             lt = true;
         } else {
-            ctx.reply.error(&format!(
-                "ERR Unsupported option {}",
-                String::from_utf8_lossy(opt)
-            ));
+            ctx.reply.error(&errors::unsupported_option(opt));
             return None;
         }
     }

@@ -81,21 +81,19 @@ fn empty_dump() -> Vec<u8> {
 
 pub(super) fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if args.len() > 4 {
-        return ctx.reply.error(
-            "ERR unknown subcommand or wrong number of arguments for 'restore'. Try FUNCTION HELP.",
-        );
+        return ctx
+            .reply
+            .error(&errors::subcommand_or_arity(b"restore", "FUNCTION"));
     }
     if args.len() == 4
         && !["FLUSH", "APPEND", "REPLACE"]
             .iter()
             .any(|p| is(args.get(3), p))
     {
-        return ctx.reply.error(
-            "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
-        );
+        return ctx.reply.error(errors::RESTORE_POLICY);
     }
     match rdb::open_payload(args.get(2)) {
-        Err(e) => ctx.reply.error(&format!("ERR {e}")),
+        Err(e) => ctx.reply.error(&errors::err(e)),
         Ok(libraries) if !libraries.is_empty() => ctx.reply.error(errors::NO_LUA_ENGINE),
         Ok(_) => ctx.reply.ok(),
     }

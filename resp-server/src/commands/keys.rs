@@ -4,7 +4,8 @@ use tessera_keyspace::generic::{self};
 use tessera_keyspace::number::parse_u64;
 use tessera_keyspace::{ScanFilter, ValueType, key_slot};
 
-use super::{Ctx, help_reply, is};
+use super::cursor::{ArgCursor, Options};
+use super::{Ctx, help_reply};
 use crate::errors;
 use crate::protocol::request::Args;
 
@@ -81,6 +82,21 @@ fn parse_cursor(arg: &[u8]) -> Option<u64> {
     }
 }
 
+/// What SCAN's options mean (HSCAN, SSCAN and ZSCAN take the first two).
+#[derive(Clone, Copy)]
+enum ScanOption {
+    Match,
+    Count,
+    Type,
+}
+
+/// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type].
+const SCAN_OPTIONS: Options<ScanOption> = &[
+    ("MATCH", 1, ScanOption::Match),
+    ("COUNT", 1, ScanOption::Count),
+    ("TYPE", 1, ScanOption::Type),
+];
+
 pub(super) fn scan(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let Some(cursor) = parse_cursor(args.get(1)) else {
         ctx.reply.error(errors::INVALID_CURSOR);
@@ -89,30 +105,26 @@ pub(super) fn scan(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let mut count = 10usize;
     let mut filter = ScanFilter::default();
     let mut unknown_type = false;
-    let mut i = 2;
-    while i < args.len() {
-        let (opt, value) = (args.get(i), (i + 1 < args.len()).then(|| args.get(i + 1)));
-        match value {
-            Some(v) if is(opt, "COUNT") => match ctx.int_arg(v) {
+    let mut options = ArgCursor::new(args, 2);
+    loop {
+        let (option, [value, _]) = match options.next_option(SCAN_OPTIONS) {
+            Ok(Some(option)) => option,
+            Ok(None) => break,
+            Err(e) => return ctx.reply.error(e.text()),
+        };
+        match option {
+            ScanOption::Count => match ctx.int_arg(value) {
                 Some(n) if n >= 1 => count = n as usize,
-                Some(_) => {
-                    ctx.reply.error(errors::SYNTAX);
-                    return;
-                }
+                Some(_) => return ctx.reply.error(errors::SYNTAX),
                 None => return,
             },
-            Some(v) if is(opt, "MATCH") => filter.pattern = Some(v),
-            Some(v) if is(opt, "TYPE") => match ValueType::from_name(v) {
+            ScanOption::Match => filter.pattern = Some(value),
+            ScanOption::Type => match ValueType::from_name(value) {
                 Some(t) => filter.value_type = Some(t),
                 // Redis 7.0 accepts an unknown type name and matches nothing.
                 None => unknown_type = true,
             },
-            _ => {
-                ctx.reply.error(errors::SYNTAX);
-                return;
-            }
         }
-        i += 2;
     }
     let (next, mut found) = ctx.db().scan(cursor, count, &filter, ctx.now_ms);
     if unknown_type {

@@ -6,6 +6,7 @@
 //! here runs after it left. Like Redis, it blocks those slots for one batch; unlike
 //! Redis, the rest of the node keeps serving.
 
+use crate::errors;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -53,7 +54,7 @@ pub(super) fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) {
     };
     let value = match rdb::restore(args.get(3), ctx.settings.proto_max_bulk_len as u64) {
         Ok(value) => value,
-        Err(e) => return ctx.reply.error(&format!("ERR {e}")),
+        Err(e) => return ctx.reply.error(&errors::err(e)),
     };
     let deleted = options.replace && table.remove(key).is_some();
     // A deadline already past leaves no key, but a replaced one is still gone.

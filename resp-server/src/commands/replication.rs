@@ -107,7 +107,7 @@ pub(super) fn role(ctx: &mut Ctx<'_>, _args: Args<'_>) {
 /// last write, once enough did or the timeout passed.
 pub(super) fn wait(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if ctx.node.replication.is_replica() {
-        ctx.reply.error("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.");
+        ctx.reply.error(errors::WAIT_ON_REPLICA);
         return;
     }
     let Some(wanted) = ctx.int_arg(args.get(1)) else {
@@ -202,10 +202,7 @@ pub(super) fn replconf(ctx: &mut Ctx<'_>, args: Args<'_>) {
             // does not answer them on an ordinary connection either.
             return;
         } else if !(is(option, "ip-address") || is(option, "capa") || is(option, "rdb-only")) {
-            ctx.reply.error(&format!(
-                "ERR Unrecognized REPLCONF option: {}",
-                String::from_utf8_lossy(option)
-            ));
+            ctx.reply.error(&errors::replconf_option(option));
             return;
         }
         i += 2;

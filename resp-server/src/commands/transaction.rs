@@ -49,9 +49,7 @@ pub fn controls_transaction(id: CommandId) -> bool {
 pub fn refuse_queuing(command: &Command) -> Option<&'static str> {
     let meta = command.meta;
     if meta.may_have_keys() {
-        return Some(
-            "ERR Tessera runs MULTI/EXEC only for commands without keys (cluster and server administration) for now",
-        );
+        return Some(errors::MULTI_WITH_KEYS);
     }
     if meta.has(CommandFlags::NO_MULTI) {
         return Some(errors::NOT_IN_MULTI);
