@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::cursor::{ArgCursor, Options};
 use super::{Ctx, help_reply, is};
 use crate::client::ClientInfo;
 use crate::errors;
@@ -163,6 +164,27 @@ impl KillFilter {
     }
 }
 
+/// What CLIENT KILL's filters mean.
+#[derive(Clone, Copy)]
+enum KillOption {
+    Id,
+    Type,
+    Addr,
+    Laddr,
+    User,
+    SkipMe,
+}
+
+/// CLIENT KILL <filter> <value> ...: every filter takes one value.
+const KILL_OPTIONS: Options<KillOption> = &[
+    ("ID", 1, KillOption::Id),
+    ("TYPE", 1, KillOption::Type),
+    ("ADDR", 1, KillOption::Addr),
+    ("LADDR", 1, KillOption::Laddr),
+    ("USER", 1, KillOption::User),
+    ("SKIPME", 1, KillOption::SkipMe),
+];
+
 pub(super) fn kill(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let me = ctx.session.info.id;
     let clients = ctx.node.clients.all();
@@ -178,52 +200,36 @@ pub(super) fn kill(ctx: &mut Ctx<'_>, args: Args<'_>) {
         }
         return;
     }
-    if args.len() % 2 != 0 {
-        ctx.reply.error(errors::SYNTAX);
-        return;
-    }
     let mut filter = KillFilter {
         skip_me: true,
         ..KillFilter::default()
     };
-    for i in (2..args.len()).step_by(2) {
-        let (opt, value) = (args.get(i), args.get(i + 1));
+    let mut options = ArgCursor::new(args, 2);
+    loop {
+        let (option, [value, _]) = match options.next_option(KILL_OPTIONS) {
+            Ok(Some(option)) => option,
+            Ok(None) => break,
+            Err(e) => return ctx.reply.error(e.text()),
+        };
         let text = String::from_utf8_lossy(value).into_owned();
-        if is(opt, "ID") {
-            match tessera_keyspace::number::parse_i64(value) {
+        match option {
+            KillOption::Id => match tessera_keyspace::number::parse_i64(value) {
                 Some(id) if id > 0 => filter.id = Some(id as u64),
-                _ => {
-                    ctx.reply.error(errors::CLIENT_ID_POSITIVE);
-                    return;
-                }
-            }
-        } else if is(opt, "TYPE") {
-            match type_matches(ctx, value) {
+                _ => return ctx.reply.error(errors::CLIENT_ID_POSITIVE),
+            },
+            KillOption::Type => match type_matches(ctx, value) {
                 Some(m) => filter.normal_only = Some(m),
                 None => return,
+            },
+            KillOption::Addr => filter.addr = Some(text),
+            KillOption::Laddr => filter.laddr = Some(text),
+            KillOption::User if text != "default" => {
+                return ctx.reply.error(&errors::no_such_user(&text));
             }
-        } else if is(opt, "ADDR") {
-            filter.addr = Some(text);
-        } else if is(opt, "LADDR") {
-            filter.laddr = Some(text);
-        } else if is(opt, "USER") {
-            if text != "default" {
-                ctx.reply.error(&errors::no_such_user(&text));
-                return;
-            }
-            filter.user_default = Some(true);
-        } else if is(opt, "SKIPME") {
-            if is(value, "yes") {
-                filter.skip_me = true;
-            } else if is(value, "no") {
-                filter.skip_me = false;
-            } else {
-                ctx.reply.error(errors::SYNTAX);
-                return;
-            }
-        } else {
-            ctx.reply.error(errors::SYNTAX);
-            return;
+            KillOption::User => filter.user_default = Some(true),
+            KillOption::SkipMe if is(value, "yes") => filter.skip_me = true,
+            KillOption::SkipMe if is(value, "no") => filter.skip_me = false,
+            KillOption::SkipMe => return ctx.reply.error(errors::SYNTAX),
         }
     }
     let mut killed = 0;

@@ -1,6 +1,7 @@
 //! PING, ECHO, HELLO, AUTH, SELECT, QUIT, RESET.
 
-use super::{Ctx, is};
+use super::Ctx;
+use super::cursor::{ArgCursor, Options};
 use crate::errors;
 use crate::protocol::request::Args;
 use crate::session::ReplyMode;
@@ -60,6 +61,19 @@ fn auth_failed(ctx: &mut Ctx<'_>) {
     ctx.reply.error(errors::WRONGPASS);
 }
 
+/// What HELLO's options mean.
+#[derive(Clone, Copy)]
+enum HelloOption {
+    Auth,
+    SetName,
+}
+
+/// HELLO [protover [AUTH username password] [SETNAME clientname]].
+const HELLO_OPTIONS: Options<HelloOption> = &[
+    ("AUTH", 2, HelloOption::Auth),
+    ("SETNAME", 1, HelloOption::SetName),
+];
+
 pub(super) fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let mut version = None;
     let mut next = 1;
@@ -79,19 +93,13 @@ pub(super) fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
     let mut credentials = None;
     let mut name = None;
-    let mut i = next;
-    while i < args.len() {
-        let opt = args.get(i);
-        let more = args.len() - 1 - i;
-        if is(opt, "AUTH") && more >= 2 {
-            credentials = Some((args.get(i + 1), args.get(i + 2)));
-            i += 3;
-        } else if is(opt, "SETNAME") && more >= 1 {
-            name = Some(args.get(i + 1));
-            i += 2;
-        } else {
-            ctx.reply.error(&errors::hello_option(opt));
-            return;
+    let mut options = ArgCursor::new(args, next);
+    loop {
+        match options.next_option(HELLO_OPTIONS) {
+            Ok(Some((HelloOption::Auth, [user, password]))) => credentials = Some((user, password)),
+            Ok(Some((HelloOption::SetName, [value, _]))) => name = Some(value),
+            Ok(None) => break,
+            Err(_) => return ctx.reply.error(&errors::hello_option(options.peek())),
         }
     }
     if let Some((user, password)) = credentials {

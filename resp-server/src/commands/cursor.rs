@@ -75,8 +75,18 @@ impl<'a> ArgCursor<'a> {
         parse_i64(self.next_arg()?).ok_or(ArgError::NotInteger)
     }
 
+    /// The next argument, without reading it (empty when none is left).
+    pub fn peek(&self) -> &'a [u8] {
+        if self.is_done() {
+            &[]
+        } else {
+            self.args.get(self.at)
+        }
+    }
+
     /// The next option from `table` with its values (`None` when no argument is
-    /// left): an unknown token, or too few values after it, is a syntax error.
+    /// left): an unknown token, or too few values after it, is a syntax error, and
+    /// leaves the cursor at that token so the reply can name it ([`ArgCursor::peek`]).
     pub fn next_option<T: Copy>(
         &mut self,
         table: Options<T>,
@@ -84,16 +94,92 @@ impl<'a> ArgCursor<'a> {
         if self.is_done() {
             return Ok(None);
         }
-        let token = self.next_arg()?;
+        let token = self.peek();
         let &(_, count, meaning) = table
             .iter()
             .find(|(name, _, _)| token.eq_ignore_ascii_case(name.as_bytes()))
             .ok_or(ArgError::Syntax)?;
-        debug_assert!(count <= 2, "options take at most two values");
-        let mut values: OptionValues<'a> = [&[], &[]];
-        for value in values.iter_mut().take(count) {
-            *value = self.next_arg()?;
+        assert!(count <= 2, "options take at most two values");
+        if self.remaining() <= count {
+            return Err(ArgError::Syntax);
         }
+        let mut values: OptionValues<'a> = [&[], &[]];
+        for (i, value) in values.iter_mut().take(count).enumerate() {
+            *value = self.args.get(self.at + 1 + i);
+        }
+        self.at += 1 + count;
         Ok(Some((meaning, values)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum Opt {
+        Nx,
+        Ex,
+        Limit,
+    }
+
+    const OPTIONS: Options<Opt> = &[
+        ("NX", 0, Opt::Nx),
+        ("EX", 1, Opt::Ex),
+        ("LIMIT", 2, Opt::Limit),
+    ];
+
+    fn read(words: &[&str]) -> (Vec<(Opt, Vec<String>)>, Option<String>) {
+        let owned: Vec<Vec<u8>> = words.iter().map(|w| w.as_bytes().to_vec()).collect();
+        let args = Args::Owned(&owned);
+        let mut cursor = ArgCursor::new(args, 1);
+        let mut seen = Vec::new();
+        loop {
+            match cursor.next_option(OPTIONS) {
+                Ok(Some((opt, values))) => {
+                    let count = match opt {
+                        Opt::Nx => 0,
+                        Opt::Ex => 1,
+                        Opt::Limit => 2,
+                    };
+                    let values = values[..count]
+                        .iter()
+                        .map(|v| String::from_utf8_lossy(v).into_owned())
+                        .collect();
+                    seen.push((opt, values));
+                }
+                Ok(None) => return (seen, None),
+                Err(_) => {
+                    let at = String::from_utf8_lossy(cursor.peek()).into_owned();
+                    return (seen, Some(at));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn options_are_read_with_their_values_in_any_case() {
+        let (seen, error) = read(&["CMD", "nx", "LIMIT", "0", "5", "ex", "10"]);
+        assert_eq!(error, None);
+        let opts: Vec<Opt> = seen.iter().map(|(o, _)| *o).collect();
+        assert_eq!(opts, [Opt::Nx, Opt::Limit, Opt::Ex]);
+        assert_eq!(seen[1].1, ["0", "5"]);
+    }
+
+    #[test]
+    fn an_unknown_or_short_option_is_an_error_at_its_token() {
+        assert_eq!(read(&["CMD", "NX", "BOGUS"]).1.as_deref(), Some("BOGUS"));
+        assert_eq!(read(&["CMD", "LIMIT", "0"]).1.as_deref(), Some("LIMIT"));
+        assert_eq!(read(&["CMD", "EX"]).1.as_deref(), Some("EX"));
+    }
+
+    #[test]
+    fn reading_past_the_end_is_an_error_not_a_panic() {
+        let owned = vec![b"GET".to_vec()];
+        let mut cursor = ArgCursor::new(Args::Owned(&owned), 1);
+        assert_eq!(cursor.next_arg(), Err(ArgError::Syntax));
+        assert_eq!(cursor.next_i64(), Err(ArgError::Syntax));
+        assert!(cursor.is_done());
+        assert_eq!(cursor.peek(), b"");
     }
 }

@@ -3,7 +3,8 @@
 use tessera_keyspace::generic::{self, ExpireCondition, TimeToLive};
 use tessera_keyspace::key_slot;
 
-use super::{Ctx, is};
+use super::Ctx;
+use super::cursor::{ArgCursor, Options};
 use crate::errors;
 use crate::protocol::request::Args;
 
@@ -47,21 +48,38 @@ pub(super) fn pexpiretime(c: &mut Ctx<'_>, a: Args<'_>) {
     ttl(c, a, |at, _| at)
 }
 
+/// What EXPIRE's conditions mean.
+#[derive(Clone, Copy)]
+enum Condition {
+    Nx,
+    Xx,
+    Gt,
+    Lt,
+}
+
+/// EXPIRE key seconds [NX | XX | GT | LT] (and its variants).
+const CONDITIONS: Options<Condition> = &[
+    ("NX", 0, Condition::Nx),
+    ("XX", 0, Condition::Xx),
+    ("GT", 0, Condition::Gt),
+    ("LT", 0, Condition::Lt),
+];
+
 /// Parses NX / XX / GT / LT, with Redis's error texts.
 fn condition(ctx: &mut Ctx<'_>, args: Args<'_>) -> Option<ExpireCondition> {
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
-    for opt in args.iter_from(3) {
-        if is(opt, "NX") {
-            nx = true;
-        } else if is(opt, "XX") {
-            xx = true;
-        } else if is(opt, "GT") {
-            gt = true;
-        } else if is(opt, "LT") {
-            lt = true;
-        } else {
-            ctx.reply.error(&errors::unsupported_option(opt));
-            return None;
+    let mut options = ArgCursor::new(args, 3);
+    loop {
+        match options.next_option(CONDITIONS) {
+            Ok(Some((Condition::Nx, _))) => nx = true,
+            Ok(Some((Condition::Xx, _))) => xx = true,
+            Ok(Some((Condition::Gt, _))) => gt = true,
+            Ok(Some((Condition::Lt, _))) => lt = true,
+            Ok(None) => break,
+            Err(_) => {
+                ctx.reply.error(&errors::unsupported_option(options.peek()));
+                return None;
+            }
         }
     }
     if nx && (xx || gt || lt) {
