@@ -281,7 +281,7 @@ pub fn incr_by_float(t: &mut SlotTable, key: &[u8], increment: &[u8], now: i64) 
         FloatAddError::IncrementNotFloat => KeyspaceError::IncrementNotFloat,
         FloatAddError::NotFinite => KeyspaceError::NotFinite,
     })?;
-    t.insert_keep_ttl(key, Value::Str(StrValue::new(&next)));
+    t.insert_keep_ttl(key, Value::Str(StrValue::verbatim(&next)));
     Ok(next)
 }
 

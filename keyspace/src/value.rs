@@ -115,6 +115,12 @@ impl StrValue {
         StrValue(Repr::Bytes(CompactBytes::from(bytes)))
     }
 
+    /// The bytes as they are, even when they read as an integer: what Redis stores
+    /// for INCRBYFLOAT's result (OBJECT ENCODING says embstr, not int).
+    pub fn verbatim(bytes: &[u8]) -> StrValue {
+        StrValue(Repr::Bytes(CompactBytes::new(bytes)))
+    }
+
     /// An integer value.
     pub fn from_i64(n: i64) -> StrValue {
         StrValue(Repr::Int(n))

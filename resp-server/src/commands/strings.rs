@@ -259,29 +259,49 @@ const GETEX_OPTIONS: Options<GetExOption> = &[
 ];
 
 pub(super) fn getex(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    // Redis reads every option: PERSIST may repeat, but an expiry may neither
+    // repeat nor meet PERSIST.
     let mut cursor = ArgCursor::new(args, 2);
-    // One option at most: anything after it is a syntax error.
-    let option = cursor.next_option(GETEX_OPTIONS).and_then(|o| {
-        if cursor.is_done() {
-            Ok(o)
-        } else {
-            Err(ArgError::Syntax)
+    let mut chosen = None;
+    let parsed = loop {
+        match cursor.next_option(GETEX_OPTIONS) {
+            Ok(None) => break Ok(chosen),
+            Ok(Some((GetExOption::Persist, _)))
+                if matches!(chosen, None | Some((GetExOption::Persist, _))) =>
+            {
+                chosen = Some((GetExOption::Persist, &[][..]));
+            }
+            Ok(Some((GetExOption::Expire(unit, absolute), [arg, _]))) if chosen.is_none() => {
+                chosen = Some((GetExOption::Expire(unit, absolute), arg));
+            }
+            Ok(Some(_)) => break Err(ArgError::Syntax),
+            Err(e) => break Err(e),
         }
-    });
-    let deadline = match option {
+    };
+    let chosen = match parsed {
         Err(e) => return ctx.reply.error(e.text()),
-        Ok(None) => GetExDeadline::Keep,
-        Ok(Some((GetExOption::Persist, _))) => GetExDeadline::Persist,
-        Ok(Some((GetExOption::Expire(unit, absolute), [arg, _]))) => {
+        Ok(chosen) => chosen,
+    };
+    let key = args.get(1);
+    let db = ctx.db();
+    let mut t = db.lock(key_slot(key));
+    // As in Redis, a missing key or one of another type answers before the expiry
+    // is judged.
+    match strings::get(&mut t, key, ctx.now_ms) {
+        Ok(Some(_)) => {}
+        Ok(None) => return ctx.reply.null(),
+        Err(e) => return ctx.reply.error(errors::keyspace(e)),
+    }
+    let deadline = match chosen {
+        None => GetExDeadline::Keep,
+        Some((GetExOption::Persist, _)) => GetExDeadline::Persist,
+        Some((GetExOption::Expire(unit, absolute), arg)) => {
             match deadline_arg(ctx, arg, unit, absolute, "getex") {
                 Some(at) => GetExDeadline::At(at),
                 None => return,
             }
         }
     };
-    let key = args.get(1);
-    let db = ctx.db();
-    let mut t = db.lock(key_slot(key));
     match strings::getex(&mut t, key, deadline, ctx.now_ms) {
         Ok(v) => {
             if v.is_some() {

@@ -10,6 +10,7 @@ mod cluster;
 mod differential;
 mod dump_restore;
 mod exposures;
+mod grammar;
 mod mixed;
 mod mixed_resharding;
 mod persistence;
