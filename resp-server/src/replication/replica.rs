@@ -235,7 +235,7 @@ impl MasterConn {
 async fn sync_and_follow(node: &Arc<Node>, link: &MasterLink) -> Result<(), String> {
     let settings = node.config.settings();
     let timeout = Duration::from_secs(settings.replication.timeout_secs);
-    let connect = tessera_cluster_bus::runtime::net::connect_from(
+    let connect = tessera_cluster_bus_runtime::net::connect_from(
         &link.host,
         link.port,
         settings.replication.bind_source_addr,
