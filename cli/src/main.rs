@@ -7,6 +7,7 @@ mod memory;
 mod ops;
 mod resp_client;
 mod server;
+mod subcommand;
 mod up;
 
 use clap::{Parser, Subcommand};

@@ -5,7 +5,7 @@ use anyhow::Context;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
-use tessera_resp_server::protocol::frame::{self, Frame};
+use tessera_resp::frame::{self, Frame};
 
 /// One connection to a node.
 pub struct Client {

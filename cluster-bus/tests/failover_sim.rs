@@ -345,7 +345,7 @@ fn a_spare_replica_migrates_to_an_orphaned_master() {
         .run_until(60_000, adopted)
         .expect("a replica of master 0 moved to master 1");
     assert!(
-        took > tessera_failover::migration::DELAY,
+        took > tessera_failover::replica_migration::DELAY,
         "not before the orphan delay ({took} ms)"
     );
 }

@@ -8,10 +8,11 @@
 //! - [`election`]: replica elections and the masters' voting rule.
 //! - [`lease`]: why an isolated master stops writing before its replica is promoted.
 //! - [`manual`]: manual failover (CLUSTER FAILOVER) on both sides.
-//! - [`migration`]: which replica moves to an orphaned master.
+//! - [`replica_migration`]: which replica moves to an orphaned master (not slot
+//!   migration, which is the `tessera-migration` crate).
 
 pub mod election;
 pub mod failure;
 pub mod lease;
 pub mod manual;
-pub mod migration;
+pub mod replica_migration;

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tessera_resp_server::protocol::frame::{Frame, decode};
+use tessera_resp::frame::{Frame, decode};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(Some((frame, used))) = decode(data, 1 << 20) {

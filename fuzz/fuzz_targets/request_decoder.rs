@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tessera_resp_server::protocol::request::{Decoded, Limits, RequestDecoder};
+use tessera_resp::request::{Decoded, Limits, RequestDecoder};
 
 const LIMITS: Limits = Limits {
     max_bulk_len: 1 << 20,

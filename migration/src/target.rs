@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use tessera_replication::wire::encode_command;
+use tessera_resp::command::encode_command;
 
 use crate::args::TargetAuth;
 

@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::backlog::Backlog;
 use crate::history::{PsyncAnswer, ReplicationIds, answer_psync};
-use crate::wire::encode_command;
+use crate::notify::{Broadcast, Signal};
+use tessera_resp::command::encode_command;
 
 /// Where a replica's sync stands, as INFO shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +39,7 @@ pub struct AttachedReplica {
     pub ack_time: AtomicU64,
     online: AtomicBool,
     pending: Mutex<Vec<u8>>,
-    ready: tokio::sync::Notify,
+    ready: Signal,
     overflowed: AtomicBool,
     limit: usize,
 }
@@ -69,11 +70,11 @@ impl AttachedReplica {
             pending.extend_from_slice(bytes);
         }
         drop(pending);
-        self.ready.notify_one();
+        self.ready.notify();
     }
 
     /// Waits for stream bytes and takes them all; `None` when the replica fell too far
-    /// behind and must be dropped.
+    /// behind and must be dropped. One task (the replica's link) calls this.
     pub async fn next_bytes(&self) -> Option<Vec<u8>> {
         loop {
             if self.overflowed.load(Ordering::Relaxed) {
@@ -127,7 +128,7 @@ pub struct ReplicationStream {
     /// may move the offset (no PING, no GETACK), so the replica can catch up exactly.
     paused: AtomicBool,
     /// Woken whenever a replica acknowledges an offset (WAIT listens).
-    acked: tokio::sync::Notify,
+    acked: Broadcast,
     /// Counters for INFO's stats section.
     pub syncs: SyncCounters,
 }
@@ -169,7 +170,7 @@ impl ReplicationStream {
             active: AtomicBool::new(false),
             replica: AtomicBool::new(false),
             paused: AtomicBool::new(false),
-            acked: tokio::sync::Notify::new(),
+            acked: Broadcast::new(),
             syncs: SyncCounters::default(),
         }
     }
@@ -362,7 +363,7 @@ impl ReplicationStream {
         let replicas = std::mem::take(&mut self.inner.lock().replicas);
         for r in replicas {
             r.overflowed.store(true, Ordering::Relaxed);
-            r.ready.notify_one();
+            r.ready.notify();
         }
     }
 
@@ -462,7 +463,7 @@ impl NewReplica {
             ack_time: AtomicU64::new(0),
             online: AtomicBool::new(false),
             pending: Mutex::new(Vec::new()),
-            ready: tokio::sync::Notify::new(),
+            ready: Signal::new(),
             overflowed: AtomicBool::new(false),
             limit: self.limit,
         })

@@ -1,23 +1,10 @@
-//! The bytes of replication: commands as RESP arrays, the master's replies during the
-//! handshake, and the header of the RDB transfer. Pure functions over byte slices,
-//! with "incomplete" distinct from "invalid".
+//! The bytes of replication beyond plain RESP: the master's replies during the
+//! handshake and the header of the RDB transfer. Pure functions over byte slices.
+//! Commands in the stream are RESP arrays, encoded and decoded by `tessera-resp`.
 
-use std::ops::Range;
-
-/// Appends `args` as a RESP array of bulk strings: the form of every command in the
-/// replication stream.
-pub fn encode_command(out: &mut Vec<u8>, args: &[&[u8]]) {
-    out.push(b'*');
-    out.extend_from_slice(itoa::Buffer::new().format(args.len()).as_bytes());
-    out.extend_from_slice(b"\r\n");
-    for a in args {
-        out.push(b'$');
-        out.extend_from_slice(itoa::Buffer::new().format(a.len()).as_bytes());
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
-}
+/// The command encoder lives in the RESP codec; it is re-exported here because the
+/// stream is made of such commands and callers found it here first.
+pub use tessera_resp::command::encode_command;
 
 /// Why bytes from a master could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,75 +14,11 @@ pub enum WireError {
     Protocol(&'static str),
 }
 
-/// One command found in the stream.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StreamCommand {
-    /// Where each argument lies in the buffer that was parsed.
-    pub args: Vec<Range<usize>>,
-    /// How many bytes the command took, newlines before it included: what it adds to
-    /// the replication offset.
-    pub len: usize,
-}
-
-/// Largest argument accepted from a master (Redis's proto-max-bulk-len default).
-const MAX_BULK: usize = 512 * 1024 * 1024;
-
-fn line(buf: &[u8], from: usize) -> Option<(&[u8], usize)> {
-    let rel = buf.get(from..)?.windows(2).position(|w| w == b"\r\n")?;
-    Some((&buf[from..from + rel], from + rel + 2))
-}
-
 fn number(text: &[u8]) -> Result<i64, WireError> {
     std::str::from_utf8(text)
         .ok()
         .and_then(|t| t.parse().ok())
         .ok_or(WireError::Protocol("bad length"))
-}
-
-/// Parses the next command of a replication stream. `Ok(None)`: not complete yet.
-/// Bare newlines (a master's keepalive) are skipped but counted in `len`, as they count
-/// in the master's offset.
-pub fn parse_command(buf: &[u8]) -> Result<Option<StreamCommand>, WireError> {
-    let mut at = buf.iter().take_while(|&&b| b == b'\n').count();
-    if at == buf.len() {
-        return Ok(None);
-    }
-    if buf[at] != b'*' {
-        return Err(WireError::Protocol("expected an array"));
-    }
-    let Some((count, next)) = line(buf, at + 1) else {
-        return Ok(None);
-    };
-    let count = number(count)?;
-    if !(0..=1024 * 1024).contains(&count) {
-        return Err(WireError::Protocol("bad array length"));
-    }
-    at = next;
-    let mut args = Vec::with_capacity(count as usize);
-    for _ in 0..count {
-        match buf.get(at) {
-            None => return Ok(None),
-            Some(b'$') => {}
-            Some(_) => return Err(WireError::Protocol("expected a bulk string")),
-        }
-        let Some((len, start)) = line(buf, at + 1) else {
-            return Ok(None);
-        };
-        let len = number(len)?;
-        if !(0..=MAX_BULK as i64).contains(&len) {
-            return Err(WireError::Protocol("bad bulk length"));
-        }
-        let end = start + len as usize;
-        if buf.len() < end + 2 {
-            return Ok(None);
-        }
-        if &buf[end..end + 2] != b"\r\n" {
-            return Err(WireError::Protocol("bulk string not terminated"));
-        }
-        args.push(start..end);
-        at = end + 2;
-    }
-    Ok(Some(StreamCommand { args, len: at }))
 }
 
 /// The master's answer to PSYNC.
@@ -172,25 +95,6 @@ pub fn parse_rdb_header(line: &[u8]) -> Result<RdbFraming, WireError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn commands_round_trip_and_split_anywhere() {
-        let mut stream = b"\n\n".to_vec();
-        encode_command(&mut stream, &[b"SET", b"k", b"v\r\nx"]);
-        encode_command(&mut stream, &[b"PING"]);
-        let first = parse_command(&stream).unwrap().unwrap();
-        let args: Vec<&[u8]> = first.args.iter().map(|r| &stream[r.clone()]).collect();
-        assert_eq!(args, vec![&b"SET"[..], b"k", b"v\r\nx"]);
-        assert_eq!(first.len, 2 + 30);
-        for cut in 0..first.len {
-            assert_eq!(parse_command(&stream[..cut]).unwrap(), None, "cut at {cut}");
-        }
-        let second = parse_command(&stream[first.len..]).unwrap().unwrap();
-        assert_eq!(second.len, stream.len() - first.len);
-        assert!(parse_command(b"+OK\r\n").is_err());
-        assert!(parse_command(b"*1\r\n$3\r\nabcd\r\n").is_err());
-        assert!(parse_command(b"*1\r\n$-5\r\n").is_err());
-    }
 
     #[test]
     fn master_replies() {

@@ -74,7 +74,7 @@ pub struct Node {
     /// Highest memory use seen, for INFO's used_memory_peak.
     pub peak_memory: std::sync::atomic::AtomicU64,
     /// The cluster bus, when cluster-enabled (set once at start).
-    pub cluster: std::sync::OnceLock<tessera_cluster_bus::runtime::ClusterHandle>,
+    pub cluster: std::sync::OnceLock<tessera_cluster_bus_runtime::ClusterHandle>,
     /// Whether the active expiry cycle runs (DEBUG SET-ACTIVE-EXPIRE).
     pub active_expire: AtomicBool,
     /// The runtimes of the threads that serve clients, for waiting until each has

@@ -3,7 +3,7 @@
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
-use tessera_resp_server::protocol::frame::{self, Frame};
+use tessera_resp::frame::{self, Frame};
 
 /// A simple-string frame.
 pub fn simple(text: &str) -> Frame {

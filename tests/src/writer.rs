@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
-use tessera_resp_server::protocol::frame::Frame;
+use tessera_resp::frame::Frame;
 
 use crate::RawConnection;
 

@@ -144,7 +144,7 @@ pub enum AdminCommand {
 
 /// Runs `tessera admin`; returns the exit code.
 pub fn main(args: AdminArgs) -> i32 {
-    crate::ops::run_blocking("admin", async move { run(args).await.map(|()| 0) })
+    crate::subcommand::run_blocking("admin", async move { run(args).await.map(|()| 0) })
 }
 
 /// Parses `0-99,500,1000-1999` into ranges.

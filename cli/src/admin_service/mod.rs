@@ -18,7 +18,7 @@ use anyhow::Context;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use tessera_cluster_bus::engine::CommandError;
-use tessera_cluster_bus::runtime::ClusterHandle;
+use tessera_cluster_bus_runtime::ClusterHandle;
 use tessera_proto::admin_server::AdminServer;
 use tessera_resp_server::Node;
 use tessera_resp_server::config::Settings;

@@ -5,7 +5,7 @@ use anyhow::Context;
 use tessera_migration::close::SourceSelf;
 use tessera_migration::plan::{self, MigrateTarget};
 use tessera_persistence::nodes_conf;
-use tessera_resp_server::protocol::frame::Frame;
+use tessera_resp::frame::Frame;
 
 use crate::resp_client::Client;
 

@@ -11,6 +11,7 @@ use clap::Args;
 use std::net::ToSocketAddrs;
 
 use crate::admin::Endpoint;
+use crate::subcommand::run_blocking;
 
 /// A node's address as `host:port` (its client port).
 fn endpoint(address: &str, password: &Option<String>) -> anyhow::Result<Endpoint> {
@@ -34,31 +35,6 @@ fn endpoint(address: &str, password: &Option<String>) -> anyhow::Result<Endpoint
         admin_port: None,
         password: password.clone(),
     })
-}
-
-/// Runs an async command on a fresh runtime; returns the exit code, printing the
-/// error (as `tessera <name>: ...`) when it fails.
-pub fn run_blocking<F: std::future::Future<Output = anyhow::Result<i32>>>(
-    name: &str,
-    future: F,
-) -> i32 {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("tessera {name}: {e}");
-            return 1;
-        }
-    };
-    match runtime.block_on(future) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("tessera {name}: {e:#}");
-            1
-        }
-    }
 }
 
 /// Options of `tessera create`.

@@ -4,7 +4,7 @@
 //! so the command line (read last) overrides the file, as with redis-server.
 
 use std::path::{Path, PathBuf};
-use tessera_resp_server::protocol::split_args::split_args;
+use tessera_resp::split_args::split_args;
 
 /// Deepest chain of `include` directives followed.
 const MAX_INCLUDE_DEPTH: usize = 16;

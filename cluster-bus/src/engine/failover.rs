@@ -5,7 +5,7 @@
 //! topology and turns their answers into messages and events.
 
 use tessera_failover::election::{self, ElectionStep, Refusal, Sibling, VoteRequest};
-use tessera_failover::{lease, migration};
+use tessera_failover::{lease, replica_migration};
 
 use super::{Engine, Event};
 use crate::node_id::NodeId;
@@ -456,7 +456,7 @@ impl Engine {
             .chain(std::iter::once(self.topo.myself))
             .min_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
         let mine = ok_replicas(self, &my_master);
-        if migration::should_migrate(
+        if replica_migration::should_migrate(
             mine,
             self.cfg.migration_barrier,
             max_ok,

@@ -63,7 +63,7 @@ pub async fn serve_replica(
             if !request.legacy {
                 head.extend_from_slice(format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes());
             }
-            head.extend_from_slice(format!("${}\r\n", rdb.len()).as_bytes());
+            crate::protocol::command::bulk_header(&mut head, rdb.len());
             (r, head, Some(rdb))
         }
     };

@@ -9,15 +9,14 @@ use std::sync::atomic::{AtomicI64, AtomicU8, Ordering};
 use std::time::Duration;
 use tessera_keyspace::ExpiryMode;
 use tessera_replication::Role;
-use tessera_replication::wire::{
-    PsyncReply, RdbFraming, encode_command, parse_psync_reply, parse_rdb_header,
-};
+use tessera_replication::wire::{PsyncReply, RdbFraming, parse_psync_reply, parse_rdb_header};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::commands::Ctx;
 use crate::node::{Node, random_hex_id};
+use crate::protocol::command::encode_command;
 use crate::protocol::reply::Reply;
 use crate::protocol::request::{Args, Decoded, Limits, RequestDecoder};
 use crate::session::Session;
@@ -236,7 +235,7 @@ impl MasterConn {
 async fn sync_and_follow(node: &Arc<Node>, link: &MasterLink) -> Result<(), String> {
     let settings = node.config.settings();
     let timeout = Duration::from_secs(settings.replication.timeout_secs);
-    let connect = tessera_cluster_bus::runtime::net::connect_from(
+    let connect = tessera_cluster_bus_runtime::net::connect_from(
         &link.host,
         link.port,
         settings.replication.bind_source_addr,

@@ -46,12 +46,7 @@ fn load(port: u16, keys: u64) {
     let mut stream = Vec::with_capacity(keys as usize * 60);
     for i in 0..keys {
         let key = format!("key:{i:012}");
-        write!(
-            stream,
-            "*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n$16\r\n0123456789abcdef\r\n",
-            key.len()
-        )
-        .expect("writing to memory");
+        tessera_resp::encode_command(&mut stream, &[b"SET", key.as_bytes(), b"0123456789abcdef"]);
     }
     let mut child = Command::new("redis-cli")
         .args(["-p", &port.to_string(), "--pipe"])

@@ -48,7 +48,7 @@ fn command(port: u16, args: &[&str]) {
 fn replica_has(port: u16, keys: i64) -> bool {
     let count = RawConnection::connect(port)
         .and_then(|mut c| c.command(&["DBSIZE"]))
-        .is_ok_and(|f| f == tessera_resp_server::protocol::frame::Frame::Integer(keys));
+        .is_ok_and(|f| f == tessera_resp::frame::Frame::Integer(keys));
     count && info(port, "master_link_status").as_deref() == Some("up")
 }
 

@@ -40,7 +40,7 @@ fn measure(redis: bool) -> (usize, f64, Option<f64>) {
     let moving: usize = (0..SLOTS)
         .map(
             |s| match source.command(&["CLUSTER", "COUNTKEYSINSLOT", &s.to_string()]) {
-                Ok(tessera_resp_server::protocol::frame::Frame::Integer(n)) => n as usize,
+                Ok(tessera_resp::frame::Frame::Integer(n)) => n as usize,
                 other => panic!("COUNTKEYSINSLOT: {other:?}"),
             },
         )

@@ -3,7 +3,7 @@
 //! the Tessera master is killed. Each side's votes count for the other.
 
 use std::time::Duration;
-use tessera_resp_server::protocol::frame::Frame;
+use tessera_resp::frame::Frame;
 use tessera_tests::cluster::{Member, create, id_of, myself, nodes, wait_ok};
 use tessera_tests::replication::info;
 use tessera_tests::{RawConnection, wait_until};

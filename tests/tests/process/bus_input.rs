@@ -4,7 +4,7 @@
 //! was closed early) must be the same, and both clusters must keep serving.
 
 use std::time::Duration;
-use tessera_resp_server::protocol::frame::Frame;
+use tessera_resp::frame::Frame;
 use tessera_tests::bus::{FAIL, HEADER_LEN, PING, PONG, RawMessage, abandon, exchange};
 use tessera_tests::cluster::{info_field, nodes, wait_ok};
 use tessera_tests::{RawConnection, RedisServer, TesseraNode, text};

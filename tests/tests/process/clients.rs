@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use tessera_resp_server::protocol::frame::Frame;
+use tessera_resp::frame::Frame;
 use tessera_tests::wire::{bulk, error, simple};
 use tessera_tests::{TesseraNode, redis_cli, text, wait_until};
 

@@ -5,7 +5,7 @@ use redis::Commands;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use tessera_resp_server::protocol::frame::Frame;
+use tessera_resp::frame::Frame;
 use tessera_tests::cluster::{
     CLUSTER_ARGS, assert_clean, check, create, info_field, nodes, tessera_nodes, wait_ok,
 };

@@ -2,7 +2,7 @@
 //! replies, frame for frame: reply types, error texts, edge cases. Only commands whose
 //! answers are deterministic are compared; order-free replies are sorted first.
 
-use tessera_resp_server::protocol::frame::Frame;
+use tessera_resp::frame::Frame;
 use tessera_tests::{RawConnection, RedisServer, TesseraNode, show};
 
 /// How to compare one reply.
@@ -328,7 +328,7 @@ const SCRIPT: &[(&str, Compare)] = &[
 
 /// Splits a script line like redis-cli would.
 fn words(line: &str) -> Vec<Vec<u8>> {
-    tessera_resp_server::protocol::split_args::split_args(line.as_bytes()).expect("script quoting")
+    tessera_resp::split_args::split_args(line.as_bytes()).expect("script quoting")
 }
 
 fn run(port: u16, resp3: bool) -> Vec<Frame> {

@@ -1,7 +1,7 @@
 //! DUMP, RESTORE, MIGRATE and FUNCTION against redis-server 7.0.15: payloads cross
 //! between the two kinds in both directions, and bad input gets the same errors.
 
-use tessera_resp_server::protocol::frame::Frame;
+use tessera_resp::frame::Frame;
 use tessera_tests::{RawConnection, RedisServer, TesseraNode, show, text};
 
 const DEBUG: [&str; 2] = ["--enable-debug-command", "yes"];

@@ -2,7 +2,7 @@
 //! plane, `port 0`, where snapshots go, and failed authentication.
 
 use std::time::Duration;
-use tessera_resp_server::protocol::frame::Frame;
+use tessera_resp::frame::Frame;
 use tessera_tests::network::external_address;
 use tessera_tests::process::free_port;
 use tessera_tests::wire::{error, simple};

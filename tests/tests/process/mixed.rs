@@ -18,7 +18,7 @@ fn start(redis: bool, hostname: &str) -> Member {
     Member::start(redis, &["--cluster-announce-hostname", hostname])
 }
 
-fn slots_reply(port: u16) -> tessera_resp_server::protocol::frame::Frame {
+fn slots_reply(port: u16) -> tessera_resp::frame::Frame {
     RawConnection::connect(port)
         .and_then(|mut c| c.command(&["CLUSTER", "SLOTS"]))
         .expect("CLUSTER SLOTS")
@@ -129,7 +129,7 @@ fn redis_server_and_tessera_masters_share_one_cluster() {
     for &p in &ports {
         let mut c = RawConnection::connect(p).unwrap();
         let n = match c.command(&["DBSIZE"]).unwrap() {
-            tessera_resp_server::protocol::frame::Frame::Integer(n) => n,
+            tessera_resp::frame::Frame::Integer(n) => n,
             other => panic!("{other:?}"),
         };
         assert!(n > 50, "node {p} serves its share of the keys ({n})");
@@ -140,7 +140,7 @@ fn redis_server_and_tessera_masters_share_one_cluster() {
             .map(|i| format!("probe{i}"))
             .find(|k| {
                 let mut c = RawConnection::connect(ports[to]).unwrap();
-                c.command(&["GET", k]).unwrap() == tessera_resp_server::protocol::frame::Frame::Null
+                c.command(&["GET", k]).unwrap() == tessera_resp::frame::Frame::Null
             })
             .unwrap();
         let out = tessera_tests::redis_cli(ports[from], &["-c", "SET", &key, "across"]);

@@ -2,7 +2,7 @@
 //! files exchanged with redis-server 7.0.15 in both directions.
 
 use std::time::Duration;
-use tessera_resp_server::protocol::frame::Frame;
+use tessera_resp::frame::Frame;
 use tessera_tests::wire::{bulk, error, simple};
 use tessera_tests::{RawConnection, RedisServer, TesseraNode, text, wait_until};
 

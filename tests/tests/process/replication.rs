@@ -3,7 +3,7 @@
 //! expiry, and a replica's refusals.
 
 use std::time::Duration;
-use tessera_resp_server::protocol::frame::Frame;
+use tessera_resp::frame::Frame;
 use tessera_tests::replication::{caught_up, follow, info};
 use tessera_tests::wire::{bulk, error, simple};
 use tessera_tests::{RawConnection, RedisServer, TesseraNode, text, wait_until};

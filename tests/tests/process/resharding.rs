@@ -120,7 +120,7 @@ fn fix_repairs_a_half_migrated_slot() {
             .command(&["SET", &format!("{{{tag}}}:{i}"), &i.to_string()])
             .unwrap();
     }
-    let ok = |f: tessera_resp_server::protocol::frame::Frame| assert_eq!(text(&f), "OK");
+    let ok = |f: tessera_resp::frame::Frame| assert_eq!(text(&f), "OK");
     ok(target
         .command(&["CLUSTER", "SETSLOT", "100", "IMPORTING", &ids[0]])
         .unwrap());
@@ -147,8 +147,8 @@ fn fix_repairs_a_half_migrated_slot() {
     // key only to a client that said ASKING, for one command.
     let (k0, k5) = (format!("{{{tag}}}:0"), format!("{{{tag}}}:5"));
     let ask = format!("ASK 100 127.0.0.1:{}", ports[1]);
-    let error = |f: tessera_resp_server::protocol::frame::Frame| match f {
-        tessera_resp_server::protocol::frame::Frame::Error(e) => String::from_utf8(e).unwrap(),
+    let error = |f: tessera_resp::frame::Frame| match f {
+        tessera_resp::frame::Frame::Error(e) => String::from_utf8(e).unwrap(),
         other => panic!("expected an error, got {other:?}"),
     };
     assert_eq!(error(source.command(&["GET", &k0]).unwrap()), ask);
@@ -319,7 +319,7 @@ fn keys_of_a_lost_slot_leave_the_replicas_too() {
     .unwrap();
     t.command(&["CLUSTER", "SETSLOT", &slot.to_string(), "NODE", &taker_id])
         .unwrap();
-    let zero = tessera_tests::show(&tessera_resp_server::protocol::frame::Frame::Integer(0));
+    let zero = tessera_tests::show(&tessera_resp::frame::Frame::Integer(0));
     assert!(
         wait_until(Duration::from_secs(10), || count(loser) == zero),
         "the loser dropped the slot's keys"

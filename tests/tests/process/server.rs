@@ -3,7 +3,7 @@
 use std::process::Command;
 use std::time::Duration;
 use tessera_keyspace::key_slot;
-use tessera_resp_server::protocol::frame::Frame;
+use tessera_resp::frame::Frame;
 use tessera_tests::wire::{bulk, error, simple};
 use tessera_tests::{RawConnection, TesseraNode, redis_cli, tessera_bin, wait_until};
 

@@ -107,7 +107,7 @@ fn find_cr(buf: &[u8], from: usize) -> Option<usize> {
 }
 
 fn parse_number(text: &[u8]) -> Option<i64> {
-    tessera_keyspace::number::parse_i64(text)
+    crate::number::parse_i64(text)
 }
 
 impl RequestDecoder {

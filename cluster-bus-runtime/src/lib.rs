@@ -1,5 +1,6 @@
-//! The shell around the engine: sockets, timers, nodes.conf, and the handle the rest
-//! of the node uses.
+//! The shell around the cluster bus engine (`tessera-cluster-bus`): sockets, timers,
+//! nodes.conf, and the handle the rest of the node uses. It is a crate of its own so
+//! that the engine's crate has no tokio among its dependencies.
 //!
 //! The engine runs on its own thread with its own single-threaded runtime, so client
 //! load never delays failure detection. One driver task owns the engine; every input
@@ -17,11 +18,11 @@ use tessera_persistence::cluster_file::ClusterFile;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::engine::{
+use link::LinkEvent;
+use tessera_cluster_bus::engine::{
     Action, Answer, ClusterCommand, CommandError, Engine, EngineConfig, Event, RoutingSnapshot,
 };
-use crate::topology::LinkId;
-use link::LinkEvent;
+use tessera_cluster_bus::topology::LinkId;
 
 /// Wall-clock milliseconds: the engine compares times across nodes (gossiped PONG
 /// times), so it needs Unix time, as Redis uses.

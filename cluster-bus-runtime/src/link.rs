@@ -4,8 +4,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-use crate::topology::LinkId;
-use crate::wire::{FrameCheck, check_frame};
+use tessera_cluster_bus::topology::LinkId;
+use tessera_cluster_bus::wire::{FrameCheck, check_frame};
 
 /// Largest message accepted from a peer. Nothing is allocated up front for a claimed
 /// length; the buffer grows as bytes arrive, so a lying header costs nothing.

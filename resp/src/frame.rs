@@ -300,7 +300,7 @@ impl Frame {
     pub fn command<'a>(args: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
         let args: Vec<&[u8]> = args.into_iter().collect();
         let mut out = Vec::new();
-        Frame::Array(args.iter().map(|a| Frame::Bulk(a.to_vec())).collect()).encode(&mut out);
+        crate::command::encode_command(&mut out, &args);
         out
     }
 }
