@@ -3,7 +3,7 @@
 //! is Redis's apart from the prose (summary, complexity, history), and COMMAND
 //! GETKEYS finds the keys of movable-key calls as Redis does.
 
-use tessera_resp_server::protocol::frame::Frame;
+use tessera_resp::frame::Frame;
 use tessera_tests::{RawConnection, RedisServer, TesseraNode, show};
 
 /// Documentation prose, written in our own words (or left out).

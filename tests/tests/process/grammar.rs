@@ -7,7 +7,7 @@
 //! `TESSERA_GRAMMAR_SEEDS=n` runs n seeds instead of CI's few.
 
 use serde_json::Value;
-use tessera_resp_server::protocol::frame::Frame;
+use tessera_resp::frame::Frame;
 use tessera_tests::{RawConnection, RedisServer, TesseraNode, show};
 
 /// Commands whose replies are deterministic given the same calls: no clocks (TTL),
