@@ -8,7 +8,7 @@ use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tessera_resp_server::config::{Config, ConfigValues, DirectiveError, Settings};
+use tessera_resp_server::config::{Config, ConfigValues, DirectiveError, Id, Settings};
 use tessera_resp_server::snapshots::{self, SaveOnExit};
 use tessera_resp_server::{Node, NodeOrigin, cron, server};
 
@@ -103,7 +103,7 @@ fn run(mut values: ConfigValues, config_file: Option<String>) -> anyhow::Result<
             .with_context(|| format!("can't chdir to '{}'", settings.dir))?;
     }
     let cwd = std::env::current_dir().context("reading the working directory")?;
-    values.set_internal("dir", cwd.display().to_string());
+    values.set_internal(Id::Dir, cwd.display().to_string());
     if settings.daemonize {
         daemon::detach(settings.logfile.is_empty()).context("daemonizing")?;
     }
@@ -134,7 +134,7 @@ fn run(mut values: ConfigValues, config_file: Option<String>) -> anyhow::Result<
             allowed,
             "the open file limit is too low for maxclients; maxclients has been reduced"
         );
-        values.set_internal("maxclients", allowed.to_string());
+        values.set_internal(Id::Maxclients, allowed.to_string());
     }
     let config = Config::new(values, config_file);
     config.on_change(move |s| crate::logging::set_level(&log_handle, &s.loglevel));
@@ -193,7 +193,7 @@ fn serve(node: Arc<Node>, settings: &Settings) -> anyhow::Result<()> {
     let port = sets[0][0].local_addr()?.port();
     node.bound_port
         .store(port, std::sync::atomic::Ordering::Relaxed);
-    node.config.set_internal("port", port.to_string());
+    node.config.set_internal(Id::Port, port.to_string());
     let events = Arc::new(crate::admin_service::EventHub::default());
     let bus = if settings.cluster_enabled {
         Some(cluster::start(&node, settings, port, events.clone())?)

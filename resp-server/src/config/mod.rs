@@ -8,6 +8,7 @@ mod checks;
 mod directives;
 mod registry;
 mod settings;
+mod typed;
 
 use arc_swap::ArcSwap;
 use parking_lot::Mutex;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 pub use directives::DIRECTIVES;
 pub use registry::{Access, Directive, Kind, State, parse_memory};
 pub use settings::{ClusterSettings, DebugCommand, ReplicationSettings, SavePoint, Settings};
+pub use typed::Id;
 
 /// Finds a directive by name or alias, ignoring case.
 pub fn lookup(name: &str) -> Option<&'static Directive> {
@@ -92,7 +94,7 @@ impl ConfigValues {
     /// (`dir`, `dbfilename`). A relative `dir` is taken from the one in force, or from
     /// the process's working directory before any.
     fn checked(&self, directive: &Directive, value: String) -> Result<String, String> {
-        let base = match self.values["dir"].as_str() {
+        let base = match self.get(Id::Dir) {
             "" => std::env::current_dir().unwrap_or_default(),
             dir => dir.into(),
         };
@@ -116,20 +118,24 @@ impl ConfigValues {
         self.values.insert(directive.name, value);
     }
 
-    /// The value of a directive by canonical name.
-    ///
-    /// # Panics
-    /// If `name` is not a canonical directive name (a programming error).
-    pub fn get(&self, name: &str) -> &str {
-        self.values
-            .get(name)
-            .unwrap_or_else(|| panic!("unknown directive {name}"))
+    /// The value of a directive, in canonical text (what CONFIG GET shows); the typed
+    /// accessors (`port()`, `daemonize()`, ...) parse it.
+    pub fn get(&self, id: Id) -> &str {
+        self.text(id.name())
     }
 
-    /// Sets a directive by canonical name without validation: for values the server
-    /// decides itself (the absolute `dir` after start, a port chosen by the OS).
-    pub fn set_internal(&mut self, name: &'static str, value: String) {
-        self.values.insert(name, value);
+    /// The value of a directive found in the table (every row has a value).
+    fn text(&self, name: &str) -> &str {
+        self.values
+            .get(name)
+            .map(String::as_str)
+            .expect("every directive of the table has a value")
+    }
+
+    /// Sets a directive without validation: for values the server decides itself (the
+    /// absolute `dir` after start, a port chosen by the OS).
+    pub fn set_internal(&mut self, id: Id, value: String) {
+        self.values.insert(id.name(), value);
     }
 
     /// Inert directives that were set to something other than their default: what the
@@ -146,13 +152,13 @@ impl ConfigValues {
 
 /// Values the server adjusts rather than refuses, as Redis does.
 fn canonicalize(name: &str, value: String) -> String {
-    match name {
-        "hz" => value
-            .parse::<i64>()
-            .map(|hz| hz.clamp(1, 500).to_string())
-            .unwrap_or(value),
-        _ => value,
+    if name != Id::Hz.name() {
+        return value;
     }
+    value
+        .parse::<i64>()
+        .map(|hz| hz.clamp(1, 500).to_string())
+        .unwrap_or(value)
 }
 
 type ChangeHook = Box<dyn Fn(&Settings) + Send + Sync>;
@@ -202,9 +208,9 @@ impl Config {
     }
 
     /// Sets a value the server decided itself, and refreshes the settings.
-    pub fn set_internal(&self, name: &'static str, value: String) {
+    pub fn set_internal(&self, id: Id, value: String) {
         let mut values = self.values.lock();
-        values.set_internal(name, value);
+        values.set_internal(id, value);
         self.settings
             .store(Arc::new(Settings::from_values(&values)));
     }
@@ -221,16 +227,16 @@ impl Config {
                 if let Some(d) = lookup(&pattern_text)
                     && seen.insert(pattern_text.to_ascii_lowercase())
                 {
-                    out.push((pattern_text.into_owned(), values.get(d.name).to_string()));
+                    out.push((pattern_text.into_owned(), values.text(d.name).to_string()));
                 }
                 continue;
             }
-            for d in DIRECTIVES {
+            for d in DIRECTIVES.iter().filter(|d| !d.hidden) {
                 for name in std::iter::once(&d.name).chain(d.aliases) {
                     if tessera_keyspace::glob::glob_match(pattern, name.as_bytes(), true)
                         && seen.insert(name.to_string())
                     {
-                        out.push((name.to_string(), values.get(d.name).to_string()));
+                        out.push((name.to_string(), values.text(d.name).to_string()));
                     }
                 }
             }
@@ -262,7 +268,7 @@ impl Config {
                 Access::Mutable => {}
                 Access::Immutable => return Err(failed("can't set immutable config")),
                 Access::Protected => {
-                    let allowed = match values.get("enable-protected-configs") {
+                    let allowed = match values.enable_protected_configs() {
                         "yes" => true,
                         "local" => local,
                         _ => false,

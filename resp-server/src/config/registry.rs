@@ -74,6 +74,9 @@ pub struct Directive {
     pub default: &'static str,
     /// Runtime mutability.
     pub access: Access,
+    /// Left out of CONFIG GET with a pattern, as Redis's HIDDEN_CONFIG test knobs are;
+    /// CONFIG GET of the exact name still shows it.
+    pub hidden: bool,
     /// Whether Tessera acts on it.
     pub state: State,
 }
