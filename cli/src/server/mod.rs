@@ -108,6 +108,7 @@ fn run(mut values: ConfigValues, config_file: Option<String>) -> anyhow::Result<
         daemon::detach(settings.logfile.is_empty()).context("daemonizing")?;
     }
     let log_handle = crate::logging::init(&settings.loglevel, &settings.logfile)?;
+    announce_start();
     let inert: Vec<String> = values
         .inert_changes()
         .into_iter()
@@ -156,6 +157,32 @@ fn run(mut values: ConfigValues, config_file: Option<String>) -> anyhow::Result<
     Ok(())
 }
 
+/// The start-up notice, with the phrases of redis-server's that tools and scripts wait
+/// for or grep (`pid=<pid>, just started`, `Configuration loaded`).
+fn announce_start() {
+    tracing::info!("oO0OoO0OoO0Oo Tessera is starting oO0OoO0OoO0Oo");
+    tracing::info!(
+        "Tessera version={}, Redis version={}, bits={}, commit=00000000, modified=0, pid={}, just started",
+        env!("CARGO_PKG_VERSION"),
+        tessera_resp_server::REDIS_VERSION,
+        usize::BITS,
+        std::process::id()
+    );
+    tracing::info!("Configuration loaded");
+}
+
+/// Logs a port that cannot be listened on with redis-server's two lines, and returns the
+/// error that ends the start (the process then exits with status 1): scripts that
+/// start nodes read these lines to retry on another port. `what` is `TCP` for the
+/// client port, `cluster` for the bus port.
+pub(super) fn listen_failure(port: u16, what: &str, e: &std::io::Error) -> anyhow::Error {
+    let warning = format!("Warning: {e}");
+    let failed = format!("Failed listening on port {port} ({what}), aborting.");
+    tracing::warn!("{warning}");
+    tracing::warn!("{failed}");
+    anyhow::anyhow!("{warning}\n{failed}")
+}
+
 /// Loads `dump.rdb` if there is one; a file that cannot be read stops the start, as it
 /// does for redis-server, rather than starting empty and overwriting it later.
 fn load_snapshot(node: &Node, settings: &Settings) -> anyhow::Result<()> {
@@ -189,8 +216,14 @@ fn load_snapshot(node: &Node, settings: &Settings) -> anyhow::Result<()> {
 fn serve(node: Arc<Node>, settings: &Settings) -> anyhow::Result<()> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let sets = server::bind(&settings.bind, settings.port, settings.tcp_backlog, threads)
-        .with_context(|| format!("listening on port {}", settings.port))?;
+        .map_err(|e| listen_failure(settings.port, "TCP", &e))?;
     let port = sets[0][0].local_addr()?.port();
+    let mode = if settings.cluster_enabled {
+        "cluster"
+    } else {
+        "standalone"
+    };
+    tracing::info!("Running mode={mode}, port={port}.");
     node.bound_port
         .store(port, std::sync::atomic::Ordering::Relaxed);
     node.config.set_internal(Id::Port, port.to_string());
@@ -211,6 +244,7 @@ fn serve(node: Arc<Node>, settings: &Settings) -> anyhow::Result<()> {
         }
     });
     let admin = crate::admin_service::start(&node, settings, port, events)?;
+    tracing::info!("Server initialized");
     let expiry = cron::spawn_active_expiry(node.clone());
     let mut workers = Vec::new();
     for (i, listeners) in sets.into_iter().enumerate() {
@@ -239,11 +273,7 @@ fn serve(node: Arc<Node>, settings: &Settings) -> anyhow::Result<()> {
         port,
         pid = std::process::id(),
         threads,
-        mode = if settings.cluster_enabled {
-            "cluster"
-        } else {
-            "standalone"
-        },
+        mode,
         version = env!("CARGO_PKG_VERSION"),
         "Ready to accept connections"
     );

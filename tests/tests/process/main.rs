@@ -15,4 +15,5 @@ mod persistence;
 mod replication;
 mod resharding;
 mod server;
+mod startup;
 mod write_safety;
