@@ -16,6 +16,10 @@ pub(super) fn handler(name: &str) -> Option<Handler> {
         "config|get" => config_get,
         "config|set" => config_set,
         "config|resetstat" => config_resetstat,
+        "config|rewrite" => |c, _| match c.node.config.rewrite() {
+            Ok(()) => c.reply.ok(),
+            Err(e) => c.reply.error(&e),
+        },
         "config|help" => |c, _| {
             help(
                 c.reply,
@@ -27,6 +31,8 @@ pub(super) fn handler(name: &str) -> Option<Handler> {
                     "    Set the configuration <directive> to <value>.",
                     "RESETSTAT",
                     "    Reset statistics reported by the INFO command.",
+                    "REWRITE",
+                    "    Rewrite the configuration file.",
                 ],
             )
         },

@@ -7,6 +7,7 @@
 mod checks;
 mod directives;
 mod registry;
+pub mod rewrite;
 mod settings;
 mod typed;
 
@@ -215,6 +216,41 @@ impl Config {
             .store(Arc::new(Settings::from_values(&values)));
     }
 
+    /// CONFIG REWRITE: writes the values in force back into the config file the node
+    /// started with, as redis-server 7.0 does (see [`rewrite`]), replacing the file
+    /// atomically. The error is the full reply text.
+    pub fn rewrite(&self) -> Result<(), String> {
+        let Some(path) = &self.config_file else {
+            return Err("ERR The server is running without a config file".into());
+        };
+        let failed = |e: &std::io::Error| {
+            let text = e.to_string();
+            let text = text
+                .rfind(" (os error ")
+                .map_or(text.as_str(), |at| &text[..at]);
+            format!("ERR Rewriting config file: {text}")
+        };
+        if path.ends_with(".toml") {
+            // The rewrite keeps redis.conf lines; a TOML table would come out broken.
+            return Err(
+                "ERR Rewriting config file: Tessera rewrites redis.conf files only, not TOML"
+                    .into(),
+            );
+        }
+        let values = self.values.lock();
+        let old = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            // As Redis: a file removed since the start is written from scratch.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(failed(&e)),
+        };
+        let text = rewrite::rewrite(&old, &values);
+        write_atomically(std::path::Path::new(path), text.as_bytes()).map_err(|e| failed(&e))?;
+        drop(values);
+        tracing::info!("CONFIG REWRITE executed with success.");
+        Ok(())
+    }
+
     /// CONFIG GET: `(name, value)` for every directive matching any of `patterns`.
     /// An exact name is echoed as the client wrote it, as Redis does.
     pub fn get(&self, patterns: &[&[u8]]) -> Vec<(String, String)> {
@@ -315,6 +351,33 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Replaces `path` with `data` so that a crash leaves the old file or the new one,
+/// never a mix: a temporary file beside it, fsynced, renamed over it, the directory
+/// fsynced.
+fn write_atomically(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(data)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)?;
+        std::fs::File::open(&dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
 }
 
 #[cfg(test)]

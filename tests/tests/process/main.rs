@@ -6,6 +6,7 @@ mod admin;
 mod bus_input;
 mod clients;
 mod cluster;
+mod config_rewrite;
 mod differential;
 mod dump_restore;
 mod exposures;
