@@ -11,7 +11,7 @@ pub mod net;
 use arc_swap::ArcSwap;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tessera_persistence::cluster_file::ClusterFile;
 use tokio::net::TcpListener;
@@ -70,9 +70,17 @@ pub struct ClusterHandle {
     routing: Arc<ArcSwap<RoutingSnapshot>>,
     write_lease: Arc<AtomicU64>,
     stop: Arc<tokio::sync::Notify>,
+    drop_filter: Arc<AtomicI64>,
 }
 
 impl ClusterHandle {
+    /// DEBUG DROP-CLUSTER-PACKET-FILTER: messages of this type received from now on
+    /// are dropped unread (-1, or any negative type: none), so a test can cut one kind
+    /// of gossip and watch the cluster cope, as with Redis.
+    pub fn set_drop_filter(&self, message_type: i64) {
+        self.drop_filter.store(message_type, Ordering::Relaxed);
+    }
+
     /// The current routing view (lock-free).
     #[inline]
     pub fn routing(&self) -> arc_swap::Guard<Arc<RoutingSnapshot>> {
@@ -129,11 +137,13 @@ pub fn start(
     let routing = Arc::new(ArcSwap::from_pointee(engine.routing_snapshot()));
     let write_lease = Arc::new(AtomicU64::new(engine.write_lease_until(now_ms())));
     let stop = Arc::new(tokio::sync::Notify::new());
+    let drop_filter = Arc::new(AtomicI64::new(-1));
     let handle = ClusterHandle {
         requests,
         routing: routing.clone(),
         write_lease: write_lease.clone(),
         stop: stop.clone(),
+        drop_filter: drop_filter.clone(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -155,6 +165,7 @@ pub fn start(
                     writers: HashMap::new(),
                     events: mpsc::unbounded_channel(),
                     epochs: (0, 0),
+                    drop_filter,
                 };
                 driver.run(listeners, rx, stop).await;
             });
@@ -175,6 +186,8 @@ struct Driver {
     ),
     /// (currentEpoch, my configEpoch) as last told, to report changes.
     epochs: (u64, u64),
+    /// The message type DEBUG DROP-CLUSTER-PACKET-FILTER drops (negative: none).
+    drop_filter: Arc<AtomicI64>,
 }
 
 impl Driver {
@@ -270,12 +283,25 @@ impl Driver {
                 self.writers.remove(&link);
                 self.engine.connect_failed(link, now);
             }
+            LinkEvent::Frame { link, bytes } if self.dropped(&bytes) => {
+                tracing::debug!(link, "message dropped by DEBUG DROP-CLUSTER-PACKET-FILTER");
+            }
             LinkEvent::Frame { link, bytes } => self.engine.received(link, &bytes, now),
             LinkEvent::Closed { link } => {
                 self.writers.remove(&link);
                 self.engine.closed(link, now);
             }
         }
+    }
+
+    /// Whether DEBUG DROP-CLUSTER-PACKET-FILTER drops this frame: its header's type
+    /// (the u16 after signature, length, version and port) is the filtered one.
+    fn dropped(&self, frame: &[u8]) -> bool {
+        let filter = self.drop_filter.load(Ordering::Relaxed);
+        filter >= 0
+            && frame
+                .get(12..14)
+                .is_some_and(|t| i64::from(u16::from_be_bytes([t[0], t[1]])) == filter)
     }
 
     fn save(&mut self, fsync: bool) {

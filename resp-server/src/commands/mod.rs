@@ -6,6 +6,7 @@
 mod client;
 mod cluster;
 mod connection;
+mod debug;
 mod expiry;
 mod function;
 mod introspection;

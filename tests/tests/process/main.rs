@@ -7,6 +7,7 @@ mod bus_input;
 mod clients;
 mod cluster;
 mod config_rewrite;
+mod debug;
 mod differential;
 mod dump_restore;
 mod exposures;
