@@ -20,6 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::engine::{
     Action, Answer, ClusterCommand, CommandError, Engine, EngineConfig, Event, RoutingSnapshot,
 };
+use crate::node_id::NodeId;
 use crate::topology::LinkId;
 use link::LinkEvent;
 
@@ -61,6 +62,13 @@ enum Request {
     },
     /// New settings (CONFIG SET of a cluster directive).
     Reconfigure(EngineConfig),
+    /// DEBUG CLUSTERLINK KILL, answered with whether the node is known.
+    KillLinks {
+        node: NodeId,
+        to: bool,
+        from: bool,
+        reply: oneshot::Sender<bool>,
+    },
 }
 
 /// The rest of the node's way into the cluster bus.
@@ -118,6 +126,19 @@ impl ClusterHandle {
     pub fn reconfigure(&self, config: EngineConfig) {
         // A stopped bus has nothing left to configure.
         let _ = self.requests.send(Request::Reconfigure(config));
+    }
+
+    /// DEBUG CLUSTERLINK KILL: closes the link to `node` (`to`), the link from it
+    /// (`from`), or both; false when the node is unknown.
+    pub async fn kill_links(&self, node: NodeId, to: bool, from: bool) -> bool {
+        let (reply, answer) = oneshot::channel();
+        let request = Request::KillLinks {
+            node,
+            to,
+            from,
+            reply,
+        };
+        self.requests.send(request).is_ok() && answer.await.unwrap_or(false)
     }
 
     /// Stops the bus (its thread saves nodes.conf and exits).
@@ -257,6 +278,15 @@ impl Driver {
             Request::Command { command, reply } => (command, reply),
             Request::Reconfigure(config) => {
                 self.engine.set_config(config, now_ms());
+                return;
+            }
+            Request::KillLinks {
+                node,
+                to,
+                from,
+                reply,
+            } => {
+                let _ = reply.send(self.engine.kill_links(&node, to, from));
                 return;
             }
         };

@@ -60,6 +60,8 @@ pub(super) fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) {
             bus.set_drop_filter(message_type);
         }
         ctx.reply.ok();
+    } else if is(sub, "CLUSTERLINK") && n == 5 && is(args.get(2), "KILL") {
+        kill_cluster_links(ctx, args.get(3), args.get(4));
     } else if is(sub, "POPULATE") && (3..=5).contains(&n) {
         populate(ctx, args);
     } else if is(sub, "HELP") {
@@ -80,6 +82,8 @@ fn debug_help(ctx: &mut Ctx<'_>) {
             "CHANGE-REPL-ID",
             "    Change the replication IDs of the instance.",
             "    Dangerous: should be used only for testing the replication subsystem.",
+            "CLUSTERLINK KILL <to|from|all> <node-id>",
+            "    Kills the link based on the direction to/from (both) with the provided node.",
             "DIGEST",
             "    Output a hex signature representing the current DB content.",
             "DROP-CLUSTER-PACKET-FILTER <packet-type>",
@@ -114,6 +118,45 @@ fn debug_help(ctx: &mut Ctx<'_>) {
             "    Stop the server for <seconds>. Decimals allowed.",
         ],
     );
+}
+
+/// DEBUG CLUSTERLINK KILL to|from|all <node-id>: closes bus links as a network fault
+/// would, with Redis's texts. (Redis 7.0 also answers OK after its unknown-direction
+/// error, two replies to one command; Tessera answers the error only.)
+fn kill_cluster_links(ctx: &mut Ctx<'_>, direction: &[u8], id: &[u8]) {
+    let Some(bus) = ctx.node.cluster.get().cloned() else {
+        ctx.reply
+            .error("ERR Debug option only available for cluster mode enabled setup!");
+        return;
+    };
+    let unknown_node = format!("ERR Unknown node {}", String::from_utf8_lossy(id));
+    let Some(node) = tessera_cluster_bus::NodeId::parse(id) else {
+        ctx.reply.error(&unknown_node);
+        return;
+    };
+    // Redis looks the node up before it reads the direction.
+    let sides = if is(direction, "TO") {
+        Some((true, false))
+    } else if is(direction, "FROM") {
+        Some((false, true))
+    } else if is(direction, "ALL") {
+        Some((true, true))
+    } else {
+        None
+    };
+    let bad_direction = format!(
+        "ERR Unknown direction {}",
+        String::from_utf8_lossy(direction)
+    );
+    ctx.defer(async move {
+        let (to, from) = sides.unwrap_or((false, false));
+        let known = bus.kill_links(node, to, from).await;
+        move |reply: &mut crate::protocol::reply::Reply| match (known, sides) {
+            (false, _) => reply.error(&unknown_node),
+            (true, None) => reply.error(&bad_direction),
+            (true, Some(_)) => reply.ok(),
+        }
+    });
 }
 
 fn sleep(ctx: &mut Ctx<'_>, args: Args<'_>) {

@@ -8,6 +8,7 @@ mod clients;
 mod cluster;
 mod config_rewrite;
 mod debug;
+mod debug_cluster;
 mod differential;
 mod dump_restore;
 mod exposures;
