@@ -76,6 +76,7 @@ struct Row<'a> {
     kind: &'a str,
     default: &'a str,
     access: &'a str,
+    applies: &'a str,
     state: &'a str,
     note: &'a str,
 }
@@ -98,6 +99,7 @@ impl<'a> Row<'a> {
         let default = &quoted[..close];
         rest = &quoted[close + 1..];
         let access = word(&mut rest)?;
+        let applies = word(&mut rest)?;
         let state = word(&mut rest)?;
         let note = rest.trim();
         Ok(Row {
@@ -106,6 +108,7 @@ impl<'a> Row<'a> {
             kind,
             default,
             access,
+            applies,
             state,
             note,
         })
@@ -133,11 +136,31 @@ impl<'a> Row<'a> {
             }
             (other, _) => return Err(format!("unknown state '{other}'")),
         };
+        let applies = match (self.state, self.applies) {
+            ("honoured", "-") => return Err("a honoured directive says what applies it".into()),
+            ("honoured", list) => list
+                .split(',')
+                .map(|a| {
+                    Ok(match a {
+                        "start" => "Applier::Start",
+                        "settings" => "Applier::Settings",
+                        "logging" => "Applier::Logging",
+                        "bus" => "Applier::Bus",
+                        "replication" => "Applier::Replication",
+                        "info" => "Applier::Info",
+                        other => return Err(format!("unknown applier '{other}'")),
+                    })
+                })
+                .collect::<Result<Vec<_>, String>>()?
+                .join(", "),
+            (_, "-") => String::new(),
+            _ => return Err("only a honoured directive is applied by something".into()),
+        };
         let aliases: Vec<String> = self.aliases.iter().map(|a| format!("{a:?}")).collect();
         writeln!(
             out,
             "    Directive {{ name: {:?}, aliases: &[{}], kind: {}, default: {:?}, \
-             access: Access::{access}, hidden: {hidden}, state: {state} }},",
+             access: Access::{access}, hidden: {hidden}, applies: &[{applies}], state: {state} }},",
             self.name,
             aliases.join(", "),
             kind(self.kind)?,

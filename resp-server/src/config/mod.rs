@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 pub use directives::DIRECTIVES;
-pub use registry::{Access, Directive, Kind, State, parse_memory};
+pub use registry::{Access, Applier, Directive, Kind, State, parse_memory};
 pub use settings::{ClusterSettings, DebugCommand, ReplicationSettings, SavePoint, Settings};
 pub use typed::Id;
 

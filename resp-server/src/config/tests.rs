@@ -297,3 +297,18 @@ fn typed_accessors_read_the_values_in_force() {
     assert_eq!(v.maxmemory_policy(), "noeviction");
     assert_eq!(Id::ClusterNodeTimeout.name(), "cluster-node-timeout");
 }
+
+#[test]
+fn a_runtime_change_is_applied_at_runtime() {
+    // CONFIG SET must never claim an effect that waits for a restart: a directive that
+    // CONFIG SET accepts is applied by something other than the start alone.
+    for d in DIRECTIVES {
+        if d.access != Access::Immutable && d.state == State::Honoured {
+            assert!(
+                d.applies.iter().any(|a| *a != Applier::Start),
+                "{} can change at runtime but is only read at start",
+                d.name
+            );
+        }
+    }
+}
