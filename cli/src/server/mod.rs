@@ -246,6 +246,14 @@ fn serve(node: Arc<Node>, settings: &Settings) -> anyhow::Result<()> {
     let admin = crate::admin_service::start(&node, settings, port, events)?;
     tracing::info!("Server initialized");
     let expiry = cron::spawn_active_expiry(node.clone());
+    let control = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the control runtime")?;
+    let signals = {
+        let _inside = control.enter();
+        daemon::TerminationSignals::register()
+    };
     let mut workers = Vec::new();
     for (i, listeners) in sets.into_iter().enumerate() {
         let node = node.clone();
@@ -277,11 +285,7 @@ fn serve(node: Arc<Node>, settings: &Settings) -> anyhow::Result<()> {
         version = env!("CARGO_PKG_VERSION"),
         "Ready to accept connections"
     );
-    let control = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the control runtime")?;
-    control.block_on(watch_signals(node.clone()));
+    control.block_on(watch_signals(node.clone(), signals));
     for worker in workers {
         let _ = worker.join();
     }
@@ -298,11 +302,11 @@ fn serve(node: Arc<Node>, settings: &Settings) -> anyhow::Result<()> {
 
 /// Waits for SHUTDOWN or a termination signal; on a signal, saves first when `save`
 /// points are set, and keeps serving if that save fails (as redis-server does).
-async fn watch_signals(node: Arc<Node>) {
+async fn watch_signals(node: Arc<Node>, mut signals: daemon::TerminationSignals) {
     loop {
         tokio::select! {
             _ = node.shutdown_requested() => return,
-            signal = daemon::termination_signal() => {
+            signal = signals.next() => {
                 tracing::warn!(signal, "received signal, scheduling shutdown");
                 let saving = node.clone();
                 let saved = tokio::task::spawn_blocking(move || {
