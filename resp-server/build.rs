@@ -1,6 +1,11 @@
 //! Turns `src/config/directives.txt` into the directive table (`$OUT_DIR/directives.rs`),
 //! so the table is data an operator can read line by line, not 1,600 lines of code.
 //!
+//! It also writes `$OUT_DIR/accessors.rs`: an `Id` per directive and a typed accessor
+//! per directive on `ConfigValues` (`v.port()` is an `i64`, `v.daemonize()` a `bool`), so
+//! code reads settings by name checked at compile time, never by a string that a typo
+//! would turn into a panic at run time.
+//!
 //! A malformed line stops the build with its line number: the table is checked here,
 //! once, rather than at every start.
 
@@ -20,6 +25,16 @@ fn main() {
     let mut out = String::from(
         "/// The directive table, sorted by name (generated from directives.txt).\n\
          pub static DIRECTIVES: &[Directive] = &[\n",
+    );
+    let mut ids = String::from(
+        "/// One directive of the table, by canonical name: its position in `DIRECTIVES`.\n\
+         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]\n\
+         #[allow(missing_docs)]\n\
+         pub enum Id {\n",
+    );
+    let mut accessors = String::from(
+        "/// Typed reads of every directive (generated from directives.txt).\n\
+         impl ConfigValues {\n",
     );
     let mut previous: Option<String> = None;
     let mut names = std::collections::HashSet::new();
@@ -41,11 +56,17 @@ fn main() {
         previous = Some(row.name.to_string());
         row.emit(&mut out)
             .unwrap_or_else(|why| fail(number, line, &why));
+        row.emit_accessor(&mut ids, &mut accessors);
     }
     out.push_str("];\n");
+    ids.push_str("}\n");
+    accessors.push_str("}\n");
     let dest =
         Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("directives.rs");
     std::fs::write(dest, out).expect("writing the generated directive table");
+    let dest =
+        Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("accessors.rs");
+    std::fs::write(dest, ids + &accessors).expect("writing the generated accessors");
 }
 
 /// Stops the build at a malformed line.
@@ -60,6 +81,7 @@ struct Row<'a> {
     kind: &'a str,
     default: &'a str,
     access: &'a str,
+    applies: &'a str,
     state: &'a str,
     note: &'a str,
 }
@@ -82,6 +104,7 @@ impl<'a> Row<'a> {
         let default = &quoted[..close];
         rest = &quoted[close + 1..];
         let access = word(&mut rest)?;
+        let applies = word(&mut rest)?;
         let state = word(&mut rest)?;
         let note = rest.trim();
         Ok(Row {
@@ -90,13 +113,19 @@ impl<'a> Row<'a> {
             kind,
             default,
             access,
+            applies,
             state,
             note,
         })
     }
 
     fn emit(&self, out: &mut String) -> Result<(), String> {
-        let access = match self.access {
+        let (access, hidden) = match self.access.split_once(',') {
+            None => (self.access, false),
+            Some((access, "hidden")) => (access, true),
+            Some(_) => return Err(format!("unknown access '{}'", self.access)),
+        };
+        let access = match access {
             "mutable" => "Mutable",
             "immutable" => "Immutable",
             "protected" => "Protected",
@@ -112,11 +141,31 @@ impl<'a> Row<'a> {
             }
             (other, _) => return Err(format!("unknown state '{other}'")),
         };
+        let applies = match (self.state, self.applies) {
+            ("honoured", "-") => return Err("a honoured directive says what applies it".into()),
+            ("honoured", list) => list
+                .split(',')
+                .map(|a| {
+                    Ok(match a {
+                        "start" => "Applier::Start",
+                        "settings" => "Applier::Settings",
+                        "logging" => "Applier::Logging",
+                        "bus" => "Applier::Bus",
+                        "replication" => "Applier::Replication",
+                        "info" => "Applier::Info",
+                        other => return Err(format!("unknown applier '{other}'")),
+                    })
+                })
+                .collect::<Result<Vec<_>, String>>()?
+                .join(", "),
+            (_, "-") => String::new(),
+            _ => return Err("only a honoured directive is applied by something".into()),
+        };
         let aliases: Vec<String> = self.aliases.iter().map(|a| format!("{a:?}")).collect();
         writeln!(
             out,
             "    Directive {{ name: {:?}, aliases: &[{}], kind: {}, default: {:?}, \
-             access: Access::{access}, state: {state} }},",
+             access: Access::{access}, hidden: {hidden}, applies: &[{applies}], state: {state} }},",
             self.name,
             aliases.join(", "),
             kind(self.kind)?,
@@ -124,6 +173,41 @@ impl<'a> Row<'a> {
         )
         .expect("writing to a String");
         Ok(())
+    }
+}
+
+impl Row<'_> {
+    /// Adds the directive's `Id` variant and its typed accessor.
+    fn emit_accessor(&self, ids: &mut String, accessors: &mut String) {
+        let variant: String = self
+            .name
+            .split(['-', '_'])
+            .map(|part| {
+                let mut chars = part.chars();
+                chars.next().map_or(String::new(), |first| {
+                    first.to_ascii_uppercase().to_string() + chars.as_str()
+                })
+            })
+            .collect();
+        let method = self.name.replace('-', "_");
+        let (returns, body) = match self.kind.split(':').next() {
+            Some("bool") => ("bool", format!("self.get(Id::{variant}) == \"yes\"")),
+            Some("int" | "memory") => (
+                "i64",
+                format!(
+                    "self.get(Id::{variant}).parse().expect(\"{} is canonical: an integer\")",
+                    self.name
+                ),
+            ),
+            _ => ("&str", format!("self.get(Id::{variant})")),
+        };
+        writeln!(ids, "    {variant},").expect("writing to a String");
+        writeln!(
+            accessors,
+            "    /// `{}`: the value in force.\n    pub fn {method}(&self) -> {returns} {{\n        {body}\n    }}",
+            self.name
+        )
+        .expect("writing to a String");
     }
 }
 

@@ -12,7 +12,7 @@ pub mod net;
 use arc_swap::ArcSwap;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tessera_persistence::cluster_file::ClusterFile;
 use tokio::net::TcpListener;
@@ -22,6 +22,7 @@ use link::LinkEvent;
 use tessera_cluster_bus::engine::{
     Action, Answer, ClusterCommand, CommandError, Engine, EngineConfig, Event, RoutingSnapshot,
 };
+use tessera_cluster_bus::node_id::NodeId;
 use tessera_cluster_bus::topology::LinkId;
 
 /// Wall-clock milliseconds: the engine compares times across nodes (gossiped PONG
@@ -62,6 +63,13 @@ enum Request {
     },
     /// New settings (CONFIG SET of a cluster directive).
     Reconfigure(EngineConfig),
+    /// DEBUG CLUSTERLINK KILL, answered with whether the node is known.
+    KillLinks {
+        node: NodeId,
+        to: bool,
+        from: bool,
+        reply: oneshot::Sender<bool>,
+    },
 }
 
 /// The rest of the node's way into the cluster bus.
@@ -71,9 +79,17 @@ pub struct ClusterHandle {
     routing: Arc<ArcSwap<RoutingSnapshot>>,
     write_lease: Arc<AtomicU64>,
     stop: Arc<tokio::sync::Notify>,
+    drop_filter: Arc<AtomicI64>,
 }
 
 impl ClusterHandle {
+    /// DEBUG DROP-CLUSTER-PACKET-FILTER: messages of this type received from now on
+    /// are dropped unread (-1, or any negative type: none), so a test can cut one kind
+    /// of gossip and watch the cluster cope, as with Redis.
+    pub fn set_drop_filter(&self, message_type: i64) {
+        self.drop_filter.store(message_type, Ordering::Relaxed);
+    }
+
     /// The current routing view (lock-free).
     #[inline]
     pub fn routing(&self) -> arc_swap::Guard<Arc<RoutingSnapshot>> {
@@ -113,6 +129,19 @@ impl ClusterHandle {
         let _ = self.requests.send(Request::Reconfigure(config));
     }
 
+    /// DEBUG CLUSTERLINK KILL: closes the link to `node` (`to`), the link from it
+    /// (`from`), or both; false when the node is unknown.
+    pub async fn kill_links(&self, node: NodeId, to: bool, from: bool) -> bool {
+        let (reply, answer) = oneshot::channel();
+        let request = Request::KillLinks {
+            node,
+            to,
+            from,
+            reply,
+        };
+        self.requests.send(request).is_ok() && answer.await.unwrap_or(false)
+    }
+
     /// Stops the bus (its thread saves nodes.conf and exits).
     pub fn stop(&self) {
         self.stop.notify_one();
@@ -130,11 +159,13 @@ pub fn start(
     let routing = Arc::new(ArcSwap::from_pointee(engine.routing_snapshot()));
     let write_lease = Arc::new(AtomicU64::new(engine.write_lease_until(now_ms())));
     let stop = Arc::new(tokio::sync::Notify::new());
+    let drop_filter = Arc::new(AtomicI64::new(-1));
     let handle = ClusterHandle {
         requests,
         routing: routing.clone(),
         write_lease: write_lease.clone(),
         stop: stop.clone(),
+        drop_filter: drop_filter.clone(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -156,6 +187,7 @@ pub fn start(
                     writers: HashMap::new(),
                     events: mpsc::unbounded_channel(),
                     epochs: (0, 0),
+                    drop_filter,
                 };
                 driver.run(listeners, rx, stop).await;
             });
@@ -176,6 +208,8 @@ struct Driver {
     ),
     /// (currentEpoch, my configEpoch) as last told, to report changes.
     epochs: (u64, u64),
+    /// The message type DEBUG DROP-CLUSTER-PACKET-FILTER drops (negative: none).
+    drop_filter: Arc<AtomicI64>,
 }
 
 impl Driver {
@@ -247,6 +281,15 @@ impl Driver {
                 self.engine.set_config(config, now_ms());
                 return;
             }
+            Request::KillLinks {
+                node,
+                to,
+                from,
+                reply,
+            } => {
+                let _ = reply.send(self.engine.kill_links(&node, to, from));
+                return;
+            }
         };
         let is_save = command == ClusterCommand::SaveConfig;
         let mut answer = self.engine.command(command, now_ms());
@@ -271,12 +314,25 @@ impl Driver {
                 self.writers.remove(&link);
                 self.engine.connect_failed(link, now);
             }
+            LinkEvent::Frame { link, bytes } if self.dropped(&bytes) => {
+                tracing::debug!(link, "message dropped by DEBUG DROP-CLUSTER-PACKET-FILTER");
+            }
             LinkEvent::Frame { link, bytes } => self.engine.received(link, &bytes, now),
             LinkEvent::Closed { link } => {
                 self.writers.remove(&link);
                 self.engine.closed(link, now);
             }
         }
+    }
+
+    /// Whether DEBUG DROP-CLUSTER-PACKET-FILTER drops this frame: its header's type
+    /// (the u16 after signature, length, version and port) is the filtered one.
+    fn dropped(&self, frame: &[u8]) -> bool {
+        let filter = self.drop_filter.load(Ordering::Relaxed);
+        filter >= 0
+            && frame
+                .get(12..14)
+                .is_some_and(|t| i64::from(u16::from_be_bytes([t[0], t[1]])) == filter)
     }
 
     fn save(&mut self, fsync: bool) {

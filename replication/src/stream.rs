@@ -400,6 +400,12 @@ impl ReplicationStream {
         inner.ids.follow_renamed(replid, offset);
     }
 
+    /// DEBUG CHANGE-REPL-ID: the stream gets a new name and forgets its old one, so no
+    /// replica can continue it (every replica syncs in full); offset and backlog stay.
+    pub fn change_replid(&self, new_replid: String) {
+        self.inner.lock().ids = ReplicationIds::new(new_replid);
+    }
+
     /// A promotion: this node starts its own stream, keeping the old one as replid2.
     pub fn promote(&self, new_replid: String) {
         let mut inner = self.inner.lock();

@@ -43,6 +43,19 @@ pub fn bind(
                 )
             })?,
         };
+        // SO_REUSEPORT lets our own accepting threads share the port, but it would also
+        // let a second process (a second node started on the same port by mistake) share
+        // it silently. A plain bind first proves the port is free, so that start fails
+        // with Redis's text instead and a script can retry on another port.
+        if port != 0
+            && let Err(e) = probe(SocketAddr::new(ip, port))
+        {
+            if optional {
+                tracing::debug!(address = %ip, error = %e, "optional bind address unavailable");
+                continue;
+            }
+            return Err(bind_error(host, port, e));
+        }
         for (i, set) in sets.iter_mut().enumerate() {
             match listen(SocketAddr::new(ip, port), backlog) {
                 Ok(l) => {
@@ -54,12 +67,7 @@ pub fn bind(
                     tracing::debug!(address = %ip, error = %e, "optional bind address unavailable");
                     break;
                 }
-                Err(e) => {
-                    return Err(io::Error::new(
-                        e.kind(),
-                        format!("could not bind {ip}:{port}: {e}"),
-                    ));
-                }
+                Err(e) => return Err(bind_error(host, port, e)),
             }
         }
     }
@@ -72,6 +80,42 @@ pub fn bind(
     Ok(sets)
 }
 
+/// Redis's text for an address that cannot be listened on (the `Warning: ` prefix is
+/// the logger's): `Could not create server TCP listening socket *:6379: bind: Address
+/// already in use`. Tools and scripts search for it to retry on another port.
+fn bind_error(host: &str, port: u16, e: io::Error) -> io::Error {
+    io::Error::new(
+        e.kind(),
+        format!("Could not create server TCP listening socket {host}:{port}: {e}"),
+    )
+}
+
+/// Binds `addr` without SO_REUSEPORT and lets it go: fails, with bind's error, when any
+/// other socket holds the address.
+fn probe(addr: SocketAddr) -> io::Result<()> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+        .map_err(|e| step("creating socket", e))?;
+    if addr.is_ipv6() {
+        socket
+            .set_only_v6(true)
+            .map_err(|e| step("setsockopt", e))?;
+    }
+    // SO_REUSEADDR as Redis sets it: connections in TIME_WAIT do not hold the port.
+    socket
+        .set_reuse_address(true)
+        .map_err(|e| step("setsockopt", e))?;
+    socket.bind(&addr.into()).map_err(|e| step("bind", e))
+}
+
+/// Prefixes an error with the system call that failed, as Redis's anet layer does.
+fn step(call: &str, e: io::Error) -> io::Error {
+    let text = e.to_string();
+    let text = text
+        .rfind(" (os error ")
+        .map_or(text.as_str(), |at| &text[..at]);
+    io::Error::new(e.kind(), format!("{call}: {text}"))
+}
+
 fn listen(addr: SocketAddr, backlog: u32) -> io::Result<std::net::TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     if addr.is_ipv6() {
@@ -80,8 +124,10 @@ fn listen(addr: SocketAddr, backlog: u32) -> io::Result<std::net::TcpListener> {
     socket.set_reuse_address(true)?;
     socket.set_reuse_port(true)?;
     socket.set_nonblocking(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(backlog.min(i32::MAX as u32) as i32)?;
+    socket.bind(&addr.into()).map_err(|e| step("bind", e))?;
+    socket
+        .listen(backlog.min(i32::MAX as u32) as i32)
+        .map_err(|e| step("listen", e))?;
     Ok(socket.into())
 }
 

@@ -21,7 +21,7 @@ use tessera_cluster_bus::engine::CommandError;
 use tessera_cluster_bus_runtime::ClusterHandle;
 use tessera_proto::admin_server::AdminServer;
 use tessera_resp_server::Node;
-use tessera_resp_server::config::Settings;
+use tessera_resp_server::config::{Id, Settings};
 use tonic::{Request, Status};
 
 /// The `Admin` service of one node.
@@ -121,7 +121,7 @@ pub fn start(
         .remove(0);
     let port = listeners[0].local_addr()?.port();
     node.admin_port.store(port, Ordering::Relaxed);
-    node.config.set_internal("admin-port", port.to_string());
+    node.config.set_internal(Id::AdminPort, port.to_string());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("tessera-admin")

@@ -88,7 +88,7 @@ pub fn start(
         .map(|m| (m.ip.clone(), m.port));
     let cport = bus_port(settings, client_port)?;
     let listeners = server::bind(&settings.bind, cport, settings.tcp_backlog, 1)
-        .with_context(|| format!("listening on the cluster bus port {cport}"))?
+        .map_err(|e| super::listen_failure(cport, "cluster", &e))?
         .remove(0);
     let engine = Engine::new(
         topology,

@@ -36,18 +36,36 @@ pub fn write_pidfile(path: &Path) {
     }
 }
 
-/// Completes with the name of the first SIGTERM or SIGINT received.
-pub async fn termination_signal() -> &'static str {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
+/// SIGTERM and SIGINT, caught from the moment they are registered: registered before
+/// the first client is accepted, so a signal sent as soon as the node answers stops it
+/// cleanly instead of killing it with the default disposition.
+pub struct TerminationSignals {
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl TerminationSignals {
+    /// Installs the handlers; call inside the runtime that will wait for them.
+    pub fn register() -> TerminationSignals {
+        use tokio::signal::unix::{SignalKind, signal};
+        let streams = match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(term), Ok(int)) => Some((term, int)),
+            _ => None,
+        };
+        TerminationSignals { streams }
+    }
+
+    /// Completes with the name of the next SIGTERM or SIGINT received.
+    pub async fn next(&mut self) -> &'static str {
+        let Some((term, int)) = &mut self.streams else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        }
     }
 }
 

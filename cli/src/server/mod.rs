@@ -8,7 +8,7 @@ use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tessera_resp_server::config::{Config, ConfigValues, DirectiveError, Settings};
+use tessera_resp_server::config::{Config, ConfigValues, DirectiveError, Id, Settings};
 use tessera_resp_server::snapshots::{self, SaveOnExit};
 use tessera_resp_server::{Node, NodeOrigin, cron, server};
 
@@ -103,11 +103,12 @@ fn run(mut values: ConfigValues, config_file: Option<String>) -> anyhow::Result<
             .with_context(|| format!("can't chdir to '{}'", settings.dir))?;
     }
     let cwd = std::env::current_dir().context("reading the working directory")?;
-    values.set_internal("dir", cwd.display().to_string());
+    values.set_internal(Id::Dir, cwd.display().to_string());
     if settings.daemonize {
         daemon::detach(settings.logfile.is_empty()).context("daemonizing")?;
     }
     let log_handle = crate::logging::init(&settings.loglevel, &settings.logfile)?;
+    announce_start();
     let inert: Vec<String> = values
         .inert_changes()
         .into_iter()
@@ -134,7 +135,7 @@ fn run(mut values: ConfigValues, config_file: Option<String>) -> anyhow::Result<
             allowed,
             "the open file limit is too low for maxclients; maxclients has been reduced"
         );
-        values.set_internal("maxclients", allowed.to_string());
+        values.set_internal(Id::Maxclients, allowed.to_string());
     }
     let config = Config::new(values, config_file);
     config.on_change(move |s| crate::logging::set_level(&log_handle, &s.loglevel));
@@ -154,6 +155,32 @@ fn run(mut values: ConfigValues, config_file: Option<String>) -> anyhow::Result<
     result?;
     tracing::info!("Tessera is now ready to exit, bye bye...");
     Ok(())
+}
+
+/// The start-up notice, with the phrases of redis-server's that tools and scripts wait
+/// for or grep (`pid=<pid>, just started`, `Configuration loaded`).
+fn announce_start() {
+    tracing::info!("oO0OoO0OoO0Oo Tessera is starting oO0OoO0OoO0Oo");
+    tracing::info!(
+        "Tessera version={}, Redis version={}, bits={}, commit=00000000, modified=0, pid={}, just started",
+        env!("CARGO_PKG_VERSION"),
+        tessera_resp_server::REDIS_VERSION,
+        usize::BITS,
+        std::process::id()
+    );
+    tracing::info!("Configuration loaded");
+}
+
+/// Logs a port that cannot be listened on with redis-server's two lines, and returns the
+/// error that ends the start (the process then exits with status 1): scripts that
+/// start nodes read these lines to retry on another port. `what` is `TCP` for the
+/// client port, `cluster` for the bus port.
+pub(super) fn listen_failure(port: u16, what: &str, e: &std::io::Error) -> anyhow::Error {
+    let warning = format!("Warning: {e}");
+    let failed = format!("Failed listening on port {port} ({what}), aborting.");
+    tracing::warn!("{warning}");
+    tracing::warn!("{failed}");
+    anyhow::anyhow!("{warning}\n{failed}")
 }
 
 /// Loads `dump.rdb` if there is one; a file that cannot be read stops the start, as it
@@ -189,11 +216,17 @@ fn load_snapshot(node: &Node, settings: &Settings) -> anyhow::Result<()> {
 fn serve(node: Arc<Node>, settings: &Settings) -> anyhow::Result<()> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let sets = server::bind(&settings.bind, settings.port, settings.tcp_backlog, threads)
-        .with_context(|| format!("listening on port {}", settings.port))?;
+        .map_err(|e| listen_failure(settings.port, "TCP", &e))?;
     let port = sets[0][0].local_addr()?.port();
+    let mode = if settings.cluster_enabled {
+        "cluster"
+    } else {
+        "standalone"
+    };
+    tracing::info!("Running mode={mode}, port={port}.");
     node.bound_port
         .store(port, std::sync::atomic::Ordering::Relaxed);
-    node.config.set_internal("port", port.to_string());
+    node.config.set_internal(Id::Port, port.to_string());
     let events = Arc::new(crate::admin_service::EventHub::default());
     let bus = if settings.cluster_enabled {
         Some(cluster::start(&node, settings, port, events.clone())?)
@@ -211,7 +244,16 @@ fn serve(node: Arc<Node>, settings: &Settings) -> anyhow::Result<()> {
         }
     });
     let admin = crate::admin_service::start(&node, settings, port, events)?;
+    tracing::info!("Server initialized");
     let expiry = cron::spawn_active_expiry(node.clone());
+    let control = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the control runtime")?;
+    let signals = {
+        let _inside = control.enter();
+        daemon::TerminationSignals::register()
+    };
     let mut workers = Vec::new();
     for (i, listeners) in sets.into_iter().enumerate() {
         let node = node.clone();
@@ -239,19 +281,11 @@ fn serve(node: Arc<Node>, settings: &Settings) -> anyhow::Result<()> {
         port,
         pid = std::process::id(),
         threads,
-        mode = if settings.cluster_enabled {
-            "cluster"
-        } else {
-            "standalone"
-        },
+        mode,
         version = env!("CARGO_PKG_VERSION"),
         "Ready to accept connections"
     );
-    let control = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the control runtime")?;
-    control.block_on(watch_signals(node.clone()));
+    control.block_on(watch_signals(node.clone(), signals));
     for worker in workers {
         let _ = worker.join();
     }
@@ -268,11 +302,11 @@ fn serve(node: Arc<Node>, settings: &Settings) -> anyhow::Result<()> {
 
 /// Waits for SHUTDOWN or a termination signal; on a signal, saves first when `save`
 /// points are set, and keeps serving if that save fails (as redis-server does).
-async fn watch_signals(node: Arc<Node>) {
+async fn watch_signals(node: Arc<Node>, mut signals: daemon::TerminationSignals) {
     loop {
         tokio::select! {
             _ = node.shutdown_requested() => return,
-            signal = daemon::termination_signal() => {
+            signal = signals.next() => {
                 tracing::warn!(signal, "received signal, scheduling shutdown");
                 let saving = node.clone();
                 let saved = tokio::task::spawn_blocking(move || {

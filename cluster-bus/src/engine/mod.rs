@@ -501,6 +501,23 @@ impl Engine {
         self.todo = Todo::default();
     }
 
+    /// DEBUG CLUSTERLINK KILL: closes the link this node opened to `id` (`to`), the
+    /// one `id` opened to this node (`from`), or both, as a network fault would; the
+    /// cron opens a new outbound link, as after any loss. False for an unknown node.
+    pub fn kill_links(&mut self, id: &NodeId, to: bool, from: bool) -> bool {
+        let Some(n) = self.topo.node(id) else {
+            return false;
+        };
+        let (outbound, inbound) = (n.link, n.inbound_link);
+        for link in [outbound.filter(|_| to), inbound.filter(|_| from)]
+            .into_iter()
+            .flatten()
+        {
+            self.free_link(link);
+        }
+        true
+    }
+
     /// Closes a link from our side: forgets it and tells the shell.
     fn free_link(&mut self, link: LinkId) {
         let Some(l) = self.links.remove(&link) else {

@@ -7,6 +7,7 @@ mod client;
 mod cluster;
 mod connection;
 pub mod cursor;
+mod debug;
 mod expiry;
 mod function;
 mod introspection;
@@ -199,9 +200,10 @@ pub fn handler(id: CommandId) -> Handler {
         C::ConfigGet => server::config_get,
         C::ConfigHelp => server::help,
         C::ConfigResetstat => server::config_resetstat,
+        C::ConfigRewrite => server::config_rewrite,
         C::ConfigSet => server::config_set,
         C::Dbsize => server::dbsize,
-        C::Debug => server::debug,
+        C::Debug => debug::debug,
         C::Decr => strings::decr,
         C::Decrby => strings::decrby,
         C::Del => keys::del,

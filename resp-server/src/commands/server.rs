@@ -1,14 +1,17 @@
-//! INFO, CONFIG, DBSIZE, FLUSHALL, FLUSHDB, TIME, LASTSAVE, DEBUG, SHUTDOWN.
-
-use std::sync::atomic::Ordering;
-use std::time::Duration;
-use tessera_keyspace::{StrValue, Value, key_slot};
+//! INFO, CONFIG, DBSIZE, FLUSHALL, FLUSHDB, TIME, LASTSAVE, SHUTDOWN (DEBUG has its own file).
 
 use super::{Ctx, help_reply, is};
-use crate::config::DebugCommand;
 use crate::errors;
 use crate::protocol::request::Args;
 use crate::snapshots::{self, SaveError, SaveOnExit};
+
+/// CONFIG REWRITE.
+pub(super) fn config_rewrite(c: &mut Ctx<'_>, _: Args<'_>) {
+    match c.node.config.rewrite() {
+        Ok(()) => c.reply.ok(),
+        Err(e) => c.reply.error(&e),
+    }
+}
 
 /// CONFIG HELP.
 pub(super) fn help(c: &mut Ctx<'_>, _: Args<'_>) {
@@ -22,6 +25,8 @@ pub(super) fn help(c: &mut Ctx<'_>, _: Args<'_>) {
             "    Set the configuration <directive> to <value>.",
             "RESETSTAT",
             "    Reset statistics reported by the INFO command.",
+            "REWRITE",
+            "    Rewrite the configuration file.",
         ],
     )
 }
@@ -126,132 +131,6 @@ pub(super) fn time(ctx: &mut Ctx<'_>, _args: Args<'_>) {
         .bulk(itoa::Buffer::new().format(us / 1_000_000).as_bytes());
     ctx.reply
         .bulk(itoa::Buffer::new().format(us % 1_000_000).as_bytes());
-}
-
-pub(super) fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let allowed = match ctx.settings.enable_debug_command {
-        DebugCommand::Yes => true,
-        DebugCommand::Local => ctx.session.local,
-        DebugCommand::No => false,
-    };
-    if !allowed {
-        ctx.reply.error(
-            "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", \
-             you can run it from a local connection, otherwise you need to set this option in the \
-             configuration file, and then restart the server.",
-        );
-        return;
-    }
-    let sub = args.get(1);
-    if is(sub, "SLEEP") && args.len() == 3 {
-        // Like strtod: unparsable text sleeps for zero seconds.
-        let secs: f64 = std::str::from_utf8(args.get(2))
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .filter(|s: &f64| s.is_finite() && *s >= 0.0)
-            .unwrap_or(0.0);
-        let pause = Duration::from_secs_f64(secs.min(1e9));
-        // DEBUG SLEEP freezes the whole server, as in Redis: every connection waits.
-        ctx.node.pause.pause_for(pause);
-        ctx.session.sleep = Some(pause);
-        ctx.reply.ok();
-    } else if is(sub, "SET-ACTIVE-EXPIRE") && args.len() == 3 {
-        let on = args.get(2) != b"0";
-        ctx.node.active_expire.store(on, Ordering::Relaxed);
-        ctx.reply.ok();
-    } else if is(sub, "DIGEST-VALUE") && args.len() >= 2 {
-        digest_values(ctx, args);
-    } else if is(sub, "POPULATE") && (3..=5).contains(&args.len()) {
-        populate(ctx, args);
-    } else if is(sub, "HELP") {
-        help_reply(
-            ctx.reply,
-            "DEBUG",
-            &[
-                "DIGEST-VALUE <key> [<key> ...]",
-                "    Return a digest of the value of each key (all zeros for a missing key).",
-                "POPULATE <count> [<prefix>] [<size>]",
-                "    Create <count> string keys named key:<num>, or <prefix>:<num> if given.",
-                "SET-ACTIVE-EXPIRE <0|1>",
-                "    Disable or enable the active expiry cycle.",
-                "SLEEP <seconds>",
-                "    Stop the server for <seconds>; decimals are allowed.",
-            ],
-        );
-    } else {
-        ctx.reply.error(&format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
-            String::from_utf8_lossy(sub)
-        ));
-    }
-}
-
-/// DEBUG DIGEST-VALUE: Redis's per-key digest, so redis-cli can tell whether two nodes
-/// hold the same value (it asks when a MIGRATE meets an existing key). The type code
-/// and then the value are mixed into a zero digest; a key with a deadline has the
-/// digest of a fixed marker XORed in. Logically expired keys still count, as in Redis.
-fn digest_values(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    ctx.reply.array(args.len() - 2);
-    for key in args.iter_from(2) {
-        let mut digest = [0u8; 20];
-        let mut table = ctx.db().lock(tessera_keyspace::key_slot(key));
-        let volatile = table.deadline(key).is_some();
-        if let Some(tessera_keyspace::Value::Str(s)) = table.get(key, i64::MIN) {
-            mix_digest(&mut digest, &0u32.to_be_bytes());
-            s.with_bytes(|b| mix_digest(&mut digest, b));
-            if volatile {
-                xor_digest(&mut digest, b"!!expire!!");
-            }
-        }
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        ctx.reply.simple(&hex);
-    }
-}
-
-/// XORs the SHA-1 of `data` into `digest` (order-free accumulation).
-fn xor_digest(digest: &mut [u8; 20], data: &[u8]) {
-    let hash = sha1_smol::Sha1::from(data).digest().bytes();
-    digest.iter_mut().zip(hash).for_each(|(d, h)| *d ^= h);
-}
-
-/// Adds `data` to `digest` in an order-dependent way: XOR, then hash the result.
-fn mix_digest(digest: &mut [u8; 20], data: &[u8]) {
-    xor_digest(digest, data);
-    *digest = sha1_smol::Sha1::from(&digest[..]).digest().bytes();
-}
-
-fn populate(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let Some(count) = ctx.int_arg(args.get(2)) else {
-        return;
-    };
-    let prefix = if args.len() > 3 { args.get(3) } else { b"key" };
-    let size = if args.len() > 4 {
-        match ctx.int_arg(args.get(4)) {
-            Some(n) if n >= 0 => Some(n as usize),
-            Some(_) => {
-                ctx.reply.error("ERR size must be positive");
-                return;
-            }
-            None => return,
-        }
-    } else {
-        None
-    };
-    let db = ctx.db();
-    for i in 0..count.max(0) {
-        let mut key = prefix.to_vec();
-        key.extend_from_slice(format!(":{i}").as_bytes());
-        let mut t = db.lock(key_slot(&key));
-        if t.contains(&key, ctx.now_ms) {
-            continue;
-        }
-        let mut value = format!("value:{i}").into_bytes();
-        if let Some(size) = size {
-            value.resize(size, 0);
-        }
-        t.insert(&key, Value::Str(StrValue::from_vec(value)));
-    }
-    ctx.reply.ok();
 }
 
 pub(super) fn save(ctx: &mut Ctx<'_>, _args: Args<'_>) {

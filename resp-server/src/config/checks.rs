@@ -2,6 +2,7 @@
 //! them (at start and by CONFIG SET) and with its texts: `dir` must be a directory the
 //! node can enter, `dbfilename` a bare file name, so a snapshot can only land in `dir`.
 
+use super::Id;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -9,12 +10,12 @@ use std::path::{Path, PathBuf};
 /// absolute `dir` (a relative one is taken from `base`, the directory in force, as a
 /// chdir would), any other value unchanged.
 pub(super) fn check(name: &str, value: String, base: &Path) -> Result<String, String> {
-    match name {
-        "dir" => enterable(&base.join(&value), value.is_empty()).map(|p| p.display().to_string()),
-        "dbfilename" if value.contains(['/', '\\']) => {
-            Err("dbfilename can't be a path, just a filename".into())
-        }
-        _ => Ok(value),
+    if name == Id::Dir.name() {
+        enterable(&base.join(&value), value.is_empty()).map(|p| p.display().to_string())
+    } else if name == Id::Dbfilename.name() && value.contains(['/', '\\']) {
+        Err("dbfilename can't be a path, just a filename".into())
+    } else {
+        Ok(value)
     }
 }
 

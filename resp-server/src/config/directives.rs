@@ -5,6 +5,6 @@
 //! into the static below by the crate's build script (which also checks it is sorted
 //! and well formed).
 
-use super::registry::{Access, Directive, Kind, State};
+use super::registry::{Access, Applier, Directive, Kind, State};
 
 include!(concat!(env!("OUT_DIR"), "/directives.rs"));

@@ -7,7 +7,9 @@
 mod checks;
 mod directives;
 mod registry;
+pub mod rewrite;
 mod settings;
+mod typed;
 
 use arc_swap::ArcSwap;
 use parking_lot::Mutex;
@@ -15,8 +17,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 pub use directives::DIRECTIVES;
-pub use registry::{Access, Directive, Kind, State, parse_memory};
+pub use registry::{Access, Applier, Directive, Kind, State, parse_memory};
 pub use settings::{ClusterSettings, DebugCommand, ReplicationSettings, SavePoint, Settings};
+pub use typed::Id;
 
 /// Finds a directive by name or alias, ignoring case.
 pub fn lookup(name: &str) -> Option<&'static Directive> {
@@ -92,7 +95,7 @@ impl ConfigValues {
     /// (`dir`, `dbfilename`). A relative `dir` is taken from the one in force, or from
     /// the process's working directory before any.
     fn checked(&self, directive: &Directive, value: String) -> Result<String, String> {
-        let base = match self.values["dir"].as_str() {
+        let base = match self.get(Id::Dir) {
             "" => std::env::current_dir().unwrap_or_default(),
             dir => dir.into(),
         };
@@ -116,20 +119,24 @@ impl ConfigValues {
         self.values.insert(directive.name, value);
     }
 
-    /// The value of a directive by canonical name.
-    ///
-    /// # Panics
-    /// If `name` is not a canonical directive name (a programming error).
-    pub fn get(&self, name: &str) -> &str {
-        self.values
-            .get(name)
-            .unwrap_or_else(|| panic!("unknown directive {name}"))
+    /// The value of a directive, in canonical text (what CONFIG GET shows); the typed
+    /// accessors (`port()`, `daemonize()`, ...) parse it.
+    pub fn get(&self, id: Id) -> &str {
+        self.text(id.name())
     }
 
-    /// Sets a directive by canonical name without validation: for values the server
-    /// decides itself (the absolute `dir` after start, a port chosen by the OS).
-    pub fn set_internal(&mut self, name: &'static str, value: String) {
-        self.values.insert(name, value);
+    /// The value of a directive found in the table (every row has a value).
+    fn text(&self, name: &str) -> &str {
+        self.values
+            .get(name)
+            .map(String::as_str)
+            .expect("every directive of the table has a value")
+    }
+
+    /// Sets a directive without validation: for values the server decides itself (the
+    /// absolute `dir` after start, a port chosen by the OS).
+    pub fn set_internal(&mut self, id: Id, value: String) {
+        self.values.insert(id.name(), value);
     }
 
     /// Inert directives that were set to something other than their default: what the
@@ -146,13 +153,13 @@ impl ConfigValues {
 
 /// Values the server adjusts rather than refuses, as Redis does.
 fn canonicalize(name: &str, value: String) -> String {
-    match name {
-        "hz" => value
-            .parse::<i64>()
-            .map(|hz| hz.clamp(1, 500).to_string())
-            .unwrap_or(value),
-        _ => value,
+    if name != Id::Hz.name() {
+        return value;
     }
+    value
+        .parse::<i64>()
+        .map(|hz| hz.clamp(1, 500).to_string())
+        .unwrap_or(value)
 }
 
 type ChangeHook = Box<dyn Fn(&Settings) + Send + Sync>;
@@ -202,11 +209,46 @@ impl Config {
     }
 
     /// Sets a value the server decided itself, and refreshes the settings.
-    pub fn set_internal(&self, name: &'static str, value: String) {
+    pub fn set_internal(&self, id: Id, value: String) {
         let mut values = self.values.lock();
-        values.set_internal(name, value);
+        values.set_internal(id, value);
         self.settings
             .store(Arc::new(Settings::from_values(&values)));
+    }
+
+    /// CONFIG REWRITE: writes the values in force back into the config file the node
+    /// started with, as redis-server 7.0 does (see [`rewrite`]), replacing the file
+    /// atomically. The error is the full reply text.
+    pub fn rewrite(&self) -> Result<(), String> {
+        let Some(path) = &self.config_file else {
+            return Err("ERR The server is running without a config file".into());
+        };
+        let failed = |e: &std::io::Error| {
+            let text = e.to_string();
+            let text = text
+                .rfind(" (os error ")
+                .map_or(text.as_str(), |at| &text[..at]);
+            format!("ERR Rewriting config file: {text}")
+        };
+        if path.ends_with(".toml") {
+            // The rewrite keeps redis.conf lines; a TOML table would come out broken.
+            return Err(
+                "ERR Rewriting config file: Tessera rewrites redis.conf files only, not TOML"
+                    .into(),
+            );
+        }
+        let values = self.values.lock();
+        let old = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            // As Redis: a file removed since the start is written from scratch.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(failed(&e)),
+        };
+        let text = rewrite::rewrite(&old, &values);
+        write_atomically(std::path::Path::new(path), text.as_bytes()).map_err(|e| failed(&e))?;
+        drop(values);
+        tracing::info!("CONFIG REWRITE executed with success.");
+        Ok(())
     }
 
     /// CONFIG GET: `(name, value)` for every directive matching any of `patterns`.
@@ -221,16 +263,16 @@ impl Config {
                 if let Some(d) = lookup(&pattern_text)
                     && seen.insert(pattern_text.to_ascii_lowercase())
                 {
-                    out.push((pattern_text.into_owned(), values.get(d.name).to_string()));
+                    out.push((pattern_text.into_owned(), values.text(d.name).to_string()));
                 }
                 continue;
             }
-            for d in DIRECTIVES {
+            for d in DIRECTIVES.iter().filter(|d| !d.hidden) {
                 for name in std::iter::once(&d.name).chain(d.aliases) {
                     if tessera_keyspace::glob::glob_match(pattern, name.as_bytes(), true)
                         && seen.insert(name.to_string())
                     {
-                        out.push((name.to_string(), values.get(d.name).to_string()));
+                        out.push((name.to_string(), values.text(d.name).to_string()));
                     }
                 }
             }
@@ -262,7 +304,7 @@ impl Config {
                 Access::Mutable => {}
                 Access::Immutable => return Err(failed("can't set immutable config")),
                 Access::Protected => {
-                    let allowed = match values.get("enable-protected-configs") {
+                    let allowed = match values.enable_protected_configs() {
                         "yes" => true,
                         "local" => local,
                         _ => false,
@@ -309,6 +351,33 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Replaces `path` with `data` so that a crash leaves the old file or the new one,
+/// never a mix: a temporary file beside it, fsynced, renamed over it, the directory
+/// fsynced.
+fn write_atomically(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(data)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)?;
+        std::fs::File::open(&dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
 }
 
 #[cfg(test)]

@@ -48,6 +48,24 @@ pub enum Kind {
     BufferLimits,
 }
 
+/// What puts a honoured directive's value into effect, so a reader (and a test) can
+/// tell whether CONFIG SET changes anything at once or only at the next start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applier {
+    /// Read once when the node starts.
+    Start,
+    /// Read from the settings in force each time it is used.
+    Settings,
+    /// The log filter, changed by CONFIG SET.
+    Logging,
+    /// The cluster bus engine, reconfigured by CONFIG SET.
+    Bus,
+    /// The replication backlog, resized by CONFIG SET.
+    Replication,
+    /// Only shown (INFO), as Redis's cluster mode does.
+    Info,
+}
+
 /// Whether Tessera acts on a directive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
@@ -74,6 +92,11 @@ pub struct Directive {
     pub default: &'static str,
     /// Runtime mutability.
     pub access: Access,
+    /// Left out of CONFIG GET with a pattern, as Redis's HIDDEN_CONFIG test knobs are;
+    /// CONFIG GET of the exact name still shows it.
+    pub hidden: bool,
+    /// What applies its value (empty unless honoured).
+    pub applies: &'static [Applier],
     /// Whether Tessera acts on it.
     pub state: State,
 }

@@ -157,40 +157,33 @@ impl Settings {
 
     /// Derives the typed settings. The values are canonical, so parsing cannot fail.
     pub fn from_values(v: &ConfigValues) -> Settings {
-        let int = |name: &str| -> i64 {
-            v.get(name)
-                .parse()
-                .unwrap_or_else(|_| panic!("{name} is canonical"))
-        };
-        let yes = |name: &str| v.get(name) == "yes";
-        let bind = v.get("bind");
         Settings {
-            port: int("port") as u16,
-            admin_port: int("admin-port"),
-            bind: bind.split_whitespace().map(String::from).collect(),
-            dir: v.get("dir").to_string(),
-            requirepass: Some(v.get("requirepass").as_bytes().to_vec()).filter(|p| !p.is_empty()),
-            maxclients: int("maxclients") as usize,
-            timeout_secs: int("timeout") as u64,
-            tcp_keepalive_secs: int("tcp-keepalive") as u64,
-            loglevel: v.get("loglevel").to_string(),
-            logfile: v.get("logfile").to_string(),
-            daemonize: yes("daemonize"),
-            pidfile: v.get("pidfile").to_string(),
-            protected_mode: yes("protected-mode"),
-            proto_max_bulk_len: int("proto-max-bulk-len") as usize,
-            client_query_buffer_limit: int("client-query-buffer-limit") as usize,
-            databases: int("databases") as usize,
-            hz: int("hz") as u32,
-            cluster_enabled: yes("cluster-enabled"),
-            tcp_backlog: int("tcp-backlog") as u32,
-            enable_debug_command: match v.get("enable-debug-command") {
+            port: v.port() as u16,
+            admin_port: v.admin_port(),
+            bind: v.bind().split_whitespace().map(String::from).collect(),
+            dir: v.dir().to_string(),
+            requirepass: Some(v.requirepass().as_bytes().to_vec()).filter(|p| !p.is_empty()),
+            maxclients: v.maxclients() as usize,
+            timeout_secs: v.timeout() as u64,
+            tcp_keepalive_secs: v.tcp_keepalive() as u64,
+            loglevel: v.loglevel().to_string(),
+            logfile: v.logfile().to_string(),
+            daemonize: v.daemonize(),
+            pidfile: v.pidfile().to_string(),
+            protected_mode: v.protected_mode(),
+            proto_max_bulk_len: v.proto_max_bulk_len() as usize,
+            client_query_buffer_limit: v.client_query_buffer_limit() as usize,
+            databases: v.databases() as usize,
+            hz: v.hz() as u32,
+            cluster_enabled: v.cluster_enabled(),
+            tcp_backlog: v.tcp_backlog() as u32,
+            enable_debug_command: match v.enable_debug_command() {
                 "yes" => DebugCommand::Yes,
                 "local" => DebugCommand::Local,
                 _ => DebugCommand::No,
             },
             save_points: v
-                .get("save")
+                .save()
                 .split_whitespace()
                 .map(|n| n.parse().expect("save is canonical"))
                 .collect::<Vec<u64>>()
@@ -200,45 +193,45 @@ impl Settings {
                     changes: p[1],
                 })
                 .collect(),
-            dbfilename: v.get("dbfilename").to_string(),
-            rdbcompression: yes("rdbcompression"),
-            stop_writes_on_bgsave_error: yes("stop-writes-on-bgsave-error"),
+            dbfilename: v.dbfilename().to_string(),
+            rdbcompression: v.rdbcompression(),
+            stop_writes_on_bgsave_error: v.stop_writes_on_bgsave_error(),
             cluster: ClusterSettings {
-                config_file: v.get("cluster-config-file").to_string(),
-                node_timeout: int("cluster-node-timeout") as u64,
-                port: int("cluster-port") as u16,
-                announce_ip: v.get("cluster-announce-ip").to_string(),
-                announce_port: int("cluster-announce-port") as u16,
-                announce_bus_port: int("cluster-announce-bus-port") as u16,
-                announce_hostname: v.get("cluster-announce-hostname").to_string(),
-                require_full_coverage: yes("cluster-require-full-coverage"),
-                allow_reads_when_down: yes("cluster-allow-reads-when-down"),
-                allow_replica_migration: yes("cluster-allow-replica-migration"),
-                preferred_endpoint_type: v.get("cluster-preferred-endpoint-type").to_string(),
-                replica_no_failover: yes("cluster-replica-no-failover"),
-                replica_validity_factor: int("cluster-replica-validity-factor").max(0) as u64,
-                migration_barrier: int("cluster-migration-barrier").max(0) as usize,
+                config_file: v.cluster_config_file().to_string(),
+                node_timeout: v.cluster_node_timeout() as u64,
+                port: v.cluster_port() as u16,
+                announce_ip: v.cluster_announce_ip().to_string(),
+                announce_port: v.cluster_announce_port() as u16,
+                announce_bus_port: v.cluster_announce_bus_port() as u16,
+                announce_hostname: v.cluster_announce_hostname().to_string(),
+                require_full_coverage: v.cluster_require_full_coverage(),
+                allow_reads_when_down: v.cluster_allow_reads_when_down(),
+                allow_replica_migration: v.cluster_allow_replica_migration(),
+                preferred_endpoint_type: v.cluster_preferred_endpoint_type().to_string(),
+                replica_no_failover: v.cluster_replica_no_failover(),
+                replica_validity_factor: v.cluster_replica_validity_factor().max(0) as u64,
+                migration_barrier: v.cluster_migration_barrier().max(0) as usize,
             },
             replication: ReplicationSettings {
                 replicaof: {
-                    let parts: Vec<&str> = v.get("replicaof").split_whitespace().collect();
+                    let parts: Vec<&str> = v.replicaof().split_whitespace().collect();
                     match parts.as_slice() {
                         [host, port] => port.parse().ok().map(|p| (host.to_string(), p)),
                         _ => None,
                     }
                 },
-                masterauth: Some(v.get("masterauth").as_bytes().to_vec()).filter(|p| !p.is_empty()),
-                masteruser: Some(v.get("masteruser").as_bytes().to_vec()).filter(|p| !p.is_empty()),
-                backlog_size: int("repl-backlog-size") as usize,
-                timeout_secs: int("repl-timeout").max(1) as u64,
-                ping_period_secs: int("repl-ping-replica-period").max(1) as u64,
-                read_only: yes("replica-read-only"),
-                priority: int("replica-priority"),
-                serve_stale_data: yes("replica-serve-stale-data"),
-                min_replicas_to_write: int("min-replicas-to-write").max(0) as usize,
-                min_replicas_max_lag_secs: int("min-replicas-max-lag").max(0) as u64,
+                masterauth: Some(v.masterauth().as_bytes().to_vec()).filter(|p| !p.is_empty()),
+                masteruser: Some(v.masteruser().as_bytes().to_vec()).filter(|p| !p.is_empty()),
+                backlog_size: v.repl_backlog_size() as usize,
+                timeout_secs: v.repl_timeout().max(1) as u64,
+                ping_period_secs: v.repl_ping_replica_period().max(1) as u64,
+                read_only: v.replica_read_only(),
+                priority: v.replica_priority(),
+                serve_stale_data: v.replica_serve_stale_data(),
+                min_replicas_to_write: v.min_replicas_to_write().max(0) as usize,
+                min_replicas_max_lag_secs: v.min_replicas_max_lag().max(0) as u64,
                 // Validated when set (an address or empty).
-                bind_source_addr: v.get("bind-source-addr").parse().ok(),
+                bind_source_addr: v.bind_source_addr().parse().ok(),
             },
         }
     }

@@ -23,9 +23,9 @@ fn file_semantics() {
     v.apply("save", &args(&["900", "1"])).unwrap();
     v.apply("save", &args(&["300", "10"])).unwrap();
     v.apply("slaveof", &args(&["10.0.0.1", "6379"])).unwrap();
-    assert_eq!(v.get("port"), "7000");
-    assert_eq!(v.get("save"), "900 1 300 10");
-    assert_eq!(v.get("replicaof"), "10.0.0.1 6379");
+    assert_eq!(v.get(Id::Port), "7000");
+    assert_eq!(v.get(Id::Save), "900 1 300 10");
+    assert_eq!(v.get(Id::Replicaof), "10.0.0.1 6379");
     assert_eq!(v.apply("nope", &args(&["1"])), Err(DirectiveError::Unknown));
     assert_eq!(
         v.apply("port", &args(&["1", "2"])),
@@ -177,8 +177,8 @@ fn refused_directives_accept_only_their_default() {
         v.apply("tls-port", &args(&["x"])),
         Err(DirectiveError::Invalid(_))
     ));
-    assert_eq!(v.get("appendonly"), "no");
-    assert_eq!(v.get("maxmemory"), "0");
+    assert_eq!(v.get(Id::Appendonly), "no");
+    assert_eq!(v.get(Id::Maxmemory), "0");
 }
 
 #[test]
@@ -201,7 +201,7 @@ fn redis_conf_buffer_limit_lines_keep_the_default() {
     )
     .unwrap();
     assert_eq!(
-        v.get("client-output-buffer-limit"),
+        v.get(Id::ClientOutputBufferLimit),
         lookup("client-output-buffer-limit").unwrap().default
     );
     assert!(matches!(
@@ -266,6 +266,49 @@ fn readme_lists_every_inert_and_refused_directive() {
                 )
             }
             State::Honoured => assert!(!refused_part.contains(&quoted), "{} is honoured", d.name),
+        }
+    }
+}
+
+#[test]
+fn hidden_directives_answer_only_to_their_exact_name() {
+    let c = Config::new(ConfigValues::defaults(), None);
+    assert_eq!(
+        c.get(&[b"key-load-delay"]),
+        vec![("key-load-delay".into(), "0".into())]
+    );
+    assert!(c.get(&[b"key-load*"]).is_empty());
+    assert!(c.get(&[b"*"]).iter().all(|(n, _)| n != "watchdog-period"));
+    c.set(&[(b"key-load-delay", b"-5")], true).unwrap();
+    assert_eq!(
+        c.set(&[(b"lua-enable-deprecated-api", b"yes")], true)
+            .unwrap_err(),
+        "ERR CONFIG SET failed (possibly related to argument 'lua-enable-deprecated-api') - can't set immutable config"
+    );
+}
+
+#[test]
+fn typed_accessors_read_the_values_in_force() {
+    let mut v = ConfigValues::defaults();
+    v.apply("port", &args(&["7001"])).unwrap();
+    v.apply("appendonly", &args(&["no"])).unwrap();
+    assert_eq!(v.port(), 7001);
+    assert!(!v.appendonly());
+    assert_eq!(v.maxmemory_policy(), "noeviction");
+    assert_eq!(Id::ClusterNodeTimeout.name(), "cluster-node-timeout");
+}
+
+#[test]
+fn a_runtime_change_is_applied_at_runtime() {
+    // CONFIG SET must never claim an effect that waits for a restart: a directive that
+    // CONFIG SET accepts is applied by something other than the start alone.
+    for d in DIRECTIVES {
+        if d.access != Access::Immutable && d.state == State::Honoured {
+            assert!(
+                d.applies.iter().any(|a| *a != Applier::Start),
+                "{} can change at runtime but is only read at start",
+                d.name
+            );
         }
     }
 }
