@@ -122,6 +122,15 @@ pub const WAIT_ON_REPLICA: &str = "ERR WAIT cannot be used with replica instance
 /// A keyed command queued in MULTI (Tessera's limit until transactions take keys).
 pub const MULTI_WITH_KEYS: &str = "ERR Tessera runs MULTI/EXEC only for commands without keys (cluster and server administration) for now";
 
+/// BGSAVE or SAVE while a background save runs.
+pub const SAVE_IN_PROGRESS: &str = "ERR Background save already in progress";
+/// SHUTDOWN ABORT with no shutdown under way.
+pub const NO_SHUTDOWN: &str = "ERR No shutdown in progress.";
+/// SHUTDOWN whose final save failed.
+pub const SHUTDOWN_FAILED: &str = "ERR Errors trying to SHUTDOWN. Check logs.";
+/// DEBUG while enable-debug-command forbids it for this connection.
+pub const DEBUG_NOT_ALLOWED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
+
 /// The reply for a keyspace error.
 pub fn keyspace(e: KeyspaceError) -> &'static str {
     match e {

@@ -12,10 +12,8 @@ use crate::config::DebugCommand;
 use crate::protocol::request::Args;
 use crate::snapshots::{self, SaveError};
 
-/// Redis's refusal, byte for byte: tools print it to explain what to change.
-const NOT_ALLOWED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", \
-     you can run it from a local connection, otherwise you need to set this option in the \
-     configuration file, and then restart the server.";
+use crate::errors;
+use crate::errors::DEBUG_NOT_ALLOWED as NOT_ALLOWED;
 
 /// The DEBUG command: checks that it is allowed here, then runs the subcommand.
 pub(super) fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) {
@@ -67,10 +65,7 @@ pub(super) fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) {
     } else if is(sub, "HELP") {
         debug_help(ctx);
     } else {
-        ctx.reply.error(&format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
-            String::from_utf8_lossy(sub)
-        ));
+        ctx.reply.error(&errors::subcommand_or_arity(sub, "DEBUG"));
     }
 }
 

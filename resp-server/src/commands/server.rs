@@ -136,7 +136,7 @@ pub(super) fn time(ctx: &mut Ctx<'_>, _args: Args<'_>) {
 pub(super) fn save(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     match snapshots::save(ctx.node, false) {
         Ok(_) => ctx.reply.ok(),
-        Err(SaveError::InProgress) => ctx.reply.error("ERR Background save already in progress"),
+        Err(SaveError::InProgress) => ctx.reply.error(errors::SAVE_IN_PROGRESS),
         Err(SaveError::Io(_)) => ctx.reply.error("ERR"),
     }
 }
@@ -156,8 +156,8 @@ pub(super) fn bgsave(ctx: &mut Ctx<'_>, args: Args<'_>) {
             ctx.node.snapshots.schedule();
             ctx.reply.simple("Background saving scheduled");
         }
-        Err(SaveError::InProgress) => ctx.reply.error("ERR Background save already in progress"),
-        Err(SaveError::Io(e)) => ctx.reply.error(&format!("ERR {e}")),
+        Err(SaveError::InProgress) => ctx.reply.error(errors::SAVE_IN_PROGRESS),
+        Err(SaveError::Io(e)) => ctx.reply.error(&errors::err(e)),
     }
 }
 
@@ -172,7 +172,7 @@ pub(super) fn shutdown(ctx: &mut Ctx<'_>, args: Args<'_>) {
         } else if is(flag, "FORCE") {
             force = true;
         } else if is(flag, "ABORT") && args.len() == 2 {
-            ctx.reply.error("ERR No shutdown in progress.");
+            ctx.reply.error(errors::NO_SHUTDOWN);
             return;
         } else {
             ctx.reply.error(errors::SYNTAX);
@@ -189,8 +189,7 @@ pub(super) fn shutdown(ctx: &mut Ctx<'_>, args: Args<'_>) {
         _ => SaveOnExit::IfConfigured,
     };
     if snapshots::save_before_exit(ctx.node, mode).is_err() && !force {
-        ctx.reply
-            .error("ERR Errors trying to SHUTDOWN. Check logs.");
+        ctx.reply.error(errors::SHUTDOWN_FAILED);
         return;
     }
     tracing::warn!(client = %ctx.session.info.addr, "user requested shutdown");
