@@ -301,6 +301,9 @@ pub struct Engine {
     published_version: u64,
     /// Vote requests held by the lease's silence rule.
     pending_votes: Vec<failover::PendingVote>,
+    /// The topology version whose structure was last checked (debug builds).
+    #[cfg(debug_assertions)]
+    checked_version: u64,
 }
 
 impl Engine {
@@ -330,6 +333,8 @@ impl Engine {
             orphaned_since: BTreeMap::new(),
             published_version: u64::MAX,
             pending_votes: Vec::new(),
+            #[cfg(debug_assertions)]
+            checked_version: u64::MAX,
         };
         engine.apply_config_to_myself();
         engine
@@ -499,6 +504,30 @@ impl Engine {
             self.out.save = Some(fsync);
         }
         self.todo = Todo::default();
+        #[cfg(debug_assertions)]
+        self.check_invariants();
+    }
+
+    /// The topology's invariants, and the links' agreement with the nodes that hold
+    /// them: checked after every input in debug builds (tests and the simulator).
+    #[cfg(debug_assertions)]
+    fn check_invariants(&mut self) {
+        self.topo.check_nodes_and_epochs();
+        // The O(slots) part only when a structural change bumped the version: it
+        // would otherwise cost more than the input itself, for every ping.
+        if self.topo.version != self.checked_version {
+            self.topo.check_structure();
+            self.checked_version = self.topo.version;
+        }
+        for n in self.topo.nodes.values() {
+            for link in n.link.iter().chain(&n.inbound_link) {
+                let l = self
+                    .links
+                    .get(link)
+                    .unwrap_or_else(|| panic!("node {} holds closed link {link}", n.id));
+                assert_eq!(l.node, Some(n.id), "link {link} belongs to another node");
+            }
+        }
     }
 
     /// Closes a link from our side: forgets it and tells the shell.
@@ -608,8 +637,8 @@ impl Engine {
         self.finish_input(now);
     }
 
-    /// A complete frame arrived on `link` (framing already checked with
-    /// [`crate::wire::check_frame`]).
+    /// A complete frame arrived on `link` (framed with [`crate::wire::check_frame`]; a
+    /// slice that is not exactly one frame closes the link).
     pub fn received(&mut self, link: LinkId, frame: &[u8], now: u64) {
         self.process_packet(link, frame, now);
         self.finish_input(now);

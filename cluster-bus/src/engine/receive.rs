@@ -81,6 +81,20 @@ impl Engine {
         };
         l.traffic.messages_received += 1;
         l.traffic.bytes_received += frame.len() as u64;
+        let frame = match wire::CheckedFrame::new(frame) {
+            Ok(frame) => frame,
+            Err(check) => {
+                // The shell frames with `check_frame`, so this is a shell bug; Redis
+                // closes a link whose framing is wrong, and so do we.
+                tracing::warn!(
+                    link,
+                    ?check,
+                    "not one whole cluster bus frame; closing the link"
+                );
+                self.free_link(link);
+                return;
+            }
+        };
         let msg = match wire::decode(frame) {
             Received::Message(m) => m,
             Received::Dropped { kind, reason } => {

@@ -5,6 +5,7 @@
 //! to apply them live in the engine.
 
 mod flags;
+mod invariants;
 mod load;
 mod node;
 

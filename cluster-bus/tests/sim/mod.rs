@@ -328,7 +328,10 @@ impl Sim {
                         "engines send whole frames"
                     );
                     if let tessera_cluster_bus::wire::Received::Message(m) =
-                        tessera_cluster_bus::wire::decode(&bytes)
+                        tessera_cluster_bus::wire::decode(
+                            tessera_cluster_bus::wire::CheckedFrame::new(&bytes)
+                                .expect("checked above"),
+                        )
                         && m.header.kind
                             == tessera_cluster_bus::wire::MessageType::FailoverAuthAck as u16
                     {
