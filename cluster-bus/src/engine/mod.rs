@@ -337,6 +337,8 @@ impl Engine {
             checked_version: u64::MAX,
         };
         engine.apply_config_to_myself();
+        // Loading a view is no change to it: nothing to save yet.
+        engine.topo.take_effects();
         engine
     }
 
@@ -469,8 +471,8 @@ impl Engine {
 
     /// True once when the routing-relevant view changed since the last call.
     pub fn routing_changed(&mut self) -> bool {
-        let changed = self.topo.version != self.published_version;
-        self.published_version = self.topo.version;
+        let changed = self.topo.version() != self.published_version;
+        self.published_version = self.topo.version();
         changed
     }
 
@@ -493,6 +495,12 @@ impl Engine {
 
     /// Runs the deferred work of an input (Redis's clusterBeforeSleep).
     fn finish_input(&mut self, now: u64) {
+        // What the topology's own changes call for, merged with the engine's requests.
+        let effects = self.topo.take_effects();
+        if effects.save {
+            self.save(effects.fsync);
+        }
+        self.todo.update_state |= effects.update_state;
         if self.todo.update_state {
             self.update_state(now);
         }
@@ -504,6 +512,11 @@ impl Engine {
             self.out.save = Some(fsync);
         }
         self.todo = Todo::default();
+        debug_assert_eq!(
+            self.topo.take_effects(),
+            crate::topology::Effects::default(),
+            "evaluating the state and broadcasting change nothing that must be saved"
+        );
         #[cfg(debug_assertions)]
         self.check_invariants();
     }
@@ -515,9 +528,9 @@ impl Engine {
         self.topo.check_nodes_and_epochs();
         // The O(slots) part only when a structural change bumped the version: it
         // would otherwise cost more than the input itself, for every ping.
-        if self.topo.version != self.checked_version {
+        if self.topo.version() != self.checked_version {
             self.topo.check_structure();
-            self.checked_version = self.topo.version;
+            self.checked_version = self.topo.version();
         }
         for n in self.topo.nodes.values() {
             for link in n.link.iter().chain(&n.inbound_link) {
