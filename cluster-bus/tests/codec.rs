@@ -2,8 +2,8 @@
 //! rules (reference §1–§5).
 
 use tessera_cluster_bus::wire::{
-    Body, DropReason, FrameCheck, GossipEntry, Header, Message, MessageType, PingExtension,
-    Received, check_frame, decode, encode,
+    Body, CheckedFrame, DropReason, FrameCheck, GossipEntry, Header, Message, MessageType,
+    PingExtension, Received, check_frame, decode, encode,
 };
 use tessera_cluster_bus::{NodeId, SlotBitmap};
 
@@ -16,7 +16,7 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 fn message(bytes: &[u8]) -> Message {
-    match decode(bytes) {
+    match decode(CheckedFrame::new(bytes).expect("one whole frame")) {
         Received::Message(m) => m,
         other => panic!("dropped: {other:?}"),
     }
@@ -165,7 +165,11 @@ fn every_type_round_trips() {
         if let Some(len) = expected_len {
             assert_eq!(bytes.len(), len, "{kind:?}");
         }
-        assert_eq!(decode(&bytes), Received::Message(m), "{kind:?}");
+        assert_eq!(
+            decode(CheckedFrame::new(&bytes).expect("one whole frame")),
+            Received::Message(m),
+            "{kind:?}"
+        );
     }
 }
 
@@ -197,6 +201,14 @@ fn framing_closes_on_bad_signature_or_short_length() {
     );
 }
 
+/// `bytes` as one frame, its `totlen` set to its length: these cases test the checks
+/// by type, on frames a sender framed correctly.
+fn whole(bytes: &mut [u8]) -> CheckedFrame<'_> {
+    let len = u32::try_from(bytes.len()).expect("small frames");
+    bytes[4..8].copy_from_slice(&len.to_be_bytes());
+    CheckedFrame::new(bytes).expect("one whole frame")
+}
+
 #[test]
 fn validation_drops_like_redis() {
     let ping = encode(&Message {
@@ -210,7 +222,7 @@ fn validation_drops_like_redis() {
     let mut v = ping.clone();
     v[9] = 2;
     assert!(matches!(
-        decode(&v),
+        decode(whole(&mut v)),
         Received::Dropped {
             reason: DropReason::BadVersion(2),
             ..
@@ -220,7 +232,7 @@ fn validation_drops_like_redis() {
     let mut c = ping.clone();
     c[15] = 1;
     assert!(matches!(
-        decode(&c),
+        decode(whole(&mut c)),
         Received::Dropped {
             reason: DropReason::WrongLength { expected: 2360, .. },
             kind: 0
@@ -237,7 +249,7 @@ fn validation_drops_like_redis() {
     let mut no_flag = with_ext.clone();
     no_flag[2253] = 0;
     assert!(matches!(
-        decode(&no_flag),
+        decode(whole(&mut no_flag)),
         Received::Dropped {
             reason: DropReason::WrongLength { .. },
             ..
@@ -247,7 +259,7 @@ fn validation_drops_like_redis() {
     let mut odd = with_ext.clone();
     odd[2256 + 3] = 12;
     assert!(matches!(
-        decode(&odd),
+        decode(whole(&mut odd)),
         Received::Dropped {
             reason: DropReason::BadExtension,
             ..
@@ -256,7 +268,7 @@ fn validation_drops_like_redis() {
     let mut over = with_ext.clone();
     over[2256 + 3] = 64;
     assert!(matches!(
-        decode(&over),
+        decode(whole(&mut over)),
         Received::Dropped {
             reason: DropReason::BadExtension,
             ..
@@ -266,7 +278,7 @@ fn validation_drops_like_redis() {
     let mut unknown = with_ext.clone();
     unknown[2256 + 5] = 9;
     assert!(
-        matches!(decode(&unknown), Received::Message(Message { body: Body::Ping { ref extensions, .. }, .. }) if extensions == &[PingExtension::Unknown(9)])
+        matches!(decode(whole(&mut unknown)), Received::Message(Message { body: Body::Ping { ref extensions, .. }, .. }) if extensions == &[PingExtension::Unknown(9)])
     );
     // FAIL, UPDATE and AUTH messages of the wrong length.
     let mut fail = encode(&Message {
@@ -275,7 +287,7 @@ fn validation_drops_like_redis() {
     });
     fail.push(0);
     assert!(matches!(
-        decode(&fail),
+        decode(whole(&mut fail)),
         Received::Dropped {
             reason: DropReason::WrongLength { expected: 2296, .. },
             ..
@@ -284,13 +296,13 @@ fn validation_drops_like_redis() {
     let mut auth = ping.clone();
     auth[13] = MessageType::FailoverAuthRequest as u8;
     auth.extend_from_slice(&[0; 8]);
-    assert!(matches!(decode(&auth), Received::Dropped { .. }));
+    assert!(matches!(decode(whole(&mut auth)), Received::Dropped { .. }));
     // Unknown types are accepted at any length and carry no body.
     let mut unknown_type = ping.clone();
     unknown_type[13] = 42;
     unknown_type.extend_from_slice(&[7; 100]);
     assert!(matches!(
-        decode(&unknown_type),
+        decode(whole(&mut unknown_type)),
         Received::Message(Message {
             body: Body::Empty,
             ..
@@ -311,6 +323,6 @@ proptest::proptest! {
         frame.extend_from_slice(&tail);
         let total = frame.len() as u32;
         frame[4..8].copy_from_slice(&total.to_be_bytes());
-        let _ = decode(&frame);
+        let _ = decode(whole(&mut frame));
     }
 }

@@ -105,7 +105,12 @@ fn a_partitioned_minority_cannot_take_over_and_the_cluster_heals() {
 fn one_way_and_partial_partitions_never_leave_two_writers() {
     use rand::{RngExt, SeedableRng};
     // 1,500 seeds passed when this was written; CI runs a sample of every pattern.
-    for seed in 0..60 {
+    // SIM_SEEDS=n runs more (or fewer), e.g. after changing the engine.
+    let seeds = std::env::var("SIM_SEEDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(60);
+    for seed in 0..seeds {
         let mut sim = Sim::new(9, 800 + seed);
         sim.create(3);
         sim.run_until(30_000, converged).expect("converged");

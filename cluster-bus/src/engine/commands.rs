@@ -242,6 +242,7 @@ impl Engine {
                 }
                 let me = self.topo.myself;
                 self.topo.del_node_slots(&me);
+                // Saved even when no slot was held, as Redis does.
                 self.save(false);
                 self.update_state_later();
                 Ok(Answer::Ok)
@@ -284,12 +285,8 @@ impl Engine {
                     return refused("ERR Node config epoch is already non-zero");
                 }
                 let epoch = epoch as u64;
-                self.topo.me_mut().config_epoch = epoch;
-                self.topo.current_epoch = self.topo.current_epoch.max(epoch);
-                self.topo.touch();
+                self.topo.set_my_config_epoch(epoch);
                 tracing::warn!(epoch, "configEpoch set via CLUSTER SET-CONFIG-EPOCH");
-                self.save(false);
-                self.update_state_later();
                 Ok(Answer::Ok)
             }
             ClusterCommand::BumpEpoch => {
@@ -425,8 +422,7 @@ impl Engine {
                 }
             }
         }
-        self.save(false);
-        self.update_state_later();
+        // Each slot bound or unbound above recorded the save and state update.
         Ok(Answer::Ok)
     }
 
@@ -438,11 +434,7 @@ impl Engine {
         if mine != 0 && mine == max {
             return false;
         }
-        self.topo.current_epoch += 1;
-        let epoch = self.topo.current_epoch;
-        self.topo.me_mut().config_epoch = epoch;
-        self.topo.touch();
-        self.save(true);
+        let epoch = self.topo.take_new_config_epoch();
         tracing::warn!(epoch, "new configEpoch set without consensus");
         true
     }

@@ -126,12 +126,7 @@ impl Engine {
                 && !n.flags.any(NodeFlags::PFAIL | NodeFlags::FAIL)
             {
                 tracing::debug!(node = %id, "node possibly failing");
-                self.topo
-                    .node_mut(id)
-                    .expect("exists")
-                    .flags
-                    .set(NodeFlags::PFAIL);
-                self.topo.touch();
+                self.topo.mark_timed_out(id);
                 self.out.events.push(Event::PossiblyFailing(*id));
                 update_state = true;
                 if self.topo.me().is_master() {

@@ -173,7 +173,8 @@ impl Engine {
             self.topo.del_slot(slot);
             self.topo.add_slot(me, slot);
         }
-        self.topo.touch();
+        // Evaluated now, not at the end of the input, so the PONG below already
+        // announces the new state (evaluating it again at the end changes nothing).
         self.update_state(now);
         self.save(true);
         self.broadcast_pong(now);
@@ -266,10 +267,8 @@ impl Engine {
             return Err(why);
         }
         let master_id = master.map(|m| m.id).expect("decide_vote checked it");
-        self.topo.last_vote_epoch = self.topo.current_epoch;
-        self.topo.node_mut(&master_id).expect("known").voted_time = now;
-        // The vote is on disk before the ack leaves: the shell saves before it sends.
-        self.save(true);
+        // Saved with fsync before the ack leaves: the shell saves before it sends.
+        self.topo.record_vote(&master_id, now);
         tracing::info!(replica = %requester, epoch = self.topo.current_epoch, "failover auth granted");
         self.out.events.push(Event::VoteGranted {
             candidate: requester,

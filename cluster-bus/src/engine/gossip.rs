@@ -39,10 +39,9 @@ impl Engine {
                     node.port = g.port;
                     node.pport = g.pport;
                     node.cport = g.cport;
-                    self.topo.add_node(node);
+                    self.topo.learn_node(node);
                     self.out.events.push(Event::NodeAdded(g.node));
                     tracing::debug!(node = %g.node, from = %s, "learned of a node through gossip");
-                    self.save(false);
                 }
                 continue;
             }
@@ -83,12 +82,8 @@ impl Engine {
                 && (!n.ip.eq_ignore_ascii_case(&g.ip) || n.port != g.port || n.cport != g.cport)
             {
                 let old = n.link;
-                n.ip = g.ip.clone();
-                n.port = g.port;
-                n.pport = g.pport;
-                n.cport = g.cport;
-                n.flags.clear(NodeFlags::NOADDR);
-                self.topo.touch();
+                self.topo
+                    .set_address(&g.node, g.ip.clone(), g.port, g.cport, g.pport);
                 if let Some(link) = old {
                     self.free_link(link);
                 }
@@ -113,14 +108,9 @@ impl Engine {
             return;
         }
         tracing::info!(node = %id, reports, "marking node as failing (quorum reached)");
-        n.flags.clear(NodeFlags::PFAIL);
-        n.flags.set(NodeFlags::FAIL);
-        n.fail_time = now;
-        self.topo.touch();
+        self.topo.mark_failed(id, now);
         self.out.events.push(Event::Failing(*id));
         self.send_fail(*id);
-        self.update_state_later();
-        self.save(false);
     }
 
     /// Whether gossip must ignore `id` (recently forgotten).

@@ -301,6 +301,9 @@ pub struct Engine {
     published_version: u64,
     /// Vote requests held by the lease's silence rule.
     pending_votes: Vec<failover::PendingVote>,
+    /// The topology version whose structure was last checked (debug builds).
+    #[cfg(debug_assertions)]
+    checked_version: u64,
 }
 
 impl Engine {
@@ -330,8 +333,12 @@ impl Engine {
             orphaned_since: BTreeMap::new(),
             published_version: u64::MAX,
             pending_votes: Vec::new(),
+            #[cfg(debug_assertions)]
+            checked_version: u64::MAX,
         };
         engine.apply_config_to_myself();
+        // Loading a view is no change to it: nothing to save yet.
+        engine.topo.take_effects();
         engine
     }
 
@@ -464,8 +471,8 @@ impl Engine {
 
     /// True once when the routing-relevant view changed since the last call.
     pub fn routing_changed(&mut self) -> bool {
-        let changed = self.topo.version != self.published_version;
-        self.published_version = self.topo.version;
+        let changed = self.topo.version() != self.published_version;
+        self.published_version = self.topo.version();
         changed
     }
 
@@ -488,6 +495,12 @@ impl Engine {
 
     /// Runs the deferred work of an input (Redis's clusterBeforeSleep).
     fn finish_input(&mut self, now: u64) {
+        // What the topology's own changes call for, merged with the engine's requests.
+        let effects = self.topo.take_effects();
+        if effects.save {
+            self.save(effects.fsync);
+        }
+        self.todo.update_state |= effects.update_state;
         if self.todo.update_state {
             self.update_state(now);
         }
@@ -499,6 +512,35 @@ impl Engine {
             self.out.save = Some(fsync);
         }
         self.todo = Todo::default();
+        debug_assert_eq!(
+            self.topo.take_effects(),
+            crate::topology::Effects::default(),
+            "evaluating the state and broadcasting change nothing that must be saved"
+        );
+        #[cfg(debug_assertions)]
+        self.check_invariants();
+    }
+
+    /// The topology's invariants, and the links' agreement with the nodes that hold
+    /// them: checked after every input in debug builds (tests and the simulator).
+    #[cfg(debug_assertions)]
+    fn check_invariants(&mut self) {
+        self.topo.check_nodes_and_epochs();
+        // The O(slots) part only when a structural change bumped the version: it
+        // would otherwise cost more than the input itself, for every ping.
+        if self.topo.version() != self.checked_version {
+            self.topo.check_structure();
+            self.checked_version = self.topo.version();
+        }
+        for n in self.topo.nodes.values() {
+            for link in n.link.iter().chain(&n.inbound_link) {
+                let l = self
+                    .links
+                    .get(link)
+                    .unwrap_or_else(|| panic!("node {} holds closed link {link}", n.id));
+                assert_eq!(l.node, Some(n.id), "link {link} belongs to another node");
+            }
+        }
     }
 
     /// DEBUG CLUSTERLINK KILL: closes the link this node opened to `id` (`to`), the
@@ -625,8 +667,8 @@ impl Engine {
         self.finish_input(now);
     }
 
-    /// A complete frame arrived on `link` (framing already checked with
-    /// [`crate::wire::check_frame`]).
+    /// A complete frame arrived on `link` (framed with [`crate::wire::check_frame`]; a
+    /// slice that is not exactly one frame closes the link).
     pub fn received(&mut self, link: LinkId, frame: &[u8], now: u64) {
         self.process_packet(link, frame, now);
         self.finish_input(now);

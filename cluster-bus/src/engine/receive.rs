@@ -47,32 +47,27 @@ impl Engine {
     }
 
     /// Updates a node's address from a PING received on a link other than our own
-    /// link to it; on change our link is dropped so it reconnects to the new address.
-    fn update_address_if_needed(&mut self, id: &NodeId, link: LinkId, header: &Header) -> bool {
+    /// link to it (saved, state re-evaluated); on change our link is dropped so it
+    /// reconnects to the new address.
+    fn update_address_if_needed(&mut self, id: &NodeId, link: LinkId, header: &Header) {
         let ip = self.announced_ip(link, header);
         let Some(n) = self.topo.node(id) else {
-            return false;
+            return;
         };
         if n.link == Some(link) {
-            return false;
+            return;
         }
         if n.port == header.port && n.cport == header.cport && n.pport == header.pport && n.ip == ip
         {
-            return false;
+            return;
         }
         let old_link = n.link;
-        let n = self.topo.node_mut(id).expect("checked above");
-        n.ip = ip;
-        n.port = header.port;
-        n.cport = header.cport;
-        n.pport = header.pport;
-        n.flags.clear(NodeFlags::NOADDR);
-        tracing::warn!(node = %id, ip = %n.ip, port = n.port, "address updated for node");
-        self.topo.touch();
+        tracing::warn!(node = %id, ip = %ip, port = header.port, "address updated for node");
+        self.topo
+            .relocate(id, ip, header.port, header.cport, header.pport);
         if let Some(l) = old_link {
             self.free_link(l);
         }
-        true
     }
 
     pub(super) fn process_packet(&mut self, link: LinkId, frame: &[u8], now: u64) {
@@ -81,6 +76,20 @@ impl Engine {
         };
         l.traffic.messages_received += 1;
         l.traffic.bytes_received += frame.len() as u64;
+        let frame = match wire::CheckedFrame::new(frame) {
+            Ok(frame) => frame,
+            Err(check) => {
+                // The shell frames with `check_frame`, so this is a shell bug; Redis
+                // closes a link whose framing is wrong, and so do we.
+                tracing::warn!(
+                    link,
+                    ?check,
+                    "not one whole cluster bus frame; closing the link"
+                );
+                self.free_link(link);
+                return;
+            }
+        };
         let msg = match wire::decode(frame) {
             Received::Message(m) => m,
             Received::Dropped { kind, reason } => {
@@ -104,14 +113,8 @@ impl Engine {
         if let Some(id) = sender
             && !self.topo.nodes[&id].in_handshake()
         {
-            if h.current_epoch > self.topo.current_epoch {
-                self.topo.current_epoch = h.current_epoch;
-            }
-            let s = self.topo.node_mut(&id).expect("resolved");
-            if h.config_epoch > s.config_epoch {
-                s.config_epoch = h.config_epoch;
-                self.save(true);
-            }
+            self.topo.learn_current_epoch(h.current_epoch);
+            self.topo.learn_config_epoch(&id, h.config_epoch);
             let s = self.topo.node_mut(&id).expect("resolved");
             s.repl_offset = h.offset;
             self.note_master_pause(&id, h);
@@ -130,14 +133,8 @@ impl Engine {
                     && !flags.any(NodeFlags::FAIL | NodeFlags::MYSELF)
                 {
                     tracing::info!(node = %about, reporter = %sender, "FAIL message received");
-                    let n = self.topo.node_mut(about).expect("checked");
-                    n.flags.set(NodeFlags::FAIL);
-                    n.flags.clear(NodeFlags::PFAIL);
-                    n.fail_time = now;
-                    self.topo.touch();
+                    self.topo.mark_failed(about, now);
                     self.out.events.push(Event::Failing(*about));
-                    self.update_state_later();
-                    self.save(false);
                 }
             }
             (
@@ -157,8 +154,7 @@ impl Engine {
                 if n.is_replica() {
                     self.topo.set_node_as_master(node);
                 }
-                self.topo.node_mut(node).expect("checked").config_epoch = *config_epoch;
-                self.save(true);
+                self.topo.learn_config_epoch(node, *config_epoch);
                 self.update_slots_config_with(*node, *config_epoch, slots, now);
             }
             (MessageType::FailoverAuthRequest, _) => {
@@ -199,9 +195,7 @@ impl Engine {
                     .unwrap_or_default();
                 if !local.is_empty() && self.topo.me().ip != local {
                     tracing::info!(ip = %local, "IP address for this node updated");
-                    self.topo.me_mut().ip = local;
-                    self.topo.touch();
-                    self.save(false);
+                    self.topo.set_my_ip(local);
                 }
             }
             if sender.is_none() && kind == MessageType::Meet {
@@ -213,8 +207,7 @@ impl Engine {
                 node.port = h.port;
                 node.pport = h.pport;
                 node.cport = h.cport;
-                self.topo.add_node(node);
-                self.save(false);
+                self.topo.learn_node(node);
                 // Trust the gossip of a MEET: it can only update nodes we know.
                 if let Body::Ping { gossip, .. } = &msg.body {
                     self.process_gossip(None, gossip, now);
@@ -229,10 +222,7 @@ impl Engine {
                 if let Some(known) = sender {
                     // We already knew this node under its real ID: fix its address
                     // and drop the handshake duplicate.
-                    if self.update_address_if_needed(&known, link, h) {
-                        self.save(false);
-                        self.update_state_later();
-                    }
+                    self.update_address_if_needed(&known, link, h);
                     self.delete_node(&node_id);
                     return;
                 }
@@ -251,15 +241,8 @@ impl Engine {
                 // Someone else answers at this address now: the node we knew there
                 // moved. Forget its address and wait for gossip to tell us the new one.
                 tracing::warn!(expected = %node_id, got = %h.sender, "PONG from an unexpected node ID");
-                let n = self.topo.node_mut(&node_id).expect("bound link");
-                n.flags.set(NodeFlags::NOADDR);
-                n.ip.clear();
-                n.port = 0;
-                n.pport = 0;
-                n.cport = 0;
-                self.topo.touch();
+                self.topo.forget_address(&node_id);
                 self.free_link(link);
-                self.save(false);
                 return;
             }
         }
@@ -276,10 +259,8 @@ impl Engine {
         if let Some(s) = sender
             && kind == MessageType::Ping
             && !self.topo.nodes[&s].in_handshake()
-            && self.update_address_if_needed(&s, link, h)
         {
-            self.save(false);
-            self.update_state_later();
+            self.update_address_if_needed(&s, link, h);
         }
         // A sender resolved before a handshake rename stays unknown for the rest of this
         // packet, as in Redis: its slots and gossip count from its next message.
@@ -300,12 +281,7 @@ impl Engine {
                 PingExtension::Hostname(h) => Some(h.clone()),
                 PingExtension::Unknown(_) => None,
             });
-            let n = self.topo.node_mut(&s).expect("checked");
-            let hostname = hostname.unwrap_or_default();
-            if n.hostname != hostname {
-                n.hostname = hostname;
-                self.topo.touch();
-            }
+            self.topo.set_hostname(&s, hostname.unwrap_or_default());
         }
     }
 
@@ -321,18 +297,13 @@ impl Engine {
         }
         n.ping_sent = 0;
         if n.is_timed_out() {
-            n.flags.clear(NodeFlags::PFAIL);
-            self.topo.touch();
-            self.update_state_later();
+            self.topo.clear_timed_out(id);
         } else if n.is_failed() {
             let serves = n.is_master() && n.slot_count > 0;
             if failure::fail_can_be_cleared(serves, n.fail_time, now, timeout) {
                 tracing::info!(node = %id, "clearing FAIL state: it is reachable again");
-                n.flags.clear(NodeFlags::FAIL);
-                self.topo.touch();
+                self.topo.clear_failed(id);
                 self.out.events.push(Event::Recovered(*id));
-                self.update_state_later();
-                self.save(false);
             }
         }
     }
@@ -350,17 +321,10 @@ impl Engine {
             Some(master) => {
                 if self.topo.nodes[s].is_master() {
                     // A master turned into a replica.
-                    self.topo.del_node_slots(s);
-                    let n = self.topo.node_mut(s).expect("known");
-                    n.flags.clear(NodeFlags::MASTER | NodeFlags::MIGRATE_TO);
-                    n.flags.set(NodeFlags::REPLICA);
-                    self.topo.touch();
-                    self.save(false);
-                    self.update_state_later();
+                    self.topo.demote_to_replica(s);
                 }
                 if self.topo.node(&master).is_some() && self.topo.nodes[s].master != Some(master) {
                     self.topo.attach_replica(*s, master);
-                    self.save(false);
                 }
             }
         }
@@ -403,11 +367,7 @@ impl Engine {
         if s.as_bytes() <= self.topo.myself.as_bytes() {
             return;
         }
-        self.topo.current_epoch += 1;
-        let epoch = self.topo.current_epoch;
-        self.topo.me_mut().config_epoch = epoch;
-        self.topo.touch();
-        self.save(true);
+        let epoch = self.topo.take_new_config_epoch();
         tracing::warn!(with = %s, epoch, "configEpoch collision; configEpoch set to a new value");
     }
 }

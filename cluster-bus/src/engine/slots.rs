@@ -3,7 +3,6 @@
 use super::{Engine, Event};
 use crate::node_id::NodeId;
 use crate::slot_bitmap::SlotBitmap;
-use crate::topology::NodeFlags;
 
 impl Engine {
     /// Applies a slot configuration claimed by `sender` with `epoch`: each claimed slot
@@ -52,13 +51,11 @@ impl Engine {
                     self.topo.del_slot(slot);
                     self.topo.add_slot(sender, slot);
                     self.topo.owner_not_claiming.remove(slot);
-                    // Saved, but not fsynced (Redis fsyncs here): a claim learned from
-                    // a peer is learned again from it after a power loss, and nothing
-                    // this node promised depends on it. Votes, epochs this node takes
-                    // and role changes are still fsynced. It halves what redis-cli's
-                    // reshard pays per slot on every master.
-                    self.save(false);
-                    self.update_state_later();
+                    // Saved (by `add_slot`), but not fsynced (Redis fsyncs here): a
+                    // claim learned from a peer is learned again from it after a power
+                    // loss, and nothing this node promised depends on it. Votes, epochs
+                    // this node takes and role changes are still fsynced. It halves
+                    // what redis-cli's reshard pays per slot on every master.
                 }
             } else if owner == Some(sender) {
                 self.topo.owner_not_claiming.insert(slot);
@@ -107,15 +104,11 @@ impl Engine {
         self.reset_manual_failover();
         self.election.reset();
         if self.topo.me().is_master() {
-            self.topo.del_node_slots(&me);
-            let n = self.topo.me_mut();
-            n.flags.clear(NodeFlags::MASTER | NodeFlags::MIGRATE_TO);
-            n.flags.set(NodeFlags::REPLICA);
+            self.topo.demote_to_replica(&me);
             self.topo.migrating.clear();
             self.topo.importing.clear();
         }
         self.topo.attach_replica(me, master);
-        self.topo.touch();
         let (ip, port) = self
             .topo
             .node(&master)

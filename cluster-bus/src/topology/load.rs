@@ -27,8 +27,14 @@ impl Topology {
                 .entry(node)
                 .or_insert_with(|| ClusterNode::new(node, 0, now));
         };
+        let mut listed = std::collections::BTreeSet::new();
         for line in &conf.nodes {
             let node_id = id(&line.id)?;
+            // A second line for one node would overwrite the first (even its myself
+            // flag): a damaged file, refused rather than half applied.
+            if !listed.insert(node_id) {
+                return Err(format!("node {node_id} is listed twice"));
+            }
             ensure(&mut topo, node_id);
             let flags = NodeFlags::parse(&line.flags).map_err(|f| format!("unknown flag '{f}'"))?;
             let n = topo.nodes.get_mut(&node_id).expect("ensured");
@@ -64,7 +70,14 @@ impl Topology {
                 topo.importing.insert(*slot, other);
             }
         }
-        topo.current_epoch = conf.current_epoch.max(topo.max_epoch());
+        // currentEpoch is at least every epoch the file shows: the largest configEpoch
+        // (as Redis does), and the epoch of the last vote, which a damaged file may
+        // show beyond it. Raising it keeps the vote binding: no second vote in an
+        // epoch this node already voted in.
+        topo.current_epoch = conf
+            .current_epoch
+            .max(topo.max_epoch())
+            .max(conf.last_vote_epoch);
         topo.last_vote_epoch = conf.last_vote_epoch;
         Ok(topo)
     }
@@ -92,5 +105,29 @@ mod tests {
         assert_eq!(master.pong_received, 1000, "loaded as now");
         assert_eq!(t.slots[5461], Some(master.id));
         assert_eq!((t.current_epoch, t.last_vote_epoch), (6, 2));
+    }
+
+    #[test]
+    fn a_vote_beyond_current_epoch_raises_it() {
+        // Found by the nodes_conf fuzz target: a damaged file whose lastVoteEpoch is
+        // past its currentEpoch loaded a view where the vote could be given again.
+        let conf = parse(
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 127.0.0.1:7000@17000 myself,master - 0 0 1 connected 0-5000\n\
+             vars currentEpoch 2 lastVoteEpoch 5\n",
+        )
+        .unwrap();
+        let t = Topology::from_nodes_conf(&conf, 1000).unwrap();
+        assert_eq!((t.current_epoch, t.last_vote_epoch), (5, 5));
+        t.check_invariants();
+    }
+
+    #[test]
+    fn a_node_listed_twice_is_refused() {
+        let conf = parse(
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 127.0.0.1:7000@17000 myself,master - 0 0 1 connected\n\
+             aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 127.0.0.1:7000@17000 master - 0 0 1 connected\n",
+        )
+        .unwrap();
+        assert!(Topology::from_nodes_conf(&conf, 1000).is_err());
     }
 }

@@ -4,10 +4,14 @@
 //! each keeping every cross-reference consistent. The protocol rules that decide when
 //! to apply them live in the engine.
 
+mod effects;
 mod flags;
+mod invariants;
 mod load;
+mod mutate;
 mod node;
 
+pub use effects::Effects;
 pub use flags::NodeFlags;
 pub use node::{ClusterNode, LinkId};
 
@@ -38,8 +42,11 @@ pub struct Topology {
     /// The epoch of this node's last vote.
     pub last_vote_epoch: u64,
     /// Bumped by every change that can alter routing (slot owners, roles, addresses);
-    /// the engine republishes its routing snapshot when it moves.
-    pub version: u64,
+    /// the engine republishes its routing snapshot when it moves. Private: only the
+    /// mutation methods move it, so none can forget to.
+    version: u64,
+    /// What the changes so far oblige the engine to do (drained once per input).
+    effects: Effects,
 }
 
 impl Topology {
@@ -60,12 +67,8 @@ impl Topology {
             current_epoch: 0,
             last_vote_epoch: 0,
             version: 0,
+            effects: Effects::default(),
         }
-    }
-
-    /// Records a change that can alter routing.
-    pub fn touch(&mut self) {
-        self.version += 1;
     }
 
     /// This node's record.
@@ -120,7 +123,8 @@ impl Topology {
         self.nodes.insert(node.id, node);
     }
 
-    /// Binds `slot` to `owner`; false if the slot already has an owner.
+    /// Binds `slot` to `owner`; false if the slot already has an owner. Records a
+    /// save and a state update when it binds.
     pub fn add_slot(&mut self, owner: NodeId, slot: u16) -> bool {
         if self.slots[slot as usize].is_some() {
             return false;
@@ -132,10 +136,14 @@ impl Topology {
         n.slot_count += 1;
         self.slots[slot as usize] = Some(owner);
         self.version += 1;
+        // A slot changing owner is saved and may change the cluster state.
+        self.needs_save(false);
+        self.needs_state_update();
         true
     }
 
-    /// Unbinds `slot`; false if it had no owner.
+    /// Unbinds `slot`; false if it had no owner. Records a save and a state update when
+    /// it unbinds.
     pub fn del_slot(&mut self, slot: u16) -> bool {
         self.version += 1;
         let Some(owner) = self.slots[slot as usize].take() else {
@@ -146,6 +154,8 @@ impl Topology {
             n.slot_count -= 1;
         }
         self.owner_not_claiming.remove(slot);
+        self.needs_save(false);
+        self.needs_state_update();
         true
     }
 
@@ -175,8 +185,10 @@ impl Topology {
     }
 
     /// Makes `replica` a replica of `master` in this view (no role flags changed).
+    /// Records a save.
     pub fn attach_replica(&mut self, replica: NodeId, master: NodeId) {
         self.version += 1;
+        self.needs_save(false);
         self.detach_replica(&replica);
         if let Some(m) = self.nodes.get_mut(&master)
             && !m.replicas.contains(&replica)

@@ -4,29 +4,6 @@ use super::*;
 use crate::node_id::NODE_ID_LEN;
 use crate::slot_bitmap::SLOT_BITMAP_LEN;
 
-/// What the first bytes of the stream say.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FrameCheck {
-    /// Fewer than 8 bytes so far.
-    NeedMore,
-    /// A message of this total length starts here.
-    Frame(usize),
-    /// Bad signature or a length below the header size: Redis closes the link.
-    CloseLink,
-}
-
-/// Looks at the first 8 bytes (signature and total length).
-pub fn check_frame(prefix: &[u8]) -> FrameCheck {
-    if prefix.len() < 8 {
-        return FrameCheck::NeedMore;
-    }
-    let total = u32::from_be_bytes([prefix[4], prefix[5], prefix[6], prefix[7]]) as usize;
-    if &prefix[..4] != SIGNATURE || total < HEADER_LEN {
-        return FrameCheck::CloseLink;
-    }
-    FrameCheck::Frame(total)
-}
-
 /// Why a complete frame was dropped (the link stays open).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DropReason {
@@ -135,9 +112,10 @@ fn extension_lengths(frame: &[u8], start: usize, count: u16) -> Result<u64, Drop
     Ok(sum)
 }
 
-/// Validates and decodes one frame (exactly `totlen` bytes, already framed).
-pub fn decode(frame: &[u8]) -> Received {
-    debug_assert!(frame.len() >= HEADER_LEN);
+/// Validates and decodes one frame. Framing (signature, `totlen`, at least a header)
+/// is already proven by the [`CheckedFrame`]; this checks what depends on the type.
+pub fn decode(frame: CheckedFrame<'_>) -> Received {
+    let frame = frame.bytes();
     let kind = u16_at(frame, 12);
     let version = u16_at(frame, 8);
     if version != PROTOCOL_VERSION {

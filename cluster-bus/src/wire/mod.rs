@@ -3,14 +3,16 @@
 //! Every integer is big-endian (except the MODULE id, kept opaque). A message is a
 //! 2256-byte header followed by a type-specific body; see
 //! `../shared/reference/redis-7.0-cluster-bus.md` §1–§4 for the layout this follows.
-//! Pure functions over bytes: framing ([`check_frame`]), decoding with Redis's
+//! Pure functions over bytes: framing ([`check_frame`], [`CheckedFrame`]), decoding with Redis's
 //! validation ([`decode`]) and encoding ([`encode`]).
 
 mod decode;
 mod encode;
+mod frame;
 
-pub use decode::{DropReason, FrameCheck, Received, check_frame, decode};
+pub use decode::{DropReason, Received, decode};
 pub use encode::encode;
+pub use frame::{CheckedFrame, FrameCheck, check_frame};
 
 use crate::node_id::NodeId;
 use crate::slot_bitmap::SlotBitmap;

@@ -199,12 +199,15 @@ impl Sim {
         let topo = Topology::from_nodes_conf(&conf, self.now).expect("loads");
         let seed = self.rng.random();
         self.engines[i] = Engine::new(topo, config(i), seed);
-        let mine: Vec<(usize, u64)> = self
+        let mut mine: Vec<(usize, u64)> = self
             .wires
             .keys()
             .filter(|(n, _)| *n == i)
             .copied()
             .collect();
+        // A HashMap's order changes from run to run: sort, so that the latencies drawn
+        // for the closes below, and so the whole run, replay exactly from the seed.
+        mine.sort_unstable();
         for key in mine {
             if let Some((peer, peer_link)) = self.wires.remove(&key) {
                 self.wires.remove(&(peer, peer_link));
@@ -328,7 +331,10 @@ impl Sim {
                         "engines send whole frames"
                     );
                     if let tessera_cluster_bus::wire::Received::Message(m) =
-                        tessera_cluster_bus::wire::decode(&bytes)
+                        tessera_cluster_bus::wire::decode(
+                            tessera_cluster_bus::wire::CheckedFrame::new(&bytes)
+                                .expect("checked above"),
+                        )
                         && m.header.kind
                             == tessera_cluster_bus::wire::MessageType::FailoverAuthAck as u16
                     {
