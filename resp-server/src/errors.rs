@@ -131,6 +131,9 @@ pub const SHUTDOWN_FAILED: &str = "ERR Errors trying to SHUTDOWN. Check logs.";
 /// DEBUG while enable-debug-command forbids it for this connection.
 pub const DEBUG_NOT_ALLOWED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
 
+/// CONFIG REWRITE on a node started without a config file.
+pub const NO_CONFIG_FILE: &str = "ERR The server is running without a config file";
+
 /// The reply for a keyspace error.
 pub fn keyspace(e: KeyspaceError) -> &'static str {
     match e {
@@ -259,4 +262,19 @@ pub fn replconf_option(option: &[u8]) -> String {
 /// EXPIRE with an option it does not know.
 pub fn unsupported_option(option: &[u8]) -> String {
     format!("ERR Unsupported option {}", shown(option))
+}
+
+/// CONFIG REWRITE that could not write the file.
+pub fn rewrite_failed(why: &str) -> String {
+    format!("ERR Rewriting config file: {why}")
+}
+
+/// CONFIG SET of a directive that does not exist.
+pub fn config_set_unknown(name: &str) -> String {
+    format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'")
+}
+
+/// CONFIG SET refused for one directive, and why.
+pub fn config_set_failed(name: &str, why: &str) -> String {
+    format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}")
 }

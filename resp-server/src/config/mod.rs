@@ -11,6 +11,7 @@ pub mod rewrite;
 mod settings;
 mod typed;
 
+use crate::errors;
 use arc_swap::ArcSwap;
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashSet};
@@ -221,21 +222,20 @@ impl Config {
     /// atomically. The error is the full reply text.
     pub fn rewrite(&self) -> Result<(), String> {
         let Some(path) = &self.config_file else {
-            return Err("ERR The server is running without a config file".into());
+            return Err(errors::NO_CONFIG_FILE.into());
         };
         let failed = |e: &std::io::Error| {
             let text = e.to_string();
             let text = text
                 .rfind(" (os error ")
                 .map_or(text.as_str(), |at| &text[..at]);
-            format!("ERR Rewriting config file: {text}")
+            errors::rewrite_failed(text)
         };
         if path.ends_with(".toml") {
             // The rewrite keeps redis.conf lines; a TOML table would come out broken.
-            return Err(
-                "ERR Rewriting config file: Tessera rewrites redis.conf files only, not TOML"
-                    .into(),
-            );
+            return Err(errors::rewrite_failed(
+                "Tessera rewrites redis.conf files only, not TOML",
+            ));
         }
         let values = self.values.lock();
         let old = match std::fs::read_to_string(path) {
@@ -290,13 +290,9 @@ impl Config {
         for (name, _) in pairs {
             let name = String::from_utf8_lossy(name);
             let Some(d) = lookup(&name) else {
-                return Err(format!(
-                    "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
-                ));
+                return Err(errors::config_set_unknown(&name));
             };
-            let failed = |why: &str| {
-                format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}")
-            };
+            let failed = |why: &str| errors::config_set_failed(&name, why);
             if !seen.insert(d.name) {
                 return Err(failed("duplicate parameter"));
             }
@@ -319,9 +315,7 @@ impl Config {
         let mut next = values.clone();
         let mut inert = Vec::new();
         for ((d, name), (_, value)) in staged.into_iter().zip(pairs) {
-            let failed = |why: &str| {
-                format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}")
-            };
+            let failed = |why: &str| errors::config_set_failed(&name, why);
             let value = d
                 .kind
                 .parse_runtime(&String::from_utf8_lossy(value))
