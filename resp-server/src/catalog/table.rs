@@ -22,6 +22,9 @@ type ByName = HashMap<&'static [u8], CommandId, FixedState>;
 /// Every implemented command, by id and by name.
 pub struct CommandTable {
     commands: Vec<Command>,
+    /// Top-level commands only: what a client's first argument may name.
+    top_level: ByName,
+    /// Every command and subcommand by full name.
     by_name: ByName,
 }
 
@@ -38,8 +41,17 @@ impl CommandTable {
                 }
             })
             .collect();
-        let by_name = CATALOG.iter().map(|m| (m.name.as_bytes(), m.id)).collect();
-        CommandTable { commands, by_name }
+        let by_name: ByName = CATALOG.iter().map(|m| (m.name.as_bytes(), m.id)).collect();
+        let top_level = by_name
+            .iter()
+            .filter(|(name, _)| !name.contains(&b'|'))
+            .map(|(name, id)| (*name, *id))
+            .collect();
+        CommandTable {
+            commands,
+            top_level,
+            by_name,
+        }
     }
 
     /// The table, built on first use.
@@ -59,7 +71,7 @@ impl CommandTable {
     pub fn lookup(&self, name: &[u8]) -> Option<&Command> {
         let mut lower = [0u8; 48];
         let folded = fold(&mut lower, &[name])?;
-        self.find(folded).filter(|c| !c.meta.name.contains('|'))
+        self.top_level.get(folded).map(|id| self.command(*id))
     }
 
     /// Looks a subcommand of `container` up by name, ignoring case.
@@ -91,7 +103,7 @@ impl CommandTable {
 
     /// Number of implemented top-level commands (what COMMAND COUNT reports).
     pub fn len(&self) -> usize {
-        self.top_level().count()
+        self.top_level.len()
     }
 
     /// True when no command is implemented (never, in practice).
