@@ -6,18 +6,22 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tessera_keyspace::rdb::{dump, restore, seal_payload};
+use tessera_keyspace::rdb::{ReadLimits, dump, restore, seal_payload};
 
 /// proto-max-bulk-len's default: the largest value RESTORE creates.
 const MAX_LEN: u64 = 512 * 1024 * 1024;
 
+fn limits() -> ReadLimits {
+    ReadLimits::new(MAX_LEN)
+}
+
 fuzz_target!(|data: &[u8]| {
-    let _ = restore(data, MAX_LEN);
-    let Ok(value) = restore(&seal_payload(data.to_vec()), MAX_LEN) else {
+    let _ = restore(data, limits());
+    let Ok(value) = restore(&seal_payload(data.to_vec()), limits()) else {
         return;
     };
     let dumped = dump(&value);
-    let again = restore(&dumped, MAX_LEN).expect("our own DUMP payload restores");
+    let again = restore(&dumped, limits()).expect("our own DUMP payload restores");
     assert_eq!(again, value, "DUMP then RESTORE changed the value");
     assert_eq!(dump(&again), dumped, "DUMP is not stable");
 });

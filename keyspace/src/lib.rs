@@ -8,8 +8,10 @@
 //! this crate knows nothing of sockets, RESP or cluster topology.
 
 pub mod active_expire;
+pub mod collections;
 mod compact_bytes;
 mod db;
+mod encoding_limits;
 mod error;
 pub mod generic;
 pub mod glob;
@@ -24,6 +26,7 @@ mod value;
 
 pub use compact_bytes::CompactBytes;
 pub use db::{AllLocks, Db, ExpiredHook, Keyspace, SlotGuard, SlotLocks};
+pub use encoding_limits::EncodingLimits;
 pub use error::{KeyspaceError, Result};
 pub use hash_slot::{SLOT_COUNT, hash_tag, key_slot};
 pub use scan::ScanFilter;

@@ -86,3 +86,65 @@ mod tests {
         }
     }
 }
+
+/// `x` as C's `printf("%.17g")` writes it: how Redis 7.0 replies with a sorted-set
+/// score and digests one (17 significant digits, trailing zeros dropped, an exponent
+/// below -4 or from 17 up in `e+XX` form, `inf`/`-inf`/`nan`).
+pub fn format_g17(x: f64) -> String {
+    const PRECISION: i32 = 17;
+    if x.is_nan() {
+        return "nan".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    // Round to 17 significant digits first: the exponent is the rounded one's.
+    let scientific = format!("{:.*e}", (PRECISION - 1) as usize, x);
+    let (mantissa, exponent) = scientific
+        .split_once('e')
+        .expect("{:e} always writes an exponent");
+    let exponent: i32 = exponent.parse().expect("{:e} writes a decimal exponent");
+    if !(-4..PRECISION).contains(&exponent) {
+        let mantissa = strip_fraction_zeros(mantissa);
+        let sign = if exponent < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exponent.abs())
+    } else {
+        let decimals = (PRECISION - 1 - exponent) as usize;
+        strip_fraction_zeros(&format!("{x:.decimals$}")).to_string()
+    }
+}
+
+fn strip_fraction_zeros(text: &str) -> &str {
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod g17_tests {
+    use super::format_g17;
+
+    #[test]
+    fn matches_printf() {
+        // Expected texts are glibc's printf("%.17g").
+        for (x, text) in [
+            (0.0, "0"),
+            (-0.0, "-0"),
+            (1.5, "1.5"),
+            (0.1, "0.10000000000000001"),
+            (1e17, "1e+17"),
+            (1e16, "10000000000000000"),
+            (123456789.0, "123456789"),
+            (0.0001, "0.0001"),
+            (0.00001, "1.0000000000000001e-05"),
+            (-2.5e-300, "-2.5e-300"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+            (3.0, "3"),
+        ] {
+            assert_eq!(format_g17(x), text, "{x}");
+        }
+    }
+}

@@ -56,12 +56,14 @@ pub struct SetOutcome {
 fn string_of(value: &Value) -> Result<&StrValue> {
     match value {
         Value::Str(s) => Ok(s),
+        _ => Err(KeyspaceError::WrongType),
     }
 }
 
 fn string_of_mut(value: &mut Value) -> Result<&mut StrValue> {
     match value {
         Value::Str(s) => Ok(s),
+        _ => Err(KeyspaceError::WrongType),
     }
 }
 
@@ -122,7 +124,7 @@ pub fn getdel(t: &mut SlotTable, key: &[u8], now: i64) -> Result<Option<StrValue
             string_of(v)?;
             match t.remove(key) {
                 Some(Value::Str(s)) => Ok(Some(s)),
-                None => Ok(None),
+                _ => unreachable!("the key was just read as a string"),
             }
         }
     }

@@ -1,5 +1,6 @@
 //! Values stored under keys, and how Redis describes them to clients.
 
+use crate::collections::{HashValue, ListValue, SetValue, ZSetValue};
 use crate::compact_bytes::CompactBytes;
 use crate::number::parse_i64;
 
@@ -14,6 +15,15 @@ const MAX_INT_TEXT: usize = 20;
 pub enum Value {
     /// A string (binary safe).
     Str(StrValue),
+    // Collections are boxed so a key's value stays 24 bytes: strings dominate.
+    /// A list.
+    List(Box<ListValue>),
+    /// A hash.
+    Hash(Box<HashValue>),
+    /// A set.
+    Set(Box<SetValue>),
+    /// A sorted set.
+    ZSet(Box<ZSetValue>),
 }
 
 impl Value {
@@ -21,6 +31,10 @@ impl Value {
     pub fn value_type(&self) -> ValueType {
         match self {
             Value::Str(_) => ValueType::String,
+            Value::List(_) => ValueType::List,
+            Value::Hash(_) => ValueType::Hash,
+            Value::Set(_) => ValueType::Set,
+            Value::ZSet(_) => ValueType::ZSet,
         }
     }
 
@@ -28,6 +42,10 @@ impl Value {
     pub fn encoding(&self) -> Encoding {
         match self {
             Value::Str(s) => s.encoding(),
+            Value::List(l) => l.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 }
@@ -37,20 +55,41 @@ impl Value {
 pub enum ValueType {
     /// `string`
     String,
+    /// `list`
+    List,
+    /// `hash`
+    Hash,
+    /// `set`
+    Set,
+    /// `zset`
+    ZSet,
 }
+
+/// Every type with its name, in the order of Redis's type codes.
+const TYPE_NAMES: [(ValueType, &str); 5] = [
+    (ValueType::String, "string"),
+    (ValueType::List, "list"),
+    (ValueType::Set, "set"),
+    (ValueType::ZSet, "zset"),
+    (ValueType::Hash, "hash"),
+];
 
 impl ValueType {
     /// The name Redis uses.
     pub fn name(self) -> &'static str {
-        match self {
-            ValueType::String => "string",
-        }
+        TYPE_NAMES
+            .iter()
+            .find(|(t, _)| *t == self)
+            .map(|(_, name)| *name)
+            .expect("every type is named")
     }
 
     /// Parses a TYPE name (case-insensitive), as SCAN's TYPE option takes it.
     pub fn from_name(name: &[u8]) -> Option<ValueType> {
-        name.eq_ignore_ascii_case(b"string")
-            .then_some(ValueType::String)
+        TYPE_NAMES
+            .iter()
+            .find(|(_, n)| name.eq_ignore_ascii_case(n.as_bytes()))
+            .map(|(t, _)| *t)
     }
 }
 
@@ -63,6 +102,16 @@ pub enum Encoding {
     Embstr,
     /// A long string, or one modified in place.
     Raw,
+    /// A small hash, sorted set or quicklist node in one contiguous buffer.
+    Listpack,
+    /// A list as a linked sequence of listpacks.
+    Quicklist,
+    /// A small set of integers, sorted in one buffer.
+    Intset,
+    /// A hash or set in a hash table.
+    Hashtable,
+    /// A sorted set in a hash table and a skiplist.
+    Skiplist,
 }
 
 impl Encoding {
@@ -72,6 +121,11 @@ impl Encoding {
             Encoding::Int => "int",
             Encoding::Embstr => "embstr",
             Encoding::Raw => "raw",
+            Encoding::Listpack => "listpack",
+            Encoding::Quicklist => "quicklist",
+            Encoding::Intset => "intset",
+            Encoding::Hashtable => "hashtable",
+            Encoding::Skiplist => "skiplist",
         }
     }
 }

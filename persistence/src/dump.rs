@@ -86,7 +86,7 @@ pub fn load(
     path: &Path,
     keyspace: &Keyspace,
     now: i64,
-    max_len: u64,
+    limits: rdb::ReadLimits,
 ) -> Result<Option<LoadStats>, LoadError> {
     let file = match File::open(path) {
         Ok(f) => f,
@@ -98,7 +98,7 @@ pub fn load(
             });
         }
     };
-    rdb::load_keyspace(keyspace, BufReader::new(file), now, max_len)
+    rdb::load_keyspace(keyspace, BufReader::new(file), now, limits)
         .map(Some)
         .map_err(|source| LoadError {
             path: path.to_path_buf(),
@@ -129,14 +129,22 @@ mod tests {
         assert_eq!(entries.len(), 1, "no temporary file left");
         let back = Keyspace::new(16, 2);
         assert_eq!(
-            load(&path, &back, 0, u64::MAX).unwrap().unwrap().loaded,
+            load(&path, &back, 0, rdb::ReadLimits::new(u64::MAX))
+                .unwrap()
+                .unwrap()
+                .loaded,
             100
         );
         assert_eq!(back.db(0).len(), 100);
         assert!(
-            load(&dir.path().join("none.rdb"), &back, 0, u64::MAX)
-                .unwrap()
-                .is_none()
+            load(
+                &dir.path().join("none.rdb"),
+                &back,
+                0,
+                rdb::ReadLimits::new(u64::MAX)
+            )
+            .unwrap()
+            .is_none()
         );
     }
 
@@ -156,7 +164,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("dump.rdb");
         fs::write(&path, b"REDIS0010\xfe").unwrap();
-        let err = load(&path, &Keyspace::new(16, 1), 0, u64::MAX).unwrap_err();
+        let err = load(
+            &path,
+            &Keyspace::new(16, 1),
+            0,
+            rdb::ReadLimits::new(u64::MAX),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("dump.rdb"), "{err}");
     }
 }

@@ -189,12 +189,7 @@ fn load_snapshot(node: &Node, settings: &Settings) -> anyhow::Result<()> {
     let started = Instant::now();
     let path = snapshots::dump_path(settings);
     let now = tessera_resp_server::clock::unix_ms();
-    match tessera_persistence::dump::load(
-        &path,
-        &node.keyspace,
-        now,
-        settings.proto_max_bulk_len as u64,
-    )? {
+    match tessera_persistence::dump::load(&path, &node.keyspace, now, settings.read_limits())? {
         Some(stats) => {
             tracing::info!(
                 keys = stats.loaded,

@@ -37,6 +37,41 @@ pub(crate) mod op {
     pub const SELECTDB: u8 = 0xFE;
     pub const EOF: u8 = 0xFF;
     pub const TYPE_STRING: u8 = 0;
+    pub const TYPE_LIST: u8 = 1;
+    pub const TYPE_SET: u8 = 2;
+    pub const TYPE_ZSET: u8 = 3;
+    pub const TYPE_HASH: u8 = 4;
+    pub const TYPE_ZSET_2: u8 = 5;
+    pub const TYPE_HASH_ZIPMAP: u8 = 9;
+    pub const TYPE_LIST_ZIPLIST: u8 = 10;
+    pub const TYPE_SET_INTSET: u8 = 11;
+    pub const TYPE_ZSET_ZIPLIST: u8 = 12;
+    pub const TYPE_HASH_ZIPLIST: u8 = 13;
+    pub const TYPE_LIST_QUICKLIST: u8 = 14;
+    pub const TYPE_HASH_LISTPACK: u8 = 16;
+    pub const TYPE_ZSET_LISTPACK: u8 = 17;
+    pub const TYPE_LIST_QUICKLIST_2: u8 = 18;
+}
+
+/// What a reader accepts and how it encodes what it loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadLimits {
+    /// Longest string accepted: a longer length is treated as corruption, so a
+    /// damaged length cannot make the reader allocate without bound.
+    pub max_len: u64,
+    /// The thresholds that choose a loaded collection's encoding, as Redis converts a
+    /// listpack that is over them when it loads one.
+    pub encoding: crate::EncodingLimits,
+}
+
+impl ReadLimits {
+    /// Strings up to `max_len`, encodings at Redis's default thresholds.
+    pub fn new(max_len: u64) -> ReadLimits {
+        ReadLimits {
+            max_len,
+            encoding: crate::EncodingLimits::default(),
+        }
+    }
 }
 
 /// Why RDB bytes could not be read.

@@ -3,7 +3,7 @@
 //! What MIGRATE carries between nodes, byte for byte as Redis 7.0 writes and reads it.
 
 use super::encoding::Source;
-use super::{RDB_VERSION, RdbError, crc64, decode_value, encode_value};
+use super::{RDB_VERSION, RdbError, ReadLimits, crc64, decode_value, encode_value};
 use crate::value::Value;
 
 /// Why a payload was refused (Redis's two error texts).
@@ -49,10 +49,10 @@ pub fn open(payload: &[u8]) -> Result<&[u8], DumpError> {
 
 /// Reads a DUMP payload. Bytes left over after the value are accepted, as Redis
 /// accepts them.
-pub fn restore(payload: &[u8], max_len: u64) -> Result<Value, DumpError> {
+pub fn restore(payload: &[u8], limits: ReadLimits) -> Result<Value, DumpError> {
     let mut src = Slice(open(payload)?);
     let kind = src.byte().map_err(|_| DumpError::BadFormat)?;
-    decode_value(&mut src, kind, max_len).map_err(|_| DumpError::BadFormat)
+    decode_value(&mut src, kind, limits).map_err(|_| DumpError::BadFormat)
 }
 
 struct Slice<'a>(&'a [u8]);
@@ -85,30 +85,48 @@ mod tests {
         assert_eq!(hello.len(), 17);
         let n = dump(&s(b"12345"));
         assert_eq!(&n[..6], b"\x00\xc1\x39\x30\x0a\x00");
-        assert_eq!(restore(&hello, 1 << 20).unwrap(), s(b"hello"));
-        assert_eq!(restore(&n, 1 << 20).unwrap(), s(b"12345"));
+        assert_eq!(
+            restore(&hello, ReadLimits::new(1 << 20)).unwrap(),
+            s(b"hello")
+        );
+        assert_eq!(restore(&n, ReadLimits::new(1 << 20)).unwrap(), s(b"12345"));
         let long = s(&b"abc".repeat(1000));
-        assert_eq!(restore(&dump(&long), 1 << 20).unwrap(), long);
+        assert_eq!(
+            restore(&dump(&long), ReadLimits::new(1 << 20)).unwrap(),
+            long
+        );
     }
 
     #[test]
     fn refuses_what_redis_refuses() {
         let mut p = dump(&s(b"hello"));
-        assert_eq!(restore(&p[..5], 1 << 20), Err(DumpError::VersionOrChecksum));
+        assert_eq!(
+            restore(&p[..5], ReadLimits::new(1 << 20)),
+            Err(DumpError::VersionOrChecksum)
+        );
         let last = p.len() - 1;
         p[last] ^= 1;
-        assert_eq!(restore(&p, 1 << 20), Err(DumpError::VersionOrChecksum));
+        assert_eq!(
+            restore(&p, ReadLimits::new(1 << 20)),
+            Err(DumpError::VersionOrChecksum)
+        );
         // Version 11 with a valid checksum.
         let mut newer = b"\x00\x01x".to_vec();
         newer.extend_from_slice(&11u16.to_le_bytes());
         let crc = crc64(&newer);
         newer.extend_from_slice(&crc.to_le_bytes());
-        assert_eq!(restore(&newer, 1 << 20), Err(DumpError::VersionOrChecksum));
+        assert_eq!(
+            restore(&newer, ReadLimits::new(1 << 20)),
+            Err(DumpError::VersionOrChecksum)
+        );
         // An unknown type with a valid checksum.
         let mut odd = b"\x63\x01x".to_vec();
         odd.extend_from_slice(&10u16.to_le_bytes());
         let crc = crc64(&odd);
         odd.extend_from_slice(&crc.to_le_bytes());
-        assert_eq!(restore(&odd, 1 << 20), Err(DumpError::BadFormat));
+        assert_eq!(
+            restore(&odd, ReadLimits::new(1 << 20)),
+            Err(DumpError::BadFormat)
+        );
     }
 }

@@ -3,7 +3,8 @@
 use std::io::{BufReader, Read};
 
 use super::encoding::{Source, read_plain_length, read_string};
-use super::{RDB_VERSION, RdbError, crc64, op};
+use super::{RDB_VERSION, RdbError, ReadLimits, crc64, op};
+use crate::collections::{HashValue, ListValue, SetValue, ZSetValue};
 use crate::value::{StrValue, Value};
 
 /// One key read from a file.
@@ -38,9 +39,33 @@ pub enum RdbItem {
 }
 
 /// Reads a value of object type `kind` (the form DUMP payloads use too).
-pub fn decode_value(src: &mut impl Source, kind: u8, max_len: u64) -> Result<Value, RdbError> {
+pub fn decode_value(
+    src: &mut impl Source,
+    kind: u8,
+    limits: ReadLimits,
+) -> Result<Value, RdbError> {
     match kind {
-        op::TYPE_STRING => Ok(Value::Str(StrValue::from_vec(read_string(src, max_len)?))),
+        op::TYPE_STRING => Ok(Value::Str(StrValue::from_vec(read_string(
+            src,
+            limits.max_len,
+        )?))),
+        op::TYPE_LIST
+        | op::TYPE_LIST_ZIPLIST
+        | op::TYPE_LIST_QUICKLIST
+        | op::TYPE_LIST_QUICKLIST_2 => Ok(Value::List(Box::new(ListValue::read_rdb(
+            src, kind, limits,
+        )?))),
+        op::TYPE_SET | op::TYPE_SET_INTSET => {
+            Ok(Value::Set(Box::new(SetValue::read_rdb(src, kind, limits)?)))
+        }
+        op::TYPE_ZSET | op::TYPE_ZSET_2 | op::TYPE_ZSET_ZIPLIST | op::TYPE_ZSET_LISTPACK => Ok(
+            Value::ZSet(Box::new(ZSetValue::read_rdb(src, kind, limits)?)),
+        ),
+        op::TYPE_HASH | op::TYPE_HASH_ZIPMAP | op::TYPE_HASH_ZIPLIST | op::TYPE_HASH_LISTPACK => {
+            Ok(Value::Hash(Box::new(HashValue::read_rdb(
+                src, kind, limits,
+            )?)))
+        }
         other => Err(RdbError::UnsupportedType(other)),
     }
 }
@@ -69,13 +94,13 @@ impl<R: Read> Source for CrcSource<R> {
 pub struct RdbReader<R: Read> {
     src: CrcSource<R>,
     version: u32,
-    max_len: u64,
+    limits: ReadLimits,
     done: bool,
 }
 
 impl<R: Read> RdbReader<R> {
-    /// Checks the header. Strings longer than `max_len` are treated as corruption.
-    pub fn new(input: R, max_len: u64) -> Result<RdbReader<R>, RdbError> {
+    /// Checks the header. Strings longer than `limits.max_len` are treated as corruption.
+    pub fn new(input: R, limits: ReadLimits) -> Result<RdbReader<R>, RdbError> {
         let mut src = CrcSource {
             inner: BufReader::with_capacity(1 << 16, input),
             crc: 0,
@@ -94,7 +119,7 @@ impl<R: Read> RdbReader<R> {
         Ok(RdbReader {
             src,
             version,
-            max_len,
+            limits,
             done: false,
         })
     }
@@ -121,8 +146,8 @@ impl<R: Read> RdbReader<R> {
                     return Ok(RdbItem::ResizeDb { keys, volatile });
                 }
                 op::AUX => {
-                    let key = read_string(&mut self.src, self.max_len)?;
-                    let value = read_string(&mut self.src, self.max_len)?;
+                    let key = read_string(&mut self.src, self.limits.max_len)?;
+                    let value = read_string(&mut self.src, self.limits.max_len)?;
                     return Ok(RdbItem::Aux(key, value));
                 }
                 op::EXPIRETIME_MS => {
@@ -145,8 +170,8 @@ impl<R: Read> RdbReader<R> {
                     return Err(RdbError::UnsupportedOpcode(code));
                 }
                 kind => {
-                    let key = read_string(&mut self.src, self.max_len)?;
-                    let value = decode_value(&mut self.src, kind, self.max_len)?;
+                    let key = read_string(&mut self.src, self.limits.max_len)?;
+                    let value = decode_value(&mut self.src, kind, self.limits)?;
                     return Ok(RdbItem::Entry(RdbEntry {
                         key,
                         value,

@@ -3,7 +3,7 @@
 use std::io::{Read, Write};
 
 use super::writer::{AuxValue, RdbWriter, encode_entry};
-use super::{RdbError, RdbItem, RdbReader};
+use super::{RdbError, RdbItem, RdbReader, ReadLimits};
 use crate::db::{AllLocks, Keyspace};
 use crate::hash_slot::{SLOT_COUNT, key_slot};
 use crate::slot_table::{SlotTable, is_past};
@@ -104,9 +104,9 @@ pub fn load_keyspace<R: Read>(
     keyspace: &Keyspace,
     input: R,
     now: i64,
-    max_len: u64,
+    limits: ReadLimits,
 ) -> Result<LoadStats, RdbError> {
-    let mut reader = RdbReader::new(input, max_len)?;
+    let mut reader = RdbReader::new(input, limits)?;
     let mut stats = LoadStats::default();
     let mut db = 0usize;
     loop {
@@ -165,16 +165,16 @@ mod tests {
     ];
 
     fn get(ks: &Keyspace, db: usize, key: &[u8]) -> Option<Vec<u8>> {
-        ks.db(db)
-            .lock(key_slot(key))
-            .get(key, 0)
-            .map(|Value::Str(s)| s.to_vec())
+        ks.db(db).lock(key_slot(key)).get(key, 0).map(|v| match v {
+            Value::Str(s) => s.to_vec(),
+            other => panic!("expected a string, found {:?}", other.value_type()),
+        })
     }
 
     #[test]
     fn loads_a_file_written_by_redis() {
         let ks = Keyspace::new(16, 1);
-        let stats = load_keyspace(&ks, REDIS_7_RDB, 0, u64::MAX).unwrap();
+        let stats = load_keyspace(&ks, REDIS_7_RDB, 0, ReadLimits::new(u64::MAX)).unwrap();
         assert_eq!(stats.loaded, 10);
         assert!(
             stats
@@ -209,18 +209,33 @@ mod tests {
         let ks = Keyspace::new(16, 1);
         let mut bad = REDIS_7_RDB.to_vec();
         bad[100] ^= 1;
-        assert!(load_keyspace(&ks, &bad[..], 0, u64::MAX).is_err());
+        assert!(load_keyspace(&ks, &bad[..], 0, ReadLimits::new(u64::MAX)).is_err());
         let truncated = &REDIS_7_RDB[..REDIS_7_RDB.len() - 20];
         assert!(matches!(
-            load_keyspace(&Keyspace::new(16, 1), truncated, 0, u64::MAX),
+            load_keyspace(
+                &Keyspace::new(16, 1),
+                truncated,
+                0,
+                ReadLimits::new(u64::MAX)
+            ),
             Err(RdbError::Io(_))
         ));
         assert!(matches!(
-            load_keyspace(&Keyspace::new(16, 1), &b"NOTRDB0010"[..], 0, u64::MAX),
+            load_keyspace(
+                &Keyspace::new(16, 1),
+                &b"NOTRDB0010"[..],
+                0,
+                ReadLimits::new(u64::MAX)
+            ),
             Err(RdbError::BadMagic)
         ));
         assert!(matches!(
-            load_keyspace(&Keyspace::new(1, 1), REDIS_7_RDB, 0, u64::MAX),
+            load_keyspace(
+                &Keyspace::new(1, 1),
+                REDIS_7_RDB,
+                0,
+                ReadLimits::new(u64::MAX)
+            ),
             Err(RdbError::DatabaseOutOfRange(2, 1))
         ));
     }
@@ -256,7 +271,7 @@ mod tests {
             "keys past their deadline are not saved"
         );
         let back = Keyspace::new(16, 9);
-        let stats = load_keyspace(&back, &bytes[..], 100, u64::MAX).unwrap();
+        let stats = load_keyspace(&back, &bytes[..], 100, ReadLimits::new(u64::MAX)).unwrap();
         assert_eq!(stats.loaded, 1800);
         for (i, db) in ks.existing() {
             for slot in 0..SLOT_COUNT {

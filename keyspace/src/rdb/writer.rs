@@ -25,6 +25,10 @@ pub fn encode_value(out: &mut Vec<u8>, value: &Value, compress: bool) {
 fn type_byte(value: &Value) -> u8 {
     match value {
         Value::Str(_) => op::TYPE_STRING,
+        Value::List(l) => l.rdb_type(),
+        Value::Hash(h) => h.rdb_type(),
+        Value::Set(s) => s.rdb_type(),
+        Value::ZSet(z) => z.rdb_type(),
     }
 }
 
@@ -35,6 +39,10 @@ fn encode_payload(out: &mut Vec<u8>, value: &Value, compress: bool) {
             Some(n) if s.encoding() == crate::value::Encoding::Int => put_integer_string(out, n),
             _ => s.with_bytes(|b| put_string(out, b, compress)),
         },
+        Value::List(l) => l.write_rdb(out, compress),
+        Value::Hash(h) => h.write_rdb(out, compress),
+        Value::Set(s) => s.write_rdb(out, compress),
+        Value::ZSet(z) => z.write_rdb(out, compress),
     }
 }
 

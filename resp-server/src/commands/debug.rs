@@ -172,6 +172,10 @@ fn sleep(ctx: &mut Ctx<'_>, args: Args<'_>) {
 fn type_code(value: &Value) -> u32 {
     match value {
         Value::Str(_) => 0,
+        Value::List(_) => 1,
+        Value::Set(_) => 2,
+        Value::ZSet(_) => 3,
+        Value::Hash(_) => 4,
     }
 }
 
@@ -222,6 +226,24 @@ fn continue_digest(digest: &mut [u8; 20], value: &Value, volatile: bool) {
     mix_digest(digest, &type_code(value).to_be_bytes());
     match value {
         Value::Str(s) => s.with_bytes(|b| mix_digest(digest, b)),
+        Value::List(l) => l.for_each_element(|e| mix_digest(digest, e)),
+        Value::Set(s) => s.for_each_member(|m| xor_digest(digest, m)),
+        // Pairs are digested on their own and XORed in, so their order does not count.
+        Value::Hash(h) => h.for_each_pair(|field, value| {
+            let mut pair = [0u8; 20];
+            mix_digest(&mut pair, field);
+            mix_digest(&mut pair, value);
+            digest.iter_mut().zip(pair).for_each(|(d, p)| *d ^= p);
+        }),
+        Value::ZSet(z) => z.for_each_scored(|member, score| {
+            let mut pair = [0u8; 20];
+            mix_digest(&mut pair, member);
+            mix_digest(
+                &mut pair,
+                tessera_keyspace::number::format_g17(score).as_bytes(),
+            );
+            digest.iter_mut().zip(pair).for_each(|(d, p)| *d ^= p);
+        }),
     }
     if volatile {
         xor_digest(digest, b"!!expire!!");
@@ -275,6 +297,7 @@ fn object(ctx: &mut Ctx<'_>, key: &[u8]) {
                         .is_some_and(|n| (0..10_000).contains(&n))
                 })
         }
+        _ => false,
     };
     let refcount = if shared { i32::MAX } else { 1 };
     // What the value takes in a snapshot, without its type byte (rdbSavedObjectLen).
@@ -325,7 +348,7 @@ fn reload(ctx: &mut Ctx<'_>, args: Args<'_>) {
         &path,
         &ctx.node.keyspace,
         crate::clock::unix_ms(),
-        ctx.settings.proto_max_bulk_len as u64,
+        ctx.settings.read_limits(),
     );
     match loaded {
         Ok(_) => {

@@ -52,7 +52,7 @@ pub(super) fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) {
         Ok(deadline) => deadline,
         Err(e) => return ctx.reply.error(&e),
     };
-    let value = match rdb::restore(args.get(3), ctx.settings.proto_max_bulk_len as u64) {
+    let value = match rdb::restore(args.get(3), ctx.settings.read_limits()) {
         Ok(value) => value,
         Err(e) => return ctx.reply.error(&errors::err(e)),
     };

@@ -1,6 +1,8 @@
 //! The typed view of the configuration that the server reads on its hot paths.
 
 use super::ConfigValues;
+use tessera_keyspace::EncodingLimits;
+use tessera_keyspace::rdb::ReadLimits;
 
 /// Where DEBUG (and other dangerous commands) may be used from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +72,8 @@ pub struct Settings {
     pub cluster: ClusterSettings,
     /// The replication settings.
     pub replication: ReplicationSettings,
+    /// When collections change encoding.
+    pub encoding: EncodingLimits,
 }
 
 /// The replication directives.
@@ -233,6 +237,23 @@ impl Settings {
                 // Validated when set (an address or empty).
                 bind_source_addr: v.bind_source_addr().parse().ok(),
             },
+            encoding: EncodingLimits {
+                hash_max_listpack_entries: v.hash_max_listpack_entries().max(0) as usize,
+                hash_max_listpack_value: v.hash_max_listpack_value().max(0) as usize,
+                set_max_intset_entries: v.set_max_intset_entries().max(0) as usize,
+                zset_max_listpack_entries: v.zset_max_listpack_entries().max(0) as usize,
+                zset_max_listpack_value: v.zset_max_listpack_value().max(0) as usize,
+                list_max_listpack_size: v.list_max_listpack_size(),
+                list_compress_depth: v.list_compress_depth().max(0) as usize,
+            },
+        }
+    }
+
+    /// What a snapshot or DUMP payload may hold, and how its collections are encoded.
+    pub fn read_limits(&self) -> ReadLimits {
+        ReadLimits {
+            max_len: self.proto_max_bulk_len as u64,
+            encoding: self.encoding,
         }
     }
 }

@@ -143,13 +143,14 @@ fn settings_in_force_are_honoured() {
         "replica-serve-stale-data",
         "stop-writes-on-bgsave-error",
         "bind-source-addr",
+        "hash-max-listpack-entries",
     ] {
         assert_eq!(state(name), State::Honoured, "{name}");
     }
     for name in [
         "io-threads",
         "activedefrag",
-        "hash-max-listpack-entries",
+        "stream-node-max-entries",
         "lua-time-limit",
     ] {
         assert!(matches!(state(name), State::Inert(_)), "{name}");

@@ -307,10 +307,14 @@ async fn sync_and_follow(node: &Arc<Node>, link: &MasterLink) -> Result<(), Stri
 async fn load(node: &Arc<Node>, rdb: Vec<u8>) -> Result<(), String> {
     node.loading.begin();
     let node2 = node.clone();
+    let limits = tessera_keyspace::rdb::ReadLimits {
+        max_len: 1 << 40,
+        encoding: node.config.settings().encoding,
+    };
     let loaded = tokio::task::spawn_blocking(move || {
         node2.keyspace.clear();
         // Keys past their deadline load too: the master decides when they go.
-        tessera_keyspace::rdb::load_keyspace(&node2.keyspace, &rdb[..], i64::MIN, 1 << 40)
+        tessera_keyspace::rdb::load_keyspace(&node2.keyspace, &rdb[..], i64::MIN, limits)
     })
     .await;
     node.loading.end();
