@@ -38,7 +38,7 @@ enum Stop {
 
 /// Serves one connection until it closes, is killed, or the node shuts down.
 pub async fn serve(node: Arc<Node>, mut stream: TcpStream, info: Arc<ClientInfo>) {
-    let authenticated = node.config.settings_guard().requirepass.is_none();
+    let authenticated = node.config().settings_guard().requirepass.is_none();
     let mut session = Session::new(info.clone(), authenticated);
     let mut reply = Reply::new();
     let mut decoder = RequestDecoder::new();
@@ -56,12 +56,12 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream, info: Arc<ClientInfo>
                 break;
             }
         };
-        if node.pause.remaining().is_some() {
-            node.pause.wait().await;
+        if node.pause().remaining().is_some() {
+            node.pause().wait().await;
         }
         let mut commands = 0u64;
         let stop = loop {
-            let settings = node.config.settings_guard();
+            let settings = node.config().settings_guard();
             let (stop, n) = run_requests(
                 &node,
                 &settings,
@@ -74,11 +74,11 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream, info: Arc<ClientInfo>
             match stop {
                 Stop::Sleep => {
                     session.sleep = None;
-                    node.pause.wait().await;
+                    node.pause().wait().await;
                     continue;
                 }
                 Stop::WritePaused => {
-                    node.write_pause.wait().await;
+                    node.write_pause().wait().await;
                     continue;
                 }
                 Stop::Deferred => {
@@ -99,7 +99,7 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream, info: Arc<ClientInfo>
             }
             break stop;
         };
-        let settings = node.config.settings_guard();
+        let settings = node.config().settings_guard();
         let mut close = matches!(stop, Stop::Close);
         if input.len() > settings.client_query_buffer_limit {
             tracing::warn!(client = %info.addr, bytes = input.len(), "closing client that reached max query buffer length");
@@ -173,7 +173,7 @@ fn run_requests(
             }
         };
         let args = decoder.args(&input[..used]);
-        if !args.is_empty() && node.write_pause.active() && is_write(args) {
+        if !args.is_empty() && node.write_pause().active() && is_write(args) {
             // Left in the buffer (the decoder is back at its start): it runs once
             // writes resume, in order.
             break Stop::WritePaused;

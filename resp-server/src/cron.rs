@@ -2,7 +2,6 @@
 //! summary, and active expiry.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tessera_keyspace::active_expire::ActiveExpire;
 
@@ -19,28 +18,28 @@ pub async fn run(node: Arc<Node>) {
             _ = tick.tick() => {}
         }
         ticks += 1;
-        node.stats
-            .sample(node.traffic(), node.started.elapsed().as_millis() as u64);
-        let ping_every = node.config.settings_guard().replication.ping_period_secs * 10;
+        node.stats()
+            .sample(node.traffic(), node.uptime().as_millis() as u64);
+        let ping_every = node.config().settings_guard().replication.ping_period_secs * 10;
         if ticks % ping_every == 0 {
-            node.replication.ping();
+            node.replication().ping();
         }
         if ticks % 10 == 0 {
             close_idle_clients(&node);
-            node.migrate_targets.close_idle(Instant::now());
+            node.migrate_targets().close_idle(Instant::now());
             crate::snapshots::run_save_points(&node);
-            node.stats.auth_failures.flush();
+            node.stats().auth_failures.flush();
             node.memory_peak(node.memory().allocated);
         }
     }
 }
 
 fn close_idle_clients(node: &Node) {
-    let timeout = node.config.settings_guard().timeout_secs;
+    let timeout = node.config().settings_guard().timeout_secs;
     if timeout == 0 {
         return;
     }
-    for client in node.clients.all() {
+    for client in node.clients().all() {
         if client.idle_secs() > timeout {
             tracing::debug!(client = %client.addr, "closing idle client");
             client.kill();
@@ -58,13 +57,14 @@ pub fn spawn_active_expiry(node: Arc<Node>) -> std::thread::JoinHandle<()> {
             let mut cycle = ActiveExpire::new();
             let mut random = || rand::random::<u64>();
             while !node.shutting_down() {
-                let period =
-                    Duration::from_millis(1000 / u64::from(node.config.settings_guard().hz.max(1)));
+                let period = Duration::from_millis(
+                    1000 / u64::from(node.config().settings_guard().hz.max(1)),
+                );
                 let start = Instant::now();
-                if node.active_expire.load(Ordering::Relaxed) {
+                if node.active_expire_enabled() {
                     let budget = period / 4;
                     cycle.run(
-                        &node.keyspace,
+                        node.keyspace(),
                         crate::clock::unix_ms(),
                         &mut random,
                         &mut || start.elapsed() < budget,

@@ -128,7 +128,7 @@ fn route_keys<'a>(
     };
     let slot = key_slot(args.get(first));
     let node: &'a Node = ctx.node;
-    let Some(cluster) = node.cluster.get() else {
+    let Some(cluster) = node.cluster() else {
         // No bus (never in a running cluster node): only the slot rule applies.
         if rest.all(|p| key_slot(args.get(p)) == slot) {
             return Routed::Here(None);
@@ -167,7 +167,7 @@ fn route_keys<'a>(
     let mut gate = None;
     if let Some((state, target)) = open {
         if state == OpenSlot::Migrating {
-            gate = Some(node.migration_gates.enter(slot));
+            gate = Some(node.migration_gates().enter(slot));
         }
         let keys = presence(ctx, args, slot, first, positions);
         let asker = Asker {
@@ -208,7 +208,7 @@ fn presence(
     positions: impl Iterator<Item = usize>,
 ) -> KeyPresence {
     let mut keys = KeyPresence::default();
-    let mut table = ctx.node.keyspace.db(0).lock(slot);
+    let mut table = ctx.node.keyspace().db(0).lock(slot);
     for p in positions {
         let key = args.get(p);
         if key != args.get(first) {

@@ -59,7 +59,7 @@ pub fn render(node: &Arc<Node>, requested: &[String]) -> String {
             "modules" => out.push_str("# Modules\r\n"),
             "errorstats" => out.push_str("# Errorstats\r\n"),
             "cluster" => {
-                let on = node.config.settings().cluster_enabled;
+                let on = node.config().settings().cluster_enabled;
                 let _ = write!(out, "# Cluster\r\ncluster_enabled:{}\r\n", u8::from(on));
             }
             "keyspace" => keyspace(node, &mut out),
@@ -92,8 +92,8 @@ pub fn human_bytes(n: u64) -> String {
 }
 
 fn server(node: &Node, out: &mut String) {
-    let settings = node.config.settings();
-    let uptime = node.started.elapsed().as_secs();
+    let settings = node.config().settings();
+    let uptime = node.uptime().as_secs();
     out.push_str("# Server\r\n");
     field(out, "redis_version", REDIS_VERSION);
     field(out, "tessera_version", env!("CARGO_PKG_VERSION"));
@@ -117,13 +117,9 @@ fn server(node: &Node, out: &mut String) {
     field(out, "gcc_version", "0.0.0");
     field(out, "process_id", std::process::id());
     field(out, "process_supervised", "no");
-    field(out, "run_id", &node.run_id);
+    field(out, "run_id", node.run_id());
     field(out, "tcp_port", node.port());
-    field(
-        out,
-        "admin_port",
-        node.admin_port.load(std::sync::atomic::Ordering::Relaxed),
-    );
+    field(out, "admin_port", node.admin_port());
     field(out, "server_time_usec", crate::clock::unix_us());
     field(out, "uptime_in_seconds", uptime);
     field(out, "uptime_in_days", uptime / 86400);
@@ -134,11 +130,11 @@ fn server(node: &Node, out: &mut String) {
         "lru_clock",
         (crate::clock::unix_ms() / 1000) & ((1 << 24) - 1),
     );
-    field(out, "executable", &node.origin.executable);
+    field(out, "executable", &node.origin().executable);
     field(
         out,
         "config_file",
-        node.config.config_file.as_deref().unwrap_or(""),
+        node.config().config_file.as_deref().unwrap_or(""),
     );
     field(out, "io_threads_active", 0);
 }
@@ -165,15 +161,15 @@ fn os_name() -> String {
 }
 
 fn clients(node: &Node, out: &mut String) {
-    let settings = node.config.settings();
+    let settings = node.config().settings();
     out.push_str("# Clients\r\n");
-    field(out, "connected_clients", node.clients.len());
+    field(out, "connected_clients", node.clients().len());
     field(out, "cluster_connections", 0);
     field(out, "maxclients", settings.maxclients);
     field(
         out,
         "client_recent_max_input_buffer",
-        node.clients.biggest_query_buffer(),
+        node.clients().biggest_query_buffer(),
     );
     field(out, "client_recent_max_output_buffer", 0);
     field(out, "blocked_clients", 0);
@@ -242,15 +238,15 @@ fn memory(node: &Node, out: &mut String) {
             }
         ),
     );
-    field(out, "mem_allocator", &node.origin.allocator);
+    field(out, "mem_allocator", &node.origin().allocator);
     field(out, "lazyfree_pending_objects", 0);
 }
 
 fn persistence(node: &Node, out: &mut String) {
-    let snap = &node.snapshots;
+    let snap = &node.snapshots();
     let (loaded, expired) = *snap.last_load.lock();
     out.push_str("# Persistence\r\n");
-    field(out, "loading", u8::from(node.loading.is_active()));
+    field(out, "loading", u8::from(node.loading().is_active()));
     field(out, "async_loading", 0);
     field(
         out,
@@ -281,13 +277,13 @@ fn persistence(node: &Node, out: &mut String) {
 fn stats(node: &Node, out: &mut String) {
     use std::sync::atomic::Ordering::Relaxed;
     let t = node.traffic();
-    let rates = node.stats.rates();
-    let ks = node.keyspace.stats();
+    let rates = node.stats().rates();
+    let ks = node.keyspace().stats();
     out.push_str("# Stats\r\n");
     field(
         out,
         "total_connections_received",
-        node.stats.connections_received.load(Relaxed),
+        node.stats().connections_received.load(Relaxed),
     );
     field(out, "total_commands_processed", t.commands);
     field(
@@ -314,9 +310,9 @@ fn stats(node: &Node, out: &mut String) {
     field(
         out,
         "rejected_connections",
-        node.stats.rejected_connections.load(Relaxed),
+        node.stats().rejected_connections.load(Relaxed),
     );
-    let syncs = &node.replication.syncs;
+    let syncs = &node.replication().syncs;
     let count = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
     field(out, "sync_full", count(&syncs.full));
     field(out, "sync_partial_ok", count(&syncs.partial_ok));
@@ -340,7 +336,7 @@ fn stats(node: &Node, out: &mut String) {
     field(
         out,
         "acl_access_denied_auth",
-        node.stats.auth_failures.total(),
+        node.stats().auth_failures.total(),
     );
     field(out, "total_reads_processed", 0);
     field(out, "total_writes_processed", 0);
@@ -350,13 +346,13 @@ fn replication(node: &Node, out: &mut String) {
     use crate::replication::LinkState;
     use std::sync::atomic::Ordering;
     use tessera_replication::{ReplicaState, Role};
-    let stream = &node.replication;
+    let stream = &node.replication();
     out.push_str("# Replication\r\n");
     let replicas = stream.replicas();
     match stream.role() {
         Role::Master => field(out, "role", "master"),
         Role::Replica { host, port } => {
-            let link = node.master_link.lock().clone();
+            let link = node.master_link();
             let state = link.as_ref().map_or(LinkState::Connecting, |l| l.state());
             let offset = stream.offset();
             field(out, "role", "slave");
@@ -383,7 +379,7 @@ fn replication(node: &Node, out: &mut String) {
             );
             field(out, "slave_read_repl_offset", offset);
             field(out, "slave_repl_offset", offset);
-            let settings = node.config.settings_guard();
+            let settings = node.config().settings_guard();
             field(out, "slave_priority", settings.replication.priority);
             field(
                 out,
@@ -452,7 +448,7 @@ fn cpu(out: &mut String) {
 
 fn keyspace(node: &Node, out: &mut String) {
     out.push_str("# Keyspace\r\n");
-    for (index, db) in node.keyspace.existing() {
+    for (index, db) in node.keyspace().existing() {
         let keys = db.len();
         if keys > 0 {
             let _ = write!(

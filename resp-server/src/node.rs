@@ -42,50 +42,50 @@ pub struct NodeOrigin {
 /// Shared state of a running node.
 pub struct Node {
     /// Configuration in force.
-    pub config: Config,
+    config: Config,
     /// The data.
-    pub keyspace: Keyspace,
+    keyspace: Keyspace,
     /// Connected clients.
-    pub clients: ClientRegistry,
+    clients: ClientRegistry,
     /// Counters.
-    pub stats: Stats,
+    stats: Stats,
     /// DEBUG SLEEP and other pauses.
-    pub pause: PauseGate,
+    pause: PauseGate,
     /// Writes held during a manual failover.
-    pub write_pause: WritePause,
+    write_pause: WritePause,
     /// Snapshot state.
-    pub snapshots: Snapshots,
+    snapshots: Snapshots,
     /// Random 40-hex id of this process run.
-    pub run_id: String,
+    run_id: String,
     /// The replication stream: ids, offset, backlog, attached replicas.
-    pub replication: Arc<ReplicationStream>,
+    replication: Arc<ReplicationStream>,
     /// The link to this node's master, when it is a replica.
-    pub master_link: parking_lot::Mutex<Option<Arc<MasterLink>>>,
+    master_link: parking_lot::Mutex<Option<Arc<MasterLink>>>,
     /// A full sync is loading data: clients wait a little, then get LOADING.
-    pub loading: crate::loading::Loading,
+    loading: crate::loading::Loading,
     /// When the node started.
-    pub started: Instant,
+    started: Instant,
     /// Where the node came from.
-    pub origin: NodeOrigin,
+    origin: NodeOrigin,
     /// The port actually bound (differs from the config when it said 0).
-    pub bound_port: AtomicU16,
+    bound_port: AtomicU16,
     /// The admin plane's port (0: not serving).
-    pub admin_port: AtomicU16,
+    admin_port: AtomicU16,
     /// Highest memory use seen, for INFO's used_memory_peak.
-    pub peak_memory: std::sync::atomic::AtomicU64,
+    peak_memory: std::sync::atomic::AtomicU64,
     /// The cluster bus, when cluster-enabled (set once at start).
-    pub cluster: std::sync::OnceLock<tessera_cluster_bus_runtime::ClusterHandle>,
+    cluster: std::sync::OnceLock<tessera_cluster_bus_runtime::ClusterHandle>,
     /// Whether the active expiry cycle runs (DEBUG SET-ACTIVE-EXPIRE).
-    pub active_expire: AtomicBool,
+    active_expire: AtomicBool,
     /// The runtimes of the threads that serve clients, for waiting until each has
     /// finished what it was running (see [`Node::quiesce_clients`]).
-    pub io_runtimes: parking_lot::Mutex<Vec<tokio::runtime::Handle>>,
+    io_runtimes: parking_lot::Mutex<Vec<tokio::runtime::Handle>>,
     /// MIGRATE's cached connections to targets.
-    pub migrate_targets: tessera_migration::TargetPool,
+    migrate_targets: tessera_migration::TargetPool,
     /// Held shared by commands on a slot this node is migrating, from the routing
     /// decision to the end of the command, and exclusively by MIGRATE while it moves a
     /// batch: a command that found its key here can't see it moved away before it runs.
-    pub migration_gates: tessera_migration::SlotGates,
+    migration_gates: tessera_migration::SlotGates,
     shutdown: CancellationToken,
 }
 
@@ -140,6 +140,127 @@ impl Node {
             peak_memory: std::sync::atomic::AtomicU64::new(0),
             shutdown: CancellationToken::new(),
         }
+    }
+
+    /// The configuration in force (CONFIG GET/SET, the settings snapshot).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The data.
+    pub fn keyspace(&self) -> &Keyspace {
+        &self.keyspace
+    }
+
+    /// The connected clients.
+    pub fn clients(&self) -> &ClientRegistry {
+        &self.clients
+    }
+
+    /// The node's counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The gate every client waits at while DEBUG SLEEP or CLIENT PAUSE holds the node.
+    pub fn pause(&self) -> &PauseGate {
+        &self.pause
+    }
+
+    /// Writes held while a manual failover hands over.
+    pub fn write_pause(&self) -> &WritePause {
+        &self.write_pause
+    }
+
+    /// Snapshot state (SAVE, BGSAVE, LASTSAVE).
+    pub fn snapshots(&self) -> &Snapshots {
+        &self.snapshots
+    }
+
+    /// The random id of this process run.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// The replication stream: ids, offset, backlog, attached replicas.
+    pub fn replication(&self) -> &Arc<ReplicationStream> {
+        &self.replication
+    }
+
+    /// The link to this node's master, when it is a replica.
+    pub fn master_link(&self) -> Option<Arc<MasterLink>> {
+        self.master_link.lock().clone()
+    }
+
+    /// Puts `link` in place of the current link to a master, returning the old one so
+    /// the caller can stop it.
+    pub fn replace_master_link(&self, link: Option<Arc<MasterLink>>) -> Option<Arc<MasterLink>> {
+        std::mem::replace(&mut *self.master_link.lock(), link)
+    }
+
+    /// Whether a full sync is loading data (clients wait a little, then get LOADING).
+    pub fn loading(&self) -> &crate::loading::Loading {
+        &self.loading
+    }
+
+    /// How long the node has been up.
+    pub fn uptime(&self) -> std::time::Duration {
+        self.started.elapsed()
+    }
+
+    /// Where the node came from (executable, allocator).
+    pub fn origin(&self) -> &NodeOrigin {
+        &self.origin
+    }
+
+    /// Records the port actually bound, once the listener has it.
+    pub fn set_bound_port(&self, port: u16) {
+        self.bound_port.store(port, Ordering::Relaxed);
+    }
+
+    /// The admin plane's port (0: not serving).
+    pub fn admin_port(&self) -> u16 {
+        self.admin_port.load(Ordering::Relaxed)
+    }
+
+    /// Records the admin plane's port once it listens.
+    pub fn set_admin_port(&self, port: u16) {
+        self.admin_port.store(port, Ordering::Relaxed);
+    }
+
+    /// The cluster bus, when cluster mode is on and the bus has started.
+    pub fn cluster(&self) -> Option<&tessera_cluster_bus_runtime::ClusterHandle> {
+        self.cluster.get()
+    }
+
+    /// Attaches the cluster bus; false if one was attached already (it is set once).
+    pub fn attach_cluster(&self, handle: tessera_cluster_bus_runtime::ClusterHandle) -> bool {
+        self.cluster.set(handle).is_ok()
+    }
+
+    /// Whether the active expiry cycle runs.
+    pub fn active_expire_enabled(&self) -> bool {
+        self.active_expire.load(Ordering::Relaxed)
+    }
+
+    /// Turns the active expiry cycle on or off (DEBUG SET-ACTIVE-EXPIRE).
+    pub fn set_active_expire(&self, on: bool) {
+        self.active_expire.store(on, Ordering::Relaxed);
+    }
+
+    /// Registers a runtime that serves clients, so [`Node::quiesce_clients`] waits for it.
+    pub fn add_io_runtime(&self, runtime: tokio::runtime::Handle) {
+        self.io_runtimes.lock().push(runtime);
+    }
+
+    /// MIGRATE's cached connections to targets.
+    pub fn migrate_targets(&self) -> &tessera_migration::TargetPool {
+        &self.migrate_targets
+    }
+
+    /// The per-slot gates that keep a command's keys from moving away mid-command.
+    pub fn migration_gates(&self) -> &tessera_migration::SlotGates {
+        &self.migration_gates
     }
 
     /// Asks the node to stop (SHUTDOWN, signals).

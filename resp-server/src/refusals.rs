@@ -29,14 +29,14 @@ pub fn refusal(ctx: &Ctx<'_>, command: &Command) -> Option<&'static str> {
     if (is_write || meta.id == CommandId::Ping)
         && settings.stop_writes_on_bgsave_error
         && !settings.save_points.is_empty()
-        && !node.snapshots.last_bgsave_ok()
+        && !node.snapshots().last_bgsave_ok()
     {
         return Some(MISCONF);
     }
     if is_write && !enough_good_replicas(ctx) {
         return Some(NOREPLICAS);
     }
-    let is_replica = node.replication.is_replica();
+    let is_replica = node.replication().is_replica();
     if is_write && settings.replication.read_only && is_replica {
         return Some(READONLY);
     }
@@ -48,9 +48,9 @@ pub fn refusal(ctx: &Ctx<'_>, command: &Command) -> Option<&'static str> {
         return Some(MASTERDOWN);
     }
     // A short load is waited for, as redis-server's clients wait for its one thread.
-    if node.loading.is_active()
+    if node.loading().is_active()
         && !meta.has(CommandFlags::LOADING)
-        && !node.loading.wait_done(crate::loading::Loading::SHORT)
+        && !node.loading().wait_done(crate::loading::Loading::SHORT)
     {
         return Some(LOADING);
     }
@@ -64,12 +64,12 @@ fn enough_good_replicas(ctx: &Ctx<'_>) -> bool {
     if r.min_replicas_to_write == 0 || r.min_replicas_max_lag_secs == 0 {
         return true;
     }
-    if ctx.node.replication.is_replica() {
+    if ctx.node.replication().is_replica() {
         return true;
     }
     let good = ctx
         .node
-        .replication
+        .replication()
         .good_replicas(ctx.now_ms as u64, r.min_replicas_max_lag_secs);
     good >= r.min_replicas_to_write
 }

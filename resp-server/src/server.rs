@@ -167,7 +167,7 @@ pub async fn accept_loop(node: Arc<Node>, listeners: Vec<std::net::TcpListener>)
 /// password, only loopback clients are served, whatever `bind` says (an explicit bind
 /// list is no proof that the addresses are private).
 fn refused_by_protected_mode(node: &Node, peer: &SocketAddr) -> bool {
-    let s = node.config.settings_guard();
+    let s = node.config().settings_guard();
     s.protected_mode && s.requirepass.is_none() && !is_loopback(peer.ip())
 }
 
@@ -197,12 +197,12 @@ password for the default user. NOTE: You only need to do one of the above things
 the server to start accepting connections from the outside.\r\n";
 
 async fn admit(node: &Arc<Node>, mut stream: TcpStream, peer: SocketAddr) {
-    node.stats
+    node.stats()
         .connections_received
         .fetch_add(1, Ordering::Relaxed);
-    let settings = node.config.settings();
-    if node.clients.len() >= settings.maxclients {
-        node.stats
+    let settings = node.config().settings();
+    if node.clients().len() >= settings.maxclients {
+        node.stats()
             .rejected_connections
             .fetch_add(1, Ordering::Relaxed);
         let _ = stream
@@ -211,7 +211,7 @@ async fn admit(node: &Arc<Node>, mut stream: TcpStream, peer: SocketAddr) {
         return;
     }
     if refused_by_protected_mode(node, &peer) {
-        node.stats
+        node.stats()
             .rejected_connections
             .fetch_add(1, Ordering::Relaxed);
         let _ = stream.write_all(PROTECTED_MODE_REPLY).await;
@@ -228,7 +228,7 @@ async fn admit(node: &Arc<Node>, mut stream: TcpStream, peer: SocketAddr) {
     let Ok(local) = stream.local_addr() else {
         return;
     };
-    let info = node.clients.register(peer, local, stream.as_raw_fd());
+    let info = node.clients().register(peer, local, stream.as_raw_fd());
     let node = node.clone();
     let span = tracing::debug_span!("client", id = info.id, addr = %peer);
     tokio::spawn(
@@ -236,8 +236,8 @@ async fn admit(node: &Arc<Node>, mut stream: TcpStream, peer: SocketAddr) {
             tracing::debug!("connected");
             let id = info.id;
             crate::connection::serve(node.clone(), stream, info).await;
-            if let Some(totals) = node.clients.unregister(id) {
-                node.stats.departed.add(totals);
+            if let Some(totals) = node.clients().unregister(id) {
+                node.stats().departed.add(totals);
             }
         }
         .instrument(span),

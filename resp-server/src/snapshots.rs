@@ -106,7 +106,7 @@ impl Snapshots {
 pub fn changes_since_save(node: &Node) -> u64 {
     node.traffic()
         .writes
-        .saturating_sub(node.snapshots.writes_at_last_save.load(Ordering::Relaxed))
+        .saturating_sub(node.snapshots().writes_at_last_save.load(Ordering::Relaxed))
 }
 
 /// Where the next snapshot goes: `dbfilename` in the `dir` in force now, so a CONFIG
@@ -120,14 +120,14 @@ pub fn dump_path(settings: &crate::config::Settings) -> PathBuf {
 /// failed status that MISCONF reports, but only a failed *background* save sets it
 /// (a failed SAVE answers its client an error and changes nothing else).
 pub fn save(node: &Node, background: bool) -> Result<Saved, SaveError> {
-    let s = &node.snapshots;
+    let s = &node.snapshots();
     if s.in_progress.swap(true, Ordering::AcqRel) {
         return Err(SaveError::InProgress);
     }
     *s.current.lock() = Some(Instant::now());
     *s.last_attempt.lock() = Some(Instant::now());
     let writes_before = node.traffic().writes;
-    let settings = node.config.settings();
+    let settings = node.config().settings();
     let now = unix_ms();
     let used = node.memory().allocated as i64;
     let aux = [
@@ -139,7 +139,7 @@ pub fn save(node: &Node, background: bool) -> Result<Saved, SaveError> {
     ];
     let result = dump::save(
         &dump_path(&settings),
-        &node.keyspace,
+        node.keyspace(),
         &aux,
         now,
         settings.rdbcompression,
@@ -174,7 +174,7 @@ pub fn save(node: &Node, background: bool) -> Result<Saved, SaveError> {
 
 /// Starts a save on a background thread.
 pub fn save_in_background(node: &Arc<Node>) -> Result<(), SaveError> {
-    if node.snapshots.in_progress() {
+    if node.snapshots().in_progress() {
         return Err(SaveError::InProgress);
     }
     let node = node.clone();
@@ -190,12 +190,12 @@ pub fn save_in_background(node: &Arc<Node>) -> Result<(), SaveError> {
 /// Starts a background save if a `save` point is due or one was scheduled (called once
 /// a second by the cron).
 pub fn run_save_points(node: &Arc<Node>) {
-    let s = &node.snapshots;
+    let s = &node.snapshots();
     if s.in_progress() {
         return;
     }
     let scheduled = s.scheduled.swap(false, Ordering::Relaxed);
-    let settings = node.config.settings();
+    let settings = node.config().settings();
     let since_save = (unix_ms() / 1000 - s.last_save()).max(0) as u64;
     let changes = changes_since_save(node);
     let due = settings
@@ -229,13 +229,13 @@ pub fn save_before_exit(node: &Node, mode: SaveOnExit) -> Result<(), String> {
     let wanted = match mode {
         SaveOnExit::Always => true,
         SaveOnExit::Never => false,
-        SaveOnExit::IfConfigured => !node.config.settings().save_points.is_empty(),
+        SaveOnExit::IfConfigured => !node.config().settings().save_points.is_empty(),
     };
     if !wanted {
         return Ok(());
     }
     // A background save may be running; wait for it, then write the final state.
-    while node.snapshots.in_progress() {
+    while node.snapshots().in_progress() {
         std::thread::sleep(Duration::from_millis(10));
     }
     tracing::info!("saving the final RDB snapshot before exiting");

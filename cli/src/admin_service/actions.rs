@@ -25,7 +25,7 @@ async fn run(service: &AdminService, command: ClusterCommand) -> Result<pb::Acti
 }
 
 fn db_empty(service: &AdminService) -> bool {
-    service.node.keyspace.db(0).is_empty()
+    service.node.keyspace().db(0).is_empty()
 }
 
 /// Meet.

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use tessera_cluster_bus::engine::{Answer, ClusterCommand, NodeView, TopologyView};
 use tessera_proto as pb;
 use tessera_resp_server::Node;
@@ -138,18 +137,18 @@ pub async fn node_info(service: &AdminService) -> Result<pb::NodeInfo, Status> {
         }
         .to_string(),
         port: u32::from(node.port()),
-        admin_port: u32::from(node.admin_port.load(Ordering::Relaxed)),
-        cluster_enabled: node.cluster.get().is_some(),
+        admin_port: u32::from(node.admin_port()),
+        cluster_enabled: node.cluster().is_some(),
         replication_id: text("master_replid"),
         replication_offset: text("master_repl_offset").parse().unwrap_or(0),
         master_host: text("master_host"),
         master_port: text("master_port").parse().unwrap_or(0),
         master_link_up: text("master_link_status") == "up",
         version: env!("CARGO_PKG_VERSION").to_string(),
-        keys: node.keyspace.db(0).len() as u64,
+        keys: node.keyspace().db(0).len() as u64,
         ..Default::default()
     };
-    if node.cluster.get().is_some() {
+    if node.cluster().is_some() {
         let view = topology_view(service).await?;
         info.current_epoch = view.current_epoch;
         if let Some(me) = view
@@ -231,7 +230,7 @@ pub fn count_keys(
     if ranges.is_empty() {
         ranges.push((0, 16383));
     }
-    let db = node.keyspace.db(0);
+    let db = node.keyspace().db(0);
     let counts: Vec<pb::RangeCount> = ranges
         .into_iter()
         .map(|(first, last)| pb::RangeCount {
@@ -249,6 +248,10 @@ pub fn count_keys(
 pub fn config(node: &Node, pattern: &str) -> pb::Config {
     let pattern = if pattern.is_empty() { "*" } else { pattern };
     pb::Config {
-        values: node.config.get(&[pattern.as_bytes()]).into_iter().collect(),
+        values: node
+            .config()
+            .get(&[pattern.as_bytes()])
+            .into_iter()
+            .collect(),
     }
 }

@@ -16,7 +16,6 @@ pub use events::EventHub;
 
 use anyhow::Context;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use tessera_cluster_bus::engine::CommandError;
 use tessera_cluster_bus_runtime::ClusterHandle;
 use tessera_proto::admin_server::AdminServer;
@@ -36,8 +35,7 @@ impl AdminService {
     /// The cluster bus, or FAILED_PRECONDITION when cluster mode is off.
     fn cluster(&self) -> Result<&ClusterHandle, Status> {
         self.node
-            .cluster
-            .get()
+            .cluster()
             .ok_or_else(|| Status::failed_precondition("cluster support is disabled"))
     }
 }
@@ -65,7 +63,7 @@ pub fn status_of(error: CommandError) -> Status {
 /// Health and reflection are separate services and stay open: they reveal nothing
 /// about the node's data or topology.
 fn admit(node: &Node, request: &Request<()>) -> Result<(), Status> {
-    let settings = node.config.settings();
+    let settings = node.config().settings();
     let Some(expected) = settings.requirepass.as_deref() else {
         let local = request
             .remote_addr()
@@ -91,7 +89,7 @@ fn admit(node: &Node, request: &Request<()>) -> Result<(), Status> {
             let caller = request
                 .remote_addr()
                 .map_or_else(|| "unknown".to_string(), |a| a.to_string());
-            node.stats
+            node.stats()
                 .auth_failures
                 .note(&format!("{caller} (admin plane)"));
             Err(Status::unauthenticated(
@@ -120,8 +118,8 @@ pub fn start(
         .with_context(|| format!("listening on the admin port {port} (set admin-port)"))?
         .remove(0);
     let port = listeners[0].local_addr()?.port();
-    node.admin_port.store(port, Ordering::Relaxed);
-    node.config.set_internal(Id::AdminPort, port.to_string());
+    node.set_admin_port(port);
+    node.config().set_internal(Id::AdminPort, port.to_string());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("tessera-admin")

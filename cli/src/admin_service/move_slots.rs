@@ -152,7 +152,7 @@ pub async fn start(
         ));
     }
     let guard = MoveGuard(service.moving.clone());
-    let settings = service.node.config.settings();
+    let settings = service.node.config().settings();
     let password = settings
         .requirepass
         .clone()

@@ -103,8 +103,8 @@ pub fn start(
     let offset_node = node.clone();
     let hooks = Hooks {
         delete_slots: Box::new(move |slots| {
-            let db = keyspace_node.keyspace.db(0);
-            let replication = &keyspace_node.replication;
+            let db = keyspace_node.keyspace().db(0);
+            let replication = keyspace_node.replication();
             for &slot in slots {
                 let mut t = db.lock(slot);
                 if t.is_empty() {
@@ -133,12 +133,12 @@ pub fn start(
         }),
         replication: Box::new(move || {
             (
-                offset_node.replication.offset(),
+                offset_node.replication().offset(),
                 tessera_resp_server::replication::link_down_since(&offset_node),
             )
         }),
         on_event: Box::new(move |event| {
-            let routing = event_node.cluster.get().map(|c| c.routing());
+            let routing = event_node.cluster().map(|c| c.routing());
             events.publish_engine_event(event, routing.as_deref().map(|r| &**r));
             log_and_apply(&event_node, event);
         }),
@@ -146,9 +146,9 @@ pub fn start(
     let (handle, thread) =
         runtime::start(engine, listeners, file, hooks).context("starting the cluster bus")?;
     let bus = handle.clone();
-    node.config
+    node.config()
         .on_change(move |s| bus.reconfigure(engine_config(s, client_port, cport)));
-    let _ = node.cluster.set(handle);
+    node.attach_cluster(handle);
     tracing::info!(port = cport, "cluster bus listening");
     Ok(thread)
 }
@@ -167,12 +167,12 @@ fn log_and_apply(event_node: &Arc<Node>, event: &Event) {
             tessera_resp_server::replication::promote(event_node);
         }
         Event::PauseWrites { until } => {
-            event_node.replication.set_paused(true);
-            event_node.write_pause.pause_until(*until);
+            event_node.replication().set_paused(true);
+            event_node.write_pause().pause_until(*until);
         }
         Event::ResumeWrites => {
-            event_node.replication.set_paused(false);
-            event_node.write_pause.resume();
+            event_node.replication().set_paused(false);
+            event_node.write_pause().resume();
         }
         Event::BecameReplicaOf { master, ip, port } => {
             tracing::warn!(%master, "this node is now a replica");

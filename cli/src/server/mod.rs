@@ -189,7 +189,7 @@ fn load_snapshot(node: &Node, settings: &Settings) -> anyhow::Result<()> {
     let started = Instant::now();
     let path = snapshots::dump_path(settings);
     let now = tessera_resp_server::clock::unix_ms();
-    match tessera_persistence::dump::load(&path, &node.keyspace, now, settings.read_limits())? {
+    match tessera_persistence::dump::load(&path, node.keyspace(), now, settings.read_limits())? {
         Some(stats) => {
             tracing::info!(
                 keys = stats.loaded,
@@ -197,7 +197,7 @@ fn load_snapshot(node: &Node, settings: &Settings) -> anyhow::Result<()> {
                 ms = started.elapsed().as_millis() as u64,
                 "DB loaded from disk"
             );
-            *node.snapshots.last_load.lock() = (stats.loaded, stats.expired);
+            *node.snapshots().last_load.lock() = (stats.loaded, stats.expired);
         }
         None => tracing::debug!(file = %path.display(), "no snapshot to load"),
     }
@@ -219,9 +219,8 @@ fn serve(node: Arc<Node>, settings: &Settings) -> anyhow::Result<()> {
         "standalone"
     };
     tracing::info!("Running mode={mode}, port={port}.");
-    node.bound_port
-        .store(port, std::sync::atomic::Ordering::Relaxed);
-    node.config.set_internal(Id::Port, port.to_string());
+    node.set_bound_port(port);
+    node.config().set_internal(Id::Port, port.to_string());
     let events = Arc::new(crate::admin_service::EventHub::default());
     let bus = if settings.cluster_enabled {
         Some(cluster::start(&node, settings, port, events.clone())?)
@@ -232,9 +231,9 @@ fn serve(node: Arc<Node>, settings: &Settings) -> anyhow::Result<()> {
         None
     };
     let weak = Arc::downgrade(&node);
-    node.config.on_change(move |s| {
+    node.config().on_change(move |s| {
         if let Some(node) = weak.upgrade() {
-            node.replication
+            node.replication()
                 .set_backlog_size(s.replication.backlog_size);
         }
     });
@@ -256,7 +255,7 @@ fn serve(node: Arc<Node>, settings: &Settings) -> anyhow::Result<()> {
             .enable_all()
             .build()
             .context("starting an async runtime")?;
-        node.io_runtimes.lock().push(runtime.handle().clone());
+        node.add_io_runtime(runtime.handle().clone());
         workers.push(
             std::thread::Builder::new()
                 .name(format!("tessera-io-{i}"))
@@ -284,7 +283,7 @@ fn serve(node: Arc<Node>, settings: &Settings) -> anyhow::Result<()> {
     for worker in workers {
         let _ = worker.join();
     }
-    if let (Some(thread), Some(handle)) = (bus, node.cluster.get()) {
+    if let (Some(thread), Some(handle)) = (bus, node.cluster()) {
         handle.stop();
         let _ = thread.join();
     }
@@ -320,11 +319,11 @@ async fn watch_signals(node: Arc<Node>, mut signals: daemon::TerminationSignals)
 
 /// Asks every client to close and waits, briefly, for them to go.
 async fn close_clients(node: &Node) {
-    for client in node.clients.all() {
+    for client in node.clients().all() {
         client.kill();
     }
     let deadline = Instant::now() + Duration::from_secs(2);
-    while !node.clients.is_empty() && Instant::now() < deadline {
+    while !node.clients().is_empty() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }

@@ -109,7 +109,7 @@ fn type_matches(ctx: &mut Ctx<'_>, name: &[u8]) -> Option<bool> {
 }
 
 pub(super) fn list(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let mut clients = ctx.node.clients.all();
+    let mut clients = ctx.node.clients().all();
     match args.len() {
         2 => {}
         4 if is(args.get(2), "TYPE") => match type_matches(ctx, args.get(3)) {
@@ -187,7 +187,7 @@ const KILL_OPTIONS: Options<KillOption> = &[
 
 pub(super) fn kill(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let me = ctx.session.info.id;
-    let clients = ctx.node.clients.all();
+    let clients = ctx.node.clients().all();
     if args.len() == 3 {
         // The old form: CLIENT KILL ip:port.
         let addr = String::from_utf8_lossy(args.get(2));
@@ -248,8 +248,8 @@ fn kill_one(ctx: &mut Ctx<'_>, client: &Arc<ClientInfo>, me: u64) {
         client.kill();
         // Like Redis, the killed client is gone from CLIENT LIST at once, not when its
         // task next runs.
-        if let Some(totals) = ctx.node.clients.unregister(client.id) {
-            ctx.node.stats.departed.add(totals);
+        if let Some(totals) = ctx.node.clients().unregister(client.id) {
+            ctx.node.stats().departed.add(totals);
         }
     }
 }

@@ -223,7 +223,7 @@ pub(super) fn cluster_mode(ctx: &mut Ctx<'_>) -> bool {
 
 /// Whether this node holds no key (some topology changes require it).
 fn db_empty(ctx: &Ctx<'_>) -> bool {
-    ctx.node.keyspace.db(0).is_empty()
+    ctx.node.keyspace().db(0).is_empty()
 }
 
 /// Sends `command` to the engine; the reply is written when it answers.
@@ -236,7 +236,7 @@ fn engine(ctx: &mut Ctx<'_>, command: ClusterCommand) {
         batch.push(command);
         return;
     }
-    let Some(cluster) = ctx.node.cluster.get().cloned() else {
+    let Some(cluster) = ctx.node.cluster().cloned() else {
         ctx.reply.error(errors::NO_BUS);
         return;
     };
@@ -382,7 +382,7 @@ pub(super) fn setslot(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if !cluster_mode(ctx) {
         return;
     }
-    if ctx.node.replication.is_replica() {
+    if ctx.node.replication().is_replica() {
         return ctx.reply.error(errors::SETSLOT_ONLY_MASTERS);
     }
     let Some(slot) = slot_arg(ctx, args.get(2)) else {
@@ -408,7 +408,7 @@ pub(super) fn setslot(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if !migrating || ctx.session.engine_batch.is_some() {
         return engine(ctx, command);
     }
-    let Some(cluster) = ctx.node.cluster.get().cloned() else {
+    let Some(cluster) = ctx.node.cluster().cloned() else {
         return ctx.reply.error(errors::NO_BUS);
     };
     let node = std::sync::Arc::clone(ctx.node);

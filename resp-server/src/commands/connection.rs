@@ -55,7 +55,7 @@ pub(super) fn auth(ctx: &mut Ctx<'_>, args: Args<'_>) {
 /// Refuses a wrong password: counted and logged in summary (see [`crate::auth`]).
 fn auth_failed(ctx: &mut Ctx<'_>) {
     ctx.node
-        .stats
+        .stats()
         .auth_failures
         .note(&ctx.session.info.addr.to_string());
     ctx.reply.error(errors::WRONGPASS);
@@ -152,7 +152,7 @@ pub(super) fn select(ctx: &mut Ctx<'_>, args: Args<'_>) {
     };
     if ctx.settings.cluster_enabled && index != 0 {
         ctx.reply.error(errors::SELECT_IN_CLUSTER);
-    } else if index < 0 || index as usize >= ctx.node.keyspace.database_count() {
+    } else if index < 0 || index as usize >= ctx.node.keyspace().database_count() {
         ctx.reply.error(errors::DB_OUT_OF_RANGE);
     } else {
         ctx.session.select(index as usize);

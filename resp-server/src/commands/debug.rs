@@ -3,7 +3,6 @@
 //! `enable-debug-command` exactly as in Redis 7.0: refused by default, `local` allows
 //! loopback connections only.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tessera_keyspace::{StrValue, Value, key_slot};
 
@@ -32,7 +31,7 @@ pub(super) fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) {
         sleep(ctx, args);
     } else if is(sub, "SET-ACTIVE-EXPIRE") && n == 3 {
         let on = args.get(2) != b"0";
-        ctx.node.active_expire.store(on, Ordering::Relaxed);
+        ctx.node.set_active_expire(on);
         ctx.reply.ok();
     } else if is(sub, "DIGEST") && n == 2 {
         dataset_digest(ctx);
@@ -45,7 +44,7 @@ pub(super) fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) {
     } else if is(sub, "CHANGE-REPL-ID") && n == 2 {
         // A new history, and none kept: replicas must sync in full.
         ctx.node
-            .replication
+            .replication()
             .change_replid(crate::node::random_hex_id());
         tracing::warn!("Changing replication IDs after receiving DEBUG change-repl-id");
         ctx.reply.ok();
@@ -54,7 +53,7 @@ pub(super) fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) {
             return;
         };
         // Redis keeps the value without cluster mode too; it matters only with a bus.
-        if let Some(bus) = ctx.node.cluster.get() {
+        if let Some(bus) = ctx.node.cluster() {
             bus.set_drop_filter(message_type);
         }
         ctx.reply.ok();
@@ -119,7 +118,7 @@ fn debug_help(ctx: &mut Ctx<'_>) {
 /// would, with Redis's texts. (Redis 7.0 also answers OK after its unknown-direction
 /// error, two replies to one command; Tessera answers the error only.)
 fn kill_cluster_links(ctx: &mut Ctx<'_>, direction: &[u8], id: &[u8]) {
-    let Some(bus) = ctx.node.cluster.get().cloned() else {
+    let Some(bus) = ctx.node.cluster().cloned() else {
         ctx.reply
             .error("ERR Debug option only available for cluster mode enabled setup!");
         return;
@@ -163,7 +162,7 @@ fn sleep(ctx: &mut Ctx<'_>, args: Args<'_>) {
         .unwrap_or(0.0);
     let pause = Duration::from_secs_f64(secs.min(1e9));
     // DEBUG SLEEP freezes the whole server, as in Redis: every connection waits.
-    ctx.node.pause.pause_for(pause);
+    ctx.node.pause().pause_for(pause);
     ctx.session.sleep = Some(pause);
     ctx.reply.ok();
 }
@@ -196,7 +195,7 @@ fn hex(digest: &[u8; 20]) -> String {
 /// in, so the order keys are visited in does not matter. Logically expired keys count, as in Redis.
 fn dataset_digest(ctx: &mut Ctx<'_>) {
     let mut total = [0u8; 20];
-    let mut locks = ctx.node.keyspace.lock_all();
+    let mut locks = ctx.node.keyspace().lock_all();
     for (index, tables) in locks.dbs() {
         let mut mixed_db = false;
         for (_, table) in tables.tables() {
@@ -341,12 +340,12 @@ fn reload(ctx: &mut Ctx<'_>, args: Args<'_>) {
         }
     }
     if flush {
-        ctx.node.keyspace.clear();
+        ctx.node.keyspace().clear();
     }
     let path = snapshots::dump_path(ctx.settings);
     let loaded = tessera_persistence::dump::load(
         &path,
-        &ctx.node.keyspace,
+        ctx.node.keyspace(),
         crate::clock::unix_ms(),
         ctx.settings.read_limits(),
     );

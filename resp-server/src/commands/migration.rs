@@ -131,11 +131,11 @@ fn move_keys(
     keys: &[Vec<u8>],
 ) -> (Result<&'static str, String>, Option<u64>) {
     let _gates = node
-        .migration_gates
+        .migration_gates()
         .close(keys.iter().map(|k| tessera_keyspace::key_slot(k)));
     let now = crate::clock::unix_ms();
     let mut locks = node
-        .keyspace
+        .keyspace()
         .db(db)
         .lock_keys(keys.iter().map(Vec::as_slice));
     let command: &[u8] = if asking {
@@ -172,7 +172,7 @@ fn move_keys(
     };
     let timeout = Duration::from_millis(request.timeout_ms);
     let outcome = node
-        .migrate_targets
+        .migrate_targets()
         .send(&request.host, &request.port, timeout, &batch);
     let mut offset = None;
     if !request.copy {
@@ -184,11 +184,11 @@ fn move_keys(
         for key in &moved {
             locks.for_key(key).remove(key);
         }
-        if !moved.is_empty() && node.replication.is_active() {
+        if !moved.is_empty() && node.replication().is_active() {
             locks.flush_expired();
             let mut del: Vec<&[u8]> = vec![b"DEL"];
             del.extend(&moved);
-            offset = Some(node.replication.feed(db, &del));
+            offset = Some(node.replication().feed(db, &del));
         }
     }
     let result = match outcome.error {

@@ -49,7 +49,7 @@ impl<'a> Ctx<'a> {
     #[inline]
     pub fn db(&self) -> &'a Db {
         let node: &'a Node = self.node;
-        node.keyspace.db(self.session.db)
+        node.keyspace().db(self.session.db)
     }
 
     /// Answers later: `reply` is awaited by the connection, which then writes what it
@@ -125,11 +125,11 @@ impl<'a> Ctx<'a> {
     /// True when changes are being recorded for replicas: a handler that must build
     /// the replayed form of its command (an absolute deadline) asks first.
     pub fn records_changes(&self) -> bool {
-        !self.session.master_link && self.node.replication.is_active()
+        !self.session.master_link && self.node.replication().is_active()
     }
 
     fn record(&mut self, args: &[&[u8]]) {
-        self.session.write_offset = self.node.replication.feed(self.session.db, args);
+        self.session.write_offset = self.node.replication().feed(self.session.db, args);
     }
 
     /// Parses an integer argument, replying with Redis's error if it is not one.

@@ -25,7 +25,7 @@ pub(super) fn replicaof(ctx: &mut Ctx<'_>, args: Args<'_>) {
         return;
     }
     if is(args.get(1), "NO") && is(args.get(2), "ONE") {
-        if ctx.node.replication.is_replica() {
+        if ctx.node.replication().is_replica() {
             crate::replication::promote(ctx.node);
             tracing::info!("MASTER MODE enabled (REPLICAOF NO ONE)");
         }
@@ -42,8 +42,7 @@ pub(super) fn replicaof(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let host = String::from_utf8_lossy(args.get(1)).into_owned();
     let same = ctx
         .node
-        .master_link
-        .lock()
+        .master_link()
         .as_ref()
         .is_some_and(|l| l.host.eq_ignore_ascii_case(&host) && l.port == port);
     if same {
@@ -56,7 +55,7 @@ pub(super) fn replicaof(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 pub(super) fn role(ctx: &mut Ctx<'_>, _args: Args<'_>) {
-    let stream = &ctx.node.replication;
+    let stream = &ctx.node.replication();
     match stream.role() {
         Role::Master => {
             let replicas: Vec<_> = stream
@@ -79,8 +78,7 @@ pub(super) fn role(ctx: &mut Ctx<'_>, _args: Args<'_>) {
         Role::Replica { host, port } => {
             let state = ctx
                 .node
-                .master_link
-                .lock()
+                .master_link()
                 .as_ref()
                 .map_or(LinkState::Connecting, |l| l.state());
             ctx.reply.array(5);
@@ -106,7 +104,7 @@ pub(super) fn role(ctx: &mut Ctx<'_>, _args: Args<'_>) {
 /// WAIT numreplicas timeout: answers how many replicas acknowledged this client's
 /// last write, once enough did or the timeout passed.
 pub(super) fn wait(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    if ctx.node.replication.is_replica() {
+    if ctx.node.replication().is_replica() {
         ctx.reply.error(errors::WAIT_ON_REPLICA);
         return;
     }
@@ -121,7 +119,7 @@ pub(super) fn wait(ctx: &mut Ctx<'_>, args: Args<'_>) {
         ctx.reply.error(errors::TIMEOUT_NEGATIVE);
         return;
     }
-    let stream = ctx.node.replication.clone();
+    let stream = ctx.node.replication().clone();
     let offset = ctx.session.write_offset;
     let acked = stream.acked_by(offset);
     if acked as i64 >= wanted {
@@ -157,10 +155,9 @@ pub(super) fn wait(ctx: &mut Ctx<'_>, args: Args<'_>) {
 /// replies before it are written.
 fn sync(ctx: &mut Ctx<'_>, args: Args<'_>, legacy: bool) {
     let node = ctx.node;
-    if node.replication.is_replica() {
+    if node.replication().is_replica() {
         let connected = node
-            .master_link
-            .lock()
+            .master_link()
             .as_ref()
             .is_some_and(|l| l.state() == LinkState::Connected);
         if !connected {

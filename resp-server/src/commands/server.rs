@@ -7,7 +7,7 @@ use crate::snapshots::{self, SaveError, SaveOnExit};
 
 /// CONFIG REWRITE.
 pub(super) fn config_rewrite(c: &mut Ctx<'_>, _: Args<'_>) {
-    match c.node.config.rewrite() {
+    match c.node.config().rewrite() {
         Ok(()) => c.reply.ok(),
         Err(e) => c.reply.error(&e),
     }
@@ -48,7 +48,7 @@ pub(super) fn flushdb(c: &mut Ctx<'_>, a: Args<'_>) {
 
 /// LASTSAVE.
 pub(super) fn lastsave(c: &mut Ctx<'_>, _: Args<'_>) {
-    c.reply.int(c.node.snapshots.last_save())
+    c.reply.int(c.node.snapshots().last_save())
 }
 
 pub(super) fn info(ctx: &mut Ctx<'_>, args: Args<'_>) {
@@ -62,7 +62,7 @@ pub(super) fn info(ctx: &mut Ctx<'_>, args: Args<'_>) {
 
 pub(super) fn config_get(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let patterns: Vec<&[u8]> = args.iter_from(2).collect();
-    let pairs = ctx.node.config.get(&patterns);
+    let pairs = ctx.node.config().get(&patterns);
     ctx.reply.map(pairs.len());
     for (name, value) in pairs {
         ctx.reply.bulk(name.as_bytes());
@@ -79,16 +79,16 @@ pub(super) fn config_set(ctx: &mut Ctx<'_>, args: Args<'_>) {
         .step_by(2)
         .map(|i| (args.get(i), args.get(i + 1)))
         .collect();
-    match ctx.node.config.set(&pairs, ctx.session.local) {
+    match ctx.node.config().set(&pairs, ctx.session.local) {
         Ok(()) => ctx.reply.ok(),
         Err(e) => ctx.reply.error(&e),
     }
 }
 
 pub(super) fn config_resetstat(ctx: &mut Ctx<'_>, _args: Args<'_>) {
-    ctx.node.stats.reset();
-    ctx.node.clients.reset_counters();
-    for (_, db) in ctx.node.keyspace.existing() {
+    ctx.node.stats().reset();
+    ctx.node.clients().reset_counters();
+    for (_, db) in ctx.node.keyspace().existing() {
         db.reset_stats();
     }
     ctx.reply.ok();
@@ -107,7 +107,7 @@ fn flush(ctx: &mut Ctx<'_>, args: Args<'_>, all: bool) {
     // between the flush and its place in the replication stream.
     let all_args: Vec<&[u8]> = args.iter_from(0).collect();
     if all {
-        let mut locks = ctx.node.keyspace.lock_all();
+        let mut locks = ctx.node.keyspace().lock_all();
         for (_, tables) in locks.dbs() {
             for (_, t) in tables.tables() {
                 t.clear();
@@ -153,7 +153,7 @@ pub(super) fn bgsave(ctx: &mut Ctx<'_>, args: Args<'_>) {
     match snapshots::save_in_background(ctx.node) {
         Ok(()) => ctx.reply.simple("Background saving started"),
         Err(SaveError::InProgress) if schedule => {
-            ctx.node.snapshots.schedule();
+            ctx.node.snapshots().schedule();
             ctx.reply.simple("Background saving scheduled");
         }
         Err(SaveError::InProgress) => ctx.reply.error(errors::SAVE_IN_PROGRESS),

@@ -88,7 +88,7 @@ pub(super) fn exec(ctx: &mut Ctx<'_>, _args: Args<'_>) {
         ctx.reply.truncate(mark);
     }
     let batch = ctx.session.engine_batch.take().unwrap_or_default();
-    let cluster = ctx.node.cluster.get().cloned();
+    let cluster = ctx.node.cluster().cloned();
     // A SETSLOT MIGRATING in the batch waits for the client threads, as it does alone
     // (see `cluster::setslot`), before EXEC's reply lets a MIGRATE follow.
     let migrating = batch.iter().any(|c| {

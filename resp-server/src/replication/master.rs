@@ -36,7 +36,7 @@ pub async fn serve_replica(
     let attach = if request.legacy {
         Attach::Full
     } else {
-        node.replication
+        node.replication()
             .try_continue(&request.replid, request.next, new())
     };
     let (replica, head, snapshot) = match attach {
@@ -85,7 +85,7 @@ pub async fn serve_replica(
         _ = send => {}
         _ = receive => {}
     }
-    node.replication.detach(info.id);
+    node.replication().detach(info.id);
     tracing::info!(replica = %info.addr, "replica link closed");
 }
 
@@ -96,13 +96,13 @@ fn full_sync_snapshot(
     node: &Node,
     new: NewReplica,
 ) -> (Arc<AttachedReplica>, String, u64, Vec<u8>, u64) {
-    let settings = node.config.settings();
+    let settings = node.config().settings();
     let now = crate::clock::unix_ms();
-    let mut locks = node.keyspace.lock_all();
+    let mut locks = node.keyspace().lock_all();
     // From now on expired keys reach replicas as DEL, in order.
-    node.keyspace
+    node.keyspace()
         .set_expiry_mode_locked(&mut locks, ExpiryMode::Journal);
-    let (replica, replid, offset) = node.replication.attach_for_full_sync(new);
+    let (replica, replid, offset) = node.replication().attach_for_full_sync(new);
     let aux = [
         ("redis-ver", AuxValue::Text(b"7.0.15")),
         ("redis-bits", AuxValue::Int(64)),
@@ -143,7 +143,7 @@ async fn read_acks(
                     .and_then(|t| t.parse().ok())
             {
                 let now = crate::clock::unix_ms();
-                node.replication.ack(replica, offset, now as u64);
+                node.replication().ack(replica, offset, now as u64);
                 info.touch(now);
             }
             input.advance(used);

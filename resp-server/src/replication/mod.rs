@@ -10,10 +10,7 @@ pub use replica::{LinkState, MasterLink, promote, replicate};
 /// Since when this replica's link to its master is down (Unix ms; 0 if it never came
 /// up); `None` for a master or while the link is up.
 pub fn link_down_since(node: &crate::node::Node) -> Option<u64> {
-    node.master_link
-        .lock()
-        .as_ref()
-        .and_then(|l| l.down_since())
+    node.master_link().as_ref().and_then(|l| l.down_since())
 }
 
 /// A replica asked to sync: what PSYNC (or SYNC) said.

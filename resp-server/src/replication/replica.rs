@@ -90,8 +90,7 @@ impl MasterLink {
 /// DELs, and starts the link on a thread of its own.
 pub fn replicate(node: &Arc<Node>, host: String, port: u16) {
     let already = node
-        .master_link
-        .lock()
+        .master_link()
         .as_ref()
         .is_some_and(|l| l.host == host && l.port == port);
     if already {
@@ -105,12 +104,12 @@ pub fn replicate(node: &Arc<Node>, host: String, port: u16) {
         down_since_ms: AtomicI64::new(0),
         stop: CancellationToken::new(),
     });
-    if let Some(old) = node.master_link.lock().replace(link.clone()) {
+    if let Some(old) = node.replace_master_link(Some(link.clone())) {
         old.stop.cancel();
     }
-    node.replication.set_role(Role::Replica { host, port });
-    node.replication.drop_replicas();
-    node.keyspace.set_expiry_mode(ExpiryMode::Retain);
+    node.replication().set_role(Role::Replica { host, port });
+    node.replication().drop_replicas();
+    node.keyspace().set_expiry_mode(ExpiryMode::Retain);
     let node = node.clone();
     let spawned = std::thread::Builder::new()
         .name("master-link".into())
@@ -129,17 +128,17 @@ pub fn replicate(node: &Arc<Node>, host: String, port: u16) {
 /// Stops replicating: this node becomes a master that continues its history under a
 /// new replid (its old replid stays valid for the offsets it had).
 pub fn promote(node: &Node) {
-    if let Some(old) = node.master_link.lock().take() {
+    if let Some(old) = node.replace_master_link(None) {
         old.stop.cancel();
     }
-    node.replication.promote(random_hex_id());
-    let mode = if node.replication.is_active() {
+    node.replication().promote(random_hex_id());
+    let mode = if node.replication().is_active() {
         ExpiryMode::Journal
     } else {
         ExpiryMode::Reclaim
     };
-    node.keyspace.set_expiry_mode(mode);
-    node.loading.end();
+    node.keyspace().set_expiry_mode(mode);
+    node.loading().end();
 }
 
 async fn run(node: Arc<Node>, link: Arc<MasterLink>) {
@@ -152,7 +151,7 @@ async fn run(node: Arc<Node>, link: Arc<MasterLink>) {
         if let Err(e) = outcome {
             tracing::warn!(master = %format!("{}:{}", link.host, link.port), error = %e, "link to the master lost; retrying");
         }
-        node.loading.end();
+        node.loading().end();
         tokio::select! {
             _ = link.stop.cancelled() => return,
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -233,7 +232,7 @@ impl MasterConn {
 }
 
 async fn sync_and_follow(node: &Arc<Node>, link: &MasterLink) -> Result<(), String> {
-    let settings = node.config.settings();
+    let settings = node.config().settings();
     let timeout = Duration::from_secs(settings.replication.timeout_secs);
     let connect = tessera_cluster_bus_runtime::net::connect_from(
         &link.host,
@@ -274,8 +273,8 @@ async fn sync_and_follow(node: &Arc<Node>, link: &MasterLink) -> Result<(), Stri
         .await?;
     // Continue this node's own history: whatever it followed last, or its own stream
     // if it was a master (a demoted master often needs only the tail).
-    let ids = node.replication.ids();
-    let next = (node.replication.offset() + 1).to_string();
+    let ids = node.replication().ids();
+    let next = (node.replication().offset() + 1).to_string();
     let reply = conn
         .command(&[b"PSYNC", ids.replid.as_bytes(), next.as_bytes()])
         .await?;
@@ -288,13 +287,13 @@ async fn sync_and_follow(node: &Arc<Node>, link: &MasterLink) -> Result<(), Stri
                 "snapshot received from the master; loading"
             );
             load(node, rdb).await?;
-            node.replication.drop_replicas();
-            node.replication.reset_to(replid, offset);
+            node.replication().drop_replicas();
+            node.replication().reset_to(replid, offset);
         }
         PsyncReply::Continue { replid } => {
             tracing::info!("partial resynchronization with the master");
             if let Some(replid) = replid {
-                node.replication.follow_renamed(replid);
+                node.replication().follow_renamed(replid);
             }
         }
         PsyncReply::Error(e) => return Err(format!("the master refused PSYNC: {e}")),
@@ -305,19 +304,19 @@ async fn sync_and_follow(node: &Arc<Node>, link: &MasterLink) -> Result<(), Stri
 
 /// Replaces the data with a snapshot, answering LOADING meanwhile.
 async fn load(node: &Arc<Node>, rdb: Vec<u8>) -> Result<(), String> {
-    node.loading.begin();
+    node.loading().begin();
     let node2 = node.clone();
     let limits = tessera_keyspace::rdb::ReadLimits {
         max_len: 1 << 40,
-        encoding: node.config.settings().encoding,
+        encoding: node.config().settings().encoding,
     };
     let loaded = tokio::task::spawn_blocking(move || {
-        node2.keyspace.clear();
+        node2.keyspace().clear();
         // Keys past their deadline load too: the master decides when they go.
-        tessera_keyspace::rdb::load_keyspace(&node2.keyspace, &rdb[..], i64::MIN, limits)
+        tessera_keyspace::rdb::load_keyspace(node2.keyspace(), &rdb[..], i64::MIN, limits)
     })
     .await;
-    node.loading.end();
+    node.loading().end();
     match loaded {
         Ok(Ok(stats)) => {
             tracing::info!(keys = stats.loaded, "snapshot loaded");
@@ -339,7 +338,7 @@ struct Applier {
 
 impl Applier {
     fn apply(&mut self, args: Args<'_>) {
-        let settings = self.node.config.settings_guard();
+        let settings = self.node.config().settings_guard();
         let mut ctx = Ctx {
             node: &self.node,
             session: &mut self.session,
@@ -357,7 +356,7 @@ async fn follow(node: &Arc<Node>, link: &MasterLink, mut conn: MasterConn) -> Re
     let peer = conn.stream.peer_addr().map_err(|e| e.to_string())?;
     let local = conn.stream.local_addr().map_err(|e| e.to_string())?;
     let fd = std::os::fd::AsRawFd::as_raw_fd(&conn.stream);
-    let info = node.clients.register(peer, local, fd);
+    let info = node.clients().register(peer, local, fd);
     let mut session = Session::new(info.clone(), true);
     session.master_link = true;
     let mut applier = Applier {
@@ -367,7 +366,7 @@ async fn follow(node: &Arc<Node>, link: &MasterLink, mut conn: MasterConn) -> Re
     };
     let result = apply_stream(node, link, &mut conn, &mut applier).await;
     info.detach_socket();
-    node.clients.unregister(info.id);
+    node.clients().unregister(info.id);
     result
 }
 
@@ -397,12 +396,12 @@ async fn apply_stream(
                 && args.get(0).eq_ignore_ascii_case(b"REPLCONF")
                 && args.get(1).eq_ignore_ascii_case(b"GETACK");
             if getack {
-                let offset = node.replication.offset().to_string();
+                let offset = node.replication().offset().to_string();
                 conn.send(&[b"REPLCONF", b"ACK", offset.as_bytes()]).await?;
             } else if !args.is_empty() {
                 applier.apply(args);
             }
-            node.replication
+            node.replication()
                 .feed_raw(&conn.input[..used], Some(applier.session.db));
             conn.input.advance(used);
         }
@@ -415,7 +414,7 @@ async fn apply_stream(
                 if link.last_io_secs() > conn.timeout.as_secs() as i64 {
                     return Err("timeout: nothing from the master".into());
                 }
-                let offset = node.replication.offset().to_string();
+                let offset = node.replication().offset().to_string();
                 conn.send(&[b"REPLCONF", b"ACK", offset.as_bytes()]).await?;
             }
         }
