@@ -3,6 +3,7 @@
 //! - [`backlog`]: the tail of the stream, for partial resyncs.
 //! - [`history`]: replid/replid2 and the PSYNC rule.
 //! - [`notify`]: wakeups for the tasks that wait on the stream, with no runtime.
+//! - [`replica_link`]: the replica's handshake and stream framing, as rules over bytes.
 //! - [`stream`]: the node's stream: ordering, backlog, attached replicas, acks.
 //! - [`wire`]: the bytes beyond plain RESP: PSYNC replies, the RDB header.
 //!
@@ -13,6 +14,7 @@
 pub mod backlog;
 pub mod history;
 pub mod notify;
+pub mod replica_link;
 pub mod stream;
 pub mod wire;
 

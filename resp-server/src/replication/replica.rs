@@ -9,7 +9,10 @@ use std::sync::atomic::{AtomicI64, AtomicU8, Ordering};
 use std::time::Duration;
 use tessera_keyspace::ExpiryMode;
 use tessera_replication::Role;
-use tessera_replication::wire::{PsyncReply, RdbFraming, parse_psync_reply, parse_rdb_header};
+use tessera_replication::replica_link::{
+    self, Handshake, HandshakeAction, HandshakeSettings, StreamCommand,
+};
+use tessera_replication::wire::{PsyncReply, RdbFraming, parse_rdb_header};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
@@ -186,47 +189,39 @@ impl MasterConn {
         }
     }
 
-    /// The next non-empty line (a master sends bare newlines as keepalives).
+    /// The next line (a master sends bare newlines as keepalives).
     async fn line(&mut self) -> Result<Vec<u8>, String> {
         loop {
-            while self.input.first() == Some(&b'\n') {
-                self.input.advance(1);
-            }
-            if let Some(end) = self.input.windows(2).position(|w| w == b"\r\n") {
-                let line = self.input[..end].to_vec();
-                self.input.advance(end + 2);
+            if let Some((line, used)) = replica_link::next_line(&self.input) {
+                let line = self.input[line].to_vec();
+                self.input.advance(used);
                 return Ok(line);
             }
             self.fill().await?;
         }
     }
 
-    async fn command(&mut self, args: &[&[u8]]) -> Result<Vec<u8>, String> {
-        self.send(args).await?;
-        self.line().await
+    async fn send_all(&mut self, args: &[Vec<u8>]) -> Result<(), String> {
+        let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+        self.send(&args).await
     }
 
     /// Reads the snapshot that follows `+FULLRESYNC`.
     async fn snapshot(&mut self, link: &MasterLink) -> Result<Vec<u8>, String> {
         let framing = parse_rdb_header(&self.line().await?).map_err(|e| e.to_string())?;
-        match framing {
-            RdbFraming::Length(len) => {
-                let len = usize::try_from(len).map_err(|_| "snapshot too large".to_string())?;
-                while self.input.len() < len {
-                    self.fill().await?;
-                    link.touch();
-                }
-                Ok(self.input.split_to(len).to_vec())
+        if let RdbFraming::Length(len) = framing
+            && usize::try_from(len).is_err()
+        {
+            return Err("snapshot too large".into());
+        }
+        loop {
+            if let Some((len, used)) = replica_link::snapshot_end(&framing, &self.input) {
+                let rdb = self.input[..len].to_vec();
+                self.input.advance(used);
+                return Ok(rdb);
             }
-            RdbFraming::Until(mark) => loop {
-                if self.input.len() >= mark.len() && self.input.ends_with(&mark) {
-                    let mut rdb = std::mem::take(&mut self.input).to_vec();
-                    rdb.truncate(rdb.len() - mark.len());
-                    return Ok(rdb);
-                }
-                self.fill().await?;
-                link.touch();
-            },
+            self.fill().await?;
+            link.touch();
         }
     }
 }
@@ -252,33 +247,26 @@ async fn sync_and_follow(node: &Arc<Node>, link: &MasterLink) -> Result<(), Stri
     };
     link.set_state(LinkState::Handshake);
     link.touch();
-    // PING first: a master that wants a password says so, and AUTH follows.
-    conn.command(&[b"PING"]).await?;
-    if let Some(pass) = &settings.replication.masterauth {
-        let reply = match &settings.replication.masteruser {
-            Some(user) => conn.command(&[b"AUTH", user, pass]).await?,
-            None => conn.command(&[b"AUTH", pass]).await?,
-        };
-        if !reply.starts_with(b"+") {
-            return Err(format!(
-                "the master refused AUTH: {}",
-                String::from_utf8_lossy(&reply)
-            ));
-        }
-    }
-    let port = node.port().to_string();
-    conn.command(&[b"REPLCONF", b"listening-port", port.as_bytes()])
-        .await?;
-    conn.command(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])
-        .await?;
     // Continue this node's own history: whatever it followed last, or its own stream
     // if it was a master (a demoted master often needs only the tail).
     let ids = node.replication().ids();
-    let next = (node.replication().offset() + 1).to_string();
-    let reply = conn
-        .command(&[b"PSYNC", ids.replid.as_bytes(), next.as_bytes()])
-        .await?;
-    match parse_psync_reply(&reply).map_err(|e| e.to_string())? {
+    let (mut handshake, mut command) = Handshake::start(HandshakeSettings {
+        user: settings.replication.masteruser.clone(),
+        password: settings.replication.masterauth.clone(),
+        listening_port: node.port(),
+        replid: ids.replid,
+        next_offset: node.replication().offset() + 1,
+    });
+    let reply = loop {
+        conn.send_all(&command).await?;
+        let line = conn.line().await?;
+        match handshake.on_reply(&line) {
+            HandshakeAction::Send(next) => command = next,
+            HandshakeAction::Done(reply) => break reply,
+            HandshakeAction::Fail(why) => return Err(why),
+        }
+    };
+    match reply {
         PsyncReply::Full { replid, offset } => {
             link.set_state(LinkState::Transfer);
             let rdb = conn.snapshot(link).await?;
@@ -392,14 +380,15 @@ async fn apply_stream(
                 Err(e) => return Err(format!("protocol error from the master: {e}")),
             };
             let args = decoder.args(&conn.input[..used]);
-            let getack = args.len() >= 2
-                && args.get(0).eq_ignore_ascii_case(b"REPLCONF")
-                && args.get(1).eq_ignore_ascii_case(b"GETACK");
-            if getack {
-                let offset = node.replication().offset().to_string();
-                conn.send(&[b"REPLCONF", b"ACK", offset.as_bytes()]).await?;
-            } else if !args.is_empty() {
-                applier.apply(args);
+            if !args.is_empty() {
+                let first = (args.len() > 1).then(|| args.get(1));
+                match replica_link::classify(args.get(0), first) {
+                    StreamCommand::GetAck => {
+                        conn.send_all(&replica_link::ack(node.replication().offset()))
+                            .await?;
+                    }
+                    StreamCommand::Apply => applier.apply(args),
+                }
             }
             node.replication()
                 .feed_raw(&conn.input[..used], Some(applier.session.db));
@@ -414,8 +403,7 @@ async fn apply_stream(
                 if link.last_io_secs() > conn.timeout.as_secs() as i64 {
                     return Err("timeout: nothing from the master".into());
                 }
-                let offset = node.replication().offset().to_string();
-                conn.send(&[b"REPLCONF", b"ACK", offset.as_bytes()]).await?;
+                conn.send_all(&replica_link::ack(node.replication().offset())).await?;
             }
         }
     }
