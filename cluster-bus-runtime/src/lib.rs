@@ -371,7 +371,7 @@ impl Driver {
             }
         }
         let topo = self.engine.topology();
-        let epochs = (topo.current_epoch, topo.me().config_epoch);
+        let epochs = (topo.current_epoch(), topo.me().config_epoch);
         if epochs != self.epochs {
             self.epochs = epochs;
             (self.hooks.on_event)(&Event::EpochChanged {

@@ -15,7 +15,7 @@ fn equal_config_epochs_are_resolved_into_distinct_ones() {
     let distinct = |s: &Sim| {
         (0..6).all(|viewer| {
             let t = s.engines[viewer].topology();
-            let epochs: BTreeSet<u64> = t.nodes.values().map(|n| n.config_epoch).collect();
+            let epochs: BTreeSet<u64> = t.nodes().values().map(|n| n.config_epoch).collect();
             epochs.len() == 6
         }) && converged(s)
     };
@@ -23,7 +23,7 @@ fn equal_config_epochs_are_resolved_into_distinct_ones() {
     sim.run_until(30_000, distinct)
         .expect("every master ends up with its own configEpoch, seen alike by all");
     let current: BTreeSet<u64> = (0..6)
-        .map(|i| sim.engines[i].topology().current_epoch)
+        .map(|i| sim.engines[i].topology().current_epoch())
         .collect();
     let highest = (0..6)
         .map(|i| sim.engines[i].topology().me().config_epoch)

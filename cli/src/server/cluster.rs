@@ -69,7 +69,7 @@ pub fn start(
         Some(conf) => {
             let t = Topology::from_nodes_conf(&conf, now)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.path().display()))?;
-            tracing::info!(id = %t.myself, "node configuration loaded");
+            tracing::info!(id = %t.myself(), "node configuration loaded");
             t
         }
         None => {

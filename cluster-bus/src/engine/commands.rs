@@ -227,7 +227,7 @@ impl Engine {
                     .collect(),
             )),
             ClusterCommand::Nodes => Ok(Answer::Text(self.nodes_description())),
-            ClusterCommand::MyId => Ok(Answer::Bulk(self.topo.myself.to_string())),
+            ClusterCommand::MyId => Ok(Answer::Bulk(self.topo.myself().to_string())),
             ClusterCommand::Info => Ok(Answer::Text(self.info())),
             ClusterCommand::Slots => Ok(Answer::Slots(self.slot_ranges())),
             ClusterCommand::Shards => Ok(Answer::Shards(self.shards())),
@@ -240,7 +240,7 @@ impl Engine {
                 if !db_empty {
                     return refused("ERR DB must be empty to perform CLUSTER FLUSHSLOTS.");
                 }
-                let me = self.topo.myself;
+                let me = self.topo.myself();
                 self.topo.del_node_slots(&me);
                 // Saved even when no slot was held, as Redis does.
                 self.save(false);
@@ -251,7 +251,7 @@ impl Engine {
                 let Some(n) = self.lookup_text(&id) else {
                     return refused(format!("ERR Unknown node {id}"));
                 };
-                if n == self.topo.myself {
+                if n == self.topo.myself() {
                     return refused("ERR I tried hard but I can't forget myself...");
                 }
                 if self.topo.me().is_replica() && self.topo.me().master == Some(n) {
@@ -276,7 +276,7 @@ impl Engine {
                 if epoch < 0 {
                     return refused(format!("ERR Invalid config epoch specified: {epoch}"));
                 }
-                if self.topo.nodes.len() > 1 {
+                if self.topo.nodes().len() > 1 {
                     return refused(
                         "ERR The user can assign a config epoch only when the node does not know any other node.",
                     );
@@ -318,10 +318,10 @@ impl Engine {
                 let Some(n) = self.lookup_text(&master) else {
                     return refused(format!("ERR Unknown node {master}"));
                 };
-                if n == self.topo.myself {
+                if n == self.topo.myself() {
                     return refused("ERR Can't replicate myself");
                 }
-                if self.topo.nodes[&n].is_replica() {
+                if self.topo.nodes()[&n].is_replica() {
                     return refused("ERR I can only replicate a master, not a replica.");
                 }
                 let me = self.topo.me();
@@ -351,7 +351,7 @@ impl Engine {
                 let Some(n) = self.lookup_text(&id) else {
                     return refused(format!("ERR Unknown node {id}"));
                 };
-                let node = &self.topo.nodes[&n];
+                let node = &self.topo.nodes()[&n];
                 if !node.is_master() {
                     return refused("ERR The specified node is not a master");
                 }
@@ -376,7 +376,7 @@ impl Engine {
         }
         let ip = addr.to_string();
         let (port, cport) = (port as u16, cport as u16);
-        let in_progress = self.topo.nodes.values().any(|n| {
+        let in_progress = self.topo.nodes().values().any(|n| {
             n.in_handshake() && n.ip.eq_ignore_ascii_case(&ip) && n.port == port && n.cport == cport
         });
         if !in_progress {
@@ -399,7 +399,7 @@ impl Engine {
         let mut seen = vec![false; crate::slot_bitmap::SLOTS];
         for &(start, end) in ranges {
             for slot in start..=end {
-                let owned = self.topo.slots[slot as usize].is_some();
+                let owned = self.topo.slot_owner(slot).is_some();
                 if delete && !owned {
                     return refused(format!("ERR Slot {slot} is already unassigned"));
                 }
@@ -411,13 +411,13 @@ impl Engine {
                 }
             }
         }
-        let me = self.topo.myself;
+        let me = self.topo.myself();
         for &(start, end) in ranges {
             for slot in start..=end {
                 if delete {
                     self.topo.del_slot(slot);
                 } else {
-                    self.topo.importing.remove(&slot);
+                    self.topo.stop_importing(slot);
                     self.topo.add_slot(me, slot);
                 }
             }
@@ -442,18 +442,17 @@ impl Engine {
     /// CLUSTER RESET: forget every other node and every slot; HARD also takes a new ID
     /// and zeroes the epochs.
     fn reset(&mut self, hard: bool) {
-        let me = self.topo.myself;
+        let me = self.topo.myself();
         if self.topo.me().is_replica() {
             self.topo.set_node_as_master(&me);
         }
-        self.topo.migrating.clear();
-        self.topo.importing.clear();
+        self.topo.clear_migrations();
         for slot in 0..crate::slot_bitmap::SLOTS as u16 {
             self.topo.del_slot(slot);
         }
         let others: Vec<NodeId> = self
             .topo
-            .nodes
+            .nodes()
             .keys()
             .filter(|id| **id != me)
             .copied()
@@ -462,12 +461,8 @@ impl Engine {
             self.delete_node(&id);
         }
         if hard {
-            self.topo.current_epoch = 0;
-            self.topo.last_vote_epoch = 0;
-            self.topo.me_mut().config_epoch = 0;
             let new_id = NodeId::random(&mut self.rng);
-            self.topo.rename_node(&me, new_id);
-            self.topo.myself = new_id;
+            self.topo.reset_identity(new_id);
             tracing::info!(id = %new_id, "node hard reset");
         }
         self.out.events.push(Event::StateChanged(false));

@@ -17,7 +17,7 @@ impl Engine {
         self.iteration += 1;
         let timeout = self.cfg.node_timeout;
         let handshake_timeout = timeout.max(MIN_HANDSHAKE_TIMEOUT);
-        let ids: Vec<NodeId> = self.topo.nodes.keys().copied().collect();
+        let ids: Vec<NodeId> = self.topo.nodes().keys().copied().collect();
 
         // Expire handshakes; connect to every node we have no link to.
         for id in &ids {
@@ -103,7 +103,7 @@ impl Engine {
             {
                 self.free_link(link);
             }
-            let n = &self.topo.nodes[id];
+            let n = &self.topo.nodes()[id];
             // Every contact is kept continuous by our own pings (a PONG time gossiped by
             // others proves nothing about us), so any node can back a lease the moment
             // it is promoted or given slots; slot-serving masters, whose answers keep
@@ -121,7 +121,7 @@ impl Engine {
                 self.send_ping(link, MessageType::Ping, now);
                 continue;
             }
-            let n = &self.topo.nodes[id];
+            let n = &self.topo.nodes()[id];
             if failure::looks_unreachable(n.ping_sent, n.data_received, now, timeout)
                 && !n.flags.any(NodeFlags::PFAIL | NodeFlags::FAIL)
             {
@@ -161,7 +161,7 @@ impl Engine {
     fn send_failure_reports(&mut self, now: u64) {
         let links: Vec<_> = self
             .topo
-            .nodes
+            .nodes()
             .values()
             .filter(|n| {
                 !n.flags.any(

@@ -42,16 +42,16 @@ impl Engine {
     /// The structured view: CLUSTER NODES plus failure reports and offsets.
     pub(super) fn topology_view(&mut self, now: u64) -> TopologyView {
         let timeout = self.cfg.node_timeout;
-        for n in self.topo.nodes.values_mut() {
+        for n in self.topo.nodes_mut() {
             n.fail_reports.expire(now, timeout);
         }
         TopologyView {
-            myself: self.topo.myself,
-            current_epoch: self.topo.current_epoch,
+            myself: self.topo.myself(),
+            current_epoch: self.topo.current_epoch(),
             state_ok: self.state_ok,
             nodes: self
                 .topo
-                .nodes
+                .nodes()
                 .values()
                 .map(|n| NodeView {
                     line: self.node_line(n),
@@ -84,7 +84,7 @@ impl Engine {
             slots: n.slots.ranges(),
             migrating: if me {
                 self.topo
-                    .migrating
+                    .migrating()
                     .iter()
                     .map(|(s, id)| (*s, id.to_string()))
                     .collect()
@@ -93,7 +93,7 @@ impl Engine {
             },
             importing: if me {
                 self.topo
-                    .importing
+                    .importing()
                     .iter()
                     .map(|(s, id)| (*s, id.to_string()))
                     .collect()
@@ -106,7 +106,7 @@ impl Engine {
     /// CLUSTER NODES: one line per known node, handshakes included.
     pub fn nodes_description(&self) -> String {
         let mut out = String::new();
-        for n in self.topo.nodes.values() {
+        for n in self.topo.nodes().values() {
             nodes_conf::render_line(&mut out, &self.node_line(n));
         }
         out
@@ -124,13 +124,13 @@ impl Engine {
         nodes_conf::render(&NodesConf {
             nodes: self
                 .topo
-                .nodes
+                .nodes()
                 .values()
                 .filter(|n| !n.in_handshake())
                 .map(|n| self.node_line(n))
                 .collect(),
-            current_epoch: self.topo.current_epoch,
-            last_vote_epoch: self.topo.last_vote_epoch,
+            current_epoch: self.topo.current_epoch(),
+            last_vote_epoch: self.topo.last_vote_epoch(),
         })
     }
 
@@ -138,7 +138,7 @@ impl Engine {
     pub fn info(&self) -> String {
         let mut assigned = 0;
         let (mut ok, mut pfail, mut fail) = (0, 0, 0);
-        for n in self.topo.nodes.values().filter(|n| n.slot_count > 0) {
+        for n in self.topo.nodes().values().filter(|n| n.slot_count > 0) {
             assigned += n.slot_count;
             match n {
                 n if n.is_failed() => fail += n.slot_count,
@@ -155,12 +155,12 @@ impl Engine {
         field("cluster_slots_ok", &ok);
         field("cluster_slots_pfail", &pfail);
         field("cluster_slots_fail", &fail);
-        field("cluster_known_nodes", &self.topo.nodes.len());
+        field("cluster_known_nodes", &self.topo.nodes().len());
         field("cluster_size", &self.size);
-        field("cluster_current_epoch", &self.topo.current_epoch);
+        field("cluster_current_epoch", &self.topo.current_epoch());
         field(
             "cluster_my_epoch",
-            &self.topo.shown_epoch(&self.topo.myself),
+            &self.topo.shown_epoch(&self.topo.myself()),
         );
         for (direction, counts) in [
             ("sent", &self.stats.sent),
@@ -215,15 +215,15 @@ impl Engine {
         let mut ranges: Vec<SlotRange> = Vec::new();
         let mut start = 0usize;
         while start < SLOTS {
-            let Some(owner) = self.topo.slots[start] else {
+            let Some(owner) = self.topo.slot_owner(start as u16) else {
                 start += 1;
                 continue;
             };
             let mut end = start;
-            while end + 1 < SLOTS && self.topo.slots[end + 1] == Some(owner) {
+            while end + 1 < SLOTS && self.topo.slot_owner(end as u16 + 1) == Some(owner) {
                 end += 1;
             }
-            let master = &self.topo.nodes[&owner];
+            let master = &self.topo.nodes()[&owner];
             let mut nodes = vec![self.endpoint_of(master)];
             nodes.extend(
                 master
@@ -270,7 +270,7 @@ impl Engine {
     /// CLUSTER SHARDS: one entry per master, with its replicas.
     pub fn shards(&self) -> Vec<Shard> {
         self.topo
-            .nodes
+            .nodes()
             .values()
             .filter(|n| n.is_master() && !n.in_handshake())
             .map(|m| {

@@ -85,8 +85,8 @@ impl Engine {
                     "start of election delayed"
                 );
                 // Siblings learn our offset now, so their ranks agree with ours.
-                let me = self.topo.myself;
-                let links: Vec<_> = self.topo.nodes[&master_id]
+                let me = self.topo.myself();
+                let links: Vec<_> = self.topo.nodes()[&master_id]
                     .replicas
                     .iter()
                     .filter(|s| **s != me)
@@ -101,12 +101,11 @@ impl Engine {
                 }
             }
             ElectionStep::RequestVotes => {
-                self.topo.current_epoch += 1;
-                self.election.epoch = self.topo.current_epoch;
+                self.election.epoch = self.topo.start_election_epoch();
                 tracing::info!(epoch = self.election.epoch, "starting a failover election");
                 // Each master hears FAIL before the request, on the same link, so
                 // none refuses because the news has not reached it yet.
-                if self.topo.nodes[&master_id].is_failed() {
+                if self.topo.nodes()[&master_id].is_failed() {
                     self.send_fail(master_id);
                 }
                 let mut header = self.header(MessageType::FailoverAuthRequest);
@@ -138,7 +137,7 @@ impl Engine {
 
     /// How many sibling replicas that could fail over are ahead of this one.
     fn my_rank(&self, master: &NodeId) -> usize {
-        let siblings: Vec<Sibling<'_, NodeId>> = self.topo.nodes[master]
+        let siblings: Vec<Sibling<'_, NodeId>> = self.topo.nodes()[master]
             .replicas
             .iter()
             .filter_map(|id| self.topo.node(id))
@@ -148,13 +147,13 @@ impl Engine {
                 no_failover: n.flags.has(NodeFlags::NOFAILOVER),
             })
             .collect();
-        election::rank(&self.topo.myself, self.repl_offset, &siblings)
+        election::rank(&self.topo.myself(), self.repl_offset, &siblings)
     }
 
     /// Takes over the master's slots and tells everyone (Redis's
     /// clusterFailoverReplaceYourMaster).
     pub(super) fn replace_my_master(&mut self, now: u64) {
-        let me = self.topo.myself;
+        let me = self.topo.myself();
         let Some(old) = self
             .topo
             .me()
@@ -234,7 +233,7 @@ impl Engine {
         let claimed_slots_max_epoch = h
             .slots
             .iter()
-            .filter_map(|s| self.topo.slots[s as usize])
+            .filter_map(|s| self.topo.slot_owner(s))
             .filter_map(|owner| self.topo.node(&owner))
             .map(|o| o.config_epoch)
             .max()
@@ -254,8 +253,8 @@ impl Engine {
         };
         let decision = election::decide_vote(
             serves,
-            self.topo.current_epoch,
-            self.topo.last_vote_epoch,
+            self.topo.current_epoch(),
+            self.topo.last_vote_epoch(),
             &request,
             now,
             self.cfg.node_timeout,
@@ -269,11 +268,11 @@ impl Engine {
         let master_id = master.map(|m| m.id).expect("decide_vote checked it");
         // Saved with fsync before the ack leaves: the shell saves before it sends.
         self.topo.record_vote(&master_id, now);
-        tracing::info!(replica = %requester, epoch = self.topo.current_epoch, "failover auth granted");
+        tracing::info!(replica = %requester, epoch = self.topo.current_epoch(), "failover auth granted");
         self.out.events.push(Event::VoteGranted {
             candidate: requester,
             master: master_id,
-            epoch: self.topo.current_epoch,
+            epoch: self.topo.current_epoch(),
         });
         if let Some(link) = self.topo.node(&requester).and_then(|n| n.link) {
             let msg = Message {
@@ -305,7 +304,7 @@ impl Engine {
         let is_mine = self
             .topo
             .node(&replica)
-            .is_some_and(|n| n.master == Some(self.topo.myself));
+            .is_some_and(|n| n.master == Some(self.topo.myself()));
         if !is_mine || !self.topo.me().is_master() {
             return;
         }
@@ -420,7 +419,7 @@ impl Engine {
         };
         let masters: Vec<NodeId> = self
             .topo
-            .nodes
+            .nodes()
             .values()
             .filter(|n| n.is_master() && !n.is_failed())
             .map(|n| n.id)
@@ -432,7 +431,7 @@ impl Engine {
             .unwrap_or(0);
         let mut target = None;
         for m in &masters {
-            let n = &self.topo.nodes[m];
+            let n = &self.topo.nodes()[m];
             let orphaned =
                 n.slot_count > 0 && n.flags.has(NodeFlags::MIGRATE_TO) && ok_replicas(self, m) == 0;
             let since = self.orphaned_since.entry(*m).or_insert(now);
@@ -451,15 +450,15 @@ impl Engine {
         let candidate = masters
             .iter()
             .filter(|m| ok_replicas(self, m) == max_ok)
-            .flat_map(|m| self.topo.nodes[m].replicas.iter().copied())
-            .chain(std::iter::once(self.topo.myself))
+            .flat_map(|m| self.topo.nodes()[m].replicas.iter().copied())
+            .chain(std::iter::once(self.topo.myself()))
             .min_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
         let mine = ok_replicas(self, &my_master);
         if replica_migration::should_migrate(
             mine,
             self.cfg.migration_barrier,
             max_ok,
-            candidate == Some(self.topo.myself),
+            candidate == Some(self.topo.myself()),
             orphaned_for,
         ) {
             tracing::warn!(master = %target, "migrating to orphaned master");

@@ -48,7 +48,7 @@ impl Engine {
             // Failure reports count only when a master makes them.
             if let Some(s) = sender
                 && sender_is_master
-                && g.node != self.topo.myself
+                && g.node != self.topo.myself()
             {
                 let timeout = self.cfg.node_timeout;
                 let n = self.topo.node_mut(&g.node).expect("known");

@@ -419,7 +419,7 @@ impl Engine {
             .map(|m| m.id);
         let others = self
             .topo
-            .nodes
+            .nodes()
             .values()
             .filter(|n| !n.is_myself() && serves(n) && Some(n.id) != my_master);
         let size = others.clone().count() + usize::from(serves(me) || my_master.is_some());
@@ -532,7 +532,7 @@ impl Engine {
             self.topo.check_structure();
             self.checked_version = self.topo.version();
         }
-        for n in self.topo.nodes.values() {
+        for n in self.topo.nodes().values() {
             for link in n.link.iter().chain(&n.inbound_link) {
                 let l = self
                     .links

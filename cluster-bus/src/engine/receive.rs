@@ -111,7 +111,7 @@ impl Engine {
             s.data_received = now;
         }
         if let Some(id) = sender
-            && !self.topo.nodes[&id].in_handshake()
+            && !self.topo.nodes()[&id].in_handshake()
         {
             self.topo.learn_current_epoch(h.current_epoch);
             self.topo.learn_config_epoch(&id, h.config_epoch);
@@ -258,21 +258,22 @@ impl Engine {
         }
         if let Some(s) = sender
             && kind == MessageType::Ping
-            && !self.topo.nodes[&s].in_handshake()
+            && !self.topo.nodes()[&s].in_handshake()
         {
             self.update_address_if_needed(&s, link, h);
         }
         // A sender resolved before a handshake rename stays unknown for the rest of this
         // packet, as in Redis: its slots and gossip count from its next message.
         let Some(s) = sender.take() else { return };
-        if !self.topo.nodes.contains_key(&s) {
+        if !self.topo.nodes().contains_key(&s) {
             return;
         }
         self.apply_role(&s, h);
         self.apply_claimed_slots(&s, h, now);
         // configEpoch collision between two masters: the smaller ID moves on.
         let me = self.topo.me();
-        if me.is_master() && self.topo.nodes[&s].is_master() && h.config_epoch == me.config_epoch {
+        if me.is_master() && self.topo.nodes()[&s].is_master() && h.config_epoch == me.config_epoch
+        {
             self.handle_epoch_collision(&s);
         }
         if let Body::Ping { gossip, extensions } = &msg.body {
@@ -312,18 +313,19 @@ impl Engine {
     fn apply_role(&mut self, s: &NodeId, h: &Header) {
         match h.replica_of {
             None => {
-                if !self.topo.nodes[s].is_master() {
+                if !self.topo.nodes()[s].is_master() {
                     self.topo.set_node_as_master(s);
                     self.save(false);
                     self.update_state_later();
                 }
             }
             Some(master) => {
-                if self.topo.nodes[s].is_master() {
+                if self.topo.nodes()[s].is_master() {
                     // A master turned into a replica.
                     self.topo.demote_to_replica(s);
                 }
-                if self.topo.node(&master).is_some() && self.topo.nodes[s].master != Some(master) {
+                if self.topo.node(&master).is_some() && self.topo.nodes()[s].master != Some(master)
+                {
                     self.topo.attach_replica(*s, master);
                 }
             }
@@ -334,7 +336,7 @@ impl Engine {
     /// master; tell the sender when it claims slots a node with a greater configEpoch
     /// owns.
     fn apply_claimed_slots(&mut self, s: &NodeId, h: &Header, now: u64) {
-        let node = &self.topo.nodes[s];
+        let node = &self.topo.nodes()[s];
         let shard_master = if node.is_master() {
             Some(*s)
         } else {
@@ -346,17 +348,17 @@ impl Engine {
         if !dirty {
             return;
         }
-        if self.topo.nodes[s].is_master() {
+        if self.topo.nodes()[s].is_master() {
             self.update_slots_config_with(*s, h.config_epoch, &h.slots, now);
         }
         let stale: Option<NodeId> = h.slots.iter().find_map(|slot| {
-            let owner = self.topo.slots[slot as usize]?;
+            let owner = self.topo.slot_owner(slot)?;
             if owner == *s || self.topo.slot_unclaimed(slot) {
                 return None;
             }
-            (self.topo.nodes[&owner].config_epoch > h.config_epoch).then_some(owner)
+            (self.topo.nodes()[&owner].config_epoch > h.config_epoch).then_some(owner)
         });
-        if let (Some(owner), Some(link)) = (stale, self.topo.nodes[s].link) {
+        if let (Some(owner), Some(link)) = (stale, self.topo.nodes()[s].link) {
             tracing::debug!(node = %s, owner = %owner, "sending UPDATE about a newer slot owner");
             self.send_update(link, &owner);
         }
@@ -364,7 +366,7 @@ impl Engine {
 
     /// Two masters share a configEpoch: the one with the smaller ID takes a new one.
     fn handle_epoch_collision(&mut self, s: &NodeId) {
-        if s.as_bytes() <= self.topo.myself.as_bytes() {
+        if s.as_bytes() <= self.topo.myself().as_bytes() {
             return;
         }
         let epoch = self.topo.take_new_config_epoch();

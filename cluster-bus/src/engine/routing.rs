@@ -182,7 +182,7 @@ impl Engine {
             .map(|m| add(m, &mut nodes));
         // Each owner's ranges straight from its bitmap: no per-slot lookups.
         let mut owners: Box<[u16]> = vec![NO_OWNER; SLOTS].into_boxed_slice();
-        for n in self.topo.nodes.values().filter(|n| n.slot_count > 0) {
+        for n in self.topo.nodes().values().filter(|n| n.slot_count > 0) {
             let i = add(n, &mut nodes);
             for (first, last) in n.slots.ranges() {
                 owners[first as usize..=last as usize].fill(i);
@@ -190,7 +190,7 @@ impl Engine {
         }
         let migrating = self
             .topo
-            .migrating
+            .migrating()
             .iter()
             .filter_map(|(&slot, target)| {
                 let n = self.topo.node(target)?;
@@ -204,7 +204,7 @@ impl Engine {
             myself,
             my_master,
             migrating,
-            importing: self.topo.importing.keys().copied().collect(),
+            importing: self.topo.importing().keys().copied().collect(),
         }
     }
 }

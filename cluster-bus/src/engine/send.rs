@@ -23,10 +23,10 @@ impl Engine {
         Header {
             kind: kind as u16,
             port: self.cfg.port,
-            current_epoch: self.topo.current_epoch,
+            current_epoch: self.topo.current_epoch(),
             config_epoch,
             offset: self.repl_offset,
-            sender: self.topo.myself,
+            sender: self.topo.myself(),
             slots,
             replica_of: me.master.filter(|_| me.is_replica()),
             ip: self.cfg.announce_ip.clone().unwrap_or_default(),
@@ -57,7 +57,7 @@ impl Engine {
     }
 
     fn gossip_entry(&self, id: &NodeId) -> GossipEntry {
-        let n = &self.topo.nodes[id];
+        let n = &self.topo.nodes()[id];
         GossipEntry {
             node: n.id,
             ping_sent: (n.ping_sent / 1000) as u32,
@@ -75,7 +75,7 @@ impl Engine {
     /// address and disconnected nodes without slots; then every PFAIL node, so failure
     /// reports spread fast.
     fn choose_gossip(&mut self) -> Vec<GossipEntry> {
-        let ids: Vec<NodeId> = self.topo.nodes.keys().copied().collect();
+        let ids: Vec<NodeId> = self.topo.nodes().keys().copied().collect();
         let total = ids.len();
         let mut fresh = total.saturating_sub(2);
         let wanted = (total / 10).max(3).min(fresh);
@@ -84,7 +84,7 @@ impl Engine {
         while fresh > 0 && chosen.len() < wanted && tries > 0 {
             tries -= 1;
             let id = ids[self.rng.random_range(0..total)];
-            let n = &self.topo.nodes[&id];
+            let n = &self.topo.nodes()[&id];
             if n.is_myself() || n.is_timed_out() {
                 continue;
             }
@@ -100,7 +100,7 @@ impl Engine {
             chosen.push(id);
             fresh -= 1;
         }
-        chosen.extend(self.topo.nodes.values().filter_map(|n| {
+        chosen.extend(self.topo.nodes().values().filter_map(|n| {
             (n.is_timed_out() && !n.flags.any(NodeFlags::HANDSHAKE | NodeFlags::NOADDR))
                 .then_some(n.id)
         }));
@@ -135,7 +135,7 @@ impl Engine {
     /// The outbound links of every other node that has one (not handshakes).
     fn broadcast_links(&self) -> Vec<LinkId> {
         self.topo
-            .nodes
+            .nodes()
             .values()
             .filter(|n| !n.flags.any(NodeFlags::MYSELF | NodeFlags::HANDSHAKE))
             .filter_map(|n| n.link)
@@ -174,7 +174,7 @@ impl Engine {
             return;
         };
         let mut slots = n.slots.clone();
-        for s in self.topo.owner_not_claiming.iter() {
+        for s in self.topo.owner_not_claiming().iter() {
             slots.remove(s);
         }
         let msg = Message {

@@ -30,29 +30,29 @@ impl Engine {
         keys_in_slot: usize,
         now: u64,
     ) -> Result<Answer, CommandError> {
-        let me = self.topo.myself;
+        let me = self.topo.myself();
         if self.topo.me().is_replica() {
             return refused("ERR Please use SETSLOT only with masters.");
         }
-        let owner = self.topo.slots[slot as usize];
+        let owner = self.topo.slot_owner(slot);
         match action {
             SetSlotAction::Migrating(id) => {
                 if owner != Some(me) {
                     return refused(format!("ERR I'm not the owner of hash slot {slot}"));
                 }
                 let target = self.master_by_text(&id, "I don't know about node")?;
-                self.topo.migrating.insert(slot, target);
+                self.topo.set_migrating(slot, target);
             }
             SetSlotAction::Importing(id) => {
                 if owner == Some(me) {
                     return refused(format!("ERR I'm already the owner of hash slot {slot}"));
                 }
                 let source = self.master_by_text(&id, "I don't know about node")?;
-                self.topo.importing.insert(slot, source);
+                self.topo.set_importing(slot, source);
             }
             SetSlotAction::Stable => {
-                self.topo.importing.remove(&slot);
-                self.topo.migrating.remove(&slot);
+                self.topo.stop_importing(slot);
+                self.topo.stop_migrating(slot);
             }
             SetSlotAction::Node(id) => {
                 let target = self.master_by_text(&id, "Unknown node")?;
@@ -62,7 +62,7 @@ impl Engine {
                     ));
                 }
                 if keys_in_slot == 0 {
-                    self.topo.migrating.remove(&slot);
+                    self.topo.stop_migrating(slot);
                 }
                 let was_mine = owner == Some(me);
                 self.topo.del_slot(slot);
@@ -76,7 +76,7 @@ impl Engine {
                     self.become_replica_of(target, now);
                     self.save(true);
                 }
-                if target == me && self.topo.importing.remove(&slot).is_some() {
+                if target == me && self.topo.stop_importing(slot).is_some() {
                     // The slot was moved by hand: a new configEpoch makes every node
                     // prefer this claim, and everyone hears it now.
                     if self.bump_epoch_without_consensus() {

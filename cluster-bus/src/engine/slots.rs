@@ -17,7 +17,7 @@ impl Engine {
         claimed: &SlotBitmap,
         now: u64,
     ) {
-        if sender == self.topo.myself {
+        if sender == self.topo.myself() {
             tracing::warn!("discarding UPDATE message about myself");
             return;
         }
@@ -27,21 +27,21 @@ impl Engine {
         let mut sender_slots = 0usize;
         let mut migrated_our_slots = 0usize;
         for slot in 0..crate::slot_bitmap::SLOTS as u16 {
-            let owner = self.topo.slots[slot as usize];
+            let owner = self.topo.slot_owner(slot);
             if claimed.contains(slot) {
                 sender_slots += 1;
                 if owner == Some(sender) {
-                    self.topo.owner_not_claiming.remove(slot);
+                    self.topo.set_owner_claiming(slot, true);
                     continue;
                 }
-                if self.topo.importing.contains_key(&slot) {
+                if self.topo.importing().contains_key(&slot) {
                     continue;
                 }
                 let older = owner
                     .and_then(|o| self.topo.node(&o))
                     .is_some_and(|o| o.config_epoch < epoch);
                 if self.topo.slot_unclaimed(slot) || older {
-                    if owner == Some(self.topo.myself) {
+                    if owner == Some(self.topo.myself()) {
                         dirty.push(slot);
                     }
                     if owner == Some(current_master) {
@@ -50,7 +50,7 @@ impl Engine {
                     }
                     self.topo.del_slot(slot);
                     self.topo.add_slot(sender, slot);
-                    self.topo.owner_not_claiming.remove(slot);
+                    self.topo.set_owner_claiming(slot, true);
                     // Saved (by `add_slot`), but not fsynced (Redis fsyncs here): a
                     // claim learned from a peer is learned again from it after a power
                     // loss, and nothing this node promised depends on it. Votes, epochs
@@ -58,7 +58,7 @@ impl Engine {
                     // what redis-cli's reshard pays per slot on every master.
                 }
             } else if owner == Some(sender) {
-                self.topo.owner_not_claiming.insert(slot);
+                self.topo.set_owner_claiming(slot, false);
             }
         }
         let shard_empty = self
@@ -99,14 +99,13 @@ impl Engine {
 
     /// Makes this node a replica of `master` (Redis's clusterSetMaster).
     pub(super) fn become_replica_of(&mut self, master: NodeId, _now: u64) {
-        let me = self.topo.myself;
+        let me = self.topo.myself();
         // A master that was pausing writes for its replica's manual failover stops.
         self.reset_manual_failover();
         self.election.reset();
         if self.topo.me().is_master() {
             self.topo.demote_to_replica(&me);
-            self.topo.migrating.clear();
-            self.topo.importing.clear();
+            self.topo.clear_migrations();
         }
         self.topo.attach_replica(me, master);
         let (ip, port) = self

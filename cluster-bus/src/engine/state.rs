@@ -30,7 +30,7 @@ impl Engine {
             // healthy nodes is a sum over nodes, not a walk over slots.
             let covered: usize = self
                 .topo
-                .nodes
+                .nodes()
                 .values()
                 .filter(|n| !n.is_failed())
                 .map(|n| n.slot_count)
@@ -39,7 +39,7 @@ impl Engine {
         }
         let mut size = 0;
         let mut reachable = 0;
-        for n in self.topo.nodes.values() {
+        for n in self.topo.nodes().values() {
             if n.is_master() && n.slot_count > 0 {
                 size += 1;
                 if !n.flags.any(NodeFlags::FAIL | NodeFlags::PFAIL) {
@@ -96,7 +96,7 @@ impl Engine {
                 .node(id)
                 .is_some_and(|m| m.is_master() && m.slot_count > 0)
         };
-        self.topo.nodes.values().all(|n| {
+        self.topo.nodes().values().all(|n| {
             n.is_myself()
                 || n.flags.any(
                     NodeFlags::PFAIL | NodeFlags::FAIL | NodeFlags::HANDSHAKE | NodeFlags::NOADDR,
@@ -113,7 +113,7 @@ impl Engine {
     /// master's contact looks like (an operator reading CLUSTERDOWN wants to know).
     fn log_lease(&self, now: u64) {
         let timeout = self.cfg.node_timeout;
-        for n in self.topo.nodes.values() {
+        for n in self.topo.nodes().values() {
             if n.is_myself() || !n.is_master() || n.slot_count == 0 {
                 continue;
             }

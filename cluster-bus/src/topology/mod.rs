@@ -25,22 +25,22 @@ use crate::slot_bitmap::{SLOTS, SlotBitmap};
 #[derive(Debug, Clone)]
 pub struct Topology {
     /// This node's ID.
-    pub myself: NodeId,
+    myself: NodeId,
     /// Every known node, this one included.
-    pub nodes: BTreeMap<NodeId, ClusterNode>,
+    nodes: BTreeMap<NodeId, ClusterNode>,
     /// The owner of each slot.
-    pub slots: Vec<Option<NodeId>>,
+    slots: Vec<Option<NodeId>>,
     /// Slots this node is migrating, and to whom.
-    pub migrating: BTreeMap<u16, NodeId>,
+    migrating: BTreeMap<u16, NodeId>,
     /// Slots this node is importing, and from whom.
-    pub importing: BTreeMap<u16, NodeId>,
+    importing: BTreeMap<u16, NodeId>,
     /// Slots whose owner no longer claims them (kept bound to avoid client errors,
     /// but never asserted in UPDATE messages).
-    pub owner_not_claiming: SlotBitmap,
+    owner_not_claiming: SlotBitmap,
     /// The cluster's logical clock as seen here.
-    pub current_epoch: u64,
+    current_epoch: u64,
     /// The epoch of this node's last vote.
-    pub last_vote_epoch: u64,
+    last_vote_epoch: u64,
     /// Bumped by every change that can alter routing (slot owners, roles, addresses);
     /// the engine republishes its routing snapshot when it moves. Private: only the
     /// mutation methods move it, so none can forget to.
@@ -69,6 +69,57 @@ impl Topology {
             version: 0,
             effects: Effects::default(),
         }
+    }
+
+    /// This node's ID.
+    pub fn myself(&self) -> NodeId {
+        self.myself
+    }
+
+    /// Every known node, this one included, in ID order.
+    pub fn nodes(&self) -> &BTreeMap<NodeId, ClusterNode> {
+        &self.nodes
+    }
+
+    /// Every node's record, mutable (failure reports, ping times: facts about a
+    /// node that neither routing nor nodes.conf depends on).
+    pub fn nodes_mut(&mut self) -> impl Iterator<Item = &mut ClusterNode> {
+        self.nodes.values_mut()
+    }
+
+    /// The owner of `slot`, if it is bound.
+    pub fn slot_owner(&self, slot: u16) -> Option<NodeId> {
+        self.slots[slot as usize]
+    }
+
+    /// The owner of every slot, in slot order.
+    pub fn slot_owners(&self) -> &[Option<NodeId>] {
+        &self.slots
+    }
+
+    /// Slots this node is migrating, and to whom.
+    pub fn migrating(&self) -> &BTreeMap<u16, NodeId> {
+        &self.migrating
+    }
+
+    /// Slots this node is importing, and from whom.
+    pub fn importing(&self) -> &BTreeMap<u16, NodeId> {
+        &self.importing
+    }
+
+    /// Slots whose owner no longer claims them.
+    pub fn owner_not_claiming(&self) -> &SlotBitmap {
+        &self.owner_not_claiming
+    }
+
+    /// The cluster's logical clock as seen here.
+    pub fn current_epoch(&self) -> u64 {
+        self.current_epoch
+    }
+
+    /// The epoch of this node's last vote.
+    pub fn last_vote_epoch(&self) -> u64 {
+        self.last_vote_epoch
     }
 
     /// This node's record.

@@ -172,4 +172,79 @@ impl Topology {
         }
         self.needs_save(true);
     }
+
+    /// Marks `slot` as migrating to `target` (CLUSTER SETSLOT MIGRATING).
+    pub fn set_migrating(&mut self, slot: u16, target: NodeId) {
+        self.migrating.insert(slot, target);
+        self.migration_changed();
+    }
+
+    /// Marks `slot` as importing from `source` (CLUSTER SETSLOT IMPORTING).
+    pub fn set_importing(&mut self, slot: u16, source: NodeId) {
+        self.importing.insert(slot, source);
+        self.migration_changed();
+    }
+
+    /// Ends `slot`'s migration, returning the target it had.
+    pub fn stop_migrating(&mut self, slot: u16) -> Option<NodeId> {
+        let was = self.migrating.remove(&slot);
+        if was.is_some() {
+            self.migration_changed();
+        }
+        was
+    }
+
+    /// Ends `slot`'s import, returning the source it had.
+    pub fn stop_importing(&mut self, slot: u16) -> Option<NodeId> {
+        let was = self.importing.remove(&slot);
+        if was.is_some() {
+            self.migration_changed();
+        }
+        was
+    }
+
+    /// Ends every migration and import (a master turning replica, CLUSTER RESET).
+    pub fn clear_migrations(&mut self) {
+        if !self.migrating.is_empty() || !self.importing.is_empty() {
+            self.migrating.clear();
+            self.importing.clear();
+            self.migration_changed();
+        }
+    }
+
+    // Migration marks change routing (ASK), are saved in nodes.conf, and are
+    // not durable promises, so no fsync.
+    fn migration_changed(&mut self) {
+        self.touch();
+        self.needs_save(false);
+    }
+
+    /// Records whether `slot`'s owner still claims it in its messages.
+    pub fn set_owner_claiming(&mut self, slot: u16, claiming: bool) {
+        if claiming {
+            self.owner_not_claiming.remove(slot);
+        } else {
+            self.owner_not_claiming.insert(slot);
+        }
+    }
+
+    /// Starts an election: currentEpoch moves on, durably, before any vote is asked
+    /// for in it. Returns the new epoch.
+    pub fn start_election_epoch(&mut self) -> u64 {
+        self.current_epoch += 1;
+        self.needs_save(true);
+        self.current_epoch
+    }
+
+    /// CLUSTER RESET HARD: this node takes `new_id` and every epoch starts again at 0.
+    pub fn reset_identity(&mut self, new_id: NodeId) {
+        self.current_epoch = 0;
+        self.last_vote_epoch = 0;
+        self.me_mut().config_epoch = 0;
+        let me = self.myself;
+        self.rename_node(&me, new_id);
+        self.myself = new_id;
+        self.touch();
+        self.needs_save(true);
+    }
 }

@@ -488,12 +488,12 @@ impl Sim {
     }
 
     pub fn id(&self, i: usize) -> NodeId {
-        self.engines[i].topology().myself
+        self.engines[i].topology().myself()
     }
 
     /// The slot owners as node i sees them.
     pub fn owners(&self, i: usize) -> Vec<Option<NodeId>> {
-        self.engines[i].topology().slots.clone()
+        self.engines[i].topology().slot_owners().to_vec()
     }
 
     /// Forms a cluster the way `redis-cli --cluster create` does: slots to the masters,
@@ -535,7 +535,7 @@ impl Sim {
         let everyone_knows_everyone = |s: &Sim| {
             (0..n).all(|i| {
                 let t = s.engines[i].topology();
-                t.nodes.len() == n && t.nodes.values().all(|x| !x.in_handshake())
+                t.nodes().len() == n && t.nodes().values().all(|x| !x.in_handshake())
             })
         };
         assert!(
@@ -564,7 +564,7 @@ pub fn converged(s: &Sim) -> bool {
         let e = &s.engines[i];
         s.owners(i) == reference
             && e.state_ok()
-            && e.topology().nodes.len() == n
+            && e.topology().nodes().len() == n
             && (0..n).all(|j| {
                 let seen = e.topology().node(&s.id(j));
                 let actual = s.engines[j].topology().me();

@@ -3,6 +3,7 @@
 //! their own binary, `failover`, so no other test competes with them for the CPU.
 
 mod admin;
+mod arity;
 mod bus_input;
 mod catalog;
 mod clients;
