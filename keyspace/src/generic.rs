@@ -3,7 +3,7 @@
 use crate::db::SlotLocks;
 use crate::error::{KeyspaceError, Result};
 use crate::slot_table::SlotTable;
-use crate::value::{Encoding, ValueType};
+use crate::value::{Encoding, Value, ValueType};
 
 /// DEL / UNLINK of one key: true if a live key was removed.
 pub fn delete(t: &mut SlotTable, key: &[u8], now: i64) -> bool {
@@ -122,6 +122,38 @@ pub fn rename(
         dst.set_deadline(destination, at);
     }
     Ok(true)
+}
+
+/// A value with its deadline, as COPY and MOVE carry it between keys.
+pub type Carried = (Value, Option<i64>);
+
+/// COPY's read: a copy of the live value under `key`, with its deadline.
+pub fn copy_of(t: &mut SlotTable, key: &[u8], now: i64) -> Option<Carried> {
+    let value = t.get(key, now)?.clone();
+    Some((value, t.deadline(key)))
+}
+
+/// MOVE's read: takes the live value under `key` out, with its deadline.
+pub fn take(t: &mut SlotTable, key: &[u8], now: i64) -> Option<Carried> {
+    if !t.contains(key, now) {
+        return None;
+    }
+    let deadline = t.deadline(key);
+    t.remove(key).map(|value| (value, deadline))
+}
+
+/// Stores a carried value under `key`, unless the key exists and `replace` is off;
+/// returns whether it was stored.
+pub fn place(t: &mut SlotTable, key: &[u8], carried: Carried, replace: bool, now: i64) -> bool {
+    if !replace && t.contains(key, now) {
+        return false;
+    }
+    let (value, deadline) = carried;
+    t.insert(key, value);
+    if let Some(at) = deadline {
+        t.set_deadline(key, at);
+    }
+    true
 }
 
 #[cfg(test)]

@@ -53,6 +53,13 @@ pub const PROTOCOL_NOT_INTEGER: &str = "ERR Protocol version is not an integer o
 pub const SELECT_IN_CLUSTER: &str = "ERR SELECT is not allowed in cluster mode";
 /// SELECT of a database that does not exist.
 pub const DB_OUT_OF_RANGE: &str = "ERR DB index is out of range";
+/// COPY or MOVE onto the key itself.
+pub const SAME_OBJECT: &str = "ERR source and destination objects are the same";
+/// COPY ... DB n in cluster mode.
+pub const COPY_DB_IN_CLUSTER: &str =
+    "ERR Copying to another database is not allowed in cluster mode";
+/// MOVE in cluster mode.
+pub const MOVE_IN_CLUSTER: &str = "ERR MOVE is not allowed in cluster mode";
 /// FUNCTION FLUSH with a bad mode.
 pub const FUNCTION_FLUSH_MODE: &str = "ERR FUNCTION FLUSH only supports SYNC|ASYNC option";
 /// FUNCTION DELETE of an unknown library.

@@ -6,6 +6,7 @@ use tessera_cluster_bus::engine::{Answer, ClusterCommand, CommandError, NodeEndp
 use tessera_keyspace::number::parse_i64;
 use tessera_keyspace::{SLOT_COUNT, key_slot};
 
+use super::cursor::ArgCursor;
 use super::{Ctx, help_reply, is};
 use crate::errors;
 use crate::protocol::reply::Reply;
@@ -452,7 +453,7 @@ fn slots(ctx: &mut Ctx<'_>, args: Args<'_>, delete: bool) {
 }
 
 fn slot_ranges(ctx: &mut Ctx<'_>, args: Args<'_>, delete: bool) {
-    if args.len() % 2 == 1 {
+    let Some(pairs) = ArgCursor::new(args, 2).rest_in_pairs() else {
         let name = if delete {
             "cluster|delslotsrange"
         } else {
@@ -460,13 +461,13 @@ fn slot_ranges(ctx: &mut Ctx<'_>, args: Args<'_>, delete: bool) {
         };
         ctx.reply.error(&errors::wrong_arity(name));
         return;
-    }
+    };
     let mut ranges = Vec::new();
-    for i in (2..args.len()).step_by(2) {
-        let Some(start) = slot_arg(ctx, args.get(i)) else {
+    for (start, end) in pairs {
+        let Some(start) = slot_arg(ctx, start) else {
             return;
         };
-        let Some(end) = slot_arg(ctx, args.get(i + 1)) else {
+        let Some(end) = slot_arg(ctx, end) else {
             return;
         };
         if start > end {

@@ -84,6 +84,20 @@ impl<'a> ArgCursor<'a> {
         }
     }
 
+    /// The arguments left, two by two (MSET's key value, CONFIG SET's name value), or
+    /// `None` when an odd number is left.
+    pub fn rest_in_pairs(self) -> Option<impl Iterator<Item = (&'a [u8], &'a [u8])> + Clone> {
+        if self.remaining() % 2 != 0 {
+            return None;
+        }
+        let args = self.args;
+        Some(
+            (self.at..args.len())
+                .step_by(2)
+                .map(move |i| (args.get(i), args.get(i + 1))),
+        )
+    }
+
     /// The next option from `table` with its values (`None` when no argument is
     /// left): an unknown token, or too few values after it, is a syntax error, and
     /// leaves the cursor at that token so the reply can name it ([`ArgCursor::peek`]).

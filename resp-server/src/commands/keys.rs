@@ -1,8 +1,8 @@
-//! DEL, EXISTS, TYPE, RENAME, KEYS, SCAN, RANDOMKEY, OBJECT.
+//! DEL, EXISTS, TYPE, RENAME, COPY, MOVE, KEYS, SCAN, RANDOMKEY, OBJECT.
 
 use tessera_keyspace::generic::{self};
-use tessera_keyspace::number::parse_u64;
-use tessera_keyspace::{ScanFilter, ValueType, key_slot};
+use tessera_keyspace::number::{parse_i64, parse_u64};
+use tessera_keyspace::{Db, ScanFilter, SlotGuard, ValueType, key_slot};
 
 use super::cursor::{ArgCursor, Options};
 use super::{Ctx, help_reply};
@@ -66,6 +66,123 @@ fn rename(ctx: &mut Ctx<'_>, args: Args<'_>, only_if_absent: bool) {
             }
         }
         Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
+
+#[derive(Clone, Copy)]
+enum CopyOption {
+    Db,
+    Replace,
+}
+
+const COPY_OPTIONS: Options<CopyOption> = &[
+    ("DB", 1, CopyOption::Db),
+    ("REPLACE", 0, CopyOption::Replace),
+];
+
+/// The database an argument names, or the error Redis gives for it.
+fn db_arg(ctx: &Ctx<'_>, arg: &[u8]) -> Result<usize, &'static str> {
+    let index = parse_i64(arg).ok_or(errors::NOT_INTEGER)?;
+    usize::try_from(index)
+        .ok()
+        .filter(|&i| i < ctx.node.keyspace().database_count())
+        .ok_or(errors::DB_OUT_OF_RANGE)
+}
+
+/// COPY source destination [DB index] [REPLACE]: the value and its deadline.
+pub(super) fn copy(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let (source, destination) = (args.get(1), args.get(2));
+    let mut options = ArgCursor::new(args, 3);
+    let (mut target_db, mut replace) = (ctx.session.db, false);
+    loop {
+        match options.next_option(COPY_OPTIONS) {
+            Ok(None) => break,
+            Ok(Some((CopyOption::Replace, _))) => replace = true,
+            Ok(Some((CopyOption::Db, [index, _]))) => match db_arg(ctx, index) {
+                Ok(db) => target_db = db,
+                Err(e) => return ctx.reply.error(e),
+            },
+            Err(e) => return ctx.reply.error(e.text()),
+        }
+    }
+    if ctx.settings.cluster_enabled && target_db != 0 {
+        return ctx.reply.error(errors::COPY_DB_IN_CLUSTER);
+    }
+    if target_db == ctx.session.db && source == destination {
+        return ctx.reply.error(errors::SAME_OBJECT);
+    }
+    let copied = if target_db == ctx.session.db {
+        let mut locks = ctx.db().lock_keys([source, destination]);
+        let copied =
+            generic::copy_of(locks.for_key(source), source, ctx.now_ms).is_some_and(|carried| {
+                generic::place(
+                    locks.for_key(destination),
+                    destination,
+                    carried,
+                    replace,
+                    ctx.now_ms,
+                )
+            });
+        if copied {
+            ctx.propagate_locked_verbatim(&mut locks, args);
+        }
+        copied
+    } else {
+        let keyspace = ctx.node.keyspace();
+        let (from, to) = (keyspace.db(ctx.session.db), keyspace.db(target_db));
+        let (mut src, mut dst) = lock_across(from, source, to, destination);
+        let copied = generic::copy_of(&mut src, source, ctx.now_ms).is_some_and(|carried| {
+            generic::place(&mut dst, destination, carried, replace, ctx.now_ms)
+        });
+        if copied {
+            ctx.propagate_verbatim(&mut src, args);
+        }
+        copied
+    };
+    ctx.reply.int(i64::from(copied));
+}
+
+/// MOVE key db: to another database, with its deadline, unless the key is there.
+pub(super) fn move_(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    if ctx.settings.cluster_enabled {
+        return ctx.reply.error(errors::MOVE_IN_CLUSTER);
+    }
+    let key = args.get(1);
+    let target_db = match db_arg(ctx, args.get(2)) {
+        Ok(db) => db,
+        Err(e) => return ctx.reply.error(e),
+    };
+    if target_db == ctx.session.db {
+        return ctx.reply.error(errors::SAME_OBJECT);
+    }
+    let keyspace = ctx.node.keyspace();
+    let (from, to) = (keyspace.db(ctx.session.db), keyspace.db(target_db));
+    let (mut src, mut dst) = lock_across(from, key, to, key);
+    let now = ctx.now_ms;
+    let moved = src.contains(key, now) && !dst.contains(key, now);
+    if moved {
+        let carried = generic::take(&mut src, key, now).expect("the key is live");
+        generic::place(&mut dst, key, carried, false, now);
+        ctx.propagate_verbatim(&mut src, args);
+    }
+    ctx.reply.int(i64::from(moved));
+}
+
+/// Locks `source`'s slot in `from` and `destination`'s in `to` (different databases)
+/// in the global order, database first, so two crossing commands cannot deadlock.
+fn lock_across<'d>(
+    from: &'d Db,
+    source: &[u8],
+    to: &'d Db,
+    destination: &[u8],
+) -> (SlotGuard<'d>, SlotGuard<'d>) {
+    assert_ne!(from.index(), to.index(), "one database needs lock_keys");
+    if from.index() < to.index() {
+        let src = from.lock(key_slot(source));
+        (src, to.lock(key_slot(destination)))
+    } else {
+        let dst = to.lock(key_slot(destination));
+        (from.lock(key_slot(source)), dst)
     }
 }
 

@@ -257,6 +257,8 @@ pub fn handler(id: CommandId) -> Handler {
         C::Randomkey => keys::randomkey,
         C::Readonly => cluster::readonly,
         C::Readwrite => cluster::readwrite,
+        C::Copy => keys::copy,
+        C::Move => keys::move_,
         C::Rename => keys::rename_command,
         C::Renamenx => keys::renamenx,
         C::Replconf => replication::replconf,

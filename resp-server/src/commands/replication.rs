@@ -4,6 +4,7 @@
 use std::time::Duration;
 use tessera_replication::{ReplicaState, Role};
 
+use super::cursor::ArgCursor;
 use super::{Ctx, is};
 use crate::errors;
 use crate::protocol::request::Args;
@@ -182,13 +183,11 @@ fn sync(ctx: &mut Ctx<'_>, args: Args<'_>, legacy: bool) {
 }
 
 pub(super) fn replconf(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    if args.len() % 2 == 0 {
+    let Some(options) = ArgCursor::new(args, 1).rest_in_pairs() else {
         ctx.reply.error(errors::SYNTAX);
         return;
-    }
-    let mut i = 1;
-    while i < args.len() {
-        let (option, value) = (args.get(i), args.get(i + 1));
+    };
+    for (option, value) in options {
         if is(option, "listening-port") {
             let Some(port) = ctx.int_arg(value) else {
                 return;
@@ -202,7 +201,6 @@ pub(super) fn replconf(ctx: &mut Ctx<'_>, args: Args<'_>) {
             ctx.reply.error(&errors::replconf_option(option));
             return;
         }
-        i += 2;
     }
     ctx.reply.ok();
 }

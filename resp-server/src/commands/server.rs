@@ -1,5 +1,6 @@
 //! INFO, CONFIG, DBSIZE, FLUSHALL, FLUSHDB, TIME, LASTSAVE, SHUTDOWN (DEBUG has its own file).
 
+use super::cursor::ArgCursor;
 use super::{Ctx, help_reply, is};
 use crate::errors;
 use crate::protocol::request::Args;
@@ -71,14 +72,11 @@ pub(super) fn config_get(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 pub(super) fn config_set(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    if args.len() % 2 != 0 {
+    let Some(pairs) = ArgCursor::new(args, 2).rest_in_pairs() else {
         ctx.reply.error(&errors::wrong_arity("config|set"));
         return;
-    }
-    let pairs: Vec<(&[u8], &[u8])> = (2..args.len())
-        .step_by(2)
-        .map(|i| (args.get(i), args.get(i + 1)))
-        .collect();
+    };
+    let pairs: Vec<(&[u8], &[u8])> = pairs.collect();
     match ctx.node.config().set(&pairs, ctx.session.local) {
         Ok(()) => ctx.reply.ok(),
         Err(e) => ctx.reply.error(&e),

@@ -335,7 +335,7 @@ pub(super) fn mget(ctx: &mut Ctx<'_>, args: Args<'_>) {
 
 /// Checks MSET's pairing; Redis reports an odd count as an arity error.
 fn pairs_ok(ctx: &mut Ctx<'_>, args: Args<'_>, name: &str) -> bool {
-    if args.len() % 2 == 0 {
+    if ArgCursor::new(args, 1).rest_in_pairs().is_none() {
         ctx.reply.error(&errors::wrong_arity(name));
         return false;
     }
@@ -344,7 +344,10 @@ fn pairs_ok(ctx: &mut Ctx<'_>, args: Args<'_>, name: &str) -> bool {
 
 fn mset_all(ctx: &mut Ctx<'_>, args: Args<'_>, only_if_none_exist: bool) -> bool {
     let db = ctx.db();
-    let keys = (1..args.len()).step_by(2).map(|i| args.get(i));
+    let pairs = ArgCursor::new(args, 1)
+        .rest_in_pairs()
+        .expect("pairs_ok checked the pairing");
+    let keys = pairs.clone().map(|(key, _)| key);
     let mut locks = db.lock_keys(keys.clone());
     if only_if_none_exist {
         let now = ctx.now_ms;
@@ -352,9 +355,8 @@ fn mset_all(ctx: &mut Ctx<'_>, args: Args<'_>, only_if_none_exist: bool) -> bool
             return false;
         }
     }
-    for i in (1..args.len()).step_by(2) {
-        let key = args.get(i);
-        let value = tessera_keyspace::Value::Str(StrValue::new(args.get(i + 1)));
+    for (key, value) in pairs {
+        let value = tessera_keyspace::Value::Str(StrValue::new(value));
         locks.for_key(key).insert(key, value);
     }
     ctx.propagate_locked_verbatim(&mut locks, args);

@@ -31,9 +31,40 @@ const SKIPPED: &[&str] = &[
 
 /// Words the fuzzer draws arguments from.
 const WORDS: &[&str] = &[
-    "0", "1", "-1", "2", "100", "1.5", "k", "v", "{k}x", "x", "*", "NX", "XX", "EX", "PX", "GET",
-    "COUNT", "MATCH", "TYPE", "string", "LIMIT", "WITHSCORES", "BYSCORE", "REV", "LEFT", "RIGHT",
-    "ID", "FILTERBY", "ACLCAT", "SCHEDULE", "ASYNC", "", "inf", "-inf",
+    "0",
+    "1",
+    "-1",
+    "2",
+    "100",
+    "1.5",
+    "k",
+    "v",
+    "{k}x",
+    "x",
+    "*",
+    "NX",
+    "XX",
+    "EX",
+    "PX",
+    "GET",
+    "COUNT",
+    "MATCH",
+    "TYPE",
+    "string",
+    "LIMIT",
+    "WITHSCORES",
+    "BYSCORE",
+    "REV",
+    "LEFT",
+    "RIGHT",
+    "ID",
+    "FILTERBY",
+    "ACLCAT",
+    "SCHEDULE",
+    "ASYNC",
+    "",
+    "inf",
+    "-inf",
 ];
 
 fn text(frame: &Frame) -> Option<String> {
@@ -91,7 +122,8 @@ fn no_argument_count_crashes_a_handler() {
     for (name, arity, flags) in &all {
         let skipped = SKIPPED.contains(&name.as_str())
             || flags.iter().any(|f| f == "blocking")
-            || (!name.contains('|') && all.iter().any(|(n, ..)| n.starts_with(&format!("{name}|"))));
+            || (!name.contains('|')
+                && all.iter().any(|(n, ..)| n.starts_with(&format!("{name}|"))));
         if skipped {
             continue;
         }
