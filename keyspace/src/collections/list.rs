@@ -34,8 +34,11 @@ const OPTIMIZATION_LEVEL: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
 const MIN_COMPRESS_BYTES: usize = 48;
 /// Compression must save more than this many bytes to be kept.
 const MIN_COMPRESS_IMPROVE: usize = 8;
-/// Bytes of a listpack's header and terminator, counted once when two nodes merge.
+/// Bytes of a listpack's header and terminator.
 const LP_OVERHEAD: usize = 7;
+/// What Redis 7.0 subtracts from two nodes' sizes to estimate their merged size: a
+/// ziplist's header and terminator (11), a leftover of ziplist days it still uses.
+const MERGE_OVERHEAD: usize = 11;
 
 /// A compressed node: the LZF bytes of its listpack.
 #[derive(Clone, Debug)]
@@ -166,7 +169,7 @@ fn allow_insert(node: &Node, fill: i32, sz: usize) -> bool {
 
 /// Whether two neighbouring nodes may become one.
 fn allow_merge(a: &Node, b: &Node, fill: i32) -> bool {
-    let merged = a.byte_len() + b.byte_len() - LP_OVERHEAD;
+    let merged = (a.byte_len() + b.byte_len()).saturating_sub(MERGE_OVERHEAD);
     if meets_size_limit(merged, fill) {
         true
     } else if merged > SIZE_SAFETY_LIMIT {
@@ -559,7 +562,8 @@ impl ListValue {
         } else if prev_has_room {
             self.nodes[i - 1].raw().push_back(value);
             self.settle(Some(i - 1));
-        } else if (at_tail && i + 1 == self.nodes.len()) || (at_head && i == 0) {
+        } else if at_tail || at_head {
+            // Full, at an edge, and the neighbour (if any) has no room: a new node.
             let mut lp = Listpack::new();
             lp.push_back(value);
             let at = if after { i + 1 } else { i };
