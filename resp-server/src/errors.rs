@@ -141,6 +141,21 @@ pub const DEBUG_NOT_ALLOWED: &str = "ERR DEBUG command not allowed. If the enabl
 /// CONFIG REWRITE on a node started without a config file.
 pub const NO_CONFIG_FILE: &str = "ERR The server is running without a config file";
 
+/// LPOP/RPOP with a negative or non-numeric count.
+pub const COUNT_MUST_BE_POSITIVE: &str = "ERR value is out of range, must be positive";
+/// LSET past either end.
+pub const INDEX_OUT_OF_RANGE: &str = "ERR index out of range";
+/// LPOS RANK 0.
+pub const LPOS_RANK_ZERO: &str = "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list";
+/// LPOS COUNT below zero or not a number.
+pub const LPOS_COUNT_NEGATIVE: &str = "ERR COUNT can't be negative";
+/// LPOS MAXLEN below zero or not a number.
+pub const LPOS_MAXLEN_NEGATIVE: &str = "ERR MAXLEN can't be negative";
+/// LMPOP/ZMPOP numkeys below 1 or not a number.
+pub const NUMKEYS_POSITIVE: &str = "ERR numkeys should be greater than 0";
+/// LMPOP/ZMPOP COUNT below 1 or not a number.
+pub const MPOP_COUNT_POSITIVE: &str = "ERR count should be greater than 0";
+
 /// The reply for a keyspace error.
 pub fn keyspace(e: KeyspaceError) -> &'static str {
     match e {

@@ -8,7 +8,7 @@
 
 mod crc64;
 pub mod encoding;
-mod lzf;
+pub(crate) mod lzf;
 mod payload;
 mod reader;
 mod snapshot;

@@ -12,6 +12,7 @@ mod expiry;
 mod function;
 mod introspection;
 mod keys;
+mod lists;
 mod migration;
 mod replication;
 mod server;
@@ -238,6 +239,19 @@ pub fn handler(id: CommandId) -> Handler {
         C::Info => server::info,
         C::Keys => keys::keys,
         C::Lastsave => server::lastsave,
+        C::Lindex => lists::lindex,
+        C::Linsert => lists::linsert,
+        C::Llen => lists::llen,
+        C::Lmove => lists::lmove,
+        C::Lmpop => lists::lmpop,
+        C::Lpop => lists::lpop,
+        C::Lpos => lists::lpos,
+        C::Lpush => lists::lpush,
+        C::Lpushx => lists::lpushx,
+        C::Lrange => lists::lrange,
+        C::Lrem => lists::lrem,
+        C::Lset => lists::lset,
+        C::Ltrim => lists::ltrim,
         C::Mget => strings::mget,
         C::Migrate => migration::migrate,
         C::Mset => strings::mset,
@@ -267,6 +281,10 @@ pub fn handler(id: CommandId) -> Handler {
         C::Restore => migration::restore,
         C::RestoreAsking => migration::restore,
         C::Role => replication::role,
+        C::Rpop => lists::rpop,
+        C::Rpoplpush => lists::rpoplpush,
+        C::Rpush => lists::rpush,
+        C::Rpushx => lists::rpushx,
         C::Save => server::save,
         C::Scan => keys::scan,
         C::Select => connection::select,

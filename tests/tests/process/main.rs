@@ -15,6 +15,7 @@ mod differential;
 mod dump_restore;
 mod exposures;
 mod grammar;
+mod lists;
 mod mixed;
 mod mixed_resharding;
 mod persistence;

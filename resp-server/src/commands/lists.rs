@@ -1,0 +1,425 @@
+//! LPUSH, LPOP, LRANGE and the other list commands (the blocking ones live elsewhere).
+//!
+//! Each parses its arguments in the order Redis 7.0 does (so the same error wins when
+//! several apply), calls `tessera_keyspace::lists`, and replicates what Redis
+//! replicates: the command as sent, except LMPOP, which goes out as the LPOP/RPOP
+//! with a count that it amounted to.
+
+use tessera_keyspace::encoding::listpack::LpEntry;
+use tessera_keyspace::key_slot;
+use tessera_keyspace::lists::{self, End, PosOptions};
+use tessera_keyspace::number::parse_i64;
+
+use super::cursor::{ArgCursor, ArgError};
+use super::{Ctx, is};
+use crate::errors;
+use crate::protocol::reply::Reply;
+use crate::protocol::request::Args;
+
+/// Replies with one element.
+fn bulk_entry(reply: &mut Reply, entry: LpEntry<'_>) {
+    match entry {
+        LpEntry::Int(n) => reply.bulk_i64(n),
+        LpEntry::Str(s) => reply.bulk(s),
+    }
+}
+
+/// Replies with popped elements as an array.
+fn bulk_array(reply: &mut Reply, values: &[Vec<u8>]) {
+    reply.array(values.len());
+    for v in values {
+        reply.bulk(v);
+    }
+}
+
+/// LEFT or RIGHT, or a syntax error.
+fn end_arg(arg: &[u8]) -> Option<End> {
+    if is(arg, "LEFT") {
+        Some(End::Head)
+    } else if is(arg, "RIGHT") {
+        Some(End::Tail)
+    } else {
+        None
+    }
+}
+
+fn push(ctx: &mut Ctx<'_>, args: Args<'_>, end: End, create: bool) {
+    let key = args.get(1);
+    let db = ctx.db();
+    let mut t = db.lock(key_slot(key));
+    let limits = ctx.settings.encoding;
+    match lists::push(
+        &mut t,
+        key,
+        args.iter_from(2),
+        end,
+        create,
+        &limits,
+        ctx.now_ms,
+    ) {
+        Ok(len) => {
+            if len > 0 {
+                ctx.propagate_verbatim(&mut t, args);
+            }
+            drop(t);
+            ctx.reply.int(len as i64);
+        }
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
+
+/// LPUSH.
+pub(super) fn lpush(c: &mut Ctx<'_>, a: Args<'_>) {
+    push(c, a, End::Head, true)
+}
+
+/// RPUSH.
+pub(super) fn rpush(c: &mut Ctx<'_>, a: Args<'_>) {
+    push(c, a, End::Tail, true)
+}
+
+/// LPUSHX.
+pub(super) fn lpushx(c: &mut Ctx<'_>, a: Args<'_>) {
+    push(c, a, End::Head, false)
+}
+
+/// RPUSHX.
+pub(super) fn rpushx(c: &mut Ctx<'_>, a: Args<'_>) {
+    push(c, a, End::Tail, false)
+}
+
+/// LPOP / RPOP key [count]: a bulk without a count, an array with one.
+fn pop(ctx: &mut Ctx<'_>, args: Args<'_>, end: End) {
+    if args.len() > 3 {
+        let name = String::from_utf8_lossy(args.get(0)).to_ascii_lowercase();
+        return ctx.reply.error(&errors::wrong_arity(&name));
+    }
+    let count = if args.len() == 3 {
+        match parse_i64(args.get(2)).and_then(|n| usize::try_from(n).ok()) {
+            Some(n) => Some(n),
+            None => return ctx.reply.error(errors::COUNT_MUST_BE_POSITIVE),
+        }
+    } else {
+        None
+    };
+    let key = args.get(1);
+    let db = ctx.db();
+    let mut t = db.lock(key_slot(key));
+    match lists::pop(&mut t, key, end, count.unwrap_or(1), ctx.now_ms) {
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+        Ok(None) if count.is_some() => ctx.reply.null_array(),
+        Ok(None) => ctx.reply.null(),
+        Ok(Some(values)) => {
+            if !values.is_empty() {
+                ctx.propagate_verbatim(&mut t, args);
+            }
+            drop(t);
+            match count {
+                Some(_) => bulk_array(ctx.reply, &values),
+                None => ctx.reply.bulk(&values[0]),
+            }
+        }
+    }
+}
+
+/// LPOP.
+pub(super) fn lpop(c: &mut Ctx<'_>, a: Args<'_>) {
+    pop(c, a, End::Head)
+}
+
+/// RPOP.
+pub(super) fn rpop(c: &mut Ctx<'_>, a: Args<'_>) {
+    pop(c, a, End::Tail)
+}
+
+/// LLEN.
+pub(super) fn llen(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let key = args.get(1);
+    let db = ctx.db();
+    let found = lists::len(&mut db.lock(key_slot(key)), key, ctx.now_ms);
+    match found {
+        Ok(n) => ctx.reply.int(n as i64),
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
+
+/// LINDEX: Redis looks the key up before it reads the index.
+pub(super) fn lindex(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let key = args.get(1);
+    let db = ctx.db();
+    let mut t = db.lock(key_slot(key));
+    let list = match lists::read(&mut t, key, ctx.now_ms) {
+        Err(e) => return ctx.reply.error(errors::keyspace(e)),
+        Ok(None) => return ctx.reply.null(),
+        Ok(Some(list)) => list,
+    };
+    let Some(index) = parse_i64(args.get(2)) else {
+        return ctx.reply.error(errors::NOT_INTEGER);
+    };
+    let reply = &mut *ctx.reply;
+    let found = lists::resolve_index(index, list.len())
+        .and_then(|i| list.with_element(i, |e| bulk_entry(reply, e)));
+    if found.is_none() {
+        reply.null();
+    }
+}
+
+/// LRANGE: the indexes are read before the key.
+pub(super) fn lrange(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let (Some(start), Some(stop)) = (parse_i64(args.get(2)), parse_i64(args.get(3))) else {
+        return ctx.reply.error(errors::NOT_INTEGER);
+    };
+    let key = args.get(1);
+    let db = ctx.db();
+    let mut t = db.lock(key_slot(key));
+    let list = match lists::read(&mut t, key, ctx.now_ms) {
+        Err(e) => return ctx.reply.error(errors::keyspace(e)),
+        Ok(None) => return ctx.reply.array(0),
+        Ok(Some(list)) => list,
+    };
+    match lists::resolve_range(start, stop, list.len()) {
+        None => ctx.reply.array(0),
+        Some((first, count)) => {
+            let reply = &mut *ctx.reply;
+            reply.array(count);
+            lists::for_each_in(list, first, count, |e| bulk_entry(reply, e));
+        }
+    }
+}
+
+/// LSET.
+pub(super) fn lset(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let key = args.get(1);
+    let db = ctx.db();
+    let mut t = db.lock(key_slot(key));
+    // Redis checks the key and its type before the index.
+    match lists::peek(&mut t, key, ctx.now_ms) {
+        Err(e) => return ctx.reply.error(errors::keyspace(e)),
+        Ok(None) => {
+            return ctx
+                .reply
+                .error(errors::keyspace(tessera_keyspace::KeyspaceError::NoSuchKey));
+        }
+        Ok(Some(_)) => {}
+    }
+    let Some(index) = parse_i64(args.get(2)) else {
+        return ctx.reply.error(errors::NOT_INTEGER);
+    };
+    match lists::set(&mut t, key, index, args.get(3), ctx.now_ms) {
+        Ok(true) => {
+            ctx.propagate_verbatim(&mut t, args);
+            drop(t);
+            ctx.reply.ok();
+        }
+        Ok(false) => ctx.reply.error(errors::INDEX_OUT_OF_RANGE),
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
+
+/// LINSERT key BEFORE|AFTER pivot element.
+pub(super) fn linsert(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let after = match args.get(2) {
+        w if is(w, "AFTER") => true,
+        w if is(w, "BEFORE") => false,
+        _ => return ctx.reply.error(errors::SYNTAX),
+    };
+    let key = args.get(1);
+    let db = ctx.db();
+    let mut t = db.lock(key_slot(key));
+    match lists::insert(&mut t, key, after, args.get(3), args.get(4), ctx.now_ms) {
+        Ok(n) => {
+            if n > 0 {
+                ctx.propagate_verbatim(&mut t, args);
+            }
+            drop(t);
+            ctx.reply.int(n);
+        }
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
+
+/// LREM key count element.
+pub(super) fn lrem(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let Some(count) = parse_i64(args.get(2)) else {
+        return ctx.reply.error(errors::NOT_INTEGER);
+    };
+    let key = args.get(1);
+    let db = ctx.db();
+    let mut t = db.lock(key_slot(key));
+    match lists::rem(&mut t, key, count, args.get(3), ctx.now_ms) {
+        Ok(n) => {
+            if n > 0 {
+                ctx.propagate_verbatim(&mut t, args);
+            }
+            drop(t);
+            ctx.reply.int(n as i64);
+        }
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
+
+/// LTRIM key start stop.
+pub(super) fn ltrim(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let (Some(start), Some(stop)) = (parse_i64(args.get(2)), parse_i64(args.get(3))) else {
+        return ctx.reply.error(errors::NOT_INTEGER);
+    };
+    let key = args.get(1);
+    let db = ctx.db();
+    let mut t = db.lock(key_slot(key));
+    match lists::trim(&mut t, key, start, stop, ctx.now_ms) {
+        Ok(n) => {
+            if n > 0 {
+                ctx.propagate_verbatim(&mut t, args);
+            }
+            drop(t);
+            ctx.reply.ok();
+        }
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
+
+/// LPOS's options, or the error reply Redis gives for the first bad one.
+fn lpos_options(args: Args<'_>) -> Result<PosOptions, &'static str> {
+    let mut options = PosOptions {
+        rank: 1,
+        count: None,
+        max_len: 0,
+    };
+    let mut cursor = ArgCursor::new(args, 3);
+    while !cursor.is_done() {
+        let opt = cursor.next_arg().map_err(ArgError::text)?;
+        if cursor.is_done() {
+            return Err(errors::SYNTAX);
+        }
+        let value = parse_i64(cursor.next_arg().map_err(ArgError::text)?);
+        let non_negative = |msg| value.filter(|&v| v >= 0).map(|v| v as usize).ok_or(msg);
+        if is(opt, "RANK") {
+            options.rank = value.ok_or(errors::NOT_INTEGER)?;
+            if options.rank == 0 {
+                return Err(errors::LPOS_RANK_ZERO);
+            }
+        } else if is(opt, "COUNT") {
+            options.count = Some(non_negative(errors::LPOS_COUNT_NEGATIVE)?);
+        } else if is(opt, "MAXLEN") {
+            options.max_len = non_negative(errors::LPOS_MAXLEN_NEGATIVE)?;
+        } else {
+            return Err(errors::SYNTAX);
+        }
+    }
+    Ok(options)
+}
+
+/// LPOS key element [RANK rank] [COUNT num] [MAXLEN len].
+pub(super) fn lpos(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let options = match lpos_options(args) {
+        Ok(o) => o,
+        Err(e) => return ctx.reply.error(e),
+    };
+    let key = args.get(1);
+    let db = ctx.db();
+    let mut t = db.lock(key_slot(key));
+    let found = match lists::read(&mut t, key, ctx.now_ms) {
+        Err(e) => return ctx.reply.error(errors::keyspace(e)),
+        Ok(None) => Vec::new(),
+        Ok(Some(list)) => lists::positions(list, args.get(2), options),
+    };
+    drop(t);
+    if options.count.is_some() {
+        ctx.reply.array(found.len());
+        found.iter().for_each(|&i| ctx.reply.int(i as i64));
+    } else {
+        match found.first() {
+            Some(&i) => ctx.reply.int(i as i64),
+            None => ctx.reply.null(),
+        }
+    }
+}
+
+fn move_element(ctx: &mut Ctx<'_>, args: Args<'_>, from: End, to: End) {
+    let (source, destination) = (args.get(1), args.get(2));
+    let db = ctx.db();
+    let mut locks = db.lock_keys([source, destination]);
+    let limits = ctx.settings.encoding;
+    let moved = lists::lmove(
+        &mut locks,
+        source,
+        destination,
+        from,
+        to,
+        &limits,
+        ctx.now_ms,
+    );
+    match moved {
+        Ok(Some(value)) => {
+            ctx.propagate_locked_verbatim(&mut locks, args);
+            drop(locks);
+            ctx.reply.bulk(&value);
+        }
+        Ok(None) => ctx.reply.null(),
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
+
+/// LMOVE source destination LEFT|RIGHT LEFT|RIGHT.
+pub(super) fn lmove(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    match (end_arg(args.get(3)), end_arg(args.get(4))) {
+        (Some(from), Some(to)) => move_element(ctx, args, from, to),
+        _ => ctx.reply.error(errors::SYNTAX),
+    }
+}
+
+/// RPOPLPUSH source destination.
+pub(super) fn rpoplpush(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    move_element(ctx, args, End::Tail, End::Head)
+}
+
+/// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count].
+pub(super) fn lmpop(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let numkeys = match parse_i64(args.get(1)) {
+        Some(n) if n >= 1 => n as u64,
+        _ => return ctx.reply.error(errors::NUMKEYS_POSITIVE),
+    };
+    // The keys, then the direction; numkeys larger than what follows is a syntax error.
+    let where_at = match usize::try_from(numkeys).ok().and_then(|n| n.checked_add(2)) {
+        Some(at) if at < args.len() => at,
+        _ => return ctx.reply.error(errors::SYNTAX),
+    };
+    let Some(end) = end_arg(args.get(where_at)) else {
+        return ctx.reply.error(errors::SYNTAX);
+    };
+    let mut count = None;
+    let mut cursor = ArgCursor::new(args, where_at + 1);
+    while !cursor.is_done() {
+        let opt = cursor.next_arg().unwrap_or_default();
+        if count.is_some() || !is(opt, "COUNT") || cursor.is_done() {
+            return ctx.reply.error(errors::SYNTAX);
+        }
+        match cursor.next_i64() {
+            Ok(n) if n >= 1 => count = Some(n as usize),
+            _ => return ctx.reply.error(errors::MPOP_COUNT_POSITIVE),
+        }
+    }
+    let keys: Vec<&[u8]> = (2..where_at).map(|i| args.get(i)).collect();
+    let db = ctx.db();
+    let mut locks = db.lock_keys(keys.iter().copied());
+    let popped = lists::mpop(
+        &mut locks,
+        keys.iter().copied(),
+        end,
+        count.unwrap_or(1),
+        ctx.now_ms,
+    );
+    match popped {
+        Ok(Some((i, values))) => {
+            let n = itoa::Buffer::new().format(values.len()).as_bytes().to_vec();
+            let name: &[u8] = if end == End::Head { b"LPOP" } else { b"RPOP" };
+            ctx.propagate_locked(&mut locks, &[name, keys[i], &n]);
+            drop(locks);
+            ctx.reply.array(2);
+            ctx.reply.bulk(keys[i]);
+            bulk_array(ctx.reply, &values);
+        }
+        Ok(None) => ctx.reply.null_array(),
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
