@@ -15,6 +15,7 @@ mod keys;
 mod migration;
 mod replication;
 mod server;
+mod sets;
 mod strings;
 pub(crate) mod transaction;
 
@@ -265,16 +266,33 @@ pub fn handler(id: CommandId) -> Handler {
         C::Restore => migration::restore,
         C::RestoreAsking => migration::restore,
         C::Role => replication::role,
+        C::Sadd => sets::sadd,
         C::Save => server::save,
         C::Scan => keys::scan,
+        C::Scard => sets::scard,
+        C::Sdiff => sets::sdiff,
+        C::Sdiffstore => sets::sdiffstore,
         C::Select => connection::select,
         C::Set => strings::set,
         C::Setex => strings::setex,
         C::Setnx => strings::setnx,
         C::Setrange => strings::setrange,
         C::Shutdown => server::shutdown,
+        C::Sinter => sets::sinter,
+        C::Sintercard => sets::sintercard,
+        C::Sinterstore => sets::sinterstore,
+        C::Sismember => sets::sismember,
         C::Slaveof => replication::replicaof,
+        C::Smembers => sets::smembers,
+        C::Smismember => sets::smismember,
+        C::Smove => sets::smove,
+        C::Spop => sets::spop,
+        C::Srandmember => sets::srandmember,
+        C::Srem => sets::srem,
+        C::Sscan => sets::sscan,
         C::Strlen => strings::strlen,
+        C::Sunion => sets::sunion,
+        C::Sunionstore => sets::sunionstore,
         C::Sync => replication::sync_command,
         C::Time => server::time,
         C::Touch => keys::exists,
