@@ -17,6 +17,7 @@ mod error;
 pub mod generic;
 pub mod glob;
 mod hash_slot;
+pub mod hashes;
 pub mod long_double;
 pub mod number;
 pub mod rdb;

@@ -4,3 +4,4 @@
 pub mod intset;
 pub mod listpack;
 pub mod ziplist;
+pub mod zipmap;

@@ -10,6 +10,7 @@ pub mod cursor;
 mod debug;
 mod expiry;
 mod function;
+mod hashes;
 mod introspection;
 mod keys;
 mod migration;
@@ -232,7 +233,23 @@ pub fn handler(id: CommandId) -> Handler {
         C::Getex => strings::getex,
         C::Getrange => strings::getrange,
         C::Getset => strings::getset,
+        C::Hdel => hashes::hdel,
         C::Hello => connection::hello,
+        C::Hexists => hashes::hexists,
+        C::Hget => hashes::hget,
+        C::Hgetall => hashes::hgetall,
+        C::Hincrby => hashes::hincrby,
+        C::Hincrbyfloat => hashes::hincrbyfloat,
+        C::Hkeys => hashes::hkeys,
+        C::Hlen => hashes::hlen,
+        C::Hmget => hashes::hmget,
+        C::Hmset => hashes::hmset,
+        C::Hrandfield => hashes::hrandfield,
+        C::Hscan => hashes::hscan,
+        C::Hset => hashes::hset,
+        C::Hsetnx => hashes::hsetnx,
+        C::Hstrlen => hashes::hstrlen,
+        C::Hvals => hashes::hvals,
         C::Incr => strings::incr,
         C::Incrby => strings::incrby,
         C::Incrbyfloat => strings::incrbyfloat,
