@@ -129,16 +129,23 @@ impl HashValue {
         self.convert_for_lengths([field.len(), value.len()].into_iter(), limits);
         match &mut self.0 {
             Repr::Listpack(lp) => {
-                if let Some(at) = Self::lp_find(lp, field) {
-                    lp.replace(at + 1, value);
-                    return false;
-                }
-                lp.push_back(field);
-                lp.push_back(value);
+                let added = match Self::lp_find(lp, field) {
+                    Some(at) => {
+                        lp.replace(at + 1, value);
+                        false
+                    }
+                    None => {
+                        lp.push_back(field);
+                        lp.push_back(value);
+                        true
+                    }
+                };
+                // Checked after an update too (the limit may have been lowered since),
+                // as Redis's hashTypeSet does.
                 if lp.len() / 2 > limits.hash_max_listpack_entries {
                     self.convert();
                 }
-                true
+                added
             }
             Repr::Table(t) => match t.find(field) {
                 Some(at) => {

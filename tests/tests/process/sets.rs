@@ -97,6 +97,13 @@ impl Twins {
         let have = self.tessera[p]
             .command_bytes(args)
             .expect("tessera answers");
+        if std::env::var_os("TESSERA_COLLECTIONS_TRACE").is_some() {
+            let line: Vec<String> = args
+                .iter()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            eprintln!("{} -> {}", line.join(" "), show(&want));
+        }
         (want, have)
     }
 
@@ -148,7 +155,7 @@ impl Twins {
     /// of what came back must be equal (`pairs`: items are field/value pairs).
     pub fn full_scan(&mut self, cmd: &[u8], key: &[u8], extra: &[&[u8]], pairs: bool) {
         let p = self.proto;
-        let mut collect = |conn: &mut RawConnection| -> Result<BTreeSet<Vec<Vec<u8>>>, Frame> {
+        let collect = |conn: &mut RawConnection| -> Result<BTreeSet<Vec<Vec<u8>>>, Frame> {
             let mut cursor = b"0".to_vec();
             let mut seen = BTreeSet::new();
             for _ in 0..10_000 {
