@@ -15,6 +15,9 @@ impl std::fmt::Display for ZipmapError {
     }
 }
 
+/// A field and its value, as a zipmap holds them.
+pub type ZipmapPair = (Vec<u8>, Vec<u8>);
+
 const BIGLEN: u8 = 254;
 const END: u8 = 255;
 
@@ -43,7 +46,7 @@ fn take<'a>(bytes: &'a [u8], at: &mut usize, n: usize) -> Result<&'a [u8], Zipma
 
 /// The field/value pairs of a zipmap, checked from end to end: every length within the
 /// bytes, the count (when recorded) right, the end marker last.
-pub fn zipmap_pairs(bytes: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ZipmapError> {
+pub fn zipmap_pairs(bytes: &[u8]) -> Result<Vec<ZipmapPair>, ZipmapError> {
     let count = *bytes.first().ok_or(ZipmapError)?;
     let mut at = 1;
     let mut pairs = Vec::new();

@@ -65,6 +65,9 @@ fn is_listpack(t: &mut Twins, key: &str) -> bool {
     t.redis_only(&[b"OBJECT", b"ENCODING", key.as_bytes()]) == Frame::Bulk(b"listpack".to_vec())
 }
 
+/// A field HRANDFIELD returned, with its value when asked for.
+type Pick = (Vec<u8>, Option<Vec<u8>>);
+
 /// HRANDFIELD: same shape, Tessera's picks from the hash (values matching), distinct
 /// when Redis's must be.
 fn judge_randfield(
@@ -75,7 +78,7 @@ fn judge_randfield(
 ) {
     let (want, have) = t.both(args);
     let with_values = args.len() == 4 && args[3].eq_ignore_ascii_case(b"WITHVALUES");
-    let pairs = |f: &Frame| -> Option<Vec<(Vec<u8>, Option<Vec<u8>>)>> {
+    let pairs = |f: &Frame| -> Option<Vec<Pick>> {
         let Frame::Array(elements) = f else {
             return None;
         };
