@@ -494,5 +494,45 @@ mod tests {
         let mut blob = vec![odd.as_bytes().len() as u8];
         blob.extend_from_slice(odd.as_bytes());
         assert!(read(op::TYPE_HASH_LISTPACK, &blob, l).is_err());
+        // A ziplist {a: 1} as Redis before 7.0 wrote it: the string "a", the 4-bit
+        // immediate integer 1.
+        let ziplist = b"\x10\x00\x00\x00\x0d\x00\x00\x00\x02\x00\x00\x01a\x03\xf2\xff";
+        let mut blob = vec![ziplist.len() as u8];
+        blob.extend_from_slice(ziplist);
+        let h = read(op::TYPE_HASH_ZIPLIST, &blob, l).unwrap();
+        assert_eq!(h.pairs(), [(b"a".to_vec(), b"1".to_vec())]);
+    }
+
+    #[test]
+    fn damaged_payloads_never_panic() {
+        let l = EncodingLimits::default();
+        let mut h = HashValue::new();
+        for i in 0..20 {
+            h.set(
+                format!("f{i}").as_bytes(),
+                format!("{}", i * 7919).as_bytes(),
+                &l,
+            );
+        }
+        let mut big = h.clone();
+        big.set(&[b'x'; 100], b"v", &l);
+        let mut seed = 7u64;
+        for value in [&h, &big] {
+            let mut good = Vec::new();
+            value.write_rdb(&mut good, false);
+            for _ in 0..3000 {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let mut bad = good.clone();
+                let at = (seed >> 33) as usize % bad.len();
+                bad[at] ^= 1 << ((seed >> 20) % 8);
+                if seed % 5 == 0 {
+                    bad.truncate(at);
+                }
+                let mut src = Bytes(&bad);
+                let _ = HashValue::read_rdb(&mut src, value.rdb_type(), ReadLimits::new(1 << 20));
+            }
+        }
     }
 }

@@ -21,7 +21,8 @@ pub struct SetValue(Repr);
 #[derive(Clone)]
 enum Repr {
     Ints(Intset),
-    Table(Table<CompactBytes>),
+    // Boxed so a small set (an intset) costs no more than its buffer's handle.
+    Table(Box<Table<CompactBytes>>),
 }
 
 /// Longest text of an i64 (`-9223372036854775808`).
@@ -42,7 +43,7 @@ impl SetValue {
         if as_int(first).is_some() {
             SetValue::empty_intset()
         } else {
-            SetValue(Repr::Table(Table::with_capacity(0)))
+            SetValue(Repr::Table(Box::new(Table::with_capacity(0))))
         }
     }
 
@@ -87,7 +88,7 @@ impl SetValue {
             for v in s.iter() {
                 table.push_new(CompactBytes::new(itoa::Buffer::new().format(v).as_bytes()));
             }
-            self.0 = Repr::Table(table);
+            self.0 = Repr::Table(Box::new(table));
         }
     }
 
@@ -224,7 +225,9 @@ impl SetValue {
                 // A set too big for an intset is a hash table from the start, as in Redis.
                 let mut set = if len > enc.set_max_intset_entries as u64 {
                     // The length is untrusted: reserve only what a sane file would need.
-                    SetValue(Repr::Table(Table::with_capacity(len.min(1 << 16) as usize)))
+                    SetValue(Repr::Table(Box::new(Table::with_capacity(
+                        len.min(1 << 16) as usize,
+                    ))))
                 } else {
                     SetValue::empty_intset()
                 };
@@ -373,6 +376,31 @@ mod tests {
             (op::TYPE_SET_INTSET, b"\x08\x02\x00\x00\x00\x01\x00\x00\x00"),
         ] {
             assert!(SetValue::read_rdb(&mut Bytes(bytes), kind, read).is_err());
+        }
+        // Damaged copies of good payloads: errors or values, never a panic.
+        let l = limits(512);
+        let mut ints = SetValue::empty_intset();
+        let mut words = SetValue::for_member(b"a");
+        for i in 0..30 {
+            ints.add(format!("{}", i * 7919).as_bytes(), &l);
+            words.add(format!("w{i}").as_bytes(), &l);
+        }
+        let mut seed = 11u64;
+        for value in [&ints, &words] {
+            let mut good = Vec::new();
+            value.write_rdb(&mut good, false);
+            for _ in 0..3000 {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let mut bad = good.clone();
+                let at = (seed >> 33) as usize % bad.len();
+                bad[at] ^= 1 << ((seed >> 20) % 8);
+                if seed % 5 == 0 {
+                    bad.truncate(at);
+                }
+                let _ = SetValue::read_rdb(&mut Bytes(&bad), value.rdb_type(), read);
+            }
         }
     }
 }
