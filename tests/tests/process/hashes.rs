@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use tessera_resp::frame::Frame;
 use tessera_tests::{RawConnection, RedisServer, TesseraNode, show};
 
-use super::sets::{Rng, Twins, cross_dump, items};
+use super::twins::{Rng, Twins, cross_dump, items};
 
 const DEBUG: [&str; 2] = ["--enable-debug-command", "yes"];
 

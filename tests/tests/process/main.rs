@@ -23,4 +23,5 @@ mod resharding;
 mod server;
 mod sets;
 mod startup;
+mod twins;
 mod write_safety;
