@@ -7,9 +7,9 @@
 use std::collections::BTreeMap;
 
 use tessera_resp::frame::Frame;
-use tessera_tests::{RawConnection, RedisServer, TesseraNode, show};
+use tessera_tests::{RedisServer, TesseraNode};
 
-use super::twins::{Rng, Twins, cross_dump, items};
+use super::twins::{Rng, Twins, cross_dump, items, rdb_both_ways};
 
 const DEBUG: [&str; 2] = ["--enable-debug-command", "yes"];
 
@@ -371,17 +371,6 @@ fn hashes_match_redis() {
     t.exact(&[b"DUMP", b"{d}small"]);
     t.assert_clean("dump/restore");
 
-    t.redis_only(&[b"SAVE"]);
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::copy(redis.dir().join("dump.rdb"), dir.path().join("dump.rdb")).expect("copy");
-    let loaded = TesseraNode::start_in_dir(dir, &DEBUG);
-    let mut c = RawConnection::connect(loaded.port).expect("connect");
-    for (key, _) in &cases {
-        for probe in [&b"DEBUG DIGEST-VALUE"[..], b"OBJECT ENCODING"] {
-            let mut args: Vec<&[u8]> = probe.split(|&b| b == b' ').collect();
-            args.push(key.as_bytes());
-            let want = t.redis_only(&args);
-            assert_eq!(show(&c.command_bytes(&args).unwrap()), show(&want), "{key}");
-        }
-    }
+    let keys: Vec<&str> = cases.iter().map(|(k, _)| *k).collect();
+    rdb_both_ways(&mut t, &redis, &keys);
 }

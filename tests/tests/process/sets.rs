@@ -7,9 +7,9 @@
 use std::collections::BTreeSet;
 
 use tessera_resp::frame::Frame;
-use tessera_tests::{RawConnection, RedisServer, TesseraNode, show};
+use tessera_tests::{RedisServer, TesseraNode};
 
-use super::twins::{Rng, Twins, cross_dump, items};
+use super::twins::{Rng, Twins, cross_dump, items, rdb_both_ways};
 
 const DEBUG: [&str; 2] = ["--enable-debug-command", "yes"];
 
@@ -341,19 +341,6 @@ fn sets_match_redis() {
     t.assert_clean("dump/restore");
 
     // A dump.rdb written by redis-server loads in Tessera with the same digests.
-    t.redis_only(&[b"SAVE"]);
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::copy(redis.dir().join("dump.rdb"), dir.path().join("dump.rdb")).expect("copy");
-    let loaded = TesseraNode::start_in_dir(dir, &DEBUG);
-    let mut c = RawConnection::connect(loaded.port).expect("connect");
-    for (key, _) in &cases {
-        let args = [&b"DEBUG"[..], b"DIGEST-VALUE", key.as_bytes()];
-        let want = t.redis_only(&args);
-        assert_eq!(show(&c.command_bytes(&args).unwrap()), show(&want), "{key}");
-        let args = [&b"OBJECT"[..], b"ENCODING", key.as_bytes()];
-        assert_eq!(
-            show(&c.command_bytes(&args).unwrap()),
-            show(&t.redis_only(&args))
-        );
-    }
+    let keys: Vec<&str> = cases.iter().map(|(k, _)| *k).collect();
+    rdb_both_ways(&mut t, &redis, &keys);
 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use tessera_resp::frame::Frame;
-use tessera_tests::{RawConnection, show};
+use tessera_tests::{RawConnection, RedisServer, TesseraNode, show};
 
 /// A small seeded generator (splitmix64): the same seed gives the same commands.
 pub(crate) struct Rng(pub u64);
@@ -262,4 +262,42 @@ pub(crate) fn cross_dump(t: &mut Twins, key: &[u8]) {
         show(&t.tessera_only(&encoding)),
         show(&t.redis_only(&encoding))
     );
+}
+
+/// The keys' digests and encodings on `c` equal redis-server's (through `t`).
+fn same_as_redis(t: &mut Twins, c: &mut RawConnection, keys: &[&str], stage: &str) {
+    for key in keys {
+        for probe in ["DEBUG DIGEST-VALUE", "OBJECT ENCODING"] {
+            let mut args: Vec<&[u8]> = probe.split(' ').map(str::as_bytes).collect();
+            args.push(key.as_bytes());
+            let want = t.redis_only(&args);
+            let have = c.command_bytes(&args).expect("a reply");
+            assert_eq!(show(&have), show(&want), "{stage}: {probe} {key}");
+        }
+    }
+}
+
+/// dump.rdb both ways: redis-server's file loads in Tessera, survives DEBUG RELOAD,
+/// and Tessera's own file loads in a new redis-server, each with redis-server's
+/// digests and encodings for `keys`.
+pub(crate) fn rdb_both_ways(t: &mut Twins, redis: &RedisServer, keys: &[&str]) {
+    let debug = ["--enable-debug-command", "yes"];
+    t.redis_only(&[b"SAVE"]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(redis.dir().join("dump.rdb"), dir.path().join("dump.rdb")).expect("copy");
+    let loaded = TesseraNode::start_in_dir(dir, &debug);
+    let mut c = RawConnection::connect(loaded.port).expect("connect");
+    same_as_redis(t, &mut c, keys, "redis dump.rdb loaded by Tessera");
+    assert_eq!(show(&c.command(&["DEBUG", "RELOAD"]).unwrap()), "+OK");
+    same_as_redis(t, &mut c, keys, "after DEBUG RELOAD");
+    assert_eq!(show(&c.command(&["SAVE"]).unwrap()), "+OK");
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(
+        loaded.dir.path().join("dump.rdb"),
+        dir.path().join("dump.rdb"),
+    )
+    .expect("copy");
+    let back = RedisServer::start_in(dir, &debug);
+    let mut c = RawConnection::connect(back.port).expect("connect");
+    same_as_redis(t, &mut c, keys, "Tessera dump.rdb loaded by redis-server");
 }
