@@ -13,8 +13,9 @@ use super::keys::parse_cursor;
 use crate::errors;
 use crate::protocol::request::Args;
 
-/// Members Redis puts in one replicated SREM when it replays SPOP with a count.
-const SREM_BATCH: usize = 1024;
+/// Members in one replicated SREM when SPOP with a count is replayed: Redis 7.0 sends
+/// one SREM per member (batching came in 7.2).
+const SREM_BATCH: usize = 1;
 
 fn random() -> u64 {
     rand::random::<u64>()
