@@ -27,6 +27,12 @@ pub enum KeyspaceError {
     /// The key does not exist.
     #[error("no such key")]
     NoSuchKey,
+    /// The hash field's value is not an integer (HINCRBY).
+    #[error("hash value is not an integer")]
+    HashNotInteger,
+    /// The hash field's value is not a float (HINCRBYFLOAT).
+    #[error("hash value is not a float")]
+    HashNotFloat,
 }
 
 /// Result of a keyspace operation.

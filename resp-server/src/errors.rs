@@ -155,6 +155,17 @@ pub const LPOS_MAXLEN_NEGATIVE: &str = "ERR MAXLEN can't be negative";
 pub const NUMKEYS_POSITIVE: &str = "ERR numkeys should be greater than 0";
 /// LMPOP/ZMPOP COUNT below 1 or not a number.
 pub const MPOP_COUNT_POSITIVE: &str = "ERR count should be greater than 0";
+/// SPOP with a negative count.
+pub const OUT_OF_RANGE_POSITIVE: &str = "ERR value is out of range, must be positive";
+/// HRANDFIELD ... WITHVALUES with a count too large to double.
+pub const OUT_OF_RANGE: &str = "ERR value is out of range";
+/// SINTERCARD with a numkeys that is not a positive integer.
+/// SINTERCARD with a numkeys larger than the keys given.
+pub const NUMKEYS_TOO_MANY: &str = "ERR Number of keys can't be greater than number of args";
+/// SINTERCARD with a negative or non-integer LIMIT.
+pub const LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
+/// HINCRBYFLOAT with an infinite or NaN increment.
+pub const NAN_OR_INFINITY: &str = "ERR value is NaN or Infinity";
 
 /// The reply for a keyspace error.
 pub fn keyspace(e: KeyspaceError) -> &'static str {
@@ -168,12 +179,19 @@ pub fn keyspace(e: KeyspaceError) -> &'static str {
             "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
         }
         KeyspaceError::NoSuchKey => "ERR no such key",
+        KeyspaceError::HashNotInteger => "ERR hash value is not an integer",
+        KeyspaceError::HashNotFloat => "ERR hash value is not a float",
     }
 }
 
 /// `ERR wrong number of arguments for '<name>' command`.
 pub fn wrong_arity(full_name: &str) -> String {
     format!("ERR wrong number of arguments for '{full_name}' command")
+}
+
+/// A count outside `min..=max`, as Redis's getRangeLongFromObjectOrReply words it.
+pub fn out_of_range(min: i64, max: i64) -> String {
+    format!("ERR value is out of range, value must between {min} and {max}")
 }
 
 /// `ERR invalid expire time in '<name>' command`.

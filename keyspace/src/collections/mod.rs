@@ -3,6 +3,7 @@
 pub mod hash;
 pub mod list;
 pub mod set;
+mod table;
 pub mod zset;
 
 pub use hash::HashValue;

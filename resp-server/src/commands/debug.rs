@@ -227,12 +227,13 @@ fn continue_digest(digest: &mut [u8; 20], value: &Value, volatile: bool) {
         Value::Str(s) => s.with_bytes(|b| mix_digest(digest, b)),
         Value::List(l) => l.for_each_element(|e| mix_digest(digest, e)),
         Value::Set(s) => s.for_each_member(|m| xor_digest(digest, m)),
-        // Pairs are digested on their own and XORed in, so their order does not count.
+        // Pairs are digested on their own and XORed in (through SHA-1, as Redis's
+        // xorDigest does), so their order does not count.
         Value::Hash(h) => h.for_each_pair(|field, value| {
             let mut pair = [0u8; 20];
             mix_digest(&mut pair, field);
             mix_digest(&mut pair, value);
-            digest.iter_mut().zip(pair).for_each(|(d, p)| *d ^= p);
+            xor_digest(digest, &pair);
         }),
         Value::ZSet(z) => z.for_each_scored(|member, score| {
             let mut pair = [0u8; 20];

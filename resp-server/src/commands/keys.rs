@@ -192,7 +192,7 @@ pub(super) fn keys(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// Parses a SCAN cursor as Redis's strtoul does: decimal, and a leading `-` wraps.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
+pub(super) fn parse_cursor(arg: &[u8]) -> Option<u64> {
     match arg.strip_prefix(b"-") {
         Some(rest) => parse_u64(rest).map(|n| n.wrapping_neg()),
         None => parse_u64(arg),

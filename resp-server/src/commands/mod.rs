@@ -10,12 +10,14 @@ pub mod cursor;
 mod debug;
 mod expiry;
 mod function;
+mod hashes;
 mod introspection;
 mod keys;
 mod lists;
 mod migration;
 mod replication;
 mod server;
+mod sets;
 mod strings;
 pub(crate) mod transaction;
 
@@ -232,7 +234,23 @@ pub fn handler(id: CommandId) -> Handler {
         C::Getex => strings::getex,
         C::Getrange => strings::getrange,
         C::Getset => strings::getset,
+        C::Hdel => hashes::hdel,
         C::Hello => connection::hello,
+        C::Hexists => hashes::hexists,
+        C::Hget => hashes::hget,
+        C::Hgetall => hashes::hgetall,
+        C::Hincrby => hashes::hincrby,
+        C::Hincrbyfloat => hashes::hincrbyfloat,
+        C::Hkeys => hashes::hkeys,
+        C::Hlen => hashes::hlen,
+        C::Hmget => hashes::hmget,
+        C::Hmset => hashes::hmset,
+        C::Hrandfield => hashes::hrandfield,
+        C::Hscan => hashes::hscan,
+        C::Hset => hashes::hset,
+        C::Hsetnx => hashes::hsetnx,
+        C::Hstrlen => hashes::hstrlen,
+        C::Hvals => hashes::hvals,
         C::Incr => strings::incr,
         C::Incrby => strings::incrby,
         C::Incrbyfloat => strings::incrbyfloat,
@@ -285,16 +303,33 @@ pub fn handler(id: CommandId) -> Handler {
         C::Rpoplpush => lists::rpoplpush,
         C::Rpush => lists::rpush,
         C::Rpushx => lists::rpushx,
+        C::Sadd => sets::sadd,
         C::Save => server::save,
         C::Scan => keys::scan,
+        C::Scard => sets::scard,
+        C::Sdiff => sets::sdiff,
+        C::Sdiffstore => sets::sdiffstore,
         C::Select => connection::select,
         C::Set => strings::set,
         C::Setex => strings::setex,
         C::Setnx => strings::setnx,
         C::Setrange => strings::setrange,
         C::Shutdown => server::shutdown,
+        C::Sinter => sets::sinter,
+        C::Sintercard => sets::sintercard,
+        C::Sinterstore => sets::sinterstore,
+        C::Sismember => sets::sismember,
         C::Slaveof => replication::replicaof,
+        C::Smembers => sets::smembers,
+        C::Smismember => sets::smismember,
+        C::Smove => sets::smove,
+        C::Spop => sets::spop,
+        C::Srandmember => sets::srandmember,
+        C::Srem => sets::srem,
+        C::Sscan => sets::sscan,
         C::Strlen => strings::strlen,
+        C::Sunion => sets::sunion,
+        C::Sunionstore => sets::sunionstore,
         C::Sync => replication::sync_command,
         C::Time => server::time,
         C::Touch => keys::exists,

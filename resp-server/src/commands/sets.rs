@@ -1,0 +1,378 @@
+//! SADD, SPOP, SINTER and the other set commands.
+//!
+//! Replies follow Redis 7.0's shapes: member lists are RESP3 sets (`~`) except
+//! SRANDMEMBER with a count, which may repeat members and so answers an array.
+//! SPOP goes to replicas as the SREMs (or the DEL) that replay it, as Redis sends it.
+
+use tessera_keyspace::sets::{self, SetOp};
+use tessera_keyspace::{Value, key_slot};
+
+use super::Ctx;
+use super::cursor::{ArgCursor, Options};
+use super::keys::parse_cursor;
+use crate::errors;
+use crate::protocol::request::Args;
+
+/// Members in one replicated SREM when SPOP with a count is replayed: Redis 7.0 sends
+/// one SREM per member (batching came in 7.2).
+const SREM_BATCH: usize = 1;
+
+fn random() -> u64 {
+    rand::random::<u64>()
+}
+
+/// A list of members as a RESP3 set (an array in RESP2).
+fn reply_set(ctx: &mut Ctx<'_>, members: &[Vec<u8>]) {
+    ctx.reply.set(members.len());
+    for m in members {
+        ctx.reply.bulk(m);
+    }
+}
+
+/// A list of members as an array.
+fn reply_array(ctx: &mut Ctx<'_>, members: &[Vec<u8>]) {
+    ctx.reply.array(members.len());
+    for m in members {
+        ctx.reply.bulk(m);
+    }
+}
+
+pub(super) fn sadd(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let key = args.get(1);
+    let members: Vec<&[u8]> = args.iter_from(2).collect();
+    let db = ctx.db();
+    let mut t = db.lock(key_slot(key));
+    match sets::sadd(&mut t, key, &members, &ctx.settings.encoding, ctx.now_ms) {
+        Ok(added) => {
+            if added > 0 {
+                ctx.propagate_verbatim(&mut t, args);
+            }
+            ctx.reply.int(added as i64)
+        }
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
+
+pub(super) fn srem(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let key = args.get(1);
+    let members: Vec<&[u8]> = args.iter_from(2).collect();
+    let db = ctx.db();
+    let mut t = db.lock(key_slot(key));
+    match sets::srem(&mut t, key, &members, ctx.now_ms) {
+        Ok(removed) => {
+            if removed > 0 {
+                ctx.propagate_verbatim(&mut t, args);
+            }
+            ctx.reply.int(removed as i64)
+        }
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
+
+pub(super) fn scard(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let key = args.get(1);
+    let db = ctx.db();
+    match sets::scard(&mut db.lock(key_slot(key)), key, ctx.now_ms) {
+        Ok(n) => ctx.reply.int(n as i64),
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
+
+pub(super) fn sismember(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let key = args.get(1);
+    let db = ctx.db();
+    match sets::smismember(&mut db.lock(key_slot(key)), key, &[args.get(2)], ctx.now_ms) {
+        Ok(found) => ctx.reply.int(i64::from(found[0])),
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
+
+pub(super) fn smismember(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let key = args.get(1);
+    let members: Vec<&[u8]> = args.iter_from(2).collect();
+    let db = ctx.db();
+    match sets::smismember(&mut db.lock(key_slot(key)), key, &members, ctx.now_ms) {
+        Ok(found) => {
+            ctx.reply.array(found.len());
+            for f in found {
+                ctx.reply.int(i64::from(f));
+            }
+        }
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
+
+pub(super) fn smembers(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    combine(ctx, args, 1, Combine::Inter)
+}
+
+pub(super) fn sinter(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    combine(ctx, args, 1, Combine::Inter)
+}
+
+pub(super) fn sunion(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    combine(ctx, args, 1, Combine::Union)
+}
+
+pub(super) fn sdiff(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    combine(ctx, args, 1, Combine::Diff)
+}
+
+#[derive(Clone, Copy)]
+enum Combine {
+    Inter,
+    Union,
+    Diff,
+}
+
+/// SINTER / SUNION / SDIFF over the keys from argument `from` on.
+fn combine(ctx: &mut Ctx<'_>, args: Args<'_>, from: usize, how: Combine) {
+    let keys: Vec<&[u8]> = args.iter_from(from).collect();
+    let db = ctx.db();
+    let mut locks = db.lock_keys(keys.iter().copied());
+    let limits = ctx.settings.encoding;
+    let now = ctx.now_ms;
+    let result = match how {
+        Combine::Inter => sets::sinter(&mut locks, &keys, now),
+        Combine::Union => sets::sunion(&mut locks, &keys, &limits, now),
+        Combine::Diff => sets::sdiff(&mut locks, &keys, &limits, now),
+    };
+    drop(locks);
+    match result {
+        Ok(members) => reply_set(ctx, &members),
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
+
+fn store(ctx: &mut Ctx<'_>, args: Args<'_>, op: SetOp) {
+    let destination = args.get(1);
+    let keys: Vec<&[u8]> = args.iter_from(2).collect();
+    let db = ctx.db();
+    let mut locks = db.lock_keys(keys.iter().copied().chain([destination]));
+    let limits = ctx.settings.encoding;
+    match sets::store(&mut locks, op, destination, &keys, &limits, ctx.now_ms) {
+        Ok(stored) => {
+            if stored.changed {
+                ctx.propagate_locked_verbatim(&mut locks, args);
+            }
+            drop(locks);
+            ctx.reply.int(stored.len as i64)
+        }
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
+
+pub(super) fn sinterstore(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    store(ctx, args, SetOp::Inter)
+}
+
+pub(super) fn sunionstore(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    store(ctx, args, SetOp::Union)
+}
+
+pub(super) fn sdiffstore(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    store(ctx, args, SetOp::Diff)
+}
+
+/// What SINTERCARD's one option means.
+#[derive(Clone, Copy)]
+struct Limit;
+
+/// SINTERCARD numkeys key [key ...] [LIMIT limit].
+const SINTERCARD_OPTIONS: Options<Limit> = &[("LIMIT", 1, Limit)];
+
+pub(super) fn sintercard(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let numkeys = match tessera_keyspace::number::parse_i64(args.get(1)) {
+        Some(n) if n >= 1 => n as usize,
+        _ => return ctx.reply.error(errors::NUMKEYS_POSITIVE),
+    };
+    if numkeys > args.len() - 2 {
+        return ctx.reply.error(errors::NUMKEYS_TOO_MANY);
+    }
+    let mut limit = 0usize;
+    let mut options = ArgCursor::new(args, 2 + numkeys);
+    loop {
+        match options.next_option(SINTERCARD_OPTIONS) {
+            Ok(None) => break,
+            Ok(Some((Limit, [value, _]))) => match tessera_keyspace::number::parse_i64(value) {
+                Some(n) if n >= 0 => limit = n as usize,
+                _ => return ctx.reply.error(errors::LIMIT_NEGATIVE),
+            },
+            Err(e) => return ctx.reply.error(e.text()),
+        }
+    }
+    let keys: Vec<&[u8]> = (2..2 + numkeys).map(|i| args.get(i)).collect();
+    let db = ctx.db();
+    let mut locks = db.lock_keys(keys.iter().copied());
+    let result = sets::sintercard(&mut locks, &keys, limit, ctx.now_ms);
+    drop(locks);
+    match result {
+        Ok(n) => ctx.reply.int(n as i64),
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
+
+pub(super) fn srandmember(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    if args.len() > 3 {
+        return ctx.reply.error(errors::SYNTAX);
+    }
+    let key = args.get(1);
+    let count = if args.len() == 3 {
+        match tessera_keyspace::number::parse_i64(args.get(2)) {
+            None => return ctx.reply.error(errors::NOT_INTEGER),
+            Some(i64::MIN) => return ctx.reply.error(&errors::out_of_range(-i64::MAX, i64::MAX)),
+            Some(n) => Some(n),
+        }
+    } else {
+        None
+    };
+    let db = ctx.db();
+    let mut t = db.lock(key_slot(key));
+    let mut rng = random;
+    match count {
+        None => match sets::srandmember(&mut t, key, ctx.now_ms, &mut rng) {
+            Ok(Some(m)) => ctx.reply.bulk(&m),
+            Ok(None) => ctx.reply.null(),
+            Err(e) => ctx.reply.error(errors::keyspace(e)),
+        },
+        Some(n) => match sets::srandmember_count(&mut t, key, n, ctx.now_ms, &mut rng) {
+            Ok(members) => reply_array(ctx, &members),
+            Err(e) => ctx.reply.error(errors::keyspace(e)),
+        },
+    }
+}
+
+pub(super) fn spop(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    if args.len() > 3 {
+        return ctx.reply.error(errors::SYNTAX);
+    }
+    let key = args.get(1);
+    let db = ctx.db();
+    let mut rng = random;
+    if args.len() == 2 {
+        let mut t = db.lock(key_slot(key));
+        return match sets::spop(&mut t, key, ctx.now_ms, &mut rng) {
+            Ok(Some(m)) => {
+                ctx.propagate(&mut t, &[b"SREM", key, &m]);
+                ctx.reply.bulk(&m)
+            }
+            Ok(None) => ctx.reply.null(),
+            Err(e) => ctx.reply.error(errors::keyspace(e)),
+        };
+    }
+    // Redis reads the count as a non-negative long: anything else, a non-number
+    // included, gets the one error.
+    let count = match tessera_keyspace::number::parse_i64(args.get(2)) {
+        Some(n) if n >= 0 => n as u64,
+        _ => return ctx.reply.error(errors::OUT_OF_RANGE_POSITIVE),
+    };
+    let mut t = db.lock(key_slot(key));
+    let limits = ctx.settings.encoding;
+    match sets::spop_count(&mut t, key, count, &limits, ctx.now_ms, &mut rng) {
+        Ok(popped) => {
+            if popped.deleted_key {
+                ctx.propagate(&mut t, &[b"DEL", key]);
+            } else if ctx.records_changes() {
+                for batch in popped.members.chunks(SREM_BATCH) {
+                    let mut srem: Vec<&[u8]> = vec![b"SREM", key];
+                    srem.extend(batch.iter().map(Vec::as_slice));
+                    ctx.propagate(&mut t, &srem);
+                }
+            }
+            drop(t);
+            reply_set(ctx, &popped.members)
+        }
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
+
+pub(super) fn smove(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let (source, destination, member) = (args.get(1), args.get(2), args.get(3));
+    let db = ctx.db();
+    let mut locks = db.lock_keys([source, destination]);
+    let limits = ctx.settings.encoding;
+    match sets::smove(&mut locks, source, destination, member, &limits, ctx.now_ms) {
+        Ok(moved) => {
+            if moved && source != destination {
+                ctx.propagate_locked_verbatim(&mut locks, args);
+            }
+            drop(locks);
+            ctx.reply.int(i64::from(moved))
+        }
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
+
+/// What HSCAN's and SSCAN's options mean.
+#[derive(Clone, Copy)]
+enum ScanOption {
+    Match,
+    Count,
+}
+
+/// HSCAN / SSCAN key cursor [MATCH pattern] [COUNT count] (no TYPE: that is SCAN's).
+const SCAN_OPTIONS: Options<ScanOption> = &[
+    ("MATCH", 1, ScanOption::Match),
+    ("COUNT", 1, ScanOption::Count),
+];
+
+/// The options of HSCAN / SSCAN after the cursor: `(count, pattern)`, or `None` after
+/// replying with the error. Redis reads them only once the key was found.
+pub(super) fn scan_options<'a>(
+    ctx: &mut Ctx<'_>,
+    args: Args<'a>,
+) -> Option<(usize, Option<&'a [u8]>)> {
+    let mut count = 10usize;
+    let mut pattern = None;
+    let mut options = ArgCursor::new(args, 3);
+    loop {
+        match options.next_option(SCAN_OPTIONS) {
+            Ok(None) => break,
+            Ok(Some((ScanOption::Match, [p, _]))) => {
+                // A lone `*` matches everything: Redis skips the filter for it.
+                pattern = (p != b"*").then_some(p);
+            }
+            Ok(Some((ScanOption::Count, [n, _]))) => match ctx.int_arg(n) {
+                Some(n) if n >= 1 => count = n as usize,
+                Some(_) => {
+                    ctx.reply.error(errors::SYNTAX);
+                    return None;
+                }
+                None => return None,
+            },
+            Err(e) => {
+                ctx.reply.error(e.text());
+                return None;
+            }
+        }
+    }
+    Some((count, pattern))
+}
+
+/// Replies with a scan step: the cursor, then the items.
+pub(super) fn reply_scan(ctx: &mut Ctx<'_>, next: u64, items: &[Vec<u8>]) {
+    ctx.reply.array(2);
+    ctx.reply.bulk(itoa::Buffer::new().format(next).as_bytes());
+    reply_array(ctx, items);
+}
+
+pub(super) fn sscan(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let Some(cursor) = parse_cursor(args.get(2)) else {
+        return ctx.reply.error(errors::INVALID_CURSOR);
+    };
+    let key = args.get(1);
+    let db = ctx.db();
+    let mut t = db.lock(key_slot(key));
+    match t.read(key, ctx.now_ms) {
+        None => return reply_scan(ctx, 0, &[]),
+        Some(Value::Set(_)) => {}
+        Some(_) => return ctx.reply.error(errors::WRONGTYPE),
+    }
+    let Some((count, pattern)) = scan_options(ctx, args) else {
+        return;
+    };
+    match sets::sscan(&mut t, key, cursor, count, pattern, ctx.now_ms) {
+        Ok((next, members)) => reply_scan(ctx, next, &members),
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
