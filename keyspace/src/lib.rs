@@ -21,6 +21,7 @@ pub mod number;
 pub mod rdb;
 mod scan;
 mod slot_table;
+pub mod sorted_sets;
 pub mod strings;
 mod value;
 

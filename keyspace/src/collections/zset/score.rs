@@ -1,0 +1,280 @@
+//! Scores as Redis reads and writes them: C's `strtod` with Redis's checks, the text a
+//! listpack stores, and the ranges (`(1.5`, `[abc`, `-`, `+`) range commands take.
+
+use std::cmp::Ordering;
+use std::ffi::c_char;
+
+use crate::number::format_g17;
+
+unsafe extern "C" {
+    fn strtod(text: *const c_char, end: *mut *mut c_char) -> f64;
+}
+
+#[cfg(target_os = "linux")]
+unsafe extern "C" {
+    fn __errno_location() -> *mut i32;
+}
+
+#[cfg(not(target_os = "linux"))]
+unsafe extern "C" {
+    #[link_name = "__error"]
+    fn __errno_location() -> *mut i32;
+}
+
+const ERANGE: i32 = 34;
+
+/// What C's `strtod` makes of `text` (read up to its first NUL, as Redis's strings
+/// are): the value, how many bytes it read, and whether it set `ERANGE`.
+///
+/// Redis parses scores with the C library, so hex floats, `infinity`, leading spaces
+/// in ranges and the exact overflow rules all follow it; calling it is the only way
+/// to agree on every input.
+fn c_strtod(text: &[u8]) -> (f64, usize, bool) {
+    let mut owned = Vec::with_capacity(text.len() + 1);
+    owned.extend_from_slice(text);
+    owned.push(0);
+    let mut end: *mut c_char = std::ptr::null_mut();
+    // SAFETY: `owned` is NUL-terminated and outlives the call; strtod writes one
+    // pointer into `end`, which points into `owned`. errno is this thread's own.
+    unsafe {
+        *__errno_location() = 0;
+        let value = strtod(owned.as_ptr().cast(), &mut end);
+        let range_error = *__errno_location() == ERANGE;
+        let read = (end as usize).saturating_sub(owned.as_ptr() as usize);
+        (value, read, range_error)
+    }
+}
+
+/// Parses a score or weight as Redis's `string2d`: the whole text must be a float, no
+/// leading space, no overflow or underflow to zero, not NaN.
+pub fn parse_score(text: &[u8]) -> Option<f64> {
+    if text.is_empty() || is_c_space(text[0]) {
+        return None;
+    }
+    let (value, read, range_error) = c_strtod(text);
+    let lost = range_error && (value.is_infinite() || value == 0.0);
+    (read == text.len() && !lost && !value.is_nan()).then_some(value)
+}
+
+fn is_c_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+/// Parses one end of a score range as `zslParseRange` does: plain `strtod`, which
+/// must stop at the end of the string (or a NUL in it), and not NaN.
+fn parse_range_value(text: &[u8]) -> Option<f64> {
+    let (value, read, _) = c_strtod(text);
+    let stops = read == text.len() || text[read] == 0;
+    (stops && !value.is_nan()).then_some(value)
+}
+
+/// The text Redis stores for a score in a listpack (`d2string`): integers in
+/// (-2^52, 2^52) in decimal, everything else as `%.17g`.
+pub fn score_text(score: f64) -> String {
+    const LIMIT: f64 = 4_503_599_627_370_496.0; // 2^52
+    if score == 0.0 {
+        return if score.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    if score > -LIMIT + 1.0 && score < LIMIT && score == score.trunc() {
+        return (score as i64).to_string();
+    }
+    format_g17(score)
+}
+
+/// A score as ZSCAN shows it for a skiplist-encoded set (`%.17Lf` with trailing zeros
+/// and the point removed).
+pub fn human_score(score: f64) -> String {
+    if score.is_infinite() {
+        return if score > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    let text = format!("{score:.17}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    text.to_string()
+}
+
+/// Compares a listpack or skiplist element `(score, member)` with another: by score,
+/// then by member bytes.
+#[inline]
+pub fn compare(a: (f64, &[u8]), b: (f64, &[u8])) -> Ordering {
+    a.0.partial_cmp(&b.0)
+        .unwrap_or(Ordering::Equal)
+        .then_with(|| a.1.cmp(b.1))
+}
+
+/// A score range: `min`/`max` with exclusive flags.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoreRange {
+    /// Lower end.
+    pub min: f64,
+    /// Upper end.
+    pub max: f64,
+    /// `(` on min.
+    pub min_exclusive: bool,
+    /// `(` on max.
+    pub max_exclusive: bool,
+}
+
+impl ScoreRange {
+    /// Parses `min` and `max` as ZRANGEBYSCORE takes them; `None` is Redis's "min or
+    /// max is not a float".
+    pub fn parse(min: &[u8], max: &[u8]) -> Option<ScoreRange> {
+        let end = |text: &[u8]| match text.strip_prefix(b"(") {
+            Some(rest) => parse_range_value(rest).map(|v| (v, true)),
+            None => parse_range_value(text).map(|v| (v, false)),
+        };
+        let (min, min_exclusive) = end(min)?;
+        let (max, max_exclusive) = end(max)?;
+        Some(ScoreRange {
+            min,
+            max,
+            min_exclusive,
+            max_exclusive,
+        })
+    }
+
+    /// True when `score` is below the range's lower end.
+    #[inline]
+    pub fn below(&self, score: f64) -> bool {
+        if self.min_exclusive {
+            score <= self.min
+        } else {
+            score < self.min
+        }
+    }
+
+    /// True when `score` is not above the range's upper end.
+    #[inline]
+    pub fn within_max(&self, score: f64) -> bool {
+        if self.max_exclusive {
+            score < self.max
+        } else {
+            score <= self.max
+        }
+    }
+
+    /// True when no score can be in the range.
+    pub fn is_empty(&self) -> bool {
+        self.min > self.max || (self.min == self.max && (self.min_exclusive || self.max_exclusive))
+    }
+}
+
+/// One end of a lexicographic range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LexBound {
+    /// `-`: below every member.
+    Min,
+    /// `+`: above every member.
+    Max,
+    /// `[x` (inclusive) or `(x` (exclusive).
+    Value(Vec<u8>, bool),
+}
+
+/// A lexicographic range (ZRANGEBYLEX).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LexRange {
+    /// Lower end.
+    pub min: LexBound,
+    /// Upper end.
+    pub max: LexBound,
+}
+
+fn parse_lex_bound(text: &[u8]) -> Option<LexBound> {
+    // Redis tests the byte after `+`/`-` against the string's NUL terminator.
+    let alone = text.len() == 1 || text.get(1) == Some(&0);
+    match text.first()? {
+        b'+' if alone => Some(LexBound::Max),
+        b'-' if alone => Some(LexBound::Min),
+        b'(' => Some(LexBound::Value(text[1..].to_vec(), true)),
+        b'[' => Some(LexBound::Value(text[1..].to_vec(), false)),
+        _ => None,
+    }
+}
+
+impl LexRange {
+    /// Parses `min` and `max`; `None` is Redis's "min or max not valid string range item".
+    pub fn parse(min: &[u8], max: &[u8]) -> Option<LexRange> {
+        Some(LexRange {
+            min: parse_lex_bound(min)?,
+            max: parse_lex_bound(max)?,
+        })
+    }
+
+    /// True when `member` is below the lower end.
+    #[inline]
+    pub fn below(&self, member: &[u8]) -> bool {
+        match &self.min {
+            LexBound::Min => false,
+            LexBound::Max => true,
+            LexBound::Value(v, exclusive) => {
+                if *exclusive {
+                    member <= v.as_slice()
+                } else {
+                    member < v.as_slice()
+                }
+            }
+        }
+    }
+
+    /// True when `member` is not above the upper end.
+    #[inline]
+    pub fn within_max(&self, member: &[u8]) -> bool {
+        match &self.max {
+            LexBound::Min => false,
+            LexBound::Max => true,
+            LexBound::Value(v, exclusive) => {
+                if *exclusive {
+                    member < v.as_slice()
+                } else {
+                    member <= v.as_slice()
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores_parse_as_string2d() {
+        assert_eq!(parse_score(b"1.5"), Some(1.5));
+        assert_eq!(parse_score(b"-inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_score(b"+Infinity"), Some(f64::INFINITY));
+        assert_eq!(parse_score(b"0x10"), Some(16.0));
+        assert_eq!(parse_score(b"1e-310").map(|v| v > 0.0), Some(true));
+        for bad in [&b""[..], b" 1", b"1 ", b"nan", b"1e400", b"1e-400", b"abc", b"1\x002"] {
+            assert_eq!(parse_score(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn ranges_parse_as_zsl_parse_range() {
+        let r = ScoreRange::parse(b"(1", b" 5").unwrap();
+        assert!(r.min_exclusive && !r.max_exclusive && r.max == 5.0);
+        assert_eq!(ScoreRange::parse(b"", b"(").unwrap().max, 0.0);
+        assert_eq!(ScoreRange::parse(b"1e400", b"2").unwrap().min, f64::INFINITY);
+        assert!(ScoreRange::parse(b"nan", b"1").is_none());
+        assert!(ScoreRange::parse(b"1x", b"1").is_none());
+        assert!(LexRange::parse(b"+a", b"-").is_none());
+        assert_eq!(LexRange::parse(b"-", b"[b").unwrap().min, LexBound::Min);
+    }
+
+    #[test]
+    fn listpack_score_text_is_d2string() {
+        assert_eq!(score_text(3.0), "3");
+        assert_eq!(score_text(-0.0), "-0");
+        assert_eq!(score_text(1.5), "1.5");
+        assert_eq!(score_text(1e17), "1e+17");
+        assert_eq!(score_text(4503599627370496.0), "4503599627370496");
+        assert_eq!(score_text(f64::INFINITY), "inf");
+        assert_eq!(human_score(0.00001), "0.00001");
+        assert_eq!(human_score(2.0), "2");
+    }
+}
+
+/// A score read back from a listpack string entry, as `zzlStrtod` reads it (what
+/// strtod makes of it; garbage is 0).
+pub fn lenient_score(text: &[u8]) -> f64 {
+    c_strtod(text).0
+}
