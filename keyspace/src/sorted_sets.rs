@@ -45,8 +45,8 @@ pub struct AddOutcome {
 }
 
 /// ZADD / ZINCRBY: adds or updates `(score, member)` pairs. A missing key is created
-/// in the encoding Redis's `zsetTypeCreate` picks for the number of pairs and the
-/// longest member, unless XX makes the call a no-op.
+/// as a listpack unless the first member alone is over the limits (what Redis 7.0
+/// looks at), unless XX makes the call a no-op.
 pub fn zadd(
     t: &mut SlotTable,
     key: &[u8],
@@ -60,8 +60,8 @@ pub fn zadd(
         if flags.xx {
             return Ok(out);
         }
-        let longest = pairs.iter().map(|(_, m)| m.len()).max().unwrap_or(0);
-        let z = ZSetValue::with_hint(pairs.len(), longest, limits);
+        let first = pairs.first().map_or(0, |(_, m)| m.len());
+        let z = ZSetValue::with_hint(1, first, limits);
         t.insert(key, Value::ZSet(Box::new(z)));
     }
     let z = zset_of_mut(t.get_mut(key, now).expect("present or just created"))?;

@@ -13,7 +13,7 @@ mod score;
 mod tree;
 
 use lp_shim::{Listpack, LpEntry};
-pub use score::{LexBound, LexRange, ScoreRange, human_score, parse_score, score_text};
+pub use score::{LexBound, LexRange, ScoreRange, parse_score, score_text};
 
 use crate::encoding_limits::EncodingLimits;
 use crate::value::Encoding;
@@ -331,7 +331,7 @@ impl ZSetValue {
             }
             Repr::Skiplist(t) => {
                 let next = t.scan(cursor, count, &mut |m, s| {
-                    out.push((m.to_vec(), human_score(s).into_bytes()))
+                    out.push((m.to_vec(), crate::number::format_g17(s).into_bytes()))
                 });
                 (next, out)
             }

@@ -81,17 +81,6 @@ pub fn score_text(score: f64) -> String {
     format_g17(score)
 }
 
-/// A score as ZSCAN shows it for a skiplist-encoded set (`%.17Lf` with trailing zeros
-/// and the point removed).
-pub fn human_score(score: f64) -> String {
-    if score.is_infinite() {
-        return if score > 0.0 { "inf" } else { "-inf" }.into();
-    }
-    let text = format!("{score:.17}");
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    text.to_string()
-}
-
 /// Compares a listpack or skiplist element `(score, member)` with another: by score,
 /// then by member bytes.
 #[inline]
@@ -268,8 +257,6 @@ mod tests {
         assert_eq!(score_text(1e17), "1e+17");
         assert_eq!(score_text(4503599627370496.0), "4503599627370496");
         assert_eq!(score_text(f64::INFINITY), "inf");
-        assert_eq!(human_score(0.00001), "0.00001");
-        assert_eq!(human_score(2.0), "2");
     }
 }
 
