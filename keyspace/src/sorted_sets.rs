@@ -7,7 +7,7 @@ use crate::collections::{SetValue, ZSetValue};
 use crate::encoding_limits::EncodingLimits;
 use crate::error::{KeyspaceError, Result};
 use crate::slot_table::SlotTable;
-use crate::value::Value;
+use crate::value::{Encoding, Value};
 
 /// A member and its score.
 pub type Scored = (Vec<u8>, f64);
@@ -150,11 +150,48 @@ pub fn rank_span(z: &ZSetValue, by: &RangeBy, rev: bool) -> (usize, usize) {
             let hi = z.count_while(&|_, s| r.within_max(s));
             (lo, hi.max(lo))
         }
+        RangeBy::Lex(r) if z.encoding() == Encoding::Listpack => listpack_lex_span(z, r, rev),
         RangeBy::Lex(r) => {
             let lo = z.count_while(&|m, _| r.below(m));
             let hi = z.count_while(&|m, _| r.within_max(m));
             (lo, hi.max(lo))
         }
+    }
+}
+
+/// A lexicographic range over a listpack as Redis walks it: from the first member at
+/// or above min while members stay at or below max (from the last member at or below
+/// max, backwards, for `rev`), after checking the first and last members. When scores
+/// differ the members are not in byte order, and only this walk gives Redis's answer.
+fn listpack_lex_span(z: &ZSetValue, r: &LexRange, rev: bool) -> (usize, usize) {
+    let all = z.range(0, z.len());
+    let (Some(first), Some(last)) = (all.first(), all.last()) else {
+        return (0, 0);
+    };
+    if r.is_empty() || r.below(&last.0) || !r.within_max(&first.0) {
+        return (0, 0);
+    }
+    if rev {
+        let Some(end) = all.iter().rposition(|(m, _)| r.within_max(m)) else {
+            return (0, 0);
+        };
+        if r.below(&all[end].0) {
+            return (0, 0);
+        }
+        let start = all[..end]
+            .iter()
+            .rposition(|(m, _)| r.below(m))
+            .map_or(0, |i| i + 1);
+        (start, end + 1)
+    } else {
+        let Some(start) = all.iter().position(|(m, _)| !r.below(m)) else {
+            return (0, 0);
+        };
+        let len = all[start..]
+            .iter()
+            .take_while(|(m, _)| r.within_max(m))
+            .count();
+        (start, start + len)
     }
 }
 
@@ -185,12 +222,20 @@ pub fn select(z: &ZSetValue, spec: &RangeSpec) -> Vec<Scored> {
 /// Stores `members` (distinct) under `dst` as a new sorted set, encoded as Redis
 /// encodes a set built by a STORE command; an empty result deletes `dst`. Returns
 /// the number stored.
-pub fn store(t: &mut SlotTable, dst: &[u8], members: Vec<Scored>, limits: &EncodingLimits) -> usize {
+pub fn store(
+    t: &mut SlotTable,
+    dst: &[u8],
+    members: Vec<Scored>,
+    limits: &EncodingLimits,
+) -> usize {
     let len = members.len();
     if len == 0 {
         t.remove(dst);
     } else {
-        t.insert(dst, Value::ZSet(Box::new(ZSetValue::from_members(members, limits))));
+        t.insert(
+            dst,
+            Value::ZSet(Box::new(ZSetValue::from_members(members, limits))),
+        );
     }
     len
 }
@@ -293,7 +338,12 @@ pub enum SetOp {
 /// Computes a set operation over `inputs` with their `weights` (ignored by Diff):
 /// the result sorted by score then member. Inputs are combined smallest first, as
 /// Redis does, so sums add up in the same order.
-pub fn combine(op: SetOp, inputs: Vec<Vec<Scored>>, weights: &[f64], how: Aggregate) -> Vec<Scored> {
+pub fn combine(
+    op: SetOp,
+    inputs: Vec<Vec<Scored>>,
+    weights: &[f64],
+    how: Aggregate,
+) -> Vec<Scored> {
     use std::collections::HashMap;
     let mut out: Vec<Scored> = match op {
         SetOp::Diff => {

@@ -288,8 +288,7 @@ pub const ZSET_NAN: &str = "ERR resulting score is not a number (NaN)";
 /// ZADD NX with XX.
 pub const ZADD_NX_XX: &str = "ERR XX and NX options at the same time are not compatible";
 /// ZADD GT, LT and NX combined.
-pub const ZADD_GT_LT_NX: &str =
-    "ERR GT, LT, and/or NX options at the same time are not compatible";
+pub const ZADD_GT_LT_NX: &str = "ERR GT, LT, and/or NX options at the same time are not compatible";
 /// ZADD INCR with several pairs.
 pub const ZADD_INCR_PAIRS: &str = "ERR INCR option supports a single increment-element pair";
 /// ZRANGE LIMIT on a rank range.

@@ -45,14 +45,7 @@ pub(super) fn zintercard(c: &mut Ctx<'_>, a: Args<'_>) {
     generic(c, a, SetOp::Inter, false, true, "zintercard")
 }
 
-fn generic(
-    ctx: &mut Ctx<'_>,
-    args: Args<'_>,
-    op: SetOp,
-    store: bool,
-    card: bool,
-    name: &str,
-) {
+fn generic(ctx: &mut Ctx<'_>, args: Args<'_>, op: SetOp, store: bool, card: bool, name: &str) {
     let numkeys_at = if store { 2 } else { 1 };
     let Some(setnum) = ctx.int_arg(args.get(numkeys_at)) else {
         return;
@@ -65,7 +58,9 @@ fn generic(
         return ctx.reply.error(errors::SYNTAX);
     }
     let setnum = setnum as usize;
-    let keys: Vec<&[u8]> = (first_key..first_key + setnum).map(|i| args.get(i)).collect();
+    let keys: Vec<&[u8]> = (first_key..first_key + setnum)
+        .map(|i| args.get(i))
+        .collect();
     let dst = store.then(|| args.get(1));
     let limits = limits(ctx);
     let db = ctx.db();

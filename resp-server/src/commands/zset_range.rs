@@ -2,9 +2,9 @@
 //! ZRANGEBYSCORE, ZREVRANGEBYSCORE, ZRANGEBYLEX, ZREVRANGEBYLEX and ZREVRANGE, parsed
 //! as Redis 7.0's one `zrangeGenericCommand` parses them all.
 
+use tessera_keyspace::key_slot;
 use tessera_keyspace::number::parse_i64;
 use tessera_keyspace::sorted_sets::{self, RangeBy, RangeSpec};
-use tessera_keyspace::key_slot;
 
 use super::Ctx;
 use super::zset::{lex_range, limits, reply_scored, score_range};

@@ -20,5 +20,6 @@ mod persistence;
 mod replication;
 mod resharding;
 mod server;
+mod sorted_sets;
 mod startup;
 mod write_safety;

@@ -102,7 +102,9 @@ impl ZSetValue {
         {
             ZSetValue(Repr::Listpack(Listpack::new()))
         } else {
-            ZSetValue(Repr::Skiplist(Box::new(ScoreTree::with_capacity(size_hint))))
+            ZSetValue(Repr::Skiplist(Box::new(ScoreTree::with_capacity(
+                size_hint,
+            ))))
         }
     }
 
@@ -213,10 +215,9 @@ impl ZSetValue {
             return None;
         }
         match &self.0 {
-            Repr::Listpack(lp) => Some((
-                lp.get(2 * rank)?.to_vec(),
-                lp_score(lp.get(2 * rank + 1)),
-            )),
+            Repr::Listpack(lp) => {
+                Some((lp.get(2 * rank)?.to_vec(), lp_score(lp.get(2 * rank + 1))))
+            }
             Repr::Skiplist(t) => {
                 let (m, s) = t.get(rank);
                 Some((m.to_vec(), s))

@@ -68,14 +68,13 @@ fn parse_range_value(text: &[u8]) -> Option<f64> {
     (stops && !value.is_nan()).then_some(value)
 }
 
-/// The text Redis stores for a score in a listpack (`d2string`): integers in
-/// (-2^52, 2^52) in decimal, everything else as `%.17g`.
+/// The text Redis stores for a score in a listpack (`d2string`): integral scores
+/// within +-2^62 (`LLONG_MAX/2`, Redis's `double2ll` range) in decimal, everything
+/// else as `%.17g`. Negative zero is integral too: a listpack keeps `0` for it (a
+/// skiplist keeps -0, as redis-server 7.0.15 shows in ZSCORE).
 pub fn score_text(score: f64) -> String {
-    const LIMIT: f64 = 4_503_599_627_370_496.0; // 2^52
-    if score == 0.0 {
-        return if score.is_sign_negative() { "-0" } else { "0" }.into();
-    }
-    if score > -LIMIT + 1.0 && score < LIMIT && score == score.trunc() {
+    const LIMIT: f64 = 4_611_686_018_427_387_904.0; // 2^62
+    if (-LIMIT..=LIMIT).contains(&score) && score == score.trunc() {
         return (score as i64).to_string();
     }
     format_g17(score)
@@ -179,7 +178,32 @@ fn parse_lex_bound(text: &[u8]) -> Option<LexBound> {
     }
 }
 
+fn bound_order(a: &LexBound, b: &LexBound) -> Ordering {
+    match (a, b) {
+        (LexBound::Min, LexBound::Min) | (LexBound::Max, LexBound::Max) => Ordering::Equal,
+        (LexBound::Min, _) | (_, LexBound::Max) => Ordering::Less,
+        (_, LexBound::Min) | (LexBound::Max, _) => Ordering::Greater,
+        (LexBound::Value(x, _), LexBound::Value(y, _)) => x.cmp(y),
+    }
+}
+
+fn bound_exclusive(b: &LexBound) -> bool {
+    match b {
+        LexBound::Min | LexBound::Max => true,
+        LexBound::Value(_, exclusive) => *exclusive,
+    }
+}
+
 impl LexRange {
+    /// True when no member can be in the range (Redis's first check).
+    pub fn is_empty(&self) -> bool {
+        match bound_order(&self.min, &self.max) {
+            Ordering::Greater => true,
+            Ordering::Equal => bound_exclusive(&self.min) || bound_exclusive(&self.max),
+            Ordering::Less => false,
+        }
+    }
+
     /// Parses `min` and `max`; `None` is Redis's "min or max not valid string range item".
     pub fn parse(min: &[u8], max: &[u8]) -> Option<LexRange> {
         Some(LexRange {
@@ -232,7 +256,16 @@ mod tests {
         assert_eq!(parse_score(b"+Infinity"), Some(f64::INFINITY));
         assert_eq!(parse_score(b"0x10"), Some(16.0));
         assert_eq!(parse_score(b"1e-310").map(|v| v > 0.0), Some(true));
-        for bad in [&b""[..], b" 1", b"1 ", b"nan", b"1e400", b"1e-400", b"abc", b"1\x002"] {
+        for bad in [
+            &b""[..],
+            b" 1",
+            b"1 ",
+            b"nan",
+            b"1e400",
+            b"1e-400",
+            b"abc",
+            b"1\x002",
+        ] {
             assert_eq!(parse_score(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
     }
@@ -242,7 +275,10 @@ mod tests {
         let r = ScoreRange::parse(b"(1", b" 5").unwrap();
         assert!(r.min_exclusive && !r.max_exclusive && r.max == 5.0);
         assert_eq!(ScoreRange::parse(b"", b"(").unwrap().max, 0.0);
-        assert_eq!(ScoreRange::parse(b"1e400", b"2").unwrap().min, f64::INFINITY);
+        assert_eq!(
+            ScoreRange::parse(b"1e400", b"2").unwrap().min,
+            f64::INFINITY
+        );
         assert!(ScoreRange::parse(b"nan", b"1").is_none());
         assert!(ScoreRange::parse(b"1x", b"1").is_none());
         assert!(LexRange::parse(b"+a", b"-").is_none());
@@ -252,10 +288,13 @@ mod tests {
     #[test]
     fn listpack_score_text_is_d2string() {
         assert_eq!(score_text(3.0), "3");
-        assert_eq!(score_text(-0.0), "-0");
+        assert_eq!(score_text(-0.0), "0");
         assert_eq!(score_text(1.5), "1.5");
-        assert_eq!(score_text(1e17), "1e+17");
-        assert_eq!(score_text(4503599627370496.0), "4503599627370496");
+        // Read off ZSCAN of a listpack in redis-server 7.0.15.
+        assert_eq!(score_text(1e17), "100000000000000000");
+        assert_eq!(score_text(-4611686018427387904.0), "-4611686018427387904");
+        assert_eq!(score_text(9223372036854775807.0), "9.2233720368547758e+18");
+        assert_eq!(score_text(1e19), "1e+19");
         assert_eq!(score_text(f64::INFINITY), "inf");
     }
 }

@@ -41,7 +41,9 @@ fn both_encodings_answer_alike() {
     let mut big = ZSetValue::with_hint(1000, 1, &limits());
     let mut x = 99u64;
     for _ in 0..2000 {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let m = format!("{}", (x >> 33) % 40);
         let s = ((x >> 20) % 7) as f64 - 3.0;
         let flags = AddFlags {
@@ -115,4 +117,38 @@ fn skiplist_rdb_round_trip_writes_greatest_first() {
     assert_eq!(&out[..2], &[0x40, 200]);
     let top = all(&z).pop().unwrap();
     assert_eq!(&out[3..3 + top.0.len()], &top.0[..]);
+}
+
+fn decode(kind: u8, body: &[u8]) -> Result<ZSetValue, crate::rdb::RdbError> {
+    let mut payload = vec![kind];
+    payload.extend_from_slice(body);
+    match crate::rdb::restore(
+        &crate::rdb::seal_payload(payload),
+        crate::rdb::ReadLimits::new(1 << 20),
+    ) {
+        Ok(crate::Value::ZSet(z)) => Ok(*z),
+        Ok(_) => panic!("not a sorted set"),
+        Err(_) => Err(crate::rdb::RdbError::Corrupt("refused")),
+    }
+}
+
+#[test]
+fn legacy_text_scores_load() {
+    // ZSET (3): length, then member and score as text (254 is +inf).
+    let body = b"\x03\x01a\x031.5\x01b\xfe\x01c\x02-2";
+    let z = decode(crate::rdb::op::TYPE_ZSET, body).unwrap();
+    assert_eq!(
+        all(&z),
+        vec![
+            (b"c".to_vec(), -2.0),
+            (b"a".to_vec(), 1.5),
+            (b"b".to_vec(), f64::INFINITY)
+        ]
+    );
+    assert_eq!(z.encoding(), Encoding::Listpack);
+    // A NaN score, a duplicate, a truncation: refused.
+    assert!(decode(crate::rdb::op::TYPE_ZSET, b"\x01\x01a\xfd").is_err());
+    assert!(decode(crate::rdb::op::TYPE_ZSET, b"\x02\x01a\x011\x01a\x012").is_err());
+    assert!(decode(crate::rdb::op::TYPE_ZSET, b"\x05\x01a\x011").is_err());
+    assert!(decode(crate::rdb::op::TYPE_ZSET_2, b"\x00").is_err());
 }

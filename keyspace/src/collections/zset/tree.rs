@@ -262,7 +262,9 @@ impl ScoreTree {
     fn find(&self, member: &[u8]) -> Option<u32> {
         let slots = &self.slots;
         self.index
-            .find(hash(member), |&i| slots[i as usize].member.as_bytes() == member)
+            .find(hash(member), |&i| {
+                slots[i as usize].member.as_bytes() == member
+            })
             .copied()
     }
 
@@ -346,10 +348,9 @@ impl ScoreTree {
         let i = self.find(member)?;
         self.tree_remove(i);
         let slots = &self.slots;
-        if let Ok(entry) = self
-            .index
-            .find_entry(hash(member), |&j| slots[j as usize].member.as_bytes() == member)
-        {
+        if let Ok(entry) = self.index.find_entry(hash(member), |&j| {
+            slots[j as usize].member.as_bytes() == member
+        }) {
             entry.remove();
         }
         let slot = &mut self.slots[i as usize];
@@ -407,7 +408,11 @@ impl ScoreTree {
                 f(slot.member.as_bytes(), slot.score);
             }
         }
-        if end >= self.slots.len() { 0 } else { end as u64 }
+        if end >= self.slots.len() {
+            0
+        } else {
+            end as u64
+        }
     }
 }
 
