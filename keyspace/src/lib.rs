@@ -11,6 +11,7 @@ pub mod active_expire;
 pub mod collections;
 mod compact_bytes;
 mod db;
+pub mod encoding;
 mod encoding_limits;
 mod error;
 pub mod generic;
