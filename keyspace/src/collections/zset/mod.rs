@@ -7,12 +7,11 @@
 //! than `zset-max-listpack-value`; it only comes back through the commands that build
 //! a new set (ZRANGESTORE, ZUNIONSTORE, ...) and RDB loading, as in Redis.
 
-mod lp_shim;
 mod rdb;
 mod score;
 mod tree;
 
-use lp_shim::{Listpack, LpEntry};
+use crate::encoding::listpack::{Listpack, LpEntry};
 pub use score::{LexBound, LexRange, ScoreRange, parse_score, score_text};
 
 use crate::encoding_limits::EncodingLimits;

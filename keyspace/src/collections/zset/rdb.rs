@@ -6,10 +6,11 @@
 //! inserts at the head). Read too: `ZSET` (3, scores as text) and `ZSET_ZIPLIST` (12).
 //! Every input is validated: a corrupt payload is an error, never a panic.
 
-use super::lp_shim::{Listpack, ziplist_entries};
 use super::score::compare;
 use super::tree::ScoreTree;
 use super::{Repr, ZSetValue, lp_score};
+use crate::encoding::listpack::Listpack;
+use crate::encoding::ziplist::ziplist_entries;
 use crate::encoding_limits::EncodingLimits;
 use crate::rdb::encoding::{Source, put_length, put_string, read_plain_length, read_string};
 use crate::rdb::op;
@@ -63,7 +64,7 @@ impl ZSetValue {
                     .map_err(|_| RdbError::Corrupt("invalid sorted set ziplist"))?;
                 let mut lp = Listpack::new();
                 for e in &entries {
-                    lp.push_back(e);
+                    e.as_entry().with_bytes(|b| lp.push_back(b));
                 }
                 from_listpack(lp, &limits.encoding)
             }

@@ -152,3 +152,44 @@ fn legacy_text_scores_load() {
     assert!(decode(crate::rdb::op::TYPE_ZSET, b"\x05\x01a\x011").is_err());
     assert!(decode(crate::rdb::op::TYPE_ZSET_2, b"\x00").is_err());
 }
+
+#[test]
+fn legacy_ziplists_load_as_listpacks() {
+    // ZSET_ZIPLIST (12): a ziplist of a, 1, b, "2.5" in an RDB string.
+    let mut zl = Vec::new();
+    zl.extend_from_slice(&24u32.to_le_bytes());
+    zl.extend_from_slice(&18u32.to_le_bytes());
+    zl.extend_from_slice(&4u16.to_le_bytes());
+    zl.extend_from_slice(&[0, 0x01, b'a']);
+    zl.extend_from_slice(&[3, 0xf2]);
+    zl.extend_from_slice(&[2, 0x01, b'b']);
+    zl.extend_from_slice(&[3, 0x03, b'2', b'.', b'5']);
+    zl.push(0xff);
+    let mut body = vec![zl.len() as u8];
+    body.extend_from_slice(&zl);
+    let z = decode(crate::rdb::op::TYPE_ZSET_ZIPLIST, &body).unwrap();
+    assert_eq!(all(&z), vec![(b"a".to_vec(), 1.0), (b"b".to_vec(), 2.5)]);
+    assert_eq!(z.encoding(), Encoding::Listpack);
+    // Cut short, or with a member twice: refused.
+    assert!(decode(crate::rdb::op::TYPE_ZSET_ZIPLIST, &body[..20]).is_err());
+}
+
+#[test]
+fn listpack_rdb_matches_redis_bytes() {
+    // DUMP of `ZADD k 1 a` from redis-server 7.0.15, without its footer: type 17, a
+    // 12-byte listpack holding "a" and the integer 1.
+    let mut z = ZSetValue::with_hint(1, 1, &limits());
+    add(&mut z, "a", 1.0);
+    let mut out = vec![z.rdb_type()];
+    z.write_rdb(&mut out, true);
+    assert_eq!(
+        out,
+        b"\x11\x0c\x0c\x00\x00\x00\x02\x00\x81a\x02\x01\x01\xff".to_vec()
+    );
+    let back = decode(out[0], &out[1..]).unwrap();
+    assert_eq!(back, z);
+    // A corrupt listpack (bad count) is refused.
+    let mut bad = out.clone();
+    bad[6] = 3;
+    assert!(decode(bad[0], &bad[1..]).is_err());
+}
