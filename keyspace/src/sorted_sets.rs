@@ -240,6 +240,31 @@ pub fn store(
     len
 }
 
+/// ZRANGESTORE's store: a new set created for `size_hint` members (the range's length
+/// for a rank range, 0 otherwise, as Redis hints it), then `members` added one by one
+/// in reply order, converting when an add would pass the limits. The path matters:
+/// a listpack keeps -0 as 0, so a score that went through one comes out 0. An empty
+/// result deletes `dst`. Returns the number stored.
+pub fn store_in_order(
+    t: &mut SlotTable,
+    dst: &[u8],
+    members: Vec<Scored>,
+    size_hint: usize,
+    limits: &EncodingLimits,
+) -> usize {
+    let len = members.len();
+    if len == 0 {
+        t.remove(dst);
+        return 0;
+    }
+    let mut z = ZSetValue::with_hint(size_hint, 0, limits);
+    for (m, s) in &members {
+        z.add(m, *s, AddFlags::default(), limits);
+    }
+    t.insert(dst, Value::ZSet(Box::new(z)));
+    len
+}
+
 /// ZPOPMIN / ZPOPMAX / ZMPOP: removes up to `count` members from the low (or high)
 /// end; `None` when the key is missing. Members come highest first for `max`.
 pub fn pop(

@@ -147,7 +147,11 @@ fn store_range(ctx: &mut Ctx<'_>, args: Args<'_>, src: &[u8], spec: &RangeSpec) 
         Err(e) => return ctx.reply.error(errors::keyspace(e)),
     };
     let existed = locks.for_key(dst).get(dst, ctx.now_ms).is_some();
-    let stored = sorted_sets::store(locks.for_key(dst), dst, items, &limits);
+    let hint = match spec.by {
+        RangeBy::Rank(..) => items.len(),
+        _ => 0,
+    };
+    let stored = sorted_sets::store_in_order(locks.for_key(dst), dst, items, hint, &limits);
     if stored > 0 || existed {
         ctx.propagate_locked_verbatim(&mut locks, args);
     }
