@@ -98,7 +98,7 @@ pub(super) fn zadd(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if flags.nx && flags.xx {
         return ctx.reply.error(errors::ZADD_NX_XX);
     }
-    if (flags.gt && flags.nx) || (flags.lt && flags.nx) || (flags.gt && flags.lt) {
+    if ((flags.gt || flags.lt) && flags.nx) || (flags.gt && flags.lt) {
         return ctx.reply.error(errors::ZADD_GT_LT_NX);
     }
     if flags.incr && elements > 2 {

@@ -22,6 +22,9 @@ use tree::ScoreTree;
 /// Largest listpack Redis lets grow by an insert (`lpSafeToAdd`).
 const LISTPACK_SAFETY_SIZE: usize = 1 << 30;
 
+/// A member and its score's text, as ZSCAN returns them.
+pub type ScanPair = (Vec<u8>, Vec<u8>);
+
 /// A sorted set value.
 #[derive(Clone)]
 pub struct ZSetValue(Repr);
@@ -224,7 +227,7 @@ impl ZSetValue {
         }
     }
 
-    fn to_skiplist(&mut self, capacity: usize) {
+    fn convert_to_skiplist(&mut self, capacity: usize) {
         if let Repr::Listpack(lp) = &self.0 {
             let mut t = ScoreTree::with_capacity(capacity);
             for (m, s) in lp_pairs(lp) {
@@ -277,7 +280,7 @@ impl ZSetValue {
                         || member.len() > limits.zset_max_listpack_value
                         || lp.byte_len() + member.len() > LISTPACK_SAFETY_SIZE)
                 {
-                    self.to_skiplist(self.len() + 1);
+                    self.convert_to_skiplist(self.len() + 1);
                 }
                 match &mut self.0 {
                     Repr::Listpack(lp) => lp_insert(lp, member, score),
@@ -318,7 +321,7 @@ impl ZSetValue {
 
     /// One ZSCAN step: the next cursor (0 at the end) and `(member, score text)`
     /// pairs, the score written as Redis writes it for this encoding.
-    pub fn scan(&self, cursor: u64, count: usize) -> (u64, Vec<(Vec<u8>, Vec<u8>)>) {
+    pub fn scan(&self, cursor: u64, count: usize) -> (u64, Vec<ScanPair>) {
         let mut out = Vec::new();
         match &self.0 {
             // A listpack is returned whole, its score entries as stored.

@@ -162,7 +162,7 @@ fn from_listpack(lp: Listpack, limits: &EncodingLimits) -> Result<ZSetValue, Rdb
     drop(entries);
     let mut z = ZSetValue(Repr::Listpack(lp));
     if z.len() > limits.zset_max_listpack_entries {
-        z.to_skiplist(z.len());
+        z.convert_to_skiplist(z.len());
     }
     Ok(z)
 }

@@ -245,6 +245,12 @@ impl LexRange {
     }
 }
 
+/// A score read back from a listpack string entry, as `zzlStrtod` reads it (what
+/// strtod makes of it; garbage is 0).
+pub fn lenient_score(text: &[u8]) -> f64 {
+    c_strtod(text).0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,10 +303,4 @@ mod tests {
         assert_eq!(score_text(1e19), "1e+19");
         assert_eq!(score_text(f64::INFINITY), "inf");
     }
-}
-
-/// A score read back from a listpack string entry, as `zzlStrtod` reads it (what
-/// strtod makes of it; garbage is 0).
-pub fn lenient_score(text: &[u8]) -> f64 {
-    c_strtod(text).0
 }
