@@ -556,3 +556,74 @@ fn snapshots_cross_both_ways() {
         assert_eq!(&digest(&mut r, key), want, "{key}");
     }
 }
+
+/// Writes reach a redis-server replica in a form it replays to the same data: the
+/// full sync carries both encodings, and ZMPOP goes as ZPOPMIN/ZPOPMAX.
+#[test]
+fn a_redis_replica_ends_with_the_same_sorted_sets() {
+    let master = TesseraNode::start(&DEBUG);
+    let replica = RedisServer::start(&[
+        "--enable-debug-command",
+        "yes",
+        "--repl-diskless-sync-delay",
+        "0",
+    ]);
+    let mut m = master.raw();
+    fill(&mut m);
+    tessera_tests::replication::follow(replica.port, master.port);
+    let writes: &[&[&str]] = &[
+        &["ZADD", "{z}lp", "GT", "CH", "5", "a", "1", "new"],
+        &["ZINCRBY", "{z}sl", "2.5", "member:7"],
+        &["ZREM", "{z}sl", "member:1", "member:2"],
+        &["ZPOPMIN", "{z}sl", "3"],
+        &["ZPOPMAX", "{z}lp"],
+        &["ZMPOP", "2", "{z}none", "{z}long", "MAX", "COUNT", "10"],
+        &[
+            "ZRANGESTORE",
+            "{z}dst",
+            "{z}sl",
+            "(10",
+            "500",
+            "BYSCORE",
+            "LIMIT",
+            "2",
+            "50",
+        ],
+        &[
+            "ZUNIONSTORE",
+            "{z}u",
+            "2",
+            "{z}sl",
+            "{z}lp",
+            "WEIGHTS",
+            "2",
+            "-1",
+        ],
+        &[
+            "ZINTERSTORE",
+            "{z}i",
+            "2",
+            "{z}sl",
+            "{z}dst",
+            "AGGREGATE",
+            "MAX",
+        ],
+        &["ZDIFFSTORE", "{z}d", "2", "{z}sl", "{z}dst"],
+        &["ZREMRANGEBYSCORE", "{z}sl", "-inf", "(100"],
+        &["ZREMRANGEBYRANK", "{z}u", "0", "9"],
+        &["ZADD", "{z}lex", "0", "a", "0", "b", "0", "c"],
+        &["ZREMRANGEBYLEX", "{z}lex", "[a", "(c"],
+    ];
+    for w in writes {
+        m.command(w).expect("write");
+    }
+    assert_eq!(
+        m.command(&["WAIT", "1", "5000"]).unwrap(),
+        Frame::Integer(1)
+    );
+    let mut r = RawConnection::connect(replica.port).unwrap();
+    assert_eq!(
+        r.command(&["DEBUG", "DIGEST"]).unwrap(),
+        m.command(&["DEBUG", "DIGEST"]).unwrap()
+    );
+}
