@@ -248,7 +248,15 @@ impl LexRange {
 /// A score read back from a listpack string entry, as `zzlStrtod` reads it (what
 /// strtod makes of it; garbage is 0).
 pub fn lenient_score(text: &[u8]) -> f64 {
-    c_strtod(text).0
+    // What Redis stores (`%.17g`, `inf`) parses to the same double in Rust, without
+    // the copy strtod needs for its terminator; anything else goes to strtod.
+    match std::str::from_utf8(text)
+        .ok()
+        .and_then(|t| t.parse::<f64>().ok())
+    {
+        Some(value) if !value.is_nan() => value,
+        _ => c_strtod(text).0,
+    }
 }
 
 #[cfg(test)]

@@ -359,6 +359,15 @@ impl ScoreTree {
         slot.score = f64::NAN;
         self.free.push(i);
         self.len -= 1;
+        // Give the index's memory back once it is mostly empty, as Redis shrinks its
+        // dict. The slab keeps its slots: they are ZSCAN's cursor positions, and
+        // packing them would make a scan under way skip members (freed slots are
+        // reused by later inserts instead).
+        if self.index.capacity() >= 64 && self.len * 4 < self.index.capacity() {
+            let slots = &self.slots;
+            self.index
+                .shrink_to(self.len, |&j| hash(slots[j as usize].member.as_bytes()));
+        }
         if self.len == 0 {
             self.slots.clear();
             self.free.clear();
@@ -424,6 +433,25 @@ mod tests {
         let mut out = Vec::new();
         t.for_range(0, t.len(), &mut |m, s| out.push((m.to_vec(), s)));
         out
+    }
+
+    #[test]
+    fn removing_most_members_gives_memory_back() {
+        let mut t = ScoreTree::with_capacity(0);
+        for i in 0..10_000 {
+            t.insert_new(format!("m{i}").as_bytes(), (i % 100) as f64);
+        }
+        for i in 0..9_990 {
+            assert_eq!(t.remove(format!("m{i}").as_bytes()), Some((i % 100) as f64));
+        }
+        assert!(
+            t.index.capacity() < 100,
+            "{} buckets for 10",
+            t.index.capacity()
+        );
+        assert_eq!(t.len(), 10);
+        assert_eq!(t.rank(b"m9990"), Some(0));
+        assert_eq!(t.score(b"m9999"), Some(99.0));
     }
 
     #[test]
