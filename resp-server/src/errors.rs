@@ -318,3 +318,44 @@ pub fn config_set_unknown(name: &str) -> String {
 pub fn config_set_failed(name: &str, why: &str) -> String {
     format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}")
 }
+
+/// A score range end that is not a float.
+pub const ZSET_MIN_MAX_NOT_FLOAT: &str = "ERR min or max is not a float";
+/// A lexicographic range end without `[`, `(`, `-` or `+`.
+pub const ZSET_LEX_RANGE: &str = "ERR min or max not valid string range item";
+/// ZADD INCR or ZINCRBY reaching NaN.
+pub const ZSET_NAN: &str = "ERR resulting score is not a number (NaN)";
+/// ZADD NX with XX.
+pub const ZADD_NX_XX: &str = "ERR XX and NX options at the same time are not compatible";
+/// ZADD GT, LT and NX combined.
+pub const ZADD_GT_LT_NX: &str = "ERR GT, LT, and/or NX options at the same time are not compatible";
+/// ZADD INCR with several pairs.
+pub const ZADD_INCR_PAIRS: &str = "ERR INCR option supports a single increment-element pair";
+/// ZRANGE LIMIT on a rank range.
+pub const ZRANGE_LIMIT_RANK: &str =
+    "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX";
+/// ZRANGE WITHSCORES on a lexicographic range.
+pub const ZRANGE_WITHSCORES_LEX: &str =
+    "ERR syntax error, WITHSCORES not supported in combination with BYLEX";
+/// A count that must not be negative.
+pub const MUST_BE_POSITIVE: &str = "ERR value is out of range, must be positive";
+/// ZUNION/ZINTER WEIGHTS with a weight that is not a float.
+pub const WEIGHT_NOT_FLOAT: &str = "ERR weight value is not a float";
+/// ZMPOP numkeys below 1.
+pub const NUMKEYS_POSITIVE: &str = "ERR numkeys should be greater than 0";
+/// ZMPOP COUNT below 1.
+pub const COUNT_POSITIVE: &str = "ERR count should be greater than 0";
+/// ZINTERCARD with a negative LIMIT.
+pub const LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
+/// ZRANDMEMBER WITHSCORES with a count too large to double.
+pub const VALUE_OUT_OF_RANGE: &str = "ERR value is out of range";
+
+/// `ERR at least 1 input key is needed for '<name>' command`.
+pub fn at_least_one_key(full_name: &str) -> String {
+    format!("ERR at least 1 input key is needed for '{full_name}' command")
+}
+
+/// `ERR value is out of range, must be between <min> and <max>`.
+pub fn out_of_range_between(min: i64, max: i64) -> String {
+    format!("ERR value is out of range, must be between {min} and {max}")
+}

@@ -235,6 +235,9 @@ fn continue_digest(digest: &mut [u8; 20], value: &Value, volatile: bool) {
             mix_digest(&mut pair, value);
             xor_digest(digest, &pair);
         }),
+        // Each member's digest (member, then the score as %.17g, whatever the
+        // encoding) goes in through xorDigest: its SHA-1, not the digest itself
+        // (checked against redis-server 7.0.15).
         Value::ZSet(z) => z.for_each_scored(|member, score| {
             let mut pair = [0u8; 20];
             mix_digest(&mut pair, member);
@@ -242,7 +245,7 @@ fn continue_digest(digest: &mut [u8; 20], value: &Value, volatile: bool) {
                 &mut pair,
                 tessera_keyspace::number::format_g17(score).as_bytes(),
             );
-            digest.iter_mut().zip(pair).for_each(|(d, p)| *d ^= p);
+            xor_digest(digest, &pair);
         }),
     }
     if volatile {

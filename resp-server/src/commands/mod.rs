@@ -20,6 +20,9 @@ mod server;
 mod sets;
 mod strings;
 pub(crate) mod transaction;
+mod zset;
+mod zset_multi;
+mod zset_range;
 
 use std::sync::Arc;
 use tessera_keyspace::number::parse_i64;
@@ -337,6 +340,38 @@ pub fn handler(id: CommandId) -> Handler {
         C::Type => keys::type_,
         C::Unlink => keys::del,
         C::Wait => replication::wait,
+        C::Zadd => zset::zadd,
+        C::Zcard => zset::zcard,
+        C::Zcount => zset::zcount,
+        C::Zdiff => zset_multi::zdiff,
+        C::Zdiffstore => zset_multi::zdiffstore,
+        C::Zincrby => zset::zincrby,
+        C::Zinter => zset_multi::zinter,
+        C::Zintercard => zset_multi::zintercard,
+        C::Zinterstore => zset_multi::zinterstore,
+        C::Zlexcount => zset::zlexcount,
+        C::Zmpop => zset_multi::zmpop,
+        C::Zmscore => zset::zmscore,
+        C::Zpopmax => zset::zpopmax,
+        C::Zpopmin => zset::zpopmin,
+        C::Zrandmember => zset::zrandmember,
+        C::Zrange => zset_range::zrange,
+        C::Zrangebylex => zset_range::zrangebylex,
+        C::Zrangebyscore => zset_range::zrangebyscore,
+        C::Zrangestore => zset_range::zrangestore,
+        C::Zrank => zset::zrank,
+        C::Zrem => zset::zrem,
+        C::Zremrangebylex => zset::zremrangebylex,
+        C::Zremrangebyrank => zset::zremrangebyrank,
+        C::Zremrangebyscore => zset::zremrangebyscore,
+        C::Zrevrange => zset_range::zrevrange,
+        C::Zrevrangebylex => zset_range::zrevrangebylex,
+        C::Zrevrangebyscore => zset_range::zrevrangebyscore,
+        C::Zrevrank => zset::zrevrank,
+        C::Zscan => zset::zscan,
+        C::Zscore => zset::zscore,
+        C::Zunion => zset_multi::zunion,
+        C::Zunionstore => zset_multi::zunionstore,
         // Containers run a subcommand; alone they fail the arity check first.
         C::Client | C::Cluster | C::Config | C::Function | C::Object => subcommand_required,
     }

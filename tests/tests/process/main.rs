@@ -24,6 +24,7 @@ mod replication;
 mod resharding;
 mod server;
 mod sets;
+mod sorted_sets;
 mod startup;
 mod twins;
 mod write_safety;
