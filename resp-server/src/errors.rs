@@ -159,10 +159,9 @@ pub const MPOP_COUNT_POSITIVE: &str = "ERR count should be greater than 0";
 pub const OUT_OF_RANGE_POSITIVE: &str = "ERR value is out of range, must be positive";
 /// HRANDFIELD ... WITHVALUES with a count too large to double.
 pub const OUT_OF_RANGE: &str = "ERR value is out of range";
-/// SINTERCARD with a numkeys that is not a positive integer.
 /// SINTERCARD with a numkeys larger than the keys given.
 pub const NUMKEYS_TOO_MANY: &str = "ERR Number of keys can't be greater than number of args";
-/// SINTERCARD with a negative or non-integer LIMIT.
+/// SINTERCARD/ZINTERCARD with a negative or non-integer LIMIT.
 pub const LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
 /// HINCRBYFLOAT with an infinite or NaN increment.
 pub const NAN_OR_INFINITY: &str = "ERR value is NaN or Infinity";
@@ -341,12 +340,6 @@ pub const ZRANGE_WITHSCORES_LEX: &str =
 pub const MUST_BE_POSITIVE: &str = "ERR value is out of range, must be positive";
 /// ZUNION/ZINTER WEIGHTS with a weight that is not a float.
 pub const WEIGHT_NOT_FLOAT: &str = "ERR weight value is not a float";
-/// ZMPOP numkeys below 1.
-pub const NUMKEYS_POSITIVE: &str = "ERR numkeys should be greater than 0";
-/// ZMPOP COUNT below 1.
-pub const COUNT_POSITIVE: &str = "ERR count should be greater than 0";
-/// ZINTERCARD with a negative LIMIT.
-pub const LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
 /// ZRANDMEMBER WITHSCORES with a count too large to double.
 pub const VALUE_OUT_OF_RANGE: &str = "ERR value is out of range";
 

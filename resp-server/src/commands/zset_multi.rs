@@ -169,7 +169,7 @@ pub(super) fn zmpop(ctx: &mut Ctx<'_>, args: Args<'_>) {
             j += 1;
             match parse_i64(args.get(j)) {
                 Some(n) if n >= 1 => count = Some(n as usize),
-                _ => return ctx.reply.error(errors::COUNT_POSITIVE),
+                _ => return ctx.reply.error(errors::MPOP_COUNT_POSITIVE),
             }
         } else {
             return ctx.reply.error(errors::SYNTAX);
