@@ -387,13 +387,13 @@ fn run_mix(seed: u64, calls: usize, redis: &mut RawConnection, tessera: &mut Raw
 }
 
 /// Odd seeds run in RESP2, even ones in RESP3. `TESSERA_ZSET_SEEDS=n` runs n seeds
-/// instead of CI's two.
+/// instead of CI's four.
 #[test]
 fn random_mix_matches_redis() {
     let seeds: u64 = std::env::var("TESSERA_ZSET_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(2);
+        .unwrap_or(4);
     let redis = RedisServer::start(&DEBUG);
     let tessera = TesseraNode::start(&DEBUG);
     let mut r = RawConnection::connect(redis.port).expect("connect redis");
