@@ -302,11 +302,11 @@ pub const MUST_BE_POSITIVE: &str = "ERR value is out of range, must be positive"
 /// ZUNION/ZINTER WEIGHTS with a weight that is not a float.
 pub const WEIGHT_NOT_FLOAT: &str = "ERR weight value is not a float";
 /// ZMPOP numkeys below 1.
-pub const NUMKEYS_POSITIVE: &str = "ERR numkeys should be greater than 0";
+pub const ZMPOP_NUMKEYS_POSITIVE: &str = "ERR numkeys should be greater than 0";
 /// ZMPOP COUNT below 1.
 pub const COUNT_POSITIVE: &str = "ERR count should be greater than 0";
 /// ZINTERCARD with a negative LIMIT.
-pub const LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
+pub const ZINTERCARD_LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
 /// ZRANDMEMBER WITHSCORES with a count too large to double.
 pub const VALUE_OUT_OF_RANGE: &str = "ERR value is out of range";
 

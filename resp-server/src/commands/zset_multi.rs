@@ -113,7 +113,7 @@ fn generic(ctx: &mut Ctx<'_>, args: Args<'_>, op: SetOp, store: bool, card: bool
         } else if card && remaining >= 2 && super::is(opt, "limit") {
             match parse_i64(args.get(j + 1)) {
                 Some(n) if n >= 0 => limit = n as usize,
-                _ => return ctx.reply.error(errors::LIMIT_NEGATIVE),
+                _ => return ctx.reply.error(errors::ZINTERCARD_LIMIT_NEGATIVE),
             }
             j += 2;
         } else {
@@ -148,7 +148,7 @@ fn generic(ctx: &mut Ctx<'_>, args: Args<'_>, op: SetOp, store: bool, card: bool
 pub(super) fn zmpop(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let numkeys = match parse_i64(args.get(1)) {
         Some(n) if n >= 1 => n as usize,
-        _ => return ctx.reply.error(errors::NUMKEYS_POSITIVE),
+        _ => return ctx.reply.error(errors::ZMPOP_NUMKEYS_POSITIVE),
     };
     let where_at = 1 + numkeys + 1;
     if where_at >= args.len() {
