@@ -141,8 +141,6 @@ pub const DEBUG_NOT_ALLOWED: &str = "ERR DEBUG command not allowed. If the enabl
 /// CONFIG REWRITE on a node started without a config file.
 pub const NO_CONFIG_FILE: &str = "ERR The server is running without a config file";
 
-/// LPOP/RPOP with a negative or non-numeric count.
-pub const COUNT_MUST_BE_POSITIVE: &str = "ERR value is out of range, must be positive";
 /// LSET past either end.
 pub const INDEX_OUT_OF_RANGE: &str = "ERR index out of range";
 /// LPOS RANK 0.
@@ -155,9 +153,9 @@ pub const LPOS_MAXLEN_NEGATIVE: &str = "ERR MAXLEN can't be negative";
 pub const NUMKEYS_POSITIVE: &str = "ERR numkeys should be greater than 0";
 /// LMPOP/ZMPOP COUNT below 1 or not a number.
 pub const MPOP_COUNT_POSITIVE: &str = "ERR count should be greater than 0";
-/// SPOP with a negative count.
+/// LPOP/RPOP, SPOP and ZRANDMEMBER-like counts that must not be negative.
 pub const OUT_OF_RANGE_POSITIVE: &str = "ERR value is out of range, must be positive";
-/// HRANDFIELD ... WITHVALUES with a count too large to double.
+/// HRANDFIELD/ZRANDMEMBER with scores or values and a count too large to double.
 pub const OUT_OF_RANGE: &str = "ERR value is out of range";
 /// SINTERCARD with a numkeys larger than the keys given.
 pub const NUMKEYS_TOO_MANY: &str = "ERR Number of keys can't be greater than number of args";
@@ -336,12 +334,8 @@ pub const ZRANGE_LIMIT_RANK: &str =
 /// ZRANGE WITHSCORES on a lexicographic range.
 pub const ZRANGE_WITHSCORES_LEX: &str =
     "ERR syntax error, WITHSCORES not supported in combination with BYLEX";
-/// A count that must not be negative.
-pub const MUST_BE_POSITIVE: &str = "ERR value is out of range, must be positive";
 /// ZUNION/ZINTER WEIGHTS with a weight that is not a float.
 pub const WEIGHT_NOT_FLOAT: &str = "ERR weight value is not a float";
-/// ZRANDMEMBER WITHSCORES with a count too large to double.
-pub const VALUE_OUT_OF_RANGE: &str = "ERR value is out of range";
 
 /// `ERR at least 1 input key is needed for '<name>' command`.
 pub fn at_least_one_key(full_name: &str) -> String {

@@ -97,7 +97,7 @@ fn pop(ctx: &mut Ctx<'_>, args: Args<'_>, end: End) {
     let count = if args.len() == 3 {
         match parse_i64(args.get(2)).and_then(|n| usize::try_from(n).ok()) {
             Some(n) => Some(n),
-            None => return ctx.reply.error(errors::COUNT_MUST_BE_POSITIVE),
+            None => return ctx.reply.error(errors::OUT_OF_RANGE_POSITIVE),
         }
     } else {
         None

@@ -318,7 +318,7 @@ fn positive_count(ctx: &mut Ctx<'_>, arg: &[u8]) -> Option<usize> {
     match parse_i64(arg) {
         Some(n) if n >= 0 => Some(n as usize),
         _ => {
-            ctx.reply.error(errors::MUST_BE_POSITIVE);
+            ctx.reply.error(errors::OUT_OF_RANGE_POSITIVE);
             None
         }
     }
@@ -388,7 +388,7 @@ pub(super) fn zrandmember(ctx: &mut Ctx<'_>, args: Args<'_>) {
         return ctx.reply.error(errors::SYNTAX);
     }
     if withscores && !(-i64::MAX / 2..=i64::MAX / 2).contains(&count) {
-        return ctx.reply.error(errors::VALUE_OUT_OF_RANGE);
+        return ctx.reply.error(errors::OUT_OF_RANGE);
     }
     let picked = with_zset(ctx, args, |z| {
         z.map(|z| sorted_sets::random_members(z, count, &mut random))

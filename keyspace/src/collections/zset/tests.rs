@@ -193,3 +193,28 @@ fn listpack_rdb_matches_redis_bytes() {
     bad[6] = 3;
     assert!(decode(bad[0], &bad[1..]).is_err());
 }
+
+#[test]
+fn damaged_payloads_never_panic() {
+    let mut small = ZSetValue::with_hint(1, 1, &limits());
+    let mut big = ZSetValue::with_hint(300, 1, &limits());
+    for i in 0..300 {
+        let m = format!("m{i}");
+        if i < 20 {
+            add(&mut small, &m, i as f64 / 3.0);
+        }
+        add(&mut big, &m, (i % 7) as f64);
+    }
+    for z in [small, big] {
+        let mut body = vec![z.rdb_type()];
+        z.write_rdb(&mut body, false);
+        for at in 0..body.len().min(400) {
+            for flip in [0x01u8, 0x80, 0xff] {
+                let mut bad = body.clone();
+                bad[at] ^= flip;
+                let _ = decode(bad[0], &bad[1..]);
+            }
+            let _ = decode(body[0], &body[1..at.max(1)]);
+        }
+    }
+}
