@@ -258,6 +258,12 @@ impl ListValue {
         self.nodes.len()
     }
 
+    /// The number of elements in each node, head to tail (tests compare node layouts
+    /// with redis-server's by restoring its DUMP payloads).
+    pub fn node_lengths(&self) -> Vec<usize> {
+        self.nodes.iter().map(Node::count).collect()
+    }
+
     /// Bytes the value holds on the heap, roughly (MEMORY USAGE).
     pub fn heap_bytes(&self) -> usize {
         let nodes: usize = self
