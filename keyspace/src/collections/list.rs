@@ -40,12 +40,37 @@ const LP_OVERHEAD: usize = 7;
 /// ziplist's header and terminator (11), a leftover of ziplist days it still uses.
 const MERGE_OVERHEAD: usize = 11;
 
-/// A compressed node: the LZF bytes of its listpack.
+/// A compressed node in one allocation: the listpack's size and entry count (u32 each,
+/// little-endian), then its LZF bytes. One boxed slice keeps [`Node`] at 24 bytes.
 #[derive(Clone, Debug)]
-struct Compressed {
-    data: Box<[u8]>,
-    raw_len: u32,
-    count: u32,
+struct Compressed(Box<[u8]>);
+
+impl Compressed {
+    fn new(lzf: &[u8], raw_len: usize, count: usize) -> Compressed {
+        let mut bytes = Vec::with_capacity(8 + lzf.len());
+        bytes.extend_from_slice(&(raw_len as u32).to_le_bytes());
+        bytes.extend_from_slice(&(count as u32).to_le_bytes());
+        bytes.extend_from_slice(lzf);
+        Compressed(bytes.into_boxed_slice())
+    }
+
+    fn field(&self, at: usize) -> usize {
+        u32::from_le_bytes(self.0[at..at + 4].try_into().expect("4 bytes")) as usize
+    }
+
+    /// The listpack's size in bytes.
+    fn raw_len(&self) -> usize {
+        self.field(0)
+    }
+
+    fn count(&self) -> usize {
+        self.field(4)
+    }
+
+    /// The LZF bytes.
+    fn data(&self) -> &[u8] {
+        &self.0[8..]
+    }
 }
 
 /// One quicklist node.
@@ -59,7 +84,7 @@ impl Node {
     fn count(&self) -> usize {
         match self {
             Node::Raw(lp) => lp.len(),
-            Node::Lzf(c) => c.count as usize,
+            Node::Lzf(c) => c.count(),
         }
     }
 
@@ -67,12 +92,12 @@ impl Node {
     fn byte_len(&self) -> usize {
         match self {
             Node::Raw(lp) => lp.byte_len(),
-            Node::Lzf(c) => c.raw_len as usize,
+            Node::Lzf(c) => c.raw_len(),
         }
     }
 
     fn decompressed(c: &Compressed) -> Listpack {
-        let bytes = lzf::decompress(&c.data, c.raw_len as usize).expect("we compressed this node");
+        let bytes = lzf::decompress(c.data(), c.raw_len()).expect("we compressed this node");
         Listpack::from_bytes(&bytes).expect("we compressed a valid listpack")
     }
 
@@ -110,11 +135,7 @@ impl Node {
             return;
         }
         if let Some(data) = lzf::compress(lp.as_bytes(), sz - MIN_COMPRESS_IMPROVE) {
-            *self = Node::Lzf(Compressed {
-                data: data.into_boxed_slice(),
-                raw_len: sz as u32,
-                count: lp.len() as u32,
-            });
+            *self = Node::Lzf(Compressed::new(&data, sz, lp.len()));
         }
     }
 }
@@ -237,6 +258,12 @@ impl ListValue {
         self.nodes.len()
     }
 
+    /// The number of elements in each node, head to tail (tests compare node layouts
+    /// with redis-server's by restoring its DUMP payloads).
+    pub fn node_lengths(&self) -> Vec<usize> {
+        self.nodes.iter().map(Node::count).collect()
+    }
+
     /// Bytes the value holds on the heap, roughly (MEMORY USAGE).
     pub fn heap_bytes(&self) -> usize {
         let nodes: usize = self
@@ -244,7 +271,7 @@ impl ListValue {
             .iter()
             .map(|n| match n {
                 Node::Raw(lp) => lp.capacity(),
-                Node::Lzf(c) => c.data.len(),
+                Node::Lzf(c) => c.0.len(),
             })
             .sum();
         nodes + self.nodes.capacity() * std::mem::size_of::<Node>()

@@ -27,9 +27,9 @@ pub(super) fn write(list: &ListValue, out: &mut Vec<u8>, compress: bool) {
             // as Redis does.
             Node::Lzf(c) => {
                 out.push(LZF_BLOB);
-                put_length(out, c.data.len() as u64);
-                put_length(out, u64::from(c.raw_len));
-                out.extend_from_slice(&c.data);
+                put_length(out, c.data().len() as u64);
+                put_length(out, c.raw_len() as u64);
+                out.extend_from_slice(c.data());
             }
         }
     }

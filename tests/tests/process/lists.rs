@@ -4,7 +4,8 @@
 //! crossing both ways (and the legacy forms Redis 7.0 still loads) with equal
 //! DEBUG DIGEST-VALUE; and dump.rdb files with lists moving both ways.
 
-use tessera_keyspace::rdb::seal_payload;
+use tessera_keyspace::Value;
+use tessera_keyspace::rdb::{ReadLimits, restore, seal_payload};
 use tessera_resp::frame::Frame;
 use tessera_tests::{RawConnection, RedisServer, TesseraNode, show, text};
 
@@ -278,8 +279,27 @@ fn command(rng: &mut Rng) -> Vec<String> {
     c
 }
 
-/// The digests of every key, on both servers.
+/// The elements per node of the list in a DUMP payload (`None` for a missing key).
+fn node_lengths(payload: &Frame) -> Option<Vec<usize>> {
+    let Frame::Bulk(payload) = payload else {
+        return None;
+    };
+    match restore(payload, ReadLimits::new(u64::MAX)) {
+        Ok(Value::List(l)) => Some(l.node_lengths()),
+        other => panic!("not a list payload: {other:?}"),
+    }
+}
+
+/// The digests of every key, on both servers, and the lists' node layouts: Tessera's
+/// quicklist fills, splits and merges nodes as redis-server's does.
 fn compare_digests(pair: &mut Pair, when: &str, mismatches: &mut Vec<String>) {
+    for k in KEYS {
+        let (want, have) = pair.both(false, &strings(&["DUMP", k]));
+        let (want, have) = (node_lengths(&want), node_lengths(&have));
+        if want != have {
+            mismatches.push(format!("nodes of {k} {when}: {want:?} vs {have:?}"));
+        }
+    }
     let mut args = strings(&["DEBUG", "DIGEST-VALUE"]);
     args.extend(KEYS.iter().map(|k| k.to_string()));
     pair.check(false, &args, mismatches);
