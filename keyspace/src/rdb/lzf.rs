@@ -70,7 +70,10 @@ pub fn compress(input: &[u8], limit: usize) -> Option<Vec<u8>> {
 /// Decompresses `input` into exactly `expected_len` bytes, or `None` if the stream is
 /// corrupt or does not produce that length.
 pub fn decompress(input: &[u8], expected_len: usize) -> Option<Vec<u8>> {
-    let mut out: Vec<u8> = Vec::with_capacity(expected_len);
+    // The claimed length is untrusted: LZF expands at most 264 bytes out of 3 bytes in,
+    // so no more than that is reserved up front, however large the claim.
+    let most = input.len().saturating_mul(88).saturating_add(32);
+    let mut out: Vec<u8> = Vec::with_capacity(expected_len.min(most));
     let mut i = 0;
     while i < input.len() {
         let ctrl = input[i] as usize;
