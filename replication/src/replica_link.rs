@@ -149,6 +149,10 @@ pub enum StreamCommand {
     GetAck,
     /// A write (or PING, SELECT): applied like a client's command.
     Apply,
+    /// MULTI or EXEC: redis-server wraps the commands one call propagates (SPOP with a
+    /// count as SREMs, an EXEC's writes, a script's effects) in them. Not applied: the
+    /// commands between them are, in order, so the data ends as on the master.
+    Bracket,
 }
 
 /// Classifies a command of the stream by its first two arguments.
@@ -157,6 +161,8 @@ pub fn classify(name: &[u8], first_arg: Option<&[u8]>) -> StreamCommand {
         && first_arg.is_some_and(|a| a.eq_ignore_ascii_case(b"GETACK"));
     if getack {
         StreamCommand::GetAck
+    } else if name.eq_ignore_ascii_case(b"MULTI") || name.eq_ignore_ascii_case(b"EXEC") {
+        StreamCommand::Bracket
     } else {
         StreamCommand::Apply
     }
@@ -263,6 +269,8 @@ mod tests {
         );
         assert_eq!(classify(b"REPLCONF", None), StreamCommand::Apply);
         assert_eq!(classify(b"SET", Some(b"GETACK")), StreamCommand::Apply);
+        assert_eq!(classify(b"multi", None), StreamCommand::Bracket);
+        assert_eq!(classify(b"EXEC", None), StreamCommand::Bracket);
         assert_eq!(ack(42), command(&[b"REPLCONF", b"ACK", b"42"]));
     }
 }

@@ -388,6 +388,9 @@ async fn apply_stream(
                             .await?;
                     }
                     StreamCommand::Apply => applier.apply(args),
+                    // Tessera's transactions take keyless commands only; the master
+                    // already ran the block atomically, so its writes apply one by one.
+                    StreamCommand::Bracket => {}
                 }
             }
             node.replication()
