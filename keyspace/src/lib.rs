@@ -25,6 +25,7 @@ pub mod rdb;
 mod scan;
 pub mod sets;
 mod slot_table;
+pub mod sort;
 pub mod sorted_sets;
 pub mod strings;
 mod value;

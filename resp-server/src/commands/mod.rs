@@ -18,6 +18,7 @@ mod migration;
 mod replication;
 mod server;
 mod sets;
+mod sort;
 mod strings;
 pub(crate) mod transaction;
 mod zset;
@@ -326,6 +327,8 @@ pub fn handler(id: CommandId) -> Handler {
         C::Smembers => sets::smembers,
         C::Smismember => sets::smismember,
         C::Smove => sets::smove,
+        C::Sort => sort::sort_command,
+        C::SortRo => sort::sort_ro,
         C::Spop => sets::spop,
         C::Srandmember => sets::srandmember,
         C::Srem => sets::srem,

@@ -24,6 +24,7 @@ mod replication;
 mod resharding;
 mod server;
 mod sets;
+mod sort;
 mod sorted_sets;
 mod startup;
 mod twins;
