@@ -25,6 +25,22 @@ pub fn encoding(t: &mut SlotTable, key: &[u8], now: i64) -> Option<Encoding> {
     t.get(key, now).map(|v| v.encoding())
 }
 
+/// MEMORY USAGE: the bytes `key` costs, as Tessera stores it: the slot table's slot
+/// (pointer and control byte), the boxed entry, the key's and the value's heap, and
+/// its deadline's index entry if it has one. Collections are estimated from `samples`
+/// elements (0: all). Allocator rounding is not counted.
+pub fn memory_usage(t: &mut SlotTable, key: &[u8], samples: usize, now: i64) -> Option<usize> {
+    let value = t.get(key, now)?.heap_bytes(samples);
+    let key_heap = crate::CompactBytes::new(key).heap_size();
+    let slot = std::mem::size_of::<Box<crate::Entry>>() + 1;
+    let entry = std::mem::size_of::<crate::Entry>();
+    // An index map entry: the key's copy, the deadline, its hash and a table slot.
+    let deadline = t.deadline(key).map_or(0, |_| {
+        std::mem::size_of::<crate::CompactBytes>() + 8 + 8 + 9 + key_heap
+    });
+    Some(slot + entry + key_heap + value + deadline)
+}
+
 /// The NX / XX / GT / LT conditions of EXPIRE and friends; several may be combined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ExpireCondition {

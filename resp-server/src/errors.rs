@@ -360,3 +360,5 @@ pub const SORT_BY_CLUSTER: &str = "ERR BY option of SORT denied in Cluster mode.
 pub const SORT_GET_CLUSTER: &str = "ERR GET option of SORT denied in Cluster mode.";
 /// A numeric SORT met a weight that is not a number.
 pub const SORT_NOT_DOUBLE: &str = "ERR One or more scores can't be converted into double";
+/// OBJECT FREQ without an LFU maxmemory policy.
+pub const NO_LFU: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";

@@ -37,6 +37,17 @@ fn as_int(member: &[u8]) -> Option<i64> {
 }
 
 impl SetValue {
+    /// Bytes the set holds on the heap, sampling `samples` members (MEMORY USAGE).
+    pub fn heap_bytes(&self, samples: usize) -> usize {
+        match &self.0 {
+            Repr::Ints(i) => i.capacity(),
+            Repr::Table(t) => {
+                std::mem::size_of::<Table<CompactBytes>>()
+                    + t.heap_bytes(samples, CompactBytes::heap_size)
+            }
+        }
+    }
+
     /// The empty set Redis creates to hold `first` (SADD, SMOVE into a new key): an
     /// intset when `first` is an integer.
     pub fn for_member(first: &[u8]) -> SetValue {

@@ -19,6 +19,7 @@ mod hashes;
 mod lists;
 mod mixed;
 mod mixed_resharding;
+mod object_memory;
 mod persistence;
 mod replication;
 mod resharding;

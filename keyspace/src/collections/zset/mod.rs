@@ -227,6 +227,14 @@ impl ZSetValue {
         }
     }
 
+    /// Bytes the set holds on the heap, sampling `samples` members (MEMORY USAGE).
+    pub fn heap_bytes(&self, samples: usize) -> usize {
+        match &self.0 {
+            Repr::Listpack(lp) => lp.capacity(),
+            Repr::Skiplist(t) => t.heap_bytes(samples),
+        }
+    }
+
     /// Converts a listpack to the skiplist encoding, as SORT does to every sorted set
     /// it reads in Redis 7.0 (OBJECT ENCODING shows it afterwards).
     pub fn make_skiplist(&mut self) {
