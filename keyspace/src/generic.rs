@@ -5,9 +5,24 @@ use crate::error::{KeyspaceError, Result};
 use crate::slot_table::SlotTable;
 use crate::value::{Encoding, Value, ValueType};
 
-/// DEL / UNLINK of one key: true if a live key was removed.
+/// DEL of one key: true if a live key was removed.
 pub fn delete(t: &mut SlotTable, key: &[u8], now: i64) -> bool {
-    t.contains(key, now) && t.remove(key).is_some()
+    delete_lazily(t, key, false, now)
+}
+
+/// DEL / UNLINK of one key, freeing a big value in the background when `lazy`
+/// (UNLINK, or DEL under `lazyfree-lazy-user-del`): true if a live key was removed.
+pub fn delete_lazily(t: &mut SlotTable, key: &[u8], lazy: bool, now: i64) -> bool {
+    if !t.contains(key, now) {
+        return false;
+    }
+    match t.remove(key) {
+        Some(value) => {
+            crate::lazyfree::discard(value, lazy);
+            true
+        }
+        None => false,
+    }
 }
 
 /// EXISTS / TOUCH of one key.

@@ -18,6 +18,7 @@ pub mod generic;
 pub mod glob;
 mod hash_slot;
 pub mod hashes;
+pub mod lazyfree;
 pub mod lists;
 pub mod long_double;
 pub mod number;

@@ -39,6 +39,14 @@ impl Default for HashValue {
 }
 
 impl HashValue {
+    /// Allocations freeing the hash costs (Redis's `lazyfreeGetFreeEffort`).
+    pub fn free_effort(&self) -> usize {
+        match &self.0 {
+            Repr::Listpack(_) => 1,
+            Repr::Table(t) => t.len(),
+        }
+    }
+
     /// Bytes the hash holds on the heap, sampling `samples` fields (MEMORY USAGE).
     pub fn heap_bytes(&self, samples: usize) -> usize {
         match &self.0 {

@@ -37,6 +37,14 @@ fn as_int(member: &[u8]) -> Option<i64> {
 }
 
 impl SetValue {
+    /// Allocations freeing the set costs (Redis's `lazyfreeGetFreeEffort`).
+    pub fn free_effort(&self) -> usize {
+        match &self.0 {
+            Repr::Ints(_) => 1,
+            Repr::Table(t) => t.len(),
+        }
+    }
+
     /// Bytes the set holds on the heap, sampling `samples` members (MEMORY USAGE).
     pub fn heap_bytes(&self, samples: usize) -> usize {
         match &self.0 {

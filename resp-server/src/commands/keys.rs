@@ -20,11 +20,13 @@ pub(super) fn renamenx(c: &mut Ctx<'_>, a: Args<'_>) {
 }
 
 pub(super) fn del(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    // UNLINK always frees big values in the background; DEL when configured to.
+    let lazy = args.get(0).eq_ignore_ascii_case(b"unlink") || ctx.settings.lazyfree_lazy_user_del;
     let db = ctx.db();
     let mut locks = db.lock_keys(args.iter_from(1));
     let deleted = args
         .iter_from(1)
-        .filter(|k| generic::delete(locks.for_key(k), k, ctx.now_ms))
+        .filter(|k| generic::delete_lazily(locks.for_key(k), k, lazy, ctx.now_ms))
         .count();
     if deleted > 0 {
         ctx.propagate_locked_verbatim(&mut locks, args);

@@ -16,6 +16,7 @@ mod dump_restore;
 mod exposures;
 mod grammar;
 mod hashes;
+mod lazyfree;
 mod lists;
 mod mixed;
 mod mixed_resharding;

@@ -227,6 +227,14 @@ impl ZSetValue {
         }
     }
 
+    /// Allocations freeing the set costs (Redis's `lazyfreeGetFreeEffort`).
+    pub fn free_effort(&self) -> usize {
+        match &self.0 {
+            Repr::Listpack(_) => 1,
+            Repr::Skiplist(t) => t.len(),
+        }
+    }
+
     /// Bytes the set holds on the heap, sampling `samples` members (MEMORY USAGE).
     pub fn heap_bytes(&self, samples: usize) -> usize {
         match &self.0 {
