@@ -3,6 +3,7 @@
 //! and sorted sets of both encodings, numeric errors, argument errors, what STORE
 //! leaves behind, and Redis 7.0's refusals in cluster mode; RESP2 and RESP3.
 
+use tessera_resp::frame::Frame;
 use tessera_tests::{RawConnection, RedisServer, TesseraNode};
 
 use super::twins::Twins;
@@ -233,4 +234,46 @@ fn sort_patterns_are_refused_in_cluster_mode() {
         t.exact(&refs);
     }
     t.assert_clean("sort in cluster mode");
+}
+
+#[test]
+fn sort_store_reaches_a_redis_replica() {
+    let debug = ["--enable-debug-command", "yes"];
+    let master = TesseraNode::start(&debug);
+    let replica = RedisServer::start(&[
+        "--enable-debug-command",
+        "yes",
+        "--repl-diskless-sync-delay",
+        "0",
+    ]);
+    let mut m = master.raw();
+    tessera_tests::replication::follow(replica.port, master.port);
+    let writes: &[&[&str]] = &[
+        &["RPUSH", "l", "3", "1", "2"],
+        &["SADD", "s", "b", "c", "a", "1"],
+        &["MSET", "w_1", "3", "w_2", "2", "w_3", "1", "k_1", "x"],
+        &["SORT", "l", "STORE", "d1"],
+        &[
+            "SORT", "l", "BY", "w_*", "GET", "#", "GET", "k_*", "STORE", "d2",
+        ],
+        // A set's own order is not a replica's: STORE sorts it.
+        &["SORT", "s", "BY", "nosort", "STORE", "d3"],
+        &["SORT", "missing", "STORE", "d1"],
+    ];
+    for w in writes {
+        m.command(w).expect("write");
+    }
+    assert_eq!(
+        m.command(&["WAIT", "1", "5000"]).expect("WAIT"),
+        Frame::Integer(1)
+    );
+    let mut r = RawConnection::connect(replica.port).expect("connect");
+    assert_eq!(
+        r.command(&["DEBUG", "DIGEST"]).expect("digest"),
+        m.command(&["DEBUG", "DIGEST"]).expect("digest")
+    );
+    assert_eq!(
+        r.command(&["EXISTS", "d1"]).expect("EXISTS"),
+        Frame::Integer(0)
+    );
 }
