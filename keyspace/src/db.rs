@@ -234,6 +234,16 @@ impl<'a> SlotLocks<'a> {
         self.table(key_slot(key))
     }
 
+    /// The locked table holding `key`, or `None` when its slot is not locked (a
+    /// lookup whose key the caller could not know up front, as SORT's BY and GET).
+    pub fn try_for_key(&mut self, key: &[u8]) -> Option<&mut SlotTable> {
+        let at = self
+            .guards
+            .binary_search_by_key(&key_slot(key), |(s, _)| *s)
+            .ok()?;
+        Some(&mut self.guards[at].1)
+    }
+
     /// Number of distinct slots locked.
     pub fn slot_count(&self) -> usize {
         self.guards.len()

@@ -5,9 +5,24 @@ use crate::error::{KeyspaceError, Result};
 use crate::slot_table::SlotTable;
 use crate::value::{Encoding, Value, ValueType};
 
-/// DEL / UNLINK of one key: true if a live key was removed.
+/// DEL of one key: true if a live key was removed.
 pub fn delete(t: &mut SlotTable, key: &[u8], now: i64) -> bool {
-    t.contains(key, now) && t.remove(key).is_some()
+    delete_lazily(t, key, false, now)
+}
+
+/// DEL / UNLINK of one key, freeing a big value in the background when `lazy`
+/// (UNLINK, or DEL under `lazyfree-lazy-user-del`): true if a live key was removed.
+pub fn delete_lazily(t: &mut SlotTable, key: &[u8], lazy: bool, now: i64) -> bool {
+    if !t.contains(key, now) {
+        return false;
+    }
+    match t.remove(key) {
+        Some(value) => {
+            crate::lazyfree::discard(value, lazy);
+            true
+        }
+        None => false,
+    }
 }
 
 /// EXISTS / TOUCH of one key.
@@ -23,6 +38,22 @@ pub fn value_type(t: &mut SlotTable, key: &[u8], now: i64) -> Option<ValueType> 
 /// OBJECT ENCODING.
 pub fn encoding(t: &mut SlotTable, key: &[u8], now: i64) -> Option<Encoding> {
     t.get(key, now).map(|v| v.encoding())
+}
+
+/// MEMORY USAGE: the bytes `key` costs, as Tessera stores it: the slot table's slot
+/// (pointer and control byte), the boxed entry, the key's and the value's heap, and
+/// its deadline's index entry if it has one. Collections are estimated from `samples`
+/// elements (0: all). Allocator rounding is not counted.
+pub fn memory_usage(t: &mut SlotTable, key: &[u8], samples: usize, now: i64) -> Option<usize> {
+    let value = t.get(key, now)?.heap_bytes(samples);
+    let key_heap = crate::CompactBytes::new(key).heap_size();
+    let slot = std::mem::size_of::<Box<crate::Entry>>() + 1;
+    let entry = std::mem::size_of::<crate::Entry>();
+    // An index map entry: the key's copy, the deadline, its hash and a table slot.
+    let deadline = t.deadline(key).map_or(0, |_| {
+        std::mem::size_of::<crate::CompactBytes>() + 8 + 8 + 9 + key_heap
+    });
+    Some(slot + entry + key_heap + value + deadline)
 }
 
 /// The NX / XX / GT / LT conditions of EXPIRE and friends; several may be combined.

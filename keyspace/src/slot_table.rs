@@ -145,7 +145,9 @@ impl SlotTable {
         if self.mode == ExpiryMode::Retain {
             return;
         }
-        self.remove(key);
+        if let Some(value) = self.remove(key) {
+            crate::lazyfree::discard_expired(value);
+        }
         self.stats.expired += 1;
         if self.mode == ExpiryMode::Journal {
             self.reclaimed.push(CompactBytes::new(key));
@@ -201,8 +203,9 @@ impl SlotTable {
         self.get(key, now).is_some()
     }
 
-    /// Stores `value` under `key`, keeping its deadline, and returns the old value.
-    pub fn insert_keep_ttl(&mut self, key: &[u8], value: Value) -> Option<Value> {
+    /// Stores `value` under `key`, keeping its deadline; true when it replaced a value,
+    /// which is freed as `lazyfree-lazy-server-del` says.
+    pub fn insert_keep_ttl(&mut self, key: &[u8], value: Value) -> bool {
         let hash = self.hash_key(key);
         let hasher = self.hasher.clone();
         match self.entries.entry(
@@ -210,19 +213,24 @@ impl SlotTable {
             |e| e.key.as_bytes() == key,
             |e| hasher.hash_one(e.key.as_bytes()),
         ) {
-            TableEntry::Occupied(mut o) => Some(std::mem::replace(&mut o.get_mut().value, value)),
+            TableEntry::Occupied(mut o) => {
+                let old = std::mem::replace(&mut o.get_mut().value, value);
+                crate::lazyfree::discard_overwritten(old);
+                true
+            }
             TableEntry::Vacant(v) => {
                 v.insert(Box::new(Entry {
                     key: CompactBytes::new(key),
                     value,
                 }));
-                None
+                false
             }
         }
     }
 
-    /// Stores `value` under `key`, dropping any deadline, and returns the old value.
-    pub fn insert(&mut self, key: &[u8], value: Value) -> Option<Value> {
+    /// Stores `value` under `key`, dropping any deadline; true when it replaced a
+    /// value (freed as `lazyfree-lazy-server-del` says).
+    pub fn insert(&mut self, key: &[u8], value: Value) -> bool {
         if !self.expires.is_empty() {
             self.expires.swap_remove(key);
         }
@@ -268,6 +276,19 @@ impl SlotTable {
     /// Drops the deadline of `key`; true if it had one.
     pub fn clear_deadline(&mut self, key: &[u8]) -> bool {
         !self.expires.is_empty() && self.expires.swap_remove(key).is_some()
+    }
+
+    /// Removes every key, freeing them on the lazyfree thread (FLUSHALL ASYNC).
+    pub fn clear_lazily(&mut self) {
+        if self.entries.is_empty() && self.expires.is_empty() {
+            return;
+        }
+        let entries = std::mem::replace(&mut self.entries, HashTable::new());
+        let expires = std::mem::replace(
+            &mut self.expires,
+            IndexMap::with_hasher(self.hasher.clone()),
+        );
+        crate::lazyfree::free_anything(Box::new((entries, expires)));
     }
 
     /// Removes every key.
@@ -338,9 +359,9 @@ mod tests {
     #[test]
     fn insert_get_remove() {
         let mut t = table();
-        assert!(t.insert(b"a", s(b"1")).is_none());
+        assert!(!t.insert(b"a", s(b"1")));
         assert_eq!(t.get(b"a", 0), Some(&s(b"1")));
-        assert_eq!(t.insert(b"a", s(b"2")), Some(s(b"1")));
+        assert!(t.insert(b"a", s(b"2")));
         assert_eq!(t.len(), 1);
         assert_eq!(t.remove(b"a"), Some(s(b"2")));
         assert!(t.get(b"a", 0).is_none());

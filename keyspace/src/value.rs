@@ -38,6 +38,18 @@ impl Value {
         }
     }
 
+    /// Bytes the value holds on the heap (MEMORY USAGE); collections are estimated
+    /// from `samples` of their elements (0: all), as Redis samples them.
+    pub fn heap_bytes(&self, samples: usize) -> usize {
+        match self {
+            Value::Str(s) => s.heap_bytes(),
+            Value::List(l) => std::mem::size_of::<ListValue>() + l.heap_bytes(),
+            Value::Hash(h) => std::mem::size_of::<HashValue>() + h.heap_bytes(samples),
+            Value::Set(s) => std::mem::size_of::<SetValue>() + s.heap_bytes(samples),
+            Value::ZSet(z) => std::mem::size_of::<ZSetValue>() + z.heap_bytes(samples),
+        }
+    }
+
     /// The encoding OBJECT ENCODING reports.
     pub fn encoding(&self) -> Encoding {
         match self {
@@ -216,6 +228,21 @@ impl StrValue {
     /// True for the empty string.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// True for the integers Redis shares between keys (0 to 9999), whose OBJECT
+    /// REFCOUNT is INT_MAX.
+    pub fn is_shared_integer(&self) -> bool {
+        matches!(self.0, Repr::Int(n) if (0..10_000).contains(&n))
+    }
+
+    /// Bytes on the heap (MEMORY USAGE).
+    pub fn heap_bytes(&self) -> usize {
+        match &self.0 {
+            Repr::Int(_) => 0,
+            Repr::Bytes(b) => b.heap_size(),
+            Repr::Growable(v) => std::mem::size_of::<Vec<u8>>() + v.capacity(),
+        }
     }
 
     /// The encoding OBJECT ENCODING reports.

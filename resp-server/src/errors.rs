@@ -346,3 +346,13 @@ pub fn at_least_one_key(full_name: &str) -> String {
 pub fn out_of_range_between(min: i64, max: i64) -> String {
     format!("ERR value is out of range, must be between {min} and {max}")
 }
+
+/// SORT ... BY with a `*` pattern in cluster mode (Redis 7.0 refuses any BY that
+/// reads other keys there).
+pub const SORT_BY_CLUSTER: &str = "ERR BY option of SORT denied in Cluster mode.";
+/// SORT ... GET in cluster mode (any GET, `#` included, in Redis 7.0).
+pub const SORT_GET_CLUSTER: &str = "ERR GET option of SORT denied in Cluster mode.";
+/// A numeric SORT met a weight that is not a number.
+pub const SORT_NOT_DOUBLE: &str = "ERR One or more scores can't be converted into double";
+/// OBJECT FREQ without an LFU maxmemory policy.
+pub const NO_LFU: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";

@@ -239,7 +239,11 @@ fn memory(node: &Node, out: &mut String) {
         ),
     );
     field(out, "mem_allocator", &node.origin().allocator);
-    field(out, "lazyfree_pending_objects", 0);
+    field(
+        out,
+        "lazyfree_pending_objects",
+        tessera_keyspace::lazyfree::pending(),
+    );
 }
 
 fn persistence(node: &Node, out: &mut String) {

@@ -116,6 +116,18 @@ impl Node {
                 stream.feed(db, &[b"DEL", key.as_bytes()]);
             }
         }));
+        // Expiry and overwrites happen inside the keyspace, which keeps its own copy of
+        // the two lazyfree switches that govern them (a process-wide policy).
+        tessera_keyspace::lazyfree::set_policy(
+            settings.lazyfree_lazy_expire,
+            settings.lazyfree_lazy_server_del,
+        );
+        config.on_change(|s| {
+            tessera_keyspace::lazyfree::set_policy(
+                s.lazyfree_lazy_expire,
+                s.lazyfree_lazy_server_del,
+            )
+        });
         Node {
             keyspace,
             config,

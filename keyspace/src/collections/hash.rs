@@ -39,6 +39,25 @@ impl Default for HashValue {
 }
 
 impl HashValue {
+    /// Allocations freeing the hash costs (Redis's `lazyfreeGetFreeEffort`).
+    pub fn free_effort(&self) -> usize {
+        match &self.0 {
+            Repr::Listpack(_) => 1,
+            Repr::Table(t) => t.len(),
+        }
+    }
+
+    /// Bytes the hash holds on the heap, sampling `samples` fields (MEMORY USAGE).
+    pub fn heap_bytes(&self, samples: usize) -> usize {
+        match &self.0 {
+            Repr::Listpack(lp) => lp.capacity(),
+            Repr::Table(t) => {
+                std::mem::size_of::<Table<Pair>>()
+                    + t.heap_bytes(samples, |p| p.field.heap_size() + p.value.heap_size())
+            }
+        }
+    }
+
     /// An empty hash (a listpack, as Redis creates every hash).
     pub fn new() -> HashValue {
         HashValue(Repr::Listpack(Listpack::new()))

@@ -37,6 +37,25 @@ fn as_int(member: &[u8]) -> Option<i64> {
 }
 
 impl SetValue {
+    /// Allocations freeing the set costs (Redis's `lazyfreeGetFreeEffort`).
+    pub fn free_effort(&self) -> usize {
+        match &self.0 {
+            Repr::Ints(_) => 1,
+            Repr::Table(t) => t.len(),
+        }
+    }
+
+    /// Bytes the set holds on the heap, sampling `samples` members (MEMORY USAGE).
+    pub fn heap_bytes(&self, samples: usize) -> usize {
+        match &self.0 {
+            Repr::Ints(i) => i.capacity(),
+            Repr::Table(t) => {
+                std::mem::size_of::<Table<CompactBytes>>()
+                    + t.heap_bytes(samples, CompactBytes::heap_size)
+            }
+        }
+    }
+
     /// The empty set Redis creates to hold `first` (SADD, SMOVE into a new key): an
     /// intset when `first` is an integer.
     pub fn for_member(first: &[u8]) -> SetValue {

@@ -59,6 +59,14 @@ pub(crate) struct Table<T> {
 }
 
 impl<T: Keyed> Table<T> {
+    /// Bytes the table holds on the heap (MEMORY USAGE): its arrays, plus what each
+    /// entry owns, averaged over the first `samples` entries (0: all) and scaled.
+    pub fn heap_bytes(&self, samples: usize, owned: impl Fn(&T) -> usize) -> usize {
+        let arrays = self.entries.capacity() * std::mem::size_of::<T>()
+            + self.index.capacity() * (std::mem::size_of::<u32>() + 1);
+        arrays + sampled(self.entries.iter(), self.entries.len(), samples, owned)
+    }
+
     /// An empty table with room for `n` entries.
     pub fn with_capacity(n: usize) -> Table<T> {
         Table {
@@ -163,6 +171,22 @@ where
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list().entries(self.entries.iter()).finish()
     }
+}
+
+/// What `owned` says `items` own, from the first `samples` of them (0: all), scaled
+/// to all `len`: how Redis's MEMORY USAGE estimates a collection's elements.
+pub(crate) fn sampled<'a, T: 'a>(
+    items: impl Iterator<Item = &'a T>,
+    len: usize,
+    samples: usize,
+    owned: impl Fn(&T) -> usize,
+) -> usize {
+    let wanted = if samples == 0 { len } else { samples.min(len) };
+    if wanted == 0 {
+        return 0;
+    }
+    let total: usize = items.take(wanted).map(owned).sum();
+    ((total as u128 * len as u128) / wanted as u128) as usize
 }
 
 #[cfg(test)]

@@ -49,6 +49,11 @@ fn width_for(v: i64) -> usize {
 }
 
 impl Intset {
+    /// Bytes allocated for the buffer (MEMORY USAGE).
+    pub fn capacity(&self) -> usize {
+        self.bytes.capacity()
+    }
+
     /// An empty intset of the narrowest width.
     pub fn new() -> Intset {
         let mut bytes = Vec::with_capacity(HEADER);

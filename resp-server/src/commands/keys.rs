@@ -2,7 +2,7 @@
 
 use tessera_keyspace::generic::{self};
 use tessera_keyspace::number::{parse_i64, parse_u64};
-use tessera_keyspace::{Db, ScanFilter, SlotGuard, ValueType, key_slot};
+use tessera_keyspace::{Db, ScanFilter, SlotGuard, Value, ValueType, key_slot};
 
 use super::cursor::{ArgCursor, Options};
 use super::{Ctx, help_reply};
@@ -20,11 +20,13 @@ pub(super) fn renamenx(c: &mut Ctx<'_>, a: Args<'_>) {
 }
 
 pub(super) fn del(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    // UNLINK always frees big values in the background; DEL when configured to.
+    let lazy = args.get(0).eq_ignore_ascii_case(b"unlink") || ctx.settings.lazyfree_lazy_user_del;
     let db = ctx.db();
     let mut locks = db.lock_keys(args.iter_from(1));
     let deleted = args
         .iter_from(1)
-        .filter(|k| generic::delete(locks.for_key(k), k, ctx.now_ms))
+        .filter(|k| generic::delete_lazily(locks.for_key(k), k, lazy, ctx.now_ms))
         .count();
     if deleted > 0 {
         ctx.propagate_locked_verbatim(&mut locks, args);
@@ -270,12 +272,86 @@ pub(super) fn object_encoding(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 pub(super) fn object_help(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+    // Redis's text, less IDLETIME: Tessera keeps no access clock per key.
     help_reply(
         ctx.reply,
         "OBJECT",
         &[
             "ENCODING <key>",
-            "    Return the internal representation of the value at <key>.",
+            "    Return the kind of internal representation used in order to store the value",
+            "    associated with a <key>.",
+            "FREQ <key>",
+            "    Return the access frequency index of the <key>. The returned integer is",
+            "    proportional to the logarithm of the recent access frequency of the key.",
+            "REFCOUNT <key>",
+            "    Return the number of references of the value associated with the specified",
+            "    <key>.",
+        ],
+    );
+}
+
+/// OBJECT FREQ: nil for a missing key, else Redis's error for a node without an LFU
+/// policy (Tessera refuses maxmemory-policy until eviction exists).
+pub(super) fn object_freq(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let key = args.get(2);
+    let db = ctx.db();
+    let exists = db.lock(key_slot(key)).get(key, ctx.now_ms).is_some();
+    if exists {
+        ctx.reply.error(errors::NO_LFU);
+    } else {
+        ctx.reply.null();
+    }
+}
+
+/// OBJECT REFCOUNT: INT_MAX for the small integers Redis shares, 1 otherwise.
+pub(super) fn object_refcount(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let key = args.get(2);
+    let db = ctx.db();
+    let shared = match db.lock(key_slot(key)).get(key, ctx.now_ms) {
+        None => return ctx.reply.null(),
+        Some(Value::Str(s)) => s.is_shared_integer(),
+        Some(_) => false,
+    };
+    ctx.reply.int(if shared { i64::from(i32::MAX) } else { 1 });
+}
+
+/// Elements MEMORY USAGE samples per collection by default, as Redis.
+const DEFAULT_SAMPLES: usize = 5;
+
+/// MEMORY USAGE key [SAMPLES count].
+pub(super) fn memory_usage(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let key = args.get(2);
+    let mut samples = DEFAULT_SAMPLES;
+    let mut j = 3;
+    while j < args.len() {
+        if !args.get(j).eq_ignore_ascii_case(b"samples") || j + 1 >= args.len() {
+            return ctx.reply.error(errors::SYNTAX);
+        }
+        let Some(n) = ctx.int_arg(args.get(j + 1)) else {
+            return;
+        };
+        if n < 0 {
+            return ctx.reply.error(errors::SYNTAX);
+        }
+        samples = usize::try_from(n).unwrap_or(usize::MAX);
+        j += 2;
+    }
+    let db = ctx.db();
+    let usage = generic::memory_usage(&mut db.lock(key_slot(key)), key, samples, ctx.now_ms);
+    match usage {
+        Some(bytes) => ctx.reply.int(bytes as i64),
+        None => ctx.reply.null(),
+    }
+}
+
+pub(super) fn memory_help(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+    help_reply(
+        ctx.reply,
+        "MEMORY",
+        &[
+            "USAGE <key> [SAMPLES <count>]",
+            "    Return memory in bytes used by <key> and its value. Nested values are",
+            "    sampled up to <count> times (default: 5, 0 means sample all).",
         ],
     );
 }

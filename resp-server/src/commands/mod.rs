@@ -18,6 +18,7 @@ mod migration;
 mod replication;
 mod server;
 mod sets;
+mod sort;
 mod strings;
 pub(crate) mod transaction;
 mod zset;
@@ -273,13 +274,17 @@ pub fn handler(id: CommandId) -> Handler {
         C::Lrem => lists::lrem,
         C::Lset => lists::lset,
         C::Ltrim => lists::ltrim,
+        C::MemoryHelp => keys::memory_help,
+        C::MemoryUsage => keys::memory_usage,
         C::Mget => strings::mget,
         C::Migrate => migration::migrate,
         C::Mset => strings::mset,
         C::Msetnx => strings::msetnx,
         C::Multi => transaction::multi,
         C::ObjectEncoding => keys::object_encoding,
+        C::ObjectFreq => keys::object_freq,
         C::ObjectHelp => keys::object_help,
+        C::ObjectRefcount => keys::object_refcount,
         C::Persist => expiry::persist,
         C::Pexpire => expiry::pexpire,
         C::Pexpireat => expiry::pexpireat,
@@ -326,6 +331,8 @@ pub fn handler(id: CommandId) -> Handler {
         C::Smembers => sets::smembers,
         C::Smismember => sets::smismember,
         C::Smove => sets::smove,
+        C::Sort => sort::sort_command,
+        C::SortRo => sort::sort_ro,
         C::Spop => sets::spop,
         C::Srandmember => sets::srandmember,
         C::Srem => sets::srem,
@@ -373,7 +380,9 @@ pub fn handler(id: CommandId) -> Handler {
         C::Zunion => zset_multi::zunion,
         C::Zunionstore => zset_multi::zunionstore,
         // Containers run a subcommand; alone they fail the arity check first.
-        C::Client | C::Cluster | C::Config | C::Function | C::Object => subcommand_required,
+        C::Client | C::Cluster | C::Config | C::Function | C::Memory | C::Object => {
+            subcommand_required
+        }
     }
 }
 

@@ -104,18 +104,26 @@ fn flush(ctx: &mut Ctx<'_>, args: Args<'_>, all: bool) {
     // Every slot stays locked until the flush is recorded, so no write can land
     // between the flush and its place in the replication stream.
     let all_args: Vec<&[u8]> = args.iter_from(0).collect();
+    // ASYNC, or no mode and lazyfree-lazy-user-flush: free on the lazyfree thread.
+    let lazy = match args.len() {
+        1 => ctx.settings.lazyfree_lazy_user_flush,
+        _ => is(args.get(1), "ASYNC"),
+    };
+    let clear = |t: &mut tessera_keyspace::SlotTable| {
+        if lazy { t.clear_lazily() } else { t.clear() }
+    };
     if all {
         let mut locks = ctx.node.keyspace().lock_all();
         for (_, tables) in locks.dbs() {
             for (_, t) in tables.tables() {
-                t.clear();
+                clear(t);
             }
         }
         ctx.propagate_all(&mut locks, &all_args);
     } else {
         let mut locks = ctx.db().lock_slots(0..tessera_keyspace::SLOT_COUNT as u16);
         for (_, t) in locks.tables() {
-            t.clear();
+            clear(t);
         }
         ctx.propagate_locked(&mut locks, &all_args);
     }

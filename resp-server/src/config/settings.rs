@@ -55,6 +55,14 @@ pub struct Settings {
     pub hz: u32,
     /// Cluster mode.
     pub cluster_enabled: bool,
+    /// DEL frees big values in the background, as UNLINK.
+    pub lazyfree_lazy_user_del: bool,
+    /// FLUSHALL / FLUSHDB without SYNC or ASYNC free in the background.
+    pub lazyfree_lazy_user_flush: bool,
+    /// Expired keys' big values are freed in the background.
+    pub lazyfree_lazy_expire: bool,
+    /// Values replaced or deleted implicitly are freed in the background.
+    pub lazyfree_lazy_server_del: bool,
     /// Listen backlog.
     pub tcp_backlog: u32,
     /// Who may run DEBUG.
@@ -180,6 +188,10 @@ impl Settings {
             databases: v.databases() as usize,
             hz: v.hz() as u32,
             cluster_enabled: v.cluster_enabled(),
+            lazyfree_lazy_user_del: v.lazyfree_lazy_user_del(),
+            lazyfree_lazy_user_flush: v.lazyfree_lazy_user_flush(),
+            lazyfree_lazy_expire: v.lazyfree_lazy_expire(),
+            lazyfree_lazy_server_del: v.lazyfree_lazy_server_del(),
             tcp_backlog: v.tcp_backlog() as u32,
             enable_debug_command: match v.enable_debug_command() {
                 "yes" => DebugCommand::Yes,

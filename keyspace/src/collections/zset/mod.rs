@@ -8,7 +8,7 @@
 //! a new set (ZRANGESTORE, ZUNIONSTORE, ...) and RDB loading, as in Redis.
 
 mod rdb;
-mod score;
+pub(crate) mod score;
 mod tree;
 
 use crate::encoding::listpack::{Listpack, LpEntry};
@@ -225,6 +225,28 @@ impl ZSetValue {
                 Some((m.to_vec(), s))
             }
         }
+    }
+
+    /// Allocations freeing the set costs (Redis's `lazyfreeGetFreeEffort`).
+    pub fn free_effort(&self) -> usize {
+        match &self.0 {
+            Repr::Listpack(_) => 1,
+            Repr::Skiplist(t) => t.len(),
+        }
+    }
+
+    /// Bytes the set holds on the heap, sampling `samples` members (MEMORY USAGE).
+    pub fn heap_bytes(&self, samples: usize) -> usize {
+        match &self.0 {
+            Repr::Listpack(lp) => lp.capacity(),
+            Repr::Skiplist(t) => t.heap_bytes(samples),
+        }
+    }
+
+    /// Converts a listpack to the skiplist encoding, as SORT does to every sorted set
+    /// it reads in Redis 7.0 (OBJECT ENCODING shows it afterwards).
+    pub fn make_skiplist(&mut self) {
+        self.convert_to_skiplist(self.len());
     }
 
     fn convert_to_skiplist(&mut self, capacity: usize) {

@@ -29,7 +29,7 @@ const ERANGE: i32 = 34;
 /// Redis parses scores with the C library, so hex floats, `infinity`, leading spaces
 /// in ranges and the exact overflow rules all follow it; calling it is the only way
 /// to agree on every input.
-fn c_strtod(text: &[u8]) -> (f64, usize, bool) {
+pub(crate) fn c_strtod(text: &[u8]) -> (f64, usize, bool) {
     let mut owned = Vec::with_capacity(text.len() + 1);
     owned.extend_from_slice(text);
     owned.push(0);

@@ -244,6 +244,29 @@ fn hash(member: &[u8]) -> u64 {
 }
 
 impl ScoreTree {
+    /// Bytes the tree holds on the heap, sampling `samples` members (MEMORY USAGE).
+    pub fn heap_bytes(&self, samples: usize) -> usize {
+        fn nodes(node: &Node) -> usize {
+            match node {
+                Node::Leaf(v) => v.capacity() * 4,
+                Node::Inner(n) => {
+                    std::mem::size_of::<Inner>()
+                        + n.kids.capacity() * std::mem::size_of::<Node>()
+                        + n.counts.capacity() * 8
+                        + n.firsts.capacity() * 4
+                        + n.kids.iter().map(nodes).sum::<usize>()
+                }
+            }
+        }
+        let live = self.slots.iter().filter(|s| !s.score.is_nan());
+        std::mem::size_of::<ScoreTree>()
+            + self.slots.capacity() * std::mem::size_of::<Slot>()
+            + self.free.capacity() * 4
+            + self.index.capacity() * 5
+            + nodes(&self.root)
+            + crate::collections::table::sampled(live, self.len, samples, |s| s.member.heap_size())
+    }
+
     /// An empty set with room for `capacity` members.
     pub(super) fn with_capacity(capacity: usize) -> ScoreTree {
         ScoreTree {
