@@ -222,7 +222,7 @@ fn timeout_arg(arg: &[u8]) -> Result<Option<u64>, &'static str> {
     };
     let ms = (secs * 1000.0).ceil();
     // Redis casts to a long long: anything out of its range comes out negative.
-    if !(ms < 9.223_372_036_854_775_807e18) || ms < 0.0 {
+    if !(0.0..9_223_372_036_854_775_808.0).contains(&ms) {
         return Err(errors::TIMEOUT_NEGATIVE);
     }
     Ok((ms >= 1.0).then_some(ms as u64))
