@@ -301,7 +301,10 @@ fn moved_away(redis: bool) -> String {
 
 #[test]
 fn blocked_client_follows_its_slot() {
-    let want = moved_away(true);
-    assert_eq!(want, "MOVED 2589 127.0.0.1:<b>");
+    let want = "MOVED 2589 127.0.0.1:<b>";
+    // redis-server answers this, except on a loaded machine where its cluster state
+    // can read "fail" for a moment after SETSLOT (it then sends CLUSTERDOWN instead).
+    let redis = moved_away(true);
+    assert!(redis == want || redis.starts_with("CLUSTERDOWN"), "{redis}");
     assert_eq!(moved_away(false), want);
 }
