@@ -7,7 +7,7 @@
 use foldhash::fast::FixedState;
 use parking_lot::{Mutex, MutexGuard};
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::compact_bytes::CompactBytes;
@@ -19,11 +19,19 @@ use crate::slot_table::{ExpiryMode, SlotStats, SlotTable};
 /// change to that slot.
 pub type ExpiredHook = Box<dyn Fn(usize, &[CompactBytes]) + Send + Sync>;
 
-/// What every database shares: the hook and the mode new tables start in.
+/// Told, as a slot's lock is about to be released, that clients wait on keys somewhere:
+/// `(database, slot, table)`. It may serve them from the still-locked table, so a
+/// push and the pops it wakes are one step for every other client (blocking pops).
+pub type ReadyHook = Box<dyn Fn(usize, u16, &mut SlotTable) + Send + Sync>;
+
+/// What every database shares: the hooks and the mode new tables start in.
 #[derive(Default)]
 struct Shared {
     hook: OnceLock<ExpiredHook>,
     mode: AtomicU8,
+    /// The hook, and the count of clients blocked on keys (all databases): zero keeps
+    /// the hook off the path of every lock release.
+    ready: OnceLock<(ReadyHook, Arc<AtomicUsize>)>,
 }
 
 fn mode_code(mode: ExpiryMode) -> u8 {
@@ -54,6 +62,7 @@ pub struct SlotGuard<'a> {
     table: MutexGuard<'a, SlotTable>,
     volatile: &'a AtomicU32,
     db: &'a Db,
+    slot: u16,
 }
 
 impl SlotGuard<'_> {
@@ -87,6 +96,11 @@ impl Drop for SlotGuard<'_> {
     fn drop(&mut self) {
         // Still under the lock: fields drop after this body.
         self.flush_expired();
+        if let Some((hook, waiters)) = self.db.shared.ready.get() {
+            if waiters.load(Ordering::Acquire) > 0 {
+                hook(self.db.index, self.slot, &mut self.table);
+            }
+        }
         let count = u32::try_from(self.table.volatile_len()).unwrap_or(u32::MAX);
         self.volatile.store(count, Ordering::Relaxed);
     }
@@ -137,6 +151,7 @@ impl Db {
             table: cell.table.lock(),
             volatile: &cell.volatile,
             db: self,
+            slot,
         }
     }
 
@@ -300,6 +315,14 @@ impl Keyspace {
     /// call takes effect.
     pub fn set_expired_hook(&self, hook: ExpiredHook) {
         let _ = self.shared.hook.set(hook);
+    }
+
+    /// Sets the hook that serves blocked clients as slot locks are released, and the
+    /// count of blocked clients that gates it (its owner changes it with the slots of
+    /// the waiter's keys locked, so the next lock of those slots sees it); only the
+    /// first call takes effect.
+    pub fn set_ready_hook(&self, hook: ReadyHook, waiters: Arc<AtomicUsize>) {
+        let _ = self.shared.ready.set((hook, waiters));
     }
 
     /// Switches every table, present and future, to `mode`. Each table changes under

@@ -32,7 +32,7 @@ pub mod strings;
 mod value;
 
 pub use compact_bytes::CompactBytes;
-pub use db::{AllLocks, Db, ExpiredHook, Keyspace, SlotGuard, SlotLocks};
+pub use db::{AllLocks, Db, ExpiredHook, Keyspace, ReadyHook, SlotGuard, SlotLocks};
 pub use encoding_limits::EncodingLimits;
 pub use error::{KeyspaceError, Result};
 pub use hash_slot::{SLOT_COUNT, hash_tag, key_slot};

@@ -59,6 +59,8 @@ pub struct ClientInfo {
     /// The serving task clears it (under this lock) before closing the socket, so a
     /// kill can never reach a descriptor number the OS has reused.
     socket: Mutex<Option<RawFd>>,
+    /// Blocked on keys (CLIENT LIST flag `b`).
+    blocked: std::sync::atomic::AtomicBool,
 }
 
 impl ClientInfo {
@@ -89,6 +91,11 @@ impl ClientInfo {
         unsafe { *self.last_command.load(Ordering::Relaxed) }
     }
 
+    /// Marks the connection blocked on keys, or not.
+    pub fn set_blocked(&self, blocked: bool) {
+        self.blocked.store(blocked, Ordering::Relaxed);
+    }
+
     /// Called by the serving task just before it closes the socket.
     pub fn detach_socket(&self) {
         *self.socket.lock() = None;
@@ -111,7 +118,7 @@ impl ClientInfo {
         let library = self.library.lock().clone();
         let qbuf = self.query_buffer.load(Ordering::Relaxed);
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 \
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 \
              qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem={} \
              events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
@@ -121,6 +128,11 @@ impl ClientInfo {
             String::from_utf8_lossy(&name),
             self.created.elapsed().as_secs(),
             self.idle_secs(),
+            if self.blocked.load(Ordering::Relaxed) {
+                "b"
+            } else {
+                "N"
+            },
             self.db.load(Ordering::Relaxed),
             qbuf,
             16384usize.saturating_sub(qbuf),
@@ -166,6 +178,7 @@ impl ClientRegistry {
             query_buffer: AtomicUsize::new(0),
             counters: Counters::default(),
             socket: Mutex::new(Some(fd)),
+            blocked: Default::default(),
         });
         self.clients.lock().insert(info.id, info.clone());
         info

@@ -83,7 +83,15 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream, info: Arc<ClientInfo>
                 }
                 Stop::Deferred => {
                     if let Some(pending) = session.deferred.take() {
-                        let write = pending.await;
+                        let write = if std::mem::take(&mut session.blocked) {
+                            match await_blocked(&mut stream, &mut input, pending).await {
+                                Some(write) => write,
+                                // Gone: dropping the wait ended it.
+                                None => break Stop::Close,
+                            }
+                        } else {
+                            pending.await
+                        };
                         let mark = reply.len();
                         write(&mut reply, &mut session);
                         if session.reply_mode != ReplyMode::On {
@@ -141,6 +149,26 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream, info: Arc<ClientInfo>
     let _ = stream.shutdown().await;
     info.detach_socket();
     drop(stream);
+}
+
+/// Awaits a blocking pop's reply while watching the socket: what the client sends
+/// meanwhile is kept for after, and a client that leaves (or is killed) ends the wait.
+async fn await_blocked(
+    stream: &mut TcpStream,
+    input: &mut BytesMut,
+    mut pending: crate::session::Deferred,
+) -> Option<crate::session::DeferredWrite> {
+    let mut open = true;
+    loop {
+        tokio::select! {
+            write = &mut pending => return Some(write),
+            read = stream.read_buf(input), if open => match read {
+                Ok(0) | Err(_) => return None,
+                // Past the query buffer limit, stop reading until the reply.
+                Ok(_) => open = input.len() < 1 << 30,
+            },
+        }
+    }
 }
 
 /// Runs every complete request in `input`, removing them from it.

@@ -82,6 +82,15 @@ pub const REPLICAOF_IN_CLUSTER: &str = "ERR REPLICAOF not allowed in cluster mod
 pub const INVALID_MASTER_PORT: &str = "ERR Invalid master port";
 /// WAIT with a non-numeric timeout.
 pub const TIMEOUT_NOT_INTEGER: &str = "ERR timeout is not an integer or out of range";
+/// A blocking pop's timeout that is not a number.
+pub const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
+/// CLIENT UNBLOCK ERROR, as the unblocked client sees it.
+pub const UNBLOCKED_BY_CLIENT: &str = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+/// What clients blocked on keys get when their node turns replica.
+pub const UNBLOCKED_TURNED_REPLICA: &str =
+    "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)";
+/// CLIENT UNBLOCK with a reason other than TIMEOUT or ERROR.
+pub const UNBLOCK_REASON: &str = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR";
 /// WAIT with a negative timeout.
 pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
 /// SYNC from a replica whose own master link is down.

@@ -172,7 +172,7 @@ fn clients(node: &Node, out: &mut String) {
         node.clients().biggest_query_buffer(),
     );
     field(out, "client_recent_max_output_buffer", 0);
-    field(out, "blocked_clients", 0);
+    field(out, "blocked_clients", node.blocked().len());
     field(out, "tracking_clients", 0);
     field(out, "clients_in_timeout_table", 0);
 }

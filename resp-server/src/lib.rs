@@ -7,6 +7,7 @@
 //! server configuration; it does not decide cluster topology.
 
 pub mod auth;
+pub mod blocking;
 pub mod catalog;
 pub mod client;
 pub mod clock;

@@ -87,6 +87,11 @@ pub struct Node {
     /// batch: a command that found its key here can't see it moved away before it runs.
     migration_gates: tessera_migration::SlotGates,
     shutdown: CancellationToken,
+    /// Clients blocked on keys (BLPOP and friends).
+    blocked: Arc<crate::commands::blocking::Waiters>,
+    /// Set while this node replicates a master: blocked clients are not served from
+    /// its master's stream (they were unblocked when it turned replica).
+    is_replica: Arc<AtomicBool>,
 }
 
 /// 40 random lowercase hex characters.
@@ -128,7 +133,19 @@ impl Node {
                 s.lazyfree_lazy_server_del,
             )
         });
+        let blocked: Arc<crate::commands::blocking::Waiters> = Arc::default();
+        let is_replica = Arc::new(AtomicBool::new(false));
+        let (waiters, stream, replica) = (blocked.clone(), replication.clone(), is_replica.clone());
+        keyspace.set_ready_hook(
+            Box::new(move |db, slot, table| {
+                if !replica.load(Ordering::Acquire) {
+                    crate::commands::blocking::serve_ready(&waiters, &stream, db, slot, table);
+                }
+            }),
+            blocked.counter(),
         Node {
+            blocked,
+            is_replica,
             keyspace,
             config,
             clients: ClientRegistry::new(),
@@ -207,7 +224,20 @@ impl Node {
     /// Puts `link` in place of the current link to a master, returning the old one so
     /// the caller can stop it.
     pub fn replace_master_link(&self, link: Option<Arc<MasterLink>>) -> Option<Arc<MasterLink>> {
+        let replica = link.is_some();
+        self.is_replica.store(replica, Ordering::Release);
+        if replica {
+            // As Redis's replicationSetMaster: nothing stays blocked on a replica.
+            self.blocked.finish_all(|| {
+                crate::blocking::Outcome::Error(crate::errors::UNBLOCKED_TURNED_REPLICA.into())
+            });
+        }
         std::mem::replace(&mut *self.master_link.lock(), link)
+    }
+
+    /// Clients blocked on keys.
+    pub fn blocked(&self) -> &crate::commands::blocking::Waiters {
+        &self.blocked
     }
 
     /// Whether a full sync is loading data (clients wait a little, then get LOADING).

@@ -59,6 +59,9 @@ pub struct Session {
     pub replica_sync: Option<crate::replication::SyncRequest>,
     /// REPLCONF listening-port, kept until PSYNC.
     pub replica_port: u16,
+    /// The deferred reply is a blocking pop's: the connection watches its socket while
+    /// waiting, so a client that leaves ends its wait.
+    pub blocked: bool,
 }
 
 /// The commands queued between MULTI and EXEC.
@@ -100,6 +103,7 @@ impl Session {
             write_offset: 0,
             replica_sync: None,
             replica_port: 0,
+            blocked: false,
         }
     }
 

@@ -72,6 +72,26 @@ impl RawConnection {
         }
     }
 
+    /// Reads one reply and answers its exact bytes (to tell `*-1` from `$-1`).
+    pub fn read_raw(&mut self) -> io::Result<Vec<u8>> {
+        loop {
+            match frame::decode(&self.buffer, usize::MAX) {
+                Ok(Some((_, used))) => return Ok(self.buffer.drain(..used).collect()),
+                Ok(None) => {}
+                Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, e.to_string())),
+            }
+            let mut chunk = [0u8; 65536];
+            let n = self.stream.read(&mut chunk)?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "connection closed",
+                ));
+            }
+            self.buffer.extend_from_slice(&chunk[..n]);
+        }
+    }
+
     /// Sends a command as an array of bulk strings and reads its reply.
     pub fn command(&mut self, args: &[&str]) -> io::Result<Frame> {
         self.send(&Frame::command(args.iter().map(|a| a.as_bytes())))?;

@@ -269,3 +269,29 @@ pub(super) fn reply(ctx: &mut Ctx<'_>, args: Args<'_>) {
         ctx.reply.error(errors::SYNTAX);
     }
 }
+
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: ends a blocking pop of another connection, as if
+/// it timed out or with an UNBLOCKED error; 1 when it was blocked. Redis reads the
+/// reason before the id.
+pub(super) fn unblock(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    if args.len() > 4 {
+        return ctx
+            .reply
+            .error(&errors::subcommand_or_arity(args.get(1), "CLIENT"));
+    }
+    let error = match args.len() {
+        4 if is(args.get(3), "TIMEOUT") => false,
+        4 if is(args.get(3), "ERROR") => true,
+        4 => return ctx.reply.error(errors::UNBLOCK_REASON),
+        _ => false,
+    };
+    let Some(id) = ctx.int_arg(args.get(2)) else {
+        return;
+    };
+    let outcome = || match error {
+        true => crate::blocking::Outcome::Error(errors::UNBLOCKED_BY_CLIENT.into()),
+        false => crate::blocking::Outcome::Timeout,
+    };
+    let done = u64::try_from(id).is_ok_and(|id| ctx.node.blocked().unblock_client(id, outcome()));
+    ctx.reply.int(i64::from(done));
+}

@@ -3,6 +3,7 @@
 //! Each file holds one family of commands. Handlers never see RESP framing or sockets;
 //! they get the arguments and a [`Ctx`] and write into its reply buffer.
 
+pub(crate) mod blocking;
 mod client;
 mod cluster;
 mod connection;
@@ -161,6 +162,14 @@ pub fn handler(id: CommandId) -> Handler {
         C::Asking => migration::asking,
         C::Auth => connection::auth,
         C::Bgsave => server::bgsave,
+        C::Blmove => blocking::blmove,
+        C::Blmpop => blocking::blmpop,
+        C::Blpop => blocking::blpop,
+        C::Brpop => blocking::brpop,
+        C::Brpoplpush => blocking::brpoplpush,
+        C::Bzmpop => blocking::bzmpop,
+        C::Bzpopmax => blocking::bzpopmax,
+        C::Bzpopmin => blocking::bzpopmin,
         C::ClientGetname => client::getname,
         C::ClientHelp => client::help,
         C::ClientId => client::id,
@@ -170,6 +179,7 @@ pub fn handler(id: CommandId) -> Handler {
         C::ClientReply => client::reply,
         C::ClientSetinfo => client::setinfo,
         C::ClientSetname => client::setname,
+        C::ClientUnblock => client::unblock,
         C::ClusterAddslots => cluster::addslots,
         C::ClusterAddslotsrange => cluster::addslotsrange,
         C::ClusterBumpepoch => cluster::bumpepoch,

@@ -4,6 +4,7 @@
 
 mod admin;
 mod arity;
+mod blocking;
 mod bus_input;
 mod catalog;
 mod clients;

@@ -1,0 +1,614 @@
+//! BLPOP, BRPOP, BLMPOP, BLMOVE, BRPOPLPUSH, BZPOPMIN, BZPOPMAX, BZMPOP.
+//!
+//! Each first acts as its non-blocking form. When every key is empty it registers a
+//! waiter (`crate::blocking`) with its keys' slots still locked, and its reply comes
+//! later: the command that makes a key non-empty serves the waiters of that key in
+//! arrival order as it releases the slot's lock (`serve_ready`), popping on their
+//! behalf, replicating what Redis replicates for a served client (LPOP key, ZPOPMIN key
+//! count, LMOVE ...) and handing each its encoded reply. Inside MULTI, and on the
+//! master's link, nothing blocks: an empty key answers the timeout reply at once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tessera_keyspace::lists::{self, End};
+use tessera_keyspace::sorted_sets::{self, Scored};
+use tessera_keyspace::{EncodingLimits, KeyspaceError, SlotTable, key_slot};
+use tessera_replication::ReplicationStream;
+
+use super::cursor::ArgCursor;
+use super::zset::{reply_score, reply_scored};
+use super::{Ctx, is};
+use crate::blocking::{Outcome, Registry, Verdict, Waiter};
+use crate::errors;
+use crate::node::Node;
+use crate::protocol::reply::Reply;
+use crate::protocol::request::Args;
+
+/// What a blocked client asked for, and how to answer it.
+#[derive(Debug)]
+pub struct Blocked {
+    /// The pop to run once a key is ready.
+    pub op: Op,
+    /// The client speaks RESP3.
+    pub resp3: bool,
+}
+
+/// The pop a waiter runs.
+#[derive(Debug)]
+pub enum Op {
+    /// BLPOP / BRPOP (`count` None) or BLMPOP.
+    List {
+        /// The end popped.
+        end: End,
+        /// BLMPOP's COUNT.
+        count: Option<usize>,
+    },
+    /// BLMOVE / BRPOPLPUSH.
+    Move {
+        /// Popped from.
+        from: End,
+        /// Pushed to.
+        to: End,
+        /// The destination key.
+        dest: Vec<u8>,
+        /// BRPOPLPUSH: replicated as RPOPLPUSH, not LMOVE.
+        rpoplpush: bool,
+        /// Encoding thresholds for a new destination list.
+        limits: EncodingLimits,
+    },
+    /// BZPOPMIN / BZPOPMAX (`count` None) or BZMPOP.
+    ZSet {
+        /// Highest first.
+        max: bool,
+        /// BZMPOP's COUNT.
+        count: Option<usize>,
+    },
+}
+
+/// The node's waiters.
+pub type Waiters = Registry<Blocked>;
+
+fn end_name(end: End) -> &'static [u8] {
+    match end {
+        End::Head => b"LEFT",
+        End::Tail => b"RIGHT",
+    }
+}
+
+fn pop_name(end: End) -> &'static [u8] {
+    match end {
+        End::Head => b"LPOP",
+        End::Tail => b"RPOP",
+    }
+}
+
+fn zpop_name(max: bool) -> &'static [u8] {
+    if max { b"ZPOPMAX" } else { b"ZPOPMIN" }
+}
+
+/// A list pop's reply: `[key, value]` or BLMPOP's `[key, [values]]`.
+fn reply_list(reply: &mut Reply, key: &[u8], values: &[Vec<u8>], mpop: bool) {
+    reply.array(2);
+    reply.bulk(key);
+    if mpop {
+        reply.array(values.len());
+        values.iter().for_each(|v| reply.bulk(v));
+    } else {
+        reply.bulk(&values[0]);
+    }
+}
+
+/// A sorted-set pop's reply: `[key, member, score]` or BZMPOP's `[key, [[m, s] ...]]`.
+fn reply_zset(reply: &mut Reply, key: &[u8], popped: &[Scored], mpop: bool) {
+    if mpop {
+        reply.array(2);
+        reply.bulk(key);
+        reply_scored(reply, popped, true, true);
+    } else {
+        reply.array(3);
+        reply.bulk(key);
+        reply.bulk(&popped[0].0);
+        reply_score(reply, popped[0].1);
+    }
+}
+
+/// What serving `op` from `key` did: the outcome and the command to replicate.
+type Served = (Outcome, Vec<Vec<u8>>);
+
+/// Runs `op` on `key` of the locked `slot` for a waiter, if the key can serve it.
+fn serve_one(
+    op: &Op,
+    resp3: bool,
+    key: &[u8],
+    slot: u16,
+    t: &mut SlotTable,
+    now: i64,
+) -> Option<Served> {
+    let mut reply = Reply::new();
+    reply.set_resp3(resp3);
+    let count_arg = |n: usize| itoa::Buffer::new().format(n).as_bytes().to_vec();
+    match op {
+        Op::List { end, count } => {
+            let values = lists::pop(t, key, *end, count.unwrap_or(1), now).ok()??;
+            if values.is_empty() {
+                return None;
+            }
+            reply_list(&mut reply, key, &values, count.is_some());
+            let mut prop = vec![pop_name(*end).to_vec(), key.to_vec()];
+            prop.extend(count.map(count_arg));
+            Some((Outcome::Reply(reply.as_bytes().to_vec()), prop))
+        }
+        Op::ZSet { max, count } => {
+            let popped = sorted_sets::pop(t, key, count.unwrap_or(1), *max, now).ok()??;
+            if popped.is_empty() {
+                return None;
+            }
+            reply_zset(&mut reply, key, &popped, count.is_some());
+            let mut prop = vec![zpop_name(*max).to_vec(), key.to_vec()];
+            prop.extend(count.map(count_arg));
+            Some((Outcome::Reply(reply.as_bytes().to_vec()), prop))
+        }
+        Op::Move {
+            from,
+            to,
+            dest,
+            rpoplpush,
+            limits,
+        } => {
+            if !matches!(lists::peek(t, key, now), Ok(Some(l)) if !l.is_empty()) {
+                return None;
+            }
+            if key_slot(dest) != slot {
+                // The destination's slot can't be locked from here: the waiter pushes.
+                let value = lists::pop(t, key, *from, 1, now).ok()??.pop()?;
+                let prop = vec![pop_name(*from).to_vec(), key.to_vec()];
+                return Some((Outcome::Moved(value), prop));
+            }
+            // Redis answers WRONGTYPE and leaves the element where it was.
+            if lists::peek(t, dest, now).is_err() {
+                let text = errors::keyspace(KeyspaceError::WrongType).to_string();
+                return Some((Outcome::Error(text), Vec::new()));
+            }
+            let value = lists::pop(t, key, *from, 1, now).ok()??.pop()?;
+            lists::push(t, dest, [value.as_slice()], *to, true, limits, now).ok()?;
+            reply.bulk(&value);
+            let prop = if *rpoplpush {
+                vec![b"RPOPLPUSH".to_vec(), key.to_vec(), dest.clone()]
+            } else {
+                let (f, w) = (end_name(*from).to_vec(), end_name(*to).to_vec());
+                vec![b"LMOVE".to_vec(), key.to_vec(), dest.clone(), f, w]
+            };
+            Some((Outcome::Reply(reply.as_bytes().to_vec()), prop))
+        }
+    }
+}
+
+/// The keyspace's ready hook: serves the waiters on keys of `(db, slot)` from its
+/// still-locked table, replicating each pop after the write that made it possible.
+pub(crate) fn serve_ready(
+    waiters: &Waiters,
+    stream: &ReplicationStream,
+    db: usize,
+    slot: u16,
+    t: &mut SlotTable,
+) {
+    let now = crate::clock::unix_ms();
+    waiters.serve(db, slot, |w, key| {
+        match serve_one(&w.op.op, w.op.resp3, key, slot, t, now) {
+            None => Verdict::Skip,
+            Some((outcome, prop)) => {
+                if !prop.is_empty() && stream.is_active() {
+                    let args: Vec<&[u8]> = prop.iter().map(Vec::as_slice).collect();
+                    stream.feed(db, &args);
+                }
+                Verdict::Serve(outcome)
+            }
+        }
+    });
+}
+
+/// Parses a timeout in seconds as Redis 7.0 does: `Ok(None)` for 0 (forever), else the
+/// milliseconds to wait.
+fn timeout_arg(arg: &[u8]) -> Result<Option<u64>, &'static str> {
+    if !tessera_keyspace::long_double::is_valid(arg) {
+        return Err(errors::TIMEOUT_NOT_FLOAT);
+    }
+    let text = std::str::from_utf8(arg).map_err(|_| errors::TIMEOUT_NOT_FLOAT)?;
+    let secs: f64 = match text.parse() {
+        Ok(s) => s,
+        // strtold also reads hexadecimal, which Rust's parser does not.
+        Err(_) => parse_hex(text).ok_or(errors::TIMEOUT_NOT_FLOAT)?,
+    };
+    let ms = (secs * 1000.0).ceil();
+    // Redis casts to a long long: anything out of its range comes out negative.
+    if !(0.0..9_223_372_036_854_775_808.0).contains(&ms) {
+        return Err(errors::TIMEOUT_NEGATIVE);
+    }
+    Ok((ms >= 1.0).then_some(ms as u64))
+}
+
+/// A hexadecimal integer (`0x10`, `-0x1`), as strtold reads it.
+fn parse_hex(text: &str) -> Option<f64> {
+    let (neg, rest) = match text.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let digits = rest
+        .strip_prefix("0x")
+        .or_else(|| rest.strip_prefix("0X"))?;
+    let v = u64::from_str_radix(digits, 16).ok()? as f64;
+    Some(if neg { -v } else { v })
+}
+
+/// Nothing may block here: in a transaction (EXEC runs it) or from our master.
+fn must_not_block(ctx: &Ctx<'_>) -> bool {
+    ctx.session.engine_batch.is_some() || ctx.session.master_link
+}
+
+/// The common path: try `keys` in order; pop from the first non-empty one, or block.
+fn pop_or_block(
+    ctx: &mut Ctx<'_>,
+    keys: Vec<&[u8]>,
+    op: Op,
+    timeout: Option<u64>,
+    verbatim: Option<Args<'_>>,
+) {
+    let db = ctx.db();
+    let dest = match &op {
+        Op::Move { dest, .. } => Some(dest.as_slice()),
+        _ => None,
+    };
+    let mut locks = db.lock_keys(keys.iter().copied().chain(dest));
+    let resp3 = ctx.reply.is_resp3();
+    if let (
+        Op::Move {
+            from,
+            to,
+            dest,
+            limits,
+            ..
+        },
+        Some(args),
+    ) = (&op, verbatim)
+    {
+        // Both slots are locked here, whichever they are.
+        let moved = lists::lmove(&mut locks, keys[0], dest, *from, *to, limits, ctx.now_ms);
+        match moved {
+            Err(e) => return ctx.reply.error(errors::keyspace(e)),
+            Ok(Some(value)) => {
+                // BLMOVE and BRPOPLPUSH go out as sent, as in Redis.
+                ctx.propagate_locked_verbatim(&mut locks, args);
+                drop(locks);
+                return ctx.reply.bulk(&value);
+            }
+            Ok(None) => {}
+        }
+    }
+    for &key in keys.iter().filter(|_| dest.is_none()) {
+        let slot = key_slot(key);
+        let t = locks.table(slot);
+        // A key of another type is an error even when a later key could serve.
+        let ready = match &op {
+            Op::ZSet { .. } => sorted_sets::get(t, key, ctx.now_ms).map(|z| z.is_some()),
+            _ => lists::peek(t, key, ctx.now_ms).map(|l| l.is_some()),
+        };
+        match ready {
+            Err(e) => return ctx.reply.error(errors::keyspace(e)),
+            Ok(false) => continue,
+            Ok(true) => {}
+        }
+        let Some((outcome, prop)) = serve_one(&op, resp3, key, slot, t, ctx.now_ms) else {
+            continue;
+        };
+        if !prop.is_empty() {
+            let args: Vec<&[u8]> = prop.iter().map(Vec::as_slice).collect();
+            ctx.propagate_locked(&mut locks, &args);
+        }
+        drop(locks);
+        return write_outcome(ctx.reply, outcome);
+    }
+    if must_not_block(ctx) {
+        drop(locks);
+        return match op {
+            Op::Move { .. } => ctx.reply.null(),
+            _ => ctx.reply.null_array(),
+        };
+    }
+    let move_to = match &op {
+        Op::Move { dest, to, .. } => Some((dest.clone(), *to)),
+        _ => None,
+    };
+    let waiter = Waiter {
+        client: ctx.session.info.id,
+        db: ctx.session.db,
+        keys: keys.iter().map(|k| (key_slot(k), k.to_vec())).collect(),
+        op: Blocked { op, resp3 },
+    };
+    let slots: Vec<u16> = waiter.keys.iter().map(|(s, _)| *s).collect();
+    let (token, rx) = ctx.node.blocked().register(waiter);
+    drop(locks);
+    ctx.session.info.set_blocked(true);
+    ctx.session.blocked = true;
+    let wait = Wait {
+        node: Arc::clone(ctx.node),
+        info: ctx.session.info.clone(),
+        token,
+        db: ctx.session.db,
+        slots,
+        deadline: timeout.map(|ms| crate::clock::unix_ms().saturating_add(ms as i64)),
+    };
+    ctx.defer(async move {
+        let outcome = wait.run(rx).await;
+        let outcome = match (outcome, move_to) {
+            (Outcome::Moved(value), Some((dest, to))) => wait.finish_move(&dest, value, to),
+            (o, _) => o,
+        };
+        move |reply: &mut Reply| write_outcome(reply, outcome)
+    });
+}
+
+/// Writes how a wait ended.
+fn write_outcome(reply: &mut Reply, outcome: Outcome) {
+    match outcome {
+        Outcome::Reply(bytes) => reply.append_raw(&bytes),
+        Outcome::Moved(value) => reply.bulk(&value),
+        Outcome::Timeout => reply.null_array(),
+        Outcome::Error(text) => reply.error(&text),
+    }
+}
+
+/// A blocked client's side of the wait. Dropping it (the connection closed) ends the
+/// wait, so a push never serves a client that is gone.
+struct Wait {
+    node: Arc<Node>,
+    info: Arc<crate::client::ClientInfo>,
+    token: u64,
+    db: usize,
+    slots: Vec<u16>,
+    deadline: Option<i64>,
+}
+
+impl Drop for Wait {
+    fn drop(&mut self) {
+        self.node.blocked().cancel(self.token);
+        self.info.set_blocked(false);
+    }
+}
+
+/// How often a waiter checks that its slots are still served here (Redis checks in
+/// its clients cron, about as often).
+const SLOT_CHECK: Duration = Duration::from_millis(100);
+
+impl Wait {
+    async fn run(&self, mut rx: tokio::sync::oneshot::Receiver<Outcome>) -> Outcome {
+        loop {
+            let now = crate::clock::unix_ms();
+            let mut nap = SLOT_CHECK;
+            if let Some(d) = self.deadline {
+                if now >= d {
+                    if self.node.blocked().cancel(self.token) {
+                        return Outcome::Timeout;
+                    }
+                    // Served (or unblocked) meanwhile: its outcome is on the way.
+                    return rx.await.unwrap_or(Outcome::Timeout);
+                }
+                nap = nap.min(Duration::from_millis((d - now) as u64));
+            }
+            tokio::select! {
+                got = &mut rx => return got.unwrap_or(Outcome::Timeout),
+                _ = tokio::time::sleep(nap) => {}
+            }
+            if let Some(text) = self.slot_gone() {
+                self.node.blocked().finish(self.token, Outcome::Error(text));
+            }
+        }
+    }
+
+    /// The redirection Redis 7.0 sends a client blocked on a slot no longer served
+    /// here (clusterRedirectBlockedClientIfNeeded), if that happened.
+    fn slot_gone(&self) -> Option<String> {
+        use tessera_cluster_bus::engine::SlotMove;
+        let cluster = self.node.cluster()?;
+        let routing = cluster.routing();
+        if !routing.state_ok {
+            return Some(errors::CLUSTER_DOWN.to_string());
+        }
+        for &slot in &self.slots {
+            if routing.is_mine(slot) || matches!(routing.slot_move(slot), SlotMove::Importing) {
+                continue;
+            }
+            return Some(match routing.owner(slot) {
+                None => errors::SLOT_NOT_SERVED.to_string(),
+                Some(o) => errors::moved(slot, &o.endpoint, o.port),
+            });
+        }
+        None
+    }
+
+    /// Pushes a BLMOVE's element into a destination in another slot; on a destination
+    /// of another type, puts it back and answers WRONGTYPE, as Redis does.
+    fn finish_move(&self, dest: &[u8], value: Vec<u8>, to: End) -> Outcome {
+        let db = self.node.keyspace().db(self.db);
+        let limits = self.node.config().settings_guard().encoding;
+        let now = crate::clock::unix_ms();
+        let mut t = db.lock(key_slot(dest));
+        match lists::push(&mut t, dest, [value.as_slice()], to, true, &limits, now) {
+            Ok(_) => {
+                let stream = self.node.replication();
+                if stream.is_active() {
+                    let name: &[u8] = if to == End::Head { b"LPUSH" } else { b"RPUSH" };
+                    stream.feed(self.db, &[name, dest, &value]);
+                }
+                Outcome::Reply({
+                    let mut r = Reply::new();
+                    r.bulk(&value);
+                    r.as_bytes().to_vec()
+                })
+            }
+            Err(e) => Outcome::Error(errors::keyspace(e).to_string()),
+        }
+    }
+}
+
+/// BLPOP / BRPOP key [key ...] timeout.
+fn bpop(ctx: &mut Ctx<'_>, args: Args<'_>, end: End) {
+    let timeout = match timeout_arg(args.get(args.len() - 1)) {
+        Ok(t) => t,
+        Err(e) => return ctx.reply.error(e),
+    };
+    let keys: Vec<&[u8]> = (1..args.len() - 1).map(|i| args.get(i)).collect();
+    pop_or_block(ctx, keys, Op::List { end, count: None }, timeout, None);
+}
+
+/// BLPOP.
+pub(super) fn blpop(c: &mut Ctx<'_>, a: Args<'_>) {
+    bpop(c, a, End::Head)
+}
+
+/// BRPOP.
+pub(super) fn brpop(c: &mut Ctx<'_>, a: Args<'_>) {
+    bpop(c, a, End::Tail)
+}
+
+/// BZPOPMIN / BZPOPMAX key [key ...] timeout.
+fn bzpop(ctx: &mut Ctx<'_>, args: Args<'_>, max: bool) {
+    let timeout = match timeout_arg(args.get(args.len() - 1)) {
+        Ok(t) => t,
+        Err(e) => return ctx.reply.error(e),
+    };
+    let keys: Vec<&[u8]> = (1..args.len() - 1).map(|i| args.get(i)).collect();
+    pop_or_block(ctx, keys, Op::ZSet { max, count: None }, timeout, None);
+}
+
+/// BZPOPMIN.
+pub(super) fn bzpopmin(c: &mut Ctx<'_>, a: Args<'_>) {
+    bzpop(c, a, false)
+}
+
+/// BZPOPMAX.
+pub(super) fn bzpopmax(c: &mut Ctx<'_>, a: Args<'_>) {
+    bzpop(c, a, true)
+}
+
+/// LEFT or RIGHT.
+fn end_arg(arg: &[u8]) -> Option<End> {
+    if is(arg, "LEFT") {
+        Some(End::Head)
+    } else if is(arg, "RIGHT") {
+        Some(End::Tail)
+    } else {
+        None
+    }
+}
+
+fn bmove(ctx: &mut Ctx<'_>, args: Args<'_>, from: End, to: End, timeout_at: usize) {
+    let timeout = match timeout_arg(args.get(timeout_at)) {
+        Ok(t) => t,
+        Err(e) => return ctx.reply.error(e),
+    };
+    let op = Op::Move {
+        from,
+        to,
+        dest: args.get(2).to_vec(),
+        rpoplpush: timeout_at == 3,
+        limits: ctx.settings.encoding,
+    };
+    pop_or_block(ctx, vec![args.get(1)], op, timeout, Some(args));
+}
+
+/// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout.
+pub(super) fn blmove(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    match (end_arg(args.get(3)), end_arg(args.get(4))) {
+        (Some(from), Some(to)) => bmove(ctx, args, from, to, 5),
+        _ => ctx.reply.error(errors::SYNTAX),
+    }
+}
+
+/// BRPOPLPUSH source destination timeout.
+pub(super) fn brpoplpush(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    bmove(ctx, args, End::Tail, End::Head, 3)
+}
+
+/// BLMPOP / BZMPOP timeout numkeys key [key ...] <where> [COUNT count]: numkeys,
+/// the direction and COUNT are checked before the timeout, as in Redis.
+fn bmpop(ctx: &mut Ctx<'_>, args: Args<'_>, zset: bool) {
+    let numkeys = match tessera_keyspace::number::parse_i64(args.get(2)) {
+        Some(n) if n >= 1 => n as u64,
+        _ => return ctx.reply.error(errors::NUMKEYS_POSITIVE),
+    };
+    let where_at = match usize::try_from(numkeys).ok().and_then(|n| n.checked_add(3)) {
+        Some(at) if at < args.len() => at,
+        _ => return ctx.reply.error(errors::SYNTAX),
+    };
+    let w = args.get(where_at);
+    let side = if zset {
+        match () {
+            _ if is(w, "MIN") => Some(End::Head),
+            _ if is(w, "MAX") => Some(End::Tail),
+            _ => None,
+        }
+    } else {
+        end_arg(w)
+    };
+    let Some(side) = side else {
+        return ctx.reply.error(errors::SYNTAX);
+    };
+    let mut count = None;
+    let mut cursor = ArgCursor::new(args, where_at + 1);
+    while !cursor.is_done() {
+        let opt = cursor.next_arg().unwrap_or_default();
+        if count.is_some() || !is(opt, "COUNT") || cursor.is_done() {
+            return ctx.reply.error(errors::SYNTAX);
+        }
+        match cursor.next_i64() {
+            Ok(n) if n >= 1 => count = Some(n as usize),
+            _ => return ctx.reply.error(errors::MPOP_COUNT_POSITIVE),
+        }
+    }
+    let timeout = match timeout_arg(args.get(1)) {
+        Ok(t) => t,
+        Err(e) => return ctx.reply.error(e),
+    };
+    let count = Some(count.unwrap_or(1));
+    let keys: Vec<&[u8]> = (3..where_at).map(|i| args.get(i)).collect();
+    let op = if zset {
+        Op::ZSet {
+            max: side == End::Tail,
+            count,
+        }
+    } else {
+        Op::List { end: side, count }
+    };
+    pop_or_block(ctx, keys, op, timeout, None);
+}
+
+/// BLMPOP.
+pub(super) fn blmpop(c: &mut Ctx<'_>, a: Args<'_>) {
+    bmpop(c, a, false)
+}
+
+/// BZMPOP.
+pub(super) fn bzmpop(c: &mut Ctx<'_>, a: Args<'_>) {
+    bmpop(c, a, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_read_as_redis_reads_them() {
+        assert_eq!(timeout_arg(b"0"), Ok(None));
+        assert_eq!(timeout_arg(b"-0"), Ok(None));
+        assert_eq!(timeout_arg(b"0.01"), Ok(Some(10)));
+        assert_eq!(timeout_arg(b"1e-5"), Ok(Some(1)));
+        assert_eq!(timeout_arg(b"0x10"), Ok(Some(16000)));
+        assert_eq!(timeout_arg(b"-1"), Err(errors::TIMEOUT_NEGATIVE));
+        assert_eq!(timeout_arg(b"inf"), Err(errors::TIMEOUT_NEGATIVE));
+        assert_eq!(timeout_arg(b"1e17"), Err(errors::TIMEOUT_NEGATIVE));
+        assert_eq!(timeout_arg(b"abc"), Err(errors::TIMEOUT_NOT_FLOAT));
+        assert_eq!(timeout_arg(b"nan"), Err(errors::TIMEOUT_NOT_FLOAT));
+        assert_eq!(timeout_arg(b" 1"), Err(errors::TIMEOUT_NOT_FLOAT));
+    }
+}
