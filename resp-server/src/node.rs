@@ -143,6 +143,7 @@ impl Node {
                 }
             }),
             blocked.counter(),
+        );
         Node {
             blocked,
             is_replica,
