@@ -138,6 +138,14 @@ fn write_stream(c: &mut RawConnection) {
         run(c, &["ZMPOP", "2", "z:none", "z:big", "MAX", "COUNT", "2"]);
         run(c, &["RPOPLPUSH", "l:q", "l:done"]);
         run(c, &["LMOVE", "l:q", "l:done", "LEFT", "RIGHT"]);
+        // Blocking forms that find their keys full pop at once and replicate as
+        // their non-blocking forms (a short timeout if a key ran empty).
+        run(c, &["BLMOVE", "l:q", "l:done", "RIGHT", "LEFT", "0.01"]);
+        run(c, &["BRPOPLPUSH", "l:q", "l:done", "0.01"]);
+        run(c, &["BLPOP", "l:none", "l:big", "0.01"]);
+        run(c, &["BLMPOP", "0.01", "1", "l:big", "RIGHT", "COUNT", "2"]);
+        run(c, &["BZPOPMAX", "z:none", "z:big", "0.01"]);
+        run(c, &["BZMPOP", "0.01", "1", "z:big", "MIN", "COUNT", "2"]);
         run(c, &["SMOVE", "s:strs", "s:moved", &format!("m{}", 100 + i)]);
         run(c, &["ZINCRBY", "z:small", "0.5", &format!("m{i}")]);
     }
