@@ -15,23 +15,9 @@ use crate::sets::Random;
 use crate::slot_table::SlotTable;
 use crate::value::Value;
 
-fn hash_of(value: &Value) -> Result<&HashValue> {
-    match value {
-        Value::Hash(h) => Ok(h),
-        _ => Err(KeyspaceError::WrongType),
-    }
-}
-
-fn hash_of_mut(value: &mut Value) -> Result<&mut HashValue> {
-    match value {
-        Value::Hash(h) => Ok(h),
-        _ => Err(KeyspaceError::WrongType),
-    }
-}
-
 /// The hash under `key` (a read: counts a hit or miss), `None` when missing.
 fn read<'t>(t: &'t mut SlotTable, key: &[u8], now: i64) -> Result<Option<&'t HashValue>> {
-    t.read(key, now).map(hash_of).transpose()
+    t.read(key, now).map(Value::as_hash).transpose()
 }
 
 /// The hash under `key` for writing, created empty when missing (Redis's
@@ -40,7 +26,7 @@ fn write_or_create<'t>(t: &'t mut SlotTable, key: &[u8], now: i64) -> Result<&'t
     if t.get(key, now).is_none() {
         t.insert(key, Value::Hash(Box::default()));
     }
-    hash_of_mut(t.get_mut(key, now).expect("present or just created"))
+    Value::as_hash_mut(t.get_mut(key, now).expect("present or just created"))
 }
 
 /// HSET / HMSET: sets every pair, creating the key; returns how many fields were new.
@@ -95,7 +81,7 @@ pub fn hdel(t: &mut SlotTable, key: &[u8], fields: &[&[u8]], now: i64) -> Result
     let Some(v) = t.get_mut(key, now) else {
         return Ok(0);
     };
-    let h = hash_of_mut(v)?;
+    let h = Value::as_hash_mut(v)?;
     let mut removed = 0;
     for f in fields {
         if h.remove(f) {

@@ -15,34 +15,19 @@ use crate::error::{KeyspaceError, Result};
 use crate::slot_table::SlotTable;
 use crate::value::Value;
 
-/// The list stored in `value`, or WRONGTYPE.
-fn list_of(value: &Value) -> Result<&ListValue> {
-    match value {
-        Value::List(l) => Ok(l),
-        _ => Err(KeyspaceError::WrongType),
-    }
-}
-
-fn list_of_mut(value: &mut Value) -> Result<&mut ListValue> {
-    match value {
-        Value::List(l) => Ok(l),
-        _ => Err(KeyspaceError::WrongType),
-    }
-}
-
 /// The list under `key` for reading (counting a hit or miss), if any.
 pub fn read<'t>(t: &'t mut SlotTable, key: &[u8], now: i64) -> Result<Option<&'t ListValue>> {
-    t.read(key, now).map(list_of).transpose()
+    t.read(key, now).map(Value::as_list).transpose()
 }
 
 /// The list under `key`, if any, without counting a hit or miss (for a write's checks).
 pub fn peek<'t>(t: &'t mut SlotTable, key: &[u8], now: i64) -> Result<Option<&'t ListValue>> {
-    t.get(key, now).map(list_of).transpose()
+    t.get(key, now).map(Value::as_list).transpose()
 }
 
 /// The list under `key` for writing, if any.
 fn write<'t>(t: &'t mut SlotTable, key: &[u8], now: i64) -> Result<Option<&'t mut ListValue>> {
-    t.get_mut(key, now).map(list_of_mut).transpose()
+    t.get_mut(key, now).map(Value::as_list_mut).transpose()
 }
 
 /// Deletes `key` if its list is empty.

@@ -12,23 +12,9 @@ use crate::value::{Encoding, Value};
 /// A member and its score.
 pub type Scored = (Vec<u8>, f64);
 
-fn zset_of(value: &Value) -> Result<&ZSetValue> {
-    match value {
-        Value::ZSet(z) => Ok(z),
-        _ => Err(KeyspaceError::WrongType),
-    }
-}
-
-fn zset_of_mut(value: &mut Value) -> Result<&mut ZSetValue> {
-    match value {
-        Value::ZSet(z) => Ok(z),
-        _ => Err(KeyspaceError::WrongType),
-    }
-}
-
 /// The sorted set under `key` for reading, counting a keyspace hit or miss.
 pub fn get<'t>(t: &'t mut SlotTable, key: &[u8], now: i64) -> Result<Option<&'t ZSetValue>> {
-    t.read(key, now).map(zset_of).transpose()
+    t.read(key, now).map(Value::as_zset).transpose()
 }
 
 /// What ZADD did.
@@ -64,7 +50,7 @@ pub fn zadd(
         let z = ZSetValue::with_hint(1, first, limits);
         t.insert(key, Value::ZSet(Box::new(z)));
     }
-    let z = zset_of_mut(t.get_mut(key, now).expect("present or just created"))?;
+    let z = Value::as_zset_mut(t.get_mut(key, now).expect("present or just created"))?;
     for &(score, member) in pairs {
         match z.add(member, score, flags, limits) {
             AddResult::Added(s) => {
@@ -94,7 +80,7 @@ pub fn zrem(t: &mut SlotTable, key: &[u8], members: &[&[u8]], now: i64) -> Resul
     let Some(v) = t.get_mut(key, now) else {
         return Ok(0);
     };
-    let z = zset_of_mut(v)?;
+    let z = Value::as_zset_mut(v)?;
     let removed = members.iter().filter(|m| z.remove(m)).count();
     if z.is_empty() {
         t.remove(key);
@@ -277,7 +263,7 @@ pub fn pop(
     let Some(v) = t.get_mut(key, now) else {
         return Ok(None);
     };
-    let z = zset_of_mut(v)?;
+    let z = Value::as_zset_mut(v)?;
     let len = z.len();
     let n = count.min(len);
     let popped = if max {
@@ -298,7 +284,7 @@ pub fn remove_range(t: &mut SlotTable, key: &[u8], by: &RangeBy, now: i64) -> Re
     let Some(v) = t.get_mut(key, now) else {
         return Ok(0);
     };
-    let z = zset_of_mut(v)?;
+    let z = Value::as_zset_mut(v)?;
     let (lo, hi) = rank_span(z, by, false);
     let removed = z.remove_ranks(lo, hi).len();
     if z.is_empty() {

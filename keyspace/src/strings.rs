@@ -52,24 +52,9 @@ pub struct SetOutcome {
     pub previous: Option<StrValue>,
 }
 
-/// The string stored under `key`, or a WRONGTYPE error for another type.
-fn string_of(value: &Value) -> Result<&StrValue> {
-    match value {
-        Value::Str(s) => Ok(s),
-        _ => Err(KeyspaceError::WrongType),
-    }
-}
-
-fn string_of_mut(value: &mut Value) -> Result<&mut StrValue> {
-    match value {
-        Value::Str(s) => Ok(s),
-        _ => Err(KeyspaceError::WrongType),
-    }
-}
-
 /// GET: the string under `key`, counting a keyspace hit or miss.
 pub fn get<'t>(t: &'t mut SlotTable, key: &[u8], now: i64) -> Result<Option<&'t StrValue>> {
-    t.read(key, now).map(string_of).transpose()
+    t.read(key, now).map(Value::as_string).transpose()
 }
 
 /// SET with all its options.
@@ -83,7 +68,7 @@ pub fn set(
     let existing = t.get(key, now);
     let exists = existing.is_some();
     let previous = match (options.return_previous, existing) {
-        (true, Some(v)) => Some(string_of(v)?.clone()),
+        (true, Some(v)) => Some(Value::as_string(v)?.clone()),
         _ => None,
     };
     let allowed = match options.condition {
@@ -121,7 +106,7 @@ pub fn getdel(t: &mut SlotTable, key: &[u8], now: i64) -> Result<Option<StrValue
     match t.read(key, now) {
         None => Ok(None),
         Some(v) => {
-            string_of(v)?;
+            Value::as_string(v)?;
             match t.remove(key) {
                 Some(Value::Str(s)) => Ok(Some(s)),
                 _ => unreachable!("the key was just read as a string"),
@@ -150,7 +135,7 @@ pub fn getex(
 ) -> Result<Option<StrValue>> {
     let value = match t.read(key, now) {
         None => return Ok(None),
-        Some(v) => string_of(v)?.clone(),
+        Some(v) => Value::as_string(v)?.clone(),
     };
     match deadline {
         GetExDeadline::Keep => {}
@@ -188,7 +173,7 @@ pub fn append(
             Ok(data.len())
         }
         Some(v) => {
-            let s = string_of_mut(v)?;
+            let s = Value::as_string_mut(v)?;
             check_length(s.len(), data.len(), max_len)?;
             let buf = s.make_mut();
             buf.extend_from_slice(data);
@@ -239,7 +224,7 @@ pub fn setrange(
             Ok(len)
         }
         Some(v) => {
-            let s = string_of_mut(v)?;
+            let s = Value::as_string_mut(v)?;
             if data.is_empty() {
                 return Ok(s.len());
             }
@@ -263,7 +248,7 @@ pub fn incr_by(t: &mut SlotTable, key: &[u8], delta: i64, now: i64) -> Result<i6
             Ok(delta)
         }
         Some(v) => {
-            let s = string_of_mut(v)?;
+            let s = Value::as_string_mut(v)?;
             let current = s.as_i64().ok_or(KeyspaceError::NotInteger)?;
             let next = current.checked_add(delta).ok_or(KeyspaceError::Overflow)?;
             *s = StrValue::from_i64(next);
@@ -276,7 +261,7 @@ pub fn incr_by(t: &mut SlotTable, key: &[u8], delta: i64, now: i64) -> Result<i6
 pub fn incr_by_float(t: &mut SlotTable, key: &[u8], increment: &[u8], now: i64) -> Result<Vec<u8>> {
     let current = match t.get(key, now) {
         None => b"0".to_vec(),
-        Some(v) => string_of(v)?.to_vec(),
+        Some(v) => Value::as_string(v)?.to_vec(),
     };
     let next = long_double::add(&current, increment).map_err(|e| match e {
         FloatAddError::CurrentNotFloat => KeyspaceError::NotFloat,

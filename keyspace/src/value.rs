@@ -62,6 +62,40 @@ impl Value {
     }
 }
 
+/// Typed views of a value: the command modules' way to a key's value of their type,
+/// WRONGTYPE for any other.
+macro_rules! typed_views {
+    ($($variant:ident: $ty:ty => $view:ident, $view_mut:ident;)*) => {
+        impl Value {
+            $(
+                #[doc = concat!("The value as `", stringify!($ty), "`, or WRONGTYPE.")]
+                pub fn $view(&self) -> crate::error::Result<&$ty> {
+                    match self {
+                        Value::$variant(v) => Ok(v),
+                        _ => Err(crate::error::KeyspaceError::WrongType),
+                    }
+                }
+
+                #[doc = concat!("The value as a mutable `", stringify!($ty), "`, or WRONGTYPE.")]
+                pub fn $view_mut(&mut self) -> crate::error::Result<&mut $ty> {
+                    match self {
+                        Value::$variant(v) => Ok(v),
+                        _ => Err(crate::error::KeyspaceError::WrongType),
+                    }
+                }
+            )*
+        }
+    };
+}
+
+typed_views! {
+    Str: StrValue => as_string, as_string_mut;
+    List: ListValue => as_list, as_list_mut;
+    Hash: HashValue => as_hash, as_hash_mut;
+    Set: SetValue => as_set, as_set_mut;
+    ZSet: ZSetValue => as_zset, as_zset_mut;
+}
+
 /// The kinds of values, as TYPE names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValueType {

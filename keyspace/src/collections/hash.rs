@@ -415,19 +415,6 @@ impl std::fmt::Debug for HashValue {
 mod tests {
     use super::*;
 
-    struct Bytes<'a>(&'a [u8]);
-
-    impl Source for Bytes<'_> {
-        fn take(&mut self, n: usize) -> Result<Vec<u8>, RdbError> {
-            if self.0.len() < n {
-                return Err(RdbError::Corrupt("short"));
-            }
-            let (head, tail) = self.0.split_at(n);
-            self.0 = tail;
-            Ok(head.to_vec())
-        }
-    }
-
     fn limits(entries: usize, value: usize) -> EncodingLimits {
         EncodingLimits {
             hash_max_listpack_entries: entries,
@@ -439,7 +426,7 @@ mod tests {
     fn read(kind: u8, bytes: &[u8], l: EncodingLimits) -> Result<HashValue, RdbError> {
         let mut r = ReadLimits::new(1 << 20);
         r.encoding = l;
-        let mut src = Bytes(bytes);
+        let mut src = crate::rdb::Slice(bytes);
         let h = HashValue::read_rdb(&mut src, kind, r)?;
         assert!(src.0.is_empty());
         Ok(h)
@@ -549,7 +536,7 @@ mod tests {
                 if seed % 5 == 0 {
                     bad.truncate(at);
                 }
-                let mut src = Bytes(&bad);
+                let mut src = crate::rdb::Slice(&bad);
                 let _ = HashValue::read_rdb(&mut src, value.rdb_type(), ReadLimits::new(1 << 20));
             }
         }

@@ -2,20 +2,6 @@ use super::*;
 use crate::rdb::encoding::put_string;
 use proptest::prelude::*;
 
-/// RDB bytes to read from.
-struct Bytes<'a>(&'a [u8]);
-
-impl Source for Bytes<'_> {
-    fn take(&mut self, n: usize) -> Result<Vec<u8>, RdbError> {
-        if self.0.len() < n {
-            return Err(RdbError::Corrupt("short"));
-        }
-        let (head, tail) = self.0.split_at(n);
-        self.0 = tail;
-        Ok(head.to_vec())
-    }
-}
-
 fn limits(fill: i64, depth: usize) -> EncodingLimits {
     EncodingLimits {
         list_max_listpack_size: fill,
@@ -80,7 +66,7 @@ fn rdb_round_trip_keeps_nodes_and_reads_legacy_forms() {
         for compress in [false, true] {
             let mut out = Vec::new();
             l.write_rdb(&mut out, compress);
-            let mut src = Bytes(&out);
+            let mut src = crate::rdb::Slice(&out);
             let back = ListValue::read_rdb(
                 &mut src,
                 crate::rdb::op::TYPE_LIST_QUICKLIST_2,
@@ -100,7 +86,7 @@ fn rdb_round_trip_keeps_nodes_and_reads_legacy_forms() {
     for v in [&b"a"[..], b"12", b"ccc"] {
         put_string(&mut out, v, false);
     }
-    let mut src = Bytes(&out);
+    let mut src = crate::rdb::Slice(&out);
     let l = ListValue::read_rdb(&mut src, crate::rdb::op::TYPE_LIST, ReadLimits::new(100))
         .expect("reads");
     assert_eq!(
@@ -108,7 +94,7 @@ fn rdb_round_trip_keeps_nodes_and_reads_legacy_forms() {
         [b"a".to_vec(), b"12".to_vec(), b"ccc".to_vec()]
     );
     // An empty list is corrupt.
-    let mut src = Bytes(&[0]);
+    let mut src = crate::rdb::Slice(&[0]);
     assert!(ListValue::read_rdb(&mut src, crate::rdb::op::TYPE_LIST, ReadLimits::new(9)).is_err());
 }
 

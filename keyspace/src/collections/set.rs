@@ -304,19 +304,6 @@ impl std::fmt::Debug for SetValue {
 mod tests {
     use super::*;
 
-    struct Bytes<'a>(&'a [u8]);
-
-    impl Source for Bytes<'_> {
-        fn take(&mut self, n: usize) -> Result<Vec<u8>, RdbError> {
-            if self.0.len() < n {
-                return Err(RdbError::Corrupt("short"));
-            }
-            let (head, tail) = self.0.split_at(n);
-            self.0 = tail;
-            Ok(head.to_vec())
-        }
-    }
-
     fn limits(max: usize) -> EncodingLimits {
         EncodingLimits {
             set_max_intset_entries: max,
@@ -329,7 +316,7 @@ mod tests {
         s.write_rdb(&mut out, true);
         let mut read = ReadLimits::new(1 << 20);
         read.encoding = limits(max);
-        let mut src = Bytes(&out);
+        let mut src = crate::rdb::Slice(&out);
         let back = SetValue::read_rdb(&mut src, s.rdb_type(), read).unwrap();
         assert!(src.0.is_empty());
         back
@@ -394,7 +381,7 @@ mod tests {
             (op::TYPE_SET_INTSET, b"\x08\x02\x00\x00\x00\x00\x00\x00\x00"),
             (op::TYPE_SET_INTSET, b"\x08\x02\x00\x00\x00\x01\x00\x00\x00"),
         ] {
-            assert!(SetValue::read_rdb(&mut Bytes(bytes), kind, read).is_err());
+            assert!(SetValue::read_rdb(&mut crate::rdb::Slice(bytes), kind, read).is_err());
         }
         // Damaged copies of good payloads: errors or values, never a panic.
         let l = limits(512);
@@ -418,7 +405,7 @@ mod tests {
                 if seed % 5 == 0 {
                     bad.truncate(at);
                 }
-                let _ = SetValue::read_rdb(&mut Bytes(&bad), value.rdb_type(), read);
+                let _ = SetValue::read_rdb(&mut crate::rdb::Slice(&bad), value.rdb_type(), read);
             }
         }
     }

@@ -165,23 +165,10 @@ pub fn read_string(src: &mut impl Source, max_len: u64) -> Result<Vec<u8>, super
 mod tests {
     use super::*;
 
-    struct Bytes<'a>(&'a [u8]);
-
-    impl Source for Bytes<'_> {
-        fn take(&mut self, n: usize) -> Result<Vec<u8>, crate::rdb::RdbError> {
-            if self.0.len() < n {
-                return Err(crate::rdb::RdbError::Corrupt("short"));
-            }
-            let (head, tail) = self.0.split_at(n);
-            self.0 = tail;
-            Ok(head.to_vec())
-        }
-    }
-
     fn round_trip(s: &[u8], compress: bool) -> Vec<u8> {
         let mut out = Vec::new();
         put_string(&mut out, s, compress);
-        let mut src = Bytes(&out);
+        let mut src = crate::rdb::Slice(&out);
         let back = read_string(&mut src, u64::MAX).unwrap();
         assert!(src.0.is_empty());
         back
@@ -217,6 +204,9 @@ mod tests {
         assert_eq!(round_trip(&long, false), long);
         let mut big = Vec::new();
         put_length(&mut big, 1 << 40);
-        assert_eq!(read_plain_length(&mut Bytes(&big)).unwrap(), 1 << 40);
+        assert_eq!(
+            read_plain_length(&mut crate::rdb::Slice(&big)).unwrap(),
+            1 << 40
+        );
     }
 }

@@ -15,6 +15,8 @@ mod snapshot;
 mod writer;
 
 pub use crc64::{checksum as crc64, update as crc64_update};
+#[cfg(test)]
+pub(crate) use payload::Slice;
 pub use payload::{DumpError, dump, open as open_payload, restore, seal as seal_payload};
 pub use reader::{RdbEntry, RdbItem, RdbReader, decode_value};
 pub use snapshot::{LoadStats, load_keyspace, write_keyspace, write_locked};

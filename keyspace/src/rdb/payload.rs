@@ -55,7 +55,8 @@ pub fn restore(payload: &[u8], limits: ReadLimits) -> Result<Value, DumpError> {
     decode_value(&mut src, kind, limits).map_err(|_| DumpError::BadFormat)
 }
 
-struct Slice<'a>(&'a [u8]);
+/// RDB bytes in memory, read front to back (DUMP payloads; tests' hand-built input).
+pub(crate) struct Slice<'a>(pub(crate) &'a [u8]);
 
 impl Source for Slice<'_> {
     fn take(&mut self, n: usize) -> Result<Vec<u8>, RdbError> {

@@ -5,7 +5,7 @@
 //! between Redis's two algorithms by the same cost estimate, since the choice shows in
 //! the encoding of what SDIFFSTORE stores.
 
-use super::{Result, set_of};
+use super::Result;
 use crate::collections::SetValue;
 use crate::db::SlotLocks;
 use crate::encoding_limits::EncodingLimits;
@@ -19,7 +19,7 @@ fn sizes(locks: &mut SlotLocks<'_>, keys: &[&[u8]], now: i64) -> Result<Vec<Opti
             let t = locks.for_key(k);
             match t.read(k, now) {
                 None => Ok(None),
-                Some(v) => set_of(v).map(|s| Some(s.len())),
+                Some(v) => Value::as_set(v).map(|s| Some(s.len())),
             }
         })
         .collect()

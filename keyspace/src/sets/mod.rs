@@ -9,7 +9,7 @@
 use crate::collections::SetValue;
 use crate::db::SlotLocks;
 use crate::encoding_limits::EncodingLimits;
-use crate::error::{KeyspaceError, Result};
+use crate::error::Result;
 use crate::glob::glob_match;
 use crate::slot_table::SlotTable;
 use crate::value::Value;
@@ -21,23 +21,9 @@ mod algebra;
 
 pub use algebra::{SetOp, Stored, sdiff, sinter, sintercard, store, sunion};
 
-fn set_of(value: &Value) -> Result<&SetValue> {
-    match value {
-        Value::Set(s) => Ok(s),
-        _ => Err(KeyspaceError::WrongType),
-    }
-}
-
-fn set_of_mut(value: &mut Value) -> Result<&mut SetValue> {
-    match value {
-        Value::Set(s) => Ok(s),
-        _ => Err(KeyspaceError::WrongType),
-    }
-}
-
 /// The set under `key` (a read: counts a hit or miss), `None` when missing.
 fn read<'t>(t: &'t mut SlotTable, key: &[u8], now: i64) -> Result<Option<&'t SetValue>> {
-    t.read(key, now).map(set_of).transpose()
+    t.read(key, now).map(Value::as_set).transpose()
 }
 
 /// SADD: adds `members`, creating the key; returns how many were new.
@@ -49,10 +35,10 @@ pub fn sadd(
     now: i64,
 ) -> Result<usize> {
     let set = match t.get_mut(key, now) {
-        Some(v) => set_of_mut(v)?,
+        Some(v) => Value::as_set_mut(v)?,
         None => {
             t.insert(key, Value::Set(Box::new(SetValue::for_member(members[0]))));
-            set_of_mut(t.get_mut(key, now).expect("just inserted"))?
+            Value::as_set_mut(t.get_mut(key, now).expect("just inserted"))?
         }
     };
     Ok(members.iter().filter(|m| set.add(m, limits)).count())
@@ -72,7 +58,7 @@ pub fn srem(t: &mut SlotTable, key: &[u8], members: &[&[u8]], now: i64) -> Resul
     let Some(v) = t.get_mut(key, now) else {
         return Ok(0);
     };
-    let set = set_of_mut(v)?;
+    let set = Value::as_set_mut(v)?;
     let mut removed = 0;
     for m in members {
         if set.remove(m) {
@@ -166,7 +152,7 @@ pub fn spop(
     let Some(v) = t.get_mut(key, now) else {
         return Ok(None);
     };
-    let member = set_of_mut(v)?.pop_random(random);
+    let member = Value::as_set_mut(v)?.pop_random(random);
     drop_if_empty(t, key, now);
     Ok(Some(member))
 }
@@ -193,7 +179,7 @@ pub fn spop_count(
     let Some(v) = t.get_mut(key, now) else {
         return Ok(Popped::default());
     };
-    let set = set_of_mut(v)?;
+    let set = Value::as_set_mut(v)?;
     if count == 0 {
         return Ok(Popped::default());
     }
@@ -241,15 +227,15 @@ pub fn smove(
     let Some(src) = locks.for_key(source).get(source, now) else {
         return Ok(false);
     };
-    set_of(src)?;
+    Value::as_set(src)?;
     if let Some(dst) = locks.for_key(destination).get(destination, now) {
-        set_of(dst)?;
+        Value::as_set(dst)?;
     }
     if source == destination {
         return Ok(smismember(locks.for_key(source), source, &[member], now)?[0]);
     }
     let t = locks.for_key(source);
-    let removed = set_of_mut(t.get_mut(source, now).expect("checked above"))?.remove(member);
+    let removed = Value::as_set_mut(t.get_mut(source, now).expect("checked above"))?.remove(member);
     if !removed {
         return Ok(false);
     }
@@ -287,6 +273,7 @@ pub fn sscan(
 mod tests {
     use super::*;
     use crate::db::Db;
+    use crate::error::KeyspaceError;
     use crate::value::Encoding;
 
     fn counter() -> impl FnMut() -> u64 {

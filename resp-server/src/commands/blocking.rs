@@ -16,7 +16,6 @@ use tessera_keyspace::sorted_sets::{self, Scored};
 use tessera_keyspace::{EncodingLimits, KeyspaceError, SlotTable, key_slot};
 use tessera_replication::ReplicationStream;
 
-use super::cursor::ArgCursor;
 use super::zset::{reply_score, reply_scored};
 use super::{Ctx, is};
 use crate::blocking::{Outcome, Registry, Verdict, Waiter};
@@ -554,18 +553,10 @@ fn bmpop(ctx: &mut Ctx<'_>, args: Args<'_>, zset: bool) {
     let Some(side) = side else {
         return ctx.reply.error(errors::SYNTAX);
     };
-    let mut count = None;
-    let mut cursor = ArgCursor::new(args, where_at + 1);
-    while !cursor.is_done() {
-        let opt = cursor.next_arg().unwrap_or_default();
-        if count.is_some() || !is(opt, "COUNT") || cursor.is_done() {
-            return ctx.reply.error(errors::SYNTAX);
-        }
-        match cursor.next_i64() {
-            Ok(n) if n >= 1 => count = Some(n as usize),
-            _ => return ctx.reply.error(errors::MPOP_COUNT_POSITIVE),
-        }
-    }
+    let count = match super::mpop_count(args, where_at + 1) {
+        Ok(count) => count,
+        Err(e) => return ctx.reply.error(e),
+    };
     let timeout = match timeout_arg(args.get(1)) {
         Ok(t) => t,
         Err(e) => return ctx.reply.error(e),

@@ -107,17 +107,7 @@ pub(super) fn hmget(ctx: &mut Ctx<'_>, args: Args<'_>) {
 pub(super) fn hdel(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let key = args.get(1);
     let fields: Vec<&[u8]> = args.iter_from(2).collect();
-    let db = ctx.db();
-    let mut t = db.lock(key_slot(key));
-    match hashes::hdel(&mut t, key, &fields, ctx.now_ms) {
-        Ok(removed) => {
-            if removed > 0 {
-                ctx.propagate_verbatim(&mut t, args);
-            }
-            ctx.reply.int(removed as i64)
-        }
-        Err(e) => ctx.reply.error(errors::keyspace(e)),
-    }
+    super::count_write(ctx, args, key, |t, now| hashes::hdel(t, key, &fields, now));
 }
 
 pub(super) fn hlen(ctx: &mut Ctx<'_>, args: Args<'_>) {

@@ -244,18 +244,10 @@ pub(super) fn lrem(ctx: &mut Ctx<'_>, args: Args<'_>) {
         return ctx.reply.error(errors::NOT_INTEGER);
     };
     let key = args.get(1);
-    let db = ctx.db();
-    let mut t = db.lock(key_slot(key));
-    match lists::rem(&mut t, key, count, args.get(3), ctx.now_ms) {
-        Ok(n) => {
-            if n > 0 {
-                ctx.propagate_verbatim(&mut t, args);
-            }
-            drop(t);
-            ctx.reply.int(n as i64);
-        }
-        Err(e) => ctx.reply.error(errors::keyspace(e)),
-    }
+    let element = args.get(3);
+    super::count_write(ctx, args, key, |t, now| {
+        lists::rem(t, key, count, element, now)
+    });
 }
 
 /// LTRIM key start stop.
@@ -387,18 +379,10 @@ pub(super) fn lmpop(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let Some(end) = end_arg(args.get(where_at)) else {
         return ctx.reply.error(errors::SYNTAX);
     };
-    let mut count = None;
-    let mut cursor = ArgCursor::new(args, where_at + 1);
-    while !cursor.is_done() {
-        let opt = cursor.next_arg().unwrap_or_default();
-        if count.is_some() || !is(opt, "COUNT") || cursor.is_done() {
-            return ctx.reply.error(errors::SYNTAX);
-        }
-        match cursor.next_i64() {
-            Ok(n) if n >= 1 => count = Some(n as usize),
-            _ => return ctx.reply.error(errors::MPOP_COUNT_POSITIVE),
-        }
-    }
+    let count = match super::mpop_count(args, where_at + 1) {
+        Ok(count) => count,
+        Err(e) => return ctx.reply.error(e),
+    };
     let keys: Vec<&[u8]> = (2..where_at).map(|i| args.get(i)).collect();
     let db = ctx.db();
     let mut locks = db.lock_keys(keys.iter().copied());

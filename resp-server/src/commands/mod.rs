@@ -418,6 +418,46 @@ fn help_reply(reply: &mut Reply, command: &str, lines: &[&str]) {
 
 /// True when `arg` equals `word`, ignoring ASCII case.
 #[inline]
+/// The `[COUNT n]` that ends LMPOP, ZMPOP and their blocking forms, read from
+/// argument `from` on: `None` when absent; Redis's errors for anything else.
+fn mpop_count(args: Args<'_>, from: usize) -> Result<Option<usize>, &'static str> {
+    let mut cursor = cursor::ArgCursor::new(args, from);
+    let mut count = None;
+    while !cursor.is_done() {
+        let option = cursor.next_arg().unwrap_or_default();
+        if count.is_some() || !is(option, "COUNT") || cursor.is_done() {
+            return Err(errors::SYNTAX);
+        }
+        match cursor.next_i64() {
+            Ok(n) if n >= 1 => count = Some(n as usize),
+            _ => return Err(errors::MPOP_COUNT_POSITIVE),
+        }
+    }
+    Ok(count)
+}
+
+/// A write of one key answered with how many things it changed, propagated as the
+/// client sent it when it changed any (HDEL, SREM, LREM, ZREM ...).
+fn count_write(
+    ctx: &mut Ctx<'_>,
+    args: Args<'_>,
+    key: &[u8],
+    write: impl FnOnce(&mut tessera_keyspace::SlotTable, i64) -> tessera_keyspace::Result<usize>,
+) {
+    let db = ctx.db();
+    let mut t = db.lock(tessera_keyspace::key_slot(key));
+    match write(&mut t, ctx.now_ms) {
+        Ok(n) => {
+            if n > 0 {
+                ctx.propagate_verbatim(&mut t, args);
+            }
+            drop(t);
+            ctx.reply.int(n as i64);
+        }
+        Err(e) => ctx.reply.error(errors::keyspace(e)),
+    }
+}
+
 fn is(arg: &[u8], word: &str) -> bool {
     arg.eq_ignore_ascii_case(word.as_bytes())
 }

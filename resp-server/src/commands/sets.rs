@@ -40,33 +40,16 @@ fn reply_array(ctx: &mut Ctx<'_>, members: &[Vec<u8>]) {
 pub(super) fn sadd(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let key = args.get(1);
     let members: Vec<&[u8]> = args.iter_from(2).collect();
-    let db = ctx.db();
-    let mut t = db.lock(key_slot(key));
-    match sets::sadd(&mut t, key, &members, &ctx.settings.encoding, ctx.now_ms) {
-        Ok(added) => {
-            if added > 0 {
-                ctx.propagate_verbatim(&mut t, args);
-            }
-            ctx.reply.int(added as i64)
-        }
-        Err(e) => ctx.reply.error(errors::keyspace(e)),
-    }
+    let limits = ctx.settings.encoding;
+    super::count_write(ctx, args, key, |t, now| {
+        sets::sadd(t, key, &members, &limits, now)
+    });
 }
 
 pub(super) fn srem(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let key = args.get(1);
     let members: Vec<&[u8]> = args.iter_from(2).collect();
-    let db = ctx.db();
-    let mut t = db.lock(key_slot(key));
-    match sets::srem(&mut t, key, &members, ctx.now_ms) {
-        Ok(removed) => {
-            if removed > 0 {
-                ctx.propagate_verbatim(&mut t, args);
-            }
-            ctx.reply.int(removed as i64)
-        }
-        Err(e) => ctx.reply.error(errors::keyspace(e)),
-    }
+    super::count_write(ctx, args, key, |t, now| sets::srem(t, key, &members, now));
 }
 
 pub(super) fn scard(ctx: &mut Ctx<'_>, args: Args<'_>) {

@@ -157,18 +157,9 @@ pub(super) fn zincrby(ctx: &mut Ctx<'_>, args: Args<'_>) {
 pub(super) fn zrem(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let key = args.get(1);
     let members: Vec<&[u8]> = args.iter_from(2).collect();
-    let db = ctx.db();
-    let mut t = db.lock(key_slot(key));
-    match sorted_sets::zrem(&mut t, key, &members, ctx.now_ms) {
-        Ok(n) => {
-            if n > 0 {
-                ctx.propagate_verbatim(&mut t, args);
-            }
-            drop(t);
-            ctx.reply.int(n as i64);
-        }
-        Err(e) => ctx.reply.error(errors::keyspace(e)),
-    }
+    super::count_write(ctx, args, key, |t, now| {
+        sorted_sets::zrem(t, key, &members, now)
+    });
 }
 
 /// Runs `f` on the sorted set under argument 1 (None when missing), or replies
@@ -276,18 +267,9 @@ pub(super) fn zlexcount(ctx: &mut Ctx<'_>, args: Args<'_>) {
 
 fn remove_range(ctx: &mut Ctx<'_>, args: Args<'_>, by: RangeBy) {
     let key = args.get(1);
-    let db = ctx.db();
-    let mut t = db.lock(key_slot(key));
-    match sorted_sets::remove_range(&mut t, key, &by, ctx.now_ms) {
-        Ok(n) => {
-            if n > 0 {
-                ctx.propagate_verbatim(&mut t, args);
-            }
-            drop(t);
-            ctx.reply.int(n as i64);
-        }
-        Err(e) => ctx.reply.error(errors::keyspace(e)),
-    }
+    super::count_write(ctx, args, key, |t, now| {
+        sorted_sets::remove_range(t, key, &by, now)
+    });
 }
 
 /// ZREMRANGEBYRANK key start stop.

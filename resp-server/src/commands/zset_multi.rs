@@ -161,22 +161,10 @@ pub(super) fn zmpop(ctx: &mut Ctx<'_>, args: Args<'_>) {
     } else {
         return ctx.reply.error(errors::SYNTAX);
     };
-    let mut count: Option<usize> = None;
-    let mut j = where_at + 1;
-    while j < args.len() {
-        let more = args.len() - 1 - j;
-        if count.is_none() && super::is(args.get(j), "count") && more > 0 {
-            j += 1;
-            match parse_i64(args.get(j)) {
-                Some(n) if n >= 1 => count = Some(n as usize),
-                _ => return ctx.reply.error(errors::MPOP_COUNT_POSITIVE),
-            }
-        } else {
-            return ctx.reply.error(errors::SYNTAX);
-        }
-        j += 1;
-    }
-    let count = count.unwrap_or(1);
+    let count = match super::mpop_count(args, where_at + 1) {
+        Ok(count) => count.unwrap_or(1),
+        Err(e) => return ctx.reply.error(e),
+    };
     let keys: Vec<&[u8]> = (2..2 + numkeys).map(|i| args.get(i)).collect();
     let db = ctx.db();
     let mut locks = db.lock_keys(keys.iter().copied());

@@ -6,6 +6,7 @@
 //!
 //! `TESSERA_GRAMMAR_SEEDS=n` runs n seeds instead of CI's few.
 
+use super::twins::{Rng, sorted};
 use serde_json::Value;
 use tessera_resp::frame::Frame;
 use tessera_tests::{RawConnection, RedisServer, TesseraNode, show};
@@ -135,50 +136,6 @@ const UNORDERED: &[&str] = &[
     "hgetall", "hkeys", "hvals", "smembers", "sinter", "sunion", "sdiff",
 ];
 
-/// `frame` with the elements of a top-level array or set sorted.
-fn sort_elements(frame: Frame) -> Frame {
-    match frame {
-        Frame::Array(mut items) => {
-            items.sort_by_key(|f| format!("{f:?}"));
-            Frame::Array(items)
-        }
-        Frame::Set(mut items) => {
-            items.sort_by_key(|f| format!("{f:?}"));
-            Frame::Set(items)
-        }
-        Frame::Map(mut pairs) => {
-            pairs.sort_by_key(|p| format!("{p:?}"));
-            Frame::Map(pairs)
-        }
-        other => other,
-    }
-}
-
-/// A small seeded generator (splitmix64): the same seed gives the same calls.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
-
 /// A value for an argument of `kind` called `name`, usually valid, sometimes not.
 fn value(rng: &mut Rng, kind: &str, name: &str) -> String {
     let text = match kind {
@@ -288,7 +245,7 @@ fn run_seed(seed: u64, calls: usize, redis: &mut RawConnection, tessera: &mut Ra
         let mut want = redis.command(&refs).expect("redis answers");
         let mut have = tessera.command(&refs).expect("tessera answers");
         if UNORDERED.contains(&name.as_str()) {
-            (want, have) = (sort_elements(want), sort_elements(have));
+            (want, have) = (sorted(want), sorted(have));
         }
         if std::env::var_os("TESSERA_GRAMMAR_TRACE").is_some() {
             eprintln!("{} -> {}", refs.join(" "), show(&want));

@@ -4,6 +4,7 @@
 //! crossing both ways (and the legacy forms Redis 7.0 still loads) with equal
 //! DEBUG DIGEST-VALUE; and dump.rdb files with lists moving both ways.
 
+use super::twins::Rng;
 use tessera_keyspace::Value;
 use tessera_keyspace::rdb::{ReadLimits, restore, seal_payload};
 use tessera_resp::frame::Frame;
@@ -13,27 +14,6 @@ const DEBUG: [&str; 2] = ["--enable-debug-command", "yes"];
 const KEYS: [&str; 4] = ["{l}0", "{l}1", "{l}2", "{l}3"];
 /// A string key: list commands on it answer WRONGTYPE.
 const STRING_KEY: &str = "{l}s";
-
-/// A small seeded generator (splitmix64).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<T: Clone>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())].clone()
-    }
-}
 
 /// Both servers, each with a RESP2 and a RESP3 connection.
 struct Pair {

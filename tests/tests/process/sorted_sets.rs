@@ -4,31 +4,11 @@
 //! DIGEST-VALUE included; DUMP/RESTORE both ways for each encoding; and a dump.rdb
 //! written by redis-server loading in Tessera with equal digests.
 
+use super::twins::Rng;
 use tessera_resp::frame::Frame;
 use tessera_tests::{RawConnection, RedisServer, TesseraNode, show};
 
 const DEBUG: [&str; 2] = ["--enable-debug-command", "yes"];
-
-/// splitmix64: the same seed gives the same calls.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
 
 /// How a reply is compared.
 #[derive(Clone, Copy, PartialEq)]

@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 use tessera_resp::frame::Frame;
 use tessera_tests::{RawConnection, RedisServer, TesseraNode, show};
 
-/// A small seeded generator (splitmix64): the same seed gives the same commands.
+/// A small seeded generator (splitmix64): the same seed gives the same commands. Every
+/// seeded process test draws from it.
 pub(crate) struct Rng(pub u64);
 
 impl Rng {
@@ -24,8 +25,12 @@ impl Rng {
         (self.next() % n as u64) as usize
     }
 
-    pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+
+    pub fn pick<T: Clone>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())].clone()
     }
 }
 
