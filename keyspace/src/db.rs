@@ -59,20 +59,27 @@ struct SlotCell {
 /// A locked slot table. Releasing it publishes the slot's volatile-key count, so active
 /// expiry can skip slots without volatile keys without taking their locks.
 pub struct SlotGuard<'a> {
-    table: MutexGuard<'a, SlotTable>,
+    table: Held<'a>,
     volatile: &'a AtomicU32,
     db: &'a Db,
     slot: u16,
+}
+
+/// How a guard holds its table: by its own lock, or lent by the running transaction,
+/// which holds the lock (`crate::tx_locks`).
+enum Held<'a> {
+    Own(MutexGuard<'a, SlotTable>),
+    Lent(&'a mut SlotTable),
 }
 
 impl SlotGuard<'_> {
     /// Hands the keys reclaimed so far to the expired-keys hook, before anything else
     /// on this slot is recorded. Also done when the lock is released.
     pub fn flush_expired(&mut self) {
-        if !self.table.has_reclaimed() {
+        if !self.has_reclaimed() {
             return;
         }
-        let keys = self.table.take_reclaimed();
+        let keys = self.take_reclaimed();
         if let Some(hook) = self.db.shared.hook.get() {
             hook(self.db.index, &keys);
         }
@@ -82,13 +89,19 @@ impl SlotGuard<'_> {
 impl Deref for SlotGuard<'_> {
     type Target = SlotTable;
     fn deref(&self) -> &SlotTable {
-        &self.table
+        match &self.table {
+            Held::Own(t) => t,
+            Held::Lent(t) => t,
+        }
     }
 }
 
 impl DerefMut for SlotGuard<'_> {
     fn deref_mut(&mut self) -> &mut SlotTable {
-        &mut self.table
+        match &mut self.table {
+            Held::Own(t) => t,
+            Held::Lent(t) => t,
+        }
     }
 }
 
@@ -96,13 +109,19 @@ impl Drop for SlotGuard<'_> {
     fn drop(&mut self) {
         // Still under the lock: fields drop after this body.
         self.flush_expired();
-        if let Some((hook, waiters)) = self.db.shared.ready.get() {
-            if waiters.load(Ordering::Acquire) > 0 {
-                hook(self.db.index, self.slot, &mut self.table);
-            }
-        }
-        let count = u32::try_from(self.table.volatile_len()).unwrap_or(u32::MAX);
+        let count = u32::try_from(self.volatile_len()).unwrap_or(u32::MAX);
         self.volatile.store(count, Ordering::Relaxed);
+        match &mut self.table {
+            Held::Own(table) => {
+                if let Some((hook, waiters)) = self.db.shared.ready.get() {
+                    if waiters.load(Ordering::Acquire) > 0 {
+                        hook(self.db.index, self.slot, table);
+                    }
+                }
+            }
+            // The transaction's own release serves waiters, after its last command.
+            Held::Lent(_) => crate::tx_locks::give_back(self.db, self.slot),
+        }
     }
 }
 
@@ -147,8 +166,17 @@ impl Db {
     #[inline]
     pub fn lock(&self, slot: u16) -> SlotGuard<'_> {
         let cell = &self.slots[slot as usize];
+        let table = match crate::tx_locks::lend(self, slot) {
+            // SAFETY: the pointer is to the table inside a mutex whose guard the
+            // running transaction (`TxLocks`) holds on this thread. `lend` marked it
+            // lent, so no other reference to it exists until this guard gives it back
+            // on drop; the guard is not Send, so that happens on this thread; and
+            // `TxLocks` asserts every table was given back before it releases a lock.
+            Some(ptr) => Held::Lent(unsafe { &mut *ptr }),
+            None => Held::Own(cell.table.lock()),
+        };
         SlotGuard {
-            table: cell.table.lock(),
+            table,
             volatile: &cell.volatile,
             db: self,
             slot,
@@ -287,7 +315,8 @@ pub struct Keyspace {
 /// is held.
 pub struct AllLocks<'a> {
     dbs: Vec<(usize, SlotLocks<'a>)>,
-    _creating: MutexGuard<'a, ()>,
+    /// `None` inside a transaction that already holds it.
+    _creating: Option<MutexGuard<'a, ()>>,
 }
 
 impl<'a> AllLocks<'a> {
@@ -362,7 +391,9 @@ impl Keyspace {
     /// If `index` is out of range; callers validate SELECT arguments first.
     pub fn db(&self, index: usize) -> &Db {
         self.dbs[index].get_or_init(|| {
-            let _creating = self.creating.lock();
+            // A transaction holding every lock made sure its databases exist; one it
+            // did not foresee is created without waiting on itself.
+            let _creating = (!crate::tx_locks::holds_all()).then(|| self.creating.lock());
             Db::with_shared(self.seed, index, self.shared.clone())
         })
     }
@@ -378,7 +409,7 @@ impl Keyspace {
     /// Locks every slot of every existing database, in a fixed order (database, then
     /// slot), and keeps new databases from appearing until released.
     pub fn lock_all(&self) -> AllLocks<'_> {
-        let creating = self.creating.lock();
+        let creating = (!crate::tx_locks::holds_all()).then(|| self.creating.lock());
         AllLocks {
             dbs: self
                 .existing()

@@ -29,6 +29,7 @@ mod slot_table;
 pub mod sort;
 pub mod sorted_sets;
 pub mod strings;
+mod tx_locks;
 mod value;
 
 pub use compact_bytes::CompactBytes;
@@ -38,4 +39,5 @@ pub use error::{KeyspaceError, Result};
 pub use hash_slot::{SLOT_COUNT, hash_tag, key_slot};
 pub use scan::ScanFilter;
 pub use slot_table::{Entry, ExpiryMode, SlotStats, SlotTable, is_past};
+pub use tx_locks::{Footprint, TxLocks};
 pub use value::{Encoding, StrValue, Value, ValueType};

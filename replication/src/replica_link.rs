@@ -147,12 +147,10 @@ pub fn snapshot_end(framing: &RdbFraming, input: &[u8]) -> Option<(usize, usize)
 pub enum StreamCommand {
     /// REPLCONF GETACK: answer with this replica's offset now; not applied.
     GetAck,
-    /// A write (or PING, SELECT): applied like a client's command.
+    /// A write (or PING, SELECT, and the MULTI ... EXEC that wrap what one call
+    /// propagates: an EXEC's writes, SPOP with a count as SREMs, a script's effects):
+    /// applied like a client's command, so a block runs as a transaction here too.
     Apply,
-    /// MULTI or EXEC: redis-server wraps the commands one call propagates (SPOP with a
-    /// count as SREMs, an EXEC's writes, a script's effects) in them. Not applied: the
-    /// commands between them are, in order, so the data ends as on the master.
-    Bracket,
 }
 
 /// Classifies a command of the stream by its first two arguments.
@@ -161,8 +159,6 @@ pub fn classify(name: &[u8], first_arg: Option<&[u8]>) -> StreamCommand {
         && first_arg.is_some_and(|a| a.eq_ignore_ascii_case(b"GETACK"));
     if getack {
         StreamCommand::GetAck
-    } else if name.eq_ignore_ascii_case(b"MULTI") || name.eq_ignore_ascii_case(b"EXEC") {
-        StreamCommand::Bracket
     } else {
         StreamCommand::Apply
     }
@@ -269,8 +265,8 @@ mod tests {
         );
         assert_eq!(classify(b"REPLCONF", None), StreamCommand::Apply);
         assert_eq!(classify(b"SET", Some(b"GETACK")), StreamCommand::Apply);
-        assert_eq!(classify(b"multi", None), StreamCommand::Bracket);
-        assert_eq!(classify(b"EXEC", None), StreamCommand::Bracket);
+        assert_eq!(classify(b"multi", None), StreamCommand::Apply);
+        assert_eq!(classify(b"EXEC", None), StreamCommand::Apply);
         assert_eq!(ack(42), command(&[b"REPLCONF", b"ACK", b"42"]));
     }
 }

@@ -213,6 +213,39 @@ impl ReplicationStream {
         inner.offset
     }
 
+    /// Records a transaction's changes as one MULTI ... EXEC block, so no other change
+    /// lands inside it and a replica applies it as one step; returns the stream offset
+    /// after it. The caller holds the slot locks of what the block changed.
+    pub fn feed_block(&self, commands: &[(usize, Vec<Vec<u8>>)]) -> u64 {
+        let mut inner = self.inner.lock();
+        let Some(&(first_db, _)) = commands.first() else {
+            return inner.offset;
+        };
+        if !self.is_active() {
+            return inner.offset;
+        }
+        let mut bytes = std::mem::take(&mut inner.scratch);
+        bytes.clear();
+        let select = |bytes: &mut Vec<u8>, inner: &mut Inner, db: usize| {
+            if inner.stream_db != Some(db) {
+                let index = itoa::Buffer::new().format(db).as_bytes().to_vec();
+                encode_command(bytes, &[b"SELECT", &index]);
+                inner.stream_db = Some(db);
+            }
+        };
+        select(&mut bytes, &mut inner, first_db);
+        encode_command(&mut bytes, &[b"MULTI"]);
+        for (db, args) in commands {
+            select(&mut bytes, &mut inner, *db);
+            let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+            encode_command(&mut bytes, &args);
+        }
+        encode_command(&mut bytes, &[b"EXEC"]);
+        inner.append(&bytes);
+        inner.scratch = bytes;
+        inner.offset
+    }
+
     /// Records bytes that are already stream (a replica passing its master's stream
     /// on); `db` is the database the stream has selected after them.
     pub fn feed_raw(&self, bytes: &[u8], db: Option<usize>) -> u64 {

@@ -37,30 +37,38 @@ pub fn execute(ctx: &mut Ctx<'_>, args: Args<'_>) {
         ctx.reply.error(errors::NOAUTH);
         return fail_transaction(ctx);
     }
-    if ctx.session.multi.is_some() && !transaction::controls_transaction(meta.id) {
+    let queuing = ctx.session.multi.is_some() && !transaction::controls_transaction(meta.id);
+    if queuing {
         if let Some(refusal) = transaction::refuse_queuing(command) {
             ctx.reply.error(refusal);
             return fail_transaction(ctx);
         }
+    }
+    let mut _gate = None;
+    // The master's stream applies unconditionally: it was checked where it ran. A
+    // transaction's commands were checked together when EXEC began.
+    if !ctx.session.master_link && !transaction::running(ctx.session) {
+        if ctx.settings.cluster_enabled {
+            match route(ctx, command, args, asking) {
+                Routed::Here(gate) => _gate = gate,
+                Routed::Answered => return fail_transaction(ctx),
+            }
+        }
+        if let Some(refusal) = crate::refusals::refusal(ctx, command) {
+            ctx.reply.error(refusal);
+            return fail_transaction(ctx);
+        }
+    }
+    if queuing {
         if let Some(tx) = ctx.session.multi.as_mut() {
             tx.queued
                 .push(args.iter_from(0).map(<[u8]>::to_vec).collect());
         }
         return ctx.reply.simple("QUEUED");
     }
-    let mut _gate = None;
-    // The master's stream applies unconditionally: it was checked where it ran.
-    if !ctx.session.master_link {
-        if ctx.settings.cluster_enabled {
-            match route(ctx, command, args, asking) {
-                Routed::Here(gate) => _gate = gate,
-                Routed::Answered => return,
-            }
-        }
-        if let Some(refusal) = crate::refusals::refusal(ctx, command) {
-            ctx.reply.error(refusal);
-            return;
-        }
+    if meta.id == CommandId::Exec {
+        // EXEC routes the whole transaction, ASKING included.
+        ctx.session.asking = asking;
     }
     ctx.session.info.set_last_command(&meta.name);
     if meta.is_write() {
@@ -103,34 +111,49 @@ fn resolve_subcommand<'t>(
 
 /// The routing verdict: run here (holding the migration gate when the slot is being
 /// migrated away), or the reply was already written.
-enum Routed<'a> {
+pub(crate) enum Routed<'a> {
     Here(Option<parking_lot::RwLockReadGuard<'a, ()>>),
     Answered,
+}
+
+/// What routing needs to know of a request besides its keys.
+#[derive(Clone, Copy)]
+pub(crate) struct Request {
+    /// It writes (a replica in READONLY mode cannot serve it).
+    pub is_write: bool,
+    /// ASKING preceded it, or it acts as if (RESTORE-ASKING).
+    pub asking: bool,
+    /// It is MIGRATE, which may run on a migrating slot's missing keys.
+    pub is_migrate: bool,
 }
 
 /// Decides whether this node serves a keyed command in cluster mode, replying with
 /// the redirection or error otherwise (Redis's getNodeByQuery).
 fn route<'a>(ctx: &mut Ctx<'a>, command: &Command, args: Args<'_>, asking: bool) -> Routed<'a> {
-    let keys = find_keys(command.meta, args.len(), |i| args.get(i));
-    route_keys(ctx, command, args, asking, keys.positions())
+    let found = find_keys(command.meta, args.len(), |i| args.get(i));
+    let keys = found.positions().map(|p| args.get(p));
+    let request = Request {
+        is_write: command.meta.is_write(),
+        asking: asking || command.meta.has(CommandFlags::ASKING),
+        is_migrate: command.meta.id == CommandId::Migrate,
+    };
+    route_keys(ctx, request, keys)
 }
 
-fn route_keys<'a>(
+/// [`route`] for the keys of a whole request (a transaction's, at EXEC).
+pub(crate) fn route_keys<'a, 'k>(
     ctx: &mut Ctx<'a>,
-    command: &Command,
-    args: Args<'_>,
-    asking: bool,
-    positions: impl Iterator<Item = usize> + Clone,
+    request: Request,
+    keys: impl Iterator<Item = &'k [u8]> + Clone,
 ) -> Routed<'a> {
-    let mut rest = positions.clone();
-    let Some(first) = rest.next() else {
+    let Some(first) = keys.clone().next() else {
         return Routed::Here(None);
     };
-    let slot = key_slot(args.get(first));
+    let slot = key_slot(first);
     let node: &'a Node = ctx.node;
     let Some(cluster) = node.cluster() else {
         // No bus (never in a running cluster node): only the slot rule applies.
-        if rest.all(|p| key_slot(args.get(p)) == slot) {
+        if keys.clone().all(|k| key_slot(k) == slot) {
             return Routed::Here(None);
         }
         ctx.reply.error(errors::CROSSSLOT);
@@ -141,7 +164,7 @@ fn route_keys<'a>(
         ctx.reply.error(errors::SLOT_NOT_SERVED);
         return Routed::Answered;
     };
-    if !rest.all(|p| key_slot(args.get(p)) == slot) {
+    if !keys.clone().all(|k| key_slot(k) == slot) {
         ctx.reply.error(errors::CROSSSLOT);
         return Routed::Answered;
     }
@@ -152,7 +175,7 @@ fn route_keys<'a>(
             ctx.reply.error(errors::CLUSTER_DOWN);
             return Routed::Answered;
         }
-        if command.meta.is_write() {
+        if request.is_write {
             ctx.reply.error(errors::CLUSTER_DOWN_READS_ONLY);
             return Routed::Answered;
         }
@@ -169,12 +192,12 @@ fn route_keys<'a>(
         if state == OpenSlot::Migrating {
             gate = Some(node.migration_gates().enter(slot));
         }
-        let keys = presence(ctx, args, slot, first, positions);
+        let presence = presence(ctx, slot, keys.clone());
         let asker = Asker {
-            asking: asking || command.meta.has(CommandFlags::ASKING),
-            is_migrate: command.meta.id == CommandId::Migrate,
+            asking: request.asking,
+            is_migrate: request.is_migrate,
         };
-        match route_open_slot(state, keys, asker) {
+        match route_open_slot(state, presence, asker) {
             OpenSlotRoute::Serve => return Routed::Here(gate),
             OpenSlotRoute::Ask => {
                 let target = target.unwrap_or(owner);
@@ -190,7 +213,7 @@ fn route_keys<'a>(
         }
     }
     if routing.is_mine(slot)
-        || (ctx.session.readonly && !command.meta.is_write() && routing.is_my_masters(slot))
+        || (ctx.session.readonly && !request.is_write && routing.is_my_masters(slot))
     {
         return Routed::Here(gate);
     }
@@ -199,26 +222,24 @@ fn route_keys<'a>(
     Routed::Answered
 }
 
-/// Which of the command's keys (all in `slot`) this node holds.
-fn presence(
+/// Which of the request's keys (all in `slot`) this node holds.
+fn presence<'k>(
     ctx: &Ctx<'_>,
-    args: Args<'_>,
     slot: u16,
-    first: usize,
-    positions: impl Iterator<Item = usize>,
+    keys: impl Iterator<Item = &'k [u8]> + Clone,
 ) -> KeyPresence {
-    let mut keys = KeyPresence::default();
+    let mut presence = KeyPresence::default();
     let mut table = ctx.node.keyspace().db(0).lock(slot);
-    for p in positions {
-        let key = args.get(p);
-        if key != args.get(first) {
-            keys.multiple_keys = true;
+    let first = keys.clone().next();
+    for key in keys {
+        if Some(key) != first {
+            presence.multiple_keys = true;
         }
         if table.contains(key, ctx.now_ms) {
-            keys.existing += 1;
+            presence.existing += 1;
         } else {
-            keys.missing += 1;
+            presence.missing += 1;
         }
     }
-    keys
+    presence
 }

@@ -97,6 +97,8 @@ pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
 pub const NOMASTERLINK: &str = "NOMASTERLINK Can't SYNC while not connected with my master";
 /// MULTI inside MULTI.
 pub const MULTI_NESTED: &str = "ERR MULTI calls can not be nested";
+/// WATCH after MULTI.
+pub const WATCH_IN_MULTI: &str = "ERR WATCH inside MULTI is not allowed";
 /// DISCARD outside a transaction.
 pub const DISCARD_WITHOUT_MULTI: &str = "ERR DISCARD without MULTI";
 /// A no_multi command queued in MULTI.
@@ -135,8 +137,6 @@ pub const RESTORE_POLICY: &str =
     "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.";
 /// WAIT sent to a replica.
 pub const WAIT_ON_REPLICA: &str = "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.";
-/// A keyed command queued in MULTI (Tessera's limit until transactions take keys).
-pub const MULTI_WITH_KEYS: &str = "ERR Tessera runs MULTI/EXEC only for commands without keys (cluster and server administration) for now";
 
 /// BGSAVE or SAVE while a background save runs.
 pub const SAVE_IN_PROGRESS: &str = "ERR Background save already in progress";

@@ -31,6 +31,7 @@ pub mod server;
 pub mod session;
 pub mod snapshots;
 pub mod stats;
+pub mod watch;
 
 pub use info::REDIS_VERSION;
 pub use node::{MemoryStats, Node, NodeOrigin};

@@ -89,6 +89,8 @@ pub struct Node {
     shutdown: CancellationToken,
     /// Clients blocked on keys (BLPOP and friends).
     blocked: Arc<crate::commands::blocking::Waiters>,
+    /// The keys clients WATCH.
+    watches: Arc<crate::watch::Watches>,
     /// Set while this node replicates a master: blocked clients are not served from
     /// its master's stream (they were unblocked when it turned replica).
     is_replica: Arc<AtomicBool>,
@@ -135,16 +137,20 @@ impl Node {
         });
         let blocked: Arc<crate::commands::blocking::Waiters> = Arc::default();
         let is_replica = Arc::new(AtomicBool::new(false));
+        let watches: Arc<crate::watch::Watches> = Arc::default();
         let (waiters, stream, replica) = (blocked.clone(), replication.clone(), is_replica.clone());
+        let watched = watches.clone();
         keyspace.set_ready_hook(
             Box::new(move |db, slot, table| {
                 if !replica.load(Ordering::Acquire) {
-                    crate::commands::blocking::serve_ready(&waiters, &stream, db, slot, table);
+                    let served = (&*waiters, &*stream, &*watched);
+                    crate::commands::blocking::serve_ready(served, db, slot, table);
                 }
             }),
             blocked.counter(),
         );
         Node {
+            watches,
             blocked,
             is_replica,
             keyspace,
@@ -236,7 +242,12 @@ impl Node {
         std::mem::replace(&mut *self.master_link.lock(), link)
     }
 
-    /// Clients blocked on keys.
+    /// The keys clients WATCH, and who watches them.
+    pub fn watches(&self) -> &Arc<crate::watch::Watches> {
+        &self.watches
+    }
+
+    /// The clients blocked on keys.
     pub fn blocked(&self) -> &crate::commands::blocking::Waiters {
         &self.blocked
     }

@@ -45,6 +45,11 @@ pub struct Session {
     pub asking: bool,
     /// MULTI was sent: commands are queued until EXEC or DISCARD.
     pub multi: Option<Transaction>,
+    /// The keys this connection WATCHes.
+    pub watching: Option<crate::watch::Watching>,
+    /// EXEC is running on a node that records changes: what its commands replicate,
+    /// sent to replicas as one MULTI ... EXEC block when it ends.
+    pub tx_stream: Option<Vec<(usize, Vec<Vec<u8>>)>>,
     /// EXEC is running: CLUSTER subcommands bound for the bus engine are collected
     /// here and applied together, in one step of the engine.
     pub engine_batch: Option<Vec<tessera_cluster_bus::engine::ClusterCommand>>,
@@ -97,6 +102,8 @@ impl Session {
             readonly: false,
             asking: false,
             multi: None,
+            watching: None,
+            tx_stream: None,
             engine_batch: None,
             deferred: None,
             master_link: false,

@@ -67,6 +67,16 @@ pub fn find_keys<'a>(meta: &CommandMeta, argc: usize, arg: impl Fn(usize) -> &'a
     keys_by(meta.key_specs, meta.key_rule, argc, arg)
 }
 
+/// The keys of a command given whole (name first), as it is replicated; none for a
+/// command Tessera does not know.
+pub fn keys_of<'a>(args: &[&'a [u8]]) -> Vec<&'a [u8]> {
+    let Some(command) = super::CommandTable::get().resolve(|i| args[i], args.len()) else {
+        return Vec::new();
+    };
+    let keys = find_keys(command.meta, args.len(), |i| args[i]);
+    keys.positions().map(|p| args[p]).collect()
+}
+
 /// [`find_keys`] from the key specs and rule alone.
 pub fn keys_by<'a>(
     specs: &[KeySpec],

@@ -11,7 +11,7 @@ pub mod keys;
 pub mod meta;
 pub mod table;
 
-pub use keys::{Keys, find_keys};
+pub use keys::{Keys, find_keys, keys_of};
 pub use meta::{
     AclCategories, ArgDoc, BeginSearch, CommandFlags, CommandMeta, DocField, FindKeys, KeyRule,
     KeySpec, KeySpecFlags,

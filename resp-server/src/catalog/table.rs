@@ -81,6 +81,16 @@ impl CommandTable {
         self.find(folded)
     }
 
+    /// The command (or subcommand, for a container) that `args` (name first) run, if
+    /// Tessera knows it.
+    pub fn resolve<'a>(&self, args: impl Fn(usize) -> &'a [u8], argc: usize) -> Option<&Command> {
+        let command = self.lookup(args(0))?;
+        if !command.meta.is_container() || argc < 2 {
+            return Some(command);
+        }
+        self.subcommand(command, args(1))
+    }
+
     /// Looks a command up by full name: `get`, or `config|get` for a subcommand.
     pub fn lookup_full(&self, name: &[u8]) -> Option<&Command> {
         let mut lower = [0u8; 48];

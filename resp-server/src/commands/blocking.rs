@@ -186,8 +186,7 @@ fn serve_one(
 /// The keyspace's ready hook: serves the waiters on keys of `(db, slot)` from its
 /// still-locked table, replicating each pop after the write that made it possible.
 pub(crate) fn serve_ready(
-    waiters: &Waiters,
-    stream: &ReplicationStream,
+    (waiters, stream, watches): (&Waiters, &ReplicationStream, &crate::watch::Watches),
     db: usize,
     slot: u16,
     t: &mut SlotTable,
@@ -197,8 +196,13 @@ pub(crate) fn serve_ready(
         match serve_one(&w.op.op, w.op.resp3, key, slot, t, now) {
             None => Verdict::Skip,
             Some((outcome, prop)) => {
-                if !prop.is_empty() && stream.is_active() {
-                    let args: Vec<&[u8]> = prop.iter().map(Vec::as_slice).collect();
+                let args: Vec<&[u8]> = prop.iter().map(Vec::as_slice).collect();
+                if watches.any() {
+                    for key in crate::catalog::keys_of(&args) {
+                        watches.touch(db, key);
+                    }
+                }
+                if !args.is_empty() && stream.is_active() {
                     stream.feed(db, &args);
                 }
                 Verdict::Serve(outcome)
@@ -434,6 +438,7 @@ impl Wait {
         let mut t = db.lock(key_slot(dest));
         match lists::push(&mut t, dest, [value.as_slice()], to, true, &limits, now) {
             Ok(_) => {
+                self.node.watches().touch(self.db, dest);
                 let stream = self.node.replication();
                 if stream.is_active() {
                     let name: &[u8] = if to == End::Head { b"LPUSH" } else { b"RPUSH" };

@@ -171,6 +171,7 @@ pub(super) fn reset(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     s.set_resp3(false);
     s.reply_mode = ReplyMode::On;
     s.multi = None;
+    s.watching = None;
     s.asking = false;
     s.readonly = false;
     s.authenticated = ctx.settings.requirepass.is_none();

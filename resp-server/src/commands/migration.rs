@@ -183,6 +183,7 @@ fn move_keys(
             .collect();
         for key in &moved {
             locks.for_key(key).remove(key);
+            node.watches().touch(db, key);
         }
         if !moved.is_empty() && node.replication().is_active() {
             locks.flush_expired();

@@ -22,6 +22,7 @@ mod sets;
 mod sort;
 mod strings;
 pub(crate) mod transaction;
+mod transaction_plan;
 mod zset;
 mod zset_multi;
 mod zset_range;
@@ -90,6 +91,7 @@ impl<'a> Ctx<'a> {
     /// the order of the changes to each slot. Keys found expired on the way are
     /// recorded (as DEL) first.
     pub fn propagate(&mut self, guard: &mut SlotGuard<'_>, args: &[&[u8]]) {
+        self.touch_watched(args);
         if self.records_changes() {
             guard.flush_expired();
             self.record(args);
@@ -98,6 +100,7 @@ impl<'a> Ctx<'a> {
 
     /// [`Ctx::propagate`] for a change that holds several slots.
     pub fn propagate_locked(&mut self, locks: &mut SlotLocks<'_>, args: &[&[u8]]) {
+        self.touch_watched(args);
         if self.records_changes() {
             locks.flush_expired();
             self.record(args);
@@ -116,7 +119,7 @@ impl<'a> Ctx<'a> {
 
     /// [`Ctx::propagate`] of the command exactly as the client sent it.
     pub fn propagate_verbatim(&mut self, guard: &mut SlotGuard<'_>, args: Args<'_>) {
-        if self.records_changes() {
+        if self.records_changes() || self.node.watches().any() {
             let all: Vec<&[u8]> = args.iter_from(0).collect();
             self.propagate(guard, &all);
         }
@@ -124,7 +127,7 @@ impl<'a> Ctx<'a> {
 
     /// [`Ctx::propagate_locked`] of the command exactly as the client sent it.
     pub fn propagate_locked_verbatim(&mut self, locks: &mut SlotLocks<'_>, args: Args<'_>) {
-        if self.records_changes() {
+        if self.records_changes() || self.node.watches().any() {
             let all: Vec<&[u8]> = args.iter_from(0).collect();
             self.propagate_locked(locks, &all);
         }
@@ -137,7 +140,21 @@ impl<'a> Ctx<'a> {
     }
 
     fn record(&mut self, args: &[&[u8]]) {
-        self.session.write_offset = self.node.replication().feed(self.session.db, args);
+        let db = self.session.db;
+        match self.session.tx_stream.as_mut() {
+            Some(block) => block.push((db, args.iter().map(|a| a.to_vec()).collect())),
+            None => self.session.write_offset = self.node.replication().feed(db, args),
+        }
+    }
+
+    /// Spoils the WATCHes of the keys a change touched (its replayed form names them).
+    fn touch_watched(&self, args: &[&[u8]]) {
+        let watches = self.node.watches();
+        if watches.any() {
+            for key in crate::catalog::keys_of(args) {
+                watches.touch(self.session.db, key);
+            }
+        }
     }
 
     /// Parses an integer argument, replying with Redis's error if it is not one.
@@ -356,7 +373,9 @@ pub fn handler(id: CommandId) -> Handler {
         C::Ttl => expiry::ttl_command,
         C::Type => keys::type_,
         C::Unlink => keys::del,
+        C::Unwatch => transaction::unwatch,
         C::Wait => replication::wait,
+        C::Watch => transaction::watch,
         C::Zadd => zset::zadd,
         C::Zcard => zset::zcard,
         C::Zcount => zset::zcount,

@@ -112,8 +112,16 @@ fn flush(ctx: &mut Ctx<'_>, args: Args<'_>, all: bool) {
     let clear = |t: &mut tessera_keyspace::SlotTable| {
         if lazy { t.clear_lazily() } else { t.clear() }
     };
+    let now = ctx.now_ms;
     if all {
         let mut locks = ctx.node.keyspace().lock_all();
+        ctx.node.watches().touch_flushed(None, |db, key| {
+            locks
+                .dbs()
+                .find(|(d, _)| *d == db)
+                .and_then(|(_, tables)| tables.try_for_key(key))
+                .is_some_and(|t| t.contains(key, now))
+        });
         for (_, tables) in locks.dbs() {
             for (_, t) in tables.tables() {
                 clear(t);
@@ -122,6 +130,11 @@ fn flush(ctx: &mut Ctx<'_>, args: Args<'_>, all: bool) {
         ctx.propagate_all(&mut locks, &all_args);
     } else {
         let mut locks = ctx.db().lock_slots(0..tessera_keyspace::SLOT_COUNT as u16);
+        ctx.node
+            .watches()
+            .touch_flushed(Some(ctx.session.db), |_, key| {
+                locks.try_for_key(key).is_some_and(|t| t.contains(key, now))
+            });
         for (_, t) in locks.tables() {
             clear(t);
         }

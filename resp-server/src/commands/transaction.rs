@@ -1,20 +1,24 @@
-//! MULTI, EXEC and DISCARD.
+//! MULTI, EXEC, DISCARD, WATCH and UNWATCH.
 //!
-//! What Tessera runs as a transaction today is what redis-cli's cluster tools need: a
-//! block of commands without keys, such as `CLUSTER DELSLOTS; CLUSTER ADDSLOTS; CLUSTER
-//! BUMPEPOCH` from `--cluster fix`. The CLUSTER subcommands of a block reach the bus
-//! engine together and are applied in one step, so no bus message lands between them:
-//! the isolation Redis gives. Commands with keys are refused while queuing, with a
-//! clear error, rather than run without isolation from other clients.
+//! EXEC runs the queued commands as one step for every other client: it works out what
+//! they touch (`transaction_plan`), routes them together in cluster mode (one slot, as
+//! Redis's getNodeByQuery for EXEC), takes every lock they need up front
+//! (`Keyspace::lock_transaction`), checks the WATCHed keys under those locks, runs
+//! the ordinary handlers, and sends replicas what they changed as one MULTI ... EXEC
+//! block before any lock is released. CLUSTER subcommands of a block reach the bus
+//! engine together and are applied in one step, so no bus message lands between them.
 
 use super::Ctx;
+use super::transaction_plan::plan;
 use crate::catalog::{Command, CommandFlags, CommandId};
-use crate::dispatch;
+use crate::dispatch::{self, Request, Routed};
 use crate::errors;
 use crate::protocol::reply::Reply;
 use crate::protocol::request::Args;
-use crate::session::Transaction;
+use crate::session::{Session, Transaction};
+use crate::watch::Watching;
 use tessera_cluster_bus::engine::{ClusterCommand, SetSlotAction};
+use tessera_keyspace::key_slot;
 
 /// MULTI.
 pub(super) fn multi(c: &mut Ctx<'_>, _: Args<'_>) {
@@ -28,9 +32,44 @@ pub(super) fn multi(c: &mut Ctx<'_>, _: Args<'_>) {
 /// DISCARD.
 pub(super) fn discard(c: &mut Ctx<'_>, _: Args<'_>) {
     match c.session.multi.take() {
-        Some(_) => c.reply.ok(),
+        Some(_) => {
+            c.session.watching = None;
+            c.reply.ok();
+        }
         None => c.reply.error(errors::DISCARD_WITHOUT_MULTI),
     }
+}
+
+/// WATCH key [key ...].
+pub(super) fn watch(c: &mut Ctx<'_>, args: Args<'_>) {
+    if c.session.multi.is_some() {
+        return c.reply.error(errors::WATCH_IN_MULTI);
+    }
+    let db = c.db();
+    let index = c.session.db;
+    let now = c.now_ms;
+    let registry = c.node.watches().clone();
+    let watching = c
+        .session
+        .watching
+        .get_or_insert_with(|| Watching::new(registry));
+    for key in args.iter_from(1) {
+        // Registered under the slot's lock: a write is either before (unseen) or after.
+        let mut t = db.lock(key_slot(key));
+        let deadline = if t.contains(key, now) {
+            t.deadline(key)
+        } else {
+            None
+        };
+        watching.add(index, key, deadline);
+    }
+    c.reply.ok();
+}
+
+/// UNWATCH.
+pub(super) fn unwatch(c: &mut Ctx<'_>, _: Args<'_>) {
+    c.session.watching = None;
+    c.reply.ok();
 }
 
 /// The commands that act on the transaction itself rather than being queued.
@@ -40,6 +79,7 @@ pub fn controls_transaction(id: CommandId) -> bool {
         CommandId::Exec
             | CommandId::Discard
             | CommandId::Multi
+            | CommandId::Watch
             | CommandId::Quit
             | CommandId::Reset
     )
@@ -47,14 +87,15 @@ pub fn controls_transaction(id: CommandId) -> bool {
 
 /// Why a command can't be queued, if it can't.
 pub fn refuse_queuing(command: &Command) -> Option<&'static str> {
-    let meta = command.meta;
-    if meta.may_have_keys() {
-        return Some(errors::MULTI_WITH_KEYS);
-    }
-    if meta.has(CommandFlags::NO_MULTI) {
-        return Some(errors::NOT_IN_MULTI);
-    }
-    None
+    command
+        .meta
+        .has(CommandFlags::NO_MULTI)
+        .then_some(errors::NOT_IN_MULTI)
+}
+
+/// True while EXEC runs this connection's queued commands.
+pub fn running(session: &Session) -> bool {
+    session.engine_batch.is_some()
 }
 
 /// One queued command's reply: written already, or the next engine answer.
@@ -67,10 +108,35 @@ pub(super) fn exec(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     let Some(tx) = ctx.session.multi.take() else {
         return ctx.reply.error(errors::EXEC_WITHOUT_MULTI);
     };
+    let asking = std::mem::take(&mut ctx.session.asking);
+    // EXEC ends every WATCH, whatever it answers.
+    let watching = ctx.session.watching.take();
     if tx.failed {
         return ctx.reply.error(errors::EXECABORT);
     }
+    let databases = ctx.node.keyspace().database_count();
+    let plan = plan(&tx.queued, ctx.session.db, watching.as_ref(), databases);
+    let mut _gate = None;
+    if ctx.settings.cluster_enabled && !ctx.session.master_link {
+        let request = Request {
+            is_write: plan.writes,
+            asking,
+            is_migrate: false,
+        };
+        match dispatch::route_keys(ctx, request, plan.keys.iter().copied()) {
+            Routed::Here(gate) => _gate = gate,
+            Routed::Answered => return,
+        }
+    }
+    let node = std::sync::Arc::clone(ctx.node);
+    let locks = node.keyspace().lock_transaction(&plan.footprint, &plan.dbs);
+    if watching.is_some_and(|w| w.is_spoiled(ctx.now_ms)) {
+        return ctx.reply.null_array();
+    }
     ctx.session.engine_batch = Some(Vec::new());
+    if ctx.records_changes() {
+        ctx.session.tx_stream = Some(Vec::new());
+    }
     let mut parts = Vec::with_capacity(tx.queued.len());
     for args in &tx.queued {
         let collected = ctx.session.engine_batch.as_ref().map_or(0, Vec::len);
@@ -87,6 +153,13 @@ pub(super) fn exec(ctx: &mut Ctx<'_>, _args: Args<'_>) {
         }
         ctx.reply.truncate(mark);
     }
+    if let Some(block) = ctx.session.tx_stream.take() {
+        if !block.is_empty() {
+            ctx.session.write_offset = node.replication().feed_block(&block);
+        }
+    }
+    // Released here: blocked clients woken by the block are served after all of it.
+    drop(locks);
     let batch = ctx.session.engine_batch.take().unwrap_or_default();
     let cluster = ctx.node.cluster().cloned();
     // A SETSLOT MIGRATING in the batch waits for the client threads, as it does alone
@@ -100,7 +173,6 @@ pub(super) fn exec(ctx: &mut Ctx<'_>, _args: Args<'_>) {
             }
         )
     });
-    let node = std::sync::Arc::clone(ctx.node);
     match cluster {
         Some(cluster) if !batch.is_empty() => ctx.defer(async move {
             let answer = cluster.command(ClusterCommand::Batch(batch)).await;

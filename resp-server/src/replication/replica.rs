@@ -387,10 +387,9 @@ async fn apply_stream(
                         conn.send_all(&replica_link::ack(node.replication().offset()))
                             .await?;
                     }
+                    // A MULTI ... EXEC block queues and runs as a transaction here
+                    // too, so no client of this replica sees half of it.
                     StreamCommand::Apply => applier.apply(args),
-                    // Tessera's transactions take keyless commands only; the master
-                    // already ran the block atomically, so its writes apply one by one.
-                    StreamCommand::Bracket => {}
                 }
             }
             node.replication()

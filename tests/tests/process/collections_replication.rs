@@ -282,14 +282,20 @@ fn differing_keys(a: u16, b: u16) -> Vec<String> {
     out
 }
 
-/// What redis-server 7.0 wraps in MULTI/EXEC on its stream: a client's transaction
-/// and a script's effects (Tessera has no keyed MULTI or scripting yet).
-fn redis_server_blocks(c: &mut RawConnection) {
+/// What both kinds wrap in MULTI/EXEC on their streams: a client's transaction; and,
+/// with `scripts` (redis-server only: Tessera has no scripting yet), a script's effects.
+fn blocks(c: &mut RawConnection, scripts: bool) {
     run(c, &["MULTI"]);
     run(c, &["HSET", "tx:h", "a", "1"]);
     run(c, &["RPUSH", "tx:l", "a", "b"]);
     run(c, &["SPOP", "s:bigints", "2"]);
+    run(c, &["SELECT", "3"]);
+    run(c, &["SET", "tx:other-db", "1"]);
+    run(c, &["SELECT", "0"]);
     run(c, &["EXEC"]);
+    if !scripts {
+        return;
+    }
     let script = "redis.call('SADD', KEYS[1], 'a', 'b', 'c'); \
                   redis.call('SPOP', KEYS[1]); \
                   return redis.call('ZINCRBY', KEYS[2], 2, 'm')";
@@ -297,7 +303,7 @@ fn redis_server_blocks(c: &mut RawConnection) {
 }
 
 /// Full sync, then the stream, then the same dataset on both sides.
-fn carries_every_type(master: u16, replica: u16, blocks: bool) {
+fn carries_every_type(master: u16, replica: u16, scripts: bool) {
     let mut m = RawConnection::connect(master).expect("master");
     populate(&mut m);
     follow(replica, master);
@@ -308,9 +314,7 @@ fn carries_every_type(master: u16, replica: u16, blocks: bool) {
         differing_keys(master, replica)
     );
     write_stream(&mut m);
-    if blocks {
-        redis_server_blocks(&mut m);
-    }
+    blocks(&mut m, scripts);
     // The short TTLs run out on the master, whose deletions then reach the replica.
     assert!(
         wait_until(Duration::from_secs(10), || {

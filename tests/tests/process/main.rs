@@ -33,5 +33,6 @@ mod sets;
 mod sort;
 mod sorted_sets;
 mod startup;
+mod transactions;
 mod twins;
 mod write_safety;
