@@ -19,4 +19,6 @@ pub mod stream;
 pub mod wire;
 
 pub use history::{NO_REPLID, ReplicationIds};
-pub use stream::{Attach, AttachedReplica, NewReplica, ReplicaState, ReplicationStream, Role};
+pub use stream::{
+    Attach, AttachedReplica, ChangeSink, NewReplica, ReplicaState, ReplicationStream, Role,
+};

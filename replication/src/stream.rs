@@ -105,7 +105,16 @@ pub enum Role {
     },
 }
 
+/// Something besides the replicas that keeps every change the stream records, in
+/// stream order (the append-only file).
+pub trait ChangeSink: Send + Sync {
+    /// Stream bytes that end at stream offset `end`. Called under the stream's lock.
+    fn append(&self, bytes: &[u8], end: u64);
+}
+
 struct Inner {
+    /// The append-only file, when on.
+    sink: Option<Arc<dyn ChangeSink>>,
     ids: ReplicationIds,
     backlog: Option<Backlog>,
     backlog_size: usize,
@@ -158,6 +167,7 @@ impl ReplicationStream {
     pub fn new(replid: String, backlog_size: usize) -> ReplicationStream {
         ReplicationStream {
             inner: Mutex::new(Inner {
+                sink: None,
                 ids: ReplicationIds::new(replid),
                 backlog: None,
                 backlog_size,
@@ -244,6 +254,31 @@ impl ReplicationStream {
         inner.append(&bytes);
         inner.scratch = bytes;
         inner.offset
+    }
+
+    /// Sets (or removes) the sink that keeps every change, and starts recording. `start`
+    /// runs under the stream's lock with the offset the sink starts at, so the sink
+    /// misses nothing and gets nothing twice.
+    pub fn set_sink<R>(
+        &self,
+        sink: Option<Arc<dyn ChangeSink>>,
+        start: impl FnOnce(u64) -> R,
+    ) -> R {
+        self.activate();
+        let mut inner = self.inner.lock();
+        inner.sink = sink;
+        // The sink's first command must say which database it is for.
+        inner.stream_db = None;
+        start(inner.offset)
+    }
+
+    /// Runs `f` with the stream's offset while no change can be recorded: a cut of the
+    /// stream (an AOF rewrite starts its new incremental file here).
+    pub fn at_cut<R>(&self, f: impl FnOnce(u64) -> R) -> R {
+        let mut inner = self.inner.lock();
+        // The new file's first command must say which database it is for.
+        inner.stream_db = None;
+        f(inner.offset)
     }
 
     /// Records bytes that are already stream (a replica passing its master's stream
@@ -471,6 +506,9 @@ impl ReplicationStream {
 impl Inner {
     fn append(&mut self, bytes: &[u8]) {
         self.offset += bytes.len() as u64;
+        if let Some(sink) = &self.sink {
+            sink.append(bytes, self.offset);
+        }
         if let Some(b) = &mut self.backlog {
             b.append(bytes);
         }

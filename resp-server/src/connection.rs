@@ -122,6 +122,11 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream, info: Arc<ClientInfo>
             error_replies: reply.take_error_count(),
             writes: std::mem::take(&mut session.writes),
         });
+        if let Some(aof) = node.aof() {
+            // appendfsync always: no reply leaves before the writes it acknowledges
+            // are on disk (one fsync serves every connection waiting meanwhile).
+            aof.durable(session.write_offset).await;
+        }
         if !reply.is_empty() {
             if let Err(e) = stream.write_all(reply.as_bytes()).await {
                 tracing::debug!(client = %info.addr, error = %e, "write failed");

@@ -1,5 +1,5 @@
 //! Periodic work: statistics sampling, idle-client timeouts, the failed-authentication
-//! summary, and active expiry.
+//! summary, the automatic AOF rewrite, and active expiry.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,6 +30,13 @@ pub async fn run(node: Arc<Node>) {
             crate::snapshots::run_save_points(&node);
             node.stats().auth_failures.flush();
             node.memory_peak(node.memory().allocated);
+            if let Some(aof) = node.aof() {
+                let s = node.config().settings_guard();
+                let (percentage, min_size) =
+                    (s.aof.auto_rewrite_percentage, s.aof.auto_rewrite_min_size);
+                drop(s);
+                aof.maybe_rewrite(&node, percentage, min_size);
+            }
         }
     }
 }

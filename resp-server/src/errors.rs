@@ -138,6 +138,9 @@ pub const RESTORE_POLICY: &str =
 /// WAIT sent to a replica.
 pub const WAIT_ON_REPLICA: &str = "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.";
 
+/// BGREWRITEAOF while a rewrite runs.
+pub const AOF_REWRITE_IN_PROGRESS: &str =
+    "ERR Background append only file rewriting already in progress";
 /// BGSAVE or SAVE while a background save runs.
 pub const SAVE_IN_PROGRESS: &str = "ERR Background save already in progress";
 /// SHUTDOWN ABORT with no shutdown under way.

@@ -6,6 +6,7 @@
 //! writes the replies of a pipelined batch in one write. It owns client state and the
 //! server configuration; it does not decide cluster topology.
 
+pub mod aof;
 pub mod auth;
 pub mod blocking;
 pub mod catalog;

@@ -75,6 +75,8 @@ pub struct Node {
     peak_memory: std::sync::atomic::AtomicU64,
     /// The cluster bus, when cluster-enabled (set once at start).
     cluster: std::sync::OnceLock<tessera_cluster_bus_runtime::ClusterHandle>,
+    /// The append-only file, when `appendonly` is on.
+    aof: std::sync::OnceLock<Arc<crate::aof::Aof>>,
     /// Whether the active expiry cycle runs (DEBUG SET-ACTIVE-EXPIRE).
     active_expire: AtomicBool,
     /// The runtimes of the threads that serve clients, for waiting until each has
@@ -173,6 +175,7 @@ impl Node {
             migrate_targets: tessera_migration::TargetPool::new(),
             migration_gates: tessera_migration::SlotGates::new(),
             cluster: std::sync::OnceLock::new(),
+            aof: std::sync::OnceLock::new(),
             peak_memory: std::sync::atomic::AtomicU64::new(0),
             shutdown: CancellationToken::new(),
         }
@@ -290,6 +293,25 @@ impl Node {
     /// Attaches the cluster bus; false if one was attached already (it is set once).
     pub fn attach_cluster(&self, handle: tessera_cluster_bus_runtime::ClusterHandle) -> bool {
         self.cluster.set(handle).is_ok()
+    }
+
+    /// The append-only file, when on.
+    pub fn aof(&self) -> Option<&Arc<crate::aof::Aof>> {
+        self.aof.get()
+    }
+
+    /// Loads the append-only file (or starts one) and records every change in it from
+    /// now on; call once, at start, before clients are served.
+    pub fn start_aof(self: &Arc<Self>) -> Result<(), String> {
+        let aof = crate::aof::Aof::start(self)?;
+        let weak = Arc::downgrade(&aof);
+        self.config().on_change(move |s| {
+            if let Some(aof) = weak.upgrade() {
+                aof.set_policy(&s.aof.fsync);
+            }
+        });
+        let _ = self.aof.set(aof);
+        Ok(())
     }
 
     /// Whether the active expiry cycle runs.

@@ -223,9 +223,13 @@ pub enum SaveOnExit {
     IfConfigured,
 }
 
-/// Saves before the node stops, as asked. An error means the node must keep running
-/// (Redis refuses to exit when its final save fails, so no acknowledged data is lost).
+/// Syncs the append-only file, then saves before the node stops, as asked. An error
+/// means the node must keep running (Redis refuses to exit when its final save fails,
+/// so no acknowledged data is lost).
 pub fn save_before_exit(node: &Node, mode: SaveOnExit) -> Result<(), String> {
+    if let Some(aof) = node.aof() {
+        aof.sync_all();
+    }
     let wanted = match mode {
         SaveOnExit::Always => true,
         SaveOnExit::Never => false,

@@ -178,6 +178,7 @@ pub fn handler(id: CommandId) -> Handler {
         C::Append => strings::append,
         C::Asking => migration::asking,
         C::Auth => connection::auth,
+        C::Bgrewriteaof => server::bgrewriteaof,
         C::Bgsave => server::bgsave,
         C::Blmove => blocking::blmove,
         C::Blmpop => blocking::blmpop,

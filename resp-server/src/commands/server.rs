@@ -180,6 +180,20 @@ pub(super) fn bgsave(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
+/// BGREWRITEAOF.
+pub(super) fn bgrewriteaof(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+    let started = match ctx.node.aof() {
+        Some(aof) => aof.rewrite_in_background(ctx.node),
+        None => crate::aof::rewrite_without_aof(ctx.node),
+    };
+    if started {
+        ctx.reply
+            .simple("Background append only file rewriting started");
+    } else {
+        ctx.reply.error(errors::AOF_REWRITE_IN_PROGRESS);
+    }
+}
+
 pub(super) fn shutdown(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let (mut save, mut nosave, mut force) = (false, false, false);
     for flag in args.iter_from(1) {

@@ -15,6 +15,25 @@ pub enum DebugCommand {
     Local,
 }
 
+/// The append-only file's settings.
+#[derive(Debug, Clone)]
+pub struct AofSettings {
+    /// appendonly.
+    pub enabled: bool,
+    /// appenddirname, inside `dir`.
+    pub dirname: String,
+    /// appendfilename: the prefix of every file in the directory.
+    pub filename: String,
+    /// appendfsync: always, everysec or no.
+    pub fsync: String,
+    /// aof-load-truncated: a torn last command is cut off at load instead of stopping.
+    pub load_truncated: bool,
+    /// auto-aof-rewrite-percentage (0: never automatically).
+    pub auto_rewrite_percentage: u64,
+    /// auto-aof-rewrite-min-size.
+    pub auto_rewrite_min_size: u64,
+}
+
 /// Typed settings derived from [`ConfigValues`].
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -73,6 +92,8 @@ pub struct Settings {
     pub dbfilename: String,
     /// LZF-compress long strings in snapshots.
     pub rdbcompression: bool,
+    /// The append-only file.
+    pub aof: AofSettings,
     /// stop-writes-on-bgsave-error: refuse writes (MISCONF) after a failed background
     /// save, while save points are configured.
     pub stop_writes_on_bgsave_error: bool,
@@ -211,6 +232,15 @@ impl Settings {
                 .collect(),
             dbfilename: v.dbfilename().to_string(),
             rdbcompression: v.rdbcompression(),
+            aof: AofSettings {
+                enabled: v.appendonly(),
+                dirname: v.appenddirname().to_string(),
+                filename: v.appendfilename().to_string(),
+                fsync: v.appendfsync().to_string(),
+                load_truncated: v.aof_load_truncated(),
+                auto_rewrite_percentage: v.auto_aof_rewrite_percentage().max(0) as u64,
+                auto_rewrite_min_size: v.auto_aof_rewrite_min_size().max(0) as u64,
+            },
             stop_writes_on_bgsave_error: v.stop_writes_on_bgsave_error(),
             cluster: ClusterSettings {
                 config_file: v.cluster_config_file().to_string(),

@@ -5,6 +5,7 @@
 pub mod master;
 pub mod replica;
 
+pub(crate) use replica::Applier;
 pub use replica::{LinkState, MasterLink, promote, replicate};
 
 /// Since when this replica's link to its master is down (Unix ms; 0 if it never came

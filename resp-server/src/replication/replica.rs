@@ -318,14 +318,31 @@ async fn load(node: &Arc<Node>, rdb: Vec<u8>) -> Result<(), String> {
 /// Applies the master's commands as a client that is always allowed, sees no key
 /// expire (time is the master's business: it sends DEL) and is never recorded again
 /// (the raw stream is, so sub-replicas and a later promotion share the offsets).
-struct Applier {
+pub(crate) struct Applier {
     node: Arc<Node>,
     session: Session,
     reply: Reply,
+    /// Registered by [`Applier::internal`], so unregistered when dropped.
+    internal: bool,
 }
 
 impl Applier {
-    fn apply(&mut self, args: Args<'_>) {
+    /// An applier with no connection behind it (loading the append-only file): a
+    /// client without a socket, as Redis's fake AOF client.
+    pub(crate) fn internal(node: &Arc<Node>) -> Applier {
+        let nowhere = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
+        let info = node.clients().register(nowhere, nowhere, -1);
+        let mut session = Session::new(info, true);
+        session.master_link = true;
+        Applier {
+            node: node.clone(),
+            session,
+            reply: Reply::new(),
+            internal: true,
+        }
+    }
+
+    pub(crate) fn apply(&mut self, args: Args<'_>) {
         let settings = self.node.config().settings_guard();
         let mut ctx = Ctx {
             node: &self.node,
@@ -340,6 +357,14 @@ impl Applier {
     }
 }
 
+impl Drop for Applier {
+    fn drop(&mut self) {
+        if self.internal {
+            self.node.clients().unregister(self.session.info.id);
+        }
+    }
+}
+
 async fn follow(node: &Arc<Node>, link: &MasterLink, mut conn: MasterConn) -> Result<(), String> {
     let peer = conn.stream.peer_addr().map_err(|e| e.to_string())?;
     let local = conn.stream.local_addr().map_err(|e| e.to_string())?;
@@ -351,6 +376,7 @@ async fn follow(node: &Arc<Node>, link: &MasterLink, mut conn: MasterConn) -> Re
         node: node.clone(),
         session,
         reply: Reply::new(),
+        internal: false,
     };
     let result = apply_stream(node, link, &mut conn, &mut applier).await;
     info.detach_socket();

@@ -3,6 +3,7 @@
 //! their own binary, `failover`, so no other test competes with them for the CPU.
 
 mod admin;
+mod aof;
 mod arity;
 mod blocking;
 mod bus_input;

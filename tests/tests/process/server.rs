@@ -121,7 +121,10 @@ fn bad_directives_are_refused_with_their_line() {
 #[test]
 fn unsupported_directives_stop_the_start() {
     for (args, name) in [
-        (&["--appendonly", "yes"][..], "appendonly"),
+        (
+            &["--aof-use-rdb-preamble", "no"][..],
+            "aof-use-rdb-preamble",
+        ),
         (&["--maxmemory", "10mb"][..], "maxmemory"),
         (&["--tls-port", "6380"][..], "tls-port"),
     ] {
@@ -134,11 +137,13 @@ fn unsupported_directives_stop_the_start() {
     }
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("node.conf");
-    std::fs::write(&conf, "port 7777\nappendfsync always\n").unwrap();
+    std::fs::write(&conf, "port 7777\naof-timestamp-enabled yes\n").unwrap();
     let err = refused(&[conf.to_str().unwrap()]);
     assert!(err.contains("at line 2"), "{err}");
     assert!(
-        err.contains("Tessera does not support 'appendfsync' yet (append-only file: planned)"),
+        err.contains(
+            "Tessera does not support 'aof-timestamp-enabled' yet (append-only file: planned)"
+        ),
         "{err}"
     );
 }
@@ -147,8 +152,8 @@ fn unsupported_directives_stop_the_start() {
 fn refused_directives_keep_their_default_and_inert_ones_are_accepted() {
     // redis.conf restates defaults of refused directives: those lines must start.
     let node = TesseraNode::start(&[
-        "--appendonly",
-        "no",
+        "--aof-use-rdb-preamble",
+        "yes",
         "--client-output-buffer-limit",
         "pubsub",
         "32mb",
@@ -172,15 +177,17 @@ fn refused_directives_keep_their_default_and_inert_ones_are_accepted() {
     );
     let mut c = node.raw();
     assert_eq!(
-        c.command(&["CONFIG", "SET", "appendonly", "yes"]).unwrap(),
+        c.command(&["CONFIG", "SET", "aof-use-rdb-preamble", "no"])
+            .unwrap(),
         error(
-            "ERR CONFIG SET failed (possibly related to argument 'appendonly') - \
-             Tessera does not support 'appendonly' yet (append-only file: planned)"
+            "ERR CONFIG SET failed (possibly related to argument 'aof-use-rdb-preamble') - \
+             Tessera does not support 'aof-use-rdb-preamble' yet (append-only file: planned)"
         )
     );
-    assert_eq!(config_get(&node, "appendonly"), "no");
+    assert_eq!(config_get(&node, "aof-use-rdb-preamble"), "yes");
     assert_eq!(
-        c.command(&["CONFIG", "SET", "appendonly", "no"]).unwrap(),
+        c.command(&["CONFIG", "SET", "aof-use-rdb-preamble", "yes"])
+            .unwrap(),
         simple("OK")
     );
     assert_eq!(
