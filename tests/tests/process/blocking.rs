@@ -169,6 +169,28 @@ fn wakeups(t: &mut Transcript, resp3: bool) {
         t.run(&mut pusher, &["GET", &wrong]);
         t.run(&mut pusher, &["DEL", &from, &wrong]);
     }
+    // Pushed by a command that holds the destination's slot too (LMOVE from a list in
+    // that slot, outside cluster mode; "{w}" hashes below "{v}", so the source's slot
+    // is released first), the destination can't be looked at before the pop: the
+    // element goes back, and on to the next waiter.
+    let (from, wrong, other) = (
+        format!("{{w}}from{p}"),
+        format!("{{v}}wrong{p}"),
+        format!("{{v}}l{p}"),
+    );
+    t.run(&mut pusher, &["SET", &wrong, "str"]);
+    t.run(&mut pusher, &["RPUSH", &other, "e"]);
+    t.block(
+        &mut w[0],
+        &["BLMOVE", &from, &wrong, "LEFT", "RIGHT", "0"],
+        1,
+    );
+    t.block(&mut w[1], &["BLPOP", &from, "0"], 2);
+    t.run(&mut pusher, &["LMOVE", &other, &from, "LEFT", "RIGHT"]);
+    t.record(&mut w[0], "blmove into a string, pushed by LMOVE");
+    t.record(&mut w[1], "blpop after it");
+    t.run(&mut pusher, &["EXISTS", &from, &other]);
+    t.run(&mut pusher, &["DEL", &wrong]);
     // Sorted sets; a list waiter and a zset waiter on one key: only the right type.
     let z = format!("{{w}}z{p}");
     t.block(&mut w[0], &["BZPOPMIN", &z, "0"], 1);
