@@ -22,7 +22,9 @@ pub type ExpiredHook = Box<dyn Fn(usize, &[CompactBytes]) + Send + Sync>;
 /// Told, as a slot's lock is about to be released, that clients wait on keys somewhere:
 /// `(database, slot, table)`. It may serve them from the still-locked table, so a
 /// push and the pops it wakes are one step for every other client (blocking pops).
-pub type ReadyHook = Box<dyn Fn(usize, u16, &mut SlotTable) + Send + Sync>;
+/// It may look at other slots only through [`Db::try_inspect`]: it runs holding a
+/// slot's lock, so waiting for another could deadlock.
+pub type ReadyHook = Box<dyn Fn(&Db, u16, &mut SlotTable) + Send + Sync>;
 
 /// What every database shares: the hooks and the mode new tables start in.
 #[derive(Default)]
@@ -115,7 +117,7 @@ impl Drop for SlotGuard<'_> {
             Held::Own(table) => {
                 if let Some((hook, waiters)) = self.db.shared.ready.get() {
                     if waiters.load(Ordering::Acquire) > 0 {
-                        hook(self.db.index, self.slot, table);
+                        hook(self.db, self.slot, table);
                     }
                 }
             }
@@ -181,6 +183,16 @@ impl Db {
             db: self,
             slot,
         }
+    }
+
+    /// Runs `look` on the table of `slot` if its lock is free at this instant; `None`
+    /// when it is held (possibly by this very thread). Nothing changes, so none of a
+    /// [`SlotGuard`]'s release duties apply (no ready hook, no count to publish): this
+    /// is how the ready hook, which holds a slot's lock and must never wait for
+    /// another, reads a second slot.
+    pub fn try_inspect<R>(&self, slot: u16, look: impl FnOnce(&SlotTable) -> R) -> Option<R> {
+        let table = self.slots[slot as usize].table.try_lock()?;
+        Some(look(&table))
     }
 
     /// True when `slot` may hold keys with a deadline, judged without its lock (the
@@ -455,6 +467,26 @@ mod tests {
         assert_eq!(db.lock(key_slot(b"foo")).len(), 2);
         db.clear();
         assert!(db.is_empty());
+    }
+
+    #[test]
+    fn inspecting_never_waits_and_sees_live_keys_only() {
+        let db = Db::new(1);
+        let slot = key_slot(b"k");
+        let mut t = db.lock(slot);
+        t.insert(b"k", Value::Str(StrValue::new(b"v")));
+        t.insert(b"{k}gone", Value::Str(StrValue::new(b"v")));
+        t.set_deadline(b"{k}gone", 10);
+        // Held, by this thread even: no answer rather than a deadlock.
+        assert_eq!(db.try_inspect(slot, |t| t.len()), None);
+        drop(t);
+        let look =
+            |key: &[u8], now| db.try_inspect(key_slot(key), |t| t.peek_live(key, now).is_some());
+        assert_eq!(look(b"k", 100), Some(true));
+        assert_eq!(look(b"{k}gone", 10), Some(true));
+        assert_eq!(look(b"{k}gone", 11), Some(false));
+        // Left for a writer to reclaim.
+        assert_eq!(db.lock(key_slot(b"{k}gone")).deadline(b"{k}gone"), Some(10));
     }
 
     #[test]

@@ -166,6 +166,19 @@ impl SlotTable {
             .map(|e| &e.value)
     }
 
+    /// The live value of `key` through a shared reference: an expired key reads as
+    /// absent but stays for whoever next holds the table mutably to reclaim (and
+    /// journal), since a reader that can't change the table can't do either.
+    pub fn peek_live(&self, key: &[u8], now: i64) -> Option<&Value> {
+        if self.deadline(key).is_some_and(|at| is_past(at, now)) {
+            return None;
+        }
+        let hash = self.hash_key(key);
+        self.entries
+            .find(hash, |e| e.key.as_bytes() == key)
+            .map(|e| &e.value)
+    }
+
     /// Like [`SlotTable::get`], counting a keyspace hit or miss.
     #[inline]
     pub fn read(&mut self, key: &[u8], now: i64) -> Option<&Value> {

@@ -20,7 +20,8 @@ pub enum Outcome {
     /// Served: the encoded reply, in the client's protocol.
     Reply(Vec<u8>),
     /// A BLMOVE whose destination lives in another slot: the element was popped and
-    /// the waiter pushes it there itself (the server could not lock that slot).
+    /// the waiter pushes it there itself (the server could not lock that slot), or
+    /// back into the source if the destination turns out to be of another type.
     Moved(Vec<u8>),
     /// The timeout passed, or CLIENT UNBLOCK TIMEOUT.
     Timeout,

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tessera_keyspace::lists::{self, End};
 use tessera_keyspace::sorted_sets::{self, Scored};
-use tessera_keyspace::{EncodingLimits, KeyspaceError, SlotTable, key_slot};
+use tessera_keyspace::{Db, EncodingLimits, KeyspaceError, SlotTable, Value, key_slot};
 use tessera_replication::ReplicationStream;
 
 use super::zset::{reply_score, reply_scored};
@@ -115,12 +115,12 @@ fn reply_zset(reply: &mut Reply, key: &[u8], popped: &[Scored], mpop: bool) {
 /// What serving `op` from `key` did: the outcome and the command to replicate.
 type Served = (Outcome, Vec<Vec<u8>>);
 
-/// Runs `op` on `key` of the locked `slot` for a waiter, if the key can serve it.
+/// Runs `op` on `key` of the locked `slot` of `db` for a waiter, if the key can serve
+/// it.
 fn serve_one(
     op: &Op,
     resp3: bool,
-    key: &[u8],
-    slot: u16,
+    (db, key, slot): (&Db, &[u8], u16),
     t: &mut SlotTable,
     now: i64,
 ) -> Option<Served> {
@@ -158,8 +158,22 @@ fn serve_one(
             if !matches!(lists::peek(t, key, now), Ok(Some(l)) if !l.is_empty()) {
                 return None;
             }
-            if key_slot(dest) != slot {
-                // The destination's slot can't be locked from here: the waiter pushes.
+            let dest_slot = key_slot(dest);
+            if dest_slot != slot {
+                // The destination's slot can't be waited for from here (this thread
+                // holds the source's lock and the registry's), so the waiter pushes.
+                // A look while that lock happens to be free catches a destination of
+                // another type before anything is popped, as in Redis; when no look
+                // can be had, or the type changes before the push, the waiter puts
+                // the element back (`Wait::finish_move`).
+                let not_list = |d: &SlotTable| {
+                    d.peek_live(dest, now)
+                        .is_some_and(|v| !matches!(v, Value::List(_)))
+                };
+                if db.try_inspect(dest_slot, not_list) == Some(true) {
+                    let text = errors::keyspace(KeyspaceError::WrongType).to_string();
+                    return Some((Outcome::Error(text), Vec::new()));
+                }
                 let value = lists::pop(t, key, *from, 1, now).ok()??.pop()?;
                 let prop = vec![pop_name(*from).to_vec(), key.to_vec()];
                 return Some((Outcome::Moved(value), prop));
@@ -187,23 +201,23 @@ fn serve_one(
 /// still-locked table, replicating each pop after the write that made it possible.
 pub(crate) fn serve_ready(
     (waiters, stream, watches): (&Waiters, &ReplicationStream, &crate::watch::Watches),
-    db: usize,
+    db: &Db,
     slot: u16,
     t: &mut SlotTable,
 ) {
     let now = crate::clock::unix_ms();
-    waiters.serve(db, slot, |w, key| {
-        match serve_one(&w.op.op, w.op.resp3, key, slot, t, now) {
+    waiters.serve(db.index(), slot, |w, key| {
+        match serve_one(&w.op.op, w.op.resp3, (db, key, slot), t, now) {
             None => Verdict::Skip,
             Some((outcome, prop)) => {
                 let args: Vec<&[u8]> = prop.iter().map(Vec::as_slice).collect();
                 if watches.any() {
                     for key in crate::catalog::keys_of(&args) {
-                        watches.touch(db, key);
+                        watches.touch(db.index(), key);
                     }
                 }
                 if !args.is_empty() && stream.is_active() {
-                    stream.feed(db, &args);
+                    stream.feed(db.index(), &args);
                 }
                 Verdict::Serve(outcome)
             }
@@ -301,7 +315,7 @@ fn pop_or_block(
             Ok(false) => continue,
             Ok(true) => {}
         }
-        let Some((outcome, prop)) = serve_one(&op, resp3, key, slot, t, ctx.now_ms) else {
+        let Some((outcome, prop)) = serve_one(&op, resp3, (db, key, slot), t, ctx.now_ms) else {
             continue;
         };
         if !prop.is_empty() {
@@ -319,7 +333,12 @@ fn pop_or_block(
         };
     }
     let move_to = match &op {
-        Op::Move { dest, to, .. } => Some((dest.clone(), *to)),
+        Op::Move { from, dest, to, .. } => Some(PendingMove {
+            source: keys[0].to_vec(),
+            from: *from,
+            dest: dest.clone(),
+            to: *to,
+        }),
         _ => None,
     };
     let waiter = Waiter {
@@ -344,11 +363,27 @@ fn pop_or_block(
     ctx.defer(async move {
         let outcome = wait.run(rx).await;
         let outcome = match (outcome, move_to) {
-            (Outcome::Moved(value), Some((dest, to))) => wait.finish_move(&dest, value, to),
+            (Outcome::Moved(value), Some(m)) => wait.finish_move(&m, value),
             (o, _) => o,
         };
         move |reply: &mut Reply| write_outcome(reply, outcome)
     });
+}
+
+/// A blocked BLMOVE's keys and ends, for the waiter to finish a move across slots.
+struct PendingMove {
+    source: Vec<u8>,
+    from: End,
+    dest: Vec<u8>,
+    to: End,
+}
+
+/// LPUSH or RPUSH: the push that adds at `end`.
+fn push_name(end: End) -> &'static [u8] {
+    match end {
+        End::Head => b"LPUSH",
+        End::Tail => b"RPUSH",
+    }
 }
 
 /// Writes how a wait ended.
@@ -431,27 +466,61 @@ impl Wait {
 
     /// Pushes a BLMOVE's element into a destination in another slot; on a destination
     /// of another type, puts it back and answers WRONGTYPE, as Redis does.
-    fn finish_move(&self, dest: &[u8], value: Vec<u8>, to: End) -> Outcome {
+    fn finish_move(&self, m: &PendingMove, value: Vec<u8>) -> Outcome {
         let db = self.node.keyspace().db(self.db);
         let limits = self.node.config().settings_guard().encoding;
         let now = crate::clock::unix_ms();
-        let mut t = db.lock(key_slot(dest));
-        match lists::push(&mut t, dest, [value.as_slice()], to, true, &limits, now) {
+        let stream = self.node.replication();
+        let mut t = db.lock(key_slot(&m.dest));
+        let pushed = lists::push(
+            &mut t,
+            &m.dest,
+            [value.as_slice()],
+            m.to,
+            true,
+            &limits,
+            now,
+        );
+        let err = match pushed {
             Ok(_) => {
-                self.node.watches().touch(self.db, dest);
-                let stream = self.node.replication();
+                self.node.watches().touch(self.db, &m.dest);
                 if stream.is_active() {
-                    let name: &[u8] = if to == End::Head { b"LPUSH" } else { b"RPUSH" };
-                    stream.feed(self.db, &[name, dest, &value]);
+                    stream.feed(self.db, &[push_name(m.to), &m.dest, &value]);
                 }
-                Outcome::Reply({
-                    let mut r = Reply::new();
-                    r.bulk(&value);
-                    r.as_bytes().to_vec()
-                })
+                let mut r = Reply::new();
+                r.bulk(&value);
+                return Outcome::Reply(r.as_bytes().to_vec());
             }
-            Err(e) => Outcome::Error(errors::keyspace(e).to_string()),
+            Err(e) => e,
+        };
+        drop(t);
+        // Redis checks the destination before it pops, so its client gets WRONGTYPE
+        // with the source untouched. Here the pop happened (and went to the replicas)
+        // under the source's lock alone: the element goes back to the end it left
+        // from, and the replicas get the same push, so both end where Redis ends.
+        let mut s = db.lock(key_slot(&m.source));
+        match lists::push(
+            &mut s,
+            &m.source,
+            [value.as_slice()],
+            m.from,
+            true,
+            &limits,
+            now,
+        ) {
+            Ok(_) => {
+                self.node.watches().touch(self.db, &m.source);
+                if stream.is_active() {
+                    stream.feed(self.db, &[push_name(m.from), &m.source, &value]);
+                }
+            }
+            // The source changed type in between: no list left to return it to.
+            Err(_) => tracing::warn!(
+                key = %String::from_utf8_lossy(&m.source),
+                "a BLMOVE element could go neither to its destination nor back to its source"
+            ),
         }
+        Outcome::Error(errors::keyspace(err).to_string())
     }
 }
 

@@ -148,6 +148,49 @@ fn wakeups(t: &mut Transcript, resp3: bool) {
     t.record(&mut w[1], "brpoplpush");
     t.run(&mut pusher, &["LRANGE", &dst, "0", "-1"]);
     t.run(&mut pusher, &["LRANGE", &src, "0", "-1"]);
+    // A destination of another type: WRONGTYPE, and the element stays in the source
+    // for the next waiter. In another slot (outside cluster mode) the push can't be
+    // made under the source's lock; in the same slot it is.
+    for (place, tag) in [("other slot", "{v}"), ("same slot", "{w}")] {
+        let (from, wrong) = (format!("{{w}}from{p}"), format!("{tag}wrong{p}"));
+        t.run(&mut pusher, &["SET", &wrong, "str"]);
+        t.block(
+            &mut w[0],
+            &["BLMOVE", &from, &wrong, "LEFT", "RIGHT", "0"],
+            1,
+        );
+        t.block(&mut w[1], &["BRPOPLPUSH", &from, &wrong, "0"], 2);
+        t.block(&mut w[2], &["BLPOP", &from, "0"], 3);
+        t.run(&mut pusher, &["RPUSH", &from, "x", "y", "z"]);
+        t.record(&mut w[0], &format!("blmove into a string, {place}"));
+        t.record(&mut w[1], &format!("brpoplpush into a string, {place}"));
+        t.record(&mut w[2], &format!("blpop after both, {place}"));
+        t.run(&mut pusher, &["LRANGE", &from, "0", "-1"]);
+        t.run(&mut pusher, &["GET", &wrong]);
+        t.run(&mut pusher, &["DEL", &from, &wrong]);
+    }
+    // Pushed by a command that holds the destination's slot too (LMOVE from a list in
+    // that slot, outside cluster mode; "{w}" hashes below "{v}", so the source's slot
+    // is released first), the destination can't be looked at before the pop: the
+    // element goes back, and on to the next waiter.
+    let (from, wrong, other) = (
+        format!("{{w}}from{p}"),
+        format!("{{v}}wrong{p}"),
+        format!("{{v}}l{p}"),
+    );
+    t.run(&mut pusher, &["SET", &wrong, "str"]);
+    t.run(&mut pusher, &["RPUSH", &other, "e"]);
+    t.block(
+        &mut w[0],
+        &["BLMOVE", &from, &wrong, "LEFT", "RIGHT", "0"],
+        1,
+    );
+    t.block(&mut w[1], &["BLPOP", &from, "0"], 2);
+    t.run(&mut pusher, &["LMOVE", &other, &from, "LEFT", "RIGHT"]);
+    t.record(&mut w[0], "blmove into a string, pushed by LMOVE");
+    t.record(&mut w[1], "blpop after it");
+    t.run(&mut pusher, &["EXISTS", &from, &other]);
+    t.run(&mut pusher, &["DEL", &wrong]);
     // Sorted sets; a list waiter and a zset waiter on one key: only the right type.
     let z = format!("{{w}}z{p}");
     t.block(&mut w[0], &["BZPOPMIN", &z, "0"], 1);
@@ -309,4 +352,64 @@ fn blocked_client_follows_its_slot() {
     let want = "MOVED 2589 127.0.0.1:<b>";
     assert_eq!(moved_away(true), want);
     assert_eq!(moved_away(false), want);
+}
+
+/// A client blocked on a master whose replica takes over (CLUSTER FAILOVER) gets what
+/// the same setup of the given kind sends it as its node turns replica.
+fn failed_over(redis: bool) -> String {
+    let a = Member::start(redis, &[]);
+    let b = Member::start(redis, &[]);
+    let mut ca = RawConnection::connect(a.port()).expect("connect");
+    let mut cb = RawConnection::connect(b.port()).expect("connect");
+    ca.command(&["CLUSTER", "ADDSLOTSRANGE", "0", "16383"])
+        .expect("ADDSLOTSRANGE");
+    let port = b.port().to_string();
+    ca.command(&["CLUSTER", "MEET", "127.0.0.1", &port])
+        .expect("MEET");
+    let a_id = text(&ca.command(&["CLUSTER", "MYID"]).expect("MYID"));
+    let met = wait_until(Duration::from_secs(10), || {
+        let nodes = text(&cb.command(&["CLUSTER", "NODES"]).expect("NODES"));
+        nodes.contains(&a_id)
+    });
+    assert!(met, "the nodes never met");
+    let reply = text(
+        &cb.command(&["CLUSTER", "REPLICATE", &a_id])
+            .expect("REPLICATE"),
+    );
+    assert_eq!(reply, "OK");
+    // The master must count its replica (a manual failover needs the master's
+    // offset from it) and the replica be in sync before the handover can start.
+    let ready = wait_until(Duration::from_secs(20), || {
+        let nodes = text(&ca.command(&["CLUSTER", "NODES"]).expect("NODES"));
+        let replica_known = nodes
+            .lines()
+            .any(|l| l.contains(&format!(":{port}@")) && l.contains("slave"));
+        replica_known
+            && tessera_tests::replication::caught_up(b.port(), a.port())
+            && tessera_tests::cluster::wait_ok(&[a.port(), b.port()], Duration::ZERO)
+    });
+    assert!(ready, "the replica never got in sync");
+    let mut waiter = RawConnection::connect(a.port()).expect("connect");
+    let t = Transcript {
+        port: a.port(),
+        lines: Vec::new(),
+    };
+    t.block(&mut waiter, &["BLPOP", "kk", "0"], 1);
+    let reply = text(&cb.command(&["CLUSTER", "FAILOVER"]).expect("FAILOVER"));
+    assert_eq!(reply, "OK");
+    let unblocked = text(&waiter.read_frame().expect("the waiter's reply"));
+    // Once the handover is done, the old master follows the new one.
+    let swapped = wait_until(Duration::from_secs(10), || {
+        tessera_tests::cluster::is_master(b.port()) && !tessera_tests::cluster::is_master(a.port())
+    });
+    assert!(swapped, "the replica never took over");
+    unblocked
+}
+
+#[test]
+fn blocked_client_on_a_master_turned_replica() {
+    let want = "UNBLOCKED force unblock from blocking operation, instance state changed \
+                (master -> replica?)";
+    assert_eq!(failed_over(true), want);
+    assert_eq!(failed_over(false), want);
 }
