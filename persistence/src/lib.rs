@@ -6,6 +6,7 @@
 //! Redis 7.0 format, saved the same way and locked against a second node. Knows nothing
 //! of the network.
 
+pub mod aof;
 pub mod cluster_file;
 pub mod dump;
 pub mod nodes_conf;
