@@ -647,6 +647,73 @@ mod tests {
         assert_eq!((s.commands_ok_len, s.commands), (before, 1));
     }
 
+    /// The fuzz target's properties over seeded mutations of real and sample streams,
+    /// so they run with `cargo test` too (cargo-fuzz needs nightly).
+    #[test]
+    fn mutated_streams_keep_the_reader_properties() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rand = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n.max(1) as u64) as usize
+        };
+        let seeds = [sample(), TIMESTAMPED.to_vec(), COMMAND_BASE.to_vec()];
+        for round in 0..3000 {
+            let mut bytes = seeds[round % seeds.len()].clone();
+            for _ in 0..1 + rand(3) {
+                let at = rand(bytes.len());
+                match rand(4) {
+                    0 => bytes[at] = rand(256) as u8,
+                    1 => bytes.insert(at, b"*$#\r\n0123-"[rand(10)]),
+                    2 => {
+                        bytes.remove(at);
+                    }
+                    _ => bytes.truncate(at),
+                }
+                if bytes.is_empty() {
+                    break;
+                }
+            }
+            check_reader_properties(&bytes, rand(bytes.len() + 1));
+        }
+    }
+
+    fn check_reader_properties(data: &[u8], split: usize) {
+        let mut pos = 0;
+        loop {
+            let whole = next_command(&data[pos..]);
+            let prefix = next_command(&data[pos..split.max(pos)]);
+            match (&prefix, &whole) {
+                (Ok(Some(p)), Ok(Some(w))) => assert_eq!(p, w),
+                (Ok(Some(_)), _) => panic!("a command in a prefix is gone: {data:?}"),
+                (Err(p), Err(w)) => assert_eq!(p, w),
+                (Err(_), _) => panic!("garbage in a prefix became valid: {data:?}"),
+                (Ok(None), _) => {}
+            }
+            let Ok(Some((ranges, used))) = whole else {
+                break;
+            };
+            let args: Vec<&[u8]> = ranges
+                .iter()
+                .map(|r| &data[pos + r.start..pos + r.end])
+                .collect();
+            let mut encoded = Vec::new();
+            encode_command(&mut encoded, &args);
+            let (again, n) = next_command(&encoded).expect("reads").expect("whole");
+            assert_eq!(n, encoded.len());
+            assert_eq!(again.len(), args.len());
+            pos += used;
+        }
+        let s = scan(data);
+        if s.error.is_none() {
+            assert!(s.commands_ok_len <= s.clean_len && s.clean_len <= data.len());
+            let repaired = scan(&data[..s.commands_ok_len]);
+            assert!(!repaired.truncated && repaired.error.is_none(), "{data:?}");
+            assert_eq!(repaired.commands, s.commands);
+        }
+    }
+
     #[test]
     fn messages_are_redis_texts() {
         assert_eq!(

@@ -116,8 +116,8 @@ pub enum ManifestErrorKind {
     NonMonotonicSeq,
     /// A type whose first letter is not `b`, `h` or `i`.
     UnknownType,
-    /// Tessera only: a seq Redis would read as negative (`atoll`), which no Redis ever
-    /// writes and `u64` cannot hold.
+    /// Tessera only: a base or history seq Redis would read as negative (`atoll`),
+    /// which no Redis ever writes and `u64` cannot hold.
     NegativeSeq,
     /// Tessera only: a file name whose unescaped bytes are not UTF-8.
     NameNotUtf8,
@@ -439,17 +439,22 @@ impl Manifest {
                 // Other keys are ignored, for forward compatibility, as Redis does.
             }
             let name = match name {
-                // Redis would take an empty name (its check is for a missing one), then
-                // write a manifest it cannot read back; we refuse it here.
-                Some(n) if !n.is_empty() && seq != 0 && kind_letter != 0 => n,
+                // An empty name passes, as in Redis (it checks for a missing one).
+                Some(n) if seq != 0 && kind_letter != 0 => n,
                 _ => return Err(fail(ManifestErrorKind::InvalidFormat)),
             };
-            if seq < 0 {
-                return Err(fail(ManifestErrorKind::NegativeSeq));
-            }
-            let seq = seq as u64;
             let kind = FileKind::from_letter(kind_letter)
                 .ok_or_else(|| fail(ManifestErrorKind::UnknownType))?;
+            if seq < 0 {
+                // Redis refuses a negative incremental as non-monotonic and keeps a
+                // negative base or history seq, which u64 cannot hold.
+                return Err(fail(if kind == FileKind::Incr {
+                    ManifestErrorKind::NonMonotonicSeq
+                } else {
+                    ManifestErrorKind::NegativeSeq
+                }));
+            }
+            let seq = seq as u64;
             let name = String::from_utf8(name.to_vec())
                 .map_err(|_| fail(ManifestErrorKind::NameNotUtf8))?;
             let file = AofFile { name, seq, kind };
@@ -502,7 +507,9 @@ impl fmt::Display for Manifest {
             .chain(self.incrs.iter())
         {
             write!(f, "file ")?;
-            if needs_repr(file.name.as_bytes()) {
+            // Redis writes an empty name bare and cannot read that line back;
+            // quoted, Redis reads it.
+            if file.name.is_empty() || needs_repr(file.name.as_bytes()) {
                 f.write_str(&repr(file.name.as_bytes()))?;
             } else {
                 f.write_str(&file.name)?;
@@ -827,6 +834,15 @@ mod tests {
             "file a.1.base.rdb seq 1 type b\nfile \"b c\" seq 2 type i\nfile \"dA\\te\" seq 3 type i\n"
         );
         assert_eq!(Manifest::parse(&m.to_string()).expect("reparses"), m);
+        // An empty name and a non-ASCII one pass, and render so they read back.
+        let m = Manifest::parse("file \"\" seq 2 type h\nfile \"\\xc3\\xa9\" seq 1 type i\n")
+            .expect("parses");
+        assert_eq!(m.history[0].name, "");
+        assert_eq!(m.incrs[0].name, "é");
+        assert_eq!(
+            m.to_string(),
+            "file \"\" seq 2 type h\nfile \"\\xc3\\xa9\" seq 1 type i\n"
+        );
         // A manifest with only history is valid; it just loads nothing.
         assert!(
             Manifest::parse("file x seq 1 type h\n")
@@ -850,7 +866,6 @@ mod tests {
             ("file \"a\"b seq 1 type b\n", InvalidFormat, 1),
             ("file a seq 0 type b\n", InvalidFormat, 1),
             ("file a seq x type b\n", InvalidFormat, 1),
-            ("file \"\" seq 1 type b\n", InvalidFormat, 1),
             ("file a seq 1 type \"\"\n", InvalidFormat, 1),
             ("file a/b seq 1 type b\n", PathNotAllowed, 1),
             ("file a\\\\b seq 1 type b\n", PathNotAllowed, 1),
@@ -866,6 +881,8 @@ mod tests {
             ),
             ("file a seq 1 type x\n", UnknownType, 1),
             ("file a seq -1 type b\n", NegativeSeq, 1),
+            ("file a seq -1 type i\n", NonMonotonicSeq, 1),
+            ("file a seq -1 type z\n", UnknownType, 1),
             ("file it's seq 1 type b\n", InvalidFormat, 1),
         ];
         for (text, kind, line) in cases {
@@ -877,6 +894,41 @@ mod tests {
             ManifestErrorKind::DuplicateBase.to_string(),
             "Found duplicate base file information"
         );
+    }
+
+    /// The fuzz target's manifest property over seeded mutations of Redis's files.
+    #[test]
+    fn mutated_manifests_parse_or_are_refused_and_render_to_a_fixed_point() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut rand = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n.max(1) as u64) as usize
+        };
+        for round in 0..3000 {
+            let mut bytes = [SIMPLE, HISTORY][round % 2].as_bytes().to_vec();
+            for _ in 0..1 + rand(3) {
+                let at = rand(bytes.len());
+                match rand(3) {
+                    0 => bytes[at] = rand(256) as u8,
+                    1 => bytes.insert(at, b" \"'\\#\nx0bhi/"[rand(11)]),
+                    _ => {
+                        bytes.remove(at);
+                    }
+                }
+            }
+            let Ok(m) = Manifest::parse_bytes(&bytes) else {
+                continue;
+            };
+            let text = m.to_string();
+            let again = Manifest::parse(&text).expect("a rendered manifest parses");
+            assert_eq!(again.to_string(), text);
+            assert_eq!(
+                (&again.base, &again.incrs, &again.history),
+                (&m.base, &m.incrs, &m.history)
+            );
+        }
     }
 
     #[test]
