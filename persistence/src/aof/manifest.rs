@@ -153,6 +153,37 @@ pub struct ManifestError {
     pub text: String,
 }
 
+/// Redis's first log line for a refused manifest.
+pub const FATAL_MANIFEST_MESSAGE: &str = "*** FATAL AOF MANIFEST FILE ERROR ***";
+/// Redis's log line naming the refused line (`%d`), followed by `>>> '<line>'`.
+pub const MANIFEST_LINE_MESSAGE: &str = "Reading the manifest file, at line %d";
+/// Redis's log line for a file the manifest lists but the directory lacks (`%s`: name,
+/// then the OS error); loading then fails.
+pub const MISSING_FILE_MESSAGE: &str = "The append log file %s doesn't exist: %s";
+
+/// What `loadAppendOnlyFiles` will read, from [`Manifest::plan_load`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadPlan {
+    /// No base and no incremental (Redis: `AOF_NOT_EXIST`): start empty.
+    Nothing,
+    /// Every listed file is empty (Redis: `AOF_EMPTY`): start empty.
+    Empty,
+    /// Load these files in order.
+    Files(Vec<LoadFile>),
+}
+
+/// One file to load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadFile {
+    /// The manifest's line.
+    pub file: AofFile,
+    /// Its size on disk.
+    pub size: u64,
+    /// Only the last file may be repaired by `aof-load-truncated`; a torn tail in an
+    /// earlier one fails the load, as in Redis.
+    pub truncation_allowed: bool,
+}
+
 /// Base file name: `<appendfilename>.<seq>.base.rdb` with an RDB preamble, else
 /// `<appendfilename>.<seq>.base.aof`.
 pub fn base_file_name(appendfilename: &str, seq: u64, rdb_preamble: bool) -> String {
@@ -249,6 +280,51 @@ impl Manifest {
     /// Whether there is nothing to load (Redis: `AOF_NOT_EXIST`).
     pub fn is_empty(&self) -> bool {
         self.base.is_none() && self.incrs.is_empty()
+    }
+
+    /// The files to load, given each listed file's size (`None`: missing). A missing
+    /// file fails the load: `Err` holds its manifest line. An empty incremental
+    /// among non-empty files is loaded (and yields nothing), as in Redis.
+    pub fn plan_load(&self, size_of: impl Fn(&str) -> Option<u64>) -> Result<LoadPlan, AofFile> {
+        if self.is_empty() {
+            return Ok(LoadPlan::Nothing);
+        }
+        let mut files = Vec::new();
+        for file in self.load_order() {
+            let size = size_of(&file.name).ok_or_else(|| file.clone())?;
+            files.push(LoadFile {
+                file: file.clone(),
+                size,
+                truncation_allowed: false,
+            });
+        }
+        if files.iter().all(|f| f.size == 0) {
+            return Ok(LoadPlan::Empty);
+        }
+        if let Some(last) = files.last_mut() {
+            last.truncation_allowed = true;
+        }
+        Ok(LoadPlan::Files(files))
+    }
+
+    /// Whether Redis would adopt an old single-file AOF (`<appendfilename>` in the data
+    /// directory) into the AOF directory with [`Manifest::upgraded_from`]: when that
+    /// file exists and the directory does not, or this manifest lists nothing, or it
+    /// lists only that file as base and the directory lacks it (an upgrade interrupted
+    /// after writing the manifest). `self` is the loaded manifest, or an empty one.
+    pub fn needs_upgrade(
+        &self,
+        appendfilename: &str,
+        old_file_exists: bool,
+        dir_exists: bool,
+        old_file_in_dir_exists: bool,
+    ) -> bool {
+        old_file_exists
+            && (!dir_exists
+                || self.is_empty()
+                || (self.incrs.is_empty()
+                    && self.base.as_ref().is_some_and(|b| b.name == appendfilename)
+                    && !old_file_in_dir_exists))
     }
 
     /// The manifest Redis writes when it adopts an old single-file AOF
@@ -792,6 +868,45 @@ mod tests {
             plan.manifest.to_string(),
             "file appendonly.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
         );
+    }
+
+    #[test]
+    fn load_plans() {
+        let m = Manifest::parse(SIMPLE).expect("parses");
+        let sizes = |name: &str| match name {
+            "appendonly.aof.3.base.rdb" => Some(121),
+            "appendonly.aof.3.incr.aof" => Some(75),
+            _ => None,
+        };
+        let LoadPlan::Files(files) = m.plan_load(sizes).expect("all present") else {
+            panic!("files to load");
+        };
+        assert_eq!(files.len(), 2);
+        assert_eq!(
+            files
+                .iter()
+                .map(|f| f.truncation_allowed)
+                .collect::<Vec<_>>(),
+            vec![false, true]
+        );
+        let missing = m
+            .plan_load(|n: &str| (n != "appendonly.aof.3.incr.aof").then_some(1))
+            .expect_err("a listed file is missing");
+        assert_eq!(missing.name, "appendonly.aof.3.incr.aof");
+        assert_eq!(m.plan_load(|_: &str| Some(0)), Ok(LoadPlan::Empty));
+        assert_eq!(
+            Manifest::default().plan_load(|_: &str| None),
+            Ok(LoadPlan::Nothing)
+        );
+
+        let old = "appendonly.aof";
+        assert!(Manifest::default().needs_upgrade(old, true, false, false));
+        assert!(Manifest::default().needs_upgrade(old, true, true, false));
+        assert!(!Manifest::default().needs_upgrade(old, false, false, false));
+        let half_done = Manifest::upgraded_from(old);
+        assert!(half_done.needs_upgrade(old, true, true, false));
+        assert!(!half_done.needs_upgrade(old, true, true, true));
+        assert!(!m.needs_upgrade(old, true, true, false));
     }
 
     #[test]
