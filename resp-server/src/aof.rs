@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 use tessera_keyspace::rdb::AuxValue;
-use tessera_persistence::aof_appender::{AofAppender, FsyncPolicy};
+use tessera_persistence::aof::appender::{AofAppender, FsyncPolicy};
 use tessera_replication::ChangeSink;
 
 use crate::node::Node;
