@@ -15,73 +15,19 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use parking_lot::Mutex;
 use tessera_keyspace::rdb::AuxValue;
 use tessera_persistence::aof::appender::{AofAppender, FsyncPolicy};
+use tessera_persistence::aof::commands::{self as aof_commands, format_message};
+use tessera_persistence::aof::manifest::{LoadPlan, Manifest, RewriteEnd, manifest_file_name};
 use tessera_replication::ChangeSink;
 
 use crate::node::Node;
-use crate::protocol::request::{Decoded, Limits, RequestDecoder};
-
-/// The files the manifest names now.
-#[derive(Debug, Clone)]
-struct Files {
-    base: String,
-    base_seq: u64,
-    incrs: Vec<(String, u64)>,
-}
-
-impl Files {
-    fn manifest(&self) -> String {
-        let mut out = format!("file {} seq {} type b\n", self.base, self.base_seq);
-        for (name, seq) in &self.incrs {
-            out.push_str(&format!("file {name} seq {seq} type i\n"));
-        }
-        out
-    }
-
-    /// Reads a manifest as Redis 7.0 writes it (names without quoting).
-    fn parse(text: &str) -> Result<Files, String> {
-        let mut base = None;
-        let mut incrs = Vec::new();
-        for line in text
-            .lines()
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        {
-            let words: Vec<&str> = line.split(' ').collect();
-            let field = |key: &str| {
-                words
-                    .chunks(2)
-                    .find(|kv| kv[0] == key)
-                    .and_then(|kv| kv.get(1).copied())
-            };
-            let (Some(name), Some(seq), Some(kind)) = (field("file"), field("seq"), field("type"))
-            else {
-                return Err(format!("Invalid AOF manifest file format: {line}"));
-            };
-            let seq: u64 = seq
-                .parse()
-                .map_err(|_| format!("Invalid AOF manifest file format: {line}"))?;
-            match kind {
-                "b" if base.is_none() => base = Some((name.to_string(), seq)),
-                "b" => return Err("Found duplicate base file information".into()),
-                "i" => incrs.push((name.to_string(), seq)),
-                "h" => {}
-                _ => return Err(format!("Unknown AOF file type: {kind}")),
-            }
-        }
-        let (base, base_seq) = base.ok_or("The AOF manifest names no base file")?;
-        Ok(Files {
-            base,
-            base_seq,
-            incrs,
-        })
-    }
-}
+use crate::protocol::request::Args;
 
 /// The node's append-only file, while `appendonly` is on.
 pub struct Aof {
     dir: PathBuf,
     filename: String,
     appender: AofAppender,
-    files: Mutex<Files>,
+    manifest: Mutex<Manifest>,
     durable: tokio::sync::watch::Receiver<u64>,
     rewriting: AtomicBool,
     rewrites: AtomicU64,
@@ -110,6 +56,43 @@ fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Reads the manifest in `dir`, if there is one.
+fn read_manifest(dir: &Path, filename: &str) -> Result<Option<Manifest>, String> {
+    let path = dir.join(manifest_file_name(filename));
+    match std::fs::read(&path) {
+        Ok(bytes) => Manifest::parse_bytes(&bytes).map(Some).map_err(|e| {
+            format!(
+                "{} {e}",
+                tessera_persistence::aof::manifest::FATAL_MANIFEST_MESSAGE
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!(
+            "Can't read the AOF manifest {}: {e}",
+            path.display()
+        )),
+    }
+}
+
+/// Writes `manifest` crash-safe.
+fn persist(dir: &Path, filename: &str, manifest: &Manifest) -> Result<(), String> {
+    write_durably(
+        &dir.join(manifest_file_name(filename)),
+        manifest.to_string().as_bytes(),
+    )
+    .map_err(|e| format!("Can't persist the AOF manifest: {e}"))
+}
+
+/// Deletes the files a rewrite made history and persists the manifest without them.
+fn drop_history(dir: &Path, filename: &str, manifest: &Manifest) -> Result<Manifest, String> {
+    let (next, old) = manifest.drop_history();
+    persist(dir, filename, &next)?;
+    for file in old {
+        let _ = std::fs::remove_file(dir.join(&file.name));
+    }
+    Ok(next)
+}
+
 /// The snapshot a base file holds: every key of every database as of `now`.
 fn snapshot(node: &Node, locks: &mut tessera_keyspace::AllLocks<'_>, now: i64) -> Vec<u8> {
     let settings = node.config().settings();
@@ -136,47 +119,32 @@ impl Aof {
                 dir.display()
             )
         })?;
-        let manifest = dir.join(format!("{filename}.manifest"));
-        let files = match std::fs::read_to_string(&manifest) {
-            Ok(text) => {
-                let files = Files::parse(&text)?;
-                load(node, &dir, &files, settings.aof.load_truncated)?;
-                files
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let files = Files {
-                    base: format!("{filename}.1.base.rdb"),
-                    base_seq: 1,
-                    incrs: vec![(format!("{filename}.1.incr.aof"), 1)],
-                };
-                let now = crate::clock::unix_ms();
-                let base = {
-                    let mut locks = node.keyspace().lock_all();
-                    snapshot(node, &mut locks, now)
-                };
-                tracing::info!("Creating AOF base file {} on server start", files.base);
-                write_durably(&dir.join(&files.base), &base).map_err(|e| e.to_string())?;
-                tracing::info!(
-                    "Creating AOF incr file {} on server start",
-                    files.incrs[0].0
-                );
-                write_durably(&dir.join(&files.incrs[0].0), b"").map_err(|e| e.to_string())?;
-                write_durably(&manifest, files.manifest().as_bytes()).map_err(|e| e.to_string())?;
-                files
-            }
-            Err(e) => {
-                return Err(format!(
-                    "Can't read the AOF manifest {}: {e}",
-                    manifest.display()
-                ));
-            }
-        };
-        let incr = files
-            .incrs
-            .last()
-            .map(|(n, _)| n.clone())
-            .ok_or("no incr file")?;
-        let base_size = std::fs::metadata(dir.join(&files.base)).map_or(0, |m| m.len());
+        let found = read_manifest(&dir, &filename)?.unwrap_or_default();
+        load(node, &dir, &found, settings.aof.load_truncated)?;
+        let plan = found.open_on_start(&filename, true);
+        if let Some(base) = &plan.create_base {
+            let now = crate::clock::unix_ms();
+            let bytes = {
+                let mut locks = node.keyspace().lock_all();
+                snapshot(node, &mut locks, now)
+            };
+            tracing::info!("Creating AOF base file {base} on server start");
+            write_durably(&dir.join(base), &bytes).map_err(|e| e.to_string())?;
+        }
+        if plan.incr_is_new {
+            tracing::info!("Creating AOF incr file {} on server start", plan.incr);
+            write_durably(&dir.join(&plan.incr), b"").map_err(|e| e.to_string())?;
+        }
+        if plan.manifest != found {
+            persist(&dir, &filename, &plan.manifest)?;
+        }
+        let (files, incr) = (plan.manifest, plan.incr);
+        let base_name = files
+            .base
+            .as_ref()
+            .map(|b| b.name.clone())
+            .unwrap_or_default();
+        let base_size = std::fs::metadata(dir.join(&base_name)).map_or(0, |m| m.len());
         let offset = node.replication().offset();
         let (tx, rx) = tokio::sync::watch::channel(offset);
         let appender = AofAppender::open(
@@ -192,7 +160,7 @@ impl Aof {
             dir,
             filename,
             appender,
-            files: Mutex::new(files),
+            manifest: Mutex::new(files),
             durable: rx,
             rewriting: AtomicBool::new(false),
             rewrites: AtomicU64::new(0),
@@ -257,35 +225,32 @@ impl Aof {
     }
 
     fn rewrite(&self, node: &Node) -> Result<(), String> {
-        let old = self.files.lock().clone();
-        let next_incr = old.incrs.last().map_or(1, |(_, s)| s + 1);
-        let next = Files {
-            base: format!("{}.{}.base.rdb", self.filename, old.base_seq + 1),
-            base_seq: old.base_seq + 1,
-            incrs: vec![(format!("{}.{next_incr}.incr.aof", self.filename), next_incr)],
-        };
+        let mut manifest = self.manifest.lock();
+        // The new incremental file is listed before anything is written to it, so a
+        // crash at any point leaves a manifest naming every write.
+        let (listed, incr) = manifest.start_rewrite(&self.filename);
+        write_durably(&self.dir.join(&incr), b"").map_err(|e| e.to_string())?;
+        persist(&self.dir, &self.filename, &listed)?;
+        *manifest = listed;
         let now = crate::clock::unix_ms();
         // Every slot locked: no change lands between the snapshot and the cut.
         let (base, rotated) = {
             let mut locks = node.keyspace().lock_all();
             let rotated = node.replication().at_cut(|offset| {
                 self.cut_offset.store(offset, Ordering::Relaxed);
-                self.appender.rotate(self.dir.join(&next.incrs[0].0))
+                self.appender.rotate(self.dir.join(&incr))
             });
             (snapshot(node, &mut locks, now), rotated)
         };
-        write_durably(&self.dir.join(&next.base), &base).map_err(|e| e.to_string())?;
+        let done = manifest.finish_rewrite(&self.filename, true, RewriteEnd::AofOn);
+        write_durably(&self.dir.join(&done.base), &base).map_err(|e| e.to_string())?;
         self.base_size.store(base.len() as u64, Ordering::Relaxed);
-        // The new incr file must exist before the manifest names it.
+        // Files leave the manifest only once nothing is written to them any more.
         while !rotated.load(Ordering::Acquire) {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
-        let manifest = self.dir.join(format!("{}.manifest", self.filename));
-        write_durably(&manifest, next.manifest().as_bytes()).map_err(|e| e.to_string())?;
-        *self.files.lock() = next;
-        for name in std::iter::once(&old.base).chain(old.incrs.iter().map(|(n, _)| n)) {
-            let _ = std::fs::remove_file(self.dir.join(name));
-        }
+        persist(&self.dir, &self.filename, &done.manifest)?;
+        *manifest = drop_history(&self.dir, &self.filename, &done.manifest)?;
         Ok(())
     }
 
@@ -365,28 +330,15 @@ pub fn rewrite_without_aof(node: &Arc<Node>) -> bool {
             let dir = Path::new(&settings.dir).join(&settings.aof.dirname);
             std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
             let filename = &settings.aof.filename;
-            let manifest = dir.join(format!("{filename}.manifest"));
-            let old = std::fs::read_to_string(&manifest)
-                .ok()
-                .and_then(|t| Files::parse(&t).ok());
-            let seq = old.as_ref().map_or(1, |f| f.base_seq + 1);
-            let files = Files {
-                base: format!("{filename}.{seq}.base.rdb"),
-                base_seq: seq,
-                incrs: Vec::new(),
-            };
+            let manifest = read_manifest(&dir, filename)?.unwrap_or_default();
+            let done = manifest.finish_rewrite(filename, true, RewriteEnd::AofOff);
             let base = {
                 let mut locks = node.keyspace().lock_all();
                 snapshot(&node, &mut locks, crate::clock::unix_ms())
             };
-            write_durably(&dir.join(&files.base), &base).map_err(|e| e.to_string())?;
-            write_durably(&manifest, files.manifest().as_bytes()).map_err(|e| e.to_string())?;
-            for old in old.iter() {
-                let names = std::iter::once(&old.base).chain(old.incrs.iter().map(|(n, _)| n));
-                for name in names {
-                    let _ = std::fs::remove_file(dir.join(name));
-                }
-            }
+            write_durably(&dir.join(&done.base), &base).map_err(|e| e.to_string())?;
+            persist(&dir, filename, &done.manifest)?;
+            drop_history(&dir, filename, &done.manifest)?;
             Ok(())
         })();
         match result {
@@ -406,35 +358,40 @@ fn policy(name: &str) -> FsyncPolicy {
     }
 }
 
-/// Loads the base file and every incremental file the manifest names.
-fn load(node: &Arc<Node>, dir: &Path, files: &Files, truncated_ok: bool) -> Result<(), String> {
+/// Loads the files `manifest` names, base first.
+fn load(
+    node: &Arc<Node>,
+    dir: &Path,
+    manifest: &Manifest,
+    truncated_ok: bool,
+) -> Result<(), String> {
     let started = std::time::Instant::now();
+    let size_of = |name: &str| std::fs::metadata(dir.join(name)).ok().map(|m| m.len());
+    let files = match manifest.plan_load(size_of) {
+        Err(missing) => {
+            return Err(format_message(
+                tessera_persistence::aof::manifest::MISSING_FILE_MESSAGE,
+                &[&missing.name, &"No such file or directory"],
+            ));
+        }
+        Ok(LoadPlan::Nothing | LoadPlan::Empty) => return Ok(()),
+        Ok(LoadPlan::Files(files)) => files,
+    };
     let settings = node.config().settings();
-    let base = dir.join(&files.base);
-    let bytes = std::fs::read(&base)
-        .map_err(|e| format!("Can't open the append-only file {}: {e}", files.base))?;
-    if bytes.starts_with(b"REDIS") {
-        let now = crate::clock::unix_ms();
-        tessera_persistence::dump::load(&base, node.keyspace(), now, settings.read_limits())
-            .map_err(|e| {
-                format!(
-                    "Bad file format reading the append only file {}: {e}",
-                    files.base
-                )
-            })?;
-    } else {
-        apply_commands(node, &base, &bytes, false)?;
-    }
-    let last = files.incrs.len().saturating_sub(1);
-    for (i, (name, _)) in files.incrs.iter().enumerate() {
-        let path = dir.join(name);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && i == last => Vec::new(),
-            Err(e) => return Err(format!("Can't open the append-only file {name}: {e}")),
-        };
-        // Only the last file can have a torn tail: the crash happened while it grew.
-        apply_commands(node, &path, &bytes, truncated_ok && i == last)?;
+    for file in files {
+        let path = dir.join(&file.file.name);
+        let bytes = std::fs::read(&path)
+            .map_err(|e| format!("Can't open the append-only file {}: {e}", file.file.name))?;
+        if aof_commands::is_rdb_preamble(&bytes) {
+            let now = crate::clock::unix_ms();
+            tessera_persistence::dump::load(&path, node.keyspace(), now, settings.read_limits())
+                .map_err(|e| {
+                    let bad = format_message(aof_commands::BAD_FORMAT_MESSAGE, &[&file.file.name]);
+                    format!("{bad} ({e})")
+                })?;
+            continue;
+        }
+        apply_commands(node, &path, &bytes, truncated_ok && file.truncation_allowed)?;
     }
     tracing::info!(
         ms = started.elapsed().as_millis() as u64,
@@ -452,54 +409,52 @@ fn apply_commands(
     bytes: &[u8],
     truncated_ok: bool,
 ) -> Result<(), String> {
-    let name = path.display();
-    let mut applier = crate::replication::Applier::internal(node);
-    let mut decoder = RequestDecoder::new();
-    let limits = Limits {
-        max_bulk_len: usize::MAX,
-        authenticated: true,
-    };
-    let mut at = 0;
-    while at < bytes.len() {
-        if bytes[at] == b'#' {
-            // An annotation (#TS:...): skipped, as Redis does.
-            match bytes[at..].iter().position(|&b| b == b'\n') {
-                Some(end) => {
-                    at += end + 1;
-                    continue;
-                }
-                None => break,
-            }
-        }
-        match decoder.decode(&bytes[at..], limits) {
-            Ok(Decoded::Request(used)) => {
-                let args = decoder.args(&bytes[at..at + used]);
-                if !args.is_empty() {
-                    applier.apply(args);
-                }
-                at += used;
-            }
-            Ok(Decoded::Incomplete(_)) => break,
-            Err(e) => {
-                return Err(format!(
-                    "Bad file format reading the append only file {name}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest> ({e} at byte {at})"
-                ));
-            }
-        }
+    let name = path.display().to_string();
+    let scan = aof_commands::scan(bytes);
+    if let Some((offset, reason)) = &scan.error {
+        let bad = format_message(aof_commands::BAD_FORMAT_MESSAGE, &[&name]);
+        return Err(format!("{bad} ({reason:?} at byte {offset})"));
     }
-    if at < bytes.len() {
-        if !truncated_ok {
-            return Err(format!(
-                "Unexpected end of file reading the append only file {name}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server."
-            ));
+    if scan.truncated && !truncated_ok {
+        return Err(format_message(
+            aof_commands::UNEXPECTED_EOF_MESSAGE,
+            &[&name],
+        ));
+    }
+    let mut applier = crate::replication::Applier::internal(node);
+    let whole = &bytes[..scan.commands_ok_len];
+    let mut at = 0;
+    while let Ok(Some((args, used))) = aof_commands::next_command(&whole[at..]) {
+        let owned: Vec<Vec<u8>> = args
+            .iter()
+            .map(|r| whole[at + r.start..at + r.end].to_vec())
+            .collect();
+        if !owned.is_empty() {
+            applier.apply(Args::Owned(&owned));
         }
-        tracing::warn!("!!! Warning: short read while loading the AOF file {name}!!!");
-        tracing::warn!("AOF {name} loaded anyway because aof-load-truncated is enabled");
+        at += used;
+    }
+    let keep = if scan.truncated {
+        scan.commands_ok_len
+    } else {
+        scan.clean_len.min(bytes.len())
+    };
+    if keep < bytes.len() {
+        if scan.truncated {
+            tracing::warn!(
+                "{}",
+                format_message(aof_commands::SHORT_READ_WARNING, &[&name])
+            );
+            tracing::warn!(
+                "{}",
+                format_message(aof_commands::TRUNCATING_WARNING, &[&name, &keep])
+            );
+        }
         let file = std::fs::OpenOptions::new()
             .write(true)
             .open(path)
             .map_err(|e| e.to_string())?;
-        file.set_len(at as u64).map_err(|e| e.to_string())?;
+        file.set_len(keep as u64).map_err(|e| e.to_string())?;
         file.sync_all().map_err(|e| e.to_string())?;
     }
     Ok(())
