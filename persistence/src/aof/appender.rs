@@ -136,6 +136,9 @@ impl AofAppender {
         self.shared
             .pending
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        // The thread takes the whole queue when it wakes: only the first item of a
+        // batch needs to wake it, the others ride along without a futex call each.
+        let idle = q.items.is_empty();
         match q.items.back_mut() {
             Some(Item::Bytes(buf, at)) => {
                 buf.extend_from_slice(bytes);
@@ -144,7 +147,9 @@ impl AofAppender {
             _ => q.items.push_back(Item::Bytes(bytes.to_vec(), end)),
         }
         drop(q);
-        self.shared.wake.notify_one();
+        if idle {
+            self.shared.wake.notify_one();
+        }
     }
 
     /// Switches to `path` after what was appended so far; call under the stream's lock
