@@ -277,6 +277,15 @@ async fn sync_and_follow(node: &Arc<Node>, link: &MasterLink) -> Result<(), Stri
             load(node, rdb).await?;
             node.replication().drop_replicas();
             node.replication().reset_to(replid, offset);
+            // The AOF holds what this node had before the snapshot replaced it all:
+            // a rewrite makes the snapshot its new base, as Redis restarts its AOF.
+            if let Some(aof) = node.aof() {
+                if !aof.rewrite_in_background(node) {
+                    tracing::warn!(
+                        "an AOF rewrite is running; the snapshot reaches the AOF at the next one"
+                    );
+                }
+            }
         }
         PsyncReply::Continue { replid } => {
             tracing::info!("partial resynchronization with the master");

@@ -228,3 +228,36 @@ fn the_aof_rewrites_itself_past_its_growth_limit() {
         .expect("CONFIG SET");
     assert!(matches!(reply, Frame::Error(_)), "{}", show(&reply));
 }
+
+#[test]
+fn a_replica_keeps_its_own_aof_from_its_full_sync_on() {
+    let master = RedisServer::start(&["--enable-debug-command", "yes"]);
+    let mut m = RawConnection::connect(master.port).expect("connect");
+    writes(&mut m, "before", 200);
+    let replica = TesseraNode::start(&AOF);
+    tessera_tests::replication::follow(replica.port, master.port);
+    let mut c = replica.raw();
+    assert!(
+        wait_until(Duration::from_secs(20), || info(&mut c, "aof_rewrites")
+            .is_some_and(|n| n != "0")
+            && info(&mut c, "aof_rewrite_in_progress").as_deref() == Some("0")),
+        "the full sync became the AOF's base"
+    );
+    writes(&mut m, "after", 100);
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            tessera_tests::replication::caught_up(replica.port, master.port)
+        }),
+        "the replica caught up"
+    );
+    let want = digest(&mut m);
+    assert_eq!(digest(&mut c), want);
+    drop(master);
+    let replica = replica.restart();
+    let mut c = replica.raw();
+    assert_eq!(
+        digest(&mut c),
+        want,
+        "the replica's AOF alone holds the data"
+    );
+}
