@@ -152,6 +152,7 @@ impl<'a> Row<'a> {
                         "logging" => "Applier::Logging",
                         "bus" => "Applier::Bus",
                         "replication" => "Applier::Replication",
+                        "aof" => "Applier::Aof",
                         "info" => "Applier::Info",
                         other => return Err(format!("unknown applier '{other}'")),
                     })

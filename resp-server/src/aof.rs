@@ -139,16 +139,83 @@ impl Aof {
             persist(&dir, &filename, &plan.manifest)?;
         }
         let (files, incr) = (plan.manifest, plan.incr);
-        let base_name = files
+        let base_size = files
             .base
             .as_ref()
-            .map(|b| b.name.clone())
-            .unwrap_or_default();
-        let base_size = std::fs::metadata(dir.join(&base_name)).map_or(0, |m| m.len());
+            .and_then(|b| std::fs::metadata(dir.join(&b.name)).ok())
+            .map_or(0, |m| m.len());
+        let aof = Aof::open(node, dir, filename, files, &incr, base_size)?;
+        // Expired keys reach the file as DEL, in order, as they reach replicas.
+        node.keyspace()
+            .set_expiry_mode(tessera_keyspace::ExpiryMode::Journal);
+        let sink: Arc<dyn ChangeSink> = aof.clone();
+        node.replication().set_sink(Some(sink), |_| ());
+        Ok(aof)
+    }
+
+    /// Turns the AOF on while the node runs (CONFIG SET appendonly yes): as a rewrite,
+    /// the data as it is becomes a new base and every change from that instant on goes
+    /// to a new incremental file.
+    pub fn enable(node: &Arc<Node>) -> Result<Arc<Aof>, String> {
+        let settings = node.config().settings();
+        let dir = Path::new(&settings.dir).join(&settings.aof.dirname);
+        let filename = settings.aof.filename.clone();
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let found = read_manifest(&dir, &filename)?.unwrap_or_default();
+        let (listed, incr) = found.start_rewrite(&filename);
+        write_durably(&dir.join(&incr), b"").map_err(|e| e.to_string())?;
+        let done = listed.finish_rewrite(&filename, true, RewriteEnd::AofOn);
+        let now = crate::clock::unix_ms();
+        let (aof, base) = {
+            // Every slot locked: the snapshot and the first change the file gets meet
+            // exactly.
+            let mut locks = node.keyspace().lock_all();
+            node.keyspace()
+                .set_expiry_mode_locked(&mut locks, tessera_keyspace::ExpiryMode::Journal);
+            let aof = Aof::open(
+                node,
+                dir.clone(),
+                filename.clone(),
+                done.manifest.clone(),
+                &incr,
+                0,
+            )?;
+            let sink: Arc<dyn ChangeSink> = aof.clone();
+            node.replication().set_sink(Some(sink), |offset| {
+                aof.cut_offset.store(offset, Ordering::Relaxed)
+            });
+            (aof, snapshot(node, &mut locks, now))
+        };
+        write_durably(&dir.join(&done.base), &base).map_err(|e| e.to_string())?;
+        aof.base_size.store(base.len() as u64, Ordering::Relaxed);
+        persist(&dir, &filename, &done.manifest)?;
+        *aof.manifest.lock() = drop_history(&dir, &filename, &done.manifest)?;
+        aof.rewrites.fetch_add(1, Ordering::Relaxed);
+        tracing::info!("Background append only file rewriting started and done: the AOF is on");
+        Ok(aof)
+    }
+
+    /// Turns the AOF off (CONFIG SET appendonly no): no change is appended any more,
+    /// and what was appended is put on disk.
+    pub fn close(&self, node: &Node) {
+        node.replication().set_sink(None, |_| ());
+        self.sync_all();
+    }
+
+    /// The AOF writing to `incr` of `dir`, from the stream's offset now on.
+    fn open(
+        node: &Node,
+        dir: PathBuf,
+        filename: String,
+        manifest: Manifest,
+        incr: &str,
+        base_size: u64,
+    ) -> Result<Arc<Aof>, String> {
+        let settings = node.config().settings();
         let offset = node.replication().offset();
         let (tx, rx) = tokio::sync::watch::channel(offset);
         let appender = AofAppender::open(
-            &dir.join(&incr),
+            &dir.join(incr),
             offset,
             policy(&settings.aof.fsync),
             Box::new(move |o| {
@@ -156,11 +223,11 @@ impl Aof {
             }),
         )
         .map_err(|e| format!("Can't open the append-only file {incr}: {e}"))?;
-        let aof = Arc::new(Aof {
+        Ok(Arc::new(Aof {
             dir,
             filename,
             appender,
-            manifest: Mutex::new(files),
+            manifest: Mutex::new(manifest),
             durable: rx,
             rewriting: AtomicBool::new(false),
             rewrites: AtomicU64::new(0),
@@ -168,13 +235,7 @@ impl Aof {
             last_rewrite_secs: AtomicI64::new(-1),
             cut_offset: AtomicU64::new(offset),
             base_size: AtomicU64::new(base_size),
-        });
-        // Expired keys reach the file as DEL, in order, as they reach replicas.
-        node.keyspace()
-            .set_expiry_mode(tessera_keyspace::ExpiryMode::Journal);
-        let sink: Arc<dyn ChangeSink> = aof.clone();
-        node.replication().set_sink(Some(sink), |_| ());
-        Ok(aof)
+        }))
     }
 
     /// Puts everything appended so far on disk (before the process exits, as Redis

@@ -122,7 +122,7 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream, info: Arc<ClientInfo>
             error_replies: reply.take_error_count(),
             writes: std::mem::take(&mut session.writes),
         });
-        if let Some(aof) = node.aof() {
+        if let Some(aof) = &*node.aof() {
             // appendfsync always: no reply leaves before the writes it acknowledges
             // are on disk (one fsync serves every connection waiting meanwhile).
             aof.durable(session.write_offset).await;

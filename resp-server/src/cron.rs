@@ -30,7 +30,7 @@ pub async fn run(node: Arc<Node>) {
             crate::snapshots::run_save_points(&node);
             node.stats().auth_failures.flush();
             node.memory_peak(node.memory().allocated);
-            if let Some(aof) = node.aof() {
+            if let Some(aof) = &*node.aof() {
                 let s = node.config().settings_guard();
                 let (percentage, min_size) =
                     (s.aof.auto_rewrite_percentage, s.aof.auto_rewrite_min_size);

@@ -269,7 +269,7 @@ fn persistence(node: &Node, out: &mut String) {
     field(out, "rdb_saves", snap.saves());
     field(out, "rdb_last_load_keys_expired", expired);
     field(out, "rdb_last_load_keys_loaded", loaded);
-    if let Some(aof) = node.aof() {
+    if let Some(aof) = &*node.aof() {
         field(out, "aof_enabled", 1);
         for (name, value) in aof.info_fields() {
             field(out, name, value);

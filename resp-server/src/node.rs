@@ -76,7 +76,7 @@ pub struct Node {
     /// The cluster bus, when cluster-enabled (set once at start).
     cluster: std::sync::OnceLock<tessera_cluster_bus_runtime::ClusterHandle>,
     /// The append-only file, when `appendonly` is on.
-    aof: std::sync::OnceLock<Arc<crate::aof::Aof>>,
+    aof: arc_swap::ArcSwapOption<crate::aof::Aof>,
     /// Whether the active expiry cycle runs (DEBUG SET-ACTIVE-EXPIRE).
     active_expire: AtomicBool,
     /// The runtimes of the threads that serve clients, for waiting until each has
@@ -175,7 +175,7 @@ impl Node {
             migrate_targets: tessera_migration::TargetPool::new(),
             migration_gates: tessera_migration::SlotGates::new(),
             cluster: std::sync::OnceLock::new(),
-            aof: std::sync::OnceLock::new(),
+            aof: arc_swap::ArcSwapOption::empty(),
             peak_memory: std::sync::atomic::AtomicU64::new(0),
             shutdown: CancellationToken::new(),
         }
@@ -295,22 +295,49 @@ impl Node {
         self.cluster.set(handle).is_ok()
     }
 
-    /// The append-only file, when on.
-    pub fn aof(&self) -> Option<&Arc<crate::aof::Aof>> {
-        self.aof.get()
+    /// The append-only file, when on (read once per reply batch, without a lock).
+    pub fn aof(&self) -> arc_swap::Guard<Option<Arc<crate::aof::Aof>>> {
+        self.aof.load()
     }
 
-    /// Loads the append-only file (or starts one) and records every change in it from
-    /// now on; call once, at start, before clients are served.
+    /// At start, before clients are served: loads the append-only file (or starts
+    /// one) when `appendonly` is on, and from then on follows CONFIG SET of
+    /// `appendonly` (on: a rewrite starts the file from the data as it is; off: the
+    /// file is synced and closed) and of `appendfsync`.
     pub fn start_aof(self: &Arc<Self>) -> Result<(), String> {
-        let aof = crate::aof::Aof::start(self)?;
-        let weak = Arc::downgrade(&aof);
+        if self.config().settings().aof.enabled {
+            self.aof.store(Some(crate::aof::Aof::start(self)?));
+        }
+        let weak = Arc::downgrade(self);
+        let enabling = Arc::new(AtomicBool::new(false));
         self.config().on_change(move |s| {
-            if let Some(aof) = weak.upgrade() {
-                aof.set_policy(&s.aof.fsync);
+            let Some(node) = weak.upgrade() else { return };
+            match (&*node.aof(), s.aof.enabled) {
+                (Some(aof), true) => aof.set_policy(&s.aof.fsync),
+                (Some(_), false) => {
+                    if let Some(aof) = node.aof.swap(None) {
+                        aof.close(&node);
+                    }
+                }
+                (None, true) if !enabling.swap(true, Ordering::AcqRel) => {
+                    // Off the CONFIG SET caller: the first rewrite writes the data.
+                    let enabling = enabling.clone();
+                    std::thread::spawn(move || {
+                        match crate::aof::Aof::enable(&node) {
+                            // Turned off again meanwhile: closed at once.
+                            Ok(aof) if !node.config().settings().aof.enabled => aof.close(&node),
+                            Ok(aof) => node.aof.store(Some(aof)),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "could not turn the append-only file on");
+                            }
+                        }
+                        enabling.store(false, Ordering::Release);
+                    });
+                }
+                (None, true) => {}
+                (None, false) => {}
             }
         });
-        let _ = self.aof.set(aof);
         Ok(())
     }
 

@@ -227,7 +227,7 @@ pub enum SaveOnExit {
 /// means the node must keep running (Redis refuses to exit when its final save fails,
 /// so no acknowledged data is lost).
 pub fn save_before_exit(node: &Node, mode: SaveOnExit) -> Result<(), String> {
-    if let Some(aof) = node.aof() {
+    if let Some(aof) = &*node.aof() {
         aof.sync_all();
     }
     let wanted = match mode {

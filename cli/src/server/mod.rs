@@ -147,12 +147,11 @@ fn run(mut values: ConfigValues, config_file: Option<String>) -> anyhow::Result<
         allocator: crate::memory::allocator_name(),
     };
     let node = Arc::new(Node::new(config, origin));
-    if settings.aof.enabled {
-        // As redis-server: with the AOF on, it alone holds the data; dump.rdb is not read.
-        node.start_aof().map_err(|e| anyhow::anyhow!(e))?;
-    } else {
+    // As redis-server: with the AOF on, it alone holds the data; dump.rdb is not read.
+    if !settings.aof.enabled {
         load_snapshot(&node, &settings)?;
     }
+    node.start_aof().map_err(|e| anyhow::anyhow!(e))?;
     let result = serve(node.clone(), &settings);
     if let Some(p) = &pidfile {
         let _ = std::fs::remove_file(p);

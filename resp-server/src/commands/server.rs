@@ -182,7 +182,7 @@ pub(super) fn bgsave(ctx: &mut Ctx<'_>, args: Args<'_>) {
 
 /// BGREWRITEAOF.
 pub(super) fn bgrewriteaof(ctx: &mut Ctx<'_>, _args: Args<'_>) {
-    let started = match ctx.node.aof() {
+    let started = match &*ctx.node.aof() {
         Some(aof) => aof.rewrite_in_background(ctx.node),
         None => crate::aof::rewrite_without_aof(ctx.node),
     };

@@ -325,12 +325,6 @@ impl Config {
             if let Some(refusal) = d.refusal(&name, &value) {
                 return Err(failed(&refusal));
             }
-            if d.start_only() && value != next.text(d.name) {
-                return Err(failed(&format!(
-                    "Tessera applies '{}' only at start for now: restart with the new value",
-                    d.name
-                )));
-            }
             if matches!(d.state, State::Inert(_)) && value != d.default {
                 inert.push(d.name);
             }

@@ -62,6 +62,8 @@ pub enum Applier {
     Bus,
     /// The replication backlog, resized by CONFIG SET.
     Replication,
+    /// The append-only file, opened (with a rewrite) or closed by CONFIG SET.
+    Aof,
     /// Only shown (INFO), as Redis's cluster mode does.
     Info,
 }
@@ -102,14 +104,6 @@ pub struct Directive {
 }
 
 impl Directive {
-    /// A honoured directive that Redis lets CONFIG SET change but Tessera reads only at
-    /// start: CONFIG SET refuses a new value instead of storing one with no effect.
-    pub fn start_only(&self) -> bool {
-        self.state == State::Honoured
-            && self.access == Access::Mutable
-            && self.applies.iter().all(|a| *a == Applier::Start)
-    }
-
     /// The refusal of a canonical `value` for a directive Tessera does not support yet,
     /// naming it as the operator wrote it; `None` when the value may be used (any
     /// value of a supported directive, the default of a refused one).

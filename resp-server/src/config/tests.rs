@@ -225,13 +225,6 @@ fn config_set_refuses_unsupported_values_and_accepts_inert_ones() {
          Tessera does not support 'aof-use-rdb-preamble' yet (append-only file: planned)"
     );
     c.set(&[(b"aof-use-rdb-preamble", b"yes")], true).unwrap();
-    // Read only at start: a new value is refused, the same value accepted.
-    assert!(
-        c.set(&[(b"appendonly", b"yes")], true)
-            .unwrap_err()
-            .contains("only at start")
-    );
-    c.set(&[(b"appendonly", b"no")], true).unwrap();
     // All or nothing: a refused pair leaves the others unchanged.
     assert!(
         c.set(&[(b"timeout", b"30"), (b"maxmemory", b"1gb")], true)
@@ -313,7 +306,7 @@ fn a_runtime_change_is_applied_at_runtime() {
     // CONFIG SET must never claim an effect that waits for a restart: a directive that
     // CONFIG SET accepts is applied by something other than the start alone.
     for d in DIRECTIVES {
-        if d.access != Access::Immutable && d.state == State::Honoured && !d.start_only() {
+        if d.access != Access::Immutable && d.state == State::Honoured {
             assert!(
                 d.applies.iter().any(|a| *a != Applier::Start),
                 "{} can change at runtime but is only read at start",

@@ -279,7 +279,7 @@ async fn sync_and_follow(node: &Arc<Node>, link: &MasterLink) -> Result<(), Stri
             node.replication().reset_to(replid, offset);
             // The AOF holds what this node had before the snapshot replaced it all:
             // a rewrite makes the snapshot its new base, as Redis restarts its AOF.
-            if let Some(aof) = node.aof() {
+            if let Some(aof) = &*node.aof() {
                 if !aof.rewrite_in_background(node) {
                     tracing::warn!(
                         "an AOF rewrite is running; the snapshot reaches the AOF at the next one"

@@ -222,11 +222,6 @@ fn the_aof_rewrites_itself_past_its_growth_limit() {
         "an automatic rewrite ran: {:?}",
         info(&mut c, "aof_current_size")
     );
-    // appendonly cannot be switched at runtime yet: refused, not ignored.
-    let reply = c
-        .command(&["CONFIG", "SET", "appendonly", "no"])
-        .expect("CONFIG SET");
-    assert!(matches!(reply, Frame::Error(_)), "{}", show(&reply));
 }
 
 #[test]
@@ -259,5 +254,61 @@ fn a_replica_keeps_its_own_aof_from_its_full_sync_on() {
         digest(&mut c),
         want,
         "the replica's AOF alone holds the data"
+    );
+}
+
+#[test]
+fn config_set_turns_the_aof_off_and_on() {
+    let node = TesseraNode::start(&["--enable-debug-command", "yes"]);
+    let mut c = node.raw();
+    writes(&mut c, "off", 100);
+    let enabled = |c: &mut RawConnection| info(c, "aof_enabled");
+    assert_eq!(enabled(&mut c).as_deref(), Some("0"));
+    assert_eq!(
+        text(
+            &c.command(&["CONFIG", "SET", "appendonly", "yes"])
+                .expect("SET")
+        ),
+        "OK"
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || enabled(&mut c).as_deref()
+            == Some("1")),
+        "the AOF turned on"
+    );
+    writes(&mut c, "on", 100);
+    assert_eq!(
+        text(
+            &c.command(&["CONFIG", "SET", "appendonly", "no"])
+                .expect("SET")
+        ),
+        "OK"
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || enabled(&mut c).as_deref()
+            == Some("0")),
+        "the AOF turned off"
+    );
+    assert_eq!(
+        text(
+            &c.command(&["CONFIG", "SET", "appendonly", "yes"])
+                .expect("SET")
+        ),
+        "OK"
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || enabled(&mut c).as_deref()
+            == Some("1")),
+        "the AOF turned on again"
+    );
+    writes(&mut c, "again", 100);
+    let want = digest(&mut c);
+    let dir = node.stop();
+    let node = TesseraNode::start_in_dir(dir, &AOF);
+    let mut c = node.raw();
+    assert_eq!(
+        digest(&mut c),
+        want,
+        "the AOF turned on at runtime holds everything"
     );
 }
