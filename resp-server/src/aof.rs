@@ -37,10 +37,22 @@ pub struct Aof {
     /// the base plus what the stream added since (`auto-aof-rewrite-percentage`).
     cut_offset: AtomicU64,
     base_size: AtomicU64,
+    /// aof-timestamp-enabled, and the second of the last `#TS:` line written.
+    timestamps: AtomicBool,
+    last_timestamp: AtomicI64,
 }
 
 impl ChangeSink for Aof {
     fn append(&self, bytes: &[u8], end: u64) {
+        if self.timestamps.load(Ordering::Relaxed) {
+            // aof-timestamp-enabled: a `#TS:` line before the first change of each
+            // second, as Redis writes them (loaders skip it).
+            let now = crate::clock::unix_ms() / 1000;
+            if self.last_timestamp.swap(now, Ordering::Relaxed) < now {
+                let line = aof_commands::timestamp_annotation(now as u64);
+                self.appender.append(&line, end - bytes.len() as u64);
+            }
+        }
         self.appender.append(bytes, end);
     }
 }
@@ -235,6 +247,8 @@ impl Aof {
             last_rewrite_secs: AtomicI64::new(-1),
             cut_offset: AtomicU64::new(offset),
             base_size: AtomicU64::new(base_size),
+            timestamps: AtomicBool::new(settings.aof.timestamps),
+            last_timestamp: AtomicI64::new(0),
         }))
     }
 
@@ -246,9 +260,11 @@ impl Aof {
         }
     }
 
-    /// Changes `appendfsync`.
-    pub fn set_policy(&self, name: &str) {
-        self.appender.set_policy(policy(name));
+    /// Applies `appendfsync` and `aof-timestamp-enabled`.
+    pub fn configure(&self, settings: &crate::config::AofSettings) {
+        self.appender.set_policy(policy(&settings.fsync));
+        self.timestamps
+            .store(settings.timestamps, Ordering::Relaxed);
     }
 
     /// Waits until the stream up to `offset` is on disk, if `appendfsync always` asks
@@ -299,6 +315,8 @@ impl Aof {
             let mut locks = node.keyspace().lock_all();
             let rotated = node.replication().at_cut(|offset| {
                 self.cut_offset.store(offset, Ordering::Relaxed);
+                // Each incremental file opens with its time, when annotations are on.
+                self.last_timestamp.store(0, Ordering::Relaxed);
                 self.appender.rotate(self.dir.join(&incr))
             });
             (snapshot(node, &mut locks, now), rotated)

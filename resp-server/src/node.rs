@@ -313,7 +313,7 @@ impl Node {
         self.config().on_change(move |s| {
             let Some(node) = weak.upgrade() else { return };
             match (&*node.aof(), s.aof.enabled) {
-                (Some(aof), true) => aof.set_policy(&s.aof.fsync),
+                (Some(aof), true) => aof.configure(&s.aof),
                 (Some(_), false) => {
                     if let Some(aof) = node.aof.swap(None) {
                         aof.close(&node);

@@ -19,7 +19,9 @@ use std::sync::Arc;
 
 pub use directives::DIRECTIVES;
 pub use registry::{Access, Applier, Directive, Kind, State, parse_memory};
-pub use settings::{ClusterSettings, DebugCommand, ReplicationSettings, SavePoint, Settings};
+pub use settings::{
+    AofSettings, ClusterSettings, DebugCommand, ReplicationSettings, SavePoint, Settings,
+};
 pub use typed::Id;
 
 /// Finds a directive by name or alias, ignoring case.

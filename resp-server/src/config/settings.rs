@@ -28,6 +28,8 @@ pub struct AofSettings {
     pub fsync: String,
     /// aof-load-truncated: a torn last command is cut off at load instead of stopping.
     pub load_truncated: bool,
+    /// aof-timestamp-enabled: `#TS:` annotations, one per second with changes.
+    pub timestamps: bool,
     /// auto-aof-rewrite-percentage (0: never automatically).
     pub auto_rewrite_percentage: u64,
     /// auto-aof-rewrite-min-size.
@@ -238,6 +240,7 @@ impl Settings {
                 filename: v.appendfilename().to_string(),
                 fsync: v.appendfsync().to_string(),
                 load_truncated: v.aof_load_truncated(),
+                timestamps: v.aof_timestamp_enabled(),
                 auto_rewrite_percentage: v.auto_aof_rewrite_percentage().max(0) as u64,
                 auto_rewrite_min_size: v.auto_aof_rewrite_min_size().max(0) as u64,
             },

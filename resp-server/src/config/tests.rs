@@ -87,7 +87,6 @@ fn state(name: &str) -> State {
 fn every_durability_memory_and_security_directive_is_refused() {
     for name in [
         "aof-use-rdb-preamble",
-        "aof-timestamp-enabled",
         "no-appendfsync-on-rewrite",
         "aof_rewrite_cpulist",
         "maxmemory",
@@ -117,7 +116,7 @@ fn every_durability_memory_and_security_directive_is_refused() {
         assert!(matches!(state(name), State::Refused(_)), "{name}");
     }
     for name in DIRECTIVES.iter().map(|d| d.name) {
-        let honoured_aof = name == "aof-load-truncated";
+        let honoured_aof = ["aof-load-truncated", "aof-timestamp-enabled"].contains(&name);
         if name.starts_with("tls-")
             || (name.starts_with("aof") && !honoured_aof)
             || name.starts_with("maxmemory")

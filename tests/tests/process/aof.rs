@@ -110,7 +110,8 @@ fn appendonly_dirs_move_between_redis_and_tessera() {
     let redis_digest = digest(&mut r);
     let (dir, _) = redis.stop();
 
-    let tessera = TesseraNode::start_in_dir(dir, &AOF);
+    let timestamps = ["--aof-timestamp-enabled", "yes"];
+    let tessera = TesseraNode::start_in_dir(dir, &[&AOF[..], &timestamps].concat());
     let mut t = tessera.raw();
     assert_eq!(
         digest(&mut t),
@@ -141,6 +142,16 @@ fn appendonly_dirs_move_between_redis_and_tessera() {
     assert!(
         manifest.contains("type b") && manifest.contains("type i"),
         "{manifest}"
+    );
+    let incr = manifest
+        .lines()
+        .find(|l| l.ends_with("type i"))
+        .and_then(|l| l.split(' ').nth(1))
+        .expect("an incr file");
+    let bytes = std::fs::read(dir.path().join("appendonlydir").join(incr)).expect("incr");
+    assert!(
+        bytes.starts_with(b"#TS:"),
+        "aof-timestamp-enabled annotates the file"
     );
 
     let redis = RedisServer::start_in(dir, &AOF);
