@@ -153,7 +153,11 @@ impl Eviction {
     pub fn perform(&self, node: &Node, memory: &MemorySettings) -> Outcome {
         let max = memory.maxmemory;
         if max == 0 || !may_evict(node, memory) {
-            self.pending.store(false, Ordering::Relaxed);
+            // Checked first: a replica runs this before every command, and a store
+            // would bounce the flag's cache line between its threads.
+            if self.pending() {
+                self.pending.store(false, Ordering::Relaxed);
+            }
             return Outcome::Ok;
         }
         if self.used() <= max && !self.pending() {

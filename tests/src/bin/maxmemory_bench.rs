@@ -9,7 +9,7 @@
 use std::time::Instant;
 
 use tessera_tests::memory::{fill, info_u64};
-use tessera_tests::{RawConnection, RedisServer, TesseraNode, show};
+use tessera_tests::{RawConnection, RedisServer, TesseraNode, show, text};
 
 struct Run {
     used: u64,
@@ -28,7 +28,7 @@ fn run(port: u16, written_mb: u64, limit_mb: u64) -> Run {
         let reply = c
             .command(&["CONFIG", "SET", name, &value])
             .expect("CONFIG SET");
-        assert_eq!(show(&reply), "OK", "{name}");
+        assert_eq!(text(&reply), "OK", "{name}");
     }
     let writes = written_mb * 1024;
     let started = Instant::now();

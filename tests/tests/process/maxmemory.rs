@@ -149,14 +149,14 @@ fn dbsize(c: &mut RawConnection) -> u64 {
     }
 }
 
-/// The volatile-ttl script on one server: persistent keys, then keys whose TTL grows
+/// The volatile-* script on one server: persistent keys, then keys whose TTL grows
 /// with their number, past the limit, then persistent keys until refused. Answers
 /// (how many volatile keys of the first and of the last quarter were left when the
 /// first eviction pressure had passed, the refusal, whether every persistent key
 /// written survived, the keys with a TTL at the end).
-fn volatile_ttl_run(port: u16) -> (u64, u64, String, bool, u64) {
+fn volatile_run(port: u16, policy: &str) -> (u64, u64, String, bool, u64) {
     let mut c = RawConnection::connect(port).expect("connect");
-    c.command(&["CONFIG", "SET", "maxmemory-policy", "volatile-ttl"])
+    c.command(&["CONFIG", "SET", "maxmemory-policy", policy])
         .expect("policy");
     let limit = limit_above_used(&mut c, 8 * MB);
     let persistent = 2 * MB / VALUE as u64;
@@ -202,8 +202,9 @@ fn volatile_ttl_run(port: u16) -> (u64, u64, String, bool, u64) {
 fn volatile_ttl_evicts_nearest_deadlines_first_and_never_persistent_keys() {
     let redis = RedisServer::start(&[]);
     let tessera = TesseraNode::start(&[]);
-    let (r_first, r_last, r_refusal, r_survived, r_expires) = volatile_ttl_run(redis.port);
-    let (first, last, refusal, survived, expires) = volatile_ttl_run(tessera.port);
+    let (r_first, r_last, r_refusal, r_survived, r_expires) =
+        volatile_run(redis.port, "volatile-ttl");
+    let (first, last, refusal, survived, expires) = volatile_run(tessera.port, "volatile-ttl");
     assert!(
         r_first < r_last && r_survived,
         "redis-server: {r_first} / {r_last}"
@@ -213,6 +214,26 @@ fn volatile_ttl_evicts_nearest_deadlines_first_and_never_persistent_keys() {
         "nearest deadlines were not evicted first: {first} of the first quarter left, {last} of the last"
     );
     assert!(survived, "a key without a TTL was evicted");
+    assert_eq!(refusal, r_refusal);
+    assert_eq!(
+        (expires, r_expires),
+        (0, 0),
+        "every volatile key went before the OOM"
+    );
+}
+
+#[test]
+fn volatile_random_evicts_only_keys_with_a_deadline() {
+    let redis = RedisServer::start(&[]);
+    let tessera = TesseraNode::start(&[]);
+    let (_, _, r_refusal, r_survived, r_expires) = volatile_run(redis.port, "volatile-random");
+    let (first, last, refusal, survived, expires) = volatile_run(tessera.port, "volatile-random");
+    assert!(r_survived);
+    assert!(survived, "a key without a TTL was evicted");
+    assert!(
+        first > 0 && last > 0,
+        "random, not by deadline: {first} / {last}"
+    );
     assert_eq!(refusal, r_refusal);
     assert_eq!(
         (expires, r_expires),
@@ -266,6 +287,20 @@ fn keys(c: &mut RawConnection) -> Vec<String> {
 
 #[test]
 fn lru_and_lfu_policies_are_refused_with_a_message() {
+    // At start: the node exits with the refusal rather than run without the policy.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = std::process::Command::new(tessera_tests::tessera_bin())
+        .args(["server", "--port", "0", "--maxmemory-policy", "allkeys-lru"])
+        .current_dir(dir.path())
+        .output()
+        .expect("running tessera server");
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("Tessera does not support maxmemory-policy 'allkeys-lru' yet"),
+        "{said}"
+    );
     let tessera = TesseraNode::start(&[]);
     let mut c = tessera.raw();
     for policy in ["allkeys-lru", "volatile-lru", "allkeys-lfu", "volatile-lfu"] {

@@ -122,7 +122,7 @@ fn bad_directives_are_refused_with_their_line() {
 fn unsupported_directives_stop_the_start() {
     for (args, name) in [
         (&["--appendonly", "yes"][..], "appendonly"),
-        (&["--maxmemory", "10mb"][..], "maxmemory"),
+        (&["--maxmemory-clients", "10mb"][..], "maxmemory-clients"),
         (&["--tls-port", "6380"][..], "tls-port"),
     ] {
         let err = refused(args);
