@@ -227,6 +227,9 @@ fn memory(node: &Node, out: &mut String) {
     field(out, "maxmemory", memory.maxmemory);
     field(out, "maxmemory_human", human_bytes(memory.maxmemory));
     field(out, "maxmemory_policy", memory.policy.name());
+    // Redis leaves replicas' output buffers and the AOF buffer out of the figure it
+    // compares with maxmemory; Tessera compares used_memory whole.
+    field(out, "mem_not_counted_for_evict", 0);
     field(
         out,
         "mem_fragmentation_ratio",
@@ -327,6 +330,9 @@ fn stats(node: &Node, out: &mut String) {
     field(out, "expired_time_cap_reached_count", 0);
     field(out, "evicted_keys", node.eviction().evicted_keys());
     field(out, "evicted_clients", 0);
+    let (total, current) = node.eviction().exceeded_ms();
+    field(out, "total_eviction_exceeded_time", total);
+    field(out, "current_eviction_exceeded_time", current);
     field(out, "keyspace_hits", ks.hits);
     field(out, "keyspace_misses", ks.misses);
     field(out, "pubsub_channels", 0);

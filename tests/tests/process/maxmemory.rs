@@ -102,6 +102,16 @@ fn noeviction_refuses_writes_with_redis_oom_text_and_serves_reads() {
     );
     let mut c = tessera.raw();
     assert_eq!(info_u64(&mut c, "evicted_keys"), 0);
+    // The period over the limit ends once the limit is lifted (the background pass
+    // notices), and its length stays in the total.
+    let stats = text(&c.command(&["INFO", "stats"]).expect("INFO"));
+    assert!(stats.contains("total_eviction_exceeded_time:"), "{stats}");
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            info_u64(&mut c, "current_eviction_exceeded_time") == 0
+        }),
+        "the period over the limit never ended"
+    );
 }
 
 #[test]
