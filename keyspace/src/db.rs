@@ -52,17 +52,19 @@ fn mode_of(code: u8) -> ExpiryMode {
     }
 }
 
-/// A slot's table, with a copy of its volatile-key count readable without the lock.
+/// A slot's table, with copies of its key and volatile-key counts readable without
+/// the lock.
 struct SlotCell {
     table: Mutex<SlotTable>,
     volatile: AtomicU32,
+    keys: AtomicU32,
 }
 
-/// A locked slot table. Releasing it publishes the slot's volatile-key count, so active
-/// expiry can skip slots without volatile keys without taking their locks.
+/// A locked slot table. Releasing it publishes the slot's key and volatile-key counts,
+/// so active expiry and eviction can skip empty slots without taking their locks.
 pub struct SlotGuard<'a> {
     table: Held<'a>,
-    volatile: &'a AtomicU32,
+    cell: &'a SlotCell,
     db: &'a Db,
     slot: u16,
 }
@@ -112,7 +114,9 @@ impl Drop for SlotGuard<'_> {
         // Still under the lock: fields drop after this body.
         self.flush_expired();
         let count = u32::try_from(self.volatile_len()).unwrap_or(u32::MAX);
-        self.volatile.store(count, Ordering::Relaxed);
+        self.cell.volatile.store(count, Ordering::Relaxed);
+        let count = u32::try_from(self.len()).unwrap_or(u32::MAX);
+        self.cell.keys.store(count, Ordering::Relaxed);
         match &mut self.table {
             Held::Own(table) => {
                 if let Some((hook, waiters)) = self.db.shared.ready.get() {
@@ -151,6 +155,7 @@ impl Db {
                     SlotCell {
                         table: Mutex::new(table),
                         volatile: AtomicU32::new(0),
+                        keys: AtomicU32::new(0),
                     }
                 })
                 .collect(),
@@ -179,7 +184,7 @@ impl Db {
         };
         SlotGuard {
             table,
-            volatile: &cell.volatile,
+            cell,
             db: self,
             slot,
         }
@@ -199,6 +204,12 @@ impl Db {
     /// count is published when a lock is released, so it can lag a running command).
     pub fn may_have_volatile(&self, slot: u16) -> bool {
         self.slots[slot as usize].volatile.load(Ordering::Relaxed) > 0
+    }
+
+    /// True when `slot` may hold keys, judged without its lock (the count is published
+    /// when a lock is released, so it can lag a running command).
+    pub fn may_have_keys(&self, slot: u16) -> bool {
+        self.slots[slot as usize].keys.load(Ordering::Relaxed) > 0
     }
 
     /// Locks the tables of every slot in `slots`, in ascending order.

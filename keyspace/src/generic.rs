@@ -45,15 +45,24 @@ pub fn encoding(t: &mut SlotTable, key: &[u8], now: i64) -> Option<Encoding> {
 /// its deadline's index entry if it has one. Collections are estimated from `samples`
 /// elements (0: all). Allocator rounding is not counted.
 pub fn memory_usage(t: &mut SlotTable, key: &[u8], samples: usize, now: i64) -> Option<usize> {
-    let value = t.get(key, now)?.heap_bytes(samples);
+    let has_deadline = t.get(key, now).is_some() && t.deadline(key).is_some();
+    let value = t.get(key, now)?;
+    Some(entry_cost(key, value, has_deadline, samples))
+}
+
+/// The bytes a key costs in its slot table (see [`memory_usage`]): what deleting it
+/// gives back, before allocator rounding.
+pub fn entry_cost(key: &[u8], value: &Value, has_deadline: bool, samples: usize) -> usize {
     let key_heap = crate::CompactBytes::new(key).heap_size();
     let slot = std::mem::size_of::<Box<crate::Entry>>() + 1;
     let entry = std::mem::size_of::<crate::Entry>();
     // An index map entry: the key's copy, the deadline, its hash and a table slot.
-    let deadline = t.deadline(key).map_or(0, |_| {
+    let deadline = if has_deadline {
         std::mem::size_of::<crate::CompactBytes>() + 8 + 8 + 9 + key_heap
-    });
-    Some(slot + entry + key_heap + value + deadline)
+    } else {
+        0
+    };
+    slot + entry + key_heap + value.heap_bytes(samples) + deadline
 }
 
 /// The NX / XX / GT / LT conditions of EXPIRE and friends; several may be combined.

@@ -14,6 +14,7 @@ mod db;
 pub mod encoding;
 mod encoding_limits;
 mod error;
+pub mod evict;
 pub mod generic;
 pub mod glob;
 mod hash_slot;

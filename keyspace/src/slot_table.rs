@@ -70,6 +70,9 @@ pub struct SlotTable {
     pub stats: SlotStats,
 }
 
+/// The most entries [`SlotTable::random_key`] walks to reach its pick.
+pub const RANDOM_WALK: usize = 64;
+
 /// Whether a key with deadline `at` is gone at `now`. Redis keeps a key alive through
 /// the millisecond of its deadline.
 #[inline]
@@ -318,6 +321,29 @@ impl SlotTable {
     /// The entry at position `index` of the table's iteration order (for random picks).
     pub fn nth_entry(&self, index: usize) -> Option<&Entry> {
         self.entries.iter().nth(index).map(|b| &**b)
+    }
+
+    /// A key picked by `random` for eviction, expired or not. The table has no
+    /// positional access, so the pick walks at most [`RANDOM_WALK`] entries from the
+    /// start of the table's order: a slot with more keys than that gives its first ones
+    /// (in hash order, itself unrelated to the keys' names or ages) rather than walking
+    /// every key on each eviction.
+    pub fn random_key(&self, random: u64) -> Option<&CompactBytes> {
+        let span = self.entries.len().min(RANDOM_WALK);
+        if span == 0 {
+            return None;
+        }
+        self.nth_entry((random % span as u64) as usize)
+            .map(|e| &e.key)
+    }
+
+    /// A key with a deadline picked by `random`, with that deadline.
+    pub fn random_volatile(&self, random: u64) -> Option<(&CompactBytes, i64)> {
+        if self.expires.is_empty() {
+            return None;
+        }
+        let index = (random % self.expires.len() as u64) as usize;
+        self.expires.get_index(index).map(|(k, &at)| (k, at))
     }
 
     /// Examines up to `samples` random volatile keys (positions drawn from `random`),

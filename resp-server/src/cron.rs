@@ -1,5 +1,6 @@
 //! Periodic work: statistics sampling, idle-client timeouts, the failed-authentication
-//! summary, the automatic AOF rewrite, and active expiry.
+//! summary, the used-memory estimate, the automatic AOF rewrite, active expiry and
+//! background eviction.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,6 +19,11 @@ pub async fn run(node: Arc<Node>) {
             _ = tick.tick() => {}
         }
         ticks += 1;
+        if node.config().settings_guard().memory.maxmemory > 0 {
+            // Bounds the estimate's staleness when few commands run (see
+            // Eviction::used).
+            node.eviction().refresh(&node);
+        }
         node.stats()
             .sample(node.traffic(), node.uptime().as_millis() as u64);
         let ping_every = node.config().settings_guard().replication.ping_period_secs * 10;
@@ -56,7 +62,9 @@ fn close_idle_clients(node: &Node) {
 
 /// Runs the active expiry cycle on its own thread, `hz` times a second, each run
 /// bounded to a quarter of its period, so it never takes a core away from clients for
-/// long and never runs on the async workers.
+/// long and never runs on the async workers. The same thread goes on with eviction
+/// that a command's pass left unfinished (Redis's evictionTimeProc) or that a change
+/// of `maxmemory` calls for, within the same budget.
 pub fn spawn_active_expiry(node: Arc<Node>) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name("active-expire".into())
@@ -76,6 +84,11 @@ pub fn spawn_active_expiry(node: Arc<Node>) -> std::thread::JoinHandle<()> {
                         &mut random,
                         &mut || start.elapsed() < budget,
                     );
+                }
+                let budget = period / 4;
+                while node.eviction().pending() && start.elapsed() < budget {
+                    let memory = node.config().settings_guard().memory;
+                    node.eviction().perform(&node, &memory);
                 }
                 std::thread::sleep(period.saturating_sub(start.elapsed()));
             }

@@ -54,7 +54,13 @@ pub fn execute(ctx: &mut Ctx<'_>, args: Args<'_>) {
                 Routed::Answered => return fail_transaction(ctx),
             }
         }
-        if let Some(refusal) = crate::refusals::refusal(ctx, command) {
+        if let Some(refusal) = crate::refusals::refusal(ctx, command, args) {
+            if meta.id == CommandId::Exec && ctx.session.multi.is_some() {
+                // As Redis's rejectCommand of EXEC: the transaction is discarded.
+                ctx.session.multi = None;
+                ctx.session.watching = None;
+                return ctx.reply.error(&errors::exec_abort_because(refusal));
+            }
             ctx.reply.error(refusal);
             return fail_transaction(ctx);
         }
@@ -63,6 +69,7 @@ pub fn execute(ctx: &mut Ctx<'_>, args: Args<'_>) {
         if let Some(tx) = ctx.session.multi.as_mut() {
             tx.queued
                 .push(args.iter_from(0).map(<[u8]>::to_vec).collect());
+            tx.denyoom |= meta.has(CommandFlags::DENYOOM);
         }
         return ctx.reply.simple("QUEUED");
     }

@@ -107,6 +107,11 @@ pub const NOT_IN_MULTI: &str = "ERR Command not allowed inside a transaction";
 pub const EXEC_WITHOUT_MULTI: &str = "ERR EXEC without MULTI";
 /// EXEC after a queuing error.
 pub const EXECABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
+
+/// EXEC refused by a state check (OOM and the like), as Redis's execCommandAbort.
+pub fn exec_abort_because(refusal: &str) -> String {
+    format!("EXECABORT Transaction discarded because of: {refusal}")
+}
 /// The engine dropped a queued command's answer.
 pub const NO_BUS_ANSWER: &str = "ERR the cluster bus gave no answer";
 /// SCAN with a cursor that is not a number.

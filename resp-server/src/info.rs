@@ -206,6 +206,7 @@ fn memory(node: &Node, out: &mut String) {
     let m = node.memory();
     let rss = resident_bytes();
     let used = if m.allocated > 0 { m.allocated } else { rss };
+    let memory = node.config().settings_guard().memory;
     out.push_str("# Memory\r\n");
     field(out, "used_memory", used);
     field(out, "used_memory_human", human_bytes(used));
@@ -223,9 +224,12 @@ fn memory(node: &Node, out: &mut String) {
     field(out, "allocator_allocated", m.allocated);
     field(out, "allocator_active", m.active);
     field(out, "allocator_resident", m.resident);
-    field(out, "maxmemory", 0);
-    field(out, "maxmemory_human", "0B");
-    field(out, "maxmemory_policy", "noeviction");
+    field(out, "maxmemory", memory.maxmemory);
+    field(out, "maxmemory_human", human_bytes(memory.maxmemory));
+    field(out, "maxmemory_policy", memory.policy.name());
+    // Redis leaves replicas' output buffers and the AOF buffer out of the figure it
+    // compares with maxmemory; Tessera compares used_memory whole.
+    field(out, "mem_not_counted_for_evict", 0);
     field(
         out,
         "mem_fragmentation_ratio",
@@ -331,8 +335,11 @@ fn stats(node: &Node, out: &mut String) {
     field(out, "expired_keys", ks.expired);
     field(out, "expired_stale_perc", "0.00");
     field(out, "expired_time_cap_reached_count", 0);
-    field(out, "evicted_keys", 0);
+    field(out, "evicted_keys", node.eviction().evicted_keys());
     field(out, "evicted_clients", 0);
+    let (total, current) = node.eviction().exceeded_ms();
+    field(out, "total_eviction_exceeded_time", total);
+    field(out, "current_eviction_exceeded_time", current);
     field(out, "keyspace_hits", ks.hits);
     field(out, "keyspace_misses", ks.misses);
     field(out, "pubsub_channels", 0);

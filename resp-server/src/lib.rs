@@ -18,6 +18,7 @@ mod connection;
 pub mod cron;
 pub mod dispatch;
 pub mod errors;
+pub mod eviction;
 pub mod info;
 pub mod loading;
 pub mod node;

@@ -96,6 +96,8 @@ pub struct Node {
     /// Set while this node replicates a master: blocked clients are not served from
     /// its master's stream (they were unblocked when it turned replica).
     is_replica: Arc<AtomicBool>,
+    /// maxmemory: the used-memory estimate and eviction.
+    eviction: crate::eviction::Eviction,
 }
 
 /// 40 random lowercase hex characters.
@@ -137,6 +139,11 @@ impl Node {
                 s.lazyfree_lazy_server_del,
             )
         });
+        let eviction = crate::eviction::Eviction::default();
+        // A CONFIG SET of maxmemory (or its policy) is acted on at once, as Redis's
+        // does, by the background thread rather than the next command.
+        let pending = eviction.pending_flag();
+        config.on_change(move |_| pending.store(true, Ordering::Relaxed));
         let blocked: Arc<crate::commands::blocking::Waiters> = Arc::default();
         let is_replica = Arc::new(AtomicBool::new(false));
         let watches: Arc<crate::watch::Watches> = Arc::default();
@@ -152,6 +159,7 @@ impl Node {
             blocked.counter(),
         );
         Node {
+            eviction,
             watches,
             blocked,
             is_replica,
@@ -408,6 +416,20 @@ impl Node {
         self.peak_memory
             .fetch_max(used, Ordering::Relaxed)
             .max(used)
+    }
+
+    /// maxmemory: the used-memory estimate, eviction and its counters.
+    pub fn eviction(&self) -> &crate::eviction::Eviction {
+        &self.eviction
+    }
+
+    /// Used memory as INFO's used_memory reports it: the allocator's allocated bytes,
+    /// or the resident set when the binary has no allocator probe.
+    pub fn used_memory(&self) -> u64 {
+        match self.memory().allocated {
+            0 => crate::info::resident_bytes(),
+            allocated => allocated,
+        }
     }
 
     /// Memory figures, or zeros when the binary has no probe.

@@ -1,11 +1,14 @@
 //! Refusals that depend on the node's state rather than on the command's arguments,
-//! checked after routing in Redis 7.0's order: a failed background save (MISCONF),
+//! checked after routing in Redis 7.0's order: memory over `maxmemory` that eviction
+//! cannot bring back (OOM), a failed background save (MISCONF),
 //! too few good replicas (NOREPLICAS), a read-only replica (READONLY), a replica cut
 //! off from its master that must not serve stale data (MASTERDOWN), then loading.
 //! Clients see which one came first, so the order is part of the behaviour.
 
 use crate::catalog::{Command, CommandFlags, CommandId};
 use crate::commands::Ctx;
+use crate::eviction::Outcome;
+use crate::protocol::request::Args;
 
 /// Redis's MISCONF reply for a failed background save.
 pub const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
@@ -19,12 +22,15 @@ pub const MASTERDOWN: &str =
 /// Redis's LOADING reply.
 pub const LOADING: &str = "LOADING Redis is loading the dataset in memory";
 
-/// The first state refusal that applies to `command` now, if any.
-pub fn refusal(ctx: &Ctx<'_>, command: &Command) -> Option<&'static str> {
+/// The first state refusal that applies to `command` (sent as `args`) now, if any.
+pub fn refusal(ctx: &Ctx<'_>, command: &Command, args: Args<'_>) -> Option<&'static str> {
     let settings = ctx.settings;
     let node = ctx.node;
     let meta = command.meta;
     let is_write = meta.is_write();
+    if settings.memory.maxmemory > 0 && out_of_memory(ctx, command, args) {
+        return Some(crate::eviction::OOM);
+    }
     // PING too: a client that only pings must learn that writes are refused.
     if (is_write || meta.id == CommandId::Ping)
         && settings.stop_writes_on_bgsave_error
@@ -55,6 +61,28 @@ pub fn refusal(ctx: &Ctx<'_>, command: &Command) -> Option<&'static str> {
         return Some(LOADING);
     }
     None
+}
+
+/// Redis's maxmemory step of processCommand: evicts first if the node is over the
+/// limit (whatever the command), then says whether the command must be refused: one
+/// flagged denyoom (EXEC when it queued one), or any command queued in MULTI, since
+/// queuing takes memory too; never EXEC, DISCARD, QUIT or RESET on their own.
+fn out_of_memory(ctx: &Ctx<'_>, command: &Command, args: Args<'_>) -> bool {
+    let node = ctx.node;
+    let meta = command.meta;
+    let queuing = ctx.session.multi.as_ref();
+    let denyoom = meta.has(CommandFlags::DENYOOM)
+        || (meta.id == CommandId::Exec && queuing.is_some_and(|tx| tx.denyoom));
+    if denyoom {
+        node.eviction().note_write(node, args.byte_len());
+    }
+    let outcome = node.eviction().perform(node, &ctx.settings.memory);
+    let in_multi = queuing.is_some()
+        && !matches!(
+            meta.id,
+            CommandId::Exec | CommandId::Discard | CommandId::Quit | CommandId::Reset
+        );
+    outcome == Outcome::Fail && (denyoom || in_multi)
 }
 
 /// min-replicas-to-write: a master needs that many replicas that acknowledged within

@@ -76,6 +76,9 @@ pub struct Transaction {
     pub queued: Vec<Vec<Vec<u8>>>,
     /// A command was refused while queuing: EXEC will discard the transaction.
     pub failed: bool,
+    /// A queued command may add memory (flagged denyoom): EXEC is refused while the
+    /// node is over `maxmemory` and cannot evict, as Redis's is.
+    pub denyoom: bool,
 }
 
 /// A reply computed elsewhere: awaited, then written into the reply buffer.

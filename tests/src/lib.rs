@@ -8,6 +8,7 @@ pub mod bench;
 pub mod bus;
 pub mod cluster;
 pub mod load;
+pub mod memory;
 pub mod network;
 pub mod process;
 pub mod replication;

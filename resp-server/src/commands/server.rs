@@ -85,6 +85,7 @@ pub(super) fn config_set(ctx: &mut Ctx<'_>, args: Args<'_>) {
 
 pub(super) fn config_resetstat(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     ctx.node.stats().reset();
+    ctx.node.eviction().reset_stats();
     ctx.node.clients().reset_counters();
     for (_, db) in ctx.node.keyspace().existing() {
         db.reset_stats();

@@ -1,6 +1,8 @@
 //! Checks of the directives that name places on disk, done where redis-server does
 //! them (at start and by CONFIG SET) and with its texts: `dir` must be a directory the
 //! node can enter, `dbfilename` a bare file name, so a snapshot can only land in `dir`.
+//! Also the values of honoured directives that Tessera does not support yet: the
+//! directive table refuses whole directives, and a few take only some of their values.
 
 use super::Id;
 use std::io;
@@ -17,6 +19,23 @@ pub(super) fn check(name: &str, value: String, base: &Path) -> Result<String, St
     } else {
         Ok(value)
     }
+}
+
+/// The `maxmemory-policy` values that need a per-key access clock (LRU idle time, LFU
+/// counter), which Tessera does not keep yet.
+const CLOCK_POLICIES: [&str; 4] = ["volatile-lru", "volatile-lfu", "allkeys-lru", "allkeys-lfu"];
+
+/// The refusal of a canonical `value` that directive `name` takes in Redis but not yet
+/// in Tessera, so no setting is ever accepted and ignored; `None` when the value may be
+/// used.
+pub(super) fn unsupported_value(name: &str, value: &str) -> Option<String> {
+    (name == Id::MaxmemoryPolicy.name() && CLOCK_POLICIES.contains(&value)).then(|| {
+        format!(
+            "Tessera does not support maxmemory-policy '{value}' yet (LRU and LFU eviction \
+             need a per-key access clock: planned); noeviction, allkeys-random, \
+             volatile-random and volatile-ttl are supported"
+        )
+    })
 }
 
 /// The canonical form of `path` if chdir into it would succeed; else chdir's error text
@@ -77,6 +96,23 @@ mod tests {
             );
         }
         assert_eq!(check("dbfilename", "x.rdb".into(), base).unwrap(), "x.rdb");
+    }
+
+    #[test]
+    fn clock_policies_are_refused_and_the_others_accepted() {
+        for policy in CLOCK_POLICIES {
+            let refusal = unsupported_value("maxmemory-policy", policy).expect("refused");
+            assert!(refusal.contains(policy) && refusal.contains("not support"));
+        }
+        for policy in [
+            "noeviction",
+            "allkeys-random",
+            "volatile-random",
+            "volatile-ttl",
+        ] {
+            assert_eq!(unsupported_value("maxmemory-policy", policy), None);
+        }
+        assert_eq!(unsupported_value("loglevel", "allkeys-lru"), None);
     }
 
     #[test]

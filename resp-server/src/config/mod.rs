@@ -20,7 +20,8 @@ use std::sync::Arc;
 pub use directives::DIRECTIVES;
 pub use registry::{Access, Applier, Directive, Kind, State, parse_memory};
 pub use settings::{
-    AofSettings, ClusterSettings, DebugCommand, ReplicationSettings, SavePoint, Settings,
+    AofSettings, ClusterSettings, DebugCommand, EvictionPolicy, MemorySettings,
+    ReplicationSettings, SavePoint, Settings,
 };
 pub use typed::Id;
 
@@ -87,7 +88,10 @@ impl ConfigValues {
         let value = self
             .checked(directive, value)
             .map_err(DirectiveError::Invalid)?;
-        if let Some(refusal) = directive.refusal(name, &value) {
+        if let Some(refusal) = directive
+            .refusal(name, &value)
+            .or_else(|| checks::unsupported_value(directive.name, &value))
+        {
             return Err(DirectiveError::Unsupported(refusal));
         }
         self.store(directive, value);
@@ -324,7 +328,10 @@ impl Config {
                 .map_err(|why| failed(&why))?;
             let value = next.combined(d, value);
             let value = next.checked(d, value).map_err(|why| failed(&why))?;
-            if let Some(refusal) = d.refusal(&name, &value) {
+            if let Some(refusal) = d
+                .refusal(&name, &value)
+                .or_else(|| checks::unsupported_value(d.name, &value))
+            {
                 return Err(failed(&refusal));
             }
             if matches!(d.state, State::Inert(_)) && value != d.default {

@@ -105,6 +105,48 @@ pub struct Settings {
     pub replication: ReplicationSettings,
     /// When collections change encoding.
     pub encoding: EncodingLimits,
+    /// maxmemory and how the node keeps under it.
+    pub memory: MemorySettings,
+}
+
+/// What `maxmemory-policy` lets the node evict when it is over `maxmemory`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvictionPolicy {
+    /// Evict nothing: commands that may add memory are refused (OOM).
+    NoEviction,
+    /// Any key, picked at random.
+    AllKeysRandom,
+    /// A key with a deadline, picked at random.
+    VolatileRandom,
+    /// The key with the nearest deadline among a sample.
+    VolatileTtl,
+}
+
+impl EvictionPolicy {
+    /// The policy's name, as `maxmemory-policy` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            EvictionPolicy::NoEviction => "noeviction",
+            EvictionPolicy::AllKeysRandom => "allkeys-random",
+            EvictionPolicy::VolatileRandom => "volatile-random",
+            EvictionPolicy::VolatileTtl => "volatile-ttl",
+        }
+    }
+}
+
+/// The maxmemory directives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemorySettings {
+    /// maxmemory, bytes (0: no limit).
+    pub maxmemory: u64,
+    /// maxmemory-policy (the LRU and LFU values are refused when set).
+    pub policy: EvictionPolicy,
+    /// maxmemory-samples: keys sampled per database by volatile-ttl.
+    pub samples: usize,
+    /// maxmemory-eviction-tenacity, 0..100: how long one eviction run may last.
+    pub tenacity: u32,
+    /// replica-ignore-maxmemory: a replica leaves eviction to its master.
+    pub replica_ignore_maxmemory: bool,
 }
 
 /// The replication directives.
@@ -290,6 +332,19 @@ impl Settings {
                 zset_max_listpack_value: v.zset_max_listpack_value().max(0) as usize,
                 list_max_listpack_size: v.list_max_listpack_size(),
                 list_compress_depth: v.list_compress_depth().max(0) as usize,
+            },
+            memory: MemorySettings {
+                maxmemory: v.maxmemory().max(0) as u64,
+                policy: match v.maxmemory_policy() {
+                    "allkeys-random" => EvictionPolicy::AllKeysRandom,
+                    "volatile-random" => EvictionPolicy::VolatileRandom,
+                    "volatile-ttl" => EvictionPolicy::VolatileTtl,
+                    // The clock policies never get here (config::checks refuses them).
+                    _ => EvictionPolicy::NoEviction,
+                },
+                samples: v.maxmemory_samples().max(1) as usize,
+                tenacity: v.maxmemory_eviction_tenacity().clamp(0, 100) as u32,
+                replica_ignore_maxmemory: v.replica_ignore_maxmemory(),
             },
         }
     }

@@ -89,8 +89,6 @@ fn every_durability_memory_and_security_directive_is_refused() {
         "aof-use-rdb-preamble",
         "no-appendfsync-on-rewrite",
         "aof_rewrite_cpulist",
-        "maxmemory",
-        "maxmemory-policy",
         "maxmemory-clients",
         "lfu-log-factor",
         "client-output-buffer-limit",
@@ -110,17 +108,13 @@ fn every_durability_memory_and_security_directive_is_refused() {
         "supervised",
         "syslog-enabled",
         "rdb-del-sync-files",
-        "replica-ignore-maxmemory",
         "rdbchecksum",
     ] {
         assert!(matches!(state(name), State::Refused(_)), "{name}");
     }
     for name in DIRECTIVES.iter().map(|d| d.name) {
         let honoured_aof = ["aof-load-truncated", "aof-timestamp-enabled"].contains(&name);
-        if name.starts_with("tls-")
-            || (name.starts_with("aof") && !honoured_aof)
-            || name.starts_with("maxmemory")
-        {
+        if name.starts_with("tls-") || (name.starts_with("aof") && !honoured_aof) {
             assert!(matches!(state(name), State::Refused(_)), "{name}");
         }
     }
@@ -143,6 +137,11 @@ fn settings_in_force_are_honoured() {
         "stop-writes-on-bgsave-error",
         "bind-source-addr",
         "hash-max-listpack-entries",
+        "maxmemory",
+        "maxmemory-policy",
+        "maxmemory-samples",
+        "maxmemory-eviction-tenacity",
+        "replica-ignore-maxmemory",
     ] {
         assert_eq!(state(name), State::Honoured, "{name}");
     }
@@ -168,18 +167,26 @@ fn refused_directives_accept_only_their_default() {
     );
     // The default, in any spelling that parses to it, is accepted silently.
     v.apply("aof-use-rdb-preamble", &args(&["YES"])).unwrap();
-    v.apply("maxmemory", &args(&["0mb"])).unwrap();
+    v.apply("maxmemory-clients", &args(&["0"])).unwrap();
     assert!(matches!(
-        v.apply("maxmemory", &args(&["10mb"])),
-        Err(DirectiveError::Unsupported(m)) if m.contains("'maxmemory'") && m.contains("memory limits")
+        v.apply("maxmemory-clients", &args(&["10mb"])),
+        Err(DirectiveError::Unsupported(m)) if m.contains("'maxmemory-clients'") && m.contains("memory limits")
     ));
+    // A honoured directive may still refuse some of its values.
+    assert!(matches!(
+        v.apply("maxmemory-policy", &args(&["allkeys-lru"])),
+        Err(DirectiveError::Unsupported(m)) if m.contains("'allkeys-lru'")
+    ));
+    v.apply("maxmemory-policy", &args(&["volatile-ttl"]))
+        .unwrap();
     // An invalid value is reported as invalid, before asking whether it is supported.
     assert!(matches!(
         v.apply("tls-port", &args(&["x"])),
         Err(DirectiveError::Invalid(_))
     ));
     assert_eq!(v.get(Id::Appendonly), "no");
-    assert_eq!(v.get(Id::Maxmemory), "0");
+    assert_eq!(v.get(Id::MaxmemoryClients), "0");
+    assert_eq!(v.get(Id::MaxmemoryPolicy), "volatile-ttl");
 }
 
 #[test]
@@ -226,11 +233,36 @@ fn config_set_refuses_unsupported_values_and_accepts_inert_ones() {
     c.set(&[(b"aof-use-rdb-preamble", b"yes")], true).unwrap();
     // All or nothing: a refused pair leaves the others unchanged.
     assert!(
-        c.set(&[(b"timeout", b"30"), (b"maxmemory", b"1gb")], true)
+        c.set(&[(b"timeout", b"30"), (b"maxmemory-clients", b"1gb")], true)
             .is_err()
     );
     assert_eq!(c.settings().timeout_secs, 0);
-    assert_eq!(c.get(&[b"maxmemory"])[0].1, "0");
+    assert_eq!(c.get(&[b"maxmemory-clients"])[0].1, "0");
+    assert!(
+        c.set(
+            &[
+                (b"maxmemory", b"1gb"),
+                (b"maxmemory-policy", b"allkeys-lfu")
+            ],
+            true
+        )
+        .unwrap_err()
+        .contains("Tessera does not support maxmemory-policy 'allkeys-lfu' yet")
+    );
+    assert_eq!(c.settings().memory.maxmemory, 0);
+    c.set(
+        &[
+            (b"maxmemory", b"1gb"),
+            (b"maxmemory-policy", b"allkeys-random"),
+        ],
+        true,
+    )
+    .unwrap();
+    assert_eq!(c.settings().memory.maxmemory, 1 << 30);
+    assert_eq!(
+        c.settings().memory.policy,
+        crate::config::EvictionPolicy::AllKeysRandom
+    );
     c.set(
         &[(b"activedefrag", b"yes"), (b"slowlog-max-len", b"5")],
         true,

@@ -327,11 +327,18 @@ const SCRIPT: &[(&str, Compare)] = &[
     ("CONFIG SET hz 0", Compare::Exact),
     ("CONFIG GET hz", Compare::Exact),
     ("CONFIG SET hz 10", Compare::Exact),
-    // maxmemory is refused until eviction exists (at its default it is accepted);
-    // memory units are checked on an inert directive of the same kind.
+    // Memory units, on an inert directive and on maxmemory (a limit far above use).
     ("CONFIG SET hll-sparse-max-bytes 1kb", Compare::Exact),
     ("CONFIG GET hll-sparse-max-bytes", Compare::Exact),
     ("CONFIG SET hll-sparse-max-bytes 3000", Compare::Exact),
+    ("CONFIG SET maxmemory 1gb", Compare::Exact),
+    ("CONFIG GET maxmemory", Compare::Exact),
+    ("CONFIG SET maxmemory-policy allkeys-random", Compare::Exact),
+    ("CONFIG GET maxmemory-policy", Compare::Exact),
+    ("CONFIG SET maxmemory-policy lru", Compare::Exact),
+    ("CONFIG SET maxmemory-samples 0", Compare::Exact),
+    ("CONFIG SET maxmemory-eviction-tenacity 101", Compare::Exact),
+    ("CONFIG SET maxmemory-policy noeviction", Compare::Exact),
     ("CONFIG SET maxmemory 0", Compare::Exact),
     ("CONFIG RESETSTAT", Compare::Exact),
     ("DEBUG SLEEP 0", Compare::Exact),

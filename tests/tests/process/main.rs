@@ -23,6 +23,7 @@ mod grammar;
 mod hashes;
 mod lazyfree;
 mod lists;
+mod maxmemory;
 mod mixed;
 mod mixed_resharding;
 mod object_memory;

@@ -125,7 +125,7 @@ fn unsupported_directives_stop_the_start() {
             &["--aof-use-rdb-preamble", "no"][..],
             "aof-use-rdb-preamble",
         ),
-        (&["--maxmemory", "10mb"][..], "maxmemory"),
+        (&["--maxmemory-clients", "10mb"][..], "maxmemory-clients"),
         (&["--tls-port", "6380"][..], "tls-port"),
     ] {
         let err = refused(args);
