@@ -68,6 +68,42 @@ fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Writes a base file crash-safe; with `incremental` (aof-rewrite-incremental-fsync) it
+/// is fsynced every 4 MB on the way, so the kernel never holds a big dirty backlog
+/// that one final fsync would stall on.
+fn write_base(path: &Path, bytes: &[u8], incremental: bool) -> std::io::Result<()> {
+    if !incremental {
+        return write_durably(path, bytes);
+    }
+    use std::io::Write;
+    let temp = path.with_extension("tmp");
+    let mut file = std::fs::File::create(&temp)?;
+    for chunk in bytes.chunks(4 << 20) {
+        file.write_all(chunk)?;
+        file.sync_data()?;
+    }
+    file.sync_all()?;
+    std::fs::rename(&temp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// After a rewrite: the files it made history are deleted, unless
+/// `aof-disable-auto-gc` keeps them (listed as history, as Redis does).
+fn after_rewrite(
+    dir: &Path,
+    filename: &str,
+    manifest: &Manifest,
+    keep: bool,
+) -> Result<Manifest, String> {
+    if keep {
+        return Ok(manifest.clone());
+    }
+    drop_history(dir, filename, manifest)
+}
+
 /// Reads the manifest in `dir`, if there is one.
 fn read_manifest(dir: &Path, filename: &str) -> Result<Option<Manifest>, String> {
     let path = dir.join(manifest_file_name(filename));
@@ -198,10 +234,12 @@ impl Aof {
             });
             (aof, snapshot(node, &mut locks, now))
         };
-        write_durably(&dir.join(&done.base), &base).map_err(|e| e.to_string())?;
+        write_base(&dir.join(&done.base), &base, settings.aof.incremental_fsync)
+            .map_err(|e| e.to_string())?;
         aof.base_size.store(base.len() as u64, Ordering::Relaxed);
         persist(&dir, &filename, &done.manifest)?;
-        *aof.manifest.lock() = drop_history(&dir, &filename, &done.manifest)?;
+        let keep = settings.aof.disable_auto_gc;
+        *aof.manifest.lock() = after_rewrite(&dir, &filename, &done.manifest, keep)?;
         aof.rewrites.fetch_add(1, Ordering::Relaxed);
         tracing::info!("Background append only file rewriting started and done: the AOF is on");
         Ok(aof)
@@ -286,6 +324,7 @@ impl Aof {
         std::thread::spawn(move || {
             let started = std::time::Instant::now();
             let result = aof.rewrite(&node);
+            aof.appender.hold_fsync(false);
             aof.last_rewrite_secs
                 .store(started.elapsed().as_secs() as i64, Ordering::Relaxed);
             aof.last_rewrite_ok.store(result.is_ok(), Ordering::Relaxed);
@@ -302,6 +341,8 @@ impl Aof {
     }
 
     fn rewrite(&self, node: &Node) -> Result<(), String> {
+        let settings = node.config().settings();
+        self.appender.hold_fsync(settings.aof.no_fsync_on_rewrite);
         let mut manifest = self.manifest.lock();
         // The new incremental file is listed before anything is written to it, so a
         // crash at any point leaves a manifest naming every write.
@@ -322,14 +363,20 @@ impl Aof {
             (snapshot(node, &mut locks, now), rotated)
         };
         let done = manifest.finish_rewrite(&self.filename, true, RewriteEnd::AofOn);
-        write_durably(&self.dir.join(&done.base), &base).map_err(|e| e.to_string())?;
+        write_base(
+            &self.dir.join(&done.base),
+            &base,
+            settings.aof.incremental_fsync,
+        )
+        .map_err(|e| e.to_string())?;
         self.base_size.store(base.len() as u64, Ordering::Relaxed);
         // Files leave the manifest only once nothing is written to them any more.
         while !rotated.load(Ordering::Acquire) {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
         persist(&self.dir, &self.filename, &done.manifest)?;
-        *manifest = drop_history(&self.dir, &self.filename, &done.manifest)?;
+        let keep = settings.aof.disable_auto_gc;
+        *manifest = after_rewrite(&self.dir, &self.filename, &done.manifest, keep)?;
         Ok(())
     }
 
@@ -415,9 +462,10 @@ pub fn rewrite_without_aof(node: &Arc<Node>) -> bool {
                 let mut locks = node.keyspace().lock_all();
                 snapshot(&node, &mut locks, crate::clock::unix_ms())
             };
-            write_durably(&dir.join(&done.base), &base).map_err(|e| e.to_string())?;
+            write_base(&dir.join(&done.base), &base, settings.aof.incremental_fsync)
+                .map_err(|e| e.to_string())?;
             persist(&dir, filename, &done.manifest)?;
-            drop_history(&dir, filename, &done.manifest)?;
+            after_rewrite(&dir, filename, &done.manifest, settings.aof.disable_auto_gc)?;
             Ok(())
         })();
         match result {

@@ -78,6 +78,8 @@ struct Shared {
     pending: AtomicU64,
     /// The last write or fsync failed (Redis's aof_last_write_status).
     failed: AtomicBool,
+    /// no-appendfsync-on-rewrite while a rewrite runs: written counts as durable.
+    held: AtomicBool,
     fsyncs: AtomicU64,
     on_durable: DurableHook,
 }
@@ -114,6 +116,7 @@ impl AofAppender {
             synced: AtomicU64::new(offset),
             pending: AtomicU64::new(0),
             failed: AtomicBool::new(false),
+            held: AtomicBool::new(false),
             fsyncs: AtomicU64::new(0),
             on_durable,
         });
@@ -180,6 +183,14 @@ impl AofAppender {
             std::thread::sleep(Duration::from_millis(1));
         }
         true
+    }
+
+    /// Holds fsyncs back (`no-appendfsync-on-rewrite yes` while a rewrite runs): what
+    /// is written counts as durable without one, Redis's trade of safety for latency.
+    /// Releasing wakes the thread, which fsyncs what is pending as the policy says.
+    pub fn hold_fsync(&self, held: bool) {
+        self.shared.held.store(held, Ordering::Release);
+        self.shared.wake.notify_one();
     }
 
     /// Changes `appendfsync`.
@@ -281,7 +292,7 @@ fn write_loop(shared: &Shared, mut file: File) {
                     }
                 }
                 Item::Rotate(path, done) => {
-                    fsync(&file, shared, &mut dirty, &mut last_fsync);
+                    fsync(&file, shared, &mut dirty, &mut last_fsync, true);
                     match open(&path) {
                         Ok(next) => file = next,
                         Err(e) => {
@@ -292,7 +303,7 @@ fn write_loop(shared: &Shared, mut file: File) {
                     done.store(true, Ordering::Release);
                 }
                 Item::Sync(done) => {
-                    fsync(&file, shared, &mut dirty, &mut last_fsync);
+                    fsync(&file, shared, &mut dirty, &mut last_fsync, true);
                     done.store(true, Ordering::Release);
                 }
             }
@@ -303,7 +314,7 @@ fn write_loop(shared: &Shared, mut file: File) {
             FsyncPolicy::No => false,
         };
         if dirty && (due || stop) {
-            fsync(&file, shared, &mut dirty, &mut last_fsync);
+            fsync(&file, shared, &mut dirty, &mut last_fsync, stop);
         }
         if stop {
             return;
@@ -330,8 +341,17 @@ fn write_all(file: &mut File, bytes: &[u8], shared: &Shared) -> bool {
     }
 }
 
-fn fsync(file: &File, shared: &Shared, dirty: &mut bool, last: &mut Instant) {
+/// fsyncs what was written; `force` ignores a hold (a file being left, a sync asked
+/// for before exit).
+fn fsync(file: &File, shared: &Shared, dirty: &mut bool, last: &mut Instant, force: bool) {
     let target = shared.written.load(Ordering::Acquire);
+    if shared.held.load(Ordering::Acquire) && !force {
+        // Still dirty: the first fsync after the hold puts it on disk.
+        shared.synced.store(target, Ordering::Release);
+        (shared.on_durable)(target);
+        *last = Instant::now();
+        return;
+    }
     match file.sync_data() {
         Ok(()) => {
             shared.synced.store(target, Ordering::Release);
@@ -392,6 +412,25 @@ mod tests {
         assert!(done.load(Ordering::Acquire));
         assert_eq!(std::fs::read(&a).expect("read"), b"one");
         assert_eq!(std::fs::read(&b).expect("read"), b"two");
+    }
+
+    #[test]
+    fn a_hold_counts_written_as_durable_without_a_fsync() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let aof = AofAppender::open(
+            &dir.path().join("a"),
+            0,
+            FsyncPolicy::Always,
+            Box::new(|_| {}),
+        )
+        .expect("open");
+        aof.hold_fsync(true);
+        aof.append(b"x", 1);
+        assert!(wait(|| aof.synced() == 1));
+        assert_eq!(aof.fsyncs(), 0, "held");
+        aof.hold_fsync(false);
+        aof.append(b"y", 2);
+        assert!(wait(|| aof.fsyncs() > 0));
     }
 
     #[test]

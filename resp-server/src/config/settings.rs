@@ -30,6 +30,13 @@ pub struct AofSettings {
     pub load_truncated: bool,
     /// aof-timestamp-enabled: `#TS:` annotations, one per second with changes.
     pub timestamps: bool,
+    /// aof-disable-auto-gc: files a rewrite made history stay (listed as history).
+    pub disable_auto_gc: bool,
+    /// aof-rewrite-incremental-fsync: a rewrite's base is fsynced every 4 MB it writes.
+    pub incremental_fsync: bool,
+    /// no-appendfsync-on-rewrite: while a rewrite runs, writes are not fsynced (and
+    /// `always` replies do not wait for a fsync), as Redis trades it.
+    pub no_fsync_on_rewrite: bool,
     /// auto-aof-rewrite-percentage (0: never automatically).
     pub auto_rewrite_percentage: u64,
     /// auto-aof-rewrite-min-size.
@@ -283,6 +290,9 @@ impl Settings {
                 fsync: v.appendfsync().to_string(),
                 load_truncated: v.aof_load_truncated(),
                 timestamps: v.aof_timestamp_enabled(),
+                disable_auto_gc: v.aof_disable_auto_gc(),
+                incremental_fsync: v.aof_rewrite_incremental_fsync(),
+                no_fsync_on_rewrite: v.no_appendfsync_on_rewrite(),
                 auto_rewrite_percentage: v.auto_aof_rewrite_percentage().max(0) as u64,
                 auto_rewrite_min_size: v.auto_aof_rewrite_min_size().max(0) as u64,
             },

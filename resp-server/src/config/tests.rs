@@ -87,7 +87,6 @@ fn state(name: &str) -> State {
 fn every_durability_memory_and_security_directive_is_refused() {
     for name in [
         "aof-use-rdb-preamble",
-        "no-appendfsync-on-rewrite",
         "aof_rewrite_cpulist",
         "maxmemory-clients",
         "lfu-log-factor",
@@ -113,7 +112,13 @@ fn every_durability_memory_and_security_directive_is_refused() {
         assert!(matches!(state(name), State::Refused(_)), "{name}");
     }
     for name in DIRECTIVES.iter().map(|d| d.name) {
-        let honoured_aof = ["aof-load-truncated", "aof-timestamp-enabled"].contains(&name);
+        let honoured_aof = [
+            "aof-disable-auto-gc",
+            "aof-load-truncated",
+            "aof-rewrite-incremental-fsync",
+            "aof-timestamp-enabled",
+        ]
+        .contains(&name);
         if name.starts_with("tls-") || (name.starts_with("aof") && !honoured_aof) {
             assert!(matches!(state(name), State::Refused(_)), "{name}");
         }

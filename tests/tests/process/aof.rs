@@ -221,6 +221,10 @@ fn the_aof_rewrites_itself_past_its_growth_limit() {
                 "100",
                 "--auto-aof-rewrite-min-size",
                 "100kb",
+                "--aof-disable-auto-gc",
+                "yes",
+                "--no-appendfsync-on-rewrite",
+                "yes",
             ],
         ]
         .concat(),
@@ -233,6 +237,25 @@ fn the_aof_rewrites_itself_past_its_growth_limit() {
         "an automatic rewrite ran: {:?}",
         info(&mut c, "aof_current_size")
     );
+    // aof-disable-auto-gc keeps the files the rewrite replaced, listed as history.
+    let manifest = std::fs::read_to_string(
+        node.dir
+            .path()
+            .join("appendonlydir/appendonly.aof.manifest"),
+    )
+    .expect("a manifest");
+    let history: Vec<&str> = manifest
+        .lines()
+        .filter(|l| l.ends_with("type h"))
+        .filter_map(|l| l.split(' ').nth(1))
+        .collect();
+    assert!(!history.is_empty(), "{manifest}");
+    for name in history {
+        assert!(
+            node.dir.path().join("appendonlydir").join(name).exists(),
+            "{name} kept"
+        );
+    }
 }
 
 #[test]

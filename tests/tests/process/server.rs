@@ -137,12 +137,12 @@ fn unsupported_directives_stop_the_start() {
     }
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("node.conf");
-    std::fs::write(&conf, "port 7777\nno-appendfsync-on-rewrite yes\n").unwrap();
+    std::fs::write(&conf, "port 7777\nlfu-log-factor 5\n").unwrap();
     let err = refused(&[conf.to_str().unwrap()]);
     assert!(err.contains("at line 2"), "{err}");
     assert!(
         err.contains(
-            "Tessera does not support 'no-appendfsync-on-rewrite' yet (append-only file: planned)"
+            "Tessera does not support 'lfu-log-factor' yet (memory limits and eviction: planned)"
         ),
         "{err}"
     );
