@@ -64,6 +64,9 @@ enum Item {
 struct Queue {
     items: VecDeque<Item>,
     stop: bool,
+    /// The writer sleeps until woken: an append must wake it. While it is busy, or
+    /// naps between batches under load, appends only queue (no futex call each).
+    parked: bool,
 }
 
 struct Shared {
@@ -139,9 +142,7 @@ impl AofAppender {
         self.shared
             .pending
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        // The thread takes the whole queue when it wakes: only the first item of a
-        // batch needs to wake it, the others ride along without a futex call each.
-        let idle = q.items.is_empty();
+        let wake = q.parked;
         match q.items.back_mut() {
             Some(Item::Bytes(buf, at)) => {
                 buf.extend_from_slice(bytes);
@@ -150,7 +151,7 @@ impl AofAppender {
             _ => q.items.push_back(Item::Bytes(bytes.to_vec(), end)),
         }
         drop(q);
-        if idle {
+        if wake {
             self.shared.wake.notify_one();
         }
     }
@@ -253,29 +254,46 @@ impl Drop for AofAppender {
 fn write_loop(shared: &Shared, mut file: File) {
     let mut last_fsync = Instant::now();
     let mut dirty = false;
+    // The last batch had changes: more are likely, so nap instead of parking.
+    let mut busy = false;
     loop {
         let (items, stop) = {
             let mut q = lock(&shared.queue);
             while q.items.is_empty() && !q.stop {
-                let everysec =
-                    FsyncPolicy::of(shared.policy.load(Ordering::Acquire)) == FsyncPolicy::EverySec;
-                if dirty && everysec {
-                    let due = Duration::from_secs(1).saturating_sub(last_fsync.elapsed());
-                    if due.is_zero() {
-                        break;
-                    }
-                    q = shared
+                let policy = FsyncPolicy::of(shared.policy.load(Ordering::Acquire));
+                let fsync_due = (dirty && policy == FsyncPolicy::EverySec)
+                    .then(|| Duration::from_secs(1).saturating_sub(last_fsync.elapsed()));
+                if fsync_due.is_some_and(|d| d.is_zero()) {
+                    break;
+                }
+                let timed = |q, d| {
+                    shared
                         .wake
-                        .wait_timeout(q, due)
+                        .wait_timeout(q, d)
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .0;
-                } else {
-                    q = shared
+                        .0
+                };
+                if busy && policy != FsyncPolicy::Always {
+                    // Under load, a millisecond's changes go out in one write (Redis
+                    // writes once per event-loop turn); `always` cannot wait that long.
+                    busy = false;
+                    let nap = fsync_due.map_or(Duration::from_millis(1), |d| {
+                        d.min(Duration::from_millis(1))
+                    });
+                    q = timed(q, nap);
+                    continue;
+                }
+                q.parked = true;
+                q = match fsync_due {
+                    Some(due) => timed(q, due),
+                    None => shared
                         .wake
                         .wait(q)
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                }
+                        .unwrap_or_else(std::sync::PoisonError::into_inner),
+                };
+                q.parked = false;
             }
+            busy = !q.items.is_empty();
             (std::mem::take(&mut q.items), q.stop)
         };
         let policy = FsyncPolicy::of(shared.policy.load(Ordering::Acquire));
