@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 
-use redis::cluster::{ClusterClient, ClusterConnection, cluster_pipe};
+use redis::cluster::{ClusterClientBuilder, ClusterConnection, cluster_pipe};
 
 /// A cluster connection seeded with `ports`.
 pub fn cluster_connection(ports: &[u16]) -> ClusterConnection {
@@ -16,7 +16,14 @@ pub fn cluster_connection(ports: &[u16]) -> ClusterConnection {
         .iter()
         .map(|p| format!("redis://127.0.0.1:{p}/"))
         .collect();
-    ClusterClient::new(urls)
+    // Bounded retries and replies: a request the cluster cannot place (a node removed
+    // mid-load still named in a refreshed map) fails and is counted, never hangs.
+    ClusterClientBuilder::new(urls)
+        .retries(12)
+        .max_retry_wait(500)
+        .response_timeout(std::time::Duration::from_secs(5))
+        .connection_timeout(std::time::Duration::from_secs(5))
+        .build()
         .and_then(|c| c.get_connection())
         .expect("a cluster connection")
 }
