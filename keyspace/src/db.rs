@@ -7,9 +7,10 @@
 use foldhash::fast::FixedState;
 use parking_lot::{Mutex, MutexGuard};
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use crate::access::{AccessClock, AccessPolicy};
 use crate::compact_bytes::CompactBytes;
 use crate::hash_slot::{SLOT_COUNT, key_slot};
 use crate::slot_table::{ExpiryMode, SlotStats, SlotTable};
@@ -34,6 +35,41 @@ struct Shared {
     /// The hook, and the count of clients blocked on keys (all databases): zero keeps
     /// the hook off the path of every lock release.
     ready: OnceLock<(ReadyHook, Arc<AtomicUsize>)>,
+    /// The access clock's policy, packed by [`policy_code`]; read at every lock, so
+    /// a change applies to the next command on each slot without locking them all.
+    policy: AtomicU64,
+    /// The access clock's time, Unix seconds.
+    clock_s: AtomicU32,
+}
+
+impl Shared {
+    fn access_clock(&self) -> AccessClock {
+        AccessClock {
+            policy: policy_of(self.policy.load(Ordering::Relaxed)),
+            now_s: self.clock_s.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Packs a policy into one word: the LFU flag, the log factor, the decay time.
+fn policy_code(policy: AccessPolicy) -> u64 {
+    match policy {
+        AccessPolicy::Lru => 0,
+        AccessPolicy::Lfu {
+            log_factor,
+            decay_minutes,
+        } => 1 << 63 | u64::from(log_factor.min(i32::MAX as u32)) << 32 | u64::from(decay_minutes),
+    }
+}
+
+fn policy_of(code: u64) -> AccessPolicy {
+    if code >> 63 == 0 {
+        return AccessPolicy::Lru;
+    }
+    AccessPolicy::Lfu {
+        log_factor: (code >> 32 & 0x7FFF_FFFF) as u32,
+        decay_minutes: code as u32,
+    }
 }
 
 fn mode_code(mode: ExpiryMode) -> u8 {
@@ -182,12 +218,14 @@ impl Db {
             Some(ptr) => Held::Lent(unsafe { &mut *ptr }),
             None => Held::Own(cell.table.lock()),
         };
-        SlotGuard {
+        let mut guard = SlotGuard {
             table,
             cell,
             db: self,
             slot,
-        }
+        };
+        guard.set_access_clock(self.shared.access_clock());
+        guard
     }
 
     /// Runs `look` on the table of `slot` if its lock is free at this instant; `None`
@@ -396,6 +434,30 @@ impl Keyspace {
                 t.set_expiry_mode(mode);
             }
         }
+    }
+
+    /// Sets how key accesses are stamped (the eviction policy's LRU or LFU reading).
+    pub fn set_access_policy(&self, policy: AccessPolicy) {
+        (self.access_policy_setter())(policy);
+    }
+
+    /// [`Keyspace::set_access_policy`] as a function that outlives this borrow, for a
+    /// configuration hook.
+    pub fn access_policy_setter(&self) -> impl Fn(AccessPolicy) + Send + Sync + 'static {
+        let shared = self.shared.clone();
+        move |policy| shared.policy.store(policy_code(policy), Ordering::Relaxed)
+    }
+
+    /// Advances the access clock to `now_ms` (the server's cron calls it, as Redis's
+    /// serverCron refreshes its cached LRU clock).
+    pub fn set_access_time(&self, now_ms: i64) {
+        let seconds = u32::try_from(now_ms.max(0) / 1000).unwrap_or(u32::MAX);
+        self.shared.clock_s.store(seconds, Ordering::Relaxed);
+    }
+
+    /// The access clock as tables see it now.
+    pub fn access_clock(&self) -> AccessClock {
+        self.shared.access_clock()
     }
 
     /// The mode expired keys are handled in.

@@ -1,5 +1,5 @@
 //! Picking keys to evict when the node is over `maxmemory`, as Redis 7.0's evict.c
-//! picks them for the random and TTL policies.
+//! samples them.
 //!
 //! Redis samples a database's dict; Tessera's databases are 16384 slot tables, so a
 //! pick first finds a slot that holds candidates (from the per-slot counts published
@@ -19,7 +19,7 @@ pub enum Candidates {
     Volatile,
 }
 
-/// One key chosen for eviction: where it lives, and its deadline when it was seen.
+/// One key chosen for eviction: where it lives, and how it looked when it was seen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pick {
     /// Database number.
@@ -30,6 +30,9 @@ pub struct Pick {
     pub key: CompactBytes,
     /// Its deadline when sampled (volatile picks only).
     pub deadline: Option<i64>,
+    /// How good a candidate its access clock makes it for the LRU and LFU policies,
+    /// higher first (`crate::access::AccessClock::eviction_rank`).
+    pub rank: u64,
 }
 
 /// Random probes for a slot with candidates before walking the slots in order. A
@@ -63,30 +66,40 @@ pub fn random_pick(db: &Db, which: Candidates, random: &mut dyn FnMut() -> u64) 
         // The published counts can lag, so the locked table has the last word.
         let table = db.lock(slot);
         let r = random();
+        let clock = table.access_clock();
         let found = match which {
-            Candidates::AllKeys => table.random_key(r).map(|k| (k.clone(), None)),
-            Candidates::Volatile => table
-                .random_volatile(r)
-                .map(|(k, at)| (k.clone(), Some(at))),
+            Candidates::AllKeys => table
+                .random_entry(r)
+                .map(|e| (e.key.clone(), None, e.access)),
+            Candidates::Volatile => table.random_volatile(r).map(|(k, at)| {
+                let stamp = table.access_stamp(k.as_bytes(), i64::MIN).unwrap_or(0);
+                (k.clone(), Some(at), stamp)
+            }),
         };
-        if let Some((key, deadline)) = found {
+        if let Some((key, deadline, stamp)) = found {
             return Some(Pick {
                 db: db.index(),
                 slot,
                 key,
                 deadline,
+                rank: clock.eviction_rank(stamp),
             });
         }
     }
     None
 }
 
-/// Up to `count` random keys with a deadline from `db`, each with its deadline: the
-/// volatile-ttl policy's sample (Redis's dictGetSomeKeys on the expires dict).
-pub fn sample_volatile(db: &Db, count: usize, random: &mut dyn FnMut() -> u64) -> Vec<Pick> {
+/// Up to `count` random candidates from `db`: the sample the TTL, LRU and LFU
+/// policies rank (Redis's dictGetSomeKeys on the dict or the expires of a database).
+pub fn sample(
+    db: &Db,
+    which: Candidates,
+    count: usize,
+    random: &mut dyn FnMut() -> u64,
+) -> Vec<Pick> {
     let mut out = Vec::with_capacity(count);
     for _ in 0..count {
-        match random_pick(db, Candidates::Volatile, random) {
+        match random_pick(db, which, random) {
             Some(pick) => out.push(pick),
             None => break,
         }
@@ -137,7 +150,7 @@ mod tests {
             put(&db, &format!("k{i}"), (i % 2 == 0).then_some(1000 + i));
         }
         let mut random = rng();
-        let sample = sample_volatile(&db, 50, &mut random);
+        let sample = sample(&db, Candidates::Volatile, 50, &mut random);
         assert_eq!(sample.len(), 50);
         for pick in sample {
             let mut t = db.lock(pick.slot);

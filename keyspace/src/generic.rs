@@ -25,14 +25,19 @@ pub fn delete_lazily(t: &mut SlotTable, key: &[u8], lazy: bool, now: i64) -> boo
     }
 }
 
-/// EXISTS / TOUCH of one key.
+/// EXISTS of one key: looks without counting an access, as Redis's.
 pub fn exists(t: &mut SlotTable, key: &[u8], now: i64) -> bool {
+    t.read_untouched(key, now).is_some()
+}
+
+/// TOUCH of one key: an access, for the LRU and LFU clocks.
+pub fn touch(t: &mut SlotTable, key: &[u8], now: i64) -> bool {
     t.read(key, now).is_some()
 }
 
-/// TYPE.
+/// TYPE: looks without counting an access, as Redis's.
 pub fn value_type(t: &mut SlotTable, key: &[u8], now: i64) -> Option<ValueType> {
-    t.read(key, now).map(|v| v.value_type())
+    t.read_untouched(key, now).map(|v| v.value_type())
 }
 
 /// OBJECT ENCODING.
@@ -120,7 +125,8 @@ pub enum TimeToLive {
 
 /// TTL / PTTL / EXPIRETIME / PEXPIRETIME.
 pub fn time_to_live(t: &mut SlotTable, key: &[u8], now: i64) -> TimeToLive {
-    if t.read(key, now).is_none() {
+    // Looks without counting an access, as Redis's TTL.
+    if t.read_untouched(key, now).is_none() {
         return TimeToLive::Missing;
     }
     match t.deadline(key) {

@@ -7,6 +7,7 @@
 //! functions over a locked [`SlotTable`] that take the current time as an argument;
 //! this crate knows nothing of sockets, RESP or cluster topology.
 
+pub mod access;
 pub mod active_expire;
 pub mod collections;
 mod compact_bytes;

@@ -11,6 +11,7 @@ use hashbrown::hash_table::Entry as TableEntry;
 use indexmap::IndexMap;
 use std::hash::BuildHasher;
 
+use crate::access::AccessClock;
 use crate::compact_bytes::CompactBytes;
 use crate::value::Value;
 
@@ -21,6 +22,8 @@ pub struct Entry {
     pub key: CompactBytes,
     /// Its value.
     pub value: Value,
+    /// Its access clock (`crate::access`): what LRU and LFU eviction rank it by.
+    pub access: u32,
 }
 
 /// Counters a slot keeps for INFO; summed over slots on demand so the hot path never
@@ -68,6 +71,10 @@ pub struct SlotTable {
     reclaimed: Vec<CompactBytes>,
     /// Counters for INFO.
     pub stats: SlotStats,
+    /// What accesses are stamped with; refreshed each time the table is locked.
+    clock: AccessClock,
+    /// State of the generator behind the LFU counter's coin flips.
+    coin: u32,
 }
 
 /// The most entries [`SlotTable::random_key`] walks to reach its pick.
@@ -90,7 +97,32 @@ impl SlotTable {
             mode: ExpiryMode::default(),
             reclaimed: Vec::new(),
             stats: SlotStats::default(),
+            clock: AccessClock::default(),
+            coin: 0x9E37_79B9,
         }
+    }
+
+    /// Sets the policy and time accesses are stamped with from now on.
+    #[inline]
+    pub fn set_access_clock(&mut self, clock: AccessClock) {
+        self.clock = clock;
+    }
+
+    /// The policy and time accesses are stamped with.
+    pub fn access_clock(&self) -> AccessClock {
+        self.clock
+    }
+
+    /// The access stamp of `entry` after one more access. The LFU counter's coin is a
+    /// xorshift per table: quality hardly matters, cost and no shared state do.
+    #[inline]
+    fn touch(clock: AccessClock, coin: &mut u32, entry: &mut Entry) {
+        let mut x = *coin;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        *coin = x;
+        entry.access = clock.touched(entry.access, x);
     }
 
     /// Sets what happens to expired keys from now on.
@@ -182,9 +214,43 @@ impl SlotTable {
             .map(|e| &e.value)
     }
 
-    /// Like [`SlotTable::get`], counting a keyspace hit or miss.
+    /// Like [`SlotTable::get`], counting a keyspace hit or miss and the access (a
+    /// read by a command, Redis's lookupKeyRead).
     #[inline]
     pub fn read(&mut self, key: &[u8], now: i64) -> Option<&Value> {
+        if self.expired(key, now) {
+            self.stats.misses += 1;
+            return None;
+        }
+        let hash = self.hash_key(key);
+        match self.entries.find_mut(hash, |e| e.key.as_bytes() == key) {
+            Some(e) => {
+                self.stats.hits += 1;
+                Self::touch(self.clock, &mut self.coin, e);
+                Some(&e.value)
+            }
+            None => {
+                self.stats.misses += 1;
+                None
+            }
+        }
+    }
+
+    /// The live value of `key` for modification in place, counting the access.
+    #[inline]
+    pub fn get_mut(&mut self, key: &[u8], now: i64) -> Option<&mut Value> {
+        if self.expired(key, now) {
+            return None;
+        }
+        let hash = self.hash_key(key);
+        let entry = self.entries.find_mut(hash, |e| e.key.as_bytes() == key)?;
+        Self::touch(self.clock, &mut self.coin, entry);
+        Some(&mut entry.value)
+    }
+
+    /// Like [`SlotTable::read`] without counting the access: EXISTS, TYPE and the
+    /// like look without touching, as Redis's LOOKUP_NOTOUCH.
+    pub fn read_untouched(&mut self, key: &[u8], now: i64) -> Option<&Value> {
         if self.expired(key, now) {
             self.stats.misses += 1;
             return None;
@@ -202,16 +268,24 @@ impl SlotTable {
         }
     }
 
-    /// The live value of `key` for modification in place.
-    #[inline]
-    pub fn get_mut(&mut self, key: &[u8], now: i64) -> Option<&mut Value> {
-        if self.expired(key, now) {
+    /// The access stamp of a live `key`, without counting an access.
+    pub fn access_stamp(&self, key: &[u8], now: i64) -> Option<u32> {
+        if self.deadline(key).is_some_and(|at| is_past(at, now)) {
             return None;
         }
         let hash = self.hash_key(key);
         self.entries
-            .find_mut(hash, |e| e.key.as_bytes() == key)
-            .map(|e| &mut e.value)
+            .find(hash, |e| e.key.as_bytes() == key)
+            .map(|e| e.access)
+    }
+
+    /// Sets the access stamp of an existing `key` (RESTORE's IDLETIME and FREQ, an RDB's
+    /// idle times and frequencies).
+    pub fn set_access_stamp(&mut self, key: &[u8], stamp: u32) {
+        let hash = self.hash_key(key);
+        if let Some(e) = self.entries.find_mut(hash, |e| e.key.as_bytes() == key) {
+            e.access = stamp;
+        }
     }
 
     /// True when `key` exists and is live.
@@ -230,6 +304,9 @@ impl SlotTable {
             |e| hasher.hash_one(e.key.as_bytes()),
         ) {
             TableEntry::Occupied(mut o) => {
+                // An overwrite is an access of the key (Redis's lookupKeyWrite before
+                // dbOverwrite, which keeps the LFU counter).
+                Self::touch(self.clock, &mut self.coin, o.get_mut());
                 let old = std::mem::replace(&mut o.get_mut().value, value);
                 crate::lazyfree::discard_overwritten(old);
                 true
@@ -238,6 +315,7 @@ impl SlotTable {
                 v.insert(Box::new(Entry {
                     key: CompactBytes::new(key),
                     value,
+                    access: self.clock.fresh(),
                 }));
                 false
             }
@@ -323,18 +401,17 @@ impl SlotTable {
         self.entries.iter().nth(index).map(|b| &**b)
     }
 
-    /// A key picked by `random` for eviction, expired or not. The table has no
+    /// An entry picked by `random` for eviction, expired or not. The table has no
     /// positional access, so the pick walks at most [`RANDOM_WALK`] entries from the
     /// start of the table's order: a slot with more keys than that gives its first ones
     /// (in hash order, itself unrelated to the keys' names or ages) rather than walking
     /// every key on each eviction.
-    pub fn random_key(&self, random: u64) -> Option<&CompactBytes> {
+    pub fn random_entry(&self, random: u64) -> Option<&Entry> {
         let span = self.entries.len().min(RANDOM_WALK);
         if span == 0 {
             return None;
         }
         self.nth_entry((random % span as u64) as usize)
-            .map(|e| &e.key)
     }
 
     /// A key with a deadline picked by `random`, with that deadline.

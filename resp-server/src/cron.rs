@@ -19,6 +19,9 @@ pub async fn run(node: Arc<Node>) {
             _ = tick.tick() => {}
         }
         ticks += 1;
+        // Redis refreshes its cached LRU clock in serverCron, also at one-second
+        // resolution: a 100 ms tick keeps the keys' access stamps within a tick of it.
+        node.keyspace().set_access_time(crate::clock::unix_ms());
         if node.config().settings_guard().memory.maxmemory > 0 {
             // Bounds the estimate's staleness when few commands run (see
             // Eviction::used).

@@ -373,3 +373,5 @@ pub const SORT_GET_CLUSTER: &str = "ERR GET option of SORT denied in Cluster mod
 pub const SORT_NOT_DOUBLE: &str = "ERR One or more scores can't be converted into double";
 /// OBJECT FREQ without an LFU maxmemory policy.
 pub const NO_LFU: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+/// OBJECT IDLETIME while an LFU policy uses the access clock as a counter.
+pub const NO_LRU: &str = "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";

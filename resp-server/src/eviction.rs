@@ -16,7 +16,7 @@ use parking_lot::Mutex;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use tessera_keyspace::evict::{Candidates, Pick, random_pick, sample_volatile};
+use tessera_keyspace::evict::{Candidates, Pick, random_pick, sample};
 
 use crate::config::{EvictionPolicy, MemorySettings};
 use crate::node::Node;
@@ -33,7 +33,7 @@ const WRITES_PER_PROBE: u64 = 64;
 /// How old the allocator's figure may be when it confirms a refusal.
 const CONFIRM_INTERVAL: Duration = Duration::from_millis(1);
 
-/// Size of the volatile-ttl candidate pool, Redis's EVPOOL_SIZE.
+/// Size of the candidate pool of the TTL, LRU and LFU policies, Redis's EVPOOL_SIZE.
 const POOL_SIZE: usize = 16;
 
 /// How one eviction pass ended (Redis's EVICT_OK, EVICT_RUNNING, EVICT_FAIL).
@@ -54,8 +54,10 @@ pub enum Outcome {
 /// eviction pool and its database cursor in statics.
 #[derive(Default)]
 struct Cursor {
-    /// volatile-ttl's best candidates so far, nearest deadline first.
+    /// The best candidates so far of the sampling policies, best first.
     pool: Vec<Pick>,
+    /// The policy that ranked the pool: a change of policy starts a new one.
+    pool_policy: Option<EvictionPolicy>,
     /// The database the random policies try next.
     next_db: usize,
     /// Since when the node has been over the limit without getting back under it
@@ -346,14 +348,22 @@ impl Cursor {
                 }
                 None
             }
-            EvictionPolicy::VolatileTtl => {
+            policy => {
                 // Sample every database, so the choice is not local to one (Redis's
                 // evictionPoolPopulate), and keep the best candidates seen so far.
+                if self.pool_policy != Some(policy) {
+                    self.pool.clear();
+                    self.pool_policy = Some(policy);
+                }
+                let which = match policy {
+                    EvictionPolicy::AllKeysLru | EvictionPolicy::AllKeysLfu => Candidates::AllKeys,
+                    _ => Candidates::Volatile,
+                };
                 let mut sampled = 0;
                 for (_, db) in keyspace.existing() {
-                    for pick in sample_volatile(db, memory.samples, &mut random) {
+                    for pick in sample(db, which, memory.samples, &mut random) {
                         sampled += 1;
-                        self.offer(pick);
+                        self.offer(pick, policy);
                     }
                 }
                 if sampled == 0 {
@@ -365,10 +375,10 @@ impl Cursor {
         }
     }
 
-    /// Adds a sampled key to the pool if it is among the [`POOL_SIZE`] nearest
-    /// deadlines seen, once.
-    fn offer(&mut self, pick: Pick) {
-        let deadline = pick.deadline.unwrap_or(i64::MAX);
+    /// Adds a sampled key to the pool if it is among the [`POOL_SIZE`] best
+    /// candidates seen, once.
+    fn offer(&mut self, pick: Pick, policy: EvictionPolicy) {
+        let rank = score(&pick, policy);
         if self
             .pool
             .iter()
@@ -376,14 +386,23 @@ impl Cursor {
         {
             return;
         }
-        let at = self
-            .pool
-            .partition_point(|p| p.deadline.unwrap_or(i64::MAX) <= deadline);
+        let at = self.pool.partition_point(|p| score(p, policy) >= rank);
         if at >= POOL_SIZE {
             return;
         }
         self.pool.insert(at, pick);
         self.pool.truncate(POOL_SIZE);
+    }
+}
+
+/// How good a candidate `pick` is under `policy`, higher first: the nearest deadline
+/// for volatile-ttl, else the rank its access clock gave it.
+fn score(pick: &Pick, policy: EvictionPolicy) -> u64 {
+    match policy {
+        EvictionPolicy::VolatileTtl => {
+            u64::MAX - pick.deadline.map_or(u64::MAX, |d| d.max(0) as u64)
+        }
+        _ => pick.rank,
     }
 }
 
@@ -432,6 +451,7 @@ mod tests {
             slot: 0,
             key: tessera_keyspace::CompactBytes::new(key.as_bytes()),
             deadline: Some(deadline),
+            rank: 0,
         }
     }
 
@@ -439,16 +459,30 @@ mod tests {
     fn the_pool_keeps_the_nearest_deadlines_once() {
         let mut cursor = Cursor::default();
         for i in (0..40).rev() {
-            cursor.offer(pick(&format!("k{i}"), 1000 + i));
+            cursor.offer(pick(&format!("k{i}"), 1000 + i), TTL);
         }
-        cursor.offer(pick("k3", 1003));
+        cursor.offer(pick("k3", 1003), TTL);
         assert_eq!(cursor.pool.len(), POOL_SIZE);
         let deadlines: Vec<i64> = cursor.pool.iter().filter_map(|p| p.deadline).collect();
         assert_eq!(
             deadlines,
             (1000..1000 + POOL_SIZE as i64).collect::<Vec<_>>()
         );
-        cursor.offer(pick("late", 5000));
+        cursor.offer(pick("late", 5000), TTL);
         assert!(cursor.pool.iter().all(|p| p.key.as_bytes() != b"late"));
+    }
+
+    const TTL: EvictionPolicy = EvictionPolicy::VolatileTtl;
+
+    #[test]
+    fn the_clock_policies_pool_the_highest_ranks() {
+        let mut cursor = Cursor::default();
+        for rank in [5, 90, 20, 70] {
+            let mut p = pick(&format!("r{rank}"), 0);
+            p.rank = rank;
+            cursor.offer(p, EvictionPolicy::AllKeysLru);
+        }
+        let ranks: Vec<u64> = cursor.pool.iter().map(|p| p.rank).collect();
+        assert_eq!(ranks, [90, 70, 20, 5]);
     }
 }

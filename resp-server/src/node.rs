@@ -139,6 +139,12 @@ impl Node {
                 s.lazyfree_lazy_server_del,
             )
         });
+        // Keys' access clocks follow the eviction policy (LRU stamps or LFU counters),
+        // switched at once by CONFIG SET; the cron advances their time.
+        keyspace.set_access_time(crate::clock::unix_ms());
+        keyspace.set_access_policy(settings.memory.access_policy());
+        let clocks = keyspace.access_policy_setter();
+        config.on_change(move |s| clocks(s.memory.access_policy()));
         let eviction = crate::eviction::Eviction::default();
         // A CONFIG SET of maxmemory (or its policy) is acted on at once, as Redis's
         // does, by the background thread rather than the next command.

@@ -16,6 +16,10 @@ pub struct RdbEntry {
     pub value: Value,
     /// Its deadline (Unix ms), if any.
     pub deadline: Option<i64>,
+    /// Seconds since its last access, saved under an LRU policy.
+    pub idle_seconds: Option<u64>,
+    /// Its LFU counter, saved under an LFU policy.
+    pub freq: Option<u8>,
 }
 
 /// One item of an RDB stream.
@@ -134,7 +138,7 @@ impl<R: Read> RdbReader<R> {
         if self.done {
             return Ok(RdbItem::End);
         }
-        let mut deadline = None;
+        let (mut deadline, mut idle_seconds, mut freq) = (None, None, None);
         loop {
             let code = self.src.byte()?;
             match code {
@@ -159,12 +163,12 @@ impl<R: Read> RdbReader<R> {
                     let secs = i32::from_le_bytes(bytes.try_into().expect("4 bytes"));
                     deadline = Some(i64::from(secs) * 1000);
                 }
-                // LRU/LFU hints apply to the next key; Tessera does not keep them.
+                // LRU/LFU hints apply to the next key.
                 op::FREQ => {
-                    self.src.byte()?;
+                    freq = Some(self.src.byte()?);
                 }
                 op::IDLE => {
-                    read_plain_length(&mut self.src)?;
+                    idle_seconds = Some(read_plain_length(&mut self.src)?);
                 }
                 op::MODULE_AUX | op::FUNCTION2 | op::FUNCTION_PRE_GA => {
                     return Err(RdbError::UnsupportedOpcode(code));
@@ -176,6 +180,8 @@ impl<R: Read> RdbReader<R> {
                         key,
                         value,
                         deadline,
+                        idle_seconds,
+                        freq,
                     }));
                 }
             }

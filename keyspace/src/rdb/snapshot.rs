@@ -133,6 +133,16 @@ pub fn load_keyspace<R: Read>(
                 if let Some(at) = e.deadline {
                     t.set_deadline(&e.key, at);
                 }
+                // The saved hint applies if the policy in force reads that kind.
+                let clock = t.access_clock();
+                let stamp = match (e.idle_seconds, e.freq) {
+                    (Some(idle), _) => clock.with_idle(idle),
+                    (_, Some(freq)) => clock.with_frequency(freq),
+                    _ => None,
+                };
+                if let Some(stamp) = stamp {
+                    t.set_access_stamp(&e.key, stamp);
+                }
                 stats.loaded += 1;
             }
         }

@@ -281,10 +281,12 @@ fn mix_digest(digest: &mut [u8; 20], data: &[u8]) {
 }
 
 /// DEBUG OBJECT: the low-level facts Redis shows about a value. `refcount` is
-/// Redis's: shared small integers (0 to 9999) have the shared count. Tessera keeps no
-/// access clock per key, so `lru` is the clock now and the idle time 0.
+/// Redis's: shared small integers (0 to 9999) have the shared count. `lru` is the low
+/// 24 bits of the key's access stamp, as Redis's field is 24 bits wide.
 fn object(ctx: &mut Ctx<'_>, key: &[u8]) {
     let mut table = ctx.db().lock(key_slot(key));
+    let clock = table.access_clock();
+    let stamp = table.access_stamp(key, i64::MIN).unwrap_or(clock.now_s);
     let Some(value) = table.get(key, i64::MIN) else {
         ctx.reply.error("ERR no such key");
         return;
@@ -307,9 +309,10 @@ fn object(ctx: &mut Ctx<'_>, key: &[u8]) {
     let mut serialized = Vec::new();
     tessera_keyspace::rdb::encode_value(&mut serialized, value, ctx.settings.rdbcompression);
     let serialized = serialized.len() - 1;
-    let lru = (crate::clock::unix_ms() / 1000) & ((1 << 24) - 1);
+    let lru = stamp & ((1 << 24) - 1);
+    let idle = clock.idle_seconds(stamp);
     let text = format!(
-        "Value at:{:p} refcount:{refcount} encoding:{} serializedlength:{serialized} lru:{lru} lru_seconds_idle:0",
+        "Value at:{:p} refcount:{refcount} encoding:{} serializedlength:{serialized} lru:{lru} lru_seconds_idle:{idle}",
         value as *const Value,
         encoding.name()
     );

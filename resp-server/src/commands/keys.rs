@@ -35,11 +35,24 @@ pub(super) fn del(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 pub(super) fn exists(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    count_found(ctx, args, generic::exists)
+}
+
+pub(super) fn touch(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    count_found(ctx, args, generic::touch)
+}
+
+/// Replies with how many of the keys `look` finds.
+fn count_found(
+    ctx: &mut Ctx<'_>,
+    args: Args<'_>,
+    look: fn(&mut tessera_keyspace::SlotTable, &[u8], i64) -> bool,
+) {
     let db = ctx.db();
     let mut locks = db.lock_keys(args.iter_from(1));
     let found = args
         .iter_from(1)
-        .filter(|k| generic::exists(locks.for_key(k), k, ctx.now_ms))
+        .filter(|k| look(locks.for_key(k), k, ctx.now_ms))
         .count();
     ctx.reply.int(found as i64);
 }
@@ -272,7 +285,6 @@ pub(super) fn object_encoding(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 pub(super) fn object_help(ctx: &mut Ctx<'_>, _args: Args<'_>) {
-    // Redis's text, less IDLETIME: Tessera keeps no access clock per key.
     help_reply(
         ctx.reply,
         "OBJECT",
@@ -283,6 +295,9 @@ pub(super) fn object_help(ctx: &mut Ctx<'_>, _args: Args<'_>) {
             "FREQ <key>",
             "    Return the access frequency index of the <key>. The returned integer is",
             "    proportional to the logarithm of the recent access frequency of the key.",
+            "IDLETIME <key>",
+            "    Return the idle time of the <key>, that is the approximated number of",
+            "    seconds elapsed since the last access to the key.",
             "REFCOUNT <key>",
             "    Return the number of references of the value associated with the specified",
             "    <key>.",
@@ -290,17 +305,38 @@ pub(super) fn object_help(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     );
 }
 
-/// OBJECT FREQ: nil for a missing key, else Redis's error for a node without an LFU
-/// policy (Tessera refuses maxmemory-policy until eviction exists).
+/// OBJECT FREQ: the key's LFU counter, decayed to now; refused unless an LFU policy
+/// keeps the counters.
 pub(super) fn object_freq(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let key = args.get(2);
-    let db = ctx.db();
-    let exists = db.lock(key_slot(key)).get(key, ctx.now_ms).is_some();
-    if exists {
-        ctx.reply.error(errors::NO_LFU);
-    } else {
-        ctx.reply.null();
+    let Some((clock, stamp)) = access_stamp(ctx, args.get(2)) else {
+        return ctx.reply.null();
+    };
+    if !ctx.settings.memory.policy.is_lfu() {
+        return ctx.reply.error(errors::NO_LFU);
     }
+    ctx.reply.int(i64::from(clock.frequency(stamp)));
+}
+
+/// OBJECT IDLETIME: seconds since the key was last accessed; refused while an LFU
+/// policy uses the clock as a counter.
+pub(super) fn object_idletime(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let Some((clock, stamp)) = access_stamp(ctx, args.get(2)) else {
+        return ctx.reply.null();
+    };
+    if ctx.settings.memory.policy.is_lfu() {
+        return ctx.reply.error(errors::NO_LRU);
+    }
+    ctx.reply.int(clock.idle_seconds(stamp) as i64);
+}
+
+/// The access clock and a live key's stamp, looked at without counting an access.
+fn access_stamp(
+    ctx: &mut Ctx<'_>,
+    key: &[u8],
+) -> Option<(tessera_keyspace::access::AccessClock, u32)> {
+    let table = ctx.db().lock(key_slot(key));
+    let stamp = table.access_stamp(key, ctx.now_ms)?;
+    Some((table.access_clock(), stamp))
 }
 
 /// OBJECT REFCOUNT: INT_MAX for the small integers Redis shares, 1 otherwise.

@@ -71,19 +71,38 @@ pub(super) fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if let Some(at) = deadline {
         table.set_deadline(key, at);
     }
+    // As Redis's objectSetLRUOrLFU: each option applies only under the policy that
+    // reads that kind of clock.
+    let clock = table.access_clock();
+    let stamp = match (options.idle_seconds, options.freq) {
+        (Some(idle), _) => clock.with_idle(idle.max(0) as u64),
+        (_, Some(freq)) => clock.with_frequency(freq),
+        _ => None,
+    };
+    if let Some(stamp) = stamp {
+        table.set_access_stamp(key, stamp);
+    }
     if ctx.records_changes() {
         let at = deadline.unwrap_or(0).to_string();
-        ctx.propagate(
-            &mut table,
-            &[
-                b"RESTORE",
-                key,
-                at.as_bytes(),
-                args.get(3),
-                b"ABSTTL",
-                b"REPLACE",
-            ],
+        let (idle, freq) = (
+            options.idle_seconds.map(|i| i.to_string()),
+            options.freq.map(|f| f.to_string()),
         );
+        let mut command: Vec<&[u8]> = vec![
+            b"RESTORE",
+            key,
+            at.as_bytes(),
+            args.get(3),
+            b"ABSTTL",
+            b"REPLACE",
+        ];
+        if let Some(idle) = &idle {
+            command.extend([b"IDLETIME".as_slice(), idle.as_bytes()]);
+        }
+        if let Some(freq) = &freq {
+            command.extend([b"FREQ".as_slice(), freq.as_bytes()]);
+        }
+        ctx.propagate(&mut table, &command);
     }
     ctx.reply.ok();
 }

@@ -311,6 +311,7 @@ pub fn handler(id: CommandId) -> Handler {
         C::Multi => transaction::multi,
         C::ObjectEncoding => keys::object_encoding,
         C::ObjectFreq => keys::object_freq,
+        C::ObjectIdletime => keys::object_idletime,
         C::ObjectHelp => keys::object_help,
         C::ObjectRefcount => keys::object_refcount,
         C::Persist => expiry::persist,
@@ -370,7 +371,7 @@ pub fn handler(id: CommandId) -> Handler {
         C::Sunionstore => sets::sunionstore,
         C::Sync => replication::sync_command,
         C::Time => server::time,
-        C::Touch => keys::exists,
+        C::Touch => keys::touch,
         C::Ttl => expiry::ttl_command,
         C::Type => keys::type_,
         C::Unlink => keys::del,
@@ -433,7 +434,7 @@ fn help_reply(reply: &mut Reply, command: &str, lines: &[&str]) {
         reply.simple(line);
     }
     reply.simple("HELP");
-    reply.simple("    Print this help.");
+    reply.simple("    Prints this help.");
 }
 
 /// True when `arg` equals `word`, ignoring ASCII case.

@@ -127,6 +127,14 @@ pub enum EvictionPolicy {
     VolatileRandom,
     /// The key with the nearest deadline among a sample.
     VolatileTtl,
+    /// The least recently used key among a sample.
+    AllKeysLru,
+    /// The least recently used key with a deadline among a sample.
+    VolatileLru,
+    /// The least frequently used key among a sample.
+    AllKeysLfu,
+    /// The least frequently used key with a deadline among a sample.
+    VolatileLfu,
 }
 
 impl EvictionPolicy {
@@ -137,7 +145,35 @@ impl EvictionPolicy {
             EvictionPolicy::AllKeysRandom => "allkeys-random",
             EvictionPolicy::VolatileRandom => "volatile-random",
             EvictionPolicy::VolatileTtl => "volatile-ttl",
+            EvictionPolicy::AllKeysLru => "allkeys-lru",
+            EvictionPolicy::VolatileLru => "volatile-lru",
+            EvictionPolicy::AllKeysLfu => "allkeys-lfu",
+            EvictionPolicy::VolatileLfu => "volatile-lfu",
         }
+    }
+
+    /// The policy named `name`, as `maxmemory-policy` spells it.
+    pub fn from_name(name: &str) -> Option<EvictionPolicy> {
+        [
+            EvictionPolicy::NoEviction,
+            EvictionPolicy::AllKeysRandom,
+            EvictionPolicy::VolatileRandom,
+            EvictionPolicy::VolatileTtl,
+            EvictionPolicy::AllKeysLru,
+            EvictionPolicy::VolatileLru,
+            EvictionPolicy::AllKeysLfu,
+            EvictionPolicy::VolatileLfu,
+        ]
+        .into_iter()
+        .find(|p| p.name() == name)
+    }
+
+    /// True for the policies that read keys' access clocks as LFU counters.
+    pub fn is_lfu(self) -> bool {
+        matches!(
+            self,
+            EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu
+        )
     }
 }
 
@@ -146,14 +182,32 @@ impl EvictionPolicy {
 pub struct MemorySettings {
     /// maxmemory, bytes (0: no limit).
     pub maxmemory: u64,
-    /// maxmemory-policy (the LRU and LFU values are refused when set).
+    /// maxmemory-policy.
     pub policy: EvictionPolicy,
-    /// maxmemory-samples: keys sampled per database by volatile-ttl.
+    /// maxmemory-samples: keys sampled per database by the TTL, LRU and LFU policies.
     pub samples: usize,
+    /// lfu-log-factor: how many accesses it takes to raise a key's LFU counter.
+    pub lfu_log_factor: u32,
+    /// lfu-decay-time: minutes per decrement of an unused key's LFU counter.
+    pub lfu_decay_minutes: u32,
     /// maxmemory-eviction-tenacity, 0..100: how long one eviction run may last.
     pub tenacity: u32,
     /// replica-ignore-maxmemory: a replica leaves eviction to its master.
     pub replica_ignore_maxmemory: bool,
+}
+
+impl MemorySettings {
+    /// How keys' access clocks are read and advanced under these settings.
+    pub fn access_policy(&self) -> tessera_keyspace::access::AccessPolicy {
+        if self.policy.is_lfu() {
+            tessera_keyspace::access::AccessPolicy::Lfu {
+                log_factor: self.lfu_log_factor,
+                decay_minutes: self.lfu_decay_minutes,
+            }
+        } else {
+            tessera_keyspace::access::AccessPolicy::Lru
+        }
+    }
 }
 
 /// The replication directives.
@@ -345,14 +399,11 @@ impl Settings {
             },
             memory: MemorySettings {
                 maxmemory: v.maxmemory().max(0) as u64,
-                policy: match v.maxmemory_policy() {
-                    "allkeys-random" => EvictionPolicy::AllKeysRandom,
-                    "volatile-random" => EvictionPolicy::VolatileRandom,
-                    "volatile-ttl" => EvictionPolicy::VolatileTtl,
-                    // The clock policies never get here (config::checks refuses them).
-                    _ => EvictionPolicy::NoEviction,
-                },
+                policy: EvictionPolicy::from_name(v.maxmemory_policy())
+                    .expect("the directive's enum lists exactly the policies"),
                 samples: v.maxmemory_samples().max(1) as usize,
+                lfu_log_factor: v.lfu_log_factor().clamp(0, i64::from(i32::MAX)) as u32,
+                lfu_decay_minutes: v.lfu_decay_time().clamp(0, i64::from(i32::MAX)) as u32,
                 tenacity: v.maxmemory_eviction_tenacity().clamp(0, 100) as u32,
                 replica_ignore_maxmemory: v.replica_ignore_maxmemory(),
             },

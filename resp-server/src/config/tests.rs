@@ -89,7 +89,6 @@ fn every_durability_memory_and_security_directive_is_refused() {
         "aof-use-rdb-preamble",
         "aof_rewrite_cpulist",
         "maxmemory-clients",
-        "lfu-log-factor",
         "client-output-buffer-limit",
         "cluster-link-sendbuf-limit",
         "tls-port",
@@ -177,11 +176,8 @@ fn refused_directives_accept_only_their_default() {
         v.apply("maxmemory-clients", &args(&["10mb"])),
         Err(DirectiveError::Unsupported(m)) if m.contains("'maxmemory-clients'") && m.contains("memory limits")
     ));
-    // A honoured directive may still refuse some of its values.
-    assert!(matches!(
-        v.apply("maxmemory-policy", &args(&["allkeys-lru"])),
-        Err(DirectiveError::Unsupported(m)) if m.contains("'allkeys-lru'")
-    ));
+    v.apply("maxmemory-policy", &args(&["allkeys-lru"]))
+        .unwrap();
     v.apply("maxmemory-policy", &args(&["volatile-ttl"]))
         .unwrap();
     // An invalid value is reported as invalid, before asking whether it is supported.
@@ -243,18 +239,6 @@ fn config_set_refuses_unsupported_values_and_accepts_inert_ones() {
     );
     assert_eq!(c.settings().timeout_secs, 0);
     assert_eq!(c.get(&[b"maxmemory-clients"])[0].1, "0");
-    assert!(
-        c.set(
-            &[
-                (b"maxmemory", b"1gb"),
-                (b"maxmemory-policy", b"allkeys-lfu")
-            ],
-            true
-        )
-        .unwrap_err()
-        .contains("Tessera does not support maxmemory-policy 'allkeys-lfu' yet")
-    );
-    assert_eq!(c.settings().memory.maxmemory, 0);
     c.set(
         &[
             (b"maxmemory", b"1gb"),

@@ -2,6 +2,7 @@
 //! clients, in one binary (one link instead of one per file). The failover tests have
 //! their own binary, `failover`, so no other test competes with them for the CPU.
 
+mod access_clock;
 mod admin;
 mod aof;
 mod arity;

@@ -2,7 +2,7 @@
 //! text (in MULTI at queue time, and at EXEC) while reads and deletes go on;
 //! allkeys-random keeps used memory near the limit; volatile-ttl evicts the nearest
 //! deadlines first and never a key without one; a replica of an evicting master ends
-//! with the master's keys; the LRU and LFU policies are refused with a message.
+//! with the master's keys. The LRU and LFU policies are in `access_clock.rs`.
 
 use std::time::Duration;
 
@@ -300,43 +300,9 @@ fn keys(c: &mut RawConnection) -> Vec<String> {
 }
 
 #[test]
-fn lru_and_lfu_policies_are_refused_with_a_message() {
-    // At start: the node exits with the refusal rather than run without the policy.
-    let dir = tempfile::tempdir().expect("temp dir");
-    let out = std::process::Command::new(tessera_tests::tessera_bin())
-        .args(["server", "--port", "0", "--maxmemory-policy", "allkeys-lru"])
-        .current_dir(dir.path())
-        .output()
-        .expect("running tessera server");
-    let said =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{said}");
-    assert!(
-        said.contains("Tessera does not support maxmemory-policy 'allkeys-lru' yet"),
-        "{said}"
-    );
+fn info_memory_shows_the_limit_and_policy() {
     let tessera = TesseraNode::start(&[]);
     let mut c = tessera.raw();
-    for policy in ["allkeys-lru", "volatile-lru", "allkeys-lfu", "volatile-lfu"] {
-        let reply = text(
-            &c.command(&["CONFIG", "SET", "maxmemory-policy", policy])
-                .expect("CONFIG SET"),
-        );
-        assert!(
-            reply.contains("Tessera does not support maxmemory-policy") && reply.contains(policy),
-            "{reply}"
-        );
-    }
-    let reply = c
-        .command(&["CONFIG", "GET", "maxmemory-policy"])
-        .expect("CONFIG GET");
-    assert_eq!(
-        show(&reply),
-        show(&Frame::Array(vec![
-            Frame::Bulk(b"maxmemory-policy".to_vec()),
-            Frame::Bulk(b"noeviction".to_vec()),
-        ]))
-    );
     c.command(&[
         "CONFIG",
         "SET",
