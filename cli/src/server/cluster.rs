@@ -116,14 +116,22 @@ pub fn start(
                     "deleting keys of a slot this node lost"
                 );
                 // Replicas drop them too, as Redis 7.0 tells them: DELs recorded under
-                // the slot's lock, in order with every other change to the slot.
-                let keys: Vec<Vec<u8>> = if replication.is_active() {
+                // the slot's lock, in order with every other change to the slot. Their
+                // watchers' transactions fail, as after any deletion.
+                let watches = keyspace_node.watches();
+                let keys: Vec<Vec<u8>> = if replication.is_active() || watches.any() {
                     t.entries().map(|e| e.key.as_bytes().to_vec()).collect()
                 } else {
                     Vec::new()
                 };
                 t.clear();
                 t.flush_expired();
+                for key in &keys {
+                    watches.touch(0, key);
+                }
+                if !replication.is_active() {
+                    continue;
+                }
                 for batch in keys.chunks(1024) {
                     let mut del: Vec<&[u8]> = vec![b"DEL"];
                     del.extend(batch.iter().map(Vec::as_slice));

@@ -284,7 +284,8 @@ fn setslot_checks_answer_like_redis() {
 }
 
 /// A master that loses a slot it still held keys for (here, taken by force with
-/// SETSLOT NODE on another master) deletes them, and its replica deletes them too.
+/// SETSLOT NODE on another master) deletes them, spoiling their WATCHes, and its
+/// replica deletes them too.
 #[test]
 fn keys_of_a_lost_slot_leave_the_replicas_too() {
     let nodes = tessera_nodes(6);
@@ -310,6 +311,13 @@ fn keys_of_a_lost_slot_leave_the_replicas_too() {
             .unwrap_or_default()
     };
     assert!(wait_until(Duration::from_secs(10), || count(replica) == count(loser)));
+    // A transaction watching one of the keys fails once they are gone, as after any
+    // deletion (Redis 7.0's delKeysInSlot signals each key).
+    let mut watcher = RawConnection::connect(loser).unwrap();
+    let watched = format!("{{{tag}}}:0");
+    for args in [&["WATCH", watched.as_str()][..], &["MULTI"], &["PING"]] {
+        watcher.command(args).unwrap();
+    }
     let mut t = RawConnection::connect(taker).unwrap();
     let (loser_id, taker_id) = (id_of(loser).unwrap(), id_of(taker).unwrap());
     t.command(&[
@@ -331,6 +339,12 @@ fn keys_of_a_lost_slot_leave_the_replicas_too() {
         wait_until(Duration::from_secs(10), || count(replica) == zero),
         "its replica dropped them too: {}",
         count(replica)
+    );
+    let exec = watcher.command(&["EXEC"]).unwrap();
+    assert_eq!(
+        tessera_tests::show(&exec),
+        tessera_tests::show(&tessera_resp::frame::Frame::Null),
+        "the watched key's deletion spoiled the transaction"
     );
     drop(nodes);
 }
