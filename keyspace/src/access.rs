@@ -3,10 +3,15 @@
 //!
 //! Redis keeps it in the 24 bits of an object's `lru` field, read one of two ways by the
 //! policy in force: the last access time, or an LFU counter with the minute it was last
-//! decremented. Tessera keeps one `u32` per key, read the same two ways, so switching
-//! policies at runtime reinterprets the old figures as Redis's does (its documentation
-//! warns the data takes a while to adjust). The rules are pure: time and randomness are
-//! passed in.
+//! decremented. Tessera keeps the same 24 bits per key (`crate::entry_key`), read the
+//! same two ways, so switching policies at runtime reinterprets the old figures as
+//! Redis's does (its documentation warns the data takes a while to adjust). The LRU
+//! clock counts seconds modulo 2^24 and so wraps every 194 days, as Redis's: a key idle
+//! longer looks younger than it is. The rules are pure: time and randomness are passed
+//! in.
+
+/// The largest stamp: 24 bits.
+const STAMP_MASK: u32 = (1 << crate::entry_key::CLOCK_BITS) - 1;
 
 /// The counter a key starts with under an LFU policy (Redis's LFU_INIT_VAL), so a new
 /// key is not evicted before it had a chance to be used.
@@ -44,10 +49,15 @@ impl AccessClock {
         (self.now_s / 60) & 0xFFFF
     }
 
+    /// The LRU clock: seconds, modulo 2^24.
+    fn lru_now(&self) -> u32 {
+        self.now_s & STAMP_MASK
+    }
+
     /// The stamp of a key created now.
     pub fn fresh(&self) -> u32 {
         match self.policy {
-            AccessPolicy::Lru => self.now_s,
+            AccessPolicy::Lru => self.lru_now(),
             AccessPolicy::Lfu { .. } => self.lfu_stamp(LFU_INIT_VAL),
         }
     }
@@ -56,7 +66,7 @@ impl AccessClock {
     /// `0..=u32::MAX` (the LFU counter grows with probability, Redis's LFULogIncr).
     pub fn touched(&self, old: u32, random: u32) -> u32 {
         match self.policy {
-            AccessPolicy::Lru => self.now_s,
+            AccessPolicy::Lru => self.lru_now(),
             AccessPolicy::Lfu { log_factor, .. } => {
                 let counter = self.frequency(old);
                 if counter == u8::MAX {
@@ -76,7 +86,7 @@ impl AccessClock {
 
     /// Seconds since the access recorded in an LRU stamp.
     pub fn idle_seconds(&self, stamp: u32) -> u64 {
-        u64::from(self.now_s.wrapping_sub(stamp))
+        u64::from(self.lru_now().wrapping_sub(stamp) & STAMP_MASK)
     }
 
     /// The LFU counter of `stamp` after the decay owed since it was last decremented
@@ -110,10 +120,11 @@ impl AccessClock {
     /// idle times (Redis's objectSetLRUOrLFU).
     pub fn with_idle(&self, idle_seconds: u64) -> Option<u32> {
         match self.policy {
-            AccessPolicy::Lru => Some(
-                self.now_s
-                    .wrapping_sub(u32::try_from(idle_seconds).unwrap_or(u32::MAX)),
-            ),
+            AccessPolicy::Lru => {
+                let idle = u32::try_from(idle_seconds.min(u64::from(STAMP_MASK)))
+                    .expect("masked to 24 bits");
+                Some(self.lru_now().wrapping_sub(idle) & STAMP_MASK)
+            }
             AccessPolicy::Lfu { .. } => None,
         }
     }
@@ -154,6 +165,21 @@ mod tests {
         assert_eq!(clock.idle_seconds(clock.touched(stamp, 0)), 0);
         assert_eq!(clock.idle_seconds(clock.with_idle(7).expect("lru")), 7);
         assert_eq!(clock.with_frequency(3), None);
+    }
+
+    #[test]
+    fn the_lru_clock_wraps_at_24_bits() {
+        let mut clock = AccessClock {
+            policy: AccessPolicy::Lru,
+            now_s: STAMP_MASK - 1,
+        };
+        let stamp = clock.fresh();
+        clock.now_s += 5;
+        assert!(clock.fresh() < stamp);
+        assert_eq!(clock.idle_seconds(stamp), 5);
+        let old = clock.with_idle(10).expect("lru");
+        assert!(old <= STAMP_MASK);
+        assert_eq!(clock.idle_seconds(old), 10);
     }
 
     #[test]

@@ -70,7 +70,7 @@ pub fn random_pick(db: &Db, which: Candidates, random: &mut dyn FnMut() -> u64) 
         let found = match which {
             Candidates::AllKeys => table
                 .random_entry(r)
-                .map(|e| (e.key.clone(), None, e.access)),
+                .map(|e| (e.key.to_compact(), None, e.key.stamp())),
             Candidates::Volatile => table.random_volatile(r).map(|(k, at)| {
                 let stamp = table.access_stamp(k.as_bytes(), i64::MIN).unwrap_or(0);
                 (k.clone(), Some(at), stamp)

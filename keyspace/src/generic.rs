@@ -58,12 +58,21 @@ pub fn memory_usage(t: &mut SlotTable, key: &[u8], samples: usize, now: i64) -> 
 /// The bytes a key costs in its slot table (see [`memory_usage`]): what deleting it
 /// gives back, before allocator rounding.
 pub fn entry_cost(key: &[u8], value: &Value, has_deadline: bool, samples: usize) -> usize {
-    let key_heap = crate::CompactBytes::new(key).heap_size();
+    let key_heap = if key.len() > crate::entry_key::INLINE_KEY {
+        key.len()
+    } else {
+        0
+    };
     let slot = std::mem::size_of::<Box<crate::Entry>>() + 1;
     let entry = std::mem::size_of::<crate::Entry>();
     // An index map entry: the key's copy, the deadline, its hash and a table slot.
     let deadline = if has_deadline {
-        std::mem::size_of::<crate::CompactBytes>() + 8 + 8 + 9 + key_heap
+        let copy_heap = if key.len() > crate::compact_bytes::INLINE_CAPACITY {
+            key.len()
+        } else {
+            0
+        };
+        std::mem::size_of::<crate::CompactBytes>() + 8 + 8 + 9 + copy_heap
     } else {
         0
     };

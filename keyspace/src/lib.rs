@@ -14,6 +14,7 @@ mod compact_bytes;
 mod db;
 pub mod encoding;
 mod encoding_limits;
+pub mod entry_key;
 mod error;
 pub mod evict;
 pub mod generic;

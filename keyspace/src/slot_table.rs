@@ -13,18 +13,21 @@ use std::hash::BuildHasher;
 
 use crate::access::AccessClock;
 use crate::compact_bytes::CompactBytes;
+use crate::entry_key::EntryKey;
 use crate::value::Value;
 
 /// A key and its value, allocated together so a lookup touches one heap block.
 #[derive(Debug)]
 pub struct Entry {
-    /// The key.
-    pub key: CompactBytes,
+    /// The key, with its access clock (`crate::access`): what LRU and LFU eviction
+    /// rank it by.
+    pub key: EntryKey,
     /// Its value.
     pub value: Value,
-    /// Its access clock (`crate::access`): what LRU and LFU eviction rank it by.
-    pub access: u32,
 }
+
+// One allocator size class: a field more would cost 16 bytes per key.
+const _: () = assert!(std::mem::size_of::<Entry>() == 48);
 
 /// Counters a slot keeps for INFO; summed over slots on demand so the hot path never
 /// touches a shared cache line.
@@ -122,7 +125,7 @@ impl SlotTable {
         x ^= x >> 17;
         x ^= x << 5;
         *coin = x;
-        entry.access = clock.touched(entry.access, x);
+        entry.key.set_stamp(clock.touched(entry.key.stamp(), x));
     }
 
     /// Sets what happens to expired keys from now on.
@@ -276,7 +279,7 @@ impl SlotTable {
         let hash = self.hash_key(key);
         self.entries
             .find(hash, |e| e.key.as_bytes() == key)
-            .map(|e| e.access)
+            .map(|e| e.key.stamp())
     }
 
     /// Sets the access stamp of an existing `key` (RESTORE's IDLETIME and FREQ, an RDB's
@@ -284,7 +287,7 @@ impl SlotTable {
     pub fn set_access_stamp(&mut self, key: &[u8], stamp: u32) {
         let hash = self.hash_key(key);
         if let Some(e) = self.entries.find_mut(hash, |e| e.key.as_bytes() == key) {
-            e.access = stamp;
+            e.key.set_stamp(stamp);
         }
     }
 
@@ -313,9 +316,8 @@ impl SlotTable {
             }
             TableEntry::Vacant(v) => {
                 v.insert(Box::new(Entry {
-                    key: CompactBytes::new(key),
+                    key: EntryKey::new(key, self.clock.fresh()),
                     value,
-                    access: self.clock.fresh(),
                 }));
                 false
             }
