@@ -59,9 +59,9 @@ pub fn execute(ctx: &mut Ctx<'_>, args: Args<'_>) {
                 // As Redis's rejectCommand of EXEC: the transaction is discarded.
                 ctx.session.multi = None;
                 ctx.session.watching = None;
-                return ctx.reply.error(&errors::exec_abort_because(refusal));
+                return ctx.reply.error(&errors::exec_abort_because(&refusal));
             }
-            ctx.reply.error(refusal);
+            ctx.reply.error(&refusal);
             return fail_transaction(ctx);
         }
     }

@@ -16,6 +16,7 @@ mod introspection;
 mod keys;
 mod lists;
 mod migration;
+mod pubsub;
 mod replication;
 mod server;
 mod sets;
@@ -318,6 +319,20 @@ pub fn handler(id: CommandId) -> Handler {
         C::Pexpireat => expiry::pexpireat,
         C::Pexpiretime => expiry::pexpiretime,
         C::Ping => connection::ping,
+        C::Psubscribe => pubsub::psubscribe,
+        C::Publish => pubsub::publish,
+        C::PubsubChannels => pubsub::pubsub_channels,
+        C::PubsubHelp => pubsub::pubsub_help,
+        C::PubsubNumpat => pubsub::pubsub_numpat,
+        C::PubsubNumsub => pubsub::pubsub_numsub,
+        C::PubsubShardchannels => pubsub::pubsub_shardchannels,
+        C::PubsubShardnumsub => pubsub::pubsub_shardnumsub,
+        C::Punsubscribe => pubsub::punsubscribe,
+        C::Spublish => pubsub::spublish,
+        C::Ssubscribe => pubsub::ssubscribe,
+        C::Subscribe => pubsub::subscribe,
+        C::Sunsubscribe => pubsub::sunsubscribe,
+        C::Unsubscribe => pubsub::unsubscribe,
         C::Psetex => strings::psetex,
         C::Psync => replication::psync,
         C::Pttl => expiry::pttl,
@@ -410,7 +425,7 @@ pub fn handler(id: CommandId) -> Handler {
         C::Zunion => zset_multi::zunion,
         C::Zunionstore => zset_multi::zunionstore,
         // Containers run a subcommand; alone they fail the arity check first.
-        C::Client | C::Cluster | C::Config | C::Function | C::Memory | C::Object => {
+        C::Client | C::Cluster | C::Config | C::Function | C::Memory | C::Object | C::Pubsub => {
             subcommand_required
         }
     }
@@ -433,7 +448,7 @@ fn help_reply(reply: &mut Reply, command: &str, lines: &[&str]) {
         reply.simple(line);
     }
     reply.simple("HELP");
-    reply.simple("    Print this help.");
+    reply.simple("    Prints this help.");
 }
 
 /// True when `arg` equals `word`, ignoring ASCII case.
