@@ -99,7 +99,7 @@ pub struct Node {
     /// maxmemory: the used-memory estimate and eviction.
     eviction: crate::eviction::Eviction,
     /// Pub/Sub subscriptions.
-    pubsub: crate::pubsub::Registry,
+    pubsub: Arc<crate::pubsub::Registry>,
 }
 
 /// 40 random lowercase hex characters.
@@ -160,8 +160,12 @@ impl Node {
             }),
             blocked.counter(),
         );
+        let pubsub: Arc<crate::pubsub::Registry> = Arc::default();
+        pubsub.set_output_limit(settings.pubsub_output_limit);
+        let registry = pubsub.clone();
+        config.on_change(move |s| registry.set_output_limit(s.pubsub_output_limit));
         Node {
-            pubsub: crate::pubsub::Registry::default(),
+            pubsub,
             eviction,
             watches,
             blocked,

@@ -29,12 +29,31 @@ const CLOCK_POLICIES: [&str; 4] = ["volatile-lru", "volatile-lfu", "allkeys-lru"
 /// in Tessera, so no setting is ever accepted and ignored; `None` when the value may be
 /// used.
 pub(super) fn unsupported_value(name: &str, value: &str) -> Option<String> {
+    if name == Id::ClientOutputBufferLimit.name() {
+        return unsupported_buffer_limits(value);
+    }
     (name == Id::MaxmemoryPolicy.name() && CLOCK_POLICIES.contains(&value)).then(|| {
         format!(
             "Tessera does not support maxmemory-policy '{value}' yet (LRU and LFU eviction \
              need a per-key access clock: planned); noeviction, allkeys-random, \
              volatile-random and volatile-ttl are supported"
         )
+    })
+}
+
+/// client-output-buffer-limit: the pubsub class is honoured; the normal and replica
+/// classes keep their defaults until they are too.
+fn unsupported_buffer_limits(value: &str) -> Option<String> {
+    let defaults = ["normal 0 0 0", "slave 268435456 67108864 60"];
+    let words: Vec<&str> = value.split_whitespace().collect();
+    let changed = words
+        .chunks_exact(4)
+        .filter(|g| g[0] != "pubsub")
+        .any(|g| !defaults.contains(&g.join(" ").as_str()));
+    changed.then(|| {
+        "Tessera does not support client-output-buffer-limit for the normal and replica \
+         classes yet (client output buffer limits: planned); the pubsub class is supported"
+            .to_string()
     })
 }
 
