@@ -152,7 +152,11 @@ fn route<'a>(ctx: &mut Ctx<'a>, command: &Command, args: Args<'_>, asking: bool)
     };
     if request.shard_pubsub {
         // Their key specs say "not a key", yet Redis routes their channels as keys.
-        let end = if id == CommandId::Spublish { 2 } else { args.len() };
+        let end = if id == CommandId::Spublish {
+            2
+        } else {
+            args.len()
+        };
         return route_keys(ctx, request, (1..end).map(|i| args.get(i)));
     }
     let found = find_keys(command.meta, args.len(), |i| args.get(i));
