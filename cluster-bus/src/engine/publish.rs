@@ -33,12 +33,23 @@ impl Engine {
                 message: message.to_vec(),
             },
         };
-        if !shard {
-            self.broadcast(&msg);
-            return;
-        }
-        for link in self.shard_links() {
-            self.send(link, &msg);
+        let links = if shard {
+            self.shard_links()
+        } else {
+            self.broadcast_links()
+        };
+        // Encoded once for every link: a PUBLISH flood is mostly these bytes.
+        let bytes = crate::wire::encode(&msg);
+        self.stats.sent[kind as usize] += links.len() as u64;
+        for link in links {
+            if let Some(l) = self.links.get_mut(&link) {
+                l.traffic.messages_sent += 1;
+                l.traffic.bytes_sent += bytes.len() as u64;
+            }
+            self.out.actions.push(super::Action::Send {
+                link,
+                bytes: bytes.clone(),
+            });
         }
     }
 

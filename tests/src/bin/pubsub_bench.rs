@@ -22,7 +22,7 @@ const PAYLOAD: usize = 64;
 /// PUBLISHes in flight per publisher.
 const WINDOW: usize = 100;
 /// A run that takes longer than this is reported as failed rather than awaited.
-const DEADLINE: Duration = Duration::from_secs(120);
+const DEADLINE: Duration = Duration::from_secs(60);
 
 /// The bytes of one `message` push to a RESP2 subscriber of "bench".
 fn message_len() -> usize {
@@ -102,6 +102,8 @@ fn run(redis: bool, per_publisher: usize) -> Result<f64, String> {
                 let mut c = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
                 c.set_read_timeout(Some(Duration::from_millis(500)))
                     .map_err(|e| e.to_string())?;
+                c.set_write_timeout(Some(DEADLINE))
+                    .map_err(|e| e.to_string())?;
                 let batch: Vec<u8> = command.repeat(WINDOW);
                 let mut sent = 0;
                 while sent < per_publisher {
@@ -132,8 +134,16 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(10_000);
+    // A second argument, `tessera` or `redis`, runs that kind alone (for profiling).
+    let only = std::env::args().nth(2);
     let mut rates = Vec::new();
     for (redis, name) in [(true, "redis-server 7.0.15"), (false, "tessera")] {
+        if only
+            .as_deref()
+            .is_some_and(|o| o != if redis { "redis" } else { "tessera" })
+        {
+            continue;
+        }
         match run(redis, per_publisher) {
             Ok(rate) => {
                 println!(
@@ -148,5 +158,7 @@ fn main() {
             }
         }
     }
-    println!("tessera / redis-server: {:.2}", rates[1] / rates[0]);
+    if let [redis, tessera] = rates[..] {
+        println!("tessera / redis-server: {:.2}", tessera / redis);
+    }
 }
