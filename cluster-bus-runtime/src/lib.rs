@@ -20,7 +20,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use link::LinkEvent;
 use tessera_cluster_bus::engine::{
-    Action, Answer, ClusterCommand, CommandError, Engine, EngineConfig, Event, RoutingSnapshot,
+    Action, Answer, ClusterCommand, CommandError, Engine, EngineConfig, Event, Publication,
+    RoutingSnapshot,
 };
 use tessera_cluster_bus::node_id::NodeId;
 use tessera_cluster_bus::topology::LinkId;
@@ -44,8 +45,13 @@ pub type EventSink = Box<dyn Fn(&Event) + Send + Sync>;
 /// link to its master is down.
 pub type ReplicationSource = Box<dyn Fn() -> (u64, Option<u64>) + Send + Sync>;
 
+/// Delivers a message published on another node to this node's subscribers.
+pub type PublishSink = Box<dyn Fn(&Publication) + Send + Sync>;
+
 /// What the bus asks of the rest of the node.
 pub struct Hooks {
+    /// Deliver a message published elsewhere (PUBLISH or PUBLISHSHARD from a peer).
+    pub on_publish: PublishSink,
     /// Delete every key in these slots (this node lost them while holding keys).
     pub delete_slots: SlotDeleter,
     /// Told of every engine event.
@@ -63,6 +69,12 @@ enum Request {
     },
     /// New settings (CONFIG SET of a cluster directive).
     Reconfigure(EngineConfig),
+    /// A message published here, for the peers that must deliver it too.
+    Publish {
+        channel: Vec<u8>,
+        message: Vec<u8>,
+        shard: bool,
+    },
     /// DEBUG CLUSTERLINK KILL, answered with whether the node is known.
     KillLinks {
         node: NodeId,
@@ -121,6 +133,18 @@ impl ClusterHandle {
                 "ERR the cluster bus is not running".into(),
             ))
         })
+    }
+
+    /// Sends a message published on this node to the peers that deliver it too: every
+    /// node with a link (PUBLISH), or the others of this shard (`shard`: SPUBLISH).
+    /// Messages leave in the order of these calls.
+    pub fn publish(&self, channel: &[u8], message: &[u8], shard: bool) {
+        // A stopped bus has no peers to tell.
+        let _ = self.requests.send(Request::Publish {
+            channel: channel.to_vec(),
+            message: message.to_vec(),
+            shard,
+        });
     }
 
     /// Hands the engine new settings; they apply before the next input.
@@ -277,6 +301,14 @@ impl Driver {
         self.refresh_replication();
         let (command, reply) = match request {
             Request::Command { command, reply } => (command, reply),
+            Request::Publish {
+                channel,
+                message,
+                shard,
+            } => {
+                self.engine.publish(&channel, &message, shard);
+                return;
+            }
             Request::Reconfigure(config) => {
                 self.engine.set_config(config, now_ms());
                 return;
@@ -349,6 +381,9 @@ impl Driver {
     /// resume last, once clients are routed by the new view.
     fn take_and_perform(&mut self) {
         let out = self.engine.take_output();
+        for publication in &out.published {
+            (self.hooks.on_publish)(publication);
+        }
         if let Some(fsync) = out.save {
             self.save(fsync);
         }

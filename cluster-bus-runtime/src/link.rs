@@ -11,6 +11,9 @@ use tessera_cluster_bus::wire::{FrameCheck, check_frame};
 /// length; the buffer grows as bytes arrive, so a lying header costs nothing.
 const MAX_MESSAGE: usize = 1 << 30;
 
+/// Bytes of queued messages gathered into one write.
+const WRITE_BATCH: usize = 256 * 1024;
+
 /// What a link reports to the driver.
 #[derive(Debug)]
 pub enum LinkEvent {
@@ -52,9 +55,12 @@ pub async fn run(
     let (mut reader, mut writer) = stream.into_split();
     let read_loop = async {
         let mut buf: Vec<u8> = Vec::with_capacity(8192);
+        // Where the unread part of `buf` starts: frames are cut from the front without
+        // moving the rest each time.
+        let mut start = 0;
         let mut chunk = vec![0u8; 64 * 1024];
         loop {
-            match check_frame(&buf) {
+            match check_frame(&buf[start..]) {
                 FrameCheck::CloseLink => {
                     tracing::warn!(
                         link,
@@ -66,9 +72,9 @@ pub async fn run(
                     tracing::warn!(link, len, "oversized cluster bus message; closing the link");
                     return;
                 }
-                FrameCheck::Frame(len) if buf.len() >= len => {
-                    let rest = buf.split_off(len);
-                    let frame = std::mem::replace(&mut buf, rest);
+                FrameCheck::Frame(len) if buf.len() - start >= len => {
+                    let frame = buf[start..start + len].to_vec();
+                    start += len;
                     if events
                         .send(LinkEvent::Frame { link, bytes: frame })
                         .is_err()
@@ -79,6 +85,8 @@ pub async fn run(
                 }
                 _ => {}
             }
+            buf.drain(..start);
+            start = 0;
             match reader.read(&mut chunk).await {
                 Ok(0) | Err(_) => return,
                 Ok(n) => buf.extend_from_slice(&chunk[..n]),
@@ -86,9 +94,28 @@ pub async fn run(
         }
     };
     let write_loop = async {
+        let mut batch: Vec<u8> = Vec::new();
         while let Some(bytes) = outgoing.recv().await {
-            if writer.write_all(&bytes).await.is_err() {
+            // What queued meanwhile leaves in the same write: a PUBLISH flood is many
+            // small messages, and one syscall each would be the bottleneck.
+            let first = if outgoing.is_empty() {
+                bytes
+            } else {
+                batch.clear();
+                batch.extend_from_slice(&bytes);
+                while batch.len() < WRITE_BATCH {
+                    match outgoing.try_recv() {
+                        Ok(more) => batch.extend_from_slice(&more),
+                        Err(_) => break,
+                    }
+                }
+                std::mem::take(&mut batch)
+            };
+            if writer.write_all(&first).await.is_err() {
                 return true;
+            }
+            if first.capacity() <= WRITE_BATCH * 2 {
+                batch = first;
             }
         }
         // The driver dropped the sender: the engine closed this link.

@@ -61,6 +61,10 @@ pub struct ClientInfo {
     socket: Mutex<Option<RawFd>>,
     /// Blocked on keys (CLIENT LIST flag `b`).
     blocked: std::sync::atomic::AtomicBool,
+    /// Subscriptions: channels, patterns, shard channels (CLIENT LIST sub/psub/ssub).
+    subscriptions: [std::sync::atomic::AtomicU32; 3],
+    /// Pushes queued for this subscriber and not yet written (CLIENT LIST omem).
+    pub pending_pushes: AtomicUsize,
 }
 
 impl ClientInfo {
@@ -91,9 +95,38 @@ impl ClientInfo {
         unsafe { *self.last_command.load(Ordering::Relaxed) }
     }
 
+    /// CLIENT LIST's flags: `P` for a subscriber, `b` for a blocked client (in
+    /// Redis's order), `N` for none.
+    fn flags(&self, subs: [u32; 3]) -> String {
+        let mut flags = String::new();
+        if subs.iter().any(|&n| n > 0) {
+            flags.push('P');
+        }
+        if self.blocked.load(Ordering::Relaxed) {
+            flags.push('b');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        flags
+    }
+
     /// Marks the connection blocked on keys, or not.
     pub fn set_blocked(&self, blocked: bool) {
         self.blocked.store(blocked, Ordering::Relaxed);
+    }
+
+    /// Records what the connection is subscribed to, for CLIENT LIST and INFO.
+    pub fn set_subscriptions(&self, subs: &crate::pubsub::Subscriptions) {
+        let counts = [subs.channels.len(), subs.patterns.len(), subs.shard.len()];
+        for (slot, n) in self.subscriptions.iter().zip(counts) {
+            slot.store(n as u32, Ordering::Relaxed);
+        }
+    }
+
+    /// (channels, patterns, shard channels) this connection is subscribed to.
+    pub fn subscription_counts(&self) -> [u32; 3] {
+        [0, 1, 2].map(|i| self.subscriptions[i].load(Ordering::Relaxed))
     }
 
     /// Called by the serving task just before it closes the socket.
@@ -117,9 +150,11 @@ impl ClientInfo {
         let name = self.name.lock().clone().unwrap_or_default();
         let library = self.library.lock().clone();
         let qbuf = self.query_buffer.load(Ordering::Relaxed);
+        let subs = self.subscription_counts();
+        let omem = self.pending_pushes.load(Ordering::Relaxed);
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 \
-             qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem={} \
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 \
+             qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} \
              events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
@@ -128,15 +163,15 @@ impl ClientInfo {
             String::from_utf8_lossy(&name),
             self.created.elapsed().as_secs(),
             self.idle_secs(),
-            if self.blocked.load(Ordering::Relaxed) {
-                "b"
-            } else {
-                "N"
-            },
+            self.flags(subs),
             self.db.load(Ordering::Relaxed),
+            subs[0],
+            subs[1],
+            subs[2],
             qbuf,
             16384usize.saturating_sub(qbuf),
-            qbuf + 16384,
+            omem,
+            qbuf + 16384 + omem,
             self.last_command(),
             self.resp.load(Ordering::Relaxed),
             String::from_utf8_lossy(library.name.as_deref().unwrap_or_default()),
@@ -179,6 +214,8 @@ impl ClientRegistry {
             counters: Counters::default(),
             socket: Mutex::new(Some(fd)),
             blocked: Default::default(),
+            subscriptions: Default::default(),
+            pending_pushes: AtomicUsize::new(0),
         });
         self.clients.lock().insert(info.id, info.clone());
         info

@@ -48,7 +48,27 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream, info: Arc<ClientInfo>
             input.reserve(READ_CHUNK);
         }
         // CLIENT KILL and shutdown close the socket under us: the read then ends.
-        let received = match stream.read_buf(&mut input).await {
+        let read = match session.pubsub.as_mut() {
+            None => stream.read_buf(&mut input).await,
+            // A subscriber is woken by its socket or by a message for it.
+            Some(p) => tokio::select! {
+                read = stream.read_buf(&mut input) => read,
+                Some(first) = p.rx.recv() => {
+                    p.take_into(first, &mut reply);
+                    info.counters.add(Totals {
+                        net_output: reply.len() as u64,
+                        ..Totals::default()
+                    });
+                    if let Err(e) = stream.write_all(reply.as_bytes()).await {
+                        tracing::debug!(client = %info.addr, error = %e, "write failed");
+                        break;
+                    }
+                    reply.clear();
+                    continue;
+                }
+            },
+        };
+        let received = match read {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) => {
@@ -107,6 +127,10 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream, info: Arc<ClientInfo>
             }
             break stop;
         };
+        if let Some(p) = session.pubsub.as_mut() {
+            // Messages that arrived meanwhile leave with the replies, in one write.
+            p.drain_into(&mut reply);
+        }
         let settings = node.config().settings_guard();
         let mut close = matches!(stop, Stop::Close);
         if input.len() > settings.client_query_buffer_limit {
@@ -138,6 +162,7 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream, info: Arc<ClientInfo>
             break;
         }
         if let Some(request) = session.replica_sync.take() {
+            leave_pubsub(&node, &mut session);
             // What the replica sent after PSYNC (its first ACKs) stays in `input`.
             crate::replication::master::serve_replica(
                 node.clone(),
@@ -151,9 +176,17 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream, info: Arc<ClientInfo>
             return;
         }
     }
+    leave_pubsub(&node, &mut session);
     let _ = stream.shutdown().await;
     info.detach_socket();
     drop(stream);
+}
+
+/// A connection that goes leaves every channel it listened on.
+fn leave_pubsub(node: &Node, session: &mut Session) {
+    if let Some(p) = session.pubsub.take() {
+        node.pubsub().remove_client(&p.mailbox);
+    }
 }
 
 /// Awaits a blocking pop's reply while watching the socket: what the client sends

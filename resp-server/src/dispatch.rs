@@ -59,9 +59,9 @@ pub fn execute(ctx: &mut Ctx<'_>, args: Args<'_>) {
                 // As Redis's rejectCommand of EXEC: the transaction is discarded.
                 ctx.session.multi = None;
                 ctx.session.watching = None;
-                return ctx.reply.error(&errors::exec_abort_because(refusal));
+                return ctx.reply.error(&errors::exec_abort_because(&refusal));
             }
-            ctx.reply.error(refusal);
+            ctx.reply.error(&refusal);
             return fail_transaction(ctx);
         }
     }
@@ -132,18 +132,35 @@ pub(crate) struct Request {
     pub asking: bool,
     /// It is MIGRATE, which may run on a migrating slot's missing keys.
     pub is_migrate: bool,
+    /// It is sharded pub/sub: its channels route as keys, replicas of the shard serve
+    /// it, and an open slot is served by its owner until the move ends.
+    pub shard_pubsub: bool,
 }
 
 /// Decides whether this node serves a keyed command in cluster mode, replying with
 /// the redirection or error otherwise (Redis's getNodeByQuery).
 fn route<'a>(ctx: &mut Ctx<'a>, command: &Command, args: Args<'_>, asking: bool) -> Routed<'a> {
-    let found = find_keys(command.meta, args.len(), |i| args.get(i));
-    let keys = found.positions().map(|p| args.get(p));
+    let id = command.meta.id;
     let request = Request {
         is_write: command.meta.is_write(),
         asking: asking || command.meta.has(CommandFlags::ASKING),
-        is_migrate: command.meta.id == CommandId::Migrate,
+        is_migrate: id == CommandId::Migrate,
+        shard_pubsub: matches!(
+            id,
+            CommandId::Ssubscribe | CommandId::Sunsubscribe | CommandId::Spublish
+        ),
     };
+    if request.shard_pubsub {
+        // Their key specs say "not a key", yet Redis routes their channels as keys.
+        let end = if id == CommandId::Spublish {
+            2
+        } else {
+            args.len()
+        };
+        return route_keys(ctx, request, (1..end).map(|i| args.get(i)));
+    }
+    let found = find_keys(command.meta, args.len(), |i| args.get(i));
+    let keys = found.positions().map(|p| args.get(p));
     route_keys(ctx, request, keys)
 }
 
@@ -178,7 +195,12 @@ pub(crate) fn route_keys<'a, 'k>(
     // A master without its write lease is treated as a node whose cluster is down:
     // it may be cut off from the majority that is promoting its replica.
     if !routing.state_ok || !cluster.lease_holds(ctx.now_ms as u64) {
-        if !ctx.settings.cluster.allow_reads_when_down {
+        if request.shard_pubsub {
+            if !ctx.settings.cluster.allow_pubsubshard_when_down {
+                ctx.reply.error(errors::CLUSTER_DOWN);
+                return Routed::Answered;
+            }
+        } else if !ctx.settings.cluster.allow_reads_when_down {
             ctx.reply.error(errors::CLUSTER_DOWN);
             return Routed::Answered;
         }
@@ -188,6 +210,8 @@ pub(crate) fn route_keys<'a, 'k>(
         }
     }
     let open = match routing.slot_move(slot) {
+        // The owner serves shard channels until the move ends (Redis 7.0).
+        _ if request.shard_pubsub => None,
         SlotMove::Migrating(target) if routing.is_mine(slot) => {
             Some((OpenSlot::Migrating, Some(target)))
         }
@@ -220,7 +244,9 @@ pub(crate) fn route_keys<'a, 'k>(
         }
     }
     if routing.is_mine(slot)
-        || (ctx.session.readonly && !request.is_write && routing.is_my_masters(slot))
+        || ((ctx.session.readonly || request.shard_pubsub)
+            && !request.is_write
+            && routing.is_my_masters(slot))
     {
         return Routed::Here(gate);
     }

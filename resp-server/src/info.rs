@@ -342,9 +342,10 @@ fn stats(node: &Node, out: &mut String) {
     field(out, "current_eviction_exceeded_time", current);
     field(out, "keyspace_hits", ks.hits);
     field(out, "keyspace_misses", ks.misses);
-    field(out, "pubsub_channels", 0);
-    field(out, "pubsub_patterns", 0);
-    field(out, "pubsubshard_channels", 0);
+    let (channels, patterns, shard_channels) = node.pubsub().sizes();
+    field(out, "pubsub_channels", channels);
+    field(out, "pubsub_patterns", patterns);
+    field(out, "pubsubshard_channels", shard_channels);
     field(out, "latest_fork_usec", 0);
     field(out, "total_forks", 0);
     field(out, "migrate_cached_sockets", 0);

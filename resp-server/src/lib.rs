@@ -23,6 +23,7 @@ pub mod info;
 pub mod loading;
 pub mod node;
 pub mod pause;
+pub mod pubsub;
 /// The RESP codec, which lives in its own crate so that clients, migration,
 /// replication and the fuzzers use it without linking the server; re-exported under
 /// its old name so `crate::protocol::reply::Reply` and friends keep working.

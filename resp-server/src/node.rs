@@ -98,6 +98,8 @@ pub struct Node {
     is_replica: Arc<AtomicBool>,
     /// maxmemory: the used-memory estimate and eviction.
     eviction: crate::eviction::Eviction,
+    /// Pub/Sub subscriptions.
+    pubsub: Arc<crate::pubsub::Registry>,
 }
 
 /// 40 random lowercase hex characters.
@@ -164,7 +166,12 @@ impl Node {
             }),
             blocked.counter(),
         );
+        let pubsub: Arc<crate::pubsub::Registry> = Arc::default();
+        pubsub.set_output_limit(settings.pubsub_output_limit);
+        let registry = pubsub.clone();
+        config.on_change(move |s| registry.set_output_limit(s.pubsub_output_limit));
         Node {
+            pubsub,
             eviction,
             watches,
             blocked,
@@ -193,6 +200,25 @@ impl Node {
             peak_memory: std::sync::atomic::AtomicU64::new(0),
             shutdown: CancellationToken::new(),
         }
+    }
+
+    /// Pub/Sub subscriptions.
+    pub fn pubsub(&self) -> &crate::pubsub::Registry {
+        &self.pubsub
+    }
+
+    /// Delivers `message` on `channel` to this node's subscribers (channel and
+    /// pattern), as PUBLISH does locally; returns how many received it. Nothing is sent
+    /// to other nodes: what does (PUBLISH, the bus) calls this too.
+    pub fn publish_local(&self, channel: &[u8], message: &[u8]) -> usize {
+        self.pubsub
+            .publish(channel, message, crate::clock::unix_ms())
+    }
+
+    /// [`Node::publish_local`] for a shard channel (SPUBLISH).
+    pub fn spublish_local(&self, channel: &[u8], message: &[u8]) -> usize {
+        self.pubsub
+            .spublish(channel, message, crate::clock::unix_ms())
     }
 
     /// The configuration in force (CONFIG GET/SET, the settings snapshot).

@@ -23,13 +23,17 @@ pub const MASTERDOWN: &str =
 pub const LOADING: &str = "LOADING Redis is loading the dataset in memory";
 
 /// The first state refusal that applies to `command` (sent as `args`) now, if any.
-pub fn refusal(ctx: &Ctx<'_>, command: &Command, args: Args<'_>) -> Option<&'static str> {
+pub fn refusal(
+    ctx: &Ctx<'_>,
+    command: &Command,
+    args: Args<'_>,
+) -> Option<std::borrow::Cow<'static, str>> {
     let settings = ctx.settings;
     let node = ctx.node;
     let meta = command.meta;
     let is_write = meta.is_write();
     if settings.memory.maxmemory > 0 && out_of_memory(ctx, command, args) {
-        return Some(crate::eviction::OOM);
+        return Some(crate::eviction::OOM.into());
     }
     // PING too: a client that only pings must learn that writes are refused.
     if (is_write || meta.id == CommandId::Ping)
@@ -37,30 +41,56 @@ pub fn refusal(ctx: &Ctx<'_>, command: &Command, args: Args<'_>) -> Option<&'sta
         && !settings.save_points.is_empty()
         && !node.snapshots().last_bgsave_ok()
     {
-        return Some(MISCONF);
+        return Some(MISCONF.into());
     }
     if is_write && !enough_good_replicas(ctx) {
-        return Some(NOREPLICAS);
+        return Some(NOREPLICAS.into());
     }
     let is_replica = node.replication().is_replica();
     if is_write && settings.replication.read_only && is_replica {
-        return Some(READONLY);
+        return Some(READONLY.into());
+    }
+    if !ctx.session.resp3 && !allowed_subscribed(meta.id) && ctx.session.subscribed() {
+        return Some(
+            format!(
+                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                meta.name
+            )
+            .into(),
+        );
     }
     if is_replica
         && !settings.replication.serve_stale_data
         && !meta.has(CommandFlags::STALE)
         && crate::replication::link_down_since(node).is_some()
     {
-        return Some(MASTERDOWN);
+        return Some(MASTERDOWN.into());
     }
     // A short load is waited for, as redis-server's clients wait for its one thread.
     if node.loading().is_active()
         && !meta.has(CommandFlags::LOADING)
         && !node.loading().wait_done(crate::loading::Loading::SHORT)
     {
-        return Some(LOADING);
+        return Some(LOADING.into());
     }
     None
+}
+
+/// What a RESP2 connection in subscribed mode may still run.
+fn allowed_subscribed(id: CommandId) -> bool {
+    use CommandId as C;
+    matches!(
+        id,
+        C::Ping
+            | C::Subscribe
+            | C::Ssubscribe
+            | C::Unsubscribe
+            | C::Sunsubscribe
+            | C::Psubscribe
+            | C::Punsubscribe
+            | C::Quit
+            | C::Reset
+    )
 }
 
 /// Redis's maxmemory step of processCommand: evicts first if the node is over the

@@ -67,6 +67,8 @@ pub struct Session {
     /// The deferred reply is a blocking pop's: the connection watches its socket while
     /// waiting, so a client that leaves ends its wait.
     pub blocked: bool,
+    /// Pub/Sub: this connection's mailbox, from its first subscription on.
+    pub pubsub: Option<crate::pubsub::Attached>,
 }
 
 /// The commands queued between MULTI and EXEC.
@@ -114,6 +116,7 @@ impl Session {
             replica_sync: None,
             replica_port: 0,
             blocked: false,
+            pubsub: None,
         }
     }
 
@@ -123,6 +126,29 @@ impl Session {
         self.info
             .resp
             .store(if resp3 { 3 } else { 2 }, Ordering::Relaxed);
+        if let Some(p) = &self.pubsub {
+            p.mailbox.set_resp3(resp3);
+        }
+    }
+
+    /// The mailbox, created on first use.
+    pub fn mailbox(&mut self) -> &std::sync::Arc<crate::pubsub::Mailbox> {
+        let (info, resp3) = (&self.info, self.resp3);
+        &self
+            .pubsub
+            .get_or_insert_with(|| {
+                let (mailbox, rx) = crate::pubsub::Mailbox::new(info.clone(), resp3);
+                crate::pubsub::Attached { mailbox, rx }
+            })
+            .mailbox
+    }
+
+    /// In subscribed mode: RESP2 then only takes the subscription commands, PING,
+    /// QUIT and RESET.
+    pub fn subscribed(&self) -> bool {
+        self.pubsub
+            .as_ref()
+            .is_some_and(crate::pubsub::Attached::subscribed)
     }
 
     /// Selects a database.

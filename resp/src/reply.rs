@@ -141,6 +141,12 @@ impl Reply {
         self.line(b'*', n as i64);
     }
 
+    /// The header of a push of `n` elements (`>` in RESP3, an array in RESP2): what
+    /// pub/sub messages and subscription confirmations are.
+    pub fn push(&mut self, n: usize) {
+        self.line(if self.resp3 { b'>' } else { b'*' }, n as i64);
+    }
+
     /// The header of a map of `n` pairs (an array of 2n elements in RESP2).
     pub fn map(&mut self, n: usize) {
         if self.resp3 {

@@ -101,7 +101,15 @@ pub fn start(
     let keyspace_node = node.clone();
     let event_node = node.clone();
     let offset_node = node.clone();
+    let publish_node = node.clone();
     let hooks = Hooks {
+        on_publish: Box::new(move |p| {
+            if p.shard {
+                publish_node.spublish_local(&p.channel, &p.message);
+            } else {
+                publish_node.publish_local(&p.channel, &p.message);
+            }
+        }),
         delete_slots: Box::new(move |slots| {
             let db = keyspace_node.keyspace().db(0);
             let replication = keyspace_node.replication();
@@ -186,6 +194,17 @@ fn log_and_apply(event_node: &Arc<Node>, event: &Event) {
             tracing::warn!(%master, "this node is now a replica");
             if !ip.is_empty() {
                 tessera_resp_server::replication::replicate(event_node, ip.clone(), *port);
+            }
+        }
+        Event::SlotsOwnerChanged(_) => {
+            // Shard channels of slots this shard no longer serves are dropped, their
+            // subscribers told, as Redis 7.0 does when a slot leaves.
+            if let Some(cluster) = event_node.cluster() {
+                let routing = cluster.routing();
+                event_node.pubsub().drop_shard_channels(
+                    |slot| routing.is_mine(slot) || routing.is_my_masters(slot),
+                    tessera_resp_server::clock::unix_ms(),
+                );
             }
         }
         other => tracing::debug!(?other, "cluster event"),

@@ -11,6 +11,7 @@ mod cron;
 mod describe;
 mod failover;
 mod gossip;
+mod publish;
 mod receive;
 mod routing;
 mod send;
@@ -24,6 +25,7 @@ pub use commands::{
 };
 pub use describe::{NodeView, TopologyView};
 pub use failover::FailoverKind;
+pub use publish::Publication;
 pub use routing::{NO_OWNER, OwnerChange, RouteNode, RoutingSnapshot, SlotMove};
 
 use rand::SeedableRng;
@@ -246,6 +248,8 @@ pub struct Output {
     pub events: Vec<Event>,
     /// Slots this node lost while (possibly) holding keys: their keys must be deleted.
     pub delete_slots: Vec<u16>,
+    /// Messages published on other nodes, to deliver here, in order of arrival.
+    pub published: Vec<Publication>,
 }
 
 /// Work deferred to the end of the current input (Redis's beforeSleep todo flags).

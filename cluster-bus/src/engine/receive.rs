@@ -166,8 +166,12 @@ impl Engine {
                 self.count_vote(sender, &h, now);
             }
             (MessageType::MfStart, _) => self.manual_failover_requested(sender, now),
-            // Pub/Sub delivery arrives with a later issue; the messages are accepted
-            // (and counted) like Redis accepts them.
+            (MessageType::Publish, Body::Publish { channel, message }) => {
+                self.published(false, channel, message);
+            }
+            (MessageType::PublishShard, Body::Publish { channel, message }) => {
+                self.published(true, channel, message);
+            }
             _ => {}
         }
     }

@@ -133,7 +133,7 @@ impl Engine {
     }
 
     /// The outbound links of every other node that has one (not handshakes).
-    fn broadcast_links(&self) -> Vec<LinkId> {
+    pub(super) fn broadcast_links(&self) -> Vec<LinkId> {
         self.topo
             .nodes()
             .values()

@@ -12,6 +12,14 @@ pub(super) fn echo(c: &mut Ctx<'_>, a: Args<'_>) {
 }
 
 pub(super) fn ping(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    if args.len() <= 2 && !ctx.session.resp3 && ctx.session.subscribed() {
+        // RESP2 subscribers read every reply as a push: PING answers in that shape.
+        ctx.reply.array(2);
+        ctx.reply.bulk(b"pong");
+        ctx.reply
+            .bulk(if args.len() == 2 { args.get(1) } else { b"" });
+        return;
+    }
     match args.len() {
         1 => ctx.reply.simple("PONG"),
         2 => ctx.reply.bulk(args.get(1)),
@@ -176,6 +184,9 @@ pub(super) fn reset(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     s.readonly = false;
     s.authenticated = ctx.settings.requirepass.is_none();
     *s.info.name.lock() = None;
+    if let Some(p) = &s.pubsub {
+        ctx.node.pubsub().remove_client(&p.mailbox);
+    }
     ctx.reply.set_resp3(false);
     ctx.reply.simple("RESET");
 }

@@ -16,6 +16,7 @@ mod introspection;
 mod keys;
 mod lists;
 mod migration;
+mod pubsub;
 mod replication;
 mod server;
 mod sets;
@@ -319,6 +320,20 @@ pub fn handler(id: CommandId) -> Handler {
         C::Pexpireat => expiry::pexpireat,
         C::Pexpiretime => expiry::pexpiretime,
         C::Ping => connection::ping,
+        C::Psubscribe => pubsub::psubscribe,
+        C::Publish => pubsub::publish,
+        C::PubsubChannels => pubsub::pubsub_channels,
+        C::PubsubHelp => pubsub::pubsub_help,
+        C::PubsubNumpat => pubsub::pubsub_numpat,
+        C::PubsubNumsub => pubsub::pubsub_numsub,
+        C::PubsubShardchannels => pubsub::pubsub_shardchannels,
+        C::PubsubShardnumsub => pubsub::pubsub_shardnumsub,
+        C::Punsubscribe => pubsub::punsubscribe,
+        C::Spublish => pubsub::spublish,
+        C::Ssubscribe => pubsub::ssubscribe,
+        C::Subscribe => pubsub::subscribe,
+        C::Sunsubscribe => pubsub::sunsubscribe,
+        C::Unsubscribe => pubsub::unsubscribe,
         C::Psetex => strings::psetex,
         C::Psync => replication::psync,
         C::Pttl => expiry::pttl,
@@ -411,7 +426,7 @@ pub fn handler(id: CommandId) -> Handler {
         C::Zunion => zset_multi::zunion,
         C::Zunionstore => zset_multi::zunionstore,
         // Containers run a subcommand; alone they fail the arity check first.
-        C::Client | C::Cluster | C::Config | C::Function | C::Memory | C::Object => {
+        C::Client | C::Cluster | C::Config | C::Function | C::Memory | C::Object | C::Pubsub => {
             subcommand_required
         }
     }

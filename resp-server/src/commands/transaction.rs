@@ -122,6 +122,7 @@ pub(super) fn exec(ctx: &mut Ctx<'_>, _args: Args<'_>) {
             is_write: plan.writes,
             asking,
             is_migrate: false,
+            shard_pubsub: false,
         };
         match dispatch::route_keys(ctx, request, plan.keys.iter().copied()) {
             Routed::Here(gate) => _gate = gate,

@@ -77,6 +77,8 @@ pub struct Settings {
     pub proto_max_bulk_len: usize,
     /// Largest unparsed input a client may accumulate.
     pub client_query_buffer_limit: usize,
+    /// client-output-buffer-limit's pubsub class (the only one honoured).
+    pub pubsub_output_limit: crate::pubsub::OutputLimit,
     /// Number of logical databases.
     pub databases: usize,
     /// Background task frequency, per second.
@@ -261,6 +263,8 @@ pub struct ClusterSettings {
     pub require_full_coverage: bool,
     /// cluster-allow-reads-when-down.
     pub allow_reads_when_down: bool,
+    /// cluster-allow-pubsubshard-when-down.
+    pub allow_pubsubshard_when_down: bool,
     /// cluster-allow-replica-migration.
     pub allow_replica_migration: bool,
     /// cluster-preferred-endpoint-type: ip, hostname or unknown-endpoint.
@@ -311,6 +315,7 @@ impl Settings {
             protected_mode: v.protected_mode(),
             proto_max_bulk_len: v.proto_max_bulk_len() as usize,
             client_query_buffer_limit: v.client_query_buffer_limit() as usize,
+            pubsub_output_limit: pubsub_output_limit(v.client_output_buffer_limit()),
             databases: v.databases() as usize,
             hz: v.hz() as u32,
             cluster_enabled: v.cluster_enabled(),
@@ -361,6 +366,7 @@ impl Settings {
                 announce_hostname: v.cluster_announce_hostname().to_string(),
                 require_full_coverage: v.cluster_require_full_coverage(),
                 allow_reads_when_down: v.cluster_allow_reads_when_down(),
+                allow_pubsubshard_when_down: v.cluster_allow_pubsubshard_when_down(),
                 allow_replica_migration: v.cluster_allow_replica_migration(),
                 preferred_endpoint_type: v.cluster_preferred_endpoint_type().to_string(),
                 replica_no_failover: v.cluster_replica_no_failover(),
@@ -417,4 +423,19 @@ impl Settings {
             encoding: self.encoding,
         }
     }
+}
+
+/// The pubsub class of a canonical client-output-buffer-limit value.
+fn pubsub_output_limit(value: &str) -> crate::pubsub::OutputLimit {
+    let words: Vec<&str> = value.split_whitespace().collect();
+    words
+        .chunks_exact(4)
+        .find(|g| g[0] == "pubsub")
+        .map_or_else(crate::pubsub::OutputLimit::default, |g| {
+            crate::pubsub::OutputLimit {
+                hard: g[1].parse().unwrap_or(0),
+                soft: g[2].parse().unwrap_or(0),
+                soft_secs: g[3].parse().unwrap_or(0),
+            }
+        })
 }

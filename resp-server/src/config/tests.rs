@@ -89,7 +89,6 @@ fn every_durability_memory_and_security_directive_is_refused() {
         "aof-use-rdb-preamble",
         "aof_rewrite_cpulist",
         "maxmemory-clients",
-        "client-output-buffer-limit",
         "cluster-link-sendbuf-limit",
         "tls-port",
         "tls-cluster",
@@ -220,6 +219,16 @@ fn redis_conf_buffer_limit_lines_keep_the_default() {
         ),
         Err(DirectiveError::Unsupported(_))
     ));
+    // The pubsub class is honoured: any value of it is taken.
+    v.apply(
+        "client-output-buffer-limit",
+        &args(&["pubsub", "1mb", "512kb", "10"]),
+    )
+    .unwrap();
+    assert_eq!(
+        v.get(Id::ClientOutputBufferLimit),
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 1048576 524288 10"
+    );
 }
 
 #[test]

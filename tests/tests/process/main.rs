@@ -29,6 +29,7 @@ mod mixed;
 mod mixed_resharding;
 mod object_memory;
 mod persistence;
+mod pubsub;
 mod replication;
 mod resharding;
 mod server;
