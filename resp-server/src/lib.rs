@@ -29,6 +29,7 @@ pub mod pause;
 pub use tessera_resp as protocol;
 pub mod refusals;
 pub mod replication;
+pub mod scripts;
 pub mod server;
 pub mod session;
 pub mod snapshots;

@@ -98,6 +98,8 @@ pub struct Node {
     is_replica: Arc<AtomicBool>,
     /// maxmemory: the used-memory estimate and eviction.
     eviction: crate::eviction::Eviction,
+    /// The EVAL engine and the running script's state.
+    scripts: crate::scripts::Scripts,
 }
 
 /// 40 random lowercase hex characters.
@@ -160,6 +162,7 @@ impl Node {
         );
         Node {
             eviction,
+            scripts: crate::scripts::Scripts::default(),
             watches,
             blocked,
             is_replica,
@@ -251,6 +254,11 @@ impl Node {
             });
         }
         std::mem::replace(&mut *self.master_link.lock(), link)
+    }
+
+    /// The EVAL engine and the running script's state.
+    pub fn scripts(&self) -> &crate::scripts::Scripts {
+        &self.scripts
     }
 
     /// The keys clients WATCH, and who watches them.

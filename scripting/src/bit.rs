@@ -28,21 +28,46 @@ pub(crate) fn library(lua: &Lua) -> Result<Table> {
         "bxor",
         lua.create_function(|_, a: Variadic<f64>| Ok(fold(&a, 0, |x, y| x ^ y)))?,
     )?;
-    let shift = |f: fn(i32, u32) -> i32| move |_: &Lua, (n, s): (f64, f64)| Ok(f(tobit(n), tobit(s) as u32 & 31));
-    t.set("lshift", lua.create_function(shift(|x, s| ((x as u32) << s) as i32))?)?;
-    t.set("rshift", lua.create_function(shift(|x, s| ((x as u32) >> s) as i32))?)?;
+    let shift = |f: fn(i32, u32) -> i32| {
+        move |_: &Lua, (n, s): (f64, f64)| Ok(f(tobit(n), tobit(s) as u32 & 31))
+    };
+    t.set(
+        "lshift",
+        lua.create_function(shift(|x, s| ((x as u32) << s) as i32))?,
+    )?;
+    t.set(
+        "rshift",
+        lua.create_function(shift(|x, s| ((x as u32) >> s) as i32))?,
+    )?;
     t.set("arshift", lua.create_function(shift(|x, s| x >> s))?)?;
-    t.set("rol", lua.create_function(shift(|x, s| (x as u32).rotate_left(s) as i32))?)?;
-    t.set("ror", lua.create_function(shift(|x, s| (x as u32).rotate_right(s) as i32))?)?;
-    t.set("bswap", lua.create_function(|_, n: f64| Ok(tobit(n).swap_bytes()))?)?;
+    t.set(
+        "rol",
+        lua.create_function(shift(|x, s| (x as u32).rotate_left(s) as i32))?,
+    )?;
+    t.set(
+        "ror",
+        lua.create_function(shift(|x, s| (x as u32).rotate_right(s) as i32))?,
+    )?;
+    t.set(
+        "bswap",
+        lua.create_function(|_, n: f64| Ok(tobit(n).swap_bytes()))?,
+    )?;
     t.set(
         "tohex",
         lua.create_function(|_, (n, digits): (f64, Option<f64>)| {
             let x = tobit(n) as u32;
             let d = digits.map_or(8, tobit);
-            let (upper, width) = if d < 0 { (true, (-d) as u32) } else { (false, d as u32) };
+            let (upper, width) = if d < 0 {
+                (true, (-d) as u32)
+            } else {
+                (false, d as u32)
+            };
             let width = width.min(8);
-            let masked = if width == 8 { x } else { x & ((1u32 << (4 * width)) - 1) };
+            let masked = if width == 8 {
+                x
+            } else {
+                x & ((1u32 << (4 * width)) - 1)
+            };
             let text = if upper {
                 format!("{masked:0w$X}", w = width as usize)
             } else {

@@ -1,14 +1,13 @@
 //! The `cjson` library: JSON encoding and decoding with lua-cjson's rules and error
-//! texts (Redis bundles lua-cjson; the vendored Lua has none). Raw functions answer
-//! `(true, value)` or `(false, message)`; the sandbox wraps them so the message is
-//! raised at the script's line, as Redis reports it.
+//! texts (Redis bundles lua-cjson; the vendored Lua has none). Errors are raised at the
+//! script's line, as Redis reports them.
 
 use mlua::{LightUserData, Lua, Result, Table, Value};
 
 /// Deepest nesting encoded or decoded, as lua-cjson's default.
 const MAX_DEPTH: usize = 1000;
 
-/// Builds the raw `cjson` functions: `encode`, `decode`, and the `null` sentinel.
+/// Builds the `cjson` table: `encode`, `decode`, and the `null` sentinel.
 pub(crate) fn library(lua: &Lua) -> Result<Table> {
     let t = lua.create_table()?;
     t.set(
@@ -16,8 +15,8 @@ pub(crate) fn library(lua: &Lua) -> Result<Table> {
         lua.create_function(|lua, v: Value| {
             let mut out = Vec::new();
             match encode(&v, 0, &mut out) {
-                Ok(()) => (true, lua.create_string(&out)?).into_lua_multi(lua),
-                Err(msg) => (false, msg).into_lua_multi(lua),
+                Ok(()) => lua.create_string(&out),
+                Err(msg) => Err(crate::raise::positioned(msg)),
             }
         })?,
     )?;
@@ -32,17 +31,15 @@ pub(crate) fn library(lua: &Lua) -> Result<Table> {
                 depth: 0,
             };
             match p.document() {
-                Ok(v) => (true, v).into_lua_multi(lua),
+                Ok(v) => Ok(v),
                 Err(Failure::Lua(e)) => Err(e),
-                Err(Failure::Json(msg)) => (false, msg).into_lua_multi(lua),
+                Err(Failure::Json(msg)) => Err(crate::raise::positioned(msg)),
             }
         })?,
     )?;
     t.set("null", null())?;
     Ok(t)
 }
-
-use mlua::IntoLuaMulti;
 
 /// lua-cjson's null: a light userdata holding NULL.
 pub(crate) fn null() -> Value {
@@ -377,7 +374,10 @@ impl Parser<'_, '_> {
             b'-' | b'0'..=b'9' => {
                 let start = pos;
                 while self.at < self.s.len()
-                    && matches!(self.s[self.at], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-')
+                    && matches!(
+                        self.s[self.at],
+                        b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-'
+                    )
                 {
                     self.at += 1;
                 }

@@ -1,11 +1,14 @@
 //! The EVAL engine: the script cache over one sandboxed state, and running a script
 //! with `redis.call` bound to the caller's [`CommandRunner`].
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use mlua::{Function, HookTriggers, MultiValue, Table, Value, VmState};
+
+use crate::errors::normalize_error;
 use tessera_resp::frame::Frame;
 
 use crate::convert::{error_table, lua_to_reply, reply_to_lua};
@@ -153,11 +156,7 @@ impl Engine {
                 format!("ERR Error running script: {e}").into_bytes(),
             )),
         };
-        if self.kill.swap(false, Ordering::Relaxed) {
-            if let Outcome::Reply(Frame::Error(_)) = outcome {
-                return Some(Outcome::Killed(Frame::Error(KILLED.as_bytes().to_vec())));
-            }
-        }
+        self.kill.store(false, Ordering::Relaxed);
         Some(outcome)
     }
 
@@ -169,45 +168,55 @@ impl Engine {
         runner: &mut dyn CommandRunner,
         sha: &str,
     ) -> mlua::Result<Outcome> {
-        let lua = &self.sandbox.lua;
-        let globals = &self.sandbox.real_globals;
-        globals.raw_set("KEYS", string_array(lua, keys)?)?;
-        globals.raw_set("ARGV", string_array(lua, argv)?)?;
-        let hooks = &self.sandbox.hooks;
-        let run = &self.sandbox.run;
-        let resp3 = &self.sandbox.resp3;
+        let sandbox = &self.sandbox;
+        let lua = &sandbox.lua;
+        sandbox
+            .real_globals
+            .raw_set("KEYS", string_array(lua, keys)?)?;
+        sandbox
+            .real_globals
+            .raw_set("ARGV", string_array(lua, argv)?)?;
+        sandbox.resp3.store(false, Ordering::Relaxed);
+        let runner = RefCell::new(runner);
+        let resp3 = &sandbox.resp3;
+        let invoke = |lua: &mlua::Lua, args: MultiValue, raising: bool| -> mlua::Result<Value> {
+            let resp3 = resp3.load(Ordering::Relaxed);
+            let reply = match command_args(args.into_iter()) {
+                Ok(command) => runner.borrow_mut().call(&command, resp3),
+                Err(text) => Frame::Error(text.as_bytes().to_vec()),
+            };
+            match reply {
+                Frame::Error(e) if raising => Err(crate::raise::table(normalize_error(
+                    &[&b"-"[..], &e].concat(),
+                ))),
+                Frame::Error(e) => Ok(Value::Table(error_table(lua, &e)?)),
+                reply => reply_to_lua(lua, reply, resp3),
+            }
+        };
         let result: MultiValue = lua.scope(|scope| {
-            let call = scope.create_function_mut(|lua, args: MultiValue| {
-                let mut args = args.into_iter();
-                let resp3 = matches!(args.next(), Some(Value::Boolean(true)));
-                let command = match command_args(args) {
-                    Ok(c) => c,
-                    Err(text) => {
-                        return (error_table(lua, text.as_bytes())?, true).into_lua_multi(lua);
-                    }
-                };
-                match runner.call(&command, resp3) {
-                    Frame::Error(e) => (error_table(lua, &e)?, true).into_lua_multi(lua),
-                    reply => (reply_to_lua(lua, reply, resp3)?, false).into_lua_multi(lua),
-                }
-            })?;
-            hooks.raw_set("call", call)?;
-            let out = run.call::<MultiValue>(function);
-            hooks.raw_set("call", Value::Nil)?;
+            let call = scope.create_function(|lua, args: MultiValue| invoke(lua, args, true))?;
+            let pcall = scope.create_function(|lua, args: MultiValue| invoke(lua, args, false))?;
+            sandbox.redis.raw_set("call", call)?;
+            sandbox.redis.raw_set("pcall", pcall)?;
+            let out = sandbox.run.call::<MultiValue>(function);
+            sandbox.redis.raw_set("call", Value::Nil)?;
+            sandbox.redis.raw_set("pcall", Value::Nil)?;
             out
         })?;
-        let resp3: bool = resp3.call(())?;
+        let resp3 = sandbox.resp3.load(Ordering::Relaxed);
         let mut values = result.into_iter();
         let ok = matches!(values.next(), Some(Value::Boolean(true)));
         let value = values.next().unwrap_or(Value::Nil);
         if ok {
             return Ok(Outcome::Reply(lua_to_reply(&value, resp3)));
         }
-        Ok(Outcome::Reply(Frame::Error(error_text(&value, sha))))
+        if self.kill.load(Ordering::Relaxed) {
+            let text = error_text(&value, sha, Some(KILLED));
+            return Ok(Outcome::Killed(Frame::Error(text)));
+        }
+        Ok(Outcome::Reply(Frame::Error(error_text(&value, sha, None))))
     }
 }
-
-use mlua::IntoLuaMulti;
 
 /// A Lua array of strings.
 fn string_array(lua: &mlua::Lua, items: &[&[u8]]) -> mlua::Result<Table> {
@@ -226,22 +235,26 @@ fn command_args(args: impl Iterator<Item = Value>) -> Result<Vec<Vec<u8>>, &'sta
             Value::String(s) => out.push(s.as_bytes().to_vec()),
             Value::Integer(i) => out.push(i.to_string().into_bytes()),
             Value::Number(n) => out.push(crate::cjson::format_number(n).into_bytes()),
-            _ => return Err("Lua redis lib command arguments must be strings or integers"),
+            _ => return Err("ERR Lua redis lib command arguments must be strings or integers"),
         }
     }
     if out.is_empty() {
-        return Err("Please specify at least one argument for this redis lib call");
+        return Err("ERR Please specify at least one argument for this redis lib call");
     }
     Ok(out)
 }
 
 /// The error reply of a failed run: the error's text, and where it happened.
-fn error_text(value: &Value, sha: &str) -> Vec<u8> {
+/// `replacement` stands for the error's own text (a killed script's).
+fn error_text(value: &Value, sha: &str, replacement: Option<&str>) -> Vec<u8> {
     let Value::Table(t) = value else {
         return b"ERR Error running script".to_vec();
     };
     let err: Option<mlua::LuaString> = t.raw_get("err").ok();
-    let mut text = err.map(|e| e.as_bytes().to_vec()).unwrap_or_default();
+    let mut text = match replacement {
+        Some(r) => r.as_bytes().to_vec(),
+        None => err.map(|e| e.as_bytes().to_vec()).unwrap_or_default(),
+    };
     let source: Option<mlua::LuaString> = t.raw_get("source").ok();
     let line: Option<i64> = t.raw_get("line").ok();
     if let (Some(source), Some(line)) = (source, line) {
@@ -306,9 +319,15 @@ mod tests {
         );
         assert!(t.ends_with(", on @user_script:1."), "{t}");
         let t = err(eval(&mut e, "x = 1"));
-        assert!(t.starts_with("ERR user_script:1: Attempt to modify a readonly table script:"), "{t}");
+        assert!(
+            t.starts_with("ERR user_script:1: Attempt to modify a readonly table script:"),
+            "{t}"
+        );
         let t = err(eval(&mut e, "\nredis.call('fail')"));
-        assert!(t.starts_with("ERR failed script: ") && t.ends_with("on @user_script:2."), "{t}");
+        assert!(
+            t.starts_with("ERR failed script: ") && t.ends_with("on @user_script:2."),
+            "{t}"
+        );
         assert_eq!(
             eval(&mut e, "return redis.pcall('fail')"),
             Frame::Error(b"ERR failed".to_vec())
@@ -330,7 +349,20 @@ mod tests {
             t,
             "ERR Error compiling script (new function): user_script:1: '=' expected near 'error'"
         );
-        assert_eq!(eval(&mut e, "return bit.tohex(255)"), Frame::Bulk(b"000000ff".to_vec()));
+        assert_eq!(
+            eval(&mut e, "return bit.tohex(255)"),
+            Frame::Bulk(b"000000ff".to_vec())
+        );
+        let t = err(eval(&mut e, "return redis.call('fail')"));
+        assert!(
+            t.starts_with("ERR failed script: ") && t.ends_with("on @user_script:1."),
+            "{t}"
+        );
+        let t = err(eval(&mut e, "return cjson.decode('{bad')"));
+        assert!(
+            t.starts_with("ERR user_script:1: Expected object key string but found invalid token at character 2 script:"),
+            "{t}"
+        );
         let t = err(eval(&mut e, "#!lua\nerror('x')"));
         assert!(t.starts_with("ERR user_script:2: x script:"), "{t}");
     }

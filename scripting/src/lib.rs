@@ -14,6 +14,7 @@ mod convert;
 mod engine;
 mod errors;
 mod flags;
+mod raise;
 mod rand48;
 pub mod sandbox;
 

@@ -17,6 +17,7 @@ mod keys;
 mod lists;
 mod migration;
 mod replication;
+mod scripting;
 mod server;
 mod sets;
 mod sort;
@@ -402,6 +403,16 @@ pub fn handler(id: CommandId) -> Handler {
         C::Zremrangebyrank => zset::zremrangebyrank,
         C::Zremrangebyscore => zset::zremrangebyscore,
         C::Zrevrange => zset_range::zrevrange,
+        C::Eval => scripting::eval,
+        C::EvalRo => scripting::eval_ro,
+        C::Evalsha => scripting::evalsha,
+        C::EvalshaRo => scripting::evalsha_ro,
+        C::ScriptDebug => scripting::debug,
+        C::ScriptExists => scripting::exists,
+        C::ScriptFlush => scripting::flush,
+        C::ScriptHelp => scripting::help,
+        C::ScriptKill => scripting::kill,
+        C::ScriptLoad => scripting::load,
         C::Zrevrangebylex => zset_range::zrevrangebylex,
         C::Zrevrangebyscore => zset_range::zrevrangebyscore,
         C::Zrevrank => zset::zrevrank,
@@ -410,7 +421,7 @@ pub fn handler(id: CommandId) -> Handler {
         C::Zunion => zset_multi::zunion,
         C::Zunionstore => zset_multi::zunionstore,
         // Containers run a subcommand; alone they fail the arity check first.
-        C::Client | C::Cluster | C::Config | C::Function | C::Memory | C::Object => {
+        C::Client | C::Cluster | C::Config | C::Function | C::Memory | C::Object | C::Script => {
             subcommand_required
         }
     }
