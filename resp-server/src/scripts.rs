@@ -6,7 +6,7 @@
 //! already) and a script on its own take locks in one order.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, MutexGuard};
 use tessera_scripting::Engine;
@@ -21,6 +21,24 @@ pub struct Scripts {
     wrote: AtomicBool,
     /// SCRIPT KILL asked the running script to stop.
     kill: Arc<AtomicBool>,
+    /// SHUTDOWN NOSAVE stopped the running script: its writes must go nowhere.
+    abandoned: AtomicBool,
+    /// The engine's figures for INFO, kept apart so INFO (even from a script) never
+    /// waits for the engine.
+    lua_memory: AtomicUsize,
+    scripts_memory: AtomicUsize,
+    cached: AtomicUsize,
+}
+
+/// The scripting figures INFO shows.
+#[derive(Debug, Clone, Copy)]
+pub struct ScriptStats {
+    /// Bytes the Lua state uses.
+    pub lua_memory: usize,
+    /// Bytes the script cache uses.
+    pub scripts_memory: usize,
+    /// Scripts in the cache.
+    pub cached: usize,
 }
 
 /// What SCRIPT KILL found.
@@ -45,9 +63,27 @@ impl Scripts {
         engine
     }
 
-    /// The engine if it was ever built (INFO does not build it).
+    /// The engine if it was ever built (SCRIPT FLUSH does not build it).
     pub fn engine_if_built(&self) -> MutexGuard<'_, Option<Engine>> {
         self.engine.lock()
+    }
+
+    /// Records the engine's figures after a change, for INFO.
+    pub fn record(&self, engine: &Engine) {
+        self.lua_memory
+            .store(engine.lua_memory(), Ordering::Relaxed);
+        self.scripts_memory
+            .store(engine.scripts_memory(), Ordering::Relaxed);
+        self.cached.store(engine.count(), Ordering::Relaxed);
+    }
+
+    /// The figures INFO shows.
+    pub fn stats(&self) -> ScriptStats {
+        ScriptStats {
+            lua_memory: self.lua_memory.load(Ordering::Relaxed),
+            scripts_memory: self.scripts_memory.load(Ordering::Relaxed),
+            cached: self.cached.load(Ordering::Relaxed),
+        }
     }
 
     /// Marks a script as running from `now_ms`.
@@ -74,6 +110,20 @@ impl Scripts {
     pub fn busy(&self, now_ms: i64, threshold_ms: i64) -> bool {
         let since = self.running_since.load(Ordering::Acquire);
         since != 0 && now_ms - since >= threshold_ms
+    }
+
+    /// SHUTDOWN NOSAVE: stops the running script even if it wrote; what it wrote is
+    /// not sent to replicas or the AOF (the node goes down without saving).
+    pub fn abandon(&self) {
+        if self.running_since.load(Ordering::Acquire) != 0 {
+            self.abandoned.store(true, Ordering::SeqCst);
+            self.kill.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// True when SHUTDOWN NOSAVE stopped the script that just ended.
+    pub fn abandoned(&self) -> bool {
+        self.abandoned.load(Ordering::SeqCst)
     }
 
     /// SCRIPT KILL.

@@ -224,24 +224,25 @@ enum Tok {
     Bool,
     Null,
     End,
-    Invalid,
+    /// lua-cjson's T_ERROR, with its description.
+    Invalid(&'static str),
 }
 
 impl Tok {
     fn name(self) -> &'static str {
         match self {
-            Tok::ObjBegin => "'{'",
-            Tok::ObjEnd => "'}'",
-            Tok::ArrBegin => "'['",
-            Tok::ArrEnd => "']'",
-            Tok::Colon => "':'",
-            Tok::Comma => "','",
-            Tok::Str => "string",
-            Tok::Num => "number",
-            Tok::Bool => "boolean",
-            Tok::Null => "null",
-            Tok::End => "end",
-            Tok::Invalid => "invalid token",
+            Tok::ObjBegin => "T_OBJ_BEGIN",
+            Tok::ObjEnd => "T_OBJ_END",
+            Tok::ArrBegin => "T_ARR_BEGIN",
+            Tok::ArrEnd => "T_ARR_END",
+            Tok::Colon => "T_COLON",
+            Tok::Comma => "T_COMMA",
+            Tok::Str => "T_STRING",
+            Tok::Num => "T_NUMBER",
+            Tok::Bool => "T_BOOLEAN",
+            Tok::Null => "T_NULL",
+            Tok::End => "T_END",
+            Tok::Invalid(what) => what,
         }
     }
 }
@@ -368,8 +369,8 @@ impl Parser<'_, '_> {
             b':' => single(Tok::Colon),
             b',' => single(Tok::Comma),
             b'"' => match self.string() {
-                Some(bytes) => Ok((Tok::Str, pos, Value::String(self.lua.create_string(bytes)?))),
-                None => Ok((Tok::Invalid, pos, Value::Nil)),
+                Ok(bytes) => Ok((Tok::Str, pos, Value::String(self.lua.create_string(bytes)?))),
+                Err(what) => Ok((Tok::Invalid(what), pos, Value::Nil)),
             },
             b'-' | b'0'..=b'9' => {
                 let start = pos;
@@ -384,7 +385,7 @@ impl Parser<'_, '_> {
                 let text = std::str::from_utf8(&self.s[start..self.at]).unwrap_or("x");
                 match text.parse::<f64>() {
                     Ok(n) => Ok((Tok::Num, pos, Value::Number(n))),
-                    Err(_) => Ok((Tok::Invalid, pos, Value::Nil)),
+                    Err(_) => Ok((Tok::Invalid("invalid number"), pos, Value::Nil)),
                 }
             }
             _ => {
@@ -399,21 +400,24 @@ impl Parser<'_, '_> {
                         return Ok((tok, pos, v));
                     }
                 }
-                Ok((Tok::Invalid, pos, Value::Nil))
+                Ok((Tok::Invalid("invalid token"), pos, Value::Nil))
             }
         }
     }
 
-    /// A string's contents after its opening quote, unescaped; `None` if invalid.
-    fn string(&mut self) -> Option<Vec<u8>> {
+    /// A string's contents after its opening quote, unescaped; lua-cjson's
+    /// description of what is wrong otherwise.
+    fn string(&mut self) -> std::result::Result<Vec<u8>, &'static str> {
+        const END: &str = "unexpected end of string";
+        const ESCAPE: &str = "invalid escape code";
         let mut out = Vec::new();
         loop {
-            let c = *self.s.get(self.at)?;
+            let c = *self.s.get(self.at).ok_or(END)?;
             self.at += 1;
             match c {
-                b'"' => return Some(out),
+                b'"' => return Ok(out),
                 b'\\' => {
-                    let e = *self.s.get(self.at)?;
+                    let e = *self.s.get(self.at).ok_or(END)?;
                     self.at += 1;
                     match e {
                         b'"' | b'\\' | b'/' => out.push(e),
@@ -423,23 +427,23 @@ impl Parser<'_, '_> {
                         b'r' => out.push(b'\r'),
                         b't' => out.push(b'\t'),
                         b'u' => {
-                            let mut cp = self.hex4()?;
+                            let mut cp = self.hex4().ok_or("invalid unicode escape code")?;
                             if (0xD800..0xDC00).contains(&cp) {
-                                if self.s.get(self.at..self.at + 2)? != b"\\u" {
-                                    return None;
+                                if self.s.get(self.at..self.at + 2) != Some(b"\\u") {
+                                    return Err("invalid unicode escape code");
                                 }
                                 self.at += 2;
-                                let low = self.hex4()?;
+                                let low = self.hex4().ok_or("invalid unicode escape code")?;
                                 if !(0xDC00..0xE000).contains(&low) {
-                                    return None;
+                                    return Err("invalid unicode escape code");
                                 }
                                 cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
                             }
-                            let ch = char::from_u32(cp)?;
+                            let ch = char::from_u32(cp).ok_or("invalid unicode escape code")?;
                             let mut buf = [0; 4];
                             out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
                         }
-                        _ => return None,
+                        _ => return Err(ESCAPE),
                     }
                 }
                 _ => out.push(c),

@@ -41,7 +41,7 @@ real.cjson = protect(cjson)
 real.bit = protect(bit)
 real.rawset = function(t, k, v)
     if protected[t] then
-        error('Attempt to modify a readonly table', 2)
+        error({ err = 'ERR Attempt to modify a readonly table' })
     end
     return rawset(t, k, v)
 end

@@ -45,7 +45,9 @@ pub(super) fn load(c: &mut Ctx<'_>, a: Args<'_>) {
     let node = Arc::clone(c.node);
     let mut guard = node.scripts().engine();
     let engine = guard.as_mut().expect("engine() builds the engine");
-    match engine.load(a.get(2)) {
+    let loaded = engine.load(a.get(2));
+    node.scripts().record(engine);
+    match loaded {
         Ok(sha) => c.reply.bulk(sha.as_bytes()),
         Err(text) => c.reply.error(&text),
     }
@@ -71,6 +73,7 @@ pub(super) fn flush(c: &mut Ctx<'_>, a: Args<'_>) {
     let node = Arc::clone(c.node);
     if let Some(engine) = node.scripts().engine_if_built().as_mut() {
         engine.flush();
+        node.scripts().record(engine);
     }
     c.reply.ok()
 }
@@ -197,6 +200,7 @@ fn run(c: &mut Ctx<'_>, a: Args<'_>, by_sha: bool, read_only: bool) {
         };
         let outcome = engine.run(&sha, &keys, &argv, &mut runner);
         scripts.end();
+        scripts.record(engine);
         outcome
     };
     if c.session.db != db {
@@ -204,7 +208,7 @@ fn run(c: &mut Ctx<'_>, a: Args<'_>, by_sha: bool, read_only: bool) {
     }
     if made_stream {
         if let Some(block) = c.session.tx_stream.take() {
-            if !block.is_empty() {
+            if !block.is_empty() && !scripts.abandoned() {
                 c.session.write_offset = node.replication().feed_block(&block);
             }
         }
@@ -261,25 +265,40 @@ impl Runner<'_, '_> {
             }
         }
         if self.cluster {
-            let node: &crate::node::Node = self.ctx.node;
-            let routing = node.cluster().map(|c| c.routing());
-            let found = find_keys(meta, args.len(), |i| args[i].as_slice());
-            for p in found.positions() {
-                let slot = key_slot(&args[p]);
-                if routing.as_ref().is_some_and(|r| !r.is_mine(slot)) {
-                    return Err(refusal(errors::SCRIPT_NON_LOCAL_KEY));
-                }
-                if self.allow_cross_slot {
-                    continue;
-                }
-                match self.slot {
-                    None => self.slot = Some(slot),
-                    Some(s) if s != slot => return Err(refusal(errors::SCRIPT_CROSS_SLOT)),
-                    Some(_) => {}
-                }
-            }
+            self.check_slots(meta, args)?;
         }
         Ok(())
+    }
+}
+
+impl Runner<'_, '_> {
+    /// Redis 7.0's cluster rule for a command from a script: its keys share one slot
+    /// served here. Beyond Redis 7.0, a script that declared keys may not reach another
+    /// slot than theirs: it holds only that slot's lock (Redis 7.2 refuses it too).
+    fn check_slots(
+        &mut self,
+        meta: &crate::catalog::CommandMeta,
+        args: &[Vec<u8>],
+    ) -> Result<(), Frame> {
+        let node: &crate::node::Node = self.ctx.node;
+        let routing = node.cluster().map(|c| c.routing());
+        let found = find_keys(meta, args.len(), |i| args[i].as_slice());
+        let mut slot = None;
+        for p in found.positions() {
+            let s = key_slot(&args[p]);
+            if slot.is_some_and(|first| first != s)
+                || routing.as_ref().is_some_and(|r| !r.is_mine(s))
+            {
+                return Err(refusal(errors::SCRIPT_NON_LOCAL_KEY));
+            }
+            slot = Some(s);
+        }
+        match (slot, self.slot) {
+            (Some(s), Some(declared)) if s != declared && !self.allow_cross_slot => {
+                Err(refusal(errors::SCRIPT_CROSS_SLOT))
+            }
+            _ => Ok(()),
+        }
     }
 }
 

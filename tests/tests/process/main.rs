@@ -30,6 +30,7 @@ mod object_memory;
 mod persistence;
 mod replication;
 mod resharding;
+mod scripting;
 mod server;
 mod sets;
 mod sort;
