@@ -93,6 +93,11 @@ pub const SCRIPT_NOT_ALLOWED: &str = "ERR This Redis command is not allowed from
 pub const SCRIPT_READ_ONLY: &str = "ERR Write commands are not allowed from read-only scripts.";
 /// A write after SCRIPT KILL stopped the script.
 pub const SCRIPT_KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
+/// `redis.call` of a key outside the slots of the keys the script declared.
+pub const SCRIPT_UNDECLARED_KEY: &str =
+    "ERR Script attempted to access a key in a slot none of its declared keys (KEYS) is in";
+/// `redis.call` of a command over every slot from a script that declared keys.
+pub const SCRIPT_NEEDS_EVERY_SLOT: &str = "ERR Script that declares keys attempted a command that needs every slot; declare no keys to run it";
 /// `redis.call` of a key this cluster node does not serve.
 pub const SCRIPT_NON_LOCAL_KEY: &str =
     "ERR Script attempted to access a non local key in a cluster node";

@@ -6,6 +6,11 @@
 //! ordinary handlers under those locks, and what it changes reaches replicas and the
 //! AOF as one MULTI ... EXEC block (effects replication, as Redis 7.0), never the EVAL
 //! itself. Inside EXEC, the transaction's locks and block are used.
+//!
+//! Beyond Redis: a script that declares keys holds only their slots' locks, so its
+//! commands may reach only those slots (a key it did not declare in another slot, or
+//! a command over every slot, is refused with an error); a script that declares no
+//! key holds every lock and may touch anything.
 
 use std::sync::Arc;
 
@@ -13,7 +18,7 @@ use tessera_keyspace::{Footprint, key_slot};
 use tessera_scripting::{CommandRunner, Frame, Outcome};
 
 use super::{Ctx, is, transaction};
-use crate::catalog::{CommandFlags, CommandTable, find_keys};
+use crate::catalog::{AclCategories, CommandFlags, CommandTable, find_keys};
 use crate::dispatch;
 use crate::errors;
 use crate::protocol::reply::Reply;
@@ -160,14 +165,22 @@ fn run(c: &mut Ctx<'_>, a: Args<'_>, by_sha: bool, read_only: bool) {
     }
     let keys: Vec<&[u8]> = a.iter_from(3).take(numkeys).collect();
     let argv: Vec<&[u8]> = a.iter_from(3 + numkeys).collect();
-    let slot = (cluster && !flags.allow_cross_slot)
-        .then(|| keys.first().map(|k| key_slot(k)))
-        .flatten();
-    let _locks = (!transaction::running(c.session)).then(|| {
+    // The locks the script holds to its end: its declared keys' slots, or every slot
+    // when it declared none or may cross slots; inside EXEC, the transaction's (every
+    // slot, see `transaction_plan`).
+    let in_tx = transaction::running(c.session);
+    let held: Option<Vec<(usize, u16)>> = (!in_tx && !keys.is_empty() && !flags.allow_cross_slot)
+        .then(|| keys.iter().map(|k| (c.session.db, key_slot(k))).collect());
+    let slot = held
+        .as_ref()
+        .filter(|_| cluster)
+        .and_then(|h| h.first().map(|p| p.1));
+    let _locks = (!in_tx).then(|| {
         let keyspace = node.keyspace();
-        match slot {
-            Some(s) => keyspace
-                .lock_transaction(&Footprint::Slots(vec![(c.session.db, s)]), &[c.session.db]),
+        match &held {
+            Some(pairs) => {
+                keyspace.lock_transaction(&Footprint::Slots(pairs.clone()), &[c.session.db])
+            }
             None => {
                 let dbs: Vec<usize> = (0..keyspace.database_count()).collect();
                 keyspace.lock_transaction(&Footprint::Everything, &dbs)
@@ -197,6 +210,7 @@ fn run(c: &mut Ctx<'_>, a: Args<'_>, by_sha: bool, read_only: bool) {
             cluster,
             allow_cross_slot: flags.allow_cross_slot,
             slot,
+            held,
         };
         let outcome = engine.run(&sha, &keys, &argv, &mut runner);
         scripts.end();
@@ -229,8 +243,10 @@ struct Runner<'c, 'a> {
     read_only: bool,
     cluster: bool,
     allow_cross_slot: bool,
-    /// The slot the script's keys are in, once known.
+    /// In cluster mode, the slot of the script's declared keys.
     slot: Option<u16>,
+    /// The (database, slot) locks the script holds; `None` for every lock.
+    held: Option<Vec<(usize, u16)>>,
 }
 
 fn refusal(text: &str) -> Frame {
@@ -267,6 +283,7 @@ impl Runner<'_, '_> {
         if self.cluster {
             self.check_slots(meta, args)?;
         }
+        self.check_held(meta, args)?;
         Ok(())
     }
 }
@@ -299,6 +316,36 @@ impl Runner<'_, '_> {
             }
             _ => Ok(()),
         }
+    }
+}
+
+impl Runner<'_, '_> {
+    /// A script that declared keys holds only their slots' locks: a command reaching
+    /// another slot, or every slot (DBSIZE, FLUSHDB, KEYS ...), cannot run under them
+    /// without breaking the lock order that keeps the node free of deadlocks.
+    fn check_held(
+        &self,
+        meta: &crate::catalog::CommandMeta,
+        args: &[Vec<u8>],
+    ) -> Result<(), Frame> {
+        let Some(held) = &self.held else {
+            return Ok(());
+        };
+        let db = self.ctx.session.db;
+        let found = find_keys(meta, args.len(), |i| args[i].as_slice());
+        let mut keyed = false;
+        for p in found.positions() {
+            keyed = true;
+            if !held.contains(&(db, key_slot(&args[p]))) {
+                return Err(refusal(errors::SCRIPT_UNDECLARED_KEY));
+            }
+        }
+        let harmless = meta.acl.contains(AclCategories::CONNECTION)
+            || meta.acl.contains(AclCategories::TRANSACTION);
+        if !keyed && !harmless {
+            return Err(refusal(errors::SCRIPT_NEEDS_EVERY_SLOT));
+        }
+        Ok(())
     }
 }
 
