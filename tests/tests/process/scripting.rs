@@ -300,6 +300,22 @@ fn scripts_match_redis() {
         run_corpus(&mut t);
         t.assert_clean(&format!("scripting corpus, RESP{}", proto + 2));
     }
+    // Beyond Redis: a script that declares keys holds only their slots' locks.
+    for (body, want) in [
+        (
+            "return redis.call('get', 'b')",
+            "ERR Script attempted to access a key in a slot none of its declared keys",
+        ),
+        (
+            "return redis.call('dbsize')",
+            "ERR Script that declares keys attempted a command that needs every slot",
+        ),
+    ] {
+        let have = text(&t.tessera_only(&[b"EVAL", body.as_bytes(), b"1", b"a"]));
+        assert!(have.starts_with(want), "{body}: {have}");
+    }
+    let all = t.tessera_only(&[b"EVAL", b"return redis.call('dbsize')", b"0"]);
+    assert!(matches!(all, Frame::Integer(_)), "{all:?}");
 }
 
 /// Cluster mode: declared keys must share a slot, undeclared keys must be in the
