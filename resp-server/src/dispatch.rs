@@ -37,6 +37,20 @@ pub fn execute(ctx: &mut Ctx<'_>, args: Args<'_>) {
         ctx.reply.error(errors::NOAUTH);
         return fail_transaction(ctx);
     }
+    // A script past busy-reply-threshold holds slot locks this command may wait on:
+    // refuse before routing takes any. The script's own commands, an EXEC's, and the
+    // master's stream are not refused.
+    if !meta.has(CommandFlags::ALLOW_BUSY)
+        && !ctx.session.master_link
+        && !transaction::running(ctx.session)
+        && ctx
+            .node
+            .scripts()
+            .busy(ctx.now_ms, ctx.settings.busy_reply_threshold_ms)
+    {
+        ctx.reply.error(errors::BUSY);
+        return fail_transaction(ctx);
+    }
     let queuing = ctx.session.multi.is_some() && !transaction::controls_transaction(meta.id);
     if queuing {
         if let Some(refusal) = transaction::refuse_queuing(command) {

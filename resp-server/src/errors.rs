@@ -66,6 +66,44 @@ pub const FUNCTION_FLUSH_MODE: &str = "ERR FUNCTION FLUSH only supports SYNC|ASY
 pub const NO_SUCH_LIBRARY: &str = "ERR Library not found";
 /// SCRIPT/FUNCTION KILL with nothing running.
 pub const NOTBUSY: &str = "NOTBUSY No scripts in execution right now.";
+/// SCRIPT KILL of a script that already wrote.
+pub const UNKILLABLE: &str = "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.";
+/// Any command but the few allowed while a script has run past busy-reply-threshold.
+pub const BUSY: &str =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+/// EVALSHA of a script not in the cache.
+pub const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
+/// EVAL with a negative numkeys.
+pub const NUMKEYS_NEGATIVE: &str = "ERR Number of keys can't be negative";
+/// SCRIPT FLUSH with a mode other than ASYNC or SYNC.
+pub const SCRIPT_FLUSH_MODE: &str = "ERR SCRIPT FLUSH only support SYNC|ASYNC option";
+/// SCRIPT DEBUG with another argument than YES, SYNC or NO.
+pub const SCRIPT_DEBUG_USAGE: &str = "ERR Use SCRIPT DEBUG YES/SYNC/NO";
+/// SCRIPT DEBUG YES or SYNC: Tessera has no Lua debugger.
+pub const SCRIPT_DEBUG_UNSUPPORTED: &str = "ERR SCRIPT DEBUG YES/SYNC is not supported by Tessera";
+/// A `no-cluster` script in cluster mode.
+pub const SCRIPT_NO_CLUSTER: &str = "ERR Can not run script on cluster, 'no-cluster' flag is set.";
+/// `redis.call` of an unknown command.
+pub const SCRIPT_UNKNOWN_COMMAND: &str = "ERR Unknown Redis command called from script";
+/// `redis.call` with the wrong number of arguments.
+pub const SCRIPT_WRONG_ARITY: &str = "ERR Wrong number of args calling Redis command from script";
+/// `redis.call` of a command flagged noscript.
+pub const SCRIPT_NOT_ALLOWED: &str = "ERR This Redis command is not allowed from script";
+/// A write from EVAL_RO or a `no-writes` script.
+pub const SCRIPT_READ_ONLY: &str = "ERR Write commands are not allowed from read-only scripts.";
+/// A write after SCRIPT KILL stopped the script.
+pub const SCRIPT_KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
+/// `redis.call` of a key outside the slots of the keys the script declared.
+pub const SCRIPT_UNDECLARED_KEY: &str =
+    "ERR Script attempted to access a key in a slot none of its declared keys (KEYS) is in";
+/// `redis.call` of a command over every slot from a script that declared keys.
+pub const SCRIPT_NEEDS_EVERY_SLOT: &str = "ERR Script that declares keys attempted a command that needs every slot; declare no keys to run it";
+/// `redis.call` of a key this cluster node does not serve.
+pub const SCRIPT_NON_LOCAL_KEY: &str =
+    "ERR Script attempted to access a non local key in a cluster node";
+/// `redis.call` of a key in another slot than the script's.
+pub const SCRIPT_CROSS_SLOT: &str =
+    "ERR Script attempted to access keys that do not hash to the same slot";
 /// Loading a library while no engine runs them.
 pub const NO_LUA_ENGINE: &str = "ERR Engine 'lua' not found";
 /// COMMAND GETKEYS of an unknown command.

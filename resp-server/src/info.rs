@@ -221,6 +221,32 @@ fn memory(node: &Node, out: &mut String) {
     let total = total_system_memory();
     field(out, "total_system_memory", total);
     field(out, "total_system_memory_human", human_bytes(total));
+    let scripts = node.scripts().stats();
+    field(out, "used_memory_lua", scripts.lua_memory);
+    field(out, "used_memory_vm_eval", scripts.lua_memory);
+    field(
+        out,
+        "used_memory_lua_human",
+        human_bytes(scripts.lua_memory as u64),
+    );
+    field(out, "used_memory_scripts_eval", scripts.scripts_memory);
+    field(out, "number_of_cached_scripts", scripts.cached);
+    field(out, "number_of_functions", 0);
+    field(out, "number_of_libraries", 0);
+    field(out, "used_memory_vm_functions", 0);
+    field(out, "used_memory_vm_total", scripts.lua_memory);
+    field(
+        out,
+        "used_memory_vm_total_human",
+        human_bytes(scripts.lua_memory as u64),
+    );
+    field(out, "used_memory_functions", 0);
+    field(out, "used_memory_scripts", scripts.scripts_memory);
+    field(
+        out,
+        "used_memory_scripts_human",
+        human_bytes(scripts.scripts_memory as u64),
+    );
     field(out, "allocator_allocated", m.allocated);
     field(out, "allocator_active", m.active);
     field(out, "allocator_resident", m.resident);

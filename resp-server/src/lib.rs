@@ -30,6 +30,7 @@ pub mod pubsub;
 pub use tessera_resp as protocol;
 pub mod refusals;
 pub mod replication;
+pub mod scripts;
 pub mod server;
 pub mod session;
 pub mod snapshots;

@@ -100,6 +100,8 @@ pub struct Node {
     eviction: crate::eviction::Eviction,
     /// Pub/Sub subscriptions.
     pubsub: Arc<crate::pubsub::Registry>,
+    /// The EVAL engine and the running script's state.
+    scripts: crate::scripts::Scripts,
 }
 
 /// 40 random lowercase hex characters.
@@ -173,6 +175,7 @@ impl Node {
         Node {
             pubsub,
             eviction,
+            scripts: crate::scripts::Scripts::default(),
             watches,
             blocked,
             is_replica,
@@ -283,6 +286,11 @@ impl Node {
             });
         }
         std::mem::replace(&mut *self.master_link.lock(), link)
+    }
+
+    /// The EVAL engine and the running script's state.
+    pub fn scripts(&self) -> &crate::scripts::Scripts {
+        &self.scripts
     }
 
     /// The keys clients WATCH, and who watches them.

@@ -1,5 +1,6 @@
 //! FUNCTION, answered as a Redis node with no libraries loaded answers it. Tessera runs
-//! no scripts; redis-cli's add-node still copies functions (DUMP on an existing node,
+//! EVAL scripts (see `scripting`) but no function libraries yet; redis-cli's add-node
+//! still copies functions (DUMP on an existing node,
 //! LIST and RESTORE on the new one), and that works as long as there are none.
 
 use crate::errors;

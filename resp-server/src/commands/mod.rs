@@ -18,6 +18,7 @@ mod lists;
 mod migration;
 mod pubsub;
 mod replication;
+mod scripting;
 mod server;
 mod sets;
 mod sort;
@@ -418,6 +419,16 @@ pub fn handler(id: CommandId) -> Handler {
         C::Zremrangebyrank => zset::zremrangebyrank,
         C::Zremrangebyscore => zset::zremrangebyscore,
         C::Zrevrange => zset_range::zrevrange,
+        C::Eval => scripting::eval,
+        C::EvalRo => scripting::eval_ro,
+        C::Evalsha => scripting::evalsha,
+        C::EvalshaRo => scripting::evalsha_ro,
+        C::ScriptDebug => scripting::debug,
+        C::ScriptExists => scripting::exists,
+        C::ScriptFlush => scripting::flush,
+        C::ScriptHelp => scripting::help,
+        C::ScriptKill => scripting::kill,
+        C::ScriptLoad => scripting::load,
         C::Zrevrangebylex => zset_range::zrevrangebylex,
         C::Zrevrangebyscore => zset_range::zrevrangebyscore,
         C::Zrevrank => zset::zrevrank,
@@ -426,7 +437,14 @@ pub fn handler(id: CommandId) -> Handler {
         C::Zunion => zset_multi::zunion,
         C::Zunionstore => zset_multi::zunionstore,
         // Containers run a subcommand; alone they fail the arity check first.
-        C::Client | C::Cluster | C::Config | C::Function | C::Memory | C::Object | C::Pubsub => {
+        C::Client
+        | C::Cluster
+        | C::Config
+        | C::Function
+        | C::Memory
+        | C::Object
+        | C::Pubsub
+        | C::Script => {
             subcommand_required
         }
     }

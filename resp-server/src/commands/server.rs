@@ -217,6 +217,15 @@ pub(super) fn shutdown(ctx: &mut Ctx<'_>, args: Args<'_>) {
         ctx.reply.error(errors::SYNTAX);
         return;
     }
+    // A script past busy-reply-threshold holds the data: only NOSAVE may stop the node.
+    let threshold = ctx.settings.busy_reply_threshold_ms;
+    if !nosave && ctx.node.scripts().busy(ctx.now_ms, threshold) {
+        ctx.reply.error(errors::BUSY);
+        return;
+    }
+    if nosave {
+        ctx.node.scripts().abandon();
+    }
     let mode = match (save, nosave) {
         (true, _) => SaveOnExit::Always,
         (_, true) => SaveOnExit::Never,

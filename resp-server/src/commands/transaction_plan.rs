@@ -86,6 +86,10 @@ pub fn plan<'q>(
                     plan.dbs.push(d);
                 }
             }
+            // A script may touch keys it did not declare.
+            CommandId::Eval | CommandId::EvalRo | CommandId::Evalsha | CommandId::EvalshaRo => {
+                everything = true;
+            }
             // BY and GET patterns name keys nobody can list up front.
             CommandId::Sort | CommandId::SortRo => {
                 everything |= args[2..].iter().any(|a| is(a, "BY") || is(a, "GET"));

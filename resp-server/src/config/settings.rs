@@ -51,6 +51,9 @@ pub struct Settings {
     /// admin-port as configured: -1 for the default, 0 for none; see
     /// [`Settings::admin_port_for`].
     pub admin_port: i64,
+    /// busy-reply-threshold (alias lua-time-limit): how long, in ms, a script runs
+    /// before other clients get BUSY.
+    pub busy_reply_threshold_ms: i64,
     /// Addresses to listen on; a leading `-` marks one that may fail to bind.
     pub bind: Vec<String>,
     /// Working directory.
@@ -302,6 +305,7 @@ impl Settings {
         Settings {
             port: v.port() as u16,
             admin_port: v.admin_port(),
+            busy_reply_threshold_ms: v.busy_reply_threshold(),
             bind: v.bind().split_whitespace().map(String::from).collect(),
             dir: v.dir().to_string(),
             requirepass: Some(v.requirepass().as_bytes().to_vec()).filter(|p| !p.is_empty()),

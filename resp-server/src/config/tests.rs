@@ -148,12 +148,7 @@ fn settings_in_force_are_honoured() {
     ] {
         assert_eq!(state(name), State::Honoured, "{name}");
     }
-    for name in [
-        "io-threads",
-        "activedefrag",
-        "stream-node-max-entries",
-        "lua-time-limit",
-    ] {
+    for name in ["io-threads", "activedefrag", "stream-node-max-entries"] {
         assert!(matches!(state(name), State::Inert(_)), "{name}");
     }
 }

@@ -32,6 +32,7 @@ mod persistence;
 mod pubsub;
 mod replication;
 mod resharding;
+mod scripting;
 mod server;
 mod sets;
 mod sort;

@@ -1,0 +1,434 @@
+//! EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT.
+//!
+//! A script runs as one step for every other client, as EXEC does: it takes the locks
+//! of every slot it may touch before it starts (the declared keys' slot in cluster
+//! mode, every slot otherwise) and holds them to its end, its `redis.call`s run the
+//! ordinary handlers under those locks, and what it changes reaches replicas and the
+//! AOF as one MULTI ... EXEC block (effects replication, as Redis 7.0), never the EVAL
+//! itself. Inside EXEC, the transaction's locks and block are used.
+//!
+//! Beyond Redis: a script that declares keys holds only their slots' locks, so its
+//! commands may reach only those slots (a key it did not declare in another slot, or
+//! a command over every slot, is refused with an error); a script that declares no
+//! key holds every lock and may touch anything.
+
+use std::sync::Arc;
+
+use tessera_keyspace::{Footprint, key_slot};
+use tessera_scripting::{CommandRunner, Frame, Outcome};
+
+use super::{Ctx, is, transaction};
+use crate::catalog::{AclCategories, CommandFlags, CommandTable, find_keys};
+use crate::dispatch;
+use crate::errors;
+use crate::protocol::reply::Reply;
+use crate::protocol::request::Args;
+use crate::scripts::KillVerdict;
+
+/// EVAL script numkeys [key ...] [arg ...].
+pub(super) fn eval(c: &mut Ctx<'_>, a: Args<'_>) {
+    run(c, a, false, false)
+}
+
+/// EVAL_RO script numkeys [key ...] [arg ...].
+pub(super) fn eval_ro(c: &mut Ctx<'_>, a: Args<'_>) {
+    run(c, a, false, true)
+}
+
+/// EVALSHA sha1 numkeys [key ...] [arg ...].
+pub(super) fn evalsha(c: &mut Ctx<'_>, a: Args<'_>) {
+    run(c, a, true, false)
+}
+
+/// EVALSHA_RO sha1 numkeys [key ...] [arg ...].
+pub(super) fn evalsha_ro(c: &mut Ctx<'_>, a: Args<'_>) {
+    run(c, a, true, true)
+}
+
+/// SCRIPT LOAD script.
+pub(super) fn load(c: &mut Ctx<'_>, a: Args<'_>) {
+    let node = Arc::clone(c.node);
+    let mut guard = node.scripts().engine();
+    let engine = guard.as_mut().expect("engine() builds the engine");
+    let loaded = engine.load(a.get(2));
+    node.scripts().record(engine);
+    match loaded {
+        Ok(sha) => c.reply.bulk(sha.as_bytes()),
+        Err(text) => c.reply.error(&text),
+    }
+}
+
+/// SCRIPT EXISTS sha1 [sha1 ...].
+pub(super) fn exists(c: &mut Ctx<'_>, a: Args<'_>) {
+    let node = Arc::clone(c.node);
+    let mut guard = node.scripts().engine();
+    let engine = guard.as_mut().expect("engine() builds the engine");
+    c.reply.array(a.len() - 2);
+    for sha in a.iter_from(2) {
+        let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
+        c.reply.int(i64::from(engine.get(&sha).is_some()));
+    }
+}
+
+/// SCRIPT FLUSH [ASYNC|SYNC].
+pub(super) fn flush(c: &mut Ctx<'_>, a: Args<'_>) {
+    if a.len() > 3 || (a.len() == 3 && !is(a.get(2), "ASYNC") && !is(a.get(2), "SYNC")) {
+        return c.reply.error(errors::SCRIPT_FLUSH_MODE);
+    }
+    let node = Arc::clone(c.node);
+    if let Some(engine) = node.scripts().engine_if_built().as_mut() {
+        engine.flush();
+        node.scripts().record(engine);
+    }
+    c.reply.ok()
+}
+
+/// SCRIPT KILL.
+pub(super) fn kill(c: &mut Ctx<'_>, _: Args<'_>) {
+    match c.node.scripts().kill() {
+        KillVerdict::NotBusy => c.reply.error(errors::NOTBUSY),
+        KillVerdict::Unkillable => c.reply.error(errors::UNKILLABLE),
+        KillVerdict::Killed => c.reply.ok(),
+    }
+}
+
+/// SCRIPT DEBUG YES|SYNC|NO: only NO, as Tessera has no Lua debugger.
+pub(super) fn debug(c: &mut Ctx<'_>, a: Args<'_>) {
+    if is(a.get(2), "NO") {
+        c.reply.ok()
+    } else if is(a.get(2), "YES") || is(a.get(2), "SYNC") {
+        c.reply.error(errors::SCRIPT_DEBUG_UNSUPPORTED)
+    } else {
+        c.reply.error(errors::SCRIPT_DEBUG_USAGE)
+    }
+}
+
+/// SCRIPT HELP, with Redis's text.
+pub(super) fn help(c: &mut Ctx<'_>, _: Args<'_>) {
+    let lines = [
+        "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "DEBUG (YES|SYNC|NO)",
+        "    Set the debug mode for subsequent scripts executed.",
+        "EXISTS <sha1> [<sha1> ...]",
+        "    Return information about the existence of the scripts in the script cache.",
+        "FLUSH [ASYNC|SYNC]",
+        "    Flush the Lua scripts cache. Very dangerous on replicas.",
+        "    When called without the optional mode argument, the behavior is determined by the",
+        "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+        "    * ASYNC: Asynchronously flush the scripts cache.",
+        "    * SYNC: Synchronously flush the scripts cache.",
+        "KILL",
+        "    Kill the currently executing Lua script.",
+        "LOAD <script>",
+        "    Load a script into the scripts cache without executing it.",
+        "HELP",
+        "    Prints this help.",
+    ];
+    c.reply.array(lines.len());
+    for line in lines {
+        c.reply.simple(line);
+    }
+}
+
+fn run(c: &mut Ctx<'_>, a: Args<'_>, by_sha: bool, read_only: bool) {
+    let Some(numkeys) = c.int_arg(a.get(2)) else {
+        return;
+    };
+    if numkeys < 0 {
+        return c.reply.error(errors::NUMKEYS_NEGATIVE);
+    }
+    if numkeys as usize > a.len() - 3 {
+        return c.reply.error(errors::NUMKEYS_TOO_MANY);
+    }
+    let numkeys = numkeys as usize;
+    let node = Arc::clone(c.node);
+    let scripts = node.scripts();
+    let (sha, flags, body) = {
+        let mut guard = scripts.engine();
+        let engine = guard.as_mut().expect("engine() builds the engine");
+        let sha = if by_sha {
+            String::from_utf8_lossy(a.get(1)).to_ascii_lowercase()
+        } else {
+            match engine.load(a.get(1)) {
+                Ok(sha) => sha,
+                Err(text) => return c.reply.error(&text),
+            }
+        };
+        let Some(script) = engine.get(&sha) else {
+            return c.reply.error(errors::NOSCRIPT);
+        };
+        (sha, script.flags, Arc::clone(&script.body))
+    };
+    let cluster = c.settings.cluster_enabled && !c.session.master_link;
+    if flags.no_cluster && c.settings.cluster_enabled {
+        return c.reply.error(errors::SCRIPT_NO_CLUSTER);
+    }
+    let keys: Vec<&[u8]> = a.iter_from(3).take(numkeys).collect();
+    let argv: Vec<&[u8]> = a.iter_from(3 + numkeys).collect();
+    // The locks the script holds to its end: its declared keys' slots, or every slot
+    // when it declared none or may cross slots; inside EXEC, the transaction's (every
+    // slot, see `transaction_plan`).
+    let in_tx = transaction::running(c.session);
+    let held: Option<Vec<(usize, u16)>> = (!in_tx && !keys.is_empty() && !flags.allow_cross_slot)
+        .then(|| keys.iter().map(|k| (c.session.db, key_slot(k))).collect());
+    let slot = held
+        .as_ref()
+        .filter(|_| cluster)
+        .and_then(|h| h.first().map(|p| p.1));
+    let _locks = (!in_tx).then(|| {
+        let keyspace = node.keyspace();
+        match &held {
+            Some(pairs) => {
+                keyspace.lock_transaction(&Footprint::Slots(pairs.clone()), &[c.session.db])
+            }
+            None => {
+                let dbs: Vec<usize> = (0..keyspace.database_count()).collect();
+                keyspace.lock_transaction(&Footprint::Everything, &dbs)
+            }
+        }
+    });
+    let made_batch = c.session.engine_batch.is_none();
+    if made_batch {
+        c.session.engine_batch = Some(Vec::new());
+    }
+    let made_stream = c.session.tx_stream.is_none() && c.records_changes();
+    if made_stream {
+        c.session.tx_stream = Some(Vec::new());
+    }
+    let db = c.session.db;
+    let outcome = {
+        let mut guard = scripts.engine();
+        let engine = guard.as_mut().expect("engine() builds the engine");
+        // SCRIPT FLUSH may have run since the script was found.
+        if engine.get(&sha).is_none() {
+            let _ = engine.load(&body);
+        }
+        scripts.start(c.now_ms);
+        let mut runner = Runner {
+            ctx: c,
+            read_only: read_only || flags.no_writes,
+            cluster,
+            allow_cross_slot: flags.allow_cross_slot,
+            slot,
+            held,
+        };
+        let outcome = engine.run(&sha, &keys, &argv, &mut runner);
+        scripts.end();
+        scripts.record(engine);
+        outcome
+    };
+    if c.session.db != db {
+        c.session.select(db);
+    }
+    if made_stream {
+        if let Some(block) = c.session.tx_stream.take() {
+            if !block.is_empty() && !scripts.abandoned() {
+                c.session.write_offset = node.replication().feed_block(&block);
+            }
+        }
+    }
+    if made_batch {
+        c.session.engine_batch = None;
+    }
+    drop(_locks);
+    match outcome {
+        Some(Outcome::Reply(frame) | Outcome::Killed(frame)) => write_frame(c.reply, &frame),
+        None => c.reply.error(errors::NOSCRIPT),
+    }
+}
+
+/// Runs a script's `redis.call`s on its caller's connection.
+struct Runner<'c, 'a> {
+    ctx: &'c mut Ctx<'a>,
+    read_only: bool,
+    cluster: bool,
+    allow_cross_slot: bool,
+    /// In cluster mode, the slot of the script's declared keys.
+    slot: Option<u16>,
+    /// The (database, slot) locks the script holds; `None` for every lock.
+    held: Option<Vec<(usize, u16)>>,
+}
+
+fn refusal(text: &str) -> Frame {
+    Frame::Error(text.as_bytes().to_vec())
+}
+
+impl Runner<'_, '_> {
+    /// Redis's checks of a command called from a script, in Redis's order.
+    fn check(&mut self, args: &[Vec<u8>]) -> Result<(), Frame> {
+        let table = CommandTable::get();
+        let mut command = table
+            .lookup(&args[0])
+            .ok_or_else(|| refusal(errors::SCRIPT_UNKNOWN_COMMAND))?;
+        if command.meta.is_container() && args.len() >= 2 {
+            command = table
+                .subcommand(command, &args[1])
+                .ok_or_else(|| refusal(errors::SCRIPT_UNKNOWN_COMMAND))?;
+        }
+        let meta = command.meta;
+        if !meta.arity_ok(args.len()) {
+            return Err(refusal(errors::SCRIPT_WRONG_ARITY));
+        }
+        if meta.has(CommandFlags::NOSCRIPT) {
+            return Err(refusal(errors::SCRIPT_NOT_ALLOWED));
+        }
+        if meta.is_write() {
+            if self.read_only {
+                return Err(refusal(errors::SCRIPT_READ_ONLY));
+            }
+            if !self.ctx.node.scripts().note_write() {
+                return Err(refusal(errors::SCRIPT_KILLED));
+            }
+        }
+        if self.cluster {
+            self.check_slots(meta, args)?;
+        }
+        self.check_held(meta, args)?;
+        Ok(())
+    }
+}
+
+impl Runner<'_, '_> {
+    /// Redis 7.0's cluster rule for a command from a script: its keys share one slot
+    /// served here. Beyond Redis 7.0, a script that declared keys may not reach another
+    /// slot than theirs: it holds only that slot's lock (Redis 7.2 refuses it too).
+    fn check_slots(
+        &mut self,
+        meta: &crate::catalog::CommandMeta,
+        args: &[Vec<u8>],
+    ) -> Result<(), Frame> {
+        let node: &crate::node::Node = self.ctx.node;
+        let routing = node.cluster().map(|c| c.routing());
+        let found = find_keys(meta, args.len(), |i| args[i].as_slice());
+        let mut slot = None;
+        for p in found.positions() {
+            let s = key_slot(&args[p]);
+            if slot.is_some_and(|first| first != s)
+                || routing.as_ref().is_some_and(|r| !r.is_mine(s))
+            {
+                return Err(refusal(errors::SCRIPT_NON_LOCAL_KEY));
+            }
+            slot = Some(s);
+        }
+        match (slot, self.slot) {
+            (Some(s), Some(declared)) if s != declared && !self.allow_cross_slot => {
+                Err(refusal(errors::SCRIPT_CROSS_SLOT))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Runner<'_, '_> {
+    /// A script that declared keys holds only their slots' locks: a command reaching
+    /// another slot, or every slot (DBSIZE, FLUSHDB, KEYS ...), cannot run under them
+    /// without breaking the lock order that keeps the node free of deadlocks.
+    fn check_held(
+        &self,
+        meta: &crate::catalog::CommandMeta,
+        args: &[Vec<u8>],
+    ) -> Result<(), Frame> {
+        let Some(held) = &self.held else {
+            return Ok(());
+        };
+        let db = self.ctx.session.db;
+        let found = find_keys(meta, args.len(), |i| args[i].as_slice());
+        let mut keyed = false;
+        for p in found.positions() {
+            keyed = true;
+            if !held.contains(&(db, key_slot(&args[p]))) {
+                return Err(refusal(errors::SCRIPT_UNDECLARED_KEY));
+            }
+        }
+        let harmless = meta.acl.contains(AclCategories::CONNECTION)
+            || meta.acl.contains(AclCategories::TRANSACTION);
+        if !keyed && !harmless {
+            return Err(refusal(errors::SCRIPT_NEEDS_EVERY_SLOT));
+        }
+        Ok(())
+    }
+}
+
+impl CommandRunner for Runner<'_, '_> {
+    fn call(&mut self, args: &[Vec<u8>], resp3: bool) -> Frame {
+        if let Err(refused) = self.check(args) {
+            return refused;
+        }
+        let mut reply = Reply::new();
+        reply.set_resp3(resp3);
+        let caller_resp3 = self.ctx.session.resp3;
+        self.ctx.session.resp3 = resp3;
+        {
+            let mut sub = Ctx {
+                node: self.ctx.node,
+                session: &mut *self.ctx.session,
+                reply: &mut reply,
+                settings: self.ctx.settings,
+                now_ms: self.ctx.now_ms,
+            };
+            dispatch::execute(&mut sub, Args::Owned(args));
+        }
+        self.ctx.session.resp3 = caller_resp3;
+        if self.ctx.session.deferred.take().is_some() {
+            return refusal(errors::SCRIPT_NOT_ALLOWED);
+        }
+        match tessera_resp::frame::decode(reply.as_bytes(), usize::MAX) {
+            Ok(Some((frame, _))) => frame,
+            _ => Frame::Null,
+        }
+    }
+}
+
+/// Writes a script's result in the caller's protocol.
+fn write_frame(reply: &mut Reply, frame: &Frame) {
+    match frame {
+        Frame::Simple(s) => reply.simple(&String::from_utf8_lossy(s)),
+        Frame::Error(e) | Frame::BulkError(e) => reply.error(&String::from_utf8_lossy(e)),
+        Frame::Integer(n) => reply.int(*n),
+        Frame::Bulk(b) => reply.bulk(b),
+        Frame::Null => reply.null(),
+        Frame::Boolean(b) => reply.boolean(*b),
+        Frame::Double(d) => reply.double(*d),
+        Frame::BigNumber(n) => {
+            if reply.is_resp3() {
+                reply.append_raw(b"(");
+                reply.append_raw(n);
+                reply.append_raw(b"\r\n");
+            } else {
+                reply.bulk(n);
+            }
+        }
+        Frame::Verbatim(format, text) => {
+            if reply.is_resp3() {
+                let mut framed = format.clone();
+                framed.push(b':');
+                framed.extend_from_slice(text);
+                reply.append_raw(format!("={}\r\n", framed.len()).as_bytes());
+                reply.append_raw(&framed);
+                reply.append_raw(b"\r\n");
+            } else {
+                reply.bulk(text);
+            }
+        }
+        Frame::Array(items) | Frame::Push(items) => {
+            reply.array(items.len());
+            for item in items {
+                write_frame(reply, item);
+            }
+        }
+        Frame::Set(items) => {
+            reply.set(items.len());
+            for item in items {
+                write_frame(reply, item);
+            }
+        }
+        Frame::Map(pairs) => {
+            reply.map(pairs.len());
+            for (k, v) in pairs {
+                write_frame(reply, k);
+                write_frame(reply, v);
+            }
+        }
+        Frame::Attribute(_, inner) => write_frame(reply, inner),
+    }
+}

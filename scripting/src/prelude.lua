@@ -1,0 +1,115 @@
+-- Runs once, with the full standard library, to build Redis 7.0's sandbox. Its
+-- chunk name marks its frames, which error positions skip: an error is reported at
+-- the script's line, never inside these helpers.
+local redis, cjson, bit, unwrap = ...
+
+local getinfo = debug.getinfo
+local error, type, tostring, rawset, setmetatable, setfenv, xpcall =
+    error, type, tostring, rawset, setmetatable, setfenv, xpcall
+local loadstring, load = loadstring, load
+
+redis.replicate_commands = function() return true end
+redis.breakpoint = function() return false end
+redis.debug = function() end
+
+-- Tables the script may read but not change, as Redis's read-only tables. A proxy
+-- forwards reads; its writes fail. Tessera's Lua has no read-only flag of its own.
+local protected = setmetatable({}, { __mode = 'k' })
+local function readonly()
+    error('Attempt to modify a readonly table', 2)
+end
+local function protect(t)
+    local p = setmetatable({}, { __index = t, __newindex = readonly, __metatable = false })
+    protected[p] = true
+    return p
+end
+
+local real = {}
+for _, name in ipairs({
+    'assert', 'collectgarbage', 'error', 'gcinfo', 'getmetatable', 'ipairs', 'next',
+    'pairs', 'pcall', 'rawequal', 'rawget', 'select', 'tonumber', 'tostring', 'type',
+    'unpack', 'xpcall', '_VERSION',
+}) do
+    real[name] = _G[name]
+end
+real.string = protect(string)
+real.table = protect(table)
+real.math = protect(math)
+real.coroutine = protect(coroutine)
+real.redis = protect(redis)
+real.cjson = protect(cjson)
+real.bit = protect(bit)
+real.rawset = function(t, k, v)
+    if protected[t] then
+        error({ err = 'ERR Attempt to modify a readonly table' })
+    end
+    return rawset(t, k, v)
+end
+real.setmetatable = function(t, mt)
+    if protected[t] then
+        error('Attempt to modify a readonly table', 2)
+    end
+    return setmetatable(t, mt)
+end
+
+local env = setmetatable({}, {
+    __index = function(_, k)
+        local v = real[k]
+        if v == nil then
+            error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+        end
+        return v
+    end,
+    __newindex = readonly,
+    __metatable = false,
+})
+protected[env] = true
+real._G = env
+real.loadstring = function(...)
+    local f, e = loadstring(...)
+    if f then setfenv(f, env) end
+    return f, e
+end
+real.load = function(...)
+    local f, e = load(...)
+    if f then setfenv(f, env) end
+    return f, e
+end
+
+-- Redis's error handler: every error becomes a table with `err`, and the position of
+-- the script's frame that raised it.
+local function handler(err)
+    local level, info = 2, nil
+    while true do
+        info = getinfo(level, 'Sl')
+        if not info or (info.what ~= 'C' and info.source ~= '=redis_prelude') then
+            break
+        end
+        level = level + 1
+    end
+    if type(err) ~= 'table' then
+        local kind, text = unwrap(err)
+        if kind == 'table' then
+            err = { err = text }
+        elseif kind == 'string' then
+            local where = ''
+            if info and info.currentline >= 0 then
+                where = info.short_src .. ':' .. info.currentline .. ': '
+            end
+            err = { err = 'ERR ' .. where .. text }
+        else
+            err = { err = 'ERR ' .. tostring(err) }
+        end
+    end
+    if info then
+        err.source = info.source
+        err.line = info.currentline
+    end
+    return err
+end
+
+local function run(f)
+    return xpcall(f, handler)
+end
+
+return real, env, run

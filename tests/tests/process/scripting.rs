@@ -1,0 +1,502 @@
+//! Lua scripting against redis-server 7.0.15: a corpus of EVAL, EVALSHA, EVAL_RO and
+//! SCRIPT cases (conversions both ways, `redis.call`/`pcall` errors, sandbox
+//! violations, cjson and bit, shebang flags, NOSCRIPT, SCRIPT subcommands, scripts in
+//! MULTI) compared reply by reply over RESP2 and RESP3, errors included; the cluster
+//! rules of declared and undeclared keys; BUSY and SCRIPT KILL; and a script's
+//! effects reaching a replica as one transaction.
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use super::twins::Twins;
+use tessera_resp::frame::Frame;
+use tessera_tests::replication::follow;
+use tessera_tests::{RawConnection, RedisServer, TesseraNode, text, wait_until};
+
+/// Each case is one command, its arguments as given.
+const CORPUS: &[&[&str]] = &[
+    &["FLUSHALL"],
+    &["SCRIPT", "FLUSH"],
+    // Sandbox: globals, libraries, read-only tables.
+    &["EVAL", "return x", "0"],
+    &["EVAL", "x = 1", "0"],
+    &["EVAL", "print('hi') return 1", "0"],
+    &["EVAL", "return os.clock()", "0"],
+    &["EVAL", "return io", "0"],
+    &["EVAL", "return loadfile", "0"],
+    &["EVAL", "return dofile", "0"],
+    &["EVAL", "return type(debug)", "0"],
+    &["EVAL", "return type(setfenv)", "0"],
+    &["EVAL", "return type(getfenv)", "0"],
+    &["EVAL", "return type(newproxy)", "0"],
+    &["EVAL", "return type(require)", "0"],
+    &["EVAL", "return type(loadstring)", "0"],
+    &["EVAL", "return type(coroutine)", "0"],
+    &["EVAL", "return type(_G)", "0"],
+    &["EVAL", "redis.x = 1", "0"],
+    &["EVAL", "string.x = 1", "0"],
+    &["EVAL", "_G.x = 1", "0"],
+    &["EVAL", "rawset(_G, 'x', 1)", "0"],
+    &["EVAL", "local f = loadstring('return y') return f()", "0"],
+    &["EVAL", "local t = {} t.a = 1 return t.a", "0"],
+    &["EVAL", "return ('ab'):rep(3)", "0"],
+    &["EVAL", "return string.format('%d-%s', 7, 'x')", "0"],
+    &["EVAL", "return table.concat({1, 2, 3}, ',')", "0"],
+    // Lua to reply.
+    &["EVAL", "return 3.99", "0"],
+    &["EVAL", "return -3.99", "0"],
+    &["EVAL", "return {1, 2, 3, 'ciao', {1, 2}, nil, 5}", "0"],
+    &["EVAL", "return true", "0"],
+    &["EVAL", "return false", "0"],
+    &["EVAL", "return nil", "0"],
+    &["EVAL", "return {true, false, 1}", "0"],
+    &["EVAL", "return {err = 'boom'}", "0"],
+    &["EVAL", "return {err = '-boom x'}", "0"],
+    &["EVAL", "return {ok = 'fine'}", "0"],
+    &["EVAL", "return {double = 3.5}", "0"],
+    &["EVAL", "return {map = {a = 1}}", "0"],
+    &["EVAL", "return {set = {a = true}}", "0"],
+    &["EVAL", "return {big_number = '123'}", "0"],
+    &["EVAL", "return redis.error_reply('My Error')", "0"],
+    &["EVAL", "return redis.error_reply('-My Error')", "0"],
+    &["EVAL", "return redis.error_reply('x').err", "0"],
+    &["EVAL", "return redis.status_reply('FINE')", "0"],
+    &["EVAL", "return redis.sha1hex('')", "0"],
+    &["EVAL", "return redis.REDIS_VERSION", "0"],
+    &["EVAL", "return redis.REDIS_VERSION_NUM", "0"],
+    &["EVAL", "return redis.LOG_WARNING + redis.REPL_ALL", "0"],
+    &["EVAL", "return redis.replicate_commands()", "0"],
+    &["EVAL", "return redis.breakpoint()", "0"],
+    &["EVAL", "redis.log(redis.LOG_NOTICE, 'hello') return 1", "0"],
+    &["EVAL", "return redis.log(99, 'x')", "0"],
+    &["EVAL", "return redis.set_repl(99)", "0"],
+    &["EVAL", "redis.set_repl(redis.REPL_ALL) return 1", "0"],
+    &["EVAL", "return redis.setresp(4)", "0"],
+    // Errors raised by scripts.
+    &["EVAL", "error('x')", "0"],
+    &["EVAL", "error({err = 'x'})", "0"],
+    &["EVAL", "\n\nerror('third line')", "0"],
+    &["EVAL", "syntax error here", "0"],
+    &["EVAL", "return 1 end", "0"],
+    // redis.call and redis.pcall.
+    &["SET", "s", "x"],
+    &["EVAL", "return redis.call('nosuch')", "0"],
+    &["EVAL", "return redis.call('get')", "0"],
+    &["EVAL", "return redis.pcall('get')", "0"],
+    &["EVAL", "return redis.call('incr', 's')", "0"],
+    &["EVAL", "return redis.pcall('incr', 's')", "0"],
+    &[
+        "EVAL",
+        "local t = redis.pcall('incr', 's') return t.err",
+        "0",
+    ],
+    &["EVAL", "local r = redis.call('incr', 's') return 1", "0"],
+    &["EVAL", "return redis.call()", "0"],
+    &["EVAL", "return redis.call({})", "0"],
+    &["EVAL", "return redis.call('get', {})", "0"],
+    &["EVAL", "return redis.call('eval', 'return 1', 0)", "0"],
+    &["EVAL", "return redis.call('multi')", "0"],
+    &["EVAL", "return redis.pcall('hget', 's', 'f')", "0"],
+    &["EVAL", "return redis.pcall('hget', 's', 'f').err", "0"],
+    &[
+        "EVAL",
+        "return redis.call('set', KEYS[1], ARGV[1])",
+        "1",
+        "k",
+        "v",
+    ],
+    &["EVAL", "return redis.call('get', KEYS[1])", "1", "k"],
+    &[
+        "EVAL",
+        "return {KEYS[1], KEYS[2], ARGV[1], ARGV[2]}",
+        "2",
+        "a",
+        "b",
+        "c",
+        "d",
+    ],
+    &["EVAL", "return redis.call('set', 'n', 3.0)", "0"],
+    &["EVAL", "return redis.call('get', 'n')", "0"],
+    &[
+        "EVAL",
+        "local t = redis.call('set', 'a', '1') return type(t) .. t.ok",
+        "0",
+    ],
+    &["EVAL", "return redis.call('get', 'nokey')", "0"],
+    &["EVAL", "return tostring(redis.call('get', 'nokey'))", "0"],
+    &["EVAL", "return redis.call('ping')", "0"],
+    &["RPUSH", "l", "a", "b", "c"],
+    &["EVAL", "return redis.call('lrange', 'l', 0, -1)", "0"],
+    &["HSET", "h", "f", "v"],
+    &["EVAL", "return redis.call('hgetall', 'h')", "0"],
+    &[
+        "EVAL",
+        "redis.setresp(3) return redis.call('hgetall', 'h')",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "redis.setresp(3) return redis.call('hgetall', 'h').map.f",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "redis.setresp(3) return redis.call('hgetall', 'nokey')",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "redis.setresp(3) return {redis.call('get', 'nokey')}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "redis.setresp(3) return redis.call('exists', 'h')",
+        "0",
+    ],
+    &["EVAL", "redis.setresp(3) return true", "0"],
+    &["EVAL", "redis.setresp(3) return false", "0"],
+    &[
+        "EVAL",
+        "redis.call('select', 2) redis.call('set', 'in2', 'x') return 1",
+        "0",
+    ],
+    &["GET", "in2"],
+    &["EVAL", "return redis.call('get', 'nokey') == false", "0"],
+    // numkeys.
+    &["EVAL", "return 1", "-1"],
+    &["EVAL", "return 1", "2", "a"],
+    &["EVAL", "return 1", "x"],
+    &["EVAL", "return 1"],
+    // cjson and bit.
+    &[
+        "EVAL",
+        "return cjson.encode({1, 2, 'a/b', {x = true}})",
+        "0",
+    ],
+    &["EVAL", "return cjson.encode({a = 1.5})", "0"],
+    &["EVAL", "return cjson.encode({})", "0"],
+    &["EVAL", "return cjson.encode({[1] = 1, [5] = 2})", "0"],
+    &["EVAL", "return cjson.encode({[1] = 1, [50] = 2})", "0"],
+    &["EVAL", "return cjson.encode('q\"\\n\\1')", "0"],
+    &["EVAL", "return cjson.encode(0.1)", "0"],
+    &["EVAL", "return cjson.encode(1e20)", "0"],
+    &["EVAL", "return cjson.encode(function() end)", "0"],
+    &[
+        "EVAL",
+        "return cjson.decode('[1,2,null]')[3] == cjson.null",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return cjson.decode('{\"a\":[true,false,\"x\\\\u00e9\"]}').a[3]",
+        "0",
+    ],
+    &["EVAL", "return cjson.decode('{bad')", "0"],
+    &["EVAL", "return cjson.decode('[1,2')", "0"],
+    &["EVAL", "return cjson.decode('[1] x')", "0"],
+    &["EVAL", "return cjson.decode('')", "0"],
+    &["EVAL", "return cjson.decode('{\"a\" 1}')", "0"],
+    &["EVAL", "return bit.band(0xff, 0x0f)", "0"],
+    &["EVAL", "return bit.tohex(255)", "0"],
+    &["EVAL", "return bit.tohex(-1, -4)", "0"],
+    &[
+        "EVAL",
+        "return {bit.lshift(1, 4), bit.rshift(-1, 28), bit.arshift(-16, 2), bit.bnot(0)}",
+        "0",
+    ],
+    &["EVAL", "return bit.bxor(5, 3, 1)", "0"],
+    &[
+        "EVAL",
+        "math.randomseed(7) return {tostring(math.random()), math.random(10), math.random(5, 9)}",
+        "0",
+    ],
+    &["EVAL", "return math.random(0)", "0"],
+    // Shebang flags.
+    &["EVAL", "#!lua\nerror('x')", "0"],
+    &["EVAL", "#!lua\nreturn redis.call('set', 'sb', '1')", "0"],
+    &[
+        "EVAL",
+        "#!lua flags=no-writes\nreturn redis.call('set', 'a', 'b')",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "#!lua flags=no-writes\nreturn redis.call('get', 'sb')",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "#!lua flags=no-writes,allow-oom,allow-stale\nreturn 1",
+        "0",
+    ],
+    &["EVAL", "#!lua flags=no-cluster\nreturn 1", "0"],
+    &["EVAL", "#!lua flags=bogus\nreturn 1", "0"],
+    &["EVAL", "#!luax\nreturn 1", "0"],
+    &["EVAL", "#!lua x=1\nreturn 1", "0"],
+    &["EVAL", "#!lua", "0"],
+    &["EVAL_RO", "return redis.call('set', 'a', 'b')", "0"],
+    &["EVAL_RO", "return redis.call('get', 'sb')", "0"],
+    // The cache.
+    &["SCRIPT", "LOAD", "return 'loaded'"],
+    &["SCRIPT", "LOAD", "x y"],
+    &[
+        "SCRIPT",
+        "EXISTS",
+        "f9dd46ac8d7cd6a8d7d7d3b5b3a47aa3ad3b7bb1",
+        "nope",
+    ],
+    &["EVALSHA", "ffffffffffffffffffffffffffffffffffffffff", "0"],
+    &["EVALSHA", "abc", "0"],
+    &["EVAL", "return 'cached'", "0"],
+    &["EVALSHA", "5bff0b4f5d1a2ddc9b1a5a5ed0db5e8cd0e1c1bd", "0"],
+    &[
+        "EVALSHA_RO",
+        "ffffffffffffffffffffffffffffffffffffffff",
+        "0",
+    ],
+    &["SCRIPT", "FLUSH", "x"],
+    &["SCRIPT", "FLUSH", "ASYNC"],
+    &["SCRIPT", "FLUSH", "SYNC"],
+    &["SCRIPT", "KILL"],
+    &["SCRIPT", "HELP"],
+    &["SCRIPT", "DEBUG", "NO"],
+    &["SCRIPT", "DEBUG", "x"],
+    &["SCRIPT", "NOSUCH"],
+    &["SCRIPT"],
+    // Scripts inside MULTI.
+    &["MULTI"],
+    &["EVAL", "return redis.call('incr', KEYS[1])", "1", "c"],
+    &["EVAL", "return redis.call('incr', KEYS[1])", "1", "c"],
+    &["EVAL", "return redis.call('nosuch')", "0"],
+    &["EXEC"],
+    &["GET", "c"],
+];
+
+fn run_corpus(t: &mut Twins) {
+    for case in CORPUS {
+        let args: Vec<&[u8]> = case.iter().map(|a| a.as_bytes()).collect();
+        t.exact(&args);
+    }
+    // EVALSHA of what SCRIPT LOAD answered, and of EVAL's own SHA.
+    for body in ["return 'loaded'", "return 'cached'"] {
+        let (want, have) = t.both(&[b"SCRIPT", b"LOAD", body.as_bytes()]);
+        assert_eq!(want, have, "SCRIPT LOAD {body}");
+        let Frame::Bulk(sha) = want else {
+            panic!("SCRIPT LOAD answered {want:?}")
+        };
+        t.exact(&[b"EVALSHA", &sha, b"0"]);
+        t.exact(&[b"EVALSHA", sha.to_ascii_uppercase().as_slice(), b"0"]);
+        t.exact(&[b"SCRIPT", b"EXISTS", &sha]);
+    }
+}
+
+#[test]
+fn scripts_match_redis() {
+    let redis = RedisServer::start(&[]);
+    let tessera = TesseraNode::start(&[]);
+    let mut t = Twins::connect(redis.port, tessera.port);
+    for proto in [0, 1] {
+        t.proto = proto;
+        run_corpus(&mut t);
+        t.assert_clean(&format!("scripting corpus, RESP{}", proto + 2));
+    }
+    // Beyond Redis: a script that declares keys holds only their slots' locks.
+    for (body, want) in [
+        (
+            "return redis.call('get', 'b')",
+            "ERR Script attempted to access a key in a slot none of its declared keys",
+        ),
+        (
+            "return redis.call('dbsize')",
+            "ERR Script that declares keys attempted a command that needs every slot",
+        ),
+    ] {
+        let have = text(&t.tessera_only(&[b"EVAL", body.as_bytes(), b"1", b"a"]));
+        assert!(have.starts_with(want), "{body}: {have}");
+    }
+    let all = t.tessera_only(&[b"EVAL", b"return redis.call('dbsize')", b"0"]);
+    assert!(matches!(all, Frame::Integer(_)), "{all:?}");
+}
+
+/// Cluster mode: declared keys must share a slot, undeclared keys must be in the
+/// script's slot and served here, `no-cluster` scripts are refused.
+#[test]
+fn scripts_keep_to_one_slot_in_a_cluster() {
+    let args = ["--cluster-enabled", "yes"];
+    let redis = RedisServer::start(&args);
+    let tessera = TesseraNode::start(&args);
+    for port in [redis.port, tessera.port] {
+        let mut c = RawConnection::connect(port).expect("connect");
+        c.command(&["CLUSTER", "ADDSLOTSRANGE", "0", "16383"])
+            .expect("ADDSLOTSRANGE");
+        assert!(
+            wait_until(Duration::from_secs(10), || text(
+                &c.command(&["CLUSTER", "INFO"]).expect("INFO")
+            )
+            .contains("cluster_state:ok")),
+            "cluster state ok on {port}"
+        );
+    }
+    let mut t = Twins::connect(redis.port, tessera.port);
+    let cases: &[&[&str]] = &[
+        &[
+            "EVAL",
+            "return redis.call('set', KEYS[1], '1')",
+            "1",
+            "{a}x",
+        ],
+        &["EVAL", "return 1", "2", "a", "b"],
+        &["EVAL", "return redis.call('get', '{a}y')", "1", "{a}x"],
+        &[
+            "EVAL",
+            "redis.call('get', 'a') return redis.call('get', 'b')",
+            "0",
+        ],
+        &["EVAL", "return redis.pcall('mget', 'a', 'b')", "0"],
+        &["EVAL", "#!lua flags=no-cluster\nreturn 1", "0"],
+        &[
+            "EVAL",
+            "#!lua flags=allow-cross-slot-keys\nredis.call('set', 'a', 1) return redis.call('set', 'b', 2)",
+            "0",
+        ],
+        &["MGET", "{a}x", "{a}y"],
+    ];
+    for proto in [0, 1] {
+        t.proto = proto;
+        for case in cases {
+            let args: Vec<&[u8]> = case.iter().map(|a| a.as_bytes()).collect();
+            t.exact(&args);
+        }
+    }
+    t.assert_clean("cluster scripting");
+    // Beyond Redis 7.0 (as 7.2): a script holds only its declared keys' slot, so it
+    // may not reach another slot's keys.
+    let refused = t.tessera_only(&[b"EVAL", b"return redis.call('get', 'b')", b"1", b"{a}x"]);
+    assert!(
+        text(&refused).starts_with(
+            "ERR Script attempted to access keys that do not hash to the same slot script: "
+        ),
+        "{refused:?}"
+    );
+}
+
+/// A connection to `port` served by another connection thread than the one running a
+/// script: its PING is answered (with BUSY) instead of waiting for the script.
+fn free_thread_connection(port: u16) -> std::net::TcpStream {
+    loop {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_millis(300)))
+            .expect("timeout");
+        s.write_all(b"PING\r\n").expect("send");
+        let mut buf = [0u8; 256];
+        if let Ok(n) = s.read(&mut buf) {
+            if buf[..n].starts_with(b"-BUSY") {
+                s.set_read_timeout(Some(Duration::from_secs(10)))
+                    .expect("timeout");
+                return s;
+            }
+        }
+        // Served after the script or not yet busy: try another connection.
+    }
+}
+
+fn ask(s: &mut std::net::TcpStream, line: &str) -> String {
+    s.write_all(format!("{line}\r\n").as_bytes()).expect("send");
+    let mut buf = [0u8; 512];
+    let n = s.read(&mut buf).expect("reply");
+    String::from_utf8_lossy(&buf[..n]).trim_end().to_string()
+}
+
+#[test]
+fn busy_scripts_and_script_kill() {
+    let mut tessera = TesseraNode::start(&[]);
+    let mut admin = tessera.raw();
+    admin
+        .command(&["CONFIG", "SET", "lua-time-limit", "100"])
+        .expect("CONFIG SET");
+    assert_eq!(
+        text(
+            &admin
+                .command(&["CONFIG", "GET", "busy-reply-threshold"])
+                .expect("GET")
+        ),
+        text(&Frame::Array(vec![
+            Frame::Bulk(b"busy-reply-threshold".to_vec()),
+            Frame::Bulk(b"100".to_vec())
+        ]))
+    );
+    drop(admin);
+    let mut runner = tessera.raw();
+    let body = "local i = 0 while true do i = i + 1 end";
+    runner
+        .send(&tessera_resp::frame::Frame::command([
+            &b"EVAL"[..],
+            body.as_bytes(),
+            b"0",
+        ]))
+        .expect("send");
+    let mut other = free_thread_connection(tessera.port);
+    assert_eq!(
+        ask(&mut other, "GET x"),
+        "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+    );
+    assert_eq!(ask(&mut other, "SCRIPT KILL"), "+OK");
+    let killed = text(&runner.read_frame().expect("the script's reply"));
+    assert!(
+        killed.contains("Script killed by user with SCRIPT KILL... script: ")
+            && killed.contains("on @user_script:1."),
+        "{killed}"
+    );
+    assert_eq!(text(&runner.command(&["PING"]).expect("PING")), "PONG");
+    // A script that wrote cannot be killed; SHUTDOWN NOSAVE still stops the node.
+    let body = "redis.call('set', 'w', '1') while true do end";
+    runner
+        .send(&tessera_resp::frame::Frame::command([
+            &b"EVAL"[..],
+            body.as_bytes(),
+            b"0",
+        ]))
+        .expect("send");
+    let mut other = free_thread_connection(tessera.port);
+    assert!(ask(&mut other, "SCRIPT KILL").starts_with("-UNKILLABLE Sorry the script"));
+    assert!(ask(&mut other, "SHUTDOWN").starts_with("-BUSY"));
+    other.write_all(b"SHUTDOWN NOSAVE\r\n").expect("send");
+    assert!(
+        tessera.wait_exit(Duration::from_secs(10)).is_some(),
+        "SHUTDOWN NOSAVE stops a busy node"
+    );
+}
+
+/// A script's writes reach replicas (a Tessera one and a redis-server one) as the
+/// commands it ran, in one MULTI/EXEC block, never as the EVAL: math.random differs
+/// per node, and the replicas hold the value the master wrote.
+#[test]
+fn script_effects_reach_replicas() {
+    let master = TesseraNode::start(&[]);
+    let replica = TesseraNode::start(&[]);
+    let redis_replica = RedisServer::start(&["--repl-diskless-sync-delay", "0"]);
+    follow(replica.port, master.port);
+    follow(redis_replica.port, master.port);
+    let mut m = master.raw();
+    let body = "redis.call('set', KEYS[1], tostring(math.random())) \
+                redis.call('incr', KEYS[2]) return redis.call('get', KEYS[1])";
+    let mut last = Frame::Null;
+    for _ in 0..3 {
+        last = m
+            .command(&["EVAL", body, "2", "{k}r", "{k}n"])
+            .expect("EVAL");
+    }
+    assert_eq!(
+        m.command(&["WAIT", "2", "5000"]).expect("WAIT"),
+        Frame::Integer(2)
+    );
+    for port in [replica.port, redis_replica.port] {
+        let mut r = RawConnection::connect(port).expect("connect");
+        assert_eq!(
+            r.command(&["GET", "{k}n"]).expect("GET"),
+            Frame::Bulk(b"3".to_vec())
+        );
+        assert_eq!(r.command(&["GET", "{k}r"]).expect("GET"), last);
+    }
+}
