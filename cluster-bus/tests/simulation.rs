@@ -118,3 +118,39 @@ fn nodes_conf_reflects_the_view() {
     assert!(text.lines().any(|l| l.contains("myself,slave")));
     assert!(text.ends_with("lastVoteEpoch 0\n"));
 }
+
+#[test]
+fn publish_reaches_every_other_node_once_and_spublish_only_the_shard() {
+    let mut sim = Sim::new(6, 11);
+    sim.create(3);
+    sim.run_until(30_000, converged).expect("converged");
+    sim.published.clear();
+    sim.publish(0, b"news", b"hello", false);
+    sim.run_for(1_000);
+    let mut got: Vec<usize> = sim.published.iter().map(|(i, _)| *i).collect();
+    got.sort_unstable();
+    // Every other node once; none sends it on, and the publisher is not told.
+    assert_eq!(got, vec![1, 2, 3, 4, 5]);
+    assert!(
+        sim.published
+            .iter()
+            .all(|(_, p)| !p.shard && p.channel == b"news" && p.message == b"hello")
+    );
+
+    // SPUBLISH on a master reaches its replicas only.
+    let master = 0;
+    let me = sim.id(master);
+    let shard: Vec<usize> = (0..6)
+        .filter(|&i| {
+            sim.engines[i].topology().me().master == Some(me)
+                && sim.engines[i].topology().me().flags.has(NodeFlags::REPLICA)
+        })
+        .collect();
+    assert!(!shard.is_empty(), "the master has a replica");
+    sim.published.clear();
+    sim.publish(master, b"{s}chan", b"sharded", true);
+    sim.run_for(1_000);
+    let got: Vec<usize> = sim.published.iter().map(|(i, _)| *i).collect();
+    assert_eq!(got, shard);
+    assert!(sim.published.iter().all(|(_, p)| p.shard));
+}

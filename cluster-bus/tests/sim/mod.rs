@@ -11,7 +11,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use tessera_cluster_bus::NodeId;
 use tessera_cluster_bus::engine::{
-    Action, Answer, ClusterCommand, EndpointType, Engine, EngineConfig, Event,
+    Action, Answer, ClusterCommand, EndpointType, Engine, EngineConfig, Event, Publication,
 };
 use tessera_cluster_bus::topology::Topology;
 use tessera_cluster_bus::wire::{FrameCheck, check_frame};
@@ -55,6 +55,8 @@ pub struct Sim {
     wires: HashMap<(usize, u64), (usize, u64)>,
     rng: StdRng,
     pub events: Vec<(u64, usize, Event)>,
+    /// Messages published elsewhere that each node delivered: (node, publication).
+    pub published: Vec<(usize, Publication)>,
     pub trace: Vec<u64>,
     pub faults: Faults,
     /// When the last message queued on each (node, link) arrives: links are FIFO.
@@ -121,6 +123,7 @@ impl Sim {
             wires: HashMap::new(),
             rng,
             events: Vec::new(),
+            published: Vec::new(),
             trace: Vec::new(),
             faults: Faults::default(),
             link_clock: HashMap::new(),
@@ -301,6 +304,9 @@ impl Sim {
         for ev in out.events {
             self.events.push((self.now, i, ev));
         }
+        for p in out.published {
+            self.published.push((i, p));
+        }
         for action in out.actions {
             match action {
                 Action::Connect { link, port, .. } => match self.node_of_port(port) {
@@ -466,6 +472,12 @@ impl Sim {
             self.run_for(10);
         }
         None
+    }
+
+    /// PUBLISH (or SPUBLISH, `shard`) on node `i`.
+    pub fn publish(&mut self, i: usize, channel: &[u8], message: &[u8], shard: bool) {
+        self.engines[i].publish(channel, message, shard);
+        self.perform(i);
     }
 
     pub fn command(&mut self, i: usize, cmd: ClusterCommand) -> Answer {

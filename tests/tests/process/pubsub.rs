@@ -478,8 +478,57 @@ fn publish_crosses_a_mixed_cluster_and_shard_channels_follow_their_slot() {
         message(false, &["smessage", "{s}chan", "hi"])
     );
     if members[owner_index].is_redis() {
-        // The slot-moves-away part is Tessera's to show.
+        // The replica and slot-moves-away parts are Tessera's to show.
         return;
+    }
+
+    // A replica of the owner serves SSUBSCRIBE for its master's slots, and SPUBLISH
+    // reaches the whole shard, from either side.
+    let replica = TesseraNode::start(&tessera_tests::cluster::CLUSTER_ARGS);
+    let mut r = replica.raw();
+    r.command(&["CLUSTER", "MEET", "127.0.0.1", &owner.to_string()])
+        .expect("MEET");
+    let owner_id = id_of(owner).expect("owner id");
+    let known = wait_until(Duration::from_secs(20), || {
+        tessera_tests::cluster::nodes(replica.port)
+            .iter()
+            .any(|l| l.starts_with(&owner_id) && l.contains(" connected"))
+    });
+    assert!(known, "the replica met the owner");
+    r.command(&["CLUSTER", "REPLICATE", &owner_id])
+        .expect("REPLICATE");
+    let replica_id = id_of(replica.port).expect("replica id");
+    // The owner must know whose replica it is: SPUBLISH goes to the nodes of its shard.
+    let following = wait_until(Duration::from_secs(20), || {
+        let as_replica = format!(" slave {owner_id} ");
+        tessera_tests::cluster::nodes(owner).iter().any(|l| {
+            l.starts_with(&replica_id) && l.contains(&as_replica) && l.contains(" connected")
+        }) && tessera_tests::cluster::myself(replica.port).is_some_and(|l| l.contains("slave"))
+    });
+    assert!(following, "the owner sees its replica");
+    let mut rsub = subscriber(replica.port, "SSUBSCRIBE", "{s}chan");
+    assert_eq!(
+        publisher
+            .command(&["SPUBLISH", "{s}chan", "to-replica"])
+            .expect("SPUBLISH"),
+        Frame::Integer(1)
+    );
+    for sub in [&mut ssub, &mut rsub] {
+        assert_eq!(
+            sub.read_frame().expect("smessage"),
+            message(false, &["smessage", "{s}chan", "to-replica"])
+        );
+    }
+    assert_eq!(
+        r.command(&["SPUBLISH", "{s}chan", "from-replica"])
+            .expect("SPUBLISH"),
+        Frame::Integer(1)
+    );
+    for sub in [&mut ssub, &mut rsub] {
+        assert_eq!(
+            sub.read_frame().expect("smessage"),
+            message(false, &["smessage", "{s}chan", "from-replica"])
+        );
     }
     // The slot leaves the owner: its subscriber is told, and the channel is gone.
     let target = ports[(owner_index + 1) % 3];
@@ -490,14 +539,16 @@ fn publish_crosses_a_mixed_cluster_and_shard_channels_follow_their_slot() {
     publisher
         .command(&["CLUSTER", "SETSLOT", &slot.to_string(), "NODE", &target_id])
         .expect("SETSLOT on the owner");
-    assert_eq!(
-        ssub.read_frame().expect("sunsubscribe"),
-        Frame::Array(vec![
-            Frame::Bulk(b"sunsubscribe".to_vec()),
-            Frame::Bulk(b"{s}chan".to_vec()),
-            Frame::Integer(0)
-        ])
-    );
+    for sub in [&mut ssub, &mut rsub] {
+        assert_eq!(
+            sub.read_frame().expect("sunsubscribe"),
+            Frame::Array(vec![
+                Frame::Bulk(b"sunsubscribe".to_vec()),
+                Frame::Bulk(b"{s}chan".to_vec()),
+                Frame::Integer(0)
+            ])
+        );
+    }
     assert_eq!(
         publisher
             .command(&["PUBSUB", "SHARDCHANNELS"])
