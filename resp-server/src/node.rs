@@ -100,6 +100,8 @@ pub struct Node {
     eviction: crate::eviction::Eviction,
     /// Pub/Sub subscriptions.
     pubsub: Arc<crate::pubsub::Registry>,
+    /// Keyspace notifications (notify-keyspace-events).
+    notifier: Arc<crate::notify::Notifier>,
 }
 
 /// 40 random lowercase hex characters.
@@ -164,7 +166,12 @@ impl Node {
         pubsub.set_output_limit(settings.pubsub_output_limit);
         let registry = pubsub.clone();
         config.on_change(move |s| registry.set_output_limit(s.pubsub_output_limit));
+        let notifier: Arc<crate::notify::Notifier> = Arc::default();
+        notifier.set(settings.notify_classes);
+        let classes = notifier.clone();
+        config.on_change(move |s| classes.set(s.notify_classes));
         Node {
+            notifier,
             pubsub,
             eviction,
             watches,
@@ -199,6 +206,22 @@ impl Node {
     /// Pub/Sub subscriptions.
     pub fn pubsub(&self) -> &crate::pubsub::Registry {
         &self.pubsub
+    }
+
+    /// Publishes a keyspace notification of `class` to this node's subscribers, if
+    /// notify-keyspace-events has it on (see [`crate::notify::Notifier::notify`]).
+    #[inline]
+    pub fn notify(&self, db: usize, class: crate::notify::Class, event: &str, key: &[u8]) {
+        if self.notifier.wants(class) {
+            let now = crate::clock::unix_ms();
+            self.notifier
+                .notify(&self.pubsub, db, class, event, key, now);
+        }
+    }
+
+    /// The keyspace notification flags in force.
+    pub fn notifier(&self) -> &crate::notify::Notifier {
+        &self.notifier
     }
 
     /// Delivers `message` on `channel` to this node's subscribers (channel and

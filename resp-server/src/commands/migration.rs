@@ -64,6 +64,7 @@ pub(super) fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) {
     {
         if deleted {
             ctx.propagate(&mut table, &[b"DEL", key]);
+            ctx.notify(crate::notify::GENERIC, "del", key);
         }
         return ctx.reply.ok();
     }
@@ -85,6 +86,7 @@ pub(super) fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) {
             ],
         );
     }
+    ctx.notify(crate::notify::GENERIC, "restore", key);
     ctx.reply.ok();
 }
 
@@ -184,6 +186,7 @@ fn move_keys(
         for key in &moved {
             locks.for_key(key).remove(key);
             node.watches().touch(db, key);
+            node.notify(db, crate::notify::GENERIC, "del", key);
         }
         if !moved.is_empty() && node.replication().is_active() {
             locks.flush_expired();

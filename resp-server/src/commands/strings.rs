@@ -8,6 +8,7 @@ use tessera_keyspace::{StrValue, key_slot};
 use super::Ctx;
 use super::cursor::{ArgCursor, ArgError, Options};
 use crate::errors;
+use crate::notify::{GENERIC, STRING};
 use crate::protocol::request::Args;
 
 /// INCR.
@@ -91,6 +92,10 @@ fn run_set(
         Ok(out) => out,
     };
     if out.written {
+        ctx.notify(STRING, "set", key);
+        if let Deadline::At(_) = options.deadline {
+            ctx.notify(GENERIC, "expire", key);
+        }
         match options.deadline {
             Deadline::At(at) if ctx.records_changes() => {
                 let at = itoa::Buffer::new().format(at).as_bytes().to_vec();
@@ -235,6 +240,7 @@ pub(super) fn getdel(ctx: &mut Ctx<'_>, args: Args<'_>) {
         Ok(v) => {
             if v.is_some() {
                 ctx.propagate(&mut t, &[b"DEL", key]);
+                ctx.notify(GENERIC, "del", key);
             }
             reply_value(ctx, v.as_ref())
         }
@@ -302,15 +308,23 @@ pub(super) fn getex(ctx: &mut Ctx<'_>, args: Args<'_>) {
             }
         }
     };
+    let had_deadline = t.deadline(key).is_some();
     match strings::getex(&mut t, key, deadline, ctx.now_ms) {
         Ok(v) => {
             if v.is_some() {
                 match deadline {
                     GetExDeadline::Keep => {}
-                    GetExDeadline::Persist => ctx.propagate(&mut t, &[b"PERSIST", key]),
+                    GetExDeadline::Persist => {
+                        ctx.propagate(&mut t, &[b"PERSIST", key]);
+                        if had_deadline {
+                            ctx.notify(GENERIC, "persist", key);
+                        }
+                    }
                     GetExDeadline::At(at) => {
+                        let past = at <= ctx.now_ms;
                         let at = itoa::Buffer::new().format(at).as_bytes().to_vec();
                         ctx.propagate(&mut t, &[b"PEXPIREAT", key, &at]);
+                        ctx.notify(GENERIC, if past { "del" } else { "expire" }, key);
                     }
                 }
             }
@@ -358,6 +372,7 @@ fn mset_all(ctx: &mut Ctx<'_>, args: Args<'_>, only_if_none_exist: bool) -> bool
     for (key, value) in pairs {
         let value = tessera_keyspace::Value::Str(StrValue::new(value));
         locks.for_key(key).insert(key, value);
+        ctx.notify(STRING, "set", key);
     }
     ctx.propagate_locked_verbatim(&mut locks, args);
     true
@@ -385,6 +400,7 @@ pub(super) fn append(ctx: &mut Ctx<'_>, args: Args<'_>) {
     match strings::append(&mut t, key, args.get(2), max, ctx.now_ms) {
         Ok(len) => {
             ctx.propagate_verbatim(&mut t, args);
+            ctx.notify(STRING, "append", key);
             ctx.reply.int(len as i64)
         }
         Err(e) => ctx.reply.error(errors::keyspace(e)),
@@ -436,6 +452,10 @@ pub(super) fn setrange(ctx: &mut Ctx<'_>, args: Args<'_>) {
     match strings::setrange(&mut t, key, offset as usize, args.get(3), max, ctx.now_ms) {
         Ok(len) => {
             ctx.propagate_verbatim(&mut t, args);
+            // As Redis: an empty value changes nothing and raises no event.
+            if !args.get(3).is_empty() {
+                ctx.notify(STRING, "setrange", key);
+            }
             ctx.reply.int(len as i64)
         }
         Err(e) => ctx.reply.error(errors::keyspace(e)),
@@ -448,6 +468,7 @@ fn incr_by(ctx: &mut Ctx<'_>, args: Args<'_>, key: &[u8], delta: i64) {
     match strings::incr_by(&mut t, key, delta, ctx.now_ms) {
         Ok(n) => {
             ctx.propagate_verbatim(&mut t, args);
+            ctx.notify(STRING, "incrby", key);
             ctx.reply.int(n)
         }
         Err(e) => ctx.reply.error(errors::keyspace(e)),
@@ -477,6 +498,7 @@ pub(super) fn incrbyfloat(ctx: &mut Ctx<'_>, args: Args<'_>) {
         // differently elsewhere.
         Ok(text) => {
             ctx.propagate(&mut t, &[b"SET", key, &text, b"KEEPTTL"]);
+            ctx.notify(STRING, "incrbyfloat", key);
             ctx.reply.bulk(&text)
         }
         Err(e) => ctx.reply.error(errors::keyspace(e)),
