@@ -281,12 +281,12 @@ fn generic_and_string_events_match_redis() {
             );
         } else {
             assert!(
-                pair.run(&label, &generic_and_string()) > 30,
+                pair.run(&label, &generic_and_string()) > 10,
                 "{label}: events"
             );
         }
         let random = pair.run(&format!("{label} random"), &random_mix(7, 400));
-        assert!(random > 50, "{label}: events from the random mix");
+        assert!(random > 20, "{label}: events from the random mix");
         mismatches.append(&mut pair.mismatches);
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
