@@ -25,16 +25,17 @@ pub(super) fn del(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let lazy = args.get(0).eq_ignore_ascii_case(b"unlink") || ctx.settings.lazyfree_lazy_user_del;
     let db = ctx.db();
     let mut locks = db.lock_keys(args.iter_from(1));
-    let mut deleted = 0;
-    for key in args.iter_from(1) {
-        if generic::delete_lazily(locks.for_key(key), key, lazy, ctx.now_ms) {
-            deleted += 1;
-            ctx.notify(GENERIC, "del", key);
-        }
-    }
-    if deleted > 0 {
+    let deleted: Vec<&[u8]> = args
+        .iter_from(1)
+        .filter(|k| generic::delete_lazily(locks.for_key(k), k, lazy, ctx.now_ms))
+        .collect();
+    if !deleted.is_empty() {
         ctx.propagate_locked_verbatim(&mut locks, args);
     }
+    for key in &deleted {
+        ctx.notify(GENERIC, "del", key);
+    }
+    let deleted = deleted.len();
     ctx.reply.int(deleted as i64);
 }
 

@@ -93,17 +93,30 @@ impl<'a> Ctx<'a> {
     /// recorded (as DEL) first.
     pub fn propagate(&mut self, guard: &mut SlotGuard<'_>, args: &[&[u8]]) {
         self.touch_watched(args);
-        if self.records_changes() {
+        let record = self.records_changes();
+        if record || self.expired_events() {
             guard.flush_expired();
+        }
+        if record {
             self.record(args);
         }
+    }
+
+    /// Whether `expired` events are raised: keys found expired are then handed to the
+    /// hook before the change is recorded, so their events come before the command's,
+    /// as in Redis.
+    pub(crate) fn expired_events(&self) -> bool {
+        self.node.notifier().wants(crate::notify::EXPIRED)
     }
 
     /// [`Ctx::propagate`] for a change that holds several slots.
     pub fn propagate_locked(&mut self, locks: &mut SlotLocks<'_>, args: &[&[u8]]) {
         self.touch_watched(args);
-        if self.records_changes() {
+        let record = self.records_changes();
+        if record || self.expired_events() {
             locks.flush_expired();
+        }
+        if record {
             self.record(args);
         }
     }
@@ -120,7 +133,7 @@ impl<'a> Ctx<'a> {
 
     /// [`Ctx::propagate`] of the command exactly as the client sent it.
     pub fn propagate_verbatim(&mut self, guard: &mut SlotGuard<'_>, args: Args<'_>) {
-        if self.records_changes() || self.node.watches().any() {
+        if self.records_changes() || self.node.watches().any() || self.expired_events() {
             let all: Vec<&[u8]> = args.iter_from(0).collect();
             self.propagate(guard, &all);
         }
@@ -128,7 +141,7 @@ impl<'a> Ctx<'a> {
 
     /// [`Ctx::propagate_locked`] of the command exactly as the client sent it.
     pub fn propagate_locked_verbatim(&mut self, locks: &mut SlotLocks<'_>, args: Args<'_>) {
-        if self.records_changes() || self.node.watches().any() {
+        if self.records_changes() || self.node.watches().any() || self.expired_events() {
             let all: Vec<&[u8]> = args.iter_from(0).collect();
             self.propagate_locked(locks, &all);
         }

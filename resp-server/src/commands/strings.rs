@@ -92,17 +92,21 @@ fn run_set(
         Ok(out) => out,
     };
     if out.written {
-        ctx.notify(STRING, "set", key);
-        if let Deadline::At(_) = options.deadline {
-            ctx.notify(GENERIC, "expire", key);
-        }
         match options.deadline {
             Deadline::At(at) if ctx.records_changes() => {
                 let at = itoa::Buffer::new().format(at).as_bytes().to_vec();
                 ctx.propagate(&mut t, &[b"SET", key, value, b"PXAT", &at]);
             }
-            Deadline::At(_) => {}
+            Deadline::At(_) => {
+                if ctx.expired_events() {
+                    t.flush_expired();
+                }
+            }
             _ => ctx.propagate_verbatim(&mut t, args),
+        }
+        ctx.notify(STRING, "set", key);
+        if let Deadline::At(_) = options.deadline {
+            ctx.notify(GENERIC, "expire", key);
         }
     }
     drop(t);
@@ -372,9 +376,14 @@ fn mset_all(ctx: &mut Ctx<'_>, args: Args<'_>, only_if_none_exist: bool) -> bool
     for (key, value) in pairs {
         let value = tessera_keyspace::Value::Str(StrValue::new(value));
         locks.for_key(key).insert(key, value);
-        ctx.notify(STRING, "set", key);
     }
     ctx.propagate_locked_verbatim(&mut locks, args);
+    for (key, _) in ArgCursor::new(args, 1)
+        .rest_in_pairs()
+        .expect("pairs_ok checked the pairing")
+    {
+        ctx.notify(STRING, "set", key);
+    }
     true
 }
 
