@@ -245,7 +245,7 @@ pub(super) fn lrem(ctx: &mut Ctx<'_>, args: Args<'_>) {
     };
     let key = args.get(1);
     let element = args.get(3);
-    super::count_write(ctx, args, key, |t, now| {
+    super::count_write(ctx, args, key, crate::notify::LIST, |t, now| {
         lists::rem(t, key, count, element, now)
     });
 }

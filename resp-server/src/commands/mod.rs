@@ -492,11 +492,14 @@ fn mpop_count(args: Args<'_>, from: usize) -> Result<Option<usize>, &'static str
 }
 
 /// A write of one key answered with how many things it changed, propagated as the
-/// client sent it when it changed any (HDEL, SREM, LREM, ZREM ...).
+/// client sent it when it changed any (HDEL, SREM, LREM, ZREM ...). A change raises
+/// the event of `class` named as the command (Redis's names for these), then `del`
+/// when it left the key empty, hence gone.
 fn count_write(
     ctx: &mut Ctx<'_>,
     args: Args<'_>,
     key: &[u8],
+    class: crate::notify::Class,
     write: impl FnOnce(&mut tessera_keyspace::SlotTable, i64) -> tessera_keyspace::Result<usize>,
 ) {
     let db = ctx.db();
@@ -505,6 +508,11 @@ fn count_write(
         Ok(n) => {
             if n > 0 {
                 ctx.propagate_verbatim(&mut t, args);
+                let event = String::from_utf8_lossy(args.get(0)).to_ascii_lowercase();
+                ctx.notify(class, &event, key);
+                if t.peek_live(key, ctx.now_ms).is_none() {
+                    ctx.notify(crate::notify::GENERIC, "del", key);
+                }
             }
             drop(t);
             ctx.reply.int(n as i64);

@@ -41,7 +41,7 @@ pub(super) fn sadd(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let key = args.get(1);
     let members: Vec<&[u8]> = args.iter_from(2).collect();
     let limits = ctx.settings.encoding;
-    super::count_write(ctx, args, key, |t, now| {
+    super::count_write(ctx, args, key, crate::notify::SET, |t, now| {
         sets::sadd(t, key, &members, &limits, now)
     });
 }
@@ -49,7 +49,9 @@ pub(super) fn sadd(ctx: &mut Ctx<'_>, args: Args<'_>) {
 pub(super) fn srem(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let key = args.get(1);
     let members: Vec<&[u8]> = args.iter_from(2).collect();
-    super::count_write(ctx, args, key, |t, now| sets::srem(t, key, &members, now));
+    super::count_write(ctx, args, key, crate::notify::SET, |t, now| {
+        sets::srem(t, key, &members, now)
+    });
 }
 
 pub(super) fn scard(ctx: &mut Ctx<'_>, args: Args<'_>) {

@@ -157,7 +157,7 @@ pub(super) fn zincrby(ctx: &mut Ctx<'_>, args: Args<'_>) {
 pub(super) fn zrem(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let key = args.get(1);
     let members: Vec<&[u8]> = args.iter_from(2).collect();
-    super::count_write(ctx, args, key, |t, now| {
+    super::count_write(ctx, args, key, crate::notify::ZSET, |t, now| {
         sorted_sets::zrem(t, key, &members, now)
     });
 }
@@ -267,7 +267,7 @@ pub(super) fn zlexcount(ctx: &mut Ctx<'_>, args: Args<'_>) {
 
 fn remove_range(ctx: &mut Ctx<'_>, args: Args<'_>, by: RangeBy) {
     let key = args.get(1);
-    super::count_write(ctx, args, key, |t, now| {
+    super::count_write(ctx, args, key, crate::notify::ZSET, |t, now| {
         sorted_sets::remove_range(t, key, &by, now)
     });
 }
