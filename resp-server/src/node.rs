@@ -168,10 +168,12 @@ impl Node {
         let watches: Arc<crate::watch::Watches> = Arc::default();
         let (waiters, stream, replica) = (blocked.clone(), replication.clone(), is_replica.clone());
         let watched = watches.clone();
+        let (events, subscribers) = (notifier.clone(), pubsub.clone());
         keyspace.set_ready_hook(
             Box::new(move |db, slot, table| {
                 if !replica.load(Ordering::Acquire) {
-                    let served = (&*waiters, &*stream, &*watched);
+                    let notify = (&*events, &*subscribers);
+                    let served = (&*waiters, &*stream, &*watched, notify);
                     crate::commands::blocking::serve_ready(served, db, slot, table);
                 }
             }),

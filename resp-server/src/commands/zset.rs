@@ -326,6 +326,11 @@ fn pop(ctx: &mut Ctx<'_>, args: Args<'_>, max: bool) {
     };
     if !popped.is_empty() {
         ctx.propagate_verbatim(&mut t, args);
+        // The del (class g) of the set it emptied; the zset events (class z) are
+        // not raised yet: z is refused.
+        if t.peek_live(key, ctx.now_ms).is_none() {
+            ctx.notify(crate::notify::GENERIC, "del", key);
+        }
     }
     drop(t);
     // A count asks for [member, score] pairs in RESP3; otherwise the array is flat.

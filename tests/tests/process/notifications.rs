@@ -518,6 +518,80 @@ fn evicted_events_name_the_keys_eviction_removed() {
     }
 }
 
+/// Pops, trims, moves and stores of lists and sorted sets: with class g on, the key
+/// they empty raises `del` (their own classes, l and z, are refused for now).
+fn emptying_pops() -> Vec<String> {
+    lines(&[
+        "RPUSH p1 a",
+        "LPOP p1",
+        "RPUSH p2 a b",
+        "RPOP p2 5",
+        "RPUSH p3 a",
+        "LMPOP 1 p3 LEFT",
+        "RPUSH p4 a b c",
+        "LTRIM p4 5 10",
+        "RPUSH p5 x",
+        "LMOVE p5 p6 LEFT RIGHT",
+        "RPOPLPUSH p6 p7",
+        "BLPOP p7 1",
+        "RPUSH p8 y",
+        "BLMOVE p8 p9 LEFT LEFT 1",
+        "BRPOPLPUSH p9 p9 1",
+        "RPUSH p10 a",
+        "BLMPOP 1 1 p10 LEFT COUNT 3",
+        "ZADD q1 1 a",
+        "ZPOPMIN q1",
+        "ZADD q2 1 a 2 b",
+        "ZPOPMAX q2 5",
+        "ZADD q3 1 a",
+        "ZMPOP 1 q3 MIN",
+        "ZADD q4 1 a",
+        "BZPOPMIN q4 1",
+        "ZADD q5 1 a",
+        "BZMPOP 1 1 q5 MAX",
+        "ZADD q6 1 a",
+        "ZUNIONSTORE q6 1 nosuch",
+        "ZADD q7 1 a",
+        "ZRANGESTORE q7 nosuch 0 -1",
+        "ZADD q8 1 a",
+        "ZINTERSTORE q8 2 q8 nosuch",
+        "ZUNIONSTORE q9 1 nosuch",
+    ])
+}
+
+#[test]
+fn pops_that_empty_a_key_raise_del() {
+    let mut pair = Pair::start("KEg", true);
+    assert!(pair.run("pops", &emptying_pops()) > 10);
+    // A blocked client served by a push: its pop empties the list.
+    let mut blocked = Vec::new();
+    for side in [&mut pair.redis, &mut pair.tessera] {
+        let port = side
+            .writer
+            .command(&["CONFIG", "GET", "port"])
+            .expect("port");
+        let Frame::Array(items) = port else {
+            panic!("CONFIG GET answers an array")
+        };
+        let port: u16 = text(&items[1]).parse().expect("a port");
+        let mut waiter = RawConnection::connect(port).expect("connect");
+        waiter
+            .send(&Frame::command(["BLPOP", "w", "5"].map(str::as_bytes)))
+            .expect("send");
+        let listed = wait_until(Duration::from_secs(5), || {
+            let info = side.writer.command(&["INFO", "clients"]).expect("INFO");
+            text(&info).contains("blocked_clients:1")
+        });
+        assert!(listed, "the waiter blocks");
+        side.writer.command(&["RPUSH", "w", "a"]).expect("RPUSH");
+        let served = waiter.read_frame().expect("BLPOP's reply");
+        assert!(matches!(served, Frame::Array(_)), "{}", show(&served));
+        blocked.push(waiter);
+    }
+    pair.run("served", &[]);
+    assert!(pair.mismatches.is_empty(), "{}", pair.mismatches.join("\n"));
+}
+
 #[test]
 fn no_classes_no_messages() {
     let mut pair = Pair::start("", false);
