@@ -124,7 +124,7 @@ pub fn unsupported(value: &str) -> Option<String> {
     Some(format!(
         "Tessera does not support keyspace notification classes '{names}' yet (planned); \
          the supported classes are {}",
-        format_classes(SUPPORTED & !(STREAM | MODULE))
+        format_classes(SUPPORTED)
     ))
 }
 
