@@ -407,7 +407,8 @@ fn score(pick: &Pick, policy: EvictionPolicy) -> u64 {
 }
 
 /// Deletes `pick` if it is still there (and, for a volatile pick, still has a
-/// deadline), as Redis's eviction deletes: replicas get a DEL, WATCHes are spoiled.
+/// deadline), as Redis's eviction deletes: replicas get a DEL, WATCHes are spoiled,
+/// subscribers get an `evicted` event (class e).
 /// Returns the bytes it is estimated to have freed.
 fn evict(node: &Node, pick: &Pick, samples: usize) -> Option<usize> {
     let key = pick.key.as_bytes();
@@ -425,6 +426,7 @@ fn evict(node: &Node, pick: &Pick, samples: usize) -> Option<usize> {
         node.replication().feed(pick.db, &[b"DEL", key]);
     }
     node.watches().touch(pick.db, key);
+    node.notify(pick.db, crate::notify::EVICTED, "evicted", key);
     drop(table);
     // Freed after the slot's lock is released, so a big value does not hold it.
     drop(value);

@@ -22,6 +22,7 @@ pub mod eviction;
 pub mod info;
 pub mod loading;
 pub mod node;
+pub mod notify;
 pub mod pause;
 pub mod pubsub;
 /// The RESP codec, which lives in its own crate so that clients, migration,

@@ -102,6 +102,8 @@ pub struct Node {
     pubsub: Arc<crate::pubsub::Registry>,
     /// The EVAL engine and the running script's state.
     scripts: crate::scripts::Scripts,
+    /// Keyspace notifications (notify-keyspace-events).
+    notifier: Arc<crate::notify::Notifier>,
 }
 
 /// 40 random lowercase hex characters.
@@ -124,13 +126,28 @@ impl Node {
         ));
         let keyspace = Keyspace::new(settings.databases, seed);
         let stream = replication.clone();
+        let pubsub: Arc<crate::pubsub::Registry> = Arc::default();
+        let notifier: Arc<crate::notify::Notifier> = Arc::default();
+        notifier.set(settings.notify_classes);
+        let (events, subscribers) = (notifier.clone(), pubsub.clone());
         // Keys a master finds expired reach its replicas as DEL, recorded under the
-        // slot lock like every other change (see ExpiryMode::Journal).
+        // slot lock like every other change (see ExpiryMode::Journal), and its
+        // subscribers as `expired` events when class x is on.
         keyspace.set_expired_hook(Box::new(move |db, keys| {
+            let notify = events.wants(crate::notify::EXPIRED);
             for key in keys {
+                if notify {
+                    let now = crate::clock::unix_ms();
+                    let class = crate::notify::EXPIRED;
+                    events.notify(&subscribers, db, class, "expired", key.as_bytes(), now);
+                }
                 stream.feed(db, &[b"DEL", key.as_bytes()]);
             }
         }));
+        if notifier.wants(crate::notify::EXPIRED) {
+            // Only a journal names the keys reclaimed; the keyspace is still empty.
+            keyspace.set_expiry_mode(tessera_keyspace::ExpiryMode::Journal);
+        }
         // Expiry and overwrites happen inside the keyspace, which keeps its own copy of
         // the two lazyfree switches that govern them (a process-wide policy).
         tessera_keyspace::lazyfree::set_policy(
@@ -159,20 +176,24 @@ impl Node {
         let watches: Arc<crate::watch::Watches> = Arc::default();
         let (waiters, stream, replica) = (blocked.clone(), replication.clone(), is_replica.clone());
         let watched = watches.clone();
+        let (events, subscribers) = (notifier.clone(), pubsub.clone());
         keyspace.set_ready_hook(
             Box::new(move |db, slot, table| {
                 if !replica.load(Ordering::Acquire) {
-                    let served = (&*waiters, &*stream, &*watched);
+                    let notify = (&*events, &*subscribers);
+                    let served = (&*waiters, &*stream, &*watched, notify);
                     crate::commands::blocking::serve_ready(served, db, slot, table);
                 }
             }),
             blocked.counter(),
         );
-        let pubsub: Arc<crate::pubsub::Registry> = Arc::default();
         pubsub.set_output_limit(settings.pubsub_output_limit);
         let registry = pubsub.clone();
         config.on_change(move |s| registry.set_output_limit(s.pubsub_output_limit));
+        let classes = notifier.clone();
+        config.on_change(move |s| classes.set(s.notify_classes));
         Node {
+            notifier,
             pubsub,
             eviction,
             scripts: crate::scripts::Scripts::default(),
@@ -208,6 +229,34 @@ impl Node {
     /// Pub/Sub subscriptions.
     pub fn pubsub(&self) -> &crate::pubsub::Registry {
         &self.pubsub
+    }
+
+    /// Publishes a keyspace notification of `class` to this node's subscribers, if
+    /// notify-keyspace-events has it on (see [`crate::notify::Notifier::notify`]).
+    #[inline]
+    pub fn notify(&self, db: usize, class: crate::notify::Class, event: &str, key: &[u8]) {
+        if self.notifier.wants(class) {
+            let now = crate::clock::unix_ms();
+            self.notifier
+                .notify(&self.pubsub, db, class, event, key, now);
+        }
+    }
+
+    /// Switches a node that reclaims expired keys silently to journaling them when
+    /// class x (expired events) is on: the journal is what names them to the hook.
+    /// Never the other way: replication or the AOF may need the journal too.
+    pub fn journal_expiry_for_notifications(&self) {
+        if self.notifier.wants(crate::notify::EXPIRED)
+            && self.keyspace.expiry_mode() == tessera_keyspace::ExpiryMode::Reclaim
+        {
+            self.keyspace
+                .set_expiry_mode(tessera_keyspace::ExpiryMode::Journal);
+        }
+    }
+
+    /// The keyspace notification flags in force.
+    pub fn notifier(&self) -> &crate::notify::Notifier {
+        &self.notifier
     }
 
     /// Delivers `message` on `channel` to this node's subscribers (channel and

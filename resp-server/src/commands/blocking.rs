@@ -197,10 +197,19 @@ fn serve_one(
     }
 }
 
+/// What [`serve_ready`] works with: the waiters, the replication stream, the WATCHes,
+/// and the notifier with the subscribers it publishes to.
+pub(crate) type ReadyParts<'a> = (
+    &'a Waiters,
+    &'a ReplicationStream,
+    &'a crate::watch::Watches,
+    (&'a crate::notify::Notifier, &'a crate::pubsub::Registry),
+);
+
 /// The keyspace's ready hook: serves the waiters on keys of `(db, slot)` from its
 /// still-locked table, replicating each pop after the write that made it possible.
 pub(crate) fn serve_ready(
-    (waiters, stream, watches): (&Waiters, &ReplicationStream, &crate::watch::Watches),
+    (waiters, stream, watches, events): ReadyParts,
     db: &Db,
     slot: u16,
     t: &mut SlotTable,
@@ -218,6 +227,14 @@ pub(crate) fn serve_ready(
                 }
                 if !args.is_empty() && stream.is_active() {
                     stream.feed(db.index(), &args);
+                }
+                // The del (class g) of a key the pop emptied; the list and zset
+                // events (classes l and z) are not raised yet: both are refused.
+                if events.0.wants(crate::notify::GENERIC) && t.peek_live(key, now).is_none() {
+                    let class = crate::notify::GENERIC;
+                    events
+                        .0
+                        .notify(events.1, db.index(), class, "del", key, now);
                 }
                 Verdict::Serve(outcome)
             }
@@ -296,6 +313,13 @@ fn pop_or_block(
             Ok(Some(value)) => {
                 // BLMOVE and BRPOPLPUSH go out as sent, as in Redis.
                 ctx.propagate_locked_verbatim(&mut locks, args);
+                if locks
+                    .for_key(keys[0])
+                    .peek_live(keys[0], ctx.now_ms)
+                    .is_none()
+                {
+                    ctx.notify(crate::notify::GENERIC, "del", keys[0]);
+                }
                 drop(locks);
                 return ctx.reply.bulk(&value);
             }
@@ -321,6 +345,9 @@ fn pop_or_block(
         if !prop.is_empty() {
             let args: Vec<&[u8]> = prop.iter().map(Vec::as_slice).collect();
             ctx.propagate_locked(&mut locks, &args);
+        }
+        if locks.for_key(key).peek_live(key, ctx.now_ms).is_none() {
+            ctx.notify(crate::notify::GENERIC, "del", key);
         }
         drop(locks);
         return write_outcome(ctx.reply, outcome);

@@ -6,6 +6,7 @@ use tessera_keyspace::key_slot;
 use super::Ctx;
 use super::cursor::{ArgCursor, Options};
 use crate::errors;
+use crate::notify::GENERIC;
 use crate::protocol::request::Args;
 
 /// EXPIRE.
@@ -119,9 +120,11 @@ fn expire(ctx: &mut Ctx<'_>, args: Args<'_>, unit_ms: i64, absolute: bool, name:
         // deadline had already passed and the key is gone.
         if at <= ctx.now_ms {
             ctx.propagate(&mut t, &[b"DEL", key]);
+            ctx.notify(GENERIC, "del", key);
         } else {
             let at = itoa::Buffer::new().format(at).as_bytes().to_vec();
             ctx.propagate(&mut t, &[b"PEXPIREAT", key, &at]);
+            ctx.notify(GENERIC, "expire", key);
         }
     }
     drop(t);
@@ -146,6 +149,7 @@ pub(super) fn persist(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let done = generic::persist(&mut t, key, ctx.now_ms);
     if done {
         ctx.propagate_verbatim(&mut t, args);
+        ctx.notify(GENERIC, "persist", key);
     }
     drop(t);
     ctx.reply.int(i64::from(done));

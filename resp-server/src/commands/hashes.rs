@@ -13,6 +13,7 @@ use super::Ctx;
 use super::keys::parse_cursor;
 use super::sets::{reply_scan, scan_options};
 use crate::errors;
+use crate::notify::HASH;
 use crate::protocol::request::Args;
 
 fn random() -> u64 {
@@ -35,6 +36,7 @@ fn set_pairs(ctx: &mut Ctx<'_>, args: Args<'_>, name: &str) -> Option<usize> {
     match hashes::hset(&mut t, key, &pairs, &ctx.settings.encoding, ctx.now_ms) {
         Ok(created) => {
             ctx.propagate_verbatim(&mut t, args);
+            ctx.notify(HASH, "hset", key);
             Some(created)
         }
         Err(e) => {
@@ -65,6 +67,7 @@ pub(super) fn hsetnx(ctx: &mut Ctx<'_>, args: Args<'_>) {
         Ok(set) => {
             if set {
                 ctx.propagate_verbatim(&mut t, args);
+                ctx.notify(HASH, "hset", key);
             }
             ctx.reply.int(i64::from(set))
         }
@@ -107,7 +110,9 @@ pub(super) fn hmget(ctx: &mut Ctx<'_>, args: Args<'_>) {
 pub(super) fn hdel(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let key = args.get(1);
     let fields: Vec<&[u8]> = args.iter_from(2).collect();
-    super::count_write(ctx, args, key, |t, now| hashes::hdel(t, key, &fields, now));
+    super::count_write(ctx, args, key, HASH, |t, now| {
+        hashes::hdel(t, key, &fields, now)
+    });
 }
 
 pub(super) fn hlen(ctx: &mut Ctx<'_>, args: Args<'_>) {
@@ -148,6 +153,7 @@ pub(super) fn hincrby(ctx: &mut Ctx<'_>, args: Args<'_>) {
     match hashes::hincrby(&mut t, key, args.get(2), delta, &limits, ctx.now_ms) {
         Ok(n) => {
             ctx.propagate_verbatim(&mut t, args);
+            ctx.notify(HASH, "hincrby", key);
             ctx.reply.int(n)
         }
         Err(e) => ctx.reply.error(errors::keyspace(e)),
@@ -169,6 +175,7 @@ pub(super) fn hincrbyfloat(ctx: &mut Ctx<'_>, args: Args<'_>) {
     match hashes::hincrbyfloat(&mut t, key, field, increment, &limits, ctx.now_ms) {
         Ok(text) => {
             ctx.propagate(&mut t, &[b"HSET", key, field, &text]);
+            ctx.notify(HASH, "hincrbyfloat", key);
             ctx.reply.bulk(&text)
         }
         Err(e) => ctx.reply.error(errors::keyspace(e)),

@@ -7,6 +7,7 @@ use tessera_keyspace::{Db, ScanFilter, SlotGuard, Value, ValueType, key_slot};
 use super::cursor::{ArgCursor, Options};
 use super::{Ctx, help_reply};
 use crate::errors;
+use crate::notify::GENERIC;
 use crate::protocol::request::Args;
 
 /// RENAME.
@@ -24,13 +25,17 @@ pub(super) fn del(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let lazy = args.get(0).eq_ignore_ascii_case(b"unlink") || ctx.settings.lazyfree_lazy_user_del;
     let db = ctx.db();
     let mut locks = db.lock_keys(args.iter_from(1));
-    let deleted = args
+    let deleted: Vec<&[u8]> = args
         .iter_from(1)
         .filter(|k| generic::delete_lazily(locks.for_key(k), k, lazy, ctx.now_ms))
-        .count();
-    if deleted > 0 {
+        .collect();
+    if !deleted.is_empty() {
         ctx.propagate_locked_verbatim(&mut locks, args);
     }
+    for key in &deleted {
+        ctx.notify(GENERIC, "del", key);
+    }
+    let deleted = deleted.len();
     ctx.reply.int(deleted as i64);
 }
 
@@ -72,6 +77,11 @@ fn rename(ctx: &mut Ctx<'_>, args: Args<'_>, only_if_absent: bool) {
         Ok(done) => {
             if done {
                 ctx.propagate_locked_verbatim(&mut locks, args);
+                // RENAME of a key to itself changes nothing and says nothing.
+                if source != destination {
+                    ctx.notify(GENERIC, "rename_from", source);
+                    ctx.notify(GENERIC, "rename_to", destination);
+                }
             }
             drop(locks);
             if only_if_absent {
@@ -154,6 +164,9 @@ pub(super) fn copy(ctx: &mut Ctx<'_>, args: Args<'_>) {
         }
         copied
     };
+    if copied {
+        ctx.node.notify(target_db, GENERIC, "copy_to", destination);
+    }
     ctx.reply.int(i64::from(copied));
 }
 
@@ -179,6 +192,8 @@ pub(super) fn move_(ctx: &mut Ctx<'_>, args: Args<'_>) {
         let carried = generic::take(&mut src, key, now).expect("the key is live");
         generic::place(&mut dst, key, carried, false, now);
         ctx.propagate_verbatim(&mut src, args);
+        ctx.notify(GENERIC, "move_from", key);
+        ctx.node.notify(target_db, GENERIC, "move_to", key);
     }
     ctx.reply.int(i64::from(moved));
 }

@@ -89,6 +89,14 @@ pub(super) fn rpushx(c: &mut Ctx<'_>, a: Args<'_>) {
 }
 
 /// LPOP / RPOP key [count]: a bulk without a count, an array with one.
+/// The `del` event (class g) of a list a pop, trim or move left empty, hence gone.
+/// The list events themselves (class l) are not raised yet: l is refused.
+fn emptied(ctx: &Ctx<'_>, t: &tessera_keyspace::SlotTable, key: &[u8]) {
+    if t.peek_live(key, ctx.now_ms).is_none() {
+        ctx.notify(crate::notify::GENERIC, "del", key);
+    }
+}
+
 fn pop(ctx: &mut Ctx<'_>, args: Args<'_>, end: End) {
     if args.len() > 3 {
         let name = String::from_utf8_lossy(args.get(0)).to_ascii_lowercase();
@@ -112,6 +120,7 @@ fn pop(ctx: &mut Ctx<'_>, args: Args<'_>, end: End) {
         Ok(Some(values)) => {
             if !values.is_empty() {
                 ctx.propagate_verbatim(&mut t, args);
+                emptied(ctx, &t, key);
             }
             drop(t);
             match count {
@@ -245,7 +254,7 @@ pub(super) fn lrem(ctx: &mut Ctx<'_>, args: Args<'_>) {
     };
     let key = args.get(1);
     let element = args.get(3);
-    super::count_write(ctx, args, key, |t, now| {
+    super::count_write(ctx, args, key, crate::notify::LIST, |t, now| {
         lists::rem(t, key, count, element, now)
     });
 }
@@ -262,6 +271,7 @@ pub(super) fn ltrim(ctx: &mut Ctx<'_>, args: Args<'_>) {
         Ok(n) => {
             if n > 0 {
                 ctx.propagate_verbatim(&mut t, args);
+                emptied(ctx, &t, key);
             }
             drop(t);
             ctx.reply.ok();
@@ -344,6 +354,7 @@ fn move_element(ctx: &mut Ctx<'_>, args: Args<'_>, from: End, to: End) {
     match moved {
         Ok(Some(value)) => {
             ctx.propagate_locked_verbatim(&mut locks, args);
+            emptied(ctx, locks.for_key(source), source);
             drop(locks);
             ctx.reply.bulk(&value);
         }
@@ -398,6 +409,7 @@ pub(super) fn lmpop(ctx: &mut Ctx<'_>, args: Args<'_>) {
             let n = itoa::Buffer::new().format(values.len()).as_bytes().to_vec();
             let name: &[u8] = if end == End::Head { b"LPOP" } else { b"RPOP" };
             ctx.propagate_locked(&mut locks, &[name, keys[i], &n]);
+            emptied(ctx, locks.for_key(keys[i]), keys[i]);
             drop(locks);
             ctx.reply.array(2);
             ctx.reply.bulk(keys[i]);

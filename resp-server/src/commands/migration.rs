@@ -64,6 +64,7 @@ pub(super) fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) {
     {
         if deleted {
             ctx.propagate(&mut table, &[b"DEL", key]);
+            ctx.notify(crate::notify::GENERIC, "del", key);
         }
         return ctx.reply.ok();
     }
@@ -104,6 +105,7 @@ pub(super) fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) {
         }
         ctx.propagate(&mut table, &command);
     }
+    ctx.notify(crate::notify::GENERIC, "restore", key);
     ctx.reply.ok();
 }
 
@@ -203,6 +205,7 @@ fn move_keys(
         for key in &moved {
             locks.for_key(key).remove(key);
             node.watches().touch(db, key);
+            node.notify(db, crate::notify::GENERIC, "del", key);
         }
         if !moved.is_empty() && node.replication().is_active() {
             locks.flush_expired();

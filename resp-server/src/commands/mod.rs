@@ -94,17 +94,30 @@ impl<'a> Ctx<'a> {
     /// recorded (as DEL) first.
     pub fn propagate(&mut self, guard: &mut SlotGuard<'_>, args: &[&[u8]]) {
         self.touch_watched(args);
-        if self.records_changes() {
+        let record = self.records_changes();
+        if record || self.expired_events() {
             guard.flush_expired();
+        }
+        if record {
             self.record(args);
         }
+    }
+
+    /// Whether `expired` events are raised: keys found expired are then handed to the
+    /// hook before the change is recorded, so their events come before the command's,
+    /// as in Redis.
+    pub(crate) fn expired_events(&self) -> bool {
+        self.node.notifier().wants(crate::notify::EXPIRED)
     }
 
     /// [`Ctx::propagate`] for a change that holds several slots.
     pub fn propagate_locked(&mut self, locks: &mut SlotLocks<'_>, args: &[&[u8]]) {
         self.touch_watched(args);
-        if self.records_changes() {
+        let record = self.records_changes();
+        if record || self.expired_events() {
             locks.flush_expired();
+        }
+        if record {
             self.record(args);
         }
     }
@@ -121,7 +134,7 @@ impl<'a> Ctx<'a> {
 
     /// [`Ctx::propagate`] of the command exactly as the client sent it.
     pub fn propagate_verbatim(&mut self, guard: &mut SlotGuard<'_>, args: Args<'_>) {
-        if self.records_changes() || self.node.watches().any() {
+        if self.records_changes() || self.node.watches().any() || self.expired_events() {
             let all: Vec<&[u8]> = args.iter_from(0).collect();
             self.propagate(guard, &all);
         }
@@ -129,7 +142,7 @@ impl<'a> Ctx<'a> {
 
     /// [`Ctx::propagate_locked`] of the command exactly as the client sent it.
     pub fn propagate_locked_verbatim(&mut self, locks: &mut SlotLocks<'_>, args: Args<'_>) {
-        if self.records_changes() || self.node.watches().any() {
+        if self.records_changes() || self.node.watches().any() || self.expired_events() {
             let all: Vec<&[u8]> = args.iter_from(0).collect();
             self.propagate_locked(locks, &all);
         }
@@ -157,6 +170,13 @@ impl<'a> Ctx<'a> {
                 watches.touch(self.session.db, key);
             }
         }
+    }
+
+    /// Publishes keyspace notification `event` of `class` on `key` of the selected
+    /// database; nothing but one relaxed load when the class is off.
+    #[inline]
+    pub fn notify(&self, class: crate::notify::Class, event: &str, key: &[u8]) {
+        self.node.notify(self.session.db, class, event, key);
     }
 
     /// Parses an integer argument, replying with Redis's error if it is not one.
@@ -491,11 +511,14 @@ fn mpop_count(args: Args<'_>, from: usize) -> Result<Option<usize>, &'static str
 }
 
 /// A write of one key answered with how many things it changed, propagated as the
-/// client sent it when it changed any (HDEL, SREM, LREM, ZREM ...).
+/// client sent it when it changed any (HDEL, SREM, LREM, ZREM ...). A change raises
+/// the event of `class` named as the command (Redis's names for these), then `del`
+/// when it left the key empty, hence gone.
 fn count_write(
     ctx: &mut Ctx<'_>,
     args: Args<'_>,
     key: &[u8],
+    class: crate::notify::Class,
     write: impl FnOnce(&mut tessera_keyspace::SlotTable, i64) -> tessera_keyspace::Result<usize>,
 ) {
     let db = ctx.db();
@@ -504,6 +527,11 @@ fn count_write(
         Ok(n) => {
             if n > 0 {
                 ctx.propagate_verbatim(&mut t, args);
+                let event = String::from_utf8_lossy(args.get(0)).to_ascii_lowercase();
+                ctx.notify(class, &event, key);
+                if t.peek_live(key, ctx.now_ms).is_none() {
+                    ctx.notify(crate::notify::GENERIC, "del", key);
+                }
             }
             drop(t);
             ctx.reply.int(n as i64);

@@ -78,7 +78,10 @@ pub(super) fn config_set(ctx: &mut Ctx<'_>, args: Args<'_>) {
     };
     let pairs: Vec<(&[u8], &[u8])> = pairs.collect();
     match ctx.node.config().set(&pairs, ctx.session.local) {
-        Ok(()) => ctx.reply.ok(),
+        Ok(()) => {
+            ctx.node.journal_expiry_for_notifications();
+            ctx.reply.ok()
+        }
         Err(e) => ctx.reply.error(&e),
     }
 }

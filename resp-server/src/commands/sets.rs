@@ -11,6 +11,7 @@ use super::Ctx;
 use super::cursor::{ArgCursor, Options};
 use super::keys::parse_cursor;
 use crate::errors;
+use crate::notify::{GENERIC, SET};
 use crate::protocol::request::Args;
 
 /// Members in one replicated SREM when SPOP with a count is replayed: Redis 7.0 sends
@@ -41,7 +42,7 @@ pub(super) fn sadd(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let key = args.get(1);
     let members: Vec<&[u8]> = args.iter_from(2).collect();
     let limits = ctx.settings.encoding;
-    super::count_write(ctx, args, key, |t, now| {
+    super::count_write(ctx, args, key, SET, |t, now| {
         sets::sadd(t, key, &members, &limits, now)
     });
 }
@@ -49,7 +50,9 @@ pub(super) fn sadd(ctx: &mut Ctx<'_>, args: Args<'_>) {
 pub(super) fn srem(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let key = args.get(1);
     let members: Vec<&[u8]> = args.iter_from(2).collect();
-    super::count_write(ctx, args, key, |t, now| sets::srem(t, key, &members, now));
+    super::count_write(ctx, args, key, SET, |t, now| {
+        sets::srem(t, key, &members, now)
+    });
 }
 
 pub(super) fn scard(ctx: &mut Ctx<'_>, args: Args<'_>) {
@@ -137,6 +140,14 @@ fn store(ctx: &mut Ctx<'_>, args: Args<'_>, op: SetOp) {
         Ok(stored) => {
             if stored.changed {
                 ctx.propagate_locked_verbatim(&mut locks, args);
+                // As Redis: a stored result is a set event named as the command, an
+                // empty one deletes the destination.
+                if stored.len > 0 {
+                    let event = String::from_utf8_lossy(args.get(0)).to_ascii_lowercase();
+                    ctx.notify(SET, &event, destination);
+                } else {
+                    ctx.notify(GENERIC, "del", destination);
+                }
             }
             drop(locks);
             ctx.reply.int(stored.len as i64)
@@ -237,6 +248,10 @@ pub(super) fn spop(ctx: &mut Ctx<'_>, args: Args<'_>) {
         return match sets::spop(&mut t, key, ctx.now_ms, &mut rng) {
             Ok(Some(m)) => {
                 ctx.propagate(&mut t, &[b"SREM", key, &m]);
+                ctx.notify(SET, "spop", key);
+                if t.peek_live(key, ctx.now_ms).is_none() {
+                    ctx.notify(GENERIC, "del", key);
+                }
                 ctx.reply.bulk(&m)
             }
             Ok(None) => ctx.reply.null(),
@@ -262,6 +277,12 @@ pub(super) fn spop(ctx: &mut Ctx<'_>, args: Args<'_>) {
                     ctx.propagate(&mut t, &srem);
                 }
             }
+            if !popped.members.is_empty() {
+                ctx.notify(SET, "spop", key);
+            }
+            if popped.deleted_key {
+                ctx.notify(GENERIC, "del", key);
+            }
             drop(t);
             reply_set(ctx, &popped.members)
         }
@@ -274,10 +295,21 @@ pub(super) fn smove(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let db = ctx.db();
     let mut locks = db.lock_keys([source, destination]);
     let limits = ctx.settings.encoding;
-    match sets::smove(&mut locks, source, destination, member, &limits, ctx.now_ms) {
+    let now = ctx.now_ms;
+    // Whether the member is new to the destination decides its `sadd` event.
+    let present = sets::smismember(locks.for_key(destination), destination, &[member], now)
+        .is_ok_and(|found| found[0]);
+    match sets::smove(&mut locks, source, destination, member, &limits, now) {
         Ok(moved) => {
             if moved && source != destination {
                 ctx.propagate_locked_verbatim(&mut locks, args);
+                ctx.notify(SET, "srem", source);
+                if locks.for_key(source).peek_live(source, now).is_none() {
+                    ctx.notify(GENERIC, "del", source);
+                }
+                if !present {
+                    ctx.notify(SET, "sadd", destination);
+                }
             }
             drop(locks);
             ctx.reply.int(i64::from(moved))

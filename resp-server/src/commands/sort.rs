@@ -108,6 +108,12 @@ fn run(ctx: &mut Ctx<'_>, args: Args<'_>, readonly: bool) {
     let limits = ctx.settings.encoding;
     if sort::store(&mut locks, destination, &rows, &limits, ctx.now_ms) {
         ctx.propagate_locked_verbatim(&mut locks, args);
+        // As Redis: a stored list is a list event; an empty result deletes.
+        if rows.is_empty() {
+            ctx.notify(crate::notify::GENERIC, "del", destination);
+        } else {
+            ctx.notify(crate::notify::LIST, "sortstore", destination);
+        }
     }
     drop(locks);
     ctx.reply.int(rows.len() as i64);

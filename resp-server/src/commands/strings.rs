@@ -8,6 +8,7 @@ use tessera_keyspace::{StrValue, key_slot};
 use super::Ctx;
 use super::cursor::{ArgCursor, ArgError, Options};
 use crate::errors;
+use crate::notify::{GENERIC, STRING};
 use crate::protocol::request::Args;
 
 /// INCR.
@@ -96,8 +97,16 @@ fn run_set(
                 let at = itoa::Buffer::new().format(at).as_bytes().to_vec();
                 ctx.propagate(&mut t, &[b"SET", key, value, b"PXAT", &at]);
             }
-            Deadline::At(_) => {}
+            Deadline::At(_) => {
+                if ctx.expired_events() {
+                    t.flush_expired();
+                }
+            }
             _ => ctx.propagate_verbatim(&mut t, args),
+        }
+        ctx.notify(STRING, "set", key);
+        if let Deadline::At(_) = options.deadline {
+            ctx.notify(GENERIC, "expire", key);
         }
     }
     drop(t);
@@ -235,6 +244,7 @@ pub(super) fn getdel(ctx: &mut Ctx<'_>, args: Args<'_>) {
         Ok(v) => {
             if v.is_some() {
                 ctx.propagate(&mut t, &[b"DEL", key]);
+                ctx.notify(GENERIC, "del", key);
             }
             reply_value(ctx, v.as_ref())
         }
@@ -302,15 +312,23 @@ pub(super) fn getex(ctx: &mut Ctx<'_>, args: Args<'_>) {
             }
         }
     };
+    let had_deadline = t.deadline(key).is_some();
     match strings::getex(&mut t, key, deadline, ctx.now_ms) {
         Ok(v) => {
             if v.is_some() {
                 match deadline {
                     GetExDeadline::Keep => {}
-                    GetExDeadline::Persist => ctx.propagate(&mut t, &[b"PERSIST", key]),
+                    GetExDeadline::Persist => {
+                        ctx.propagate(&mut t, &[b"PERSIST", key]);
+                        if had_deadline {
+                            ctx.notify(GENERIC, "persist", key);
+                        }
+                    }
                     GetExDeadline::At(at) => {
+                        let past = at <= ctx.now_ms;
                         let at = itoa::Buffer::new().format(at).as_bytes().to_vec();
                         ctx.propagate(&mut t, &[b"PEXPIREAT", key, &at]);
+                        ctx.notify(GENERIC, if past { "del" } else { "expire" }, key);
                     }
                 }
             }
@@ -360,6 +378,12 @@ fn mset_all(ctx: &mut Ctx<'_>, args: Args<'_>, only_if_none_exist: bool) -> bool
         locks.for_key(key).insert(key, value);
     }
     ctx.propagate_locked_verbatim(&mut locks, args);
+    for (key, _) in ArgCursor::new(args, 1)
+        .rest_in_pairs()
+        .expect("pairs_ok checked the pairing")
+    {
+        ctx.notify(STRING, "set", key);
+    }
     true
 }
 
@@ -385,6 +409,7 @@ pub(super) fn append(ctx: &mut Ctx<'_>, args: Args<'_>) {
     match strings::append(&mut t, key, args.get(2), max, ctx.now_ms) {
         Ok(len) => {
             ctx.propagate_verbatim(&mut t, args);
+            ctx.notify(STRING, "append", key);
             ctx.reply.int(len as i64)
         }
         Err(e) => ctx.reply.error(errors::keyspace(e)),
@@ -436,6 +461,10 @@ pub(super) fn setrange(ctx: &mut Ctx<'_>, args: Args<'_>) {
     match strings::setrange(&mut t, key, offset as usize, args.get(3), max, ctx.now_ms) {
         Ok(len) => {
             ctx.propagate_verbatim(&mut t, args);
+            // As Redis: an empty value changes nothing and raises no event.
+            if !args.get(3).is_empty() {
+                ctx.notify(STRING, "setrange", key);
+            }
             ctx.reply.int(len as i64)
         }
         Err(e) => ctx.reply.error(errors::keyspace(e)),
@@ -448,6 +477,7 @@ fn incr_by(ctx: &mut Ctx<'_>, args: Args<'_>, key: &[u8], delta: i64) {
     match strings::incr_by(&mut t, key, delta, ctx.now_ms) {
         Ok(n) => {
             ctx.propagate_verbatim(&mut t, args);
+            ctx.notify(STRING, "incrby", key);
             ctx.reply.int(n)
         }
         Err(e) => ctx.reply.error(errors::keyspace(e)),
@@ -477,6 +507,7 @@ pub(super) fn incrbyfloat(ctx: &mut Ctx<'_>, args: Args<'_>) {
         // differently elsewhere.
         Ok(text) => {
             ctx.propagate(&mut t, &[b"SET", key, &text, b"KEEPTTL"]);
+            ctx.notify(STRING, "incrbyfloat", key);
             ctx.reply.bulk(&text)
         }
         Err(e) => ctx.reply.error(errors::keyspace(e)),

@@ -157,7 +157,7 @@ pub(super) fn zincrby(ctx: &mut Ctx<'_>, args: Args<'_>) {
 pub(super) fn zrem(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let key = args.get(1);
     let members: Vec<&[u8]> = args.iter_from(2).collect();
-    super::count_write(ctx, args, key, |t, now| {
+    super::count_write(ctx, args, key, crate::notify::ZSET, |t, now| {
         sorted_sets::zrem(t, key, &members, now)
     });
 }
@@ -267,7 +267,7 @@ pub(super) fn zlexcount(ctx: &mut Ctx<'_>, args: Args<'_>) {
 
 fn remove_range(ctx: &mut Ctx<'_>, args: Args<'_>, by: RangeBy) {
     let key = args.get(1);
-    super::count_write(ctx, args, key, |t, now| {
+    super::count_write(ctx, args, key, crate::notify::ZSET, |t, now| {
         sorted_sets::remove_range(t, key, &by, now)
     });
 }
@@ -326,6 +326,11 @@ fn pop(ctx: &mut Ctx<'_>, args: Args<'_>, max: bool) {
     };
     if !popped.is_empty() {
         ctx.propagate_verbatim(&mut t, args);
+        // The del (class g) of the set it emptied; the zset events (class z) are
+        // not raised yet: z is refused.
+        if t.peek_live(key, ctx.now_ms).is_none() {
+            ctx.notify(crate::notify::GENERIC, "del", key);
+        }
     }
     drop(t);
     // A count asks for [member, score] pairs in RESP3; otherwise the array is flat.

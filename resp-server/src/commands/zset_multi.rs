@@ -132,6 +132,10 @@ fn generic(ctx: &mut Ctx<'_>, args: Args<'_>, op: SetOp, store: bool, card: bool
             if stored > 0 || existed {
                 ctx.propagate_locked_verbatim(&mut locks, args);
             }
+            // An empty result deletes the destination: class g (z is refused).
+            if stored == 0 && existed {
+                ctx.notify(crate::notify::GENERIC, "del", dst);
+            }
             drop(locks);
             ctx.reply.int(stored as i64);
         }
@@ -177,6 +181,9 @@ pub(super) fn zmpop(ctx: &mut Ctx<'_>, args: Args<'_>) {
         let n = itoa::Buffer::new().format(popped.len()).as_bytes().to_vec();
         let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
         ctx.propagate_locked(&mut locks, &[name, key, &n]);
+        if locks.for_key(key).peek_live(key, ctx.now_ms).is_none() {
+            ctx.notify(crate::notify::GENERIC, "del", key);
+        }
         drop(locks);
         ctx.reply.array(2);
         ctx.reply.bulk(key);

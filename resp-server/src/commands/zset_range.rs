@@ -155,6 +155,10 @@ fn store_range(ctx: &mut Ctx<'_>, args: Args<'_>, src: &[u8], spec: &RangeSpec) 
     if stored > 0 || existed {
         ctx.propagate_locked_verbatim(&mut locks, args);
     }
+    // An empty result deletes the destination: class g (z is refused).
+    if stored == 0 && existed {
+        ctx.notify(crate::notify::GENERIC, "del", dst);
+    }
     drop(locks);
     ctx.reply.int(stored as i64);
 }

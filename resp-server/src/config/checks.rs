@@ -10,12 +10,15 @@ use std::path::{Path, PathBuf};
 
 /// Checks the canonical `value` of directive `name` and returns what to store: an
 /// absolute `dir` (a relative one is taken from `base`, the directory in force, as a
-/// chdir would), any other value unchanged.
+/// chdir would), the classes of `notify-keyspace-events` in Redis's order, any other
+/// value unchanged.
 pub(super) fn check(name: &str, value: String, base: &Path) -> Result<String, String> {
     if name == Id::Dir.name() {
         enterable(&base.join(&value), value.is_empty()).map(|p| p.display().to_string())
     } else if name == Id::Dbfilename.name() && value.contains(['/', '\\']) {
         Err("dbfilename can't be a path, just a filename".into())
+    } else if name == Id::NotifyKeyspaceEvents.name() {
+        crate::notify::parse_classes(&value).map(crate::notify::format_classes)
     } else {
         Ok(value)
     }
@@ -32,6 +35,9 @@ const UNSUPPORTED_VALUES: &[(&str, &str, &str)] = &[];
 pub(super) fn unsupported_value(name: &str, value: &str) -> Option<String> {
     if name == Id::ClientOutputBufferLimit.name() {
         return unsupported_buffer_limits(value);
+    }
+    if name == Id::NotifyKeyspaceEvents.name() {
+        return crate::notify::unsupported(value);
     }
     UNSUPPORTED_VALUES
         .iter()

@@ -82,6 +82,8 @@ pub struct Settings {
     pub client_query_buffer_limit: usize,
     /// client-output-buffer-limit's pubsub class (the only one honoured).
     pub pubsub_output_limit: crate::pubsub::OutputLimit,
+    /// notify-keyspace-events, as flags (see [`crate::notify`]).
+    pub notify_classes: crate::notify::Class,
     /// Number of logical databases.
     pub databases: usize,
     /// Background task frequency, per second.
@@ -320,6 +322,9 @@ impl Settings {
             proto_max_bulk_len: v.proto_max_bulk_len() as usize,
             client_query_buffer_limit: v.client_query_buffer_limit() as usize,
             pubsub_output_limit: pubsub_output_limit(v.client_output_buffer_limit()),
+            // The stored text was checked when it was set.
+            notify_classes: crate::notify::parse_classes(v.notify_keyspace_events())
+                .unwrap_or_default(),
             databases: v.databases() as usize,
             hz: v.hz() as u32,
             cluster_enabled: v.cluster_enabled(),

@@ -97,7 +97,6 @@ fn every_durability_memory_and_security_directive_is_refused() {
         "acl-pubsub-default",
         "unixsocket",
         "unixsocketperm",
-        "notify-keyspace-events",
         "oom-score-adj",
         "shutdown-on-sigterm",
         "replica-announce-ip",

@@ -135,7 +135,8 @@ pub fn promote(node: &Node) {
         old.stop.cancel();
     }
     node.replication().promote(random_hex_id());
-    let mode = if node.replication().is_active() {
+    let notify_expired = node.notifier().wants(crate::notify::EXPIRED);
+    let mode = if node.replication().is_active() || notify_expired {
         ExpiryMode::Journal
     } else {
         ExpiryMode::Reclaim

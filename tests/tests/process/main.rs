@@ -27,6 +27,7 @@ mod lists;
 mod maxmemory;
 mod mixed;
 mod mixed_resharding;
+mod notifications;
 mod object_memory;
 mod persistence;
 mod pubsub;
