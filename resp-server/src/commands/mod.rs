@@ -464,9 +464,7 @@ pub fn handler(id: CommandId) -> Handler {
         | C::Memory
         | C::Object
         | C::Pubsub
-        | C::Script => {
-            subcommand_required
-        }
+        | C::Script => subcommand_required,
     }
 }
 

@@ -69,13 +69,29 @@ fn toml_config_file() {
 
 /// Runs `tessera server` with arguments that must be refused at start.
 fn refused(args: &[&str]) -> String {
-    let out = Command::new(tessera_bin())
+    let mut child = Command::new(tessera_bin())
         .arg("server")
         .args(args)
-        .output()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "must exit 1");
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    // A node that accepted the arguments would serve forever: stop it and fail.
+    let mut status = None;
+    let exited = tessera_tests::wait_until(std::time::Duration::from_secs(10), || {
+        status = child.try_wait().expect("waiting for the node");
+        status.is_some()
+    });
+    if !exited {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("tessera server {args:?} started instead of refusing");
+    }
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("piped"), &mut err)
+        .expect("reading stderr");
+    assert_eq!(status.and_then(|s| s.code()), Some(1), "must exit 1: {err}");
+    err
 }
 
 #[test]
@@ -137,12 +153,12 @@ fn unsupported_directives_stop_the_start() {
     }
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("node.conf");
-    std::fs::write(&conf, "port 7777\nlfu-log-factor 5\n").unwrap();
+    std::fs::write(&conf, "port 7777\nmaxmemory-clients 10mb\n").unwrap();
     let err = refused(&[conf.to_str().unwrap()]);
     assert!(err.contains("at line 2"), "{err}");
     assert!(
         err.contains(
-            "Tessera does not support 'lfu-log-factor' yet (memory limits and eviction: planned)"
+            "Tessera does not support 'maxmemory-clients' yet (memory limits and eviction: planned)"
         ),
         "{err}"
     );
