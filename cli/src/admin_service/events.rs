@@ -131,7 +131,10 @@ fn convert(event: &Event, myself: &str, my_master: &str) -> Option<(String, Kind
             previous_owner_id: id_or_empty(&change.from),
             owner_id: id_or_empty(&change.to),
         }),
-        Event::BecameReplicaOf { .. } | Event::PauseWrites { .. } | Event::ResumeWrites => {
+        Event::BecameReplicaOf { .. }
+        | Event::PauseWrites { .. }
+        | Event::ResumeWrites
+        | Event::ReplicaReset => {
             return None;
         }
     };

@@ -196,6 +196,11 @@ fn log_and_apply(event_node: &Arc<Node>, event: &Event) {
                 tessera_resp_server::replication::replicate(event_node, ip.clone(), *port);
             }
         }
+        Event::ReplicaReset => {
+            tracing::warn!("cluster reset: this replica is now an empty master");
+            tessera_resp_server::replication::promote(event_node);
+            event_node.keyspace().clear();
+        }
         Event::SlotsOwnerChanged(_) => {
             // Shard channels of slots this shard no longer serves are dropped, their
             // subscribers told, as Redis 7.0 does when a slot leaves.

@@ -445,6 +445,7 @@ impl Engine {
         let me = self.topo.myself();
         if self.topo.me().is_replica() {
             self.topo.set_node_as_master(&me);
+            self.out.events.push(Event::ReplicaReset);
         }
         self.topo.clear_migrations();
         for slot in 0..crate::slot_bitmap::SLOTS as u16 {

@@ -221,6 +221,9 @@ pub enum Event {
     },
     /// The manual failover ended: writes may go on.
     ResumeWrites,
+    /// CLUSTER RESET turned this replica into an empty master: its data must stop
+    /// following the old master and be dropped, as Redis's clusterReset does.
+    ReplicaReset,
     /// A node joined this node's view.
     NodeAdded(NodeId),
     /// A node left this node's view.

@@ -285,7 +285,7 @@ fn setslot_checks_answer_like_redis() {
 
 /// A master that loses a slot it still held keys for (here, taken by force with
 /// SETSLOT NODE on another master) deletes them, spoiling their WATCHes, and its
-/// replica deletes them too.
+/// replica deletes them too. CLUSTER RESET then makes that replica an empty master.
 #[test]
 fn keys_of_a_lost_slot_leave_the_replicas_too() {
     let nodes = tessera_nodes(6);
@@ -345,6 +345,32 @@ fn keys_of_a_lost_slot_leave_the_replicas_too() {
         tessera_tests::show(&exec),
         tessera_tests::show(&tessera_resp::frame::Frame::Null),
         "the watched key's deletion spoiled the transaction"
+    );
+    // CLUSTER RESET turns a replica into an empty master that no longer follows.
+    let mut r = RawConnection::connect(replica).unwrap();
+    let kept = format!("{{{}}}:kept", tag_in_slot(slot + 1));
+    c.command(&["SET", &kept, "v"]).unwrap();
+    let one = tessera_tests::show(&tessera_resp::frame::Frame::Integer(1));
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            tessera_tests::show(&r.command(&["DBSIZE"]).unwrap()) == one
+        }),
+        "the replica got the key of another slot"
+    );
+    assert_eq!(
+        tessera_tests::show(&r.command(&["CLUSTER", "RESET"]).unwrap()),
+        tessera_tests::show(&tessera_resp::frame::Frame::Simple(b"OK".to_vec()))
+    );
+    let role_and_keys = |c: &mut RawConnection| {
+        let info = tessera_tests::text(&c.command(&["INFO", "replication"]).unwrap());
+        let keys = tessera_tests::show(&c.command(&["DBSIZE"]).unwrap());
+        (info.contains("role:master"), keys)
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || role_and_keys(&mut r)
+            == (true, zero.clone())),
+        "the reset replica: {:?}",
+        role_and_keys(&mut r)
     );
     drop(nodes);
 }
