@@ -8,10 +8,10 @@
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use super::twins::Twins;
+use super::twins::{Twins, serve_every_slot};
 use tessera_resp::frame::Frame;
 use tessera_tests::replication::follow;
-use tessera_tests::{RawConnection, RedisServer, TesseraNode, text, wait_until};
+use tessera_tests::{RawConnection, RedisServer, TesseraNode, text};
 
 /// Each case is one command, its arguments as given.
 const CORPUS: &[&[&str]] = &[
@@ -327,16 +327,7 @@ fn scripts_keep_to_one_slot_in_a_cluster() {
     let redis = RedisServer::start(&args);
     let tessera = TesseraNode::start(&args);
     for port in [redis.port, tessera.port] {
-        let mut c = RawConnection::connect(port).expect("connect");
-        c.command(&["CLUSTER", "ADDSLOTSRANGE", "0", "16383"])
-            .expect("ADDSLOTSRANGE");
-        assert!(
-            wait_until(Duration::from_secs(10), || text(
-                &c.command(&["CLUSTER", "INFO"]).expect("INFO")
-            )
-            .contains("cluster_state:ok")),
-            "cluster state ok on {port}"
-        );
+        serve_every_slot(port);
     }
     let mut t = Twins::connect(redis.port, tessera.port);
     let cases: &[&[&str]] = &[

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::twins::{Rng, Twins};
+use super::twins::{Rng, Twins, serve_every_slot};
 use tessera_resp::frame::Frame;
 use tessera_tests::{RawConnection, RedisServer, TesseraNode, show, text, wait_until};
 
@@ -304,16 +304,7 @@ fn a_cluster_block_must_use_one_slot() {
     let redis = RedisServer::start(&args);
     let tessera = TesseraNode::start(&args);
     for port in [redis.port, tessera.port] {
-        let mut c = RawConnection::connect(port).expect("connect");
-        c.command(&["CLUSTER", "ADDSLOTSRANGE", "0", "16383"])
-            .expect("ADDSLOTSRANGE");
-        assert!(
-            wait_until(Duration::from_secs(10), || text(
-                &c.command(&["CLUSTER", "INFO"]).expect("INFO")
-            )
-            .contains("cluster_state:ok")),
-            "the one-node cluster is ok"
-        );
+        serve_every_slot(port);
     }
     let mut t = Twins::connect(redis.port, tessera.port);
     script(

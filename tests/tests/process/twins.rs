@@ -306,3 +306,18 @@ pub(crate) fn rdb_both_ways(t: &mut Twins, redis: &RedisServer, keys: &[&str]) {
     let mut c = RawConnection::connect(back.port).expect("connect");
     same_as_redis(t, &mut c, keys, "Tessera dump.rdb loaded by redis-server");
 }
+
+/// Makes the cluster-mode server at `port` a one-node cluster serving every slot, and
+/// waits until its cluster state is ok.
+pub fn serve_every_slot(port: u16) {
+    let mut c = tessera_tests::RawConnection::connect(port).expect("connect");
+    c.command(&["CLUSTER", "ADDSLOTSRANGE", "0", "16383"])
+        .expect("ADDSLOTSRANGE");
+    assert!(
+        tessera_tests::wait_until(std::time::Duration::from_secs(10), || {
+            tessera_tests::text(&c.command(&["CLUSTER", "INFO"]).expect("INFO"))
+                .contains("cluster_state:ok")
+        }),
+        "the one-node cluster on {port} is ok"
+    );
+}
