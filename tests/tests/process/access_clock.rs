@@ -12,11 +12,6 @@ use tessera_tests::{RawConnection, RedisServer, TesseraNode, show, text, wait_un
 
 use super::twins::Twins;
 
-fn exact(t: &mut Twins, line: &str) {
-    let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
-    t.exact(&args);
-}
-
 #[test]
 fn object_idletime_and_freq_answer_as_redis() {
     let redis = RedisServer::start(&[]);
@@ -60,7 +55,7 @@ fn object_idletime_and_freq_answer_as_redis() {
             "CONFIG SET maxmemory-policy noeviction",
             "CONFIG SET lfu-decay-time 1",
         ] {
-            exact(&mut t, line);
+            t.exact_line(line);
         }
         // RESTORE's FREQ sets the counter under an LFU policy, IDLETIME is ignored
         // there, and the reverse under the others.
@@ -83,7 +78,7 @@ fn object_idletime_and_freq_answer_as_redis() {
             "RESTORE j 0 x FREQ 256",
             "CONFIG SET maxmemory-policy noeviction",
         ] {
-            exact(&mut t, line);
+            t.exact_line(line);
         }
         let idle = |c: &mut Twins, server: &str| -> i64 {
             let args: [&[u8]; 3] = [b"OBJECT", b"IDLETIME", b"idle"];

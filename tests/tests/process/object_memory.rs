@@ -12,12 +12,6 @@ fn words(line: &str) -> Vec<Vec<u8>> {
     line.split(' ').map(|w| w.as_bytes().to_vec()).collect()
 }
 
-fn exact(t: &mut Twins, line: &str) {
-    let args = words(line);
-    let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
-    t.exact(&refs);
-}
-
 fn usage(t: &mut Twins, key: &str) -> i64 {
     let args = words(&format!("MEMORY USAGE {key} SAMPLES 0"));
     let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
@@ -66,7 +60,7 @@ fn object_and_memory_usage_match_redis() {
             "OBJECT FREQ",
             "OBJECT HELP",
         ] {
-            exact(&mut t, line);
+            t.exact_line(line);
         }
     }
     t.assert_clean("OBJECT and MEMORY");

@@ -146,6 +146,12 @@ impl Twins {
         want
     }
 
+    /// [`Twins::exact`] of a command written as one line of space-separated words.
+    pub fn exact_line(&mut self, line: &str) -> Frame {
+        let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
+        self.exact(&args)
+    }
+
     /// Both replies must be equal once their elements are sorted.
     pub fn unordered(&mut self, args: &[&[u8]]) {
         let (want, have) = self.both(args);
