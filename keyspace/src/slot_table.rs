@@ -221,22 +221,7 @@ impl SlotTable {
     /// read by a command, Redis's lookupKeyRead).
     #[inline]
     pub fn read(&mut self, key: &[u8], now: i64) -> Option<&Value> {
-        if self.expired(key, now) {
-            self.stats.misses += 1;
-            return None;
-        }
-        let hash = self.hash_key(key);
-        match self.entries.find_mut(hash, |e| e.key.as_bytes() == key) {
-            Some(e) => {
-                self.stats.hits += 1;
-                Self::touch(self.clock, &mut self.coin, e);
-                Some(&e.value)
-            }
-            None => {
-                self.stats.misses += 1;
-                None
-            }
-        }
+        self.counted_read(key, now, true)
     }
 
     /// The live value of `key` for modification in place, counting the access.
@@ -254,14 +239,23 @@ impl SlotTable {
     /// Like [`SlotTable::read`] without counting the access: EXISTS, TYPE and the
     /// like look without touching, as Redis's LOOKUP_NOTOUCH.
     pub fn read_untouched(&mut self, key: &[u8], now: i64) -> Option<&Value> {
+        self.counted_read(key, now, false)
+    }
+
+    /// A read counted as a keyspace hit or miss, and as an access if `touch`.
+    #[inline]
+    fn counted_read(&mut self, key: &[u8], now: i64, touch: bool) -> Option<&Value> {
         if self.expired(key, now) {
             self.stats.misses += 1;
             return None;
         }
         let hash = self.hash_key(key);
-        match self.entries.find(hash, |e| e.key.as_bytes() == key) {
+        match self.entries.find_mut(hash, |e| e.key.as_bytes() == key) {
             Some(e) => {
                 self.stats.hits += 1;
+                if touch {
+                    Self::touch(self.clock, &mut self.coin, e);
+                }
                 Some(&e.value)
             }
             None => {
