@@ -9,7 +9,7 @@
 
 use parking_lot::Mutex;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use crate::backlog::Backlog;
 use crate::history::{PsyncAnswer, ReplicationIds, answer_psync};
@@ -41,7 +41,8 @@ pub struct AttachedReplica {
     pending: Mutex<Vec<u8>>,
     ready: Signal,
     overflowed: AtomicBool,
-    limit: usize,
+    /// Bytes pushed and not yet written to the replica's socket (taken or not).
+    queued: AtomicUsize,
 }
 
 impl AttachedReplica {
@@ -59,9 +60,10 @@ impl AttachedReplica {
         self.online.store(true, Ordering::Relaxed);
     }
 
-    fn push(&self, bytes: &[u8]) {
+    fn push(&self, bytes: &[u8], hard_limit: usize) {
         let mut pending = self.pending.lock();
-        if pending.len() + bytes.len() > self.limit {
+        let queued = self.queued.fetch_add(bytes.len(), Ordering::Relaxed) + bytes.len();
+        if hard_limit > 0 && queued >= hard_limit {
             // Redis's client-output-buffer-limit for replicas: drop the link; the
             // replica reconnects and resyncs.
             self.overflowed.store(true, Ordering::Relaxed);
@@ -71,6 +73,26 @@ impl AttachedReplica {
         }
         drop(pending);
         self.ready.notify();
+    }
+
+    /// Bytes queued for the replica and not yet reported written: its output buffer,
+    /// as client-output-buffer-limit measures it.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+
+    /// The link wrote `n` bytes it had taken with [`AttachedReplica::next_bytes`].
+    pub fn sent(&self, n: usize) {
+        self.queued.fetch_sub(n, Ordering::Relaxed);
+    }
+
+    /// Completes once the link must be dropped: the stream queued for the replica
+    /// broke the hard limit. It shares its wakeup with [`AttachedReplica::next_bytes`],
+    /// so only the link's task may await either (it may race them).
+    pub async fn until_overflowed(&self) {
+        while !self.overflowed.load(Ordering::Relaxed) {
+            self.ready.notified().await;
+        }
     }
 
     /// Waits for stream bytes and takes them all; `None` when the replica fell too far
@@ -122,6 +144,8 @@ struct Inner {
     /// The database the stream last selected; `None` makes the next command SELECT.
     stream_db: Option<usize>,
     replicas: Vec<Arc<AttachedReplica>>,
+    /// client-output-buffer-limit's hard limit for replicas (0: none).
+    replica_hard_limit: usize,
     role: Role,
     scratch: Vec<u8>,
 }
@@ -174,6 +198,7 @@ impl ReplicationStream {
                 offset: 0,
                 stream_db: None,
                 replicas: Vec::new(),
+                replica_hard_limit: 256 << 20,
                 role: Role::Master,
                 scratch: Vec::new(),
             }),
@@ -321,8 +346,8 @@ impl ReplicationStream {
                 let r = replica.build(inner.offset);
                 let backlog = inner.backlog.as_ref().expect("answer_psync checked it");
                 let (a, b) = backlog.read_from(from).expect("answer_psync checked it");
-                r.push(a);
-                r.push(b);
+                r.push(a, inner.replica_hard_limit);
+                r.push(b, inner.replica_hard_limit);
                 r.set_online();
                 inner.replicas.push(r.clone());
                 self.syncs.partial_ok.fetch_add(1, Ordering::Relaxed);
@@ -493,6 +518,12 @@ impl ReplicationStream {
         }
     }
 
+    /// Sets the replica class's hard output limit (client-output-buffer-limit): a
+    /// replica whose unsent stream reaches it is dropped, and resyncs.
+    pub fn set_replica_hard_limit(&self, bytes: usize) {
+        self.inner.lock().replica_hard_limit = bytes;
+    }
+
     /// Resizes the backlog (CONFIG SET repl-backlog-size).
     pub fn set_backlog_size(&self, size: usize) {
         let mut inner = self.inner.lock();
@@ -513,7 +544,7 @@ impl Inner {
             b.append(bytes);
         }
         for r in &self.replicas {
-            r.push(bytes);
+            r.push(bytes, self.replica_hard_limit);
         }
     }
 }
@@ -526,8 +557,6 @@ pub struct NewReplica {
     pub ip: String,
     /// REPLCONF listening-port.
     pub port: u16,
-    /// Output buffer limit, bytes.
-    pub limit: usize,
 }
 
 impl NewReplica {
@@ -542,7 +571,7 @@ impl NewReplica {
             pending: Mutex::new(Vec::new()),
             ready: Signal::new(),
             overflowed: AtomicBool::new(false),
-            limit: self.limit,
+            queued: AtomicUsize::new(0),
         })
     }
 }
@@ -556,7 +585,6 @@ mod tests {
             client_id: id,
             ip: "127.0.0.1".into(),
             port: 1,
-            limit: 1 << 20,
         }
     }
 
@@ -597,10 +625,8 @@ mod tests {
     #[tokio::test]
     async fn a_replica_too_far_behind_is_dropped() {
         let s = ReplicationStream::new("a".repeat(40), 1 << 16);
-        let (r, _, _) = s.attach_for_full_sync(NewReplica {
-            limit: 100,
-            ..replica(1)
-        });
+        s.set_replica_hard_limit(100);
+        let (r, _, _) = s.attach_for_full_sync(replica(1));
         for _ in 0..10 {
             s.feed(0, &[b"SET", b"key", b"value"]);
         }

@@ -3,6 +3,7 @@
 
 use bytes::{Buf, BytesMut};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -11,6 +12,8 @@ use crate::commands::Ctx;
 use crate::config::Settings;
 use crate::dispatch;
 use crate::node::Node;
+use crate::output::{Watch, WriteEnd, write_watched};
+use crate::protocol::output_limit::SoftLimitClock;
 use crate::protocol::reply::Reply;
 use crate::protocol::request::{Decoded, Limits, RequestDecoder};
 use crate::session::{ReplyMode, Session};
@@ -43,6 +46,7 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream, info: Arc<ClientInfo>
     let mut reply = Reply::new();
     let mut decoder = RequestDecoder::new();
     let mut input = BytesMut::with_capacity(READ_CHUNK);
+    let output_clock = SoftLimitClock::default();
     loop {
         if input.capacity() - input.len() < READ_CHUNK / 4 {
             input.reserve(READ_CHUNK);
@@ -59,8 +63,7 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream, info: Arc<ClientInfo>
                         net_output: reply.len() as u64,
                         ..Totals::default()
                     });
-                    if let Err(e) = stream.write_all(reply.as_bytes()).await {
-                        tracing::debug!(client = %info.addr, error = %e, "write failed");
+                    if !write_replies(&node, &mut stream, &reply, &info, true, &output_clock).await {
                         break;
                     }
                     reply.clear();
@@ -152,8 +155,8 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream, info: Arc<ClientInfo>
             aof.durable(session.write_offset).await;
         }
         if !reply.is_empty() {
-            if let Err(e) = stream.write_all(reply.as_bytes()).await {
-                tracing::debug!(client = %info.addr, error = %e, "write failed");
+            let subscriber = session.pubsub.is_some();
+            if !write_replies(&node, &mut stream, &reply, &info, subscriber, &output_clock).await {
                 break;
             }
             reply.clear();
@@ -180,6 +183,48 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream, info: Arc<ClientInfo>
     let _ = stream.shutdown().await;
     info.detach_socket();
     drop(stream);
+}
+
+/// Writes a batch of replies under the client's class of client-output-buffer-limit
+/// (pubsub for a subscriber, whose queued pushes count too); false when the
+/// connection must close.
+async fn write_replies(
+    node: &Node,
+    stream: &mut TcpStream,
+    reply: &Reply,
+    info: &ClientInfo,
+    subscriber: bool,
+    clock: &SoftLimitClock,
+) -> bool {
+    let limit = || {
+        let limits = node.config().settings_guard().output_limits;
+        if subscriber {
+            limits.pubsub
+        } else {
+            limits.normal
+        }
+    };
+    let watch = Watch {
+        limit,
+        clock,
+        queued: |left| left + info.pending_pushes.load(Ordering::Relaxed),
+        sent: |_| {},
+    };
+    match write_watched(stream, reply.as_bytes(), watch).await {
+        Ok(()) => true,
+        Err(WriteEnd::Io(e)) => {
+            tracing::debug!(client = %info.addr, error = %e, "write failed");
+            false
+        }
+        Err(WriteEnd::OverLimit { queued }) => {
+            tracing::warn!(
+                client = %info.describe(),
+                queued,
+                "Client scheduled to be closed ASAP for overcoming of output buffer limits."
+            );
+            false
+        }
+    }
 }
 
 /// A connection that goes leaves every channel it listened on.

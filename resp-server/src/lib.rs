@@ -23,6 +23,7 @@ pub mod info;
 pub mod loading;
 pub mod node;
 pub mod notify;
+pub mod output;
 pub mod pause;
 pub mod pubsub;
 /// The RESP codec, which lives in its own crate so that clients, migration,

@@ -187,9 +187,12 @@ impl Node {
             }),
             blocked.counter(),
         );
-        pubsub.set_output_limit(settings.pubsub_output_limit);
+        pubsub.set_output_limit(settings.output_limits.pubsub);
         let registry = pubsub.clone();
-        config.on_change(move |s| registry.set_output_limit(s.pubsub_output_limit));
+        config.on_change(move |s| registry.set_output_limit(s.output_limits.pubsub));
+        replication.set_replica_hard_limit(settings.output_limits.replica.hard);
+        let feeds = replication.clone();
+        config.on_change(move |s| feeds.set_replica_hard_limit(s.output_limits.replica.hard));
         let classes = notifier.clone();
         config.on_change(move |s| classes.set(s.notify_classes));
         Node {

@@ -9,6 +9,7 @@
 //! - [`command`]: a command as a RESP array of bulk strings, as MIGRATE, replication and
 //!   clients send it.
 //! - [`split_args`]: the quoting rules of inline commands and config lines.
+//! - [`output_limit`]: client-output-buffer-limit, when unsent output closes a client.
 //!
 //! It knows nothing of servers, keys or tokio, so the server, migration, replication,
 //! the command-line tools, the tests and the fuzzers share one codec without linking
@@ -17,6 +18,7 @@
 pub mod command;
 pub mod frame;
 pub mod number;
+pub mod output_limit;
 pub mod reply;
 pub mod request;
 pub mod split_args;

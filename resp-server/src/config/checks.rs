@@ -33,9 +33,6 @@ const UNSUPPORTED_VALUES: &[(&str, &str, &str)] = &[];
 /// in Tessera, so no setting is ever accepted and ignored; `None` when the value may be
 /// used.
 pub(super) fn unsupported_value(name: &str, value: &str) -> Option<String> {
-    if name == Id::ClientOutputBufferLimit.name() {
-        return unsupported_buffer_limits(value);
-    }
     if name == Id::NotifyKeyspaceEvents.name() {
         return crate::notify::unsupported(value);
     }
@@ -43,22 +40,6 @@ pub(super) fn unsupported_value(name: &str, value: &str) -> Option<String> {
         .iter()
         .find(|(n, v, _)| *n == name && *v == value)
         .map(|(n, v, why)| format!("Tessera does not support {n} '{v}' yet ({why})"))
-}
-
-/// client-output-buffer-limit: the pubsub class is honoured; the normal and replica
-/// classes keep their defaults until they are too.
-fn unsupported_buffer_limits(value: &str) -> Option<String> {
-    let defaults = ["normal 0 0 0", "slave 268435456 67108864 60"];
-    let words: Vec<&str> = value.split_whitespace().collect();
-    let changed = words
-        .chunks_exact(4)
-        .filter(|g| g[0] != "pubsub")
-        .any(|g| !defaults.contains(&g.join(" ").as_str()));
-    changed.then(|| {
-        "Tessera does not support client-output-buffer-limit for the normal and replica \
-         classes yet (client output buffer limits: planned); the pubsub class is supported"
-            .to_string()
-    })
 }
 
 /// The canonical form of `path` if chdir into it would succeed; else chdir's error text

@@ -80,8 +80,8 @@ pub struct Settings {
     pub proto_max_bulk_len: usize,
     /// Largest unparsed input a client may accumulate.
     pub client_query_buffer_limit: usize,
-    /// client-output-buffer-limit's pubsub class (the only one honoured).
-    pub pubsub_output_limit: crate::pubsub::OutputLimit,
+    /// client-output-buffer-limit, per class of client.
+    pub output_limits: crate::protocol::output_limit::OutputLimits,
     /// notify-keyspace-events, as flags (see [`crate::notify`]).
     pub notify_classes: crate::notify::Class,
     /// Number of logical databases.
@@ -321,7 +321,11 @@ impl Settings {
             protected_mode: v.protected_mode(),
             proto_max_bulk_len: v.proto_max_bulk_len() as usize,
             client_query_buffer_limit: v.client_query_buffer_limit() as usize,
-            pubsub_output_limit: pubsub_output_limit(v.client_output_buffer_limit()),
+            // The stored text was checked when it was set.
+            output_limits: crate::protocol::output_limit::OutputLimits::parse(
+                v.client_output_buffer_limit(),
+            )
+            .unwrap_or_default(),
             // The stored text was checked when it was set.
             notify_classes: crate::notify::parse_classes(v.notify_keyspace_events())
                 .unwrap_or_default(),
@@ -432,19 +436,4 @@ impl Settings {
             encoding: self.encoding,
         }
     }
-}
-
-/// The pubsub class of a canonical client-output-buffer-limit value.
-fn pubsub_output_limit(value: &str) -> crate::pubsub::OutputLimit {
-    let words: Vec<&str> = value.split_whitespace().collect();
-    words
-        .chunks_exact(4)
-        .find(|g| g[0] == "pubsub")
-        .map_or_else(crate::pubsub::OutputLimit::default, |g| {
-            crate::pubsub::OutputLimit {
-                hard: g[1].parse().unwrap_or(0),
-                soft: g[2].parse().unwrap_or(0),
-                soft_secs: g[3].parse().unwrap_or(0),
-            }
-        })
 }

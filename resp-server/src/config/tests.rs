@@ -206,22 +206,15 @@ fn redis_conf_buffer_limit_lines_keep_the_default() {
         v.get(Id::ClientOutputBufferLimit),
         lookup("client-output-buffer-limit").unwrap().default
     );
-    assert!(matches!(
-        v.apply(
-            "client-output-buffer-limit",
-            &args(&["normal", "1mb", "0", "0"])
-        ),
-        Err(DirectiveError::Unsupported(_))
-    ));
-    // The pubsub class is honoured: any value of it is taken.
+    // Every class is honoured: any value of each is taken.
     v.apply(
         "client-output-buffer-limit",
-        &args(&["pubsub", "1mb", "512kb", "10"]),
+        &args(&["normal", "1mb", "0", "0", "pubsub", "1mb", "512kb", "10"]),
     )
     .unwrap();
     assert_eq!(
         v.get(Id::ClientOutputBufferLimit),
-        "normal 0 0 0 slave 268435456 67108864 60 pubsub 1048576 524288 10"
+        "normal 1048576 0 0 slave 268435456 67108864 60 pubsub 1048576 524288 10"
     );
 }
 

@@ -4,10 +4,11 @@
 use bytes::Bytes;
 use parking_lot::Mutex;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::mpsc;
 
 use crate::client::ClientInfo;
+use crate::protocol::output_limit::{OutputLimit, SoftLimitClock};
 
 /// What one connection is subscribed to, each list in subscription order (Redis
 /// answers a mass unsubscribe in its own dict order; clients only rely on the set).
@@ -33,28 +34,6 @@ impl Subscriptions {
     }
 }
 
-/// The pubsub class of client-output-buffer-limit, as it stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OutputLimit {
-    /// Bytes past which the client is closed at once (0: none).
-    pub hard: usize,
-    /// Bytes that, held for `soft_secs`, close the client (0: none).
-    pub soft: usize,
-    /// How long the soft limit may be exceeded.
-    pub soft_secs: u64,
-}
-
-impl Default for OutputLimit {
-    /// Redis's default: `pubsub 32mb 8mb 60`.
-    fn default() -> OutputLimit {
-        OutputLimit {
-            hard: 32 << 20,
-            soft: 8 << 20,
-            soft_secs: 60,
-        }
-    }
-}
-
 /// One subscribed connection, as the registry and publishers see it.
 #[derive(Debug)]
 pub struct Mailbox {
@@ -64,8 +43,8 @@ pub struct Mailbox {
     resp3: AtomicBool,
     /// Where pushes go; the connection's task drains it.
     tx: mpsc::UnboundedSender<Bytes>,
-    /// Since when (Unix ms) `queued` has been over the soft limit (0: it is not).
-    over_soft_since: AtomicI64,
+    /// How long the queued pushes have been over the soft limit.
+    soft_limit: SoftLimitClock,
     /// Closed for going over the output limit: nothing more is queued.
     closed: AtomicBool,
     /// What this connection is subscribed to (the registry changes it too, when a slot
@@ -84,7 +63,7 @@ impl Mailbox {
             info,
             resp3: AtomicBool::new(resp3),
             tx,
-            over_soft_since: AtomicI64::new(0),
+            soft_limit: SoftLimitClock::default(),
             closed: AtomicBool::new(false),
             subscriptions: Mutex::new(Subscriptions::default()),
         };
@@ -117,7 +96,7 @@ impl Mailbox {
             .pending_pushes
             .fetch_add(frame.len(), Ordering::Relaxed)
             + frame.len();
-        if self.over_limit(queued, limit, now_ms) {
+        if self.soft_limit.must_close(limit, queued, now_ms) {
             self.closed.store(true, Ordering::Relaxed);
             tracing::warn!(client = %self.info.addr, queued, "closing pubsub client over its output buffer limit");
             self.info.kill();
@@ -125,22 +104,6 @@ impl Mailbox {
         }
         // A closed receiver means the connection is going: the frame has no reader.
         let _ = self.tx.send(frame);
-    }
-
-    fn over_limit(&self, queued: usize, limit: OutputLimit, now_ms: i64) -> bool {
-        if limit.hard > 0 && queued >= limit.hard {
-            return true;
-        }
-        if limit.soft == 0 || queued < limit.soft {
-            self.over_soft_since.store(0, Ordering::Relaxed);
-            return false;
-        }
-        let since = self.over_soft_since.load(Ordering::Relaxed);
-        if since == 0 {
-            self.over_soft_since.store(now_ms, Ordering::Relaxed);
-            return false;
-        }
-        (now_ms - since) as u64 >= limit.soft_secs * 1000
     }
 
     /// The connection wrote `n` queued bytes to its socket.

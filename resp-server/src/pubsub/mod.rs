@@ -8,7 +8,7 @@ mod mailbox;
 mod registry;
 
 pub use frames::{Lazy, confirmation, push};
-pub use mailbox::{Mailbox, OutputLimit, Subscriptions};
+pub use mailbox::{Mailbox, Subscriptions};
 pub use registry::{Kind, Registry};
 
 use bytes::Bytes;

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use tessera_keyspace::glob::glob_match;
 
 use super::frames::Lazy;
-use super::mailbox::{Mailbox, OutputLimit, Subscriptions};
+use super::mailbox::{Mailbox, Subscriptions};
+use crate::protocol::output_limit::OutputLimit;
 
 /// Which kind of subscription.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,17 +7,15 @@ use std::sync::Arc;
 use tessera_keyspace::ExpiryMode;
 use tessera_keyspace::rdb::{AuxValue, write_locked};
 use tessera_replication::{Attach, AttachedReplica, NewReplica};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
 use super::SyncRequest;
 use crate::client::ClientInfo;
 use crate::node::Node;
+use crate::output::{Watch, WriteEnd, write_watched};
+use crate::protocol::output_limit::SoftLimitClock;
 use crate::protocol::request::{Decoded, Limits, RequestDecoder};
-
-/// How far a replica's stream may fall behind before its link is dropped (Redis's
-/// default client-output-buffer-limit for replicas, hard limit).
-const REPLICA_BUFFER_LIMIT: usize = 256 * 1024 * 1024;
 
 /// Serves a replica on `stream` until its link closes.
 pub async fn serve_replica(
@@ -31,7 +29,6 @@ pub async fn serve_replica(
         client_id: info.id,
         ip: info.addr.ip().to_string(),
         port: request.listening_port,
-        limit: REPLICA_BUFFER_LIMIT,
     };
     let attach = if request.legacy {
         Attach::Full
@@ -68,25 +65,63 @@ pub async fn serve_replica(
         }
     };
     let (mut reader, mut writer) = stream.into_split();
-    let send = async {
-        writer.write_all(&head).await?;
-        if let Some(rdb) = snapshot {
-            writer.write_all(&rdb).await?;
-        }
-        replica.set_online();
-        while let Some(bytes) = replica.next_bytes().await {
-            writer.write_all(&bytes).await?;
-        }
-        tracing::warn!(replica = %info.addr, "replica too far behind; dropping its link");
-        Ok::<(), std::io::Error>(())
-    };
+    let send = send_stream(&node, &mut writer, &replica, &head, snapshot.as_deref());
     let receive = read_acks(&node, &replica, &info, &mut reader, unread);
     tokio::select! {
-        _ = send => {}
+        ended = send => if let Err(WriteEnd::OverLimit { queued }) = ended {
+            tracing::warn!(
+                replica = %info.describe(),
+                queued,
+                "Client scheduled to be closed ASAP for overcoming of output buffer limits."
+            );
+        },
         _ = receive => {}
     }
     node.replication().detach(info.id);
     tracing::info!(replica = %info.addr, "replica link closed");
+}
+
+/// Sends the sync's head and snapshot, then the stream as it is fed, until the link
+/// fails or the replica's queued stream breaks client-output-buffer-limit's replica
+/// class (the hard limit as it is fed, the soft one while a write waits).
+async fn send_stream(
+    node: &Node,
+    writer: &mut tokio::net::tcp::OwnedWriteHalf,
+    replica: &AttachedReplica,
+    head: &[u8],
+    snapshot: Option<&[u8]>,
+) -> Result<(), WriteEnd> {
+    let limit = || node.config().settings_guard().output_limits.replica;
+    let clock = SoftLimitClock::default();
+    let over = || WriteEnd::OverLimit {
+        queued: replica.queued(),
+    };
+    for part in std::iter::once(head).chain(snapshot) {
+        let watch = Watch {
+            limit,
+            clock: &clock,
+            queued: |_| replica.queued(),
+            sent: |_| {},
+        };
+        tokio::select! {
+            written = write_watched(writer, part, watch) => written?,
+            () = replica.until_overflowed() => return Err(over()),
+        }
+    }
+    replica.set_online();
+    while let Some(bytes) = replica.next_bytes().await {
+        let watch = Watch {
+            limit,
+            clock: &clock,
+            queued: |_| replica.queued(),
+            sent: |n| replica.sent(n),
+        };
+        tokio::select! {
+            written = write_watched(writer, &bytes, watch) => written?,
+            () = replica.until_overflowed() => break,
+        }
+    }
+    Err(over())
 }
 
 /// Locks everything, attaches the replica at the current offset and encodes the data

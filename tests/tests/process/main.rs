@@ -29,6 +29,7 @@ mod mixed;
 mod mixed_resharding;
 mod notifications;
 mod object_memory;
+mod output_limits;
 mod persistence;
 mod pubsub;
 mod replication;
