@@ -236,6 +236,7 @@ fn kind(text: &str) -> Result<String, String> {
         ("save", "") => "Kind::Save".into(),
         ("replicaof", "") => "Kind::ReplicaOf".into(),
         ("buffer-limits", "") => "Kind::BufferLimits".into(),
+        ("memory-or-percent", "") => "Kind::MemoryOrPercent".into(),
         ("int", "") => "Kind::Int { min: i64::MIN, max: i64::MAX }".into(),
         ("memory", "") => "Kind::Memory { min: 0, max: i64::MAX }".into(),
         ("int" | "memory", range) => {

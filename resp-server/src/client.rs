@@ -65,6 +65,13 @@ pub struct ClientInfo {
     subscriptions: [std::sync::atomic::AtomicU32; 3],
     /// Pushes queued for this subscriber and not yet written (CLIENT LIST omem).
     pub pending_pushes: AtomicUsize,
+    /// Replies of the batch being written and not yet taken by the socket (omem too).
+    pub pending_replies: AtomicUsize,
+    /// CLIENT NO-EVICT: maxmemory-clients never closes this connection.
+    pub no_evict: std::sync::atomic::AtomicBool,
+    /// The connection became a replica's link (CLIENT LIST flag `S`; not a normal
+    /// client for maxmemory-clients).
+    pub replica: std::sync::atomic::AtomicBool,
 }
 
 impl ClientInfo {
@@ -95,15 +102,21 @@ impl ClientInfo {
         unsafe { *self.last_command.load(Ordering::Relaxed) }
     }
 
-    /// CLIENT LIST's flags: `P` for a subscriber, `b` for a blocked client (in
-    /// Redis's order), `N` for none.
+    /// CLIENT LIST's flags, in Redis's order: `S` for a replica's link, `P` for a
+    /// subscriber, `b` for a blocked client, `e` for no-evict; `N` for none.
     fn flags(&self, subs: [u32; 3]) -> String {
         let mut flags = String::new();
+        if self.replica.load(Ordering::Relaxed) {
+            flags.push('S');
+        }
         if subs.iter().any(|&n| n > 0) {
             flags.push('P');
         }
         if self.blocked.load(Ordering::Relaxed) {
             flags.push('b');
+        }
+        if self.no_evict.load(Ordering::Relaxed) {
+            flags.push('e');
         }
         if flags.is_empty() {
             flags.push('N');
@@ -145,13 +158,24 @@ impl ClientInfo {
         self.last_active_ms.store(now_ms, Ordering::Relaxed);
     }
 
+    /// Bytes of output queued and not yet written (CLIENT LIST omem).
+    pub fn output_memory(&self) -> usize {
+        self.pending_pushes.load(Ordering::Relaxed) + self.pending_replies.load(Ordering::Relaxed)
+    }
+
+    /// What the connection holds, as CLIENT LIST's tot-mem and maxmemory-clients count
+    /// it: its query buffer, its reply buffer and its queued output.
+    pub fn memory(&self) -> usize {
+        self.query_buffer.load(Ordering::Relaxed) + REPLY_BUFFER + self.output_memory()
+    }
+
     /// One CLIENT LIST line, without the trailing newline.
     pub fn describe(&self) -> String {
         let name = self.name.lock().clone().unwrap_or_default();
         let library = self.library.lock().clone();
         let qbuf = self.query_buffer.load(Ordering::Relaxed);
         let subs = self.subscription_counts();
-        let omem = self.pending_pushes.load(Ordering::Relaxed);
+        let omem = self.output_memory();
         format!(
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 \
              qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} \
@@ -171,7 +195,7 @@ impl ClientInfo {
             qbuf,
             16384usize.saturating_sub(qbuf),
             omem,
-            qbuf + 16384 + omem,
+            qbuf + REPLY_BUFFER + omem,
             self.last_command(),
             self.resp.load(Ordering::Relaxed),
             String::from_utf8_lossy(library.name.as_deref().unwrap_or_default()),
@@ -179,6 +203,9 @@ impl ClientInfo {
         )
     }
 }
+
+/// The reply buffer every connection is counted with (Redis's 16 kB static buffer).
+const REPLY_BUFFER: usize = 16384;
 
 /// Every connected client.
 #[derive(Debug, Default)]
@@ -216,6 +243,9 @@ impl ClientRegistry {
             blocked: Default::default(),
             subscriptions: Default::default(),
             pending_pushes: AtomicUsize::new(0),
+            pending_replies: AtomicUsize::new(0),
+            no_evict: Default::default(),
+            replica: Default::default(),
         });
         self.clients.lock().insert(info.id, info.clone());
         info

@@ -210,7 +210,10 @@ async fn write_replies(
         queued: |left| left + info.pending_pushes.load(Ordering::Relaxed),
         sent: |_| {},
     };
-    match write_watched(stream, reply.as_bytes(), watch).await {
+    info.pending_replies.store(reply.len(), Ordering::Relaxed);
+    let written = write_watched(stream, reply.as_bytes(), watch).await;
+    info.pending_replies.store(0, Ordering::Relaxed);
+    match written {
         Ok(()) => true,
         Err(WriteEnd::Io(e)) => {
             tracing::debug!(client = %info.addr, error = %e, "write failed");

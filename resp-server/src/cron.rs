@@ -27,6 +27,7 @@ pub async fn run(node: Arc<Node>) {
             // Eviction::used).
             node.eviction().refresh(&node);
         }
+        crate::client_eviction::evict_clients(&node);
         node.stats()
             .sample(node.traffic(), node.uptime().as_millis() as u64);
         let ping_every = node.config().settings_guard().replication.ping_period_secs * 10;

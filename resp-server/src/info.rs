@@ -6,6 +6,7 @@
 
 use std::fmt::Write;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use crate::node::Node;
 
@@ -362,7 +363,11 @@ fn stats(node: &Node, out: &mut String) {
     field(out, "expired_stale_perc", "0.00");
     field(out, "expired_time_cap_reached_count", 0);
     field(out, "evicted_keys", node.eviction().evicted_keys());
-    field(out, "evicted_clients", 0);
+    field(
+        out,
+        "evicted_clients",
+        node.stats().evicted_clients.load(Ordering::Relaxed),
+    );
     let (total, current) = node.eviction().exceeded_ms();
     field(out, "total_eviction_exceeded_time", total);
     field(out, "current_eviction_exceeded_time", current);

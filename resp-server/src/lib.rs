@@ -11,6 +11,7 @@ pub mod auth;
 pub mod blocking;
 pub mod catalog;
 pub mod client;
+pub mod client_eviction;
 pub mod clock;
 pub mod commands;
 pub mod config;

@@ -123,6 +123,8 @@ pub struct Stats {
     pub rejected_connections: AtomicU64,
     /// Failed authentication attempts.
     pub auth_failures: crate::auth::AuthFailures,
+    /// Connections closed by maxmemory-clients.
+    pub evicted_clients: AtomicU64,
     rates: Mutex<[RateSampler; 3]>,
 }
 

@@ -52,6 +52,8 @@ pub(super) fn help(c: &mut Ctx<'_>, _: Args<'_>) {
             "    Kill connections. Options: ID, ADDR, LADDR, TYPE, USER, SKIPME.",
             "LIST [TYPE <type>] [ID <id> [<id> ...]]",
             "    Return information about client connections.",
+            "NO-EVICT (ON|OFF)",
+            "    Keep maxmemory-clients from closing this connection, or stop keeping it.",
             "REPLY (ON|OFF|SKIP)",
             "    Control the replies sent to the current connection.",
             "SETNAME <name>",
@@ -294,4 +296,19 @@ pub(super) fn unblock(ctx: &mut Ctx<'_>, args: Args<'_>) {
     };
     let done = u64::try_from(id).is_ok_and(|id| ctx.node.blocked().unblock_client(id, outcome()));
     ctx.reply.int(i64::from(done));
+}
+
+/// CLIENT NO-EVICT ON|OFF.
+pub(super) fn no_evict(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let mut cursor = ArgCursor::new(args, 2);
+    let on = match cursor.next_arg() {
+        Ok(word) if is(word, "ON") => true,
+        Ok(word) if is(word, "OFF") => false,
+        _ => return ctx.reply.error(errors::SYNTAX),
+    };
+    ctx.session
+        .info
+        .no_evict
+        .store(on, std::sync::atomic::Ordering::Relaxed);
+    ctx.reply.ok()
 }

@@ -216,6 +216,7 @@ pub fn handler(id: CommandId) -> Handler {
         C::ClientInfo => client::info,
         C::ClientKill => client::kill,
         C::ClientList => client::list,
+        C::ClientNoEvict => client::no_evict,
         C::ClientReply => client::reply,
         C::ClientSetinfo => client::setinfo,
         C::ClientSetname => client::setname,

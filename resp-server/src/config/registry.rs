@@ -30,6 +30,8 @@ pub enum Kind {
         /// Largest accepted value.
         max: i64,
     },
+    /// A byte count with an optional unit, or a percentage of maxmemory (`10%`).
+    MemoryOrPercent,
     /// One of a fixed set of words.
     Enum(&'static [&'static str]),
     /// One string, possibly empty.
@@ -165,6 +167,7 @@ impl Kind {
                     .ok_or_else(|| "argument must be a memory value".to_string())?;
                 check_range(v, min, max)
             }
+            Kind::MemoryOrPercent => memory_or_percent(single()?),
             Kind::Enum(words) => {
                 let v = single()?.to_ascii_lowercase();
                 if words.contains(&v.as_str()) {
@@ -223,6 +226,26 @@ impl Kind {
             _ => self.parse(&[value.to_string()]),
         }
     }
+}
+
+/// A memory value, or a percentage (0 to 100) written as Redis shows it: `0%` is
+/// plain `0`.
+fn memory_or_percent(text: &str) -> Result<String, String> {
+    let invalid = || "argument must be a memory or percent value".to_string();
+    if let Some(number) = text.strip_suffix('%') {
+        let percent = tessera_keyspace::number::parse_i64(number.as_bytes())
+            .filter(|&p| p >= 0)
+            .ok_or_else(invalid)?;
+        return match percent {
+            0 => Ok("0".into()),
+            1..=100 => Ok(format!("{percent}%")),
+            _ => Err("percentage argument must be less or equal to 100".into()),
+        };
+    }
+    parse_memory(text)
+        .filter(|&v| v >= 0)
+        .map(|v| v.to_string())
+        .ok_or_else(invalid)
 }
 
 /// The client classes of `client-output-buffer-limit`, in Redis's order.
@@ -358,6 +381,22 @@ mod tests {
 
     #[test]
     fn buffer_limits_merge_per_class() {
+        let either = Kind::MemoryOrPercent;
+        assert_eq!(p(either, &["10%"]).unwrap(), "10%");
+        assert_eq!(p(either, &["0%"]).unwrap(), "0");
+        assert_eq!(p(either, &["5K"]).unwrap(), "5000");
+        assert_eq!(p(either, &["1mb"]).unwrap(), "1048576");
+        assert_eq!(
+            p(either, &["101%"]).unwrap_err(),
+            "percentage argument must be less or equal to 100"
+        );
+        for bad in ["00%", "1.5%", "-1", "abc", "5 %"] {
+            assert_eq!(
+                p(either, &[bad]).unwrap_err(),
+                "argument must be a memory or percent value",
+                "{bad}"
+            );
+        }
         let limits = Kind::BufferLimits;
         assert_eq!(
             p(limits, &["replica", "256mb", "64mb", "60"]).unwrap(),

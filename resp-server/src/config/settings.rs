@@ -201,9 +201,53 @@ pub struct MemorySettings {
     pub tenacity: u32,
     /// replica-ignore-maxmemory: a replica leaves eviction to its master.
     pub replica_ignore_maxmemory: bool,
+    /// maxmemory-clients.
+    pub clients: ClientMemoryLimit,
+}
+
+/// maxmemory-clients: how much memory the connections together may hold before the
+/// biggest are closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientMemoryLimit {
+    /// No limit (`0`).
+    Off,
+    /// A number of bytes.
+    Bytes(u64),
+    /// A percentage of maxmemory.
+    PercentOfMaxmemory(u64),
+}
+
+impl ClientMemoryLimit {
+    /// Redis's floor: a smaller limit could leave no client able to talk to the node.
+    pub const FLOOR: u64 = 128 * 1024;
+
+    /// From the directive's canonical value (`0`, bytes, or `N%`).
+    fn from_canonical(value: &str) -> ClientMemoryLimit {
+        let number = |text: &str| text.parse::<u64>().unwrap_or(0);
+        match value.strip_suffix('%') {
+            Some(percent) => ClientMemoryLimit::PercentOfMaxmemory(number(percent)),
+            None if number(value) == 0 => ClientMemoryLimit::Off,
+            None => ClientMemoryLimit::Bytes(number(value)),
+        }
+    }
 }
 
 impl MemorySettings {
+    /// The bytes of client memory past which clients are closed, biggest first; `None`
+    /// when nothing limits them (as Redis, a percentage of an unlimited maxmemory
+    /// limits nothing).
+    pub fn client_eviction_limit(&self) -> Option<u64> {
+        let bytes = match self.clients {
+            ClientMemoryLimit::Off => return None,
+            ClientMemoryLimit::Bytes(bytes) => bytes,
+            ClientMemoryLimit::PercentOfMaxmemory(_) if self.maxmemory == 0 => return None,
+            ClientMemoryLimit::PercentOfMaxmemory(percent) => {
+                (self.maxmemory as f64 * percent as f64 / 100.0) as u64
+            }
+        };
+        Some(bytes.max(ClientMemoryLimit::FLOOR))
+    }
+
     /// How keys' access clocks are read and advanced under these settings.
     pub fn access_policy(&self) -> tessera_keyspace::access::AccessPolicy {
         if self.policy.is_lfu() {
@@ -425,6 +469,7 @@ impl Settings {
                 lfu_decay_minutes: v.lfu_decay_time().clamp(0, i64::from(i32::MAX)) as u32,
                 tenacity: v.maxmemory_eviction_tenacity().clamp(0, 100) as u32,
                 replica_ignore_maxmemory: v.replica_ignore_maxmemory(),
+                clients: ClientMemoryLimit::from_canonical(v.maxmemory_clients()),
             },
         }
     }

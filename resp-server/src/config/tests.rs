@@ -88,7 +88,6 @@ fn every_durability_memory_and_security_directive_is_refused() {
     for name in [
         "aof-use-rdb-preamble",
         "aof_rewrite_cpulist",
-        "maxmemory-clients",
         "cluster-link-sendbuf-limit",
         "tls-port",
         "tls-cluster",
@@ -164,11 +163,14 @@ fn refused_directives_accept_only_their_default() {
     );
     // The default, in any spelling that parses to it, is accepted silently.
     v.apply("aof-use-rdb-preamble", &args(&["YES"])).unwrap();
-    v.apply("maxmemory-clients", &args(&["0"])).unwrap();
+    v.apply("cluster-link-sendbuf-limit", &args(&["0"]))
+        .unwrap();
     assert!(matches!(
-        v.apply("maxmemory-clients", &args(&["10mb"])),
-        Err(DirectiveError::Unsupported(m)) if m.contains("'maxmemory-clients'") && m.contains("memory limits")
+        v.apply("cluster-link-sendbuf-limit", &args(&["10mb"])),
+        Err(DirectiveError::Unsupported(m)) if m.contains("'cluster-link-sendbuf-limit'") && m.contains("link buffer limits")
     ));
+    v.apply("maxmemory-clients", &args(&["10%"])).unwrap();
+    assert_eq!(v.get(Id::MaxmemoryClients), "10%");
     v.apply("maxmemory-policy", &args(&["allkeys-lru"]))
         .unwrap();
     v.apply("maxmemory-policy", &args(&["volatile-ttl"]))
@@ -179,7 +181,6 @@ fn refused_directives_accept_only_their_default() {
         Err(DirectiveError::Invalid(_))
     ));
     assert_eq!(v.get(Id::Appendonly), "no");
-    assert_eq!(v.get(Id::MaxmemoryClients), "0");
     assert_eq!(v.get(Id::MaxmemoryPolicy), "volatile-ttl");
 }
 
@@ -230,11 +231,14 @@ fn config_set_refuses_unsupported_values_and_accepts_inert_ones() {
     c.set(&[(b"aof-use-rdb-preamble", b"yes")], true).unwrap();
     // All or nothing: a refused pair leaves the others unchanged.
     assert!(
-        c.set(&[(b"timeout", b"30"), (b"maxmemory-clients", b"1gb")], true)
-            .is_err()
+        c.set(
+            &[(b"timeout", b"30"), (b"cluster-link-sendbuf-limit", b"1gb")],
+            true
+        )
+        .is_err()
     );
     assert_eq!(c.settings().timeout_secs, 0);
-    assert_eq!(c.get(&[b"maxmemory-clients"])[0].1, "0");
+    assert_eq!(c.get(&[b"cluster-link-sendbuf-limit"])[0].1, "0");
     c.set(
         &[
             (b"maxmemory", b"1gb"),

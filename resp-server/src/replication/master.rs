@@ -25,6 +25,8 @@ pub async fn serve_replica(
     request: SyncRequest,
     unread: BytesMut,
 ) {
+    info.replica
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     let new = || NewReplica {
         client_id: info.id,
         ip: info.addr.ip().to_string(),

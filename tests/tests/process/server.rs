@@ -141,7 +141,10 @@ fn unsupported_directives_stop_the_start() {
             &["--aof-use-rdb-preamble", "no"][..],
             "aof-use-rdb-preamble",
         ),
-        (&["--maxmemory-clients", "10mb"][..], "maxmemory-clients"),
+        (
+            &["--cluster-link-sendbuf-limit", "10mb"][..],
+            "cluster-link-sendbuf-limit",
+        ),
         (&["--tls-port", "6380"][..], "tls-port"),
     ] {
         let err = refused(args);
@@ -153,12 +156,12 @@ fn unsupported_directives_stop_the_start() {
     }
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("node.conf");
-    std::fs::write(&conf, "port 7777\nmaxmemory-clients 10mb\n").unwrap();
+    std::fs::write(&conf, "port 7777\ncluster-link-sendbuf-limit 10mb\n").unwrap();
     let err = refused(&[conf.to_str().unwrap()]);
     assert!(err.contains("at line 2"), "{err}");
     assert!(
         err.contains(
-            "Tessera does not support 'maxmemory-clients' yet (memory limits and eviction: planned)"
+            "Tessera does not support 'cluster-link-sendbuf-limit' yet (cluster bus link buffer limits: planned)"
         ),
         "{err}"
     );

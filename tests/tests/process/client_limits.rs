@@ -1,7 +1,9 @@
-//! client-output-buffer-limit's normal and replica classes, each scenario run on
-//! redis-server and on Tessera with the same assertions: a client that stops reading
-//! is closed at its hard limit, or once over its soft limit for longer than its
-//! seconds; a replica that stops reading is dropped; the other clients are served.
+//! Limits on what clients hold, each scenario run on redis-server and on Tessera with
+//! the same assertions: client-output-buffer-limit's normal and replica classes (a
+//! client that stops reading is closed at its hard limit, or once over its soft limit
+//! for longer than its seconds; a replica that stops reading is dropped) and
+//! maxmemory-clients (the biggest clients are closed, NO-EVICT ones spared); the other
+//! clients are served.
 
 use std::time::{Duration, Instant};
 use tessera_resp::frame::Frame;
@@ -180,4 +182,55 @@ fn a_replica_that_stops_reading_is_dropped_at_the_replica_limit() {
             );
         },
     );
+}
+
+#[test]
+fn maxmemory_clients_closes_the_biggest_client() {
+    on_both(&[], |server, port| {
+        let mut admin = RawConnection::connect(port).expect("connect");
+        for (args, expected) in [
+            (
+                &["CLIENT", "NO-EVICT", "ON"][..],
+                Frame::Simple("OK".into()),
+            ),
+            (
+                &["CONFIG", "SET", "maxmemory-clients", "1mb"][..],
+                Frame::Simple("OK".into()),
+            ),
+            (
+                &["CLIENT", "NO-EVICT", "maybe"][..],
+                Frame::Error("ERR syntax error".into()),
+            ),
+        ] {
+            assert_eq!(
+                admin.command(args).expect("reply"),
+                expected,
+                "{server}: {args:?}"
+            );
+        }
+        let flags = text(&admin.command(&["CLIENT", "INFO"]).expect("CLIENT INFO"));
+        assert!(flags.contains(" flags=e "), "{server}: {flags}");
+        // Half of a 3 MB argument: a query buffer well past the limit.
+        let mut big = RawConnection::connect(port).expect("connect");
+        let mut partial = b"*2\r\n$4\r\nECHO\r\n$3000000\r\n".to_vec();
+        partial.extend(std::iter::repeat_n(b'x', 1_500_000));
+        // The node may close it before every byte is sent.
+        let _ = big.send(&partial);
+        assert!(
+            wait_until(Duration::from_secs(10), || info_number(
+                port,
+                "evicted_clients"
+            ) == 1),
+            "{server}: the big client was not evicted"
+        );
+        assert!(
+            big.read_until_closed(Duration::from_secs(10)).is_ok(),
+            "{server}: the evicted client's connection stays open"
+        );
+        assert_eq!(
+            admin.command(&["PING"]).expect("PING"),
+            Frame::Simple("PONG".into()),
+            "{server}: the NO-EVICT client was closed"
+        );
+    });
 }
