@@ -56,14 +56,36 @@ pub(crate) fn member_hash(key: &[u8]) -> u64 {
 pub(crate) struct Table<T> {
     entries: Vec<T>,
     index: HashTable<u32>,
+    /// While a big index grows: the index it replaces, still holding the positions not
+    /// moved yet.
+    growing: Option<Box<Growth>>,
 }
+
+/// An index that grows a few entries per change, as Redis's dicts rehash
+/// incrementally: rebuilding the index of a million-member set at once would stall
+/// every client of its thread for a quarter of a second.
+#[derive(Clone)]
+struct Growth {
+    /// The previous index: it holds only positions at or past `next`.
+    old: HashTable<u32>,
+    /// Every position below it is in the new index.
+    next: usize,
+}
+
+/// Below this many index slots a table grows in one step (it takes microseconds).
+const INCREMENTAL_FROM: usize = 4096;
+
+/// Positions moved to the new index per change while it grows: with the new index
+/// twice the old one's size, the move ends long before the new one fills.
+const MOVES_PER_CHANGE: usize = 8;
 
 impl<T: Keyed> Table<T> {
     /// Bytes the table holds on the heap (MEMORY USAGE): its arrays, plus what each
     /// entry owns, averaged over the first `samples` entries (0: all) and scaled.
     pub fn heap_bytes(&self, samples: usize, owned: impl Fn(&T) -> usize) -> usize {
+        let slots = self.index.capacity() + self.growing.as_ref().map_or(0, |g| g.old.capacity());
         let arrays = self.entries.capacity() * std::mem::size_of::<T>()
-            + self.index.capacity() * (std::mem::size_of::<u32>() + 1);
+            + slots * (std::mem::size_of::<u32>() + 1);
         arrays + sampled(self.entries.iter(), self.entries.len(), samples, owned)
     }
 
@@ -72,6 +94,7 @@ impl<T: Keyed> Table<T> {
         Table {
             entries: Vec::with_capacity(n),
             index: HashTable::with_capacity(n),
+            growing: None,
         }
     }
 
@@ -84,8 +107,11 @@ impl<T: Keyed> Table<T> {
     #[inline]
     pub fn find(&self, key: &[u8]) -> Option<usize> {
         let entries = &self.entries;
+        let hash = member_hash(key);
+        let same = |&i: &u32| entries[i as usize].key() == key;
         self.index
-            .find(member_hash(key), |&i| entries[i as usize].key() == key)
+            .find(hash, same)
+            .or_else(|| self.growing.as_ref()?.old.find(hash, same))
             .map(|&i| i as usize)
     }
 
@@ -102,6 +128,15 @@ impl<T: Keyed> Table<T> {
     /// Adds an entry whose key is not present yet (the caller checked with `find`).
     pub fn push_new(&mut self, entry: T) {
         debug_assert!(self.find(entry.key()).is_none());
+        self.grow_step();
+        if self.growing.is_none()
+            && self.index.len() == self.index.capacity()
+            && self.index.capacity() >= INCREMENTAL_FROM
+        {
+            let doubled = HashTable::with_capacity(self.index.capacity() * 2);
+            let old = std::mem::replace(&mut self.index, doubled);
+            self.growing = Some(Box::new(Growth { old, next: 0 }));
+        }
         let at = u32::try_from(self.entries.len()).expect("fewer than 2^32 entries");
         let hash = member_hash(entry.key());
         self.entries.push(entry);
@@ -110,30 +145,84 @@ impl<T: Keyed> Table<T> {
             .insert_unique(hash, at, |&i| member_hash(entries[i as usize].key()));
     }
 
+    /// Moves a few positions from the old index to the new one while the index grows,
+    /// and ends the growth once every position is in the new one.
+    fn grow_step(&mut self) {
+        let Some(growth) = self.growing.as_mut() else {
+            return;
+        };
+        let entries = &self.entries;
+        let end = (growth.next + MOVES_PER_CHANGE).min(entries.len());
+        for at in growth.next..end {
+            let hash = member_hash(entries[at].key());
+            if let Ok(found) = growth.old.find_entry(hash, |&i| i as usize == at) {
+                found.remove();
+                self.index
+                    .insert_unique(hash, at as u32, |&i| member_hash(entries[i as usize].key()));
+            }
+        }
+        growth.next = end;
+        if growth.next >= entries.len() {
+            assert!(
+                growth.old.is_empty(),
+                "every position moved to the new index"
+            );
+            self.growing = None;
+        }
+    }
+
     /// Removes and returns the entry at `at`; the last entry takes its place.
     pub fn remove_at(&mut self, at: usize) -> T {
         let hash = member_hash(self.entries[at].key());
-        self.index
-            .find_entry(hash, |&i| i as usize == at)
-            .expect("every entry is indexed")
-            .remove();
+        match self.index.find_entry(hash, |&i| i as usize == at) {
+            Ok(found) => {
+                found.remove();
+            }
+            Err(_) => {
+                let growth = self.growing.as_mut().expect("every entry is indexed");
+                let found = growth.old.find_entry(hash, |&i| i as usize == at);
+                found.expect("every entry is indexed").remove();
+            }
+        }
         let last = self.entries.len() - 1;
         if at != last {
-            let moved = member_hash(self.entries[last].key());
-            *self
-                .index
-                .find_mut(moved, |&i| i as usize == last)
-                .expect("every entry is indexed") = at as u32;
+            self.reposition(last, at);
         }
         let removed = self.entries.swap_remove(at);
+        self.grow_step();
         // Give memory back once the table is mostly empty, as Redis resizes its dicts.
-        if self.entries.len() > 64 && self.entries.len() * 4 < self.entries.capacity() {
+        if self.growing.is_none()
+            && self.entries.len() > 64
+            && self.entries.len() * 4 < self.entries.capacity()
+        {
             self.entries.shrink_to(self.entries.len() * 2);
             let entries = &self.entries;
             self.index
                 .shrink_to(entries.len(), |&i| member_hash(entries[i as usize].key()));
         }
         removed
+    }
+
+    /// Points the index at `to` for the entry at `from` (the last entry, about to fill
+    /// the hole at `to`). An entry of the old index that lands below the growth's
+    /// cursor moves to the new index, which holds every position below it.
+    fn reposition(&mut self, from: usize, to: usize) {
+        let hash = member_hash(self.entries[from].key());
+        if let Some(slot) = self.index.find_mut(hash, |&i| i as usize == from) {
+            *slot = to as u32;
+            return;
+        }
+        let growth = self.growing.as_mut().expect("every entry is indexed");
+        let found = growth.old.find_entry(hash, |&i| i as usize == from);
+        let mut found = found.expect("every entry is indexed");
+        if to < growth.next {
+            found.remove();
+            let entries = &self.entries;
+            self.index
+                .insert_unique(hash, to as u32, |&i| member_hash(entries[i as usize].key()));
+        } else {
+            *found.get_mut() = to as u32;
+        }
     }
 
     /// Every entry, in table order.
@@ -217,6 +306,38 @@ mod tests {
             );
         }
         assert_eq!(t.len(), 666);
+    }
+
+    #[test]
+    fn a_big_index_grows_a_few_entries_per_change() {
+        let mut t = table(0);
+        let mut present = BTreeSet::new();
+        let mut grew = false;
+        // Adds and removes interleaved across several growths, checked as they go.
+        for i in 0..40_000u32 {
+            t.push_new(CompactBytes::new(format!("m{i}").as_bytes()));
+            present.insert(i);
+            grew |= t.growing.is_some();
+            if i % 3 == 0 {
+                let gone = i / 2;
+                if present.remove(&gone) {
+                    let at = t.find(format!("m{gone}").as_bytes()).expect("present");
+                    t.remove_at(at);
+                }
+            }
+            if i % 997 == 0 {
+                for &j in present.iter().step_by(37) {
+                    let at = t.find(format!("m{j}").as_bytes()).expect("indexed");
+                    assert_eq!(t.get(at).as_bytes(), format!("m{j}").as_bytes());
+                }
+                assert!(t.find(b"absent").is_none());
+            }
+        }
+        assert!(grew, "the index grew incrementally at least once");
+        assert_eq!(t.len(), present.len());
+        for &j in &present {
+            assert!(t.find(format!("m{j}").as_bytes()).is_some(), "{j}");
+        }
     }
 
     #[test]
