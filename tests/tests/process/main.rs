@@ -5,6 +5,7 @@
 mod access_clock;
 mod admin;
 mod aof;
+mod aof_base;
 mod arity;
 mod blocking;
 mod bus_input;

@@ -137,10 +137,6 @@ fn bad_directives_are_refused_with_their_line() {
 #[test]
 fn unsupported_directives_stop_the_start() {
     for (args, name) in [
-        (
-            &["--aof-use-rdb-preamble", "no"][..],
-            "aof-use-rdb-preamble",
-        ),
         (&["--maxmemory-clients", "10mb"][..], "maxmemory-clients"),
         (&["--tls-port", "6380"][..], "tls-port"),
     ] {
@@ -168,8 +164,8 @@ fn unsupported_directives_stop_the_start() {
 fn refused_directives_keep_their_default_and_inert_ones_are_accepted() {
     // redis.conf restates defaults of refused directives: those lines must start.
     let node = TesseraNode::start(&[
-        "--aof-use-rdb-preamble",
-        "yes",
+        "--maxmemory-clients",
+        "0",
         "--client-output-buffer-limit",
         "pubsub",
         "32mb",
@@ -193,16 +189,16 @@ fn refused_directives_keep_their_default_and_inert_ones_are_accepted() {
     );
     let mut c = node.raw();
     assert_eq!(
-        c.command(&["CONFIG", "SET", "aof-use-rdb-preamble", "no"])
+        c.command(&["CONFIG", "SET", "maxmemory-clients", "1gb"])
             .unwrap(),
         error(
-            "ERR CONFIG SET failed (possibly related to argument 'aof-use-rdb-preamble') - \
-             Tessera does not support 'aof-use-rdb-preamble' yet (append-only file: planned)"
+            "ERR CONFIG SET failed (possibly related to argument 'maxmemory-clients') - \
+             Tessera does not support 'maxmemory-clients' yet (memory limits and eviction: planned)"
         )
     );
-    assert_eq!(config_get(&node, "aof-use-rdb-preamble"), "yes");
+    assert_eq!(config_get(&node, "maxmemory-clients"), "0");
     assert_eq!(
-        c.command(&["CONFIG", "SET", "aof-use-rdb-preamble", "yes"])
+        c.command(&["CONFIG", "SET", "maxmemory-clients", "0"])
             .unwrap(),
         simple("OK")
     );
