@@ -328,6 +328,18 @@ impl Aof {
         let _ = rx.wait_for(|&o| o >= offset).await;
     }
 
+    /// The stream offset an fsync really put on disk (WAITAOF's local count, a
+    /// replica's `FACK`).
+    pub fn fsynced(&self) -> u64 {
+        self.appender.fsynced()
+    }
+
+    /// Changes each time the writer publishes an offset as durable: a waiter on
+    /// [`Aof::fsynced`] looks again then.
+    pub fn durable_watch(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.durable.clone()
+    }
+
     /// Starts a rewrite off the serving threads; false if one is running already.
     pub fn rewrite_in_background(self: &Arc<Self>, node: &Arc<Node>) -> bool {
         if self.rewriting.swap(true, Ordering::AcqRel) {

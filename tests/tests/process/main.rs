@@ -42,4 +42,5 @@ mod sorted_sets;
 mod startup;
 mod transactions;
 mod twins;
+mod waitaof;
 mod write_safety;
