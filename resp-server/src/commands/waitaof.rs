@@ -81,7 +81,9 @@ pub(super) fn waitaof(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let stream = ctx.node.replication().clone();
     let offset = ctx.session.write_offset;
     let (local, replicas) = counts(aof.as_deref(), &stream, offset);
-    if local >= numlocal && replicas >= numreplicas {
+    // Inside EXEC nothing blocks: the counts as they are, as Redis answers there.
+    let done = local >= numlocal && replicas >= numreplicas;
+    if done || super::transaction::running(ctx.session) {
         Outcome::Counted(local, replicas).write(ctx.reply);
         return;
     }

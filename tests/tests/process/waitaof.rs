@@ -61,6 +61,14 @@ fn waitaof_counts_the_local_fsync_and_refuses_what_redis_refuses() {
     assert_eq!(waitaof(&mut c, ["1", "0", "0"]), pair(1, 0));
     // No replica: a timeout ends the wait with what was reached.
     assert_eq!(waitaof(&mut c, ["1", "1", "50"]), pair(1, 0));
+    // Inside EXEC it answers at once with what is reached, never blocking.
+    c.command(&["MULTI"]).expect("MULTI");
+    c.command(&["WAITAOF", "1", "1", "0"]).expect("queued");
+    c.command(&["WAIT", "1", "0"]).expect("queued");
+    assert_eq!(
+        c.command(&["EXEC"]).expect("EXEC"),
+        Frame::Array(vec![pair(1, 0), Frame::Integer(0)])
+    );
 }
 
 #[test]
