@@ -90,7 +90,8 @@ fn command_bases_move_between_redis_and_tessera() {
 
 #[test]
 fn a_node_started_without_preamble_writes_and_reloads_a_command_base() {
-    let args = [&AOF[..], &NO_PREAMBLE].concat();
+    let timestamps = ["--aof-timestamp-enabled", "yes"];
+    let args = [&AOF[..], &NO_PREAMBLE, &timestamps].concat();
     let node = TesseraNode::start(&args);
     let mut c = node.raw();
     writes(&mut c, "a", 100);
@@ -98,8 +99,18 @@ fn a_node_started_without_preamble_writes_and_reloads_a_command_base() {
     writes(&mut c, "b", 50);
     let want = digest(&mut c);
     let dir = node.stop();
-    assert_eq!(base_file(dir.path()), "appendonly.aof.2.base.aof");
+    let base = base_file(dir.path());
+    assert_eq!(base, "appendonly.aof.2.base.aof");
+    let bytes = std::fs::read(dir.path().join("appendonlydir").join(&base)).expect("base");
+    assert!(
+        bytes.starts_with(b"#TS:"),
+        "a command base opens with its time when annotations are on"
+    );
     let node = TesseraNode::start_in_dir(dir, &args);
     let mut c = node.raw();
     assert_eq!(digest(&mut c), want, "the command base and its incr reload");
+    let dir = node.stop();
+    let redis = RedisServer::start_in(dir, &AOF);
+    let mut r = RawConnection::connect(redis.port).expect("connect");
+    assert_eq!(digest(&mut r), want, "redis-server loads it too");
 }
