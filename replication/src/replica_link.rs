@@ -164,10 +164,37 @@ pub fn classify(name: &[u8], first_arg: Option<&[u8]>) -> StreamCommand {
     }
 }
 
-/// The acknowledgement a replica sends: once a second, and at each GETACK.
-pub fn ack(offset: u64) -> Vec<Vec<u8>> {
+/// The acknowledgement a replica sends: once a second, and at each GETACK; with
+/// `fsynced` (its AOF is on) also how far its AOF is on disk, as Redis 7.2's
+/// `REPLCONF ACK <offset> FACK <aofoffset>` (WAITAOF counts it).
+pub fn ack(offset: u64, fsynced: Option<u64>) -> Vec<Vec<u8>> {
     let offset = offset.to_string();
-    command(&[b"REPLCONF", b"ACK", offset.as_bytes()])
+    match fsynced {
+        Some(f) => {
+            let f = f.to_string();
+            command(&[
+                b"REPLCONF",
+                b"ACK",
+                offset.as_bytes(),
+                b"FACK",
+                f.as_bytes(),
+            ])
+        }
+        None => command(&[b"REPLCONF", b"ACK", offset.as_bytes()]),
+    }
+}
+
+/// Reads `REPLCONF ACK <offset> [FACK <aofoffset>]` (already known to be REPLCONF
+/// ACK): the offset, and the AOF's when given. `None` for anything malformed.
+pub fn parse_ack(args: &[&[u8]]) -> Option<(u64, Option<u64>)> {
+    let number = |b: &[u8]| std::str::from_utf8(b).ok()?.parse::<u64>().ok();
+    match args {
+        [_, _, offset] => Some((number(offset)?, None)),
+        [_, _, offset, fack, aof] if fack.eq_ignore_ascii_case(b"FACK") => {
+            Some((number(offset)?, Some(number(aof)?)))
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -267,6 +294,18 @@ mod tests {
         assert_eq!(classify(b"SET", Some(b"GETACK")), StreamCommand::Apply);
         assert_eq!(classify(b"multi", None), StreamCommand::Apply);
         assert_eq!(classify(b"EXEC", None), StreamCommand::Apply);
-        assert_eq!(ack(42), command(&[b"REPLCONF", b"ACK", b"42"]));
+        assert_eq!(ack(42, None), command(&[b"REPLCONF", b"ACK", b"42"]));
+        assert_eq!(
+            ack(42, Some(40)),
+            command(&[b"REPLCONF", b"ACK", b"42", b"FACK", b"40"])
+        );
+        let ack_args = |a: &[&[u8]]| parse_ack(a);
+        assert_eq!(ack_args(&[b"REPLCONF", b"ACK", b"42"]), Some((42, None)));
+        assert_eq!(
+            ack_args(&[b"REPLCONF", b"ACK", b"42", b"fack", b"40"]),
+            Some((42, Some(40)))
+        );
+        assert_eq!(ack_args(&[b"REPLCONF", b"ACK", b"x"]), None);
+        assert_eq!(ack_args(&[b"REPLCONF", b"ACK", b"42", b"FACK"]), None);
     }
 }

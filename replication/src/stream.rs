@@ -35,6 +35,9 @@ pub struct AttachedReplica {
     pub port: u16,
     /// The last offset it acknowledged.
     pub ack_offset: AtomicU64,
+    /// The last offset it reported fsynced to its own AOF (Redis 7.2's `FACK`); 0
+    /// from a replica that never reports one, which so never counts for WAITAOF.
+    pub aof_ack_offset: AtomicU64,
     /// When it last acknowledged (Unix ms).
     pub ack_time: AtomicU64,
     online: AtomicBool,
@@ -384,9 +387,13 @@ impl ReplicationStream {
         self.inner.lock().replicas.clone()
     }
 
-    /// Records an acknowledgement from a replica.
-    pub fn ack(&self, replica: &AttachedReplica, offset: u64, now_ms: u64) {
+    /// Records an acknowledgement from a replica, with the offset its AOF has on disk
+    /// when it reports one.
+    pub fn ack(&self, replica: &AttachedReplica, offset: u64, fack: Option<u64>, now_ms: u64) {
         replica.ack_offset.fetch_max(offset, Ordering::Relaxed);
+        if let Some(fack) = fack {
+            replica.aof_ack_offset.fetch_max(fack, Ordering::Relaxed);
+        }
         replica.ack_time.store(now_ms, Ordering::Relaxed);
         self.acked.notify_waiters();
     }
@@ -414,6 +421,19 @@ impl ReplicationStream {
             .iter()
             .filter(|r| {
                 r.state() == ReplicaState::Online && r.ack_offset.load(Ordering::Relaxed) >= offset
+            })
+            .count()
+    }
+
+    /// How many online replicas reported their AOF fsynced at least to `offset`.
+    pub fn aof_acked_by(&self, offset: u64) -> usize {
+        self.inner
+            .lock()
+            .replicas
+            .iter()
+            .filter(|r| {
+                r.state() == ReplicaState::Online
+                    && r.aof_ack_offset.load(Ordering::Relaxed) >= offset
             })
             .count()
     }
@@ -566,6 +586,7 @@ impl NewReplica {
             ip: self.ip,
             port: self.port,
             ack_offset: AtomicU64::new(offset),
+            aof_ack_offset: AtomicU64::new(0),
             ack_time: AtomicU64::new(0),
             online: AtomicBool::new(false),
             pending: Mutex::new(Vec::new()),
@@ -637,7 +658,7 @@ mod tests {
     fn acks_count_online_replicas() {
         let s = ReplicationStream::new("a".repeat(40), 1 << 16);
         let (r, _, _) = s.attach_for_full_sync(replica(1));
-        s.ack(&r, 10, 1);
+        s.ack(&r, 10, None, 1);
         assert_eq!(
             s.acked_by(10),
             0,
@@ -646,5 +667,10 @@ mod tests {
         r.set_online();
         assert_eq!(s.acked_by(10), 1);
         assert_eq!(s.acked_by(11), 0);
+        assert_eq!(s.aof_acked_by(1), 0, "no FACK, no AOF acknowledgement");
+        s.ack(&r, 12, Some(8), 2);
+        assert_eq!((s.aof_acked_by(8), s.aof_acked_by(9)), (1, 0));
+        s.ack(&r, 12, None, 3);
+        assert_eq!(s.aof_acked_by(8), 1, "an ACK alone keeps the last FACK");
     }
 }

@@ -1,6 +1,7 @@
 //! The append-only file (`appendonly yes`), in Redis 7.0's multi-part layout: a
-//! directory (`appenddirname`) holding a base file (an RDB snapshot), incremental
-//! files of commands, and a manifest naming them.
+//! directory (`appenddirname`) holding a base file (an RDB snapshot, or commands with
+//! `aof-use-rdb-preamble no`), incremental files of commands, and a manifest naming
+//! them.
 //!
 //! The change stream that feeds replicas feeds the AOF too (`ChangeSink`), so the file
 //! holds exactly what replicas get, in the same order. A rewrite (BGREWRITEAOF, or
@@ -15,6 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use parking_lot::Mutex;
 use tessera_keyspace::rdb::AuxValue;
 use tessera_persistence::aof::appender::{AofAppender, FsyncPolicy};
+use tessera_persistence::aof::command_base;
 use tessera_persistence::aof::commands::{self as aof_commands, format_message};
 use tessera_persistence::aof::manifest::{LoadPlan, Manifest, RewriteEnd, manifest_file_name};
 use tessera_replication::ChangeSink;
@@ -141,9 +143,20 @@ fn drop_history(dir: &Path, filename: &str, manifest: &Manifest) -> Result<Manif
     Ok(next)
 }
 
-/// The snapshot a base file holds: every key of every database as of `now`.
+/// The snapshot a base file holds: every key of every database as of `now`, as an
+/// RDB preamble or, with `aof-use-rdb-preamble no`, as the commands that rebuild it.
 fn snapshot(node: &Node, locks: &mut tessera_keyspace::AllLocks<'_>, now: i64) -> Vec<u8> {
     let settings = node.config().settings();
+    if !settings.aof.rdb_preamble {
+        // Redis opens a command base with its time when annotations are on.
+        let mut out = if settings.aof.timestamps {
+            aof_commands::timestamp_annotation((now / 1000) as u64)
+        } else {
+            Vec::new()
+        };
+        out.extend(command_base::write_locked(locks, now));
+        return out;
+    }
     let aux = [
         ("redis-ver", AuxValue::Text(crate::REDIS_VERSION.as_bytes())),
         ("redis-bits", AuxValue::Int(64)),
@@ -169,7 +182,7 @@ impl Aof {
         })?;
         let found = read_manifest(&dir, &filename)?.unwrap_or_default();
         load(node, &dir, &found, settings.aof.load_truncated)?;
-        let plan = found.open_on_start(&filename, true);
+        let plan = found.open_on_start(&filename, settings.aof.rdb_preamble);
         if let Some(base) = &plan.create_base {
             let now = crate::clock::unix_ms();
             let bytes = {
@@ -212,7 +225,7 @@ impl Aof {
         let found = read_manifest(&dir, &filename)?.unwrap_or_default();
         let (listed, incr) = found.start_rewrite(&filename);
         write_durably(&dir.join(&incr), b"").map_err(|e| e.to_string())?;
-        let done = listed.finish_rewrite(&filename, true, RewriteEnd::AofOn);
+        let done = listed.finish_rewrite(&filename, settings.aof.rdb_preamble, RewriteEnd::AofOn);
         let now = crate::clock::unix_ms();
         let (aof, base) = {
             // Every slot locked: the snapshot and the first change the file gets meet
@@ -315,6 +328,18 @@ impl Aof {
         let _ = rx.wait_for(|&o| o >= offset).await;
     }
 
+    /// The stream offset an fsync really put on disk (WAITAOF's local count, a
+    /// replica's `FACK`).
+    pub fn fsynced(&self) -> u64 {
+        self.appender.fsynced()
+    }
+
+    /// Changes each time the writer publishes an offset as durable: a waiter on
+    /// [`Aof::fsynced`] looks again then.
+    pub fn durable_watch(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.durable.clone()
+    }
+
     /// Starts a rewrite off the serving threads; false if one is running already.
     pub fn rewrite_in_background(self: &Arc<Self>, node: &Arc<Node>) -> bool {
         if self.rewriting.swap(true, Ordering::AcqRel) {
@@ -362,7 +387,8 @@ impl Aof {
             });
             (snapshot(node, &mut locks, now), rotated)
         };
-        let done = manifest.finish_rewrite(&self.filename, true, RewriteEnd::AofOn);
+        let done =
+            manifest.finish_rewrite(&self.filename, settings.aof.rdb_preamble, RewriteEnd::AofOn);
         write_base(
             &self.dir.join(&done.base),
             &base,
@@ -457,7 +483,8 @@ pub fn rewrite_without_aof(node: &Arc<Node>) -> bool {
             std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
             let filename = &settings.aof.filename;
             let manifest = read_manifest(&dir, filename)?.unwrap_or_default();
-            let done = manifest.finish_rewrite(filename, true, RewriteEnd::AofOff);
+            let done =
+                manifest.finish_rewrite(filename, settings.aof.rdb_preamble, RewriteEnd::AofOff);
             let base = {
                 let mut locks = node.keyspace().lock_all();
                 snapshot(&node, &mut locks, crate::clock::unix_ms())

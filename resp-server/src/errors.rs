@@ -181,6 +181,12 @@ pub const RESTORE_POLICY: &str =
 /// WAIT sent to a replica.
 pub const WAIT_ON_REPLICA: &str = "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.";
 
+/// WAITAOF sent to a replica (Redis 7.2's text).
+pub const WAITAOF_ON_REPLICA: &str = "ERR WAITAOF cannot be used with replica instances. Please also note that writes to replicas are just local and are not propagated.";
+/// WAITAOF asking for a local fsync while `appendonly` is off.
+pub const WAITAOF_WITHOUT_AOF: &str =
+    "ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled.";
+
 /// BGREWRITEAOF while a rewrite runs.
 pub const AOF_REWRITE_IN_PROGRESS: &str =
     "ERR Background append only file rewriting already in progress";

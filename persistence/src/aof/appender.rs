@@ -75,8 +75,10 @@ struct Shared {
     policy: AtomicU8,
     /// Stream offset written to the file (not necessarily on disk).
     written: AtomicU64,
-    /// Stream offset known to be on disk.
+    /// Stream offset replies may count as durable (on disk, or held: see `held`).
     synced: AtomicU64,
+    /// Stream offset an fsync really put on disk (WAITAOF counts only this).
+    fsynced: AtomicU64,
     /// Stream bytes appended and not yet written.
     pending: AtomicU64,
     /// The last write or fsync failed (Redis's aof_last_write_status).
@@ -117,6 +119,7 @@ impl AofAppender {
             policy: AtomicU8::new(policy.code()),
             written: AtomicU64::new(offset),
             synced: AtomicU64::new(offset),
+            fsynced: AtomicU64::new(offset),
             pending: AtomicU64::new(0),
             failed: AtomicBool::new(false),
             held: AtomicBool::new(false),
@@ -205,9 +208,15 @@ impl AofAppender {
         FsyncPolicy::of(self.shared.policy.load(Ordering::Acquire))
     }
 
-    /// The stream offset known to be on disk.
+    /// The stream offset replies may count as durable: on disk, or written while
+    /// `no-appendfsync-on-rewrite` holds fsyncs back.
     pub fn synced(&self) -> u64 {
         self.shared.synced.load(Ordering::Acquire)
+    }
+
+    /// The stream offset an fsync really put on disk.
+    pub fn fsynced(&self) -> u64 {
+        self.shared.fsynced.load(Ordering::Acquire)
     }
 
     /// The stream offset written to the file.
@@ -372,6 +381,7 @@ fn fsync(file: &File, shared: &Shared, dirty: &mut bool, last: &mut Instant, for
     }
     match file.sync_data() {
         Ok(()) => {
+            shared.fsynced.store(target, Ordering::Release);
             shared.synced.store(target, Ordering::Release);
             shared.fsyncs.fetch_add(1, Ordering::Relaxed);
             shared.failed.store(false, Ordering::Release);
@@ -446,9 +456,11 @@ mod tests {
         aof.append(b"x", 1);
         assert!(wait(|| aof.synced() == 1));
         assert_eq!(aof.fsyncs(), 0, "held");
+        assert_eq!(aof.fsynced(), 0, "nothing is really on disk yet");
         aof.hold_fsync(false);
         aof.append(b"y", 2);
         assert!(wait(|| aof.fsyncs() > 0));
+        assert!(wait(|| aof.fsynced() == 2));
     }
 
     #[test]

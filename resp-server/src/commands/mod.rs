@@ -25,6 +25,7 @@ mod sort;
 mod strings;
 pub(crate) mod transaction;
 mod transaction_plan;
+mod waitaof;
 mod zset;
 mod zset_multi;
 mod zset_range;
@@ -414,6 +415,7 @@ pub fn handler(id: CommandId) -> Handler {
         C::Unlink => keys::del,
         C::Unwatch => transaction::unwatch,
         C::Wait => replication::wait,
+        C::Waitaof => waitaof::waitaof,
         C::Watch => transaction::watch,
         C::Zadd => zset::zadd,
         C::Zcard => zset::zcard,

@@ -41,6 +41,9 @@ pub struct AofSettings {
     pub auto_rewrite_percentage: u64,
     /// auto-aof-rewrite-min-size.
     pub auto_rewrite_min_size: u64,
+    /// aof-use-rdb-preamble: a rewrite's base is an RDB snapshot (`.base.rdb`), else
+    /// the commands that rebuild the data (`.base.aof`).
+    pub rdb_preamble: bool,
 }
 
 /// Typed settings derived from [`ConfigValues`].
@@ -411,6 +414,7 @@ impl Settings {
                 no_fsync_on_rewrite: v.no_appendfsync_on_rewrite(),
                 auto_rewrite_percentage: v.auto_aof_rewrite_percentage().max(0) as u64,
                 auto_rewrite_min_size: v.auto_aof_rewrite_min_size().max(0) as u64,
+                rdb_preamble: v.aof_use_rdb_preamble(),
             },
             stop_writes_on_bgsave_error: v.stop_writes_on_bgsave_error(),
             cluster: ClusterSettings {

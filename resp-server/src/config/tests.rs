@@ -86,7 +86,6 @@ fn state(name: &str) -> State {
 #[test]
 fn every_durability_memory_and_security_directive_is_refused() {
     for name in [
-        "aof-use-rdb-preamble",
         "aof_rewrite_cpulist",
         "cluster-link-sendbuf-limit",
         "tls-port",
@@ -113,6 +112,7 @@ fn every_durability_memory_and_security_directive_is_refused() {
             "aof-load-truncated",
             "aof-rewrite-incremental-fsync",
             "aof-timestamp-enabled",
+            "aof-use-rdb-preamble",
         ]
         .contains(&name);
         if name.starts_with("tls-") || (name.starts_with("aof") && !honoured_aof) {
@@ -155,14 +155,12 @@ fn settings_in_force_are_honoured() {
 fn refused_directives_accept_only_their_default() {
     let mut v = ConfigValues::defaults();
     assert_eq!(
-        v.apply("aof-use-rdb-preamble", &args(&["no"])),
+        v.apply("aof_rewrite_cpulist", &args(&["0-1"])),
         Err(DirectiveError::Unsupported(
-            "Tessera does not support 'aof-use-rdb-preamble' yet (append-only file: planned)"
-                .into()
+            "Tessera does not support 'aof_rewrite_cpulist' yet (append-only file: planned)".into()
         ))
     );
     // The default, in any spelling that parses to it, is accepted silently.
-    v.apply("aof-use-rdb-preamble", &args(&["YES"])).unwrap();
     v.apply("cluster-link-sendbuf-limit", &args(&["0"]))
         .unwrap();
     assert!(matches!(
@@ -223,12 +221,13 @@ fn redis_conf_buffer_limit_lines_keep_the_default() {
 fn config_set_refuses_unsupported_values_and_accepts_inert_ones() {
     let c = Config::new(ConfigValues::defaults(), None);
     assert_eq!(
-        c.set(&[(b"aof-use-rdb-preamble", b"no")], true)
+        c.set(&[(b"cluster-link-sendbuf-limit", b"1gb")], true)
             .unwrap_err(),
-        "ERR CONFIG SET failed (possibly related to argument 'aof-use-rdb-preamble') - \
-         Tessera does not support 'aof-use-rdb-preamble' yet (append-only file: planned)"
+        "ERR CONFIG SET failed (possibly related to argument 'cluster-link-sendbuf-limit') - \
+         Tessera does not support 'cluster-link-sendbuf-limit' yet (cluster bus link buffer limits: planned)"
     );
-    c.set(&[(b"aof-use-rdb-preamble", b"yes")], true).unwrap();
+    c.set(&[(b"aof-use-rdb-preamble", b"no")], true).unwrap();
+    assert!(!c.settings().aof.rdb_preamble);
     // All or nothing: a refused pair leaves the others unchanged.
     assert!(
         c.set(

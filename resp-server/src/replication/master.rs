@@ -172,15 +172,17 @@ async fn read_acks(
                 Err(_) => return,
             };
             let args = decoder.args(&input[..used]);
-            if args.len() == 3
+            let is_ack = args.len() >= 3
                 && args.get(0).eq_ignore_ascii_case(b"REPLCONF")
-                && args.get(1).eq_ignore_ascii_case(b"ACK")
-                && let Some(offset) = std::str::from_utf8(args.get(2))
-                    .ok()
-                    .and_then(|t| t.parse().ok())
-            {
+                && args.get(1).eq_ignore_ascii_case(b"ACK");
+            let words: Vec<&[u8]> = if is_ack {
+                (0..args.len()).map(|i| args.get(i)).collect()
+            } else {
+                Vec::new()
+            };
+            if let Some((offset, fack)) = tessera_replication::replica_link::parse_ack(&words) {
                 let now = crate::clock::unix_ms();
-                node.replication().ack(replica, offset, now as u64);
+                node.replication().ack(replica, offset, fack, now as u64);
                 info.touch(now);
             }
             input.advance(used);

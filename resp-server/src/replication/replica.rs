@@ -394,6 +394,22 @@ async fn follow(node: &Arc<Node>, link: &MasterLink, mut conn: MasterConn) -> Re
     result
 }
 
+/// This replica's acknowledgement: its offset, and with the AOF on how far the AOF
+/// is fsynced.
+fn ack(node: &Node) -> Vec<Vec<u8>> {
+    let fsynced = node.aof().as_ref().map(|a| a.fsynced());
+    replica_link::ack(node.replication().offset(), fsynced)
+}
+
+/// Completes when the AOF publishes a new durable offset (true) or is closed (false);
+/// never without an AOF.
+async fn fsynced(watch: &mut Option<tokio::sync::watch::Receiver<u64>>) -> bool {
+    match watch {
+        Some(rx) => rx.changed().await.is_ok(),
+        None => std::future::pending().await,
+    }
+}
+
 async fn apply_stream(
     node: &Arc<Node>,
     link: &MasterLink,
@@ -405,8 +421,9 @@ async fn apply_stream(
         max_bulk_len: usize::MAX,
         authenticated: true,
     };
-    let mut ack = tokio::time::interval(Duration::from_secs(1));
-    ack.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut fsyncs = node.aof().as_ref().map(|a| a.durable_watch());
     loop {
         // Everything complete in the buffer, in order.
         loop {
@@ -419,10 +436,7 @@ async fn apply_stream(
             if !args.is_empty() {
                 let first = (args.len() > 1).then(|| args.get(1));
                 match replica_link::classify(args.get(0), first) {
-                    StreamCommand::GetAck => {
-                        conn.send_all(&replica_link::ack(node.replication().offset()))
-                            .await?;
-                    }
+                    StreamCommand::GetAck => conn.send_all(&ack(node)).await?,
                     // A MULTI ... EXEC block queues and runs as a transaction here
                     // too, so no client of this replica sees half of it.
                     StreamCommand::Apply => applier.apply(args),
@@ -437,11 +451,22 @@ async fn apply_stream(
                 read?;
                 link.touch();
             }
-            _ = ack.tick() => {
+            _ = tick.tick() => {
                 if link.last_io_secs() > conn.timeout.as_secs() as i64 {
                     return Err("timeout: nothing from the master".into());
                 }
-                conn.send_all(&replica_link::ack(node.replication().offset())).await?;
+                conn.send_all(&ack(node)).await?;
+                // The AOF may have been turned on or off since.
+                fsyncs = node.aof().as_ref().map(|a| a.durable_watch());
+            }
+            // A master's WAITAOF waits for this replica's fsync: say so as it happens,
+            // not at the next second.
+            changed = fsynced(&mut fsyncs) => {
+                if changed {
+                    conn.send_all(&ack(node)).await?;
+                } else {
+                    fsyncs = None;
+                }
             }
         }
     }

@@ -9,10 +9,10 @@ use std::time::Duration;
 use tessera_resp::frame::Frame;
 use tessera_tests::{RawConnection, RedisServer, TesseraNode, show, text, wait_until};
 
-const AOF: [&str; 4] = ["--appendonly", "yes", "--enable-debug-command", "yes"];
+pub(crate) const AOF: [&str; 4] = ["--appendonly", "yes", "--enable-debug-command", "yes"];
 
 /// Writes of every type, a transaction and deletions; `tag` keeps runs apart.
-fn writes(c: &mut RawConnection, tag: &str, n: usize) {
+pub(crate) fn writes(c: &mut RawConnection, tag: &str, n: usize) {
     let mut batch = Vec::new();
     for i in 0..n {
         let k = format!("{tag}:{i}");
@@ -60,11 +60,11 @@ fn writes(c: &mut RawConnection, tag: &str, n: usize) {
     }
 }
 
-fn digest(c: &mut RawConnection) -> String {
+pub(crate) fn digest(c: &mut RawConnection) -> String {
     text(&c.command(&["DEBUG", "DIGEST"]).expect("DEBUG DIGEST"))
 }
 
-fn info(c: &mut RawConnection, field: &str) -> Option<String> {
+pub(crate) fn info(c: &mut RawConnection, field: &str) -> Option<String> {
     let all = text(&c.command(&["INFO", "persistence"]).expect("INFO"));
     all.lines()
         .find_map(|l| l.strip_prefix(&format!("{field}:")).map(str::to_string))

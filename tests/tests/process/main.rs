@@ -5,6 +5,7 @@
 mod access_clock;
 mod admin;
 mod aof;
+mod aof_base;
 mod arity;
 mod blocking;
 mod bus_input;
@@ -42,4 +43,5 @@ mod sorted_sets;
 mod startup;
 mod transactions;
 mod twins;
+mod waitaof;
 mod write_safety;

@@ -138,10 +138,6 @@ fn bad_directives_are_refused_with_their_line() {
 fn unsupported_directives_stop_the_start() {
     for (args, name) in [
         (
-            &["--aof-use-rdb-preamble", "no"][..],
-            "aof-use-rdb-preamble",
-        ),
-        (
             &["--cluster-link-sendbuf-limit", "10mb"][..],
             "cluster-link-sendbuf-limit",
         ),
@@ -171,8 +167,8 @@ fn unsupported_directives_stop_the_start() {
 fn refused_directives_keep_their_default_and_inert_ones_are_accepted() {
     // redis.conf restates defaults of refused directives: those lines must start.
     let node = TesseraNode::start(&[
-        "--aof-use-rdb-preamble",
-        "yes",
+        "--cluster-link-sendbuf-limit",
+        "0",
         "--client-output-buffer-limit",
         "pubsub",
         "32mb",
@@ -196,16 +192,16 @@ fn refused_directives_keep_their_default_and_inert_ones_are_accepted() {
     );
     let mut c = node.raw();
     assert_eq!(
-        c.command(&["CONFIG", "SET", "aof-use-rdb-preamble", "no"])
+        c.command(&["CONFIG", "SET", "cluster-link-sendbuf-limit", "1gb"])
             .unwrap(),
         error(
-            "ERR CONFIG SET failed (possibly related to argument 'aof-use-rdb-preamble') - \
-             Tessera does not support 'aof-use-rdb-preamble' yet (append-only file: planned)"
+            "ERR CONFIG SET failed (possibly related to argument 'cluster-link-sendbuf-limit') - \
+             Tessera does not support 'cluster-link-sendbuf-limit' yet (cluster bus link buffer limits: planned)"
         )
     );
-    assert_eq!(config_get(&node, "aof-use-rdb-preamble"), "yes");
+    assert_eq!(config_get(&node, "cluster-link-sendbuf-limit"), "0");
     assert_eq!(
-        c.command(&["CONFIG", "SET", "aof-use-rdb-preamble", "yes"])
+        c.command(&["CONFIG", "SET", "cluster-link-sendbuf-limit", "0"])
             .unwrap(),
         simple("OK")
     );
