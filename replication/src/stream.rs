@@ -490,8 +490,23 @@ impl ReplicationStream {
         if self.is_active() && !inner.replicas.is_empty() {
             let mut bytes = Vec::new();
             encode_command(&mut bytes, &[b"PING"]);
-            inner.append(&bytes);
+            inner.append_for_replicas(&bytes);
         }
+    }
+
+    /// Records a command for replicas only, as Redis propagates PUBLISH: the
+    /// append-only file does not keep it. It selects no database (it needs none), so
+    /// the database the stream and the file are on stays as it was.
+    pub fn feed_replicas_only(&self, args: &[&[u8]]) {
+        let mut inner = self.inner.lock();
+        if !self.is_active() {
+            return;
+        }
+        let mut bytes = std::mem::take(&mut inner.scratch);
+        bytes.clear();
+        encode_command(&mut bytes, args);
+        inner.append_for_replicas(&bytes);
+        inner.scratch = bytes;
     }
 
     /// The stream of a new master (a full sync): adopt its replid and offset, with a
@@ -556,10 +571,16 @@ impl ReplicationStream {
 
 impl Inner {
     fn append(&mut self, bytes: &[u8]) {
-        self.offset += bytes.len() as u64;
         if let Some(sink) = &self.sink {
-            sink.append(bytes, self.offset);
+            sink.append(bytes, self.offset + bytes.len() as u64);
         }
+        self.append_for_replicas(bytes);
+    }
+
+    /// Appends what replicas get and the append-only file does not keep: the offset
+    /// moves past it all the same, as Redis's replication offset does.
+    fn append_for_replicas(&mut self, bytes: &[u8]) {
+        self.offset += bytes.len() as u64;
         if let Some(b) = &mut self.backlog {
             b.append(bytes);
         }

@@ -62,8 +62,15 @@ fn unsubscribe_kind(ctx: &mut Ctx<'_>, args: Args<'_>, kind: Kind) {
 pub(super) fn publish(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let (channel, message) = (args.get(1), args.get(2));
     let receivers = ctx.node.publish_local(channel, message);
-    if let Some(cluster) = ctx.node.cluster() {
-        cluster.publish(channel, message, false);
+    match ctx.node.cluster() {
+        Some(cluster) => cluster.publish(channel, message, false),
+        // Outside a cluster Redis sends PUBLISH to replicas (their subscribers hear it
+        // too), but not to the append-only file.
+        None if ctx.records_changes() => ctx
+            .node
+            .replication()
+            .feed_replicas_only(&[b"PUBLISH", channel, message]),
+        None => {}
     }
     reply_receivers(ctx, receivers);
 }

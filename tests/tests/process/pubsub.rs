@@ -559,3 +559,37 @@ fn publish_crosses_a_mixed_cluster_and_shard_channels_follow_their_slot() {
     let reply = ssub.command(&["GET", "{s}chan"]).expect("GET");
     assert_eq!(moved_port(&reply), Some(target), "{}", show(&reply));
 }
+
+#[test]
+fn publish_on_a_standalone_master_reaches_its_replicas_subscribers() {
+    use tessera_tests::replication::follow;
+    // Both directions with redis-server, and Tessera to Tessera.
+    let tessera_master = TesseraNode::start(&[]);
+    let tessera_replica = TesseraNode::start(&[]);
+    let redis_replica = RedisServer::start(&[]);
+    let redis_master = RedisServer::start(&[]);
+    let tessera_of_redis = TesseraNode::start(&[]);
+    follow(tessera_replica.port, tessera_master.port);
+    follow(redis_replica.port, tessera_master.port);
+    follow(tessera_of_redis.port, redis_master.port);
+    for (master, replica) in [
+        (tessera_master.port, tessera_replica.port),
+        (tessera_master.port, redis_replica.port),
+        (redis_master.port, tessera_of_redis.port),
+    ] {
+        let mut listener = subscriber(replica, "SUBSCRIBE", "news");
+        let mut publisher = RawConnection::connect(master).expect("connect");
+        // The master has no subscriber of its own: zero receivers, as Redis counts.
+        assert_eq!(
+            publisher
+                .command(&["PUBLISH", "news", "hello"])
+                .expect("PUBLISH"),
+            Frame::Integer(0)
+        );
+        assert_eq!(
+            listener.read_frame().expect("message"),
+            message(false, &["message", "news", "hello"]),
+            "{master} -> {replica}"
+        );
+    }
+}
