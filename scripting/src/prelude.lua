@@ -1,12 +1,13 @@
 -- Runs once, with the full standard library, to build Redis 7.0's sandbox. Its
 -- chunk name marks its frames, which error positions skip: an error is reported at
 -- the script's line, never inside these helpers.
-local redis, cjson, bit, unwrap = ...
+local redis, cjson, cmsgpack, bit, unwrap = ...
 
 local getinfo = debug.getinfo
 local error, type, tostring, rawset, setmetatable, setfenv, xpcall =
     error, type, tostring, rawset, setmetatable, setfenv, xpcall
 local loadstring, load = loadstring, load
+local select, unpack, gsub = select, unpack, string.gsub
 
 redis.replicate_commands = function() return true end
 redis.breakpoint = function() return false end
@@ -38,6 +39,7 @@ real.math = protect(math)
 real.coroutine = protect(coroutine)
 real.redis = protect(redis)
 real.cjson = protect(cjson)
+real.cmsgpack = protect(cmsgpack)
 real.bit = protect(bit)
 real.rawset = function(t, k, v)
     if protected[t] then
@@ -50,6 +52,45 @@ real.setmetatable = function(t, mt)
         error('Attempt to modify a readonly table', 2)
     end
     return setmetatable(t, mt)
+end
+
+-- What a script's own pcall/xpcall catch, as Redis 7.0 gives it. Its pcall is a C
+-- function that hands back an error table's `err` text; xpcall's handler gets the
+-- table. An error a Rust function raised arrives as such a table (a redis.call
+-- error), or as its text after the position of the script line that called the
+-- library (none when pcall called the library function itself). `level` is the stack
+-- level of the raising function's caller, seen from here.
+local function caught(err, level, from_pcall)
+    local kind, text = unwrap(err)
+    if kind == 'table' then
+        err = { err = text }
+    elseif kind == 'string' then
+        local info = getinfo(level, 'Sl')
+        if info and info.what ~= 'C' and info.source ~= '=redis_prelude'
+            and info.currentline >= 0 then
+            return info.short_src .. ':' .. info.currentline .. ': ' .. text
+        end
+        return text
+    elseif type(err) == 'string' then
+        -- Raised by a function pcall's closure called: Redis's pcall, being C, gives
+        -- no position there.
+        return (gsub(err, '^redis_prelude:%d+: ', '', 1))
+    end
+    if from_pcall and type(err) == 'table' then
+        local e = err.err
+        if type(e) == 'string' or type(e) == 'number' then
+            return e
+        end
+    end
+    return err
+end
+real.pcall = function(f, ...)
+    local args, n = { ... }, select('#', ...)
+    return xpcall(function() return f(unpack(args, 1, n)) end,
+        function(err) return caught(err, 4, true) end)
+end
+real.xpcall = function(f, h)
+    return xpcall(f, function(err) return h(caught(err, 4, false)) end)
 end
 
 local env = setmetatable({}, {

@@ -216,6 +216,7 @@ pub fn build() -> Result<Sandbox> {
     let (real_globals, env, run): (Table, Table, Function) = prelude.call((
         redis.clone(),
         crate::cjson::library(&lua)?,
+        crate::cmsgpack::library(&lua)?,
         crate::bit::library(&lua)?,
         unwrap,
     ))?;

@@ -206,6 +206,209 @@ const CORPUS: &[&[&str]] = &[
         "0",
     ],
     &["EVAL", "return bit.bxor(5, 3, 1)", "0"],
+    // cmsgpack, byte for byte.
+    &[
+        "EVAL",
+        "local s = cmsgpack.pack(1, -1, 200, -200, 70000, -70000, 5000000000, -5000000000, 1.5, 0.1, 'abc', true, false, nil, 1e20, -0.0, -33, -129, 65535, 65536) return {string.byte(s, 1, -1)}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "local s = cmsgpack.pack({1, 2, 3}, {}, {a = 1}, string.rep('x', 40), string.rep('y', 300), {[1] = 1, [3] = 3}) return {string.len(s), string.byte(s, 1, 20)}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "local t = {} t[1] = t return string.len(cmsgpack.pack(t))",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "local t = {} for i = 1, 20 do t[i] = i end return {string.byte(cmsgpack.pack(t), 1, 4)}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return {string.byte(cmsgpack.pack(string.rep('z', 70000)), 1, 5)}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return {cmsgpack.unpack(cmsgpack.pack(1, 2, 'a', {1, {x = 'y'}}))}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "local t = cmsgpack.unpack(cmsgpack.pack({k = {1, 2}})) return t.k",
+        "0",
+    ],
+    &["EVAL", "return cmsgpack.unpack('')", "0"],
+    &[
+        "EVAL",
+        "return {cmsgpack.unpack(string.char(0xd9, 2, 65, 66))}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return cmsgpack.unpack(string.char(0xc4, 2, 65, 66))",
+        "0",
+    ],
+    &["EVAL", "return cmsgpack.unpack(string.char(0xc1))", "0"],
+    &["EVAL", "return cmsgpack.unpack(string.char(0xa3, 65))", "0"],
+    &["EVAL", "return cmsgpack.unpack(string.char(0x92, 1))", "0"],
+    &["EVAL", "return cmsgpack.unpack(5)", "0"],
+    &["EVAL", "return cmsgpack.unpack({})", "0"],
+    &[
+        "EVAL",
+        "return tostring(cmsgpack.unpack(string.char(0xcf, 255, 255, 255, 255, 255, 255, 255, 255)))",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return tostring(cmsgpack.unpack(string.char(0xcb, 0x3f, 0xb9, 0x99, 0x99, 0x99, 0x99, 0x99, 0x9a)))",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return tostring(cmsgpack.unpack(string.char(0xca, 0x3f, 0xc0, 0, 0)))",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return {cmsgpack.unpack_one(cmsgpack.pack(1, 2, 'a'))}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return {cmsgpack.unpack_one(cmsgpack.pack(1, 2, 'a'), 1)}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return {cmsgpack.unpack_one(cmsgpack.pack(1), 1)}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return {cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 2)}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return {cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 0)}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return {cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), -1)}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return {cmsgpack.unpack_one(cmsgpack.pack(1, 2, 3), 5)}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return {cmsgpack.unpack_one(cmsgpack.pack(1, 2, 3), 'x')}",
+        "0",
+    ],
+    &["EVAL", "return {cmsgpack.unpack_one('abc', 1.7)}", "0"],
+    &["EVAL", "return cmsgpack.unpack_limit('abc')", "0"],
+    &["EVAL", "return cmsgpack.pack()", "0"],
+    &["EVAL", "return cmsgpack._VERSION", "0"],
+    &["EVAL", "cmsgpack.pack = nil", "0"],
+    &[
+        "EVAL",
+        "local ok, e = pcall(cmsgpack.unpack, string.rep(string.char(0x91), 4000) .. string.char(1)) return {tostring(ok), e}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "local ok = pcall(cmsgpack.unpack, string.rep(string.char(0x91), 3999) .. string.char(1)) return tostring(ok)",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "local ok, e = pcall(cmsgpack.unpack, string.rep(string.char(0x81, 1), 4000) .. string.char(1)) return {tostring(ok), e}",
+        "0",
+    ],
+    // What a script's pcall and xpcall catch from the libraries and redis.call.
+    &[
+        "EVAL",
+        "local ok, e = pcall(redis.call, 'nosuch') return {type(e), e}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "local ok, e = pcall(redis.call, 'incr', 'x', 'y') return {type(e), e}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "local ok, e = pcall(cjson.decode, '{bad') return {tostring(ok), e}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "local ok, e = pcall(cmsgpack.unpack, string.char(0xc1)) return {type(e), e}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "local ok, e = pcall(function() return cmsgpack.unpack(string.char(0xc1)) end) return {type(e), e}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "local ok, e = pcall(function()\n local x = 1\n cjson.decode('[') end) return e",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "local ok, e = pcall(error, 'boom') return {type(e), e}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "local ok, e = pcall(error, {err = 'mine'}) return {type(e), e}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "local ok, e = pcall(function() error('inner') end) return e",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return {xpcall(function() redis.call('nosuch') end, function(e) return e.err end)}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return {xpcall(function() error('x') end, function(e) return e end)}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "local ok, a, b = pcall(function(x, y) return y, x end, 1, 2) return {tostring(ok), a, b}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return {xpcall(function() redis.call('nosuch') end, function(e) return 'handled: ' .. e end)}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return {xpcall(function() cjson.decode('x') end, function(e) return 'handled: ' .. e end)}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return select('#', cmsgpack.unpack(string.rep(string.char(1), 8000)))",
+        "0",
+    ],
     &[
         "EVAL",
         "math.randomseed(7) return {tostring(math.random()), math.random(10), math.random(5, 9)}",
