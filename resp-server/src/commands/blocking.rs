@@ -16,13 +16,13 @@ use tessera_keyspace::sorted_sets::{self, Scored};
 use tessera_keyspace::{Db, EncodingLimits, KeyspaceError, SlotTable, Value, key_slot};
 use tessera_replication::ReplicationStream;
 
+use super::cursor::ArgCursor;
 use super::zset::{reply_score, reply_scored};
 use super::{Ctx, is};
 use crate::blocking::{Outcome, Registry, Verdict, Waiter};
 use crate::errors;
 use crate::node::Node;
 use crate::protocol::reply::Reply;
-use crate::protocol::request::Args;
 
 /// What a blocked client asked for, and how to answer it.
 #[derive(Debug)]
@@ -286,7 +286,7 @@ fn pop_or_block(
     keys: Vec<&[u8]>,
     op: Op,
     timeout: Option<u64>,
-    verbatim: Option<Args<'_>>,
+    verbatim: Option<ArgCursor<'_>>,
 ) {
     let db = ctx.db();
     let dest = match &op {
@@ -552,7 +552,7 @@ impl Wait {
 }
 
 /// BLPOP / BRPOP key [key ...] timeout.
-fn bpop(ctx: &mut Ctx<'_>, args: Args<'_>, end: End) {
+fn bpop(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, end: End) {
     let timeout = match timeout_arg(args.get(args.len() - 1)) {
         Ok(t) => t,
         Err(e) => return ctx.reply.error(e),
@@ -562,17 +562,17 @@ fn bpop(ctx: &mut Ctx<'_>, args: Args<'_>, end: End) {
 }
 
 /// BLPOP.
-pub(super) fn blpop(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn blpop(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     bpop(c, a, End::Head)
 }
 
 /// BRPOP.
-pub(super) fn brpop(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn brpop(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     bpop(c, a, End::Tail)
 }
 
 /// BZPOPMIN / BZPOPMAX key [key ...] timeout.
-fn bzpop(ctx: &mut Ctx<'_>, args: Args<'_>, max: bool) {
+fn bzpop(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, max: bool) {
     let timeout = match timeout_arg(args.get(args.len() - 1)) {
         Ok(t) => t,
         Err(e) => return ctx.reply.error(e),
@@ -582,12 +582,12 @@ fn bzpop(ctx: &mut Ctx<'_>, args: Args<'_>, max: bool) {
 }
 
 /// BZPOPMIN.
-pub(super) fn bzpopmin(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn bzpopmin(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     bzpop(c, a, false)
 }
 
 /// BZPOPMAX.
-pub(super) fn bzpopmax(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn bzpopmax(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     bzpop(c, a, true)
 }
 
@@ -602,7 +602,7 @@ fn end_arg(arg: &[u8]) -> Option<End> {
     }
 }
 
-fn bmove(ctx: &mut Ctx<'_>, args: Args<'_>, from: End, to: End, timeout_at: usize) {
+fn bmove(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, from: End, to: End, timeout_at: usize) {
     let timeout = match timeout_arg(args.get(timeout_at)) {
         Ok(t) => t,
         Err(e) => return ctx.reply.error(e),
@@ -618,7 +618,7 @@ fn bmove(ctx: &mut Ctx<'_>, args: Args<'_>, from: End, to: End, timeout_at: usiz
 }
 
 /// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout.
-pub(super) fn blmove(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn blmove(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     match (end_arg(args.get(3)), end_arg(args.get(4))) {
         (Some(from), Some(to)) => bmove(ctx, args, from, to, 5),
         _ => ctx.reply.error(errors::SYNTAX),
@@ -626,13 +626,13 @@ pub(super) fn blmove(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// BRPOPLPUSH source destination timeout.
-pub(super) fn brpoplpush(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn brpoplpush(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     bmove(ctx, args, End::Tail, End::Head, 3)
 }
 
 /// BLMPOP / BZMPOP timeout numkeys key [key ...] <where> [COUNT count]: numkeys,
 /// the direction and COUNT are checked before the timeout, as in Redis.
-fn bmpop(ctx: &mut Ctx<'_>, args: Args<'_>, zset: bool) {
+fn bmpop(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, zset: bool) {
     let numkeys = match tessera_keyspace::number::parse_i64(args.get(2)) {
         Some(n) if n >= 1 => n as u64,
         _ => return ctx.reply.error(errors::NUMKEYS_POSITIVE),
@@ -654,7 +654,7 @@ fn bmpop(ctx: &mut Ctx<'_>, args: Args<'_>, zset: bool) {
     let Some(side) = side else {
         return ctx.reply.error(errors::SYNTAX);
     };
-    let count = match super::mpop_count(args, where_at + 1) {
+    let count = match super::mpop_count(args.at_arg(where_at + 1)) {
         Ok(count) => count,
         Err(e) => return ctx.reply.error(e),
     };
@@ -676,12 +676,12 @@ fn bmpop(ctx: &mut Ctx<'_>, args: Args<'_>, zset: bool) {
 }
 
 /// BLMPOP.
-pub(super) fn blmpop(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn blmpop(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     bmpop(c, a, false)
 }
 
 /// BZMPOP.
-pub(super) fn bzmpop(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn bzmpop(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     bmpop(c, a, true)
 }
 

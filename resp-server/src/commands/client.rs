@@ -6,23 +6,22 @@ use super::cursor::{ArgCursor, Options};
 use super::{Ctx, help_reply, is};
 use crate::client::ClientInfo;
 use crate::errors;
-use crate::protocol::request::Args;
 use crate::session::ReplyMode;
 
 /// CLIENT ID.
-pub(super) fn id(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn id(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     c.reply.int(c.session.info.id as i64)
 }
 
 /// CLIENT SETNAME.
-pub(super) fn setname(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn setname(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     if set_name(c, a.get(2)) {
         c.reply.ok();
     }
 }
 
 /// CLIENT GETNAME.
-pub(super) fn getname(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn getname(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     let name = c.session.info.name.lock().clone();
     match name {
         Some(n) => c.reply.bulk(&n),
@@ -31,13 +30,13 @@ pub(super) fn getname(c: &mut Ctx<'_>, _: Args<'_>) {
 }
 
 /// CLIENT INFO.
-pub(super) fn info(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn info(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     let line = c.session.info.describe() + "\n";
     c.reply.verbatim(line.as_bytes());
 }
 
 /// CLIENT HELP.
-pub(super) fn help(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn help(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     help_reply(
         c.reply,
         "CLIENT",
@@ -73,7 +72,7 @@ pub(super) fn set_name(ctx: &mut Ctx<'_>, name: &[u8]) -> bool {
     true
 }
 
-pub(super) fn setinfo(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn setinfo(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let (attr, value) = (args.get(2), args.get(3));
     if value.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
         ctx.reply.error(&errors::special_characters(attr));
@@ -108,7 +107,7 @@ fn type_matches(ctx: &mut Ctx<'_>, name: &[u8]) -> Option<bool> {
     }
 }
 
-pub(super) fn list(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn list(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let mut clients = ctx.node.clients().all();
     match args.len() {
         2 => {}
@@ -185,7 +184,7 @@ const KILL_OPTIONS: Options<KillOption> = &[
     ("SKIPME", 1, KillOption::SkipMe),
 ];
 
-pub(super) fn kill(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn kill(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let me = ctx.session.info.id;
     let clients = ctx.node.clients().all();
     if args.len() == 3 {
@@ -204,7 +203,7 @@ pub(super) fn kill(ctx: &mut Ctx<'_>, args: Args<'_>) {
         skip_me: true,
         ..KillFilter::default()
     };
-    let mut options = ArgCursor::new(args, 2);
+    let mut options = args.at_arg(2);
     loop {
         let (option, [value, _]) = match options.next_option(KILL_OPTIONS) {
             Ok(Some(option)) => option,
@@ -254,7 +253,7 @@ fn kill_one(ctx: &mut Ctx<'_>, client: &Arc<ClientInfo>, me: u64) {
     }
 }
 
-pub(super) fn reply(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn reply(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let mode = args.get(2);
     if is(mode, "ON") {
         ctx.session.reply_mode = ReplyMode::On;
@@ -273,7 +272,7 @@ pub(super) fn reply(ctx: &mut Ctx<'_>, args: Args<'_>) {
 /// CLIENT UNBLOCK id [TIMEOUT|ERROR]: ends a blocking pop of another connection, as if
 /// it timed out or with an UNBLOCKED error; 1 when it was blocked. Redis reads the
 /// reason before the id.
-pub(super) fn unblock(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn unblock(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if args.len() > 4 {
         return ctx
             .reply

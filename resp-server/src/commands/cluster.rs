@@ -10,17 +10,16 @@ use super::cursor::ArgCursor;
 use super::{Ctx, help_reply, is};
 use crate::errors;
 use crate::protocol::reply::Reply;
-use crate::protocol::request::Args;
 
 /// CLUSTER KEYSLOT.
-pub(super) fn keyslot(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn keyslot(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     if cluster_mode(c) {
         c.reply.int(i64::from(key_slot(a.get(2))));
     }
 }
 
 /// CLUSTER HELP.
-pub(super) fn help(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn help(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     if !cluster_mode(c) {
         return;
     }
@@ -83,90 +82,90 @@ pub(super) fn help(c: &mut Ctx<'_>, _: Args<'_>) {
 }
 
 /// CLUSTER NODES.
-pub(super) fn nodes(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn nodes(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     engine(c, ClusterCommand::Nodes)
 }
 
 /// CLUSTER MYID.
-pub(super) fn myid(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn myid(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     engine(c, ClusterCommand::MyId)
 }
 
 /// CLUSTER INFO.
-pub(super) fn info(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn info(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     engine(c, ClusterCommand::Info)
 }
 
 /// CLUSTER SLOTS.
-pub(super) fn slots_command(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn slots_command(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     engine(c, ClusterCommand::Slots)
 }
 
 /// CLUSTER SHARDS.
-pub(super) fn shards(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn shards(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     engine(c, ClusterCommand::Shards)
 }
 
 /// CLUSTER LINKS.
-pub(super) fn links(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn links(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     engine(c, ClusterCommand::Links)
 }
 
 /// CLUSTER ADDSLOTS.
-pub(super) fn addslots(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn addslots(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     slots(c, a, false)
 }
 
 /// CLUSTER DELSLOTS.
-pub(super) fn delslots(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn delslots(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     slots(c, a, true)
 }
 
 /// CLUSTER ADDSLOTSRANGE.
-pub(super) fn addslotsrange(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn addslotsrange(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     slot_ranges(c, a, false)
 }
 
 /// CLUSTER DELSLOTSRANGE.
-pub(super) fn delslotsrange(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn delslotsrange(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     slot_ranges(c, a, true)
 }
 
 /// CLUSTER FLUSHSLOTS.
-pub(super) fn flushslots(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn flushslots(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     let db_empty = db_empty(c);
     engine(c, ClusterCommand::FlushSlots { db_empty })
 }
 
 /// CLUSTER FORGET.
-pub(super) fn forget(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn forget(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     engine(c, ClusterCommand::Forget(text(a.get(2))))
 }
 
 /// CLUSTER SET-CONFIG-EPOCH.
-pub(super) fn set_config_epoch(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn set_config_epoch(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     if let Some(epoch) = c.int_arg(a.get(2)) {
         engine(c, ClusterCommand::SetConfigEpoch(epoch));
     }
 }
 
 /// CLUSTER BUMPEPOCH.
-pub(super) fn bumpepoch(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn bumpepoch(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     engine(c, ClusterCommand::BumpEpoch)
 }
 
 /// CLUSTER COUNT-FAILURE-REPORTS.
-pub(super) fn count_failure_reports(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn count_failure_reports(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     engine(c, ClusterCommand::CountFailureReports(text(a.get(2))))
 }
 
 /// CLUSTER SAVECONFIG.
-pub(super) fn saveconfig(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn saveconfig(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     engine(c, ClusterCommand::SaveConfig)
 }
 
 /// CLUSTER REPLICATE.
-pub(super) fn replicate(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn replicate(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     let db_empty = db_empty(c);
     engine(
         c,
@@ -178,7 +177,7 @@ pub(super) fn replicate(c: &mut Ctx<'_>, a: Args<'_>) {
 }
 
 /// CLUSTER FAILOVER.
-pub(super) fn failover(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn failover(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     use tessera_cluster_bus::engine::FailoverKind;
     let kind = match a.len() {
         2 => FailoverKind::Default,
@@ -190,12 +189,12 @@ pub(super) fn failover(c: &mut Ctx<'_>, a: Args<'_>) {
 }
 
 /// CLUSTER REPLICAS, CLUSTER SLAVES.
-pub(super) fn replicas(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn replicas(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     engine(c, ClusterCommand::Replicas(text(a.get(2))))
 }
 
 /// READONLY.
-pub(super) fn readonly(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn readonly(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     if cluster_mode(c) {
         c.session.readonly = true;
         c.reply.ok();
@@ -203,7 +202,7 @@ pub(super) fn readonly(c: &mut Ctx<'_>, _: Args<'_>) {
 }
 
 /// READWRITE.
-pub(super) fn readwrite(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn readwrite(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     if cluster_mode(c) {
         c.session.readonly = false;
         c.reply.ok();
@@ -347,7 +346,7 @@ pub(super) fn write_answer(r: &mut Reply, answer: Result<Answer, CommandError>) 
     }
 }
 
-pub(super) fn meet(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn meet(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if args.len() > 5 {
         ctx.reply
             .error(&errors::subcommand_or_arity(args.get(1), "CLUSTER"));
@@ -378,7 +377,7 @@ pub(super) fn meet(ctx: &mut Ctx<'_>, args: Args<'_>) {
     );
 }
 
-pub(super) fn setslot(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn setslot(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     use tessera_cluster_bus::engine::SetSlotAction;
     if !cluster_mode(ctx) {
         return;
@@ -434,7 +433,7 @@ fn slot_arg(ctx: &mut Ctx<'_>, arg: &[u8]) -> Option<u16> {
     }
 }
 
-fn slots(ctx: &mut Ctx<'_>, args: Args<'_>, delete: bool) {
+fn slots(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, delete: bool) {
     let mut ranges = Vec::with_capacity(args.len() - 2);
     for arg in args.iter_from(2) {
         let Some(slot) = slot_arg(ctx, arg) else {
@@ -452,8 +451,8 @@ fn slots(ctx: &mut Ctx<'_>, args: Args<'_>, delete: bool) {
     );
 }
 
-fn slot_ranges(ctx: &mut Ctx<'_>, args: Args<'_>, delete: bool) {
-    let Some(pairs) = ArgCursor::new(args, 2).rest_in_pairs() else {
+fn slot_ranges(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, delete: bool) {
+    let Some(pairs) = args.at_arg(2).rest_in_pairs() else {
         let name = if delete {
             "cluster|delslotsrange"
         } else {
@@ -486,7 +485,7 @@ fn slot_ranges(ctx: &mut Ctx<'_>, args: Args<'_>, delete: bool) {
     );
 }
 
-pub(super) fn reset(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn reset(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let hard = match args.len() {
         2 => false,
         3 if is(args.get(2), "HARD") => true,
@@ -500,7 +499,7 @@ pub(super) fn reset(ctx: &mut Ctx<'_>, args: Args<'_>) {
     engine(ctx, ClusterCommand::Reset { hard, db_empty });
 }
 
-pub(super) fn countkeysinslot(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn countkeysinslot(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if !cluster_mode(ctx) {
         return;
     }
@@ -514,7 +513,7 @@ pub(super) fn countkeysinslot(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn getkeysinslot(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn getkeysinslot(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if !cluster_mode(ctx) {
         return;
     }

@@ -3,15 +3,14 @@
 use super::Ctx;
 use super::cursor::{ArgCursor, Options};
 use crate::errors;
-use crate::protocol::request::Args;
 use crate::session::ReplyMode;
 
 /// ECHO.
-pub(super) fn echo(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn echo(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     c.reply.bulk(a.get(1))
 }
 
-pub(super) fn ping(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn ping(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if args.len() <= 2 && !ctx.session.resp3 && ctx.session.subscribed() {
         // RESP2 subscribers read every reply as a push: PING answers in that shape.
         ctx.reply.array(2);
@@ -37,7 +36,7 @@ fn credentials_ok(ctx: &Ctx<'_>, user: &[u8], password: &[u8]) -> bool {
             .is_none_or(|p| crate::auth::same_secret(p, password))
 }
 
-pub(super) fn auth(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn auth(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let (user, password) = match args.len() {
         2 => {
             if ctx.settings.requirepass.is_none() {
@@ -82,7 +81,7 @@ const HELLO_OPTIONS: Options<HelloOption> = &[
     ("SETNAME", 1, HelloOption::SetName),
 ];
 
-pub(super) fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn hello(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let mut version = None;
     let mut next = 1;
     if args.len() >= 2 {
@@ -101,7 +100,7 @@ pub(super) fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
     let mut credentials = None;
     let mut name = None;
-    let mut options = ArgCursor::new(args, next);
+    let mut options = args.at_arg(next);
     loop {
         match options.next_option(HELLO_OPTIONS) {
             Ok(Some((HelloOption::Auth, [user, password]))) => credentials = Some((user, password)),
@@ -154,7 +153,7 @@ pub(super) fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) {
     r.array(0);
 }
 
-pub(super) fn select(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn select(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let Some(index) = ctx.int_arg(args.get(1)) else {
         return;
     };
@@ -168,12 +167,12 @@ pub(super) fn select(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn quit(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn quit(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
     ctx.reply.ok();
     ctx.session.close = true;
 }
 
-pub(super) fn reset(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn reset(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
     let s = &mut *ctx.session;
     s.select(0);
     s.set_resp3(false);

@@ -70,9 +70,73 @@ impl<'a> ArgCursor<'a> {
         Ok(self.args.get(self.at - 1))
     }
 
+    /// The next `N` arguments (a command's fixed positions: key, field, value ...).
+    pub fn next_args<const N: usize>(&mut self) -> Result<[&'a [u8]; N], ArgError> {
+        if self.remaining() < N {
+            return Err(ArgError::Syntax);
+        }
+        let mut out: [&'a [u8]; N] = [&[]; N];
+        for slot in out.iter_mut() {
+            *slot = self.args.get(self.at);
+            self.at += 1;
+        }
+        Ok(out)
+    }
+
     /// The next argument as an integer.
     pub fn next_i64(&mut self) -> Result<i64, ArgError> {
         parse_i64(self.next_arg()?).ok_or(ArgError::NotInteger)
+    }
+
+    /// Nothing may follow: a syntax error when arguments are left.
+    pub fn expect_done(&self) -> Result<(), ArgError> {
+        if self.is_done() {
+            Ok(())
+        } else {
+            Err(ArgError::Syntax)
+        }
+    }
+
+    /// The arguments not read yet, in order; the cursor is spent.
+    pub fn rest(self) -> impl ExactSizeIterator<Item = &'a [u8]> + Clone + 'a {
+        let args = self.args;
+        (self.at..args.len()).map(move |i| args.get(i))
+    }
+
+    /// The command's name as the client spelled it (empty for an empty request).
+    pub fn name(&self) -> &'a [u8] {
+        if self.args.is_empty() {
+            &[]
+        } else {
+            self.args.get(0)
+        }
+    }
+
+    /// The whole command as the client sent it, name first, whatever has been read:
+    /// what a change is replayed as when it is propagated verbatim.
+    pub fn verbatim(&self) -> impl ExactSizeIterator<Item = &'a [u8]> + Clone + 'a {
+        let args = self.args;
+        (0..args.len()).map(move |i| args.get(i))
+    }
+
+    /// MIGRATION SHIM: argument `i` counted from the name (panics out of range).
+    pub fn get(&self, i: usize) -> &'a [u8] {
+        self.args.get(i)
+    }
+
+    /// MIGRATION SHIM: a copy at argument `i` counted from the name.
+    pub fn at_arg(&self, i: usize) -> ArgCursor<'a> {
+        ArgCursor::new(self.args, i)
+    }
+
+    /// MIGRATION SHIM: how many arguments, the name included.
+    pub fn len(&self) -> usize {
+        self.args.len()
+    }
+
+    /// MIGRATION SHIM: the arguments from `i` on.
+    pub fn iter_from(&self, i: usize) -> impl ExactSizeIterator<Item = &'a [u8]> + 'a {
+        self.args.iter_from(i)
     }
 
     /// The next argument, without reading it (empty when none is left).

@@ -6,16 +6,16 @@
 use std::time::Duration;
 use tessera_keyspace::{StrValue, Value, key_slot};
 
+use super::cursor::ArgCursor;
 use super::{Ctx, help_reply, is};
 use crate::config::DebugCommand;
-use crate::protocol::request::Args;
 use crate::snapshots::{self, SaveError};
 
 use crate::errors;
 use crate::errors::DEBUG_NOT_ALLOWED as NOT_ALLOWED;
 
 /// The DEBUG command: checks that it is allowed here, then runs the subcommand.
-pub(super) fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn debug(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let allowed = match ctx.settings.enable_debug_command {
         DebugCommand::Yes => true,
         DebugCommand::Local => ctx.session.local,
@@ -153,7 +153,7 @@ fn kill_cluster_links(ctx: &mut Ctx<'_>, direction: &[u8], id: &[u8]) {
     });
 }
 
-fn sleep(ctx: &mut Ctx<'_>, args: Args<'_>) {
+fn sleep(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     // Like strtod: unparsable text sleeps for zero seconds.
     let secs: f64 = std::str::from_utf8(args.get(2))
         .ok()
@@ -256,7 +256,7 @@ fn continue_digest(digest: &mut [u8; 20], value: &Value, volatile: bool) {
 /// DEBUG DIGEST-VALUE: Redis's per-key digest, so redis-cli can tell whether two nodes
 /// hold the same value (it asks when a MIGRATE meets an existing key); all zeros for a
 /// missing key. Logically expired keys still count, as in Redis.
-fn value_digests(ctx: &mut Ctx<'_>, args: Args<'_>) {
+fn value_digests(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     ctx.reply.array(args.len() - 2);
     for key in args.iter_from(2) {
         let mut table = ctx.db().lock(key_slot(key));
@@ -323,7 +323,7 @@ fn object(ctx: &mut Ctx<'_>, key: &[u8]) {
 /// the data (unless NOFLUSH) and loads the snapshot back. Where Redis would stop the
 /// server on a key loaded twice (NOFLUSH without MERGE), the snapshot's value wins, as
 /// with MERGE.
-fn reload(ctx: &mut Ctx<'_>, args: Args<'_>) {
+fn reload(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let (mut flush, mut save) = (true, true);
     for option in args.iter_from(2) {
         if is(option, "MERGE") {
@@ -369,7 +369,7 @@ fn reload(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-fn populate(ctx: &mut Ctx<'_>, args: Args<'_>) {
+fn populate(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let Some(count) = ctx.int_arg(args.get(2)) else {
         return;
     };

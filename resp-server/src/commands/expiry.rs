@@ -7,45 +7,44 @@ use super::Ctx;
 use super::cursor::{ArgCursor, Options};
 use crate::errors;
 use crate::notify::GENERIC;
-use crate::protocol::request::Args;
 
 /// EXPIRE.
-pub(super) fn expire_command(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn expire_command(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     expire(c, a, 1000, false, "expire")
 }
 
 /// PEXPIRE.
-pub(super) fn pexpire(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn pexpire(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     expire(c, a, 1, false, "pexpire")
 }
 
 /// EXPIREAT.
-pub(super) fn expireat(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn expireat(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     expire(c, a, 1000, true, "expireat")
 }
 
 /// PEXPIREAT.
-pub(super) fn pexpireat(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn pexpireat(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     expire(c, a, 1, true, "pexpireat")
 }
 
 /// TTL.
-pub(super) fn ttl_command(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn ttl_command(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     ttl(c, a, |at, now| (at.saturating_sub(now).max(0) + 500) / 1000)
 }
 
 /// PTTL.
-pub(super) fn pttl(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn pttl(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     ttl(c, a, |at, now| at.saturating_sub(now).max(0))
 }
 
 /// EXPIRETIME.
-pub(super) fn expiretime(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn expiretime(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     ttl(c, a, |at, _| at / 1000)
 }
 
 /// PEXPIRETIME.
-pub(super) fn pexpiretime(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn pexpiretime(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     ttl(c, a, |at, _| at)
 }
 
@@ -67,9 +66,9 @@ const CONDITIONS: Options<Condition> = &[
 ];
 
 /// Parses NX / XX / GT / LT, with Redis's error texts.
-fn condition(ctx: &mut Ctx<'_>, args: Args<'_>) -> Option<ExpireCondition> {
+fn condition(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) -> Option<ExpireCondition> {
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
-    let mut options = ArgCursor::new(args, 3);
+    let mut options = args.at_arg(3);
     loop {
         match options.next_option(CONDITIONS) {
             Ok(Some((Condition::Nx, _))) => nx = true,
@@ -99,7 +98,7 @@ fn condition(ctx: &mut Ctx<'_>, args: Args<'_>) -> Option<ExpireCondition> {
     })
 }
 
-fn expire(ctx: &mut Ctx<'_>, args: Args<'_>, unit_ms: i64, absolute: bool, name: &str) {
+fn expire(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, unit_ms: i64, absolute: bool, name: &str) {
     let Some(cond) = condition(ctx, args) else {
         return;
     };
@@ -131,7 +130,7 @@ fn expire(ctx: &mut Ctx<'_>, args: Args<'_>, unit_ms: i64, absolute: bool, name:
     ctx.reply.int(i64::from(done));
 }
 
-fn ttl(ctx: &mut Ctx<'_>, args: Args<'_>, show: fn(i64, i64) -> i64) {
+fn ttl(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, show: fn(i64, i64) -> i64) {
     let key = args.get(1);
     let db = ctx.db();
     let state = generic::time_to_live(&mut db.lock(key_slot(key)), key, ctx.now_ms);
@@ -142,7 +141,7 @@ fn ttl(ctx: &mut Ctx<'_>, args: Args<'_>, show: fn(i64, i64) -> i64) {
     });
 }
 
-pub(super) fn persist(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn persist(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));

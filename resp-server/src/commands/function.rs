@@ -6,21 +6,21 @@
 use crate::errors;
 use tessera_keyspace::rdb;
 
+use super::cursor::ArgCursor;
 use super::{Ctx, help_reply, is};
-use crate::protocol::request::Args;
 
 /// FUNCTION DUMP.
-pub(super) fn dump(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn dump(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     c.reply.bulk(&empty_dump())
 }
 
 /// FUNCTION LIST.
-pub(super) fn list(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn list(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     c.reply.array(0)
 }
 
 /// FUNCTION FLUSH.
-pub(super) fn flush(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn flush(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     if a.len() == 3 && !is(a.get(2), "ASYNC") && !is(a.get(2), "SYNC") {
         return c.reply.error(errors::FUNCTION_FLUSH_MODE);
     }
@@ -28,22 +28,22 @@ pub(super) fn flush(c: &mut Ctx<'_>, a: Args<'_>) {
 }
 
 /// FUNCTION DELETE.
-pub(super) fn delete(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn delete(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     c.reply.error(errors::NO_SUCH_LIBRARY)
 }
 
 /// FUNCTION KILL.
-pub(super) fn kill(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn kill(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     c.reply.error(errors::NOTBUSY)
 }
 
 /// FUNCTION LOAD.
-pub(super) fn load(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn load(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     c.reply.error(errors::NO_LUA_ENGINE)
 }
 
 /// FUNCTION STATS.
-pub(super) fn stats(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn stats(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     c.reply.map(2);
     c.reply.bulk(b"running_script");
     c.reply.null();
@@ -58,7 +58,7 @@ pub(super) fn stats(c: &mut Ctx<'_>, _: Args<'_>) {
 }
 
 /// FUNCTION HELP.
-pub(super) fn help(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn help(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     help_reply(
         c.reply,
         "FUNCTION",
@@ -80,7 +80,7 @@ fn empty_dump() -> Vec<u8> {
     rdb::seal_payload(Vec::new())
 }
 
-pub(super) fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn restore(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if args.len() > 4 {
         return ctx
             .reply

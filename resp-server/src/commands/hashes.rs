@@ -10,18 +10,18 @@ use tessera_keyspace::number::parse_i64;
 use tessera_keyspace::{Value, key_slot};
 
 use super::Ctx;
+use super::cursor::ArgCursor;
 use super::keys::parse_cursor;
 use super::sets::{reply_scan, scan_options};
 use crate::errors;
 use crate::notify::HASH;
-use crate::protocol::request::Args;
 
 fn random() -> u64 {
     rand::random::<u64>()
 }
 
 /// HSET and HMSET: field/value pairs after the key, or Redis's arity error.
-fn set_pairs(ctx: &mut Ctx<'_>, args: Args<'_>, name: &str) -> Option<usize> {
+fn set_pairs(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, name: &str) -> Option<usize> {
     if args.len() % 2 == 1 {
         ctx.reply.error(&errors::wrong_arity(name));
         return None;
@@ -46,19 +46,19 @@ fn set_pairs(ctx: &mut Ctx<'_>, args: Args<'_>, name: &str) -> Option<usize> {
     }
 }
 
-pub(super) fn hset(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn hset(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if let Some(created) = set_pairs(ctx, args, "hset") {
         ctx.reply.int(created as i64);
     }
 }
 
-pub(super) fn hmset(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn hmset(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if set_pairs(ctx, args, "hmset").is_some() {
         ctx.reply.ok();
     }
 }
 
-pub(super) fn hsetnx(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn hsetnx(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
@@ -83,7 +83,7 @@ fn reply_value(ctx: &mut Ctx<'_>, value: Option<&[u8]>) {
     }
 }
 
-pub(super) fn hget(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn hget(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let key = args.get(1);
     let db = ctx.db();
     match hashes::hget(&mut db.lock(key_slot(key)), key, args.get(2), ctx.now_ms) {
@@ -92,7 +92,7 @@ pub(super) fn hget(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn hmget(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn hmget(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let key = args.get(1);
     let fields: Vec<&[u8]> = args.iter_from(2).collect();
     let db = ctx.db();
@@ -107,7 +107,7 @@ pub(super) fn hmget(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn hdel(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn hdel(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let key = args.get(1);
     let fields: Vec<&[u8]> = args.iter_from(2).collect();
     super::count_write(ctx, args, key, HASH, |t, now| {
@@ -115,7 +115,7 @@ pub(super) fn hdel(ctx: &mut Ctx<'_>, args: Args<'_>) {
     });
 }
 
-pub(super) fn hlen(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn hlen(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let key = args.get(1);
     let db = ctx.db();
     match hashes::hlen(&mut db.lock(key_slot(key)), key, ctx.now_ms) {
@@ -124,7 +124,7 @@ pub(super) fn hlen(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn hstrlen(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn hstrlen(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let key = args.get(1);
     let db = ctx.db();
     match hashes::hstrlen(&mut db.lock(key_slot(key)), key, args.get(2), ctx.now_ms) {
@@ -133,7 +133,7 @@ pub(super) fn hstrlen(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn hexists(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn hexists(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let key = args.get(1);
     let db = ctx.db();
     match hashes::hexists(&mut db.lock(key_slot(key)), key, args.get(2), ctx.now_ms) {
@@ -142,7 +142,7 @@ pub(super) fn hexists(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn hincrby(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn hincrby(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let Some(delta) = ctx.int_arg(args.get(3)) else {
         return;
     };
@@ -160,7 +160,7 @@ pub(super) fn hincrby(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn hincrbyfloat(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn hincrbyfloat(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let increment = args.get(3);
     if !long_double::is_valid(increment) {
         return ctx.reply.error(errors::NOT_FLOAT);
@@ -190,7 +190,7 @@ enum Part {
     Both,
 }
 
-fn get_all(ctx: &mut Ctx<'_>, args: Args<'_>, part: Part) {
+fn get_all(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, part: Part) {
     let key = args.get(1);
     let db = ctx.db();
     let pairs = match hashes::hgetall(&mut db.lock(key_slot(key)), key, ctx.now_ms) {
@@ -213,19 +213,19 @@ fn get_all(ctx: &mut Ctx<'_>, args: Args<'_>, part: Part) {
     }
 }
 
-pub(super) fn hkeys(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn hkeys(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     get_all(ctx, args, Part::Fields)
 }
 
-pub(super) fn hvals(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn hvals(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     get_all(ctx, args, Part::Values)
 }
 
-pub(super) fn hgetall(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn hgetall(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     get_all(ctx, args, Part::Both)
 }
 
-pub(super) fn hrandfield(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn hrandfield(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let key = args.get(1);
     let db = ctx.db();
     let mut rng = random;
@@ -274,7 +274,7 @@ pub(super) fn hrandfield(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn hscan(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn hscan(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let Some(cursor) = parse_cursor(args.get(2)) else {
         return ctx.reply.error(errors::INVALID_CURSOR);
     };

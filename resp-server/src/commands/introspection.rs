@@ -1,5 +1,6 @@
 //! COMMAND: what clients learn about the command table.
 
+use super::cursor::ArgCursor;
 use super::{Ctx, help_reply, is};
 use crate::catalog::{
     AclCategories, ArgDoc, BeginSearch, Command, CommandFlags, CommandMeta, CommandTable, DocField,
@@ -7,15 +8,14 @@ use crate::catalog::{
 };
 use crate::errors;
 use crate::protocol::reply::Reply;
-use crate::protocol::request::Args;
 
 /// COMMAND COUNT.
-pub(super) fn count(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn count(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     c.reply.int(CommandTable::get().len() as i64)
 }
 
 /// COMMAND HELP.
-pub(super) fn help(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn help(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     help_reply(
         c.reply,
         "COMMAND",
@@ -143,7 +143,7 @@ fn sorted_commands() -> Vec<&'static Command> {
     CommandTable::get().top_level().collect()
 }
 
-pub(super) fn all(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn all(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
     let commands = sorted_commands();
     ctx.reply.array(commands.len());
     for c in commands {
@@ -151,7 +151,7 @@ pub(super) fn all(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     }
 }
 
-pub(super) fn info(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn info(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if args.len() == 2 {
         return all(ctx, args);
     }
@@ -219,7 +219,7 @@ fn write_docs(r: &mut Reply, command: &Command) {
     }
 }
 
-pub(super) fn docs(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn docs(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let commands: Vec<&Command> = if args.len() == 2 {
         sorted_commands()
     } else {
@@ -235,7 +235,7 @@ pub(super) fn docs(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// COMMAND GETKEYS: the keys of a call, found as routing finds them.
-pub(super) fn getkeys(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn getkeys(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let table = CommandTable::get();
     let call_len = args.len() - 2;
     let command = table.lookup(args.get(2)).and_then(|c| {
@@ -269,7 +269,7 @@ pub(super) fn getkeys(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn list(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn list(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let mut names: Vec<&'static str> = Vec::new();
     for c in sorted_commands() {
         names.push(c.meta.name);

@@ -8,19 +8,18 @@ use super::cursor::{ArgCursor, Options};
 use super::{Ctx, help_reply};
 use crate::errors;
 use crate::notify::GENERIC;
-use crate::protocol::request::Args;
 
 /// RENAME.
-pub(super) fn rename_command(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn rename_command(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     rename(c, a, false)
 }
 
 /// RENAMENX.
-pub(super) fn renamenx(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn renamenx(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     rename(c, a, true)
 }
 
-pub(super) fn del(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn del(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     // UNLINK always frees big values in the background; DEL when configured to.
     let lazy = args.get(0).eq_ignore_ascii_case(b"unlink") || ctx.settings.lazyfree_lazy_user_del;
     let db = ctx.db();
@@ -39,18 +38,18 @@ pub(super) fn del(ctx: &mut Ctx<'_>, args: Args<'_>) {
     ctx.reply.int(deleted as i64);
 }
 
-pub(super) fn exists(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn exists(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     count_found(ctx, args, generic::exists)
 }
 
-pub(super) fn touch(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn touch(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     count_found(ctx, args, generic::touch)
 }
 
 /// Replies with how many of the keys `look` finds.
 fn count_found(
     ctx: &mut Ctx<'_>,
-    args: Args<'_>,
+    args: ArgCursor<'_>,
     look: fn(&mut tessera_keyspace::SlotTable, &[u8], i64) -> bool,
 ) {
     let db = ctx.db();
@@ -62,14 +61,14 @@ fn count_found(
     ctx.reply.int(found as i64);
 }
 
-pub(super) fn type_(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn type_(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let key = args.get(1);
     let db = ctx.db();
     let found = generic::value_type(&mut db.lock(key_slot(key)), key, ctx.now_ms);
     ctx.reply.simple(found.map_or("none", ValueType::name));
 }
 
-fn rename(ctx: &mut Ctx<'_>, args: Args<'_>, only_if_absent: bool) {
+fn rename(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, only_if_absent: bool) {
     let (source, destination) = (args.get(1), args.get(2));
     let db = ctx.db();
     let mut locks = db.lock_keys([source, destination]);
@@ -115,9 +114,9 @@ fn db_arg(ctx: &Ctx<'_>, arg: &[u8]) -> Result<usize, &'static str> {
 }
 
 /// COPY source destination [DB index] [REPLACE]: the value and its deadline.
-pub(super) fn copy(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn copy(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let (source, destination) = (args.get(1), args.get(2));
-    let mut options = ArgCursor::new(args, 3);
+    let mut options = args.at_arg(3);
     let (mut target_db, mut replace) = (ctx.session.db, false);
     loop {
         match options.next_option(COPY_OPTIONS) {
@@ -171,7 +170,7 @@ pub(super) fn copy(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// MOVE key db: to another database, with its deadline, unless the key is there.
-pub(super) fn move_(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn move_(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if ctx.settings.cluster_enabled {
         return ctx.reply.error(errors::MOVE_IN_CLUSTER);
     }
@@ -216,7 +215,7 @@ fn lock_across<'d>(
     }
 }
 
-pub(super) fn keys(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn keys(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let found = ctx.db().keys(args.get(1), ctx.now_ms);
     ctx.reply.bulk_array(found.iter().map(Vec::as_slice));
 }
@@ -244,7 +243,7 @@ const SCAN_OPTIONS: Options<ScanOption> = &[
     ("TYPE", 1, ScanOption::Type),
 ];
 
-pub(super) fn scan(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn scan(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let Some(cursor) = parse_cursor(args.get(1)) else {
         ctx.reply.error(errors::INVALID_CURSOR);
         return;
@@ -252,7 +251,7 @@ pub(super) fn scan(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let mut count = 10usize;
     let mut filter = ScanFilter::default();
     let mut unknown_type = false;
-    let mut options = ArgCursor::new(args, 2);
+    let mut options = args.at_arg(2);
     loop {
         let (option, [value, _]) = match options.next_option(SCAN_OPTIONS) {
             Ok(Some(option)) => option,
@@ -282,7 +281,7 @@ pub(super) fn scan(ctx: &mut Ctx<'_>, args: Args<'_>) {
     ctx.reply.bulk_array(found.iter().map(Vec::as_slice));
 }
 
-pub(super) fn randomkey(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn randomkey(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
     let mut random = || rand::random::<u64>();
     match ctx.db().random_key(ctx.now_ms, &mut random) {
         Some(key) => ctx.reply.bulk(&key),
@@ -290,7 +289,7 @@ pub(super) fn randomkey(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     }
 }
 
-pub(super) fn object_encoding(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn object_encoding(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let key = args.get(2);
     let db = ctx.db();
     match generic::encoding(&mut db.lock(key_slot(key)), key, ctx.now_ms) {
@@ -299,7 +298,7 @@ pub(super) fn object_encoding(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn object_help(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn object_help(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
     help_reply(
         ctx.reply,
         "OBJECT",
@@ -322,7 +321,7 @@ pub(super) fn object_help(ctx: &mut Ctx<'_>, _args: Args<'_>) {
 
 /// OBJECT FREQ: the key's LFU counter, decayed to now; refused unless an LFU policy
 /// keeps the counters.
-pub(super) fn object_freq(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn object_freq(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let Some((clock, stamp)) = access_stamp(ctx, args.get(2)) else {
         return ctx.reply.null();
     };
@@ -334,7 +333,7 @@ pub(super) fn object_freq(ctx: &mut Ctx<'_>, args: Args<'_>) {
 
 /// OBJECT IDLETIME: seconds since the key was last accessed; refused while an LFU
 /// policy uses the clock as a counter.
-pub(super) fn object_idletime(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn object_idletime(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let Some((clock, stamp)) = access_stamp(ctx, args.get(2)) else {
         return ctx.reply.null();
     };
@@ -355,7 +354,7 @@ fn access_stamp(
 }
 
 /// OBJECT REFCOUNT: INT_MAX for the small integers Redis shares, 1 otherwise.
-pub(super) fn object_refcount(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn object_refcount(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let key = args.get(2);
     let db = ctx.db();
     let shared = match db.lock(key_slot(key)).get(key, ctx.now_ms) {
@@ -370,7 +369,7 @@ pub(super) fn object_refcount(ctx: &mut Ctx<'_>, args: Args<'_>) {
 const DEFAULT_SAMPLES: usize = 5;
 
 /// MEMORY USAGE key [SAMPLES count].
-pub(super) fn memory_usage(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn memory_usage(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let key = args.get(2);
     let mut samples = DEFAULT_SAMPLES;
     let mut j = 3;
@@ -395,7 +394,7 @@ pub(super) fn memory_usage(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn memory_help(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn memory_help(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
     help_reply(
         ctx.reply,
         "MEMORY",

@@ -14,7 +14,6 @@ use super::cursor::{ArgCursor, ArgError};
 use super::{Ctx, is};
 use crate::errors;
 use crate::protocol::reply::Reply;
-use crate::protocol::request::Args;
 
 /// Replies with one element.
 fn bulk_entry(reply: &mut Reply, entry: LpEntry<'_>) {
@@ -43,7 +42,7 @@ fn end_arg(arg: &[u8]) -> Option<End> {
     }
 }
 
-fn push(ctx: &mut Ctx<'_>, args: Args<'_>, end: End, create: bool) {
+fn push(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, end: End, create: bool) {
     let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
@@ -69,22 +68,22 @@ fn push(ctx: &mut Ctx<'_>, args: Args<'_>, end: End, create: bool) {
 }
 
 /// LPUSH.
-pub(super) fn lpush(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn lpush(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     push(c, a, End::Head, true)
 }
 
 /// RPUSH.
-pub(super) fn rpush(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn rpush(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     push(c, a, End::Tail, true)
 }
 
 /// LPUSHX.
-pub(super) fn lpushx(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn lpushx(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     push(c, a, End::Head, false)
 }
 
 /// RPUSHX.
-pub(super) fn rpushx(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn rpushx(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     push(c, a, End::Tail, false)
 }
 
@@ -97,7 +96,7 @@ fn emptied(ctx: &Ctx<'_>, t: &tessera_keyspace::SlotTable, key: &[u8]) {
     }
 }
 
-fn pop(ctx: &mut Ctx<'_>, args: Args<'_>, end: End) {
+fn pop(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, end: End) {
     if args.len() > 3 {
         let name = String::from_utf8_lossy(args.get(0)).to_ascii_lowercase();
         return ctx.reply.error(&errors::wrong_arity(&name));
@@ -132,17 +131,17 @@ fn pop(ctx: &mut Ctx<'_>, args: Args<'_>, end: End) {
 }
 
 /// LPOP.
-pub(super) fn lpop(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn lpop(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     pop(c, a, End::Head)
 }
 
 /// RPOP.
-pub(super) fn rpop(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn rpop(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     pop(c, a, End::Tail)
 }
 
 /// LLEN.
-pub(super) fn llen(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn llen(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let key = args.get(1);
     let db = ctx.db();
     let found = lists::len(&mut db.lock(key_slot(key)), key, ctx.now_ms);
@@ -153,7 +152,7 @@ pub(super) fn llen(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// LINDEX: Redis looks the key up before it reads the index.
-pub(super) fn lindex(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn lindex(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
@@ -174,7 +173,7 @@ pub(super) fn lindex(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// LRANGE: the indexes are read before the key.
-pub(super) fn lrange(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn lrange(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let (Some(start), Some(stop)) = (parse_i64(args.get(2)), parse_i64(args.get(3))) else {
         return ctx.reply.error(errors::NOT_INTEGER);
     };
@@ -197,7 +196,7 @@ pub(super) fn lrange(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// LSET.
-pub(super) fn lset(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn lset(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
@@ -226,7 +225,7 @@ pub(super) fn lset(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// LINSERT key BEFORE|AFTER pivot element.
-pub(super) fn linsert(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn linsert(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let after = match args.get(2) {
         w if is(w, "AFTER") => true,
         w if is(w, "BEFORE") => false,
@@ -248,7 +247,7 @@ pub(super) fn linsert(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// LREM key count element.
-pub(super) fn lrem(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn lrem(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let Some(count) = parse_i64(args.get(2)) else {
         return ctx.reply.error(errors::NOT_INTEGER);
     };
@@ -260,7 +259,7 @@ pub(super) fn lrem(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// LTRIM key start stop.
-pub(super) fn ltrim(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn ltrim(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let (Some(start), Some(stop)) = (parse_i64(args.get(2)), parse_i64(args.get(3))) else {
         return ctx.reply.error(errors::NOT_INTEGER);
     };
@@ -281,13 +280,13 @@ pub(super) fn ltrim(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// LPOS's options, or the error reply Redis gives for the first bad one.
-fn lpos_options(args: Args<'_>) -> Result<PosOptions, &'static str> {
+fn lpos_options(args: ArgCursor<'_>) -> Result<PosOptions, &'static str> {
     let mut options = PosOptions {
         rank: 1,
         count: None,
         max_len: 0,
     };
-    let mut cursor = ArgCursor::new(args, 3);
+    let mut cursor = args.at_arg(3);
     while !cursor.is_done() {
         let opt = cursor.next_arg().map_err(ArgError::text)?;
         if cursor.is_done() {
@@ -312,7 +311,7 @@ fn lpos_options(args: Args<'_>) -> Result<PosOptions, &'static str> {
 }
 
 /// LPOS key element [RANK rank] [COUNT num] [MAXLEN len].
-pub(super) fn lpos(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn lpos(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let options = match lpos_options(args) {
         Ok(o) => o,
         Err(e) => return ctx.reply.error(e),
@@ -337,7 +336,7 @@ pub(super) fn lpos(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-fn move_element(ctx: &mut Ctx<'_>, args: Args<'_>, from: End, to: End) {
+fn move_element(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, from: End, to: End) {
     let (source, destination) = (args.get(1), args.get(2));
     let db = ctx.db();
     let mut locks = db.lock_keys([source, destination]);
@@ -364,7 +363,7 @@ fn move_element(ctx: &mut Ctx<'_>, args: Args<'_>, from: End, to: End) {
 }
 
 /// LMOVE source destination LEFT|RIGHT LEFT|RIGHT.
-pub(super) fn lmove(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn lmove(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     match (end_arg(args.get(3)), end_arg(args.get(4))) {
         (Some(from), Some(to)) => move_element(ctx, args, from, to),
         _ => ctx.reply.error(errors::SYNTAX),
@@ -372,12 +371,12 @@ pub(super) fn lmove(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// RPOPLPUSH source destination.
-pub(super) fn rpoplpush(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn rpoplpush(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     move_element(ctx, args, End::Tail, End::Head)
 }
 
 /// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count].
-pub(super) fn lmpop(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn lmpop(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let numkeys = match parse_i64(args.get(1)) {
         Some(n) if n >= 1 => n as u64,
         _ => return ctx.reply.error(errors::NUMKEYS_POSITIVE),
@@ -390,7 +389,7 @@ pub(super) fn lmpop(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let Some(end) = end_arg(args.get(where_at)) else {
         return ctx.reply.error(errors::SYNTAX);
     };
-    let count = match super::mpop_count(args, where_at + 1) {
+    let count = match super::mpop_count(args.at_arg(where_at + 1)) {
         Ok(count) => count,
         Err(e) => return ctx.reply.error(e),
     };

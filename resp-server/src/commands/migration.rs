@@ -15,20 +15,20 @@ use tessera_keyspace::rdb;
 use tessera_migration::{MigrateRequest, RestoreOptions, TargetBatch, restore_deadline};
 
 use super::Ctx;
+use super::cursor::ArgCursor;
 use crate::node::Node;
-use crate::protocol::request::Args;
 
 const BUSYKEY: &str = "BUSYKEY Target key name already exists.";
 
 /// ASKING.
-pub(super) fn asking(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn asking(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     if super::cluster::cluster_mode(c) {
         c.session.asking = true;
         c.reply.ok();
     }
 }
 
-pub(super) fn dump(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn dump(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let key = args.get(1);
     let mut table = ctx.db().lock(key_slot(key));
     match table.read(key, ctx.now_ms) {
@@ -37,7 +37,7 @@ pub(super) fn dump(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn restore(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let all: Vec<&[u8]> = args.iter_from(0).collect();
     let options = match RestoreOptions::parse(&all) {
         Ok(options) => options,
@@ -109,7 +109,7 @@ pub(super) fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) {
     ctx.reply.ok();
 }
 
-pub(super) fn migrate(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn migrate(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let all: Vec<&[u8]> = args.iter_from(0).collect();
     let request = match MigrateRequest::parse(&all) {
         Ok(request) => request,

@@ -1,35 +1,35 @@
 //! SUBSCRIBE and friends, PUBLISH, SPUBLISH and PUBSUB: Redis 7.0's replies, each
 //! subscription change confirmed with one push per channel carrying the running count.
 
+use super::cursor::ArgCursor;
 use super::{Ctx, help_reply};
-use crate::protocol::request::Args;
 use crate::pubsub::{Kind, confirmation};
 
-pub(super) fn subscribe(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn subscribe(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     subscribe_kind(ctx, args, Kind::Channel);
 }
 
-pub(super) fn psubscribe(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn psubscribe(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     subscribe_kind(ctx, args, Kind::Pattern);
 }
 
-pub(super) fn ssubscribe(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn ssubscribe(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     subscribe_kind(ctx, args, Kind::Shard);
 }
 
-pub(super) fn unsubscribe(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn unsubscribe(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     unsubscribe_kind(ctx, args, Kind::Channel);
 }
 
-pub(super) fn punsubscribe(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn punsubscribe(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     unsubscribe_kind(ctx, args, Kind::Pattern);
 }
 
-pub(super) fn sunsubscribe(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn sunsubscribe(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     unsubscribe_kind(ctx, args, Kind::Shard);
 }
 
-fn subscribe_kind(ctx: &mut Ctx<'_>, args: Args<'_>, kind: Kind) {
+fn subscribe_kind(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, kind: Kind) {
     let node = ctx.node;
     let mailbox = ctx.session.mailbox().clone();
     for channel in args.iter_from(1) {
@@ -38,7 +38,7 @@ fn subscribe_kind(ctx: &mut Ctx<'_>, args: Args<'_>, kind: Kind) {
     }
 }
 
-fn unsubscribe_kind(ctx: &mut Ctx<'_>, args: Args<'_>, kind: Kind) {
+fn unsubscribe_kind(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, kind: Kind) {
     let node = ctx.node;
     let mailbox = ctx.session.mailbox().clone();
     if args.len() == 1 {
@@ -59,7 +59,7 @@ fn unsubscribe_kind(ctx: &mut Ctx<'_>, args: Args<'_>, kind: Kind) {
     }
 }
 
-pub(super) fn publish(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn publish(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let (channel, message) = (args.get(1), args.get(2));
     let receivers = ctx.node.publish_local(channel, message);
     if let Some(cluster) = ctx.node.cluster() {
@@ -68,7 +68,7 @@ pub(super) fn publish(ctx: &mut Ctx<'_>, args: Args<'_>) {
     reply_receivers(ctx, receivers);
 }
 
-pub(super) fn spublish(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn spublish(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let (channel, message) = (args.get(1), args.get(2));
     let receivers = ctx.node.spublish_local(channel, message);
     if let Some(cluster) = ctx.node.cluster() {
@@ -86,7 +86,7 @@ fn reply_receivers(ctx: &mut Ctx<'_>, receivers: usize) {
     ctx.reply.int(receivers as i64);
 }
 
-pub(super) fn pubsub_help(ctx: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn pubsub_help(ctx: &mut Ctx<'_>, _: ArgCursor<'_>) {
     help_reply(
         ctx.reply,
         "PUBSUB",
@@ -106,15 +106,15 @@ pub(super) fn pubsub_help(ctx: &mut Ctx<'_>, _: Args<'_>) {
     );
 }
 
-pub(super) fn pubsub_channels(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn pubsub_channels(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     list_channels(ctx, args, Kind::Channel);
 }
 
-pub(super) fn pubsub_shardchannels(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn pubsub_shardchannels(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     list_channels(ctx, args, Kind::Shard);
 }
 
-fn list_channels(ctx: &mut Ctx<'_>, args: Args<'_>, kind: Kind) {
+fn list_channels(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, kind: Kind) {
     if args.len() > 3 {
         return syntax_error(ctx, args);
     }
@@ -126,15 +126,15 @@ fn list_channels(ctx: &mut Ctx<'_>, args: Args<'_>, kind: Kind) {
     }
 }
 
-pub(super) fn pubsub_numsub(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn pubsub_numsub(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     count_subscribers(ctx, args, Kind::Channel);
 }
 
-pub(super) fn pubsub_shardnumsub(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn pubsub_shardnumsub(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     count_subscribers(ctx, args, Kind::Shard);
 }
 
-fn count_subscribers(ctx: &mut Ctx<'_>, args: Args<'_>, kind: Kind) {
+fn count_subscribers(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, kind: Kind) {
     // A map in RESP3 only in later versions: 7.0 answers a flat array.
     ctx.reply.array((args.len() - 2) * 2);
     for channel in args.iter_from(2) {
@@ -144,7 +144,7 @@ fn count_subscribers(ctx: &mut Ctx<'_>, args: Args<'_>, kind: Kind) {
     }
 }
 
-pub(super) fn pubsub_numpat(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn pubsub_numpat(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if args.len() != 2 {
         return syntax_error(ctx, args);
     }
@@ -153,7 +153,7 @@ pub(super) fn pubsub_numpat(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// Redis's addReplySubcommandSyntaxError.
-fn syntax_error(ctx: &mut Ctx<'_>, args: Args<'_>) {
+fn syntax_error(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let sub = String::from_utf8_lossy(args.get(1));
     let sub: String = sub.chars().take(128).collect();
     let container = String::from_utf8_lossy(args.get(0)).to_ascii_uppercase();

@@ -7,20 +7,19 @@ use tessera_replication::{ReplicaState, Role};
 use super::cursor::ArgCursor;
 use super::{Ctx, is};
 use crate::errors;
-use crate::protocol::request::Args;
 use crate::replication::{LinkState, SyncRequest};
 
 /// PSYNC.
-pub(super) fn psync(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn psync(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     sync(c, a, false)
 }
 
 /// SYNC.
-pub(super) fn sync_command(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn sync_command(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     sync(c, a, true)
 }
 
-pub(super) fn replicaof(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn replicaof(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if ctx.settings.cluster_enabled {
         ctx.reply.error(errors::REPLICAOF_IN_CLUSTER);
         return;
@@ -55,7 +54,7 @@ pub(super) fn replicaof(ctx: &mut Ctx<'_>, args: Args<'_>) {
     ctx.reply.ok();
 }
 
-pub(super) fn role(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn role(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
     let stream = &ctx.node.replication();
     match stream.role() {
         Role::Master => {
@@ -104,7 +103,7 @@ pub(super) fn role(ctx: &mut Ctx<'_>, _args: Args<'_>) {
 
 /// WAIT numreplicas timeout: answers how many replicas acknowledged this client's
 /// last write, once enough did or the timeout passed.
-pub(super) fn wait(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn wait(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if ctx.node.replication().is_replica() {
         ctx.reply.error(errors::WAIT_ON_REPLICA);
         return;
@@ -154,7 +153,7 @@ pub(super) fn wait(ctx: &mut Ctx<'_>, args: Args<'_>) {
 
 /// PSYNC replid offset / SYNC: the connection becomes a replica's link once the
 /// replies before it are written.
-fn sync(ctx: &mut Ctx<'_>, args: Args<'_>, legacy: bool) {
+fn sync(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, legacy: bool) {
     let node = ctx.node;
     if node.replication().is_replica() {
         let connected = node
@@ -182,8 +181,8 @@ fn sync(ctx: &mut Ctx<'_>, args: Args<'_>, legacy: bool) {
     });
 }
 
-pub(super) fn replconf(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let Some(options) = ArgCursor::new(args, 1).rest_in_pairs() else {
+pub(super) fn replconf(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let Some(options) = args.at_arg(1).rest_in_pairs() else {
         ctx.reply.error(errors::SYNTAX);
         return;
     };

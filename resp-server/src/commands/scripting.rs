@@ -17,6 +17,7 @@ use std::sync::Arc;
 use tessera_keyspace::{Footprint, key_slot};
 use tessera_scripting::{CommandRunner, Frame, Outcome};
 
+use super::cursor::ArgCursor;
 use super::{Ctx, is, transaction};
 use crate::catalog::{AclCategories, CommandFlags, CommandTable, find_keys};
 use crate::dispatch;
@@ -26,27 +27,27 @@ use crate::protocol::request::Args;
 use crate::scripts::KillVerdict;
 
 /// EVAL script numkeys [key ...] [arg ...].
-pub(super) fn eval(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn eval(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     run(c, a, false, false)
 }
 
 /// EVAL_RO script numkeys [key ...] [arg ...].
-pub(super) fn eval_ro(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn eval_ro(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     run(c, a, false, true)
 }
 
 /// EVALSHA sha1 numkeys [key ...] [arg ...].
-pub(super) fn evalsha(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn evalsha(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     run(c, a, true, false)
 }
 
 /// EVALSHA_RO sha1 numkeys [key ...] [arg ...].
-pub(super) fn evalsha_ro(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn evalsha_ro(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     run(c, a, true, true)
 }
 
 /// SCRIPT LOAD script.
-pub(super) fn load(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn load(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     let node = Arc::clone(c.node);
     let mut guard = node.scripts().engine();
     let engine = guard.as_mut().expect("engine() builds the engine");
@@ -59,7 +60,7 @@ pub(super) fn load(c: &mut Ctx<'_>, a: Args<'_>) {
 }
 
 /// SCRIPT EXISTS sha1 [sha1 ...].
-pub(super) fn exists(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn exists(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     let node = Arc::clone(c.node);
     let mut guard = node.scripts().engine();
     let engine = guard.as_mut().expect("engine() builds the engine");
@@ -71,7 +72,7 @@ pub(super) fn exists(c: &mut Ctx<'_>, a: Args<'_>) {
 }
 
 /// SCRIPT FLUSH [ASYNC|SYNC].
-pub(super) fn flush(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn flush(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     if a.len() > 3 || (a.len() == 3 && !is(a.get(2), "ASYNC") && !is(a.get(2), "SYNC")) {
         return c.reply.error(errors::SCRIPT_FLUSH_MODE);
     }
@@ -84,7 +85,7 @@ pub(super) fn flush(c: &mut Ctx<'_>, a: Args<'_>) {
 }
 
 /// SCRIPT KILL.
-pub(super) fn kill(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn kill(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     match c.node.scripts().kill() {
         KillVerdict::NotBusy => c.reply.error(errors::NOTBUSY),
         KillVerdict::Unkillable => c.reply.error(errors::UNKILLABLE),
@@ -93,7 +94,7 @@ pub(super) fn kill(c: &mut Ctx<'_>, _: Args<'_>) {
 }
 
 /// SCRIPT DEBUG YES|SYNC|NO: only NO, as Tessera has no Lua debugger.
-pub(super) fn debug(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn debug(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     if is(a.get(2), "NO") {
         c.reply.ok()
     } else if is(a.get(2), "YES") || is(a.get(2), "SYNC") {
@@ -104,7 +105,7 @@ pub(super) fn debug(c: &mut Ctx<'_>, a: Args<'_>) {
 }
 
 /// SCRIPT HELP, with Redis's text.
-pub(super) fn help(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn help(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     let lines = [
         "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "DEBUG (YES|SYNC|NO)",
@@ -130,7 +131,7 @@ pub(super) fn help(c: &mut Ctx<'_>, _: Args<'_>) {
     }
 }
 
-fn run(c: &mut Ctx<'_>, a: Args<'_>, by_sha: bool, read_only: bool) {
+fn run(c: &mut Ctx<'_>, a: ArgCursor<'_>, by_sha: bool, read_only: bool) {
     let Some(numkeys) = c.int_arg(a.get(2)) else {
         return;
     };

@@ -3,11 +3,10 @@
 use super::cursor::ArgCursor;
 use super::{Ctx, help_reply, is};
 use crate::errors;
-use crate::protocol::request::Args;
 use crate::snapshots::{self, SaveError, SaveOnExit};
 
 /// CONFIG REWRITE.
-pub(super) fn config_rewrite(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn config_rewrite(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     match c.node.config().rewrite() {
         Ok(()) => c.reply.ok(),
         Err(e) => c.reply.error(&e),
@@ -15,7 +14,7 @@ pub(super) fn config_rewrite(c: &mut Ctx<'_>, _: Args<'_>) {
 }
 
 /// CONFIG HELP.
-pub(super) fn help(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn help(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     help_reply(
         c.reply,
         "CONFIG",
@@ -33,26 +32,26 @@ pub(super) fn help(c: &mut Ctx<'_>, _: Args<'_>) {
 }
 
 /// DBSIZE.
-pub(super) fn dbsize(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn dbsize(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     c.reply.int(c.db().len() as i64)
 }
 
 /// FLUSHALL.
-pub(super) fn flushall(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn flushall(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     flush(c, a, true)
 }
 
 /// FLUSHDB.
-pub(super) fn flushdb(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn flushdb(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     flush(c, a, false)
 }
 
 /// LASTSAVE.
-pub(super) fn lastsave(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn lastsave(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     c.reply.int(c.node.snapshots().last_save())
 }
 
-pub(super) fn info(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn info(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let sections: Vec<String> = args
         .iter_from(1)
         .map(|s| String::from_utf8_lossy(s).to_ascii_lowercase())
@@ -61,7 +60,7 @@ pub(super) fn info(ctx: &mut Ctx<'_>, args: Args<'_>) {
     ctx.reply.verbatim(text.as_bytes());
 }
 
-pub(super) fn config_get(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn config_get(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let patterns: Vec<&[u8]> = args.iter_from(2).collect();
     let pairs = ctx.node.config().get(&patterns);
     ctx.reply.map(pairs.len());
@@ -71,8 +70,8 @@ pub(super) fn config_get(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn config_set(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let Some(pairs) = ArgCursor::new(args, 2).rest_in_pairs() else {
+pub(super) fn config_set(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let Some(pairs) = args.at_arg(2).rest_in_pairs() else {
         ctx.reply.error(&errors::wrong_arity("config|set"));
         return;
     };
@@ -86,7 +85,7 @@ pub(super) fn config_set(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn config_resetstat(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn config_resetstat(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
     ctx.node.stats().reset();
     ctx.node.eviction().reset_stats();
     ctx.node.clients().reset_counters();
@@ -96,7 +95,7 @@ pub(super) fn config_resetstat(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     ctx.reply.ok();
 }
 
-fn flush(ctx: &mut Ctx<'_>, args: Args<'_>, all: bool) {
+fn flush(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, all: bool) {
     match args.len() {
         1 => {}
         2 if is(args.get(1), "ASYNC") || is(args.get(1), "SYNC") => {}
@@ -147,7 +146,7 @@ fn flush(ctx: &mut Ctx<'_>, args: Args<'_>, all: bool) {
     ctx.reply.ok();
 }
 
-pub(super) fn time(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn time(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
     let us = crate::clock::unix_us();
     ctx.reply.array(2);
     ctx.reply
@@ -156,7 +155,7 @@ pub(super) fn time(ctx: &mut Ctx<'_>, _args: Args<'_>) {
         .bulk(itoa::Buffer::new().format(us % 1_000_000).as_bytes());
 }
 
-pub(super) fn save(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn save(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
     match snapshots::save(ctx.node, false) {
         Ok(_) => ctx.reply.ok(),
         Err(SaveError::InProgress) => ctx.reply.error(errors::SAVE_IN_PROGRESS),
@@ -164,7 +163,7 @@ pub(super) fn save(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     }
 }
 
-pub(super) fn bgsave(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn bgsave(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let schedule = match args.len() {
         1 => false,
         2 if is(args.get(1), "SCHEDULE") => true,
@@ -185,7 +184,7 @@ pub(super) fn bgsave(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// BGREWRITEAOF.
-pub(super) fn bgrewriteaof(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn bgrewriteaof(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
     let started = match &*ctx.node.aof() {
         Some(aof) => aof.rewrite_in_background(ctx.node),
         None => crate::aof::rewrite_without_aof(ctx.node),
@@ -198,7 +197,7 @@ pub(super) fn bgrewriteaof(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     }
 }
 
-pub(super) fn shutdown(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn shutdown(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let (mut save, mut nosave, mut force) = (false, false, false);
     for flag in args.iter_from(1) {
         if is(flag, "SAVE") {

@@ -12,7 +12,6 @@ use super::cursor::{ArgCursor, Options};
 use super::keys::parse_cursor;
 use crate::errors;
 use crate::notify::{GENERIC, SET};
-use crate::protocol::request::Args;
 
 /// Members in one replicated SREM when SPOP with a count is replayed: Redis 7.0 sends
 /// one SREM per member (batching came in 7.2).
@@ -38,7 +37,7 @@ fn reply_array(ctx: &mut Ctx<'_>, members: &[Vec<u8>]) {
     }
 }
 
-pub(super) fn sadd(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn sadd(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let key = args.get(1);
     let members: Vec<&[u8]> = args.iter_from(2).collect();
     let limits = ctx.settings.encoding;
@@ -47,7 +46,7 @@ pub(super) fn sadd(ctx: &mut Ctx<'_>, args: Args<'_>) {
     });
 }
 
-pub(super) fn srem(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn srem(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let key = args.get(1);
     let members: Vec<&[u8]> = args.iter_from(2).collect();
     super::count_write(ctx, args, key, SET, |t, now| {
@@ -55,7 +54,7 @@ pub(super) fn srem(ctx: &mut Ctx<'_>, args: Args<'_>) {
     });
 }
 
-pub(super) fn scard(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn scard(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let key = args.get(1);
     let db = ctx.db();
     match sets::scard(&mut db.lock(key_slot(key)), key, ctx.now_ms) {
@@ -64,7 +63,7 @@ pub(super) fn scard(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn sismember(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn sismember(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let key = args.get(1);
     let db = ctx.db();
     match sets::smismember(&mut db.lock(key_slot(key)), key, &[args.get(2)], ctx.now_ms) {
@@ -73,7 +72,7 @@ pub(super) fn sismember(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn smismember(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn smismember(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let key = args.get(1);
     let members: Vec<&[u8]> = args.iter_from(2).collect();
     let db = ctx.db();
@@ -88,19 +87,19 @@ pub(super) fn smismember(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn smembers(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn smembers(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     combine(ctx, args, 1, Combine::Inter)
 }
 
-pub(super) fn sinter(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn sinter(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     combine(ctx, args, 1, Combine::Inter)
 }
 
-pub(super) fn sunion(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn sunion(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     combine(ctx, args, 1, Combine::Union)
 }
 
-pub(super) fn sdiff(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn sdiff(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     combine(ctx, args, 1, Combine::Diff)
 }
 
@@ -112,7 +111,7 @@ enum Combine {
 }
 
 /// SINTER / SUNION / SDIFF over the keys from argument `from` on.
-fn combine(ctx: &mut Ctx<'_>, args: Args<'_>, from: usize, how: Combine) {
+fn combine(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, from: usize, how: Combine) {
     let keys: Vec<&[u8]> = args.iter_from(from).collect();
     let db = ctx.db();
     let mut locks = db.lock_keys(keys.iter().copied());
@@ -130,7 +129,7 @@ fn combine(ctx: &mut Ctx<'_>, args: Args<'_>, from: usize, how: Combine) {
     }
 }
 
-fn store(ctx: &mut Ctx<'_>, args: Args<'_>, op: SetOp) {
+fn store(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, op: SetOp) {
     let destination = args.get(1);
     let keys: Vec<&[u8]> = args.iter_from(2).collect();
     let db = ctx.db();
@@ -156,15 +155,15 @@ fn store(ctx: &mut Ctx<'_>, args: Args<'_>, op: SetOp) {
     }
 }
 
-pub(super) fn sinterstore(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn sinterstore(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     store(ctx, args, SetOp::Inter)
 }
 
-pub(super) fn sunionstore(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn sunionstore(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     store(ctx, args, SetOp::Union)
 }
 
-pub(super) fn sdiffstore(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn sdiffstore(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     store(ctx, args, SetOp::Diff)
 }
 
@@ -175,7 +174,7 @@ struct Limit;
 /// SINTERCARD numkeys key [key ...] [LIMIT limit].
 const SINTERCARD_OPTIONS: Options<Limit> = &[("LIMIT", 1, Limit)];
 
-pub(super) fn sintercard(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn sintercard(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let numkeys = match tessera_keyspace::number::parse_i64(args.get(1)) {
         Some(n) if n >= 1 => n as usize,
         _ => return ctx.reply.error(errors::NUMKEYS_POSITIVE),
@@ -184,7 +183,7 @@ pub(super) fn sintercard(ctx: &mut Ctx<'_>, args: Args<'_>) {
         return ctx.reply.error(errors::NUMKEYS_TOO_MANY);
     }
     let mut limit = 0usize;
-    let mut options = ArgCursor::new(args, 2 + numkeys);
+    let mut options = args.at_arg(2 + numkeys);
     loop {
         match options.next_option(SINTERCARD_OPTIONS) {
             Ok(None) => break,
@@ -206,7 +205,7 @@ pub(super) fn sintercard(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn srandmember(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn srandmember(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if args.len() > 3 {
         return ctx.reply.error(errors::SYNTAX);
     }
@@ -236,7 +235,7 @@ pub(super) fn srandmember(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn spop(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn spop(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if args.len() > 3 {
         return ctx.reply.error(errors::SYNTAX);
     }
@@ -290,7 +289,7 @@ pub(super) fn spop(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn smove(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn smove(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let (source, destination, member) = (args.get(1), args.get(2), args.get(3));
     let db = ctx.db();
     let mut locks = db.lock_keys([source, destination]);
@@ -335,11 +334,11 @@ const SCAN_OPTIONS: Options<ScanOption> = &[
 /// replying with the error. Redis reads them only once the key was found.
 pub(super) fn scan_options<'a>(
     ctx: &mut Ctx<'_>,
-    args: Args<'a>,
+    args: ArgCursor<'a>,
 ) -> Option<(usize, Option<&'a [u8]>)> {
     let mut count = 10usize;
     let mut pattern = None;
-    let mut options = ArgCursor::new(args, 3);
+    let mut options = args.at_arg(3);
     loop {
         match options.next_option(SCAN_OPTIONS) {
             Ok(None) => break,
@@ -371,7 +370,7 @@ pub(super) fn reply_scan(ctx: &mut Ctx<'_>, next: u64, items: &[Vec<u8>]) {
     reply_array(ctx, items);
 }
 
-pub(super) fn sscan(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn sscan(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let Some(cursor) = parse_cursor(args.get(2)) else {
         return ctx.reply.error(errors::INVALID_CURSOR);
     };

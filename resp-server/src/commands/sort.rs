@@ -10,22 +10,22 @@
 use tessera_keyspace::sort::{self, SortError, SortOptions};
 use tessera_keyspace::{SLOT_COUNT, key_slot};
 
+use super::cursor::ArgCursor;
 use super::{Ctx, is};
 use crate::errors;
-use crate::protocol::request::Args;
 
-pub(super) fn sort_command(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn sort_command(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     run(ctx, args, false)
 }
 
-pub(super) fn sort_ro(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn sort_ro(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     run(ctx, args, true)
 }
 
 /// Reads the options; `None` when an error was replied.
 fn parse<'a>(
     ctx: &mut Ctx<'_>,
-    args: Args<'a>,
+    args: ArgCursor<'a>,
     readonly: bool,
 ) -> Option<(SortOptions<'a>, Option<&'a [u8]>)> {
     let mut options = SortOptions {
@@ -78,7 +78,7 @@ fn parse<'a>(
     Some((options, destination))
 }
 
-fn run(ctx: &mut Ctx<'_>, args: Args<'_>, readonly: bool) {
+fn run(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, readonly: bool) {
     let Some((options, destination)) = parse(ctx, args, readonly) else {
         return;
     };

@@ -9,15 +9,14 @@ use super::Ctx;
 use super::cursor::{ArgCursor, ArgError, Options};
 use crate::errors;
 use crate::notify::{GENERIC, STRING};
-use crate::protocol::request::Args;
 
 /// INCR.
-pub(super) fn incr(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn incr(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     incr_by(c, a, a.get(1), 1)
 }
 
 /// DECR.
-pub(super) fn decr(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn decr(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     incr_by(c, a, a.get(1), -1)
 }
 
@@ -64,7 +63,7 @@ pub(super) fn deadline_arg(
     at
 }
 
-pub(super) fn get(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn get(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
@@ -79,7 +78,7 @@ pub(super) fn get(ctx: &mut Ctx<'_>, args: Args<'_>) {
 /// at the same instant; other writes go as the client sent them.
 fn run_set(
     ctx: &mut Ctx<'_>,
-    args: Args<'_>,
+    args: ArgCursor<'_>,
     key: &[u8],
     value: &[u8],
     options: SetOptions,
@@ -178,8 +177,8 @@ fn set_options<'a>(
     Ok((options, expiry, keep_ttl))
 }
 
-pub(super) fn set(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let mut cursor = ArgCursor::new(args, 1);
+pub(super) fn set(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let mut cursor = args.at_arg(1);
     let parsed = (|| {
         Ok((
             cursor.next_arg()?,
@@ -202,7 +201,7 @@ pub(super) fn set(ctx: &mut Ctx<'_>, args: Args<'_>) {
     run_set(ctx, args, key, value, options, false);
 }
 
-pub(super) fn setnx(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn setnx(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let options = SetOptions {
         condition: SetCondition::IfAbsent,
         ..SetOptions::default()
@@ -210,7 +209,7 @@ pub(super) fn setnx(ctx: &mut Ctx<'_>, args: Args<'_>) {
     run_set(ctx, args, args.get(1), args.get(2), options, true);
 }
 
-fn setex_with(ctx: &mut Ctx<'_>, args: Args<'_>, unit: Unit, name: &str) {
+fn setex_with(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, unit: Unit, name: &str) {
     if let Some(at) = deadline_arg(ctx, args.get(2), unit, false, name) {
         let options = SetOptions {
             deadline: Deadline::At(at),
@@ -220,15 +219,15 @@ fn setex_with(ctx: &mut Ctx<'_>, args: Args<'_>, unit: Unit, name: &str) {
     }
 }
 
-pub(super) fn setex(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn setex(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     setex_with(ctx, args, Unit::Seconds, "setex");
 }
 
-pub(super) fn psetex(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn psetex(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     setex_with(ctx, args, Unit::Millis, "psetex");
 }
 
-pub(super) fn getset(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn getset(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let options = SetOptions {
         return_previous: true,
         ..SetOptions::default()
@@ -236,7 +235,7 @@ pub(super) fn getset(ctx: &mut Ctx<'_>, args: Args<'_>) {
     run_set(ctx, args, args.get(1), args.get(2), options, false);
 }
 
-pub(super) fn getdel(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn getdel(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
@@ -268,10 +267,10 @@ const GETEX_OPTIONS: Options<GetExOption> = &[
     ("PXAT", 1, GetExOption::Expire(Unit::Millis, true)),
 ];
 
-pub(super) fn getex(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn getex(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     // Redis reads every option: PERSIST may repeat, but an expiry may neither
     // repeat nor meet PERSIST.
-    let mut cursor = ArgCursor::new(args, 2);
+    let mut cursor = args.at_arg(2);
     let mut chosen = None;
     let parsed = loop {
         match cursor.next_option(GETEX_OPTIONS) {
@@ -338,7 +337,7 @@ pub(super) fn getex(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn mget(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn mget(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let db = ctx.db();
     let mut locks = db.lock_keys(args.iter_from(1));
     ctx.reply.array(args.len() - 1);
@@ -352,17 +351,18 @@ pub(super) fn mget(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// Checks MSET's pairing; Redis reports an odd count as an arity error.
-fn pairs_ok(ctx: &mut Ctx<'_>, args: Args<'_>, name: &str) -> bool {
-    if ArgCursor::new(args, 1).rest_in_pairs().is_none() {
+fn pairs_ok(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, name: &str) -> bool {
+    if args.at_arg(1).rest_in_pairs().is_none() {
         ctx.reply.error(&errors::wrong_arity(name));
         return false;
     }
     true
 }
 
-fn mset_all(ctx: &mut Ctx<'_>, args: Args<'_>, only_if_none_exist: bool) -> bool {
+fn mset_all(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, only_if_none_exist: bool) -> bool {
     let db = ctx.db();
-    let pairs = ArgCursor::new(args, 1)
+    let pairs = args
+        .at_arg(1)
         .rest_in_pairs()
         .expect("pairs_ok checked the pairing");
     let keys = pairs.clone().map(|(key, _)| key);
@@ -378,7 +378,8 @@ fn mset_all(ctx: &mut Ctx<'_>, args: Args<'_>, only_if_none_exist: bool) -> bool
         locks.for_key(key).insert(key, value);
     }
     ctx.propagate_locked_verbatim(&mut locks, args);
-    for (key, _) in ArgCursor::new(args, 1)
+    for (key, _) in args
+        .at_arg(1)
         .rest_in_pairs()
         .expect("pairs_ok checked the pairing")
     {
@@ -387,21 +388,21 @@ fn mset_all(ctx: &mut Ctx<'_>, args: Args<'_>, only_if_none_exist: bool) -> bool
     true
 }
 
-pub(super) fn mset(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn mset(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if pairs_ok(ctx, args, "mset") {
         mset_all(ctx, args, false);
         ctx.reply.ok();
     }
 }
 
-pub(super) fn msetnx(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn msetnx(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if pairs_ok(ctx, args, "msetnx") {
         let written = mset_all(ctx, args, true);
         ctx.reply.int(i64::from(written));
     }
 }
 
-pub(super) fn append(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn append(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
@@ -416,7 +417,7 @@ pub(super) fn append(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn strlen(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn strlen(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
@@ -426,7 +427,7 @@ pub(super) fn strlen(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn getrange(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn getrange(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let Some(start) = ctx.int_arg(args.get(2)) else {
         return;
     };
@@ -446,7 +447,7 @@ pub(super) fn getrange(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn setrange(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn setrange(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let Some(offset) = ctx.int_arg(args.get(2)) else {
         return;
     };
@@ -471,7 +472,7 @@ pub(super) fn setrange(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-fn incr_by(ctx: &mut Ctx<'_>, args: Args<'_>, key: &[u8], delta: i64) {
+fn incr_by(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, key: &[u8], delta: i64) {
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     match strings::incr_by(&mut t, key, delta, ctx.now_ms) {
@@ -484,13 +485,13 @@ fn incr_by(ctx: &mut Ctx<'_>, args: Args<'_>, key: &[u8], delta: i64) {
     }
 }
 
-pub(super) fn incrby(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn incrby(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if let Some(delta) = ctx.int_arg(args.get(2)) {
         incr_by(ctx, args, args.get(1), delta);
     }
 }
 
-pub(super) fn decrby(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn decrby(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     match ctx.int_arg(args.get(2)) {
         Some(i64::MIN) => ctx.reply.error(errors::DECREMENT_OVERFLOW),
         Some(delta) => incr_by(ctx, args, args.get(1), -delta),
@@ -498,7 +499,7 @@ pub(super) fn decrby(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn incrbyfloat(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn incrbyfloat(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));

@@ -9,9 +9,9 @@ use tessera_keyspace::sorted_sets::{self, RangeBy, Scored};
 use tessera_keyspace::{EncodingLimits, key_slot};
 
 use super::Ctx;
+use super::cursor::ArgCursor;
 use crate::errors;
 use crate::protocol::reply::Reply;
-use crate::protocol::request::Args;
 
 /// Replies with a score as Redis 7.0 does: `%.17g`, a bulk string in RESP2 and a
 /// double in RESP3.
@@ -74,7 +74,7 @@ pub(super) fn lex_range(ctx: &mut Ctx<'_>, min: &[u8], max: &[u8]) -> Option<Lex
 }
 
 /// ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...].
-pub(super) fn zadd(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn zadd(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let mut flags = AddFlags::default();
     let mut ch = false;
     let mut at = 2;
@@ -114,7 +114,13 @@ pub(super) fn zadd(ctx: &mut Ctx<'_>, args: Args<'_>) {
     run_zadd(ctx, args, &pairs, flags, ch);
 }
 
-fn run_zadd(ctx: &mut Ctx<'_>, args: Args<'_>, pairs: &[(f64, &[u8])], flags: AddFlags, ch: bool) {
+fn run_zadd(
+    ctx: &mut Ctx<'_>,
+    args: ArgCursor<'_>,
+    pairs: &[(f64, &[u8])],
+    flags: AddFlags,
+    ch: bool,
+) {
     let key = args.get(1);
     let limits = limits(ctx);
     let db = ctx.db();
@@ -142,7 +148,7 @@ fn run_zadd(ctx: &mut Ctx<'_>, args: Args<'_>, pairs: &[(f64, &[u8])], flags: Ad
 }
 
 /// ZINCRBY key increment member.
-pub(super) fn zincrby(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn zincrby(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let Some(incr) = parse_score(args.get(2)) else {
         return ctx.reply.error(errors::NOT_FLOAT);
     };
@@ -154,7 +160,7 @@ pub(super) fn zincrby(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// ZREM key member [member ...].
-pub(super) fn zrem(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn zrem(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let key = args.get(1);
     let members: Vec<&[u8]> = args.iter_from(2).collect();
     super::count_write(ctx, args, key, crate::notify::ZSET, |t, now| {
@@ -166,7 +172,7 @@ pub(super) fn zrem(ctx: &mut Ctx<'_>, args: Args<'_>) {
 /// WRONGTYPE.
 fn with_zset<R>(
     ctx: &mut Ctx<'_>,
-    args: Args<'_>,
+    args: ArgCursor<'_>,
     f: impl FnOnce(Option<&tessera_keyspace::collections::ZSetValue>) -> R,
 ) -> Option<R> {
     let key = args.get(1);
@@ -182,14 +188,14 @@ fn with_zset<R>(
 }
 
 /// ZCARD key.
-pub(super) fn zcard(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn zcard(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if let Some(n) = with_zset(ctx, args, |z| z.map_or(0, |z| z.len())) {
         ctx.reply.int(n as i64);
     }
 }
 
 /// ZSCORE key member.
-pub(super) fn zscore(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn zscore(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     match with_zset(ctx, args, |z| z.and_then(|z| z.score(args.get(2)))) {
         Some(Some(s)) => reply_score(ctx.reply, s),
         Some(None) => ctx.reply.null(),
@@ -198,7 +204,7 @@ pub(super) fn zscore(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// ZMSCORE key member [member ...].
-pub(super) fn zmscore(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn zmscore(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let scores = with_zset(ctx, args, |z| {
         args.iter_from(2)
             .map(|m| z.and_then(|z| z.score(m)))
@@ -215,7 +221,7 @@ pub(super) fn zmscore(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-fn rank(ctx: &mut Ctx<'_>, args: Args<'_>, rev: bool) {
+fn rank(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, rev: bool) {
     let found = with_zset(ctx, args, |z| {
         z.and_then(|z| {
             z.rank(args.get(2))
@@ -230,16 +236,16 @@ fn rank(ctx: &mut Ctx<'_>, args: Args<'_>, rev: bool) {
 }
 
 /// ZRANK key member.
-pub(super) fn zrank(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn zrank(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     rank(ctx, args, false)
 }
 
 /// ZREVRANK key member.
-pub(super) fn zrevrank(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn zrevrank(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     rank(ctx, args, true)
 }
 
-fn count_in(ctx: &mut Ctx<'_>, args: Args<'_>, by: RangeBy) {
+fn count_in(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, by: RangeBy) {
     let counted = with_zset(ctx, args, |z| {
         z.map_or(0, |z| {
             let (lo, hi) = sorted_sets::rank_span(z, &by, false);
@@ -252,20 +258,20 @@ fn count_in(ctx: &mut Ctx<'_>, args: Args<'_>, by: RangeBy) {
 }
 
 /// ZCOUNT key min max.
-pub(super) fn zcount(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn zcount(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if let Some(r) = score_range(ctx, args.get(2), args.get(3)) {
         count_in(ctx, args, RangeBy::Score(r));
     }
 }
 
 /// ZLEXCOUNT key min max.
-pub(super) fn zlexcount(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn zlexcount(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if let Some(r) = lex_range(ctx, args.get(2), args.get(3)) {
         count_in(ctx, args, RangeBy::Lex(r));
     }
 }
 
-fn remove_range(ctx: &mut Ctx<'_>, args: Args<'_>, by: RangeBy) {
+fn remove_range(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, by: RangeBy) {
     let key = args.get(1);
     super::count_write(ctx, args, key, crate::notify::ZSET, |t, now| {
         sorted_sets::remove_range(t, key, &by, now)
@@ -273,7 +279,7 @@ fn remove_range(ctx: &mut Ctx<'_>, args: Args<'_>, by: RangeBy) {
 }
 
 /// ZREMRANGEBYRANK key start stop.
-pub(super) fn zremrangebyrank(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn zremrangebyrank(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let (Some(start), Some(end)) = (parse_i64(args.get(2)), parse_i64(args.get(3))) else {
         return ctx.reply.error(errors::NOT_INTEGER);
     };
@@ -281,14 +287,14 @@ pub(super) fn zremrangebyrank(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// ZREMRANGEBYSCORE key min max.
-pub(super) fn zremrangebyscore(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn zremrangebyscore(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if let Some(r) = score_range(ctx, args.get(2), args.get(3)) {
         remove_range(ctx, args, RangeBy::Score(r));
     }
 }
 
 /// ZREMRANGEBYLEX key min max.
-pub(super) fn zremrangebylex(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn zremrangebylex(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if let Some(r) = lex_range(ctx, args.get(2), args.get(3)) {
         remove_range(ctx, args, RangeBy::Lex(r));
     }
@@ -306,7 +312,7 @@ fn positive_count(ctx: &mut Ctx<'_>, arg: &[u8]) -> Option<usize> {
     }
 }
 
-fn pop(ctx: &mut Ctx<'_>, args: Args<'_>, max: bool) {
+fn pop(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, max: bool) {
     if args.len() > 3 {
         return ctx.reply.error(errors::SYNTAX);
     }
@@ -339,17 +345,17 @@ fn pop(ctx: &mut Ctx<'_>, args: Args<'_>, max: bool) {
 }
 
 /// ZPOPMIN key [count].
-pub(super) fn zpopmin(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn zpopmin(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     pop(ctx, args, false)
 }
 
 /// ZPOPMAX key [count].
-pub(super) fn zpopmax(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn zpopmax(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     pop(ctx, args, true)
 }
 
 /// ZRANDMEMBER key [count [WITHSCORES]].
-pub(super) fn zrandmember(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn zrandmember(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let mut random = || rand::random::<u64>();
     if args.len() == 2 {
         let picked = with_zset(ctx, args, |z| {
@@ -396,7 +402,7 @@ fn parse_cursor(arg: &[u8]) -> Option<u64> {
 }
 
 /// ZSCAN key cursor [MATCH pattern] [COUNT count].
-pub(super) fn zscan(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn zscan(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let Some(cursor) = parse_cursor(args.get(2)) else {
         return ctx.reply.error(errors::INVALID_CURSOR);
     };

@@ -6,46 +6,46 @@ use tessera_keyspace::number::parse_i64;
 use tessera_keyspace::sorted_sets::{self, Aggregate, SetOp};
 
 use super::Ctx;
+use super::cursor::ArgCursor;
 use super::zset::{limits, reply_scored};
 use crate::errors;
-use crate::protocol::request::Args;
 
 /// ZUNION numkeys key [key ...] [WEIGHTS w ...] [AGGREGATE SUM|MIN|MAX] [WITHSCORES].
-pub(super) fn zunion(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn zunion(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     generic(c, a, SetOp::Union, false, false, "zunion")
 }
 
 /// ZUNIONSTORE dst numkeys key [key ...] [WEIGHTS w ...] [AGGREGATE SUM|MIN|MAX].
-pub(super) fn zunionstore(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn zunionstore(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     generic(c, a, SetOp::Union, true, false, "zunionstore")
 }
 
 /// ZINTER numkeys key [key ...] [WEIGHTS w ...] [AGGREGATE SUM|MIN|MAX] [WITHSCORES].
-pub(super) fn zinter(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn zinter(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     generic(c, a, SetOp::Inter, false, false, "zinter")
 }
 
 /// ZINTERSTORE dst numkeys key [key ...] [WEIGHTS w ...] [AGGREGATE SUM|MIN|MAX].
-pub(super) fn zinterstore(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn zinterstore(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     generic(c, a, SetOp::Inter, true, false, "zinterstore")
 }
 
 /// ZDIFF numkeys key [key ...] [WITHSCORES].
-pub(super) fn zdiff(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn zdiff(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     generic(c, a, SetOp::Diff, false, false, "zdiff")
 }
 
 /// ZDIFFSTORE dst numkeys key [key ...].
-pub(super) fn zdiffstore(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn zdiffstore(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     generic(c, a, SetOp::Diff, true, false, "zdiffstore")
 }
 
 /// ZINTERCARD numkeys key [key ...] [LIMIT limit].
-pub(super) fn zintercard(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn zintercard(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     generic(c, a, SetOp::Inter, false, true, "zintercard")
 }
 
-fn generic(ctx: &mut Ctx<'_>, args: Args<'_>, op: SetOp, store: bool, card: bool, name: &str) {
+fn generic(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, op: SetOp, store: bool, card: bool, name: &str) {
     let numkeys_at = if store { 2 } else { 1 };
     let Some(setnum) = ctx.int_arg(args.get(numkeys_at)) else {
         return;
@@ -149,7 +149,7 @@ fn generic(ctx: &mut Ctx<'_>, args: Args<'_>, op: SetOp, store: bool, card: bool
 
 /// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]: pops from the first non-empty
 /// sorted set; replicated as ZPOPMIN/ZPOPMAX of that key with the number popped.
-pub(super) fn zmpop(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn zmpop(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let numkeys = match parse_i64(args.get(1)) {
         Some(n) if n >= 1 => n as usize,
         _ => return ctx.reply.error(errors::NUMKEYS_POSITIVE),
@@ -165,7 +165,7 @@ pub(super) fn zmpop(ctx: &mut Ctx<'_>, args: Args<'_>) {
     } else {
         return ctx.reply.error(errors::SYNTAX);
     };
-    let count = match super::mpop_count(args, where_at + 1) {
+    let count = match super::mpop_count(args.at_arg(where_at + 1)) {
         Ok(count) => count.unwrap_or(1),
         Err(e) => return ctx.reply.error(e),
     };

@@ -7,9 +7,9 @@ use tessera_keyspace::number::parse_i64;
 use tessera_keyspace::sorted_sets::{self, RangeBy, RangeSpec};
 
 use super::Ctx;
+use super::cursor::ArgCursor;
 use super::zset::{lex_range, limits, reply_scored, score_range};
 use crate::errors;
-use crate::protocol::request::Args;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -19,43 +19,43 @@ enum Kind {
 }
 
 /// ZRANGE key min max [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES].
-pub(super) fn zrange(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn zrange(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     generic(c, a, false, None, None)
 }
 
 /// ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count].
-pub(super) fn zrangestore(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn zrangestore(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     generic(c, a, true, None, None)
 }
 
 /// ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count].
-pub(super) fn zrangebyscore(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn zrangebyscore(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     generic(c, a, false, Some(Kind::Score), Some(false))
 }
 
 /// ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count].
-pub(super) fn zrevrangebyscore(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn zrevrangebyscore(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     generic(c, a, false, Some(Kind::Score), Some(true))
 }
 
 /// ZRANGEBYLEX key min max [LIMIT offset count].
-pub(super) fn zrangebylex(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn zrangebylex(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     generic(c, a, false, Some(Kind::Lex), Some(false))
 }
 
 /// ZREVRANGEBYLEX key max min [LIMIT offset count].
-pub(super) fn zrevrangebylex(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn zrevrangebylex(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     generic(c, a, false, Some(Kind::Lex), Some(true))
 }
 
 /// ZREVRANGE key start stop [WITHSCORES].
-pub(super) fn zrevrange(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn zrevrange(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     generic(c, a, false, Some(Kind::Rank), Some(true))
 }
 
 fn generic(
     ctx: &mut Ctx<'_>,
-    args: Args<'_>,
+    args: ArgCursor<'_>,
     store: bool,
     mut kind: Option<Kind>,
     mut rev: Option<bool>,
@@ -136,7 +136,7 @@ fn generic(
     reply_scored(ctx.reply, &items, withscores, nested);
 }
 
-fn store_range(ctx: &mut Ctx<'_>, args: Args<'_>, src: &[u8], spec: &RangeSpec) {
+fn store_range(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, src: &[u8], spec: &RangeSpec) {
     let dst = args.get(1);
     let limits = limits(ctx);
     let db = ctx.db();
