@@ -83,6 +83,20 @@ impl<'a> ArgCursor<'a> {
         Ok(out)
     }
 
+    /// The next `n` arguments (a `numkeys` list of keys), or a syntax error when
+    /// fewer are left.
+    pub fn next_many(
+        &mut self,
+        n: usize,
+    ) -> Result<impl ExactSizeIterator<Item = &'a [u8]> + Clone + 'a, ArgError> {
+        if self.remaining() < n {
+            return Err(ArgError::Syntax);
+        }
+        let (args, from) = (self.args, self.at);
+        self.at += n;
+        Ok((from..from + n).map(move |i| args.get(i)))
+    }
+
     /// The next argument as an integer.
     pub fn next_i64(&mut self) -> Result<i64, ArgError> {
         parse_i64(self.next_arg()?).ok_or(ArgError::NotInteger)
