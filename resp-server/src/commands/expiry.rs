@@ -65,10 +65,9 @@ const CONDITIONS: Options<Condition> = &[
     ("LT", 0, Condition::Lt),
 ];
 
-/// Parses NX / XX / GT / LT, with Redis's error texts.
-fn condition(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) -> Option<ExpireCondition> {
+/// Parses NX / XX / GT / LT from `options` on, with Redis's error texts.
+fn condition(ctx: &mut Ctx<'_>, mut options: ArgCursor<'_>) -> Option<ExpireCondition> {
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
-    let mut options = args.at_arg(3);
     loop {
         match options.next_option(CONDITIONS) {
             Ok(Some((Condition::Nx, _))) => nx = true,
@@ -98,11 +97,15 @@ fn condition(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) -> Option<ExpireCondition> 
     })
 }
 
-fn expire(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, unit_ms: i64, absolute: bool, name: &str) {
+fn expire(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>, unit_ms: i64, absolute: bool, name: &str) {
+    let Some([key, amount]) = ctx.read(args.next_args()) else {
+        return;
+    };
+    // Redis judges the conditions before the number.
     let Some(cond) = condition(ctx, args) else {
         return;
     };
-    let Some(n) = ctx.int_arg(args.get(2)) else {
+    let Some(n) = ctx.int_arg(amount) else {
         return;
     };
     let base = if absolute { 0 } else { ctx.now_ms };
@@ -110,7 +113,6 @@ fn expire(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, unit_ms: i64, absolute: bool, 
         ctx.reply.error(&errors::invalid_expire(name));
         return;
     };
-    let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     let done = generic::expire(&mut t, key, at, cond, ctx.now_ms);
@@ -130,8 +132,10 @@ fn expire(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, unit_ms: i64, absolute: bool, 
     ctx.reply.int(i64::from(done));
 }
 
-fn ttl(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, show: fn(i64, i64) -> i64) {
-    let key = args.get(1);
+fn ttl(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>, show: fn(i64, i64) -> i64) {
+    let Some(key) = ctx.read(args.next_arg()) else {
+        return;
+    };
     let db = ctx.db();
     let state = generic::time_to_live(&mut db.lock(key_slot(key)), key, ctx.now_ms);
     ctx.reply.int(match state {
@@ -141,8 +145,10 @@ fn ttl(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, show: fn(i64, i64) -> i64) {
     });
 }
 
-pub(super) fn persist(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
-    let key = args.get(1);
+pub(super) fn persist(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some(key) = ctx.read(args.next_arg()) else {
+        return;
+    };
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     let done = generic::persist(&mut t, key, ctx.now_ms);

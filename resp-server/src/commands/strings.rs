@@ -12,12 +12,18 @@ use crate::notify::{GENERIC, STRING};
 
 /// INCR.
 pub(super) fn incr(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
-    incr_by(c, a, a.get(1), 1)
+    let mut read = a;
+    if let Some(key) = c.read(read.next_arg()) {
+        incr_by(c, a, key, 1)
+    }
 }
 
 /// DECR.
 pub(super) fn decr(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
-    incr_by(c, a, a.get(1), -1)
+    let mut read = a;
+    if let Some(key) = c.read(read.next_arg()) {
+        incr_by(c, a, key, -1)
+    }
 }
 
 /// Replies with a string value or null.
@@ -63,8 +69,10 @@ pub(super) fn deadline_arg(
     at
 }
 
-pub(super) fn get(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
-    let key = args.get(1);
+pub(super) fn get(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some(key) = ctx.read(args.next_arg()) else {
+        return;
+    };
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     match strings::get(&mut t, key, ctx.now_ms) {
@@ -178,7 +186,7 @@ fn set_options<'a>(
 }
 
 pub(super) fn set(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
-    let mut cursor = args.at_arg(1);
+    let mut cursor = args;
     let parsed = (|| {
         Ok((
             cursor.next_arg()?,
@@ -206,16 +214,23 @@ pub(super) fn setnx(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
         condition: SetCondition::IfAbsent,
         ..SetOptions::default()
     };
-    run_set(ctx, args, args.get(1), args.get(2), options, true);
+    let mut read = args;
+    if let Some([key, value]) = ctx.read(read.next_args()) {
+        run_set(ctx, args, key, value, options, true);
+    }
 }
 
 fn setex_with(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, unit: Unit, name: &str) {
-    if let Some(at) = deadline_arg(ctx, args.get(2), unit, false, name) {
+    let mut read = args;
+    let Some([key, seconds, value]) = ctx.read(read.next_args()) else {
+        return;
+    };
+    if let Some(at) = deadline_arg(ctx, seconds, unit, false, name) {
         let options = SetOptions {
             deadline: Deadline::At(at),
             ..SetOptions::default()
         };
-        run_set(ctx, args, args.get(1), args.get(3), options, false);
+        run_set(ctx, args, key, value, options, false);
     }
 }
 
@@ -232,11 +247,16 @@ pub(super) fn getset(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
         return_previous: true,
         ..SetOptions::default()
     };
-    run_set(ctx, args, args.get(1), args.get(2), options, false);
+    let mut read = args;
+    if let Some([key, value]) = ctx.read(read.next_args()) {
+        run_set(ctx, args, key, value, options, false);
+    }
 }
 
-pub(super) fn getdel(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
-    let key = args.get(1);
+pub(super) fn getdel(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some(key) = ctx.read(args.next_arg()) else {
+        return;
+    };
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     match strings::getdel(&mut t, key, ctx.now_ms) {
@@ -268,9 +288,12 @@ const GETEX_OPTIONS: Options<GetExOption> = &[
 ];
 
 pub(super) fn getex(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let mut cursor = args;
+    let Some(key) = ctx.read(cursor.next_arg()) else {
+        return;
+    };
     // Redis reads every option: PERSIST may repeat, but an expiry may neither
     // repeat nor meet PERSIST.
-    let mut cursor = args.at_arg(2);
     let mut chosen = None;
     let parsed = loop {
         match cursor.next_option(GETEX_OPTIONS) {
@@ -291,7 +314,6 @@ pub(super) fn getex(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
         Err(e) => return ctx.reply.error(e.text()),
         Ok(chosen) => chosen,
     };
-    let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     // As in Redis, a missing key or one of another type answers before the expiry
@@ -339,9 +361,10 @@ pub(super) fn getex(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
 
 pub(super) fn mget(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let db = ctx.db();
-    let mut locks = db.lock_keys(args.iter_from(1));
-    ctx.reply.array(args.len() - 1);
-    for key in args.iter_from(1) {
+    let keys = args.rest();
+    let mut locks = db.lock_keys(keys.clone());
+    ctx.reply.array(keys.len());
+    for key in keys {
         // MGET answers null for a key of another type instead of failing.
         match strings::get(locks.for_key(key), key, ctx.now_ms) {
             Ok(v) => reply_value(ctx, v),
@@ -352,7 +375,7 @@ pub(super) fn mget(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
 
 /// Checks MSET's pairing; Redis reports an odd count as an arity error.
 fn pairs_ok(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, name: &str) -> bool {
-    if args.at_arg(1).rest_in_pairs().is_none() {
+    if args.rest_in_pairs().is_none() {
         ctx.reply.error(&errors::wrong_arity(name));
         return false;
     }
@@ -361,10 +384,7 @@ fn pairs_ok(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, name: &str) -> bool {
 
 fn mset_all(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, only_if_none_exist: bool) -> bool {
     let db = ctx.db();
-    let pairs = args
-        .at_arg(1)
-        .rest_in_pairs()
-        .expect("pairs_ok checked the pairing");
+    let pairs = args.rest_in_pairs().expect("pairs_ok checked the pairing");
     let keys = pairs.clone().map(|(key, _)| key);
     let mut locks = db.lock_keys(keys.clone());
     if only_if_none_exist {
@@ -378,11 +398,7 @@ fn mset_all(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, only_if_none_exist: bool) ->
         locks.for_key(key).insert(key, value);
     }
     ctx.propagate_locked_verbatim(&mut locks, args);
-    for (key, _) in args
-        .at_arg(1)
-        .rest_in_pairs()
-        .expect("pairs_ok checked the pairing")
-    {
+    for (key, _) in args.rest_in_pairs().expect("pairs_ok checked the pairing") {
         ctx.notify(STRING, "set", key);
     }
     true
@@ -402,12 +418,14 @@ pub(super) fn msetnx(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     }
 }
 
-pub(super) fn append(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
-    let key = args.get(1);
+pub(super) fn append(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some([key, value]) = ctx.read(args.next_args()) else {
+        return;
+    };
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     let max = ctx.settings.proto_max_bulk_len;
-    match strings::append(&mut t, key, args.get(2), max, ctx.now_ms) {
+    match strings::append(&mut t, key, value, max, ctx.now_ms) {
         Ok(len) => {
             ctx.propagate_verbatim(&mut t, args);
             ctx.notify(STRING, "append", key);
@@ -417,8 +435,10 @@ pub(super) fn append(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     }
 }
 
-pub(super) fn strlen(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
-    let key = args.get(1);
+pub(super) fn strlen(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some(key) = ctx.read(args.next_arg()) else {
+        return;
+    };
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     match strings::strlen(&mut t, key, ctx.now_ms) {
@@ -427,14 +447,16 @@ pub(super) fn strlen(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     }
 }
 
-pub(super) fn getrange(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
-    let Some(start) = ctx.int_arg(args.get(2)) else {
+pub(super) fn getrange(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some(key) = ctx.read(args.next_arg()) else {
         return;
     };
-    let Some(end) = ctx.int_arg(args.get(3)) else {
+    let Some(start) = ctx.read(args.next_i64()) else {
         return;
     };
-    let key = args.get(1);
+    let Some(end) = ctx.read(args.next_i64()) else {
+        return;
+    };
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     match strings::get(&mut t, key, ctx.now_ms) {
@@ -448,22 +470,28 @@ pub(super) fn getrange(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
 }
 
 pub(super) fn setrange(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
-    let Some(offset) = ctx.int_arg(args.get(2)) else {
+    let mut read = args;
+    let Some(key) = ctx.read(read.next_arg()) else {
+        return;
+    };
+    let Some(offset) = ctx.read(read.next_i64()) else {
         return;
     };
     if offset < 0 {
         ctx.reply.error(errors::OFFSET_OUT_OF_RANGE);
         return;
     }
-    let key = args.get(1);
+    let Some(value) = ctx.read(read.next_arg()) else {
+        return;
+    };
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     let max = ctx.settings.proto_max_bulk_len;
-    match strings::setrange(&mut t, key, offset as usize, args.get(3), max, ctx.now_ms) {
+    match strings::setrange(&mut t, key, offset as usize, value, max, ctx.now_ms) {
         Ok(len) => {
             ctx.propagate_verbatim(&mut t, args);
             // As Redis: an empty value changes nothing and raises no event.
-            if !args.get(3).is_empty() {
+            if !value.is_empty() {
                 ctx.notify(STRING, "setrange", key);
             }
             ctx.reply.int(len as i64)
@@ -485,25 +513,34 @@ fn incr_by(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, key: &[u8], delta: i64) {
     }
 }
 
+/// The key and the integer after it (INCRBY, DECRBY), or `None` after the error.
+fn key_and_delta<'a>(ctx: &mut Ctx<'_>, args: ArgCursor<'a>) -> Option<(&'a [u8], i64)> {
+    let mut read = args;
+    let key = ctx.read(read.next_arg())?;
+    Some((key, ctx.read(read.next_i64())?))
+}
+
 pub(super) fn incrby(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
-    if let Some(delta) = ctx.int_arg(args.get(2)) {
-        incr_by(ctx, args, args.get(1), delta);
+    if let Some((key, delta)) = key_and_delta(ctx, args) {
+        incr_by(ctx, args, key, delta);
     }
 }
 
 pub(super) fn decrby(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
-    match ctx.int_arg(args.get(2)) {
-        Some(i64::MIN) => ctx.reply.error(errors::DECREMENT_OVERFLOW),
-        Some(delta) => incr_by(ctx, args, args.get(1), -delta),
+    match key_and_delta(ctx, args) {
+        Some((_, i64::MIN)) => ctx.reply.error(errors::DECREMENT_OVERFLOW),
+        Some((key, delta)) => incr_by(ctx, args, key, -delta),
         None => {}
     }
 }
 
-pub(super) fn incrbyfloat(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
-    let key = args.get(1);
+pub(super) fn incrbyfloat(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some([key, increment]) = ctx.read(args.next_args()) else {
+        return;
+    };
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
-    match strings::incr_by_float(&mut t, key, args.get(2), ctx.now_ms) {
+    match strings::incr_by_float(&mut t, key, increment, ctx.now_ms) {
         // Replicas get the result, not the increment: float arithmetic could round
         // differently elsewhere.
         Ok(text) => {
