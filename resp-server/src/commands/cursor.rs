@@ -70,6 +70,13 @@ impl<'a> ArgCursor<'a> {
         Ok(self.args.get(self.at - 1))
     }
 
+    /// Passes over the next argument (the one [`ArgCursor::peek`] showed), if any.
+    pub fn skip(&mut self) {
+        if !self.is_done() {
+            self.at += 1;
+        }
+    }
+
     /// The next `N` arguments (a command's fixed positions: key, field, value ...).
     pub fn next_args<const N: usize>(&mut self) -> Result<[&'a [u8]; N], ArgError> {
         if self.remaining() < N {
