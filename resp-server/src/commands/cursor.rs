@@ -133,6 +133,16 @@ impl<'a> ArgCursor<'a> {
         }
     }
 
+    /// A subcommand's name as the client spelled it (empty when there is none): for
+    /// the error texts that quote it.
+    pub fn subcommand(&self) -> &'a [u8] {
+        if self.args.len() < 2 {
+            &[]
+        } else {
+            self.args.get(1)
+        }
+    }
+
     /// The whole command as the client sent it, name first, whatever has been read:
     /// what a change is replayed as when it is propagated verbatim.
     pub fn verbatim(&self) -> impl ExactSizeIterator<Item = &'a [u8]> + Clone + 'a {
