@@ -12,9 +12,11 @@ use crate::errors;
 use crate::protocol::reply::Reply;
 
 /// CLUSTER KEYSLOT.
-pub(super) fn keyslot(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
-    if cluster_mode(c) {
-        c.reply.int(i64::from(key_slot(a.get(2))));
+pub(super) fn keyslot(c: &mut Ctx<'_>, mut a: ArgCursor<'_>) {
+    if cluster_mode(c)
+        && let Some(key) = c.read(a.next_arg())
+    {
+        c.reply.int(i64::from(key_slot(key)));
     }
 }
 
@@ -138,13 +140,15 @@ pub(super) fn flushslots(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
 }
 
 /// CLUSTER FORGET.
-pub(super) fn forget(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
-    engine(c, ClusterCommand::Forget(text(a.get(2))))
+pub(super) fn forget(c: &mut Ctx<'_>, mut a: ArgCursor<'_>) {
+    if let Some(id) = c.read(a.next_arg()) {
+        engine(c, ClusterCommand::Forget(text(id)))
+    }
 }
 
 /// CLUSTER SET-CONFIG-EPOCH.
-pub(super) fn set_config_epoch(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
-    if let Some(epoch) = c.int_arg(a.get(2)) {
+pub(super) fn set_config_epoch(c: &mut Ctx<'_>, mut a: ArgCursor<'_>) {
+    if let Some(epoch) = c.read(a.next_i64()) {
         engine(c, ClusterCommand::SetConfigEpoch(epoch));
     }
 }
@@ -155,8 +159,10 @@ pub(super) fn bumpepoch(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
 }
 
 /// CLUSTER COUNT-FAILURE-REPORTS.
-pub(super) fn count_failure_reports(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
-    engine(c, ClusterCommand::CountFailureReports(text(a.get(2))))
+pub(super) fn count_failure_reports(c: &mut Ctx<'_>, mut a: ArgCursor<'_>) {
+    if let Some(id) = c.read(a.next_arg()) {
+        engine(c, ClusterCommand::CountFailureReports(text(id)))
+    }
 }
 
 /// CLUSTER SAVECONFIG.
@@ -165,32 +171,37 @@ pub(super) fn saveconfig(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
 }
 
 /// CLUSTER REPLICATE.
-pub(super) fn replicate(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
+pub(super) fn replicate(c: &mut Ctx<'_>, mut a: ArgCursor<'_>) {
+    let Some(master) = c.read(a.next_arg()) else {
+        return;
+    };
     let db_empty = db_empty(c);
     engine(
         c,
         ClusterCommand::Replicate {
-            master: text(a.get(2)),
+            master: text(master),
             db_empty,
         },
     )
 }
 
 /// CLUSTER FAILOVER.
-pub(super) fn failover(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
+pub(super) fn failover(c: &mut Ctx<'_>, mut a: ArgCursor<'_>) {
     use tessera_cluster_bus::engine::FailoverKind;
-    let kind = match a.len() {
-        2 => FailoverKind::Default,
-        3 if is(a.get(2), "FORCE") => FailoverKind::Force,
-        3 if is(a.get(2), "TAKEOVER") => FailoverKind::Takeover,
+    let kind = match (a.next_arg(), a.is_done()) {
+        (Err(_), _) => FailoverKind::Default,
+        (Ok(option), true) if is(option, "FORCE") => FailoverKind::Force,
+        (Ok(option), true) if is(option, "TAKEOVER") => FailoverKind::Takeover,
         _ => return c.reply.error(errors::SYNTAX),
     };
     engine(c, ClusterCommand::Failover(kind))
 }
 
 /// CLUSTER REPLICAS, CLUSTER SLAVES.
-pub(super) fn replicas(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
-    engine(c, ClusterCommand::Replicas(text(a.get(2))))
+pub(super) fn replicas(c: &mut Ctx<'_>, mut a: ArgCursor<'_>) {
+    if let Some(id) = c.read(a.next_arg()) {
+        engine(c, ClusterCommand::Replicas(text(id)))
+    }
 }
 
 /// READONLY.
@@ -346,38 +357,40 @@ pub(super) fn write_answer(r: &mut Reply, answer: Result<Answer, CommandError>) 
     }
 }
 
-pub(super) fn meet(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
-    if args.len() > 5 {
+pub(super) fn meet(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    if args.remaining() > 3 {
         ctx.reply
-            .error(&errors::subcommand_or_arity(args.get(1), "CLUSTER"));
+            .error(&errors::subcommand_or_arity(args.subcommand(), "CLUSTER"));
         return;
     }
-    let Some(port) = parse_i64(args.get(3)) else {
-        ctx.reply.error(&errors::invalid_port("base", args.get(3)));
+    let Some([ip, base]) = ctx.read(args.next_args()) else {
         return;
     };
-    let cport = if args.len() == 5 {
-        match parse_i64(args.get(4)) {
+    let Some(port) = parse_i64(base) else {
+        ctx.reply.error(&errors::invalid_port("base", base));
+        return;
+    };
+    let cport = match args.next_arg() {
+        Ok(bus) => match parse_i64(bus) {
             Some(c) => c,
             None => {
-                ctx.reply.error(&errors::invalid_port("bus", args.get(4)));
+                ctx.reply.error(&errors::invalid_port("bus", bus));
                 return;
             }
-        }
-    } else {
-        port + 10000
+        },
+        Err(_) => port + 10000,
     };
     engine(
         ctx,
         ClusterCommand::Meet {
-            ip: text(args.get(2)),
+            ip: text(ip),
             port,
             cport,
         },
     );
 }
 
-pub(super) fn setslot(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+pub(super) fn setslot(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
     use tessera_cluster_bus::engine::SetSlotAction;
     if !cluster_mode(ctx) {
         return;
@@ -385,15 +398,17 @@ pub(super) fn setslot(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if ctx.node.replication().is_replica() {
         return ctx.reply.error(errors::SETSLOT_ONLY_MASTERS);
     }
-    let Some(slot) = slot_arg(ctx, args.get(2)) else {
+    let Some([slot, action]) = ctx.read(args.next_args()) else {
         return;
     };
-    let action = args.get(3);
-    let action = match args.len() {
-        5 if is(action, "MIGRATING") => SetSlotAction::Migrating(text(args.get(4))),
-        5 if is(action, "IMPORTING") => SetSlotAction::Importing(text(args.get(4))),
-        5 if is(action, "NODE") => SetSlotAction::Node(text(args.get(4))),
-        4 if is(action, "STABLE") => SetSlotAction::Stable,
+    let Some(slot) = slot_arg(ctx, slot) else {
+        return;
+    };
+    let action = match (args.next_arg(), args.is_done()) {
+        (Ok(node), true) if is(action, "MIGRATING") => SetSlotAction::Migrating(text(node)),
+        (Ok(node), true) if is(action, "IMPORTING") => SetSlotAction::Importing(text(node)),
+        (Ok(node), true) if is(action, "NODE") => SetSlotAction::Node(text(node)),
+        (Err(_), _) if is(action, "STABLE") => SetSlotAction::Stable,
         _ => {
             return ctx.reply.error(errors::SETSLOT_ACTION);
         }
@@ -434,8 +449,8 @@ fn slot_arg(ctx: &mut Ctx<'_>, arg: &[u8]) -> Option<u16> {
 }
 
 fn slots(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, delete: bool) {
-    let mut ranges = Vec::with_capacity(args.len() - 2);
-    for arg in args.iter_from(2) {
+    let mut ranges = Vec::with_capacity(args.remaining());
+    for arg in args.rest() {
         let Some(slot) = slot_arg(ctx, arg) else {
             return;
         };
@@ -452,7 +467,7 @@ fn slots(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, delete: bool) {
 }
 
 fn slot_ranges(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, delete: bool) {
-    let Some(pairs) = args.at_arg(2).rest_in_pairs() else {
+    let Some(pairs) = args.rest_in_pairs() else {
         let name = if delete {
             "cluster|delslotsrange"
         } else {
@@ -485,11 +500,11 @@ fn slot_ranges(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, delete: bool) {
     );
 }
 
-pub(super) fn reset(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
-    let hard = match args.len() {
-        2 => false,
-        3 if is(args.get(2), "HARD") => true,
-        3 if is(args.get(2), "SOFT") => false,
+pub(super) fn reset(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let hard = match (args.next_arg(), args.is_done()) {
+        (Err(_), _) => false,
+        (Ok(mode), true) if is(mode, "HARD") => true,
+        (Ok(mode), true) if is(mode, "SOFT") => false,
         _ => {
             ctx.reply.error(errors::SYNTAX);
             return;
@@ -499,11 +514,11 @@ pub(super) fn reset(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     engine(ctx, ClusterCommand::Reset { hard, db_empty });
 }
 
-pub(super) fn countkeysinslot(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+pub(super) fn countkeysinslot(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
     if !cluster_mode(ctx) {
         return;
     }
-    match ctx.int_arg(args.get(2)) {
+    match ctx.read(args.next_i64()) {
         Some(slot) if (0..SLOT_COUNT as i64).contains(&slot) => {
             let n = ctx.db().lock(slot as u16).len();
             ctx.reply.int(n as i64);
@@ -513,14 +528,14 @@ pub(super) fn countkeysinslot(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     }
 }
 
-pub(super) fn getkeysinslot(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+pub(super) fn getkeysinslot(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
     if !cluster_mode(ctx) {
         return;
     }
-    let Some(slot) = ctx.int_arg(args.get(2)) else {
+    let Some(slot) = ctx.read(args.next_i64()) else {
         return;
     };
-    let Some(count) = ctx.int_arg(args.get(3)) else {
+    let Some(count) = ctx.read(args.next_i64()) else {
         return;
     };
     if !(0..SLOT_COUNT as i64).contains(&slot) || count < 0 {
