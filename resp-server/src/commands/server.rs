@@ -53,7 +53,7 @@ pub(super) fn lastsave(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
 
 pub(super) fn info(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let sections: Vec<String> = args
-        .iter_from(1)
+        .rest()
         .map(|s| String::from_utf8_lossy(s).to_ascii_lowercase())
         .collect();
     let text = crate::info::render(ctx.node, &sections);
@@ -61,7 +61,7 @@ pub(super) fn info(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
 }
 
 pub(super) fn config_get(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
-    let patterns: Vec<&[u8]> = args.iter_from(2).collect();
+    let patterns: Vec<&[u8]> = args.rest().collect();
     let pairs = ctx.node.config().get(&patterns);
     ctx.reply.map(pairs.len());
     for (name, value) in pairs {
@@ -71,7 +71,7 @@ pub(super) fn config_get(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
 }
 
 pub(super) fn config_set(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
-    let Some(pairs) = args.at_arg(2).rest_in_pairs() else {
+    let Some(pairs) = args.rest_in_pairs() else {
         ctx.reply.error(&errors::wrong_arity("config|set"));
         return;
     };
@@ -96,22 +96,20 @@ pub(super) fn config_resetstat(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
 }
 
 fn flush(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, all: bool) {
-    match args.len() {
-        1 => {}
-        2 if is(args.get(1), "ASYNC") || is(args.get(1), "SYNC") => {}
+    let mut read = args;
+    // ASYNC, or no mode and lazyfree-lazy-user-flush: free on the lazyfree thread.
+    let lazy = match (read.next_arg(), read.is_done()) {
+        (Err(_), _) => ctx.settings.lazyfree_lazy_user_flush,
+        (Ok(mode), true) if is(mode, "ASYNC") => true,
+        (Ok(mode), true) if is(mode, "SYNC") => false,
         _ => {
             ctx.reply.error(errors::SYNTAX);
             return;
         }
-    }
+    };
     // Every slot stays locked until the flush is recorded, so no write can land
     // between the flush and its place in the replication stream.
-    let all_args: Vec<&[u8]> = args.iter_from(0).collect();
-    // ASYNC, or no mode and lazyfree-lazy-user-flush: free on the lazyfree thread.
-    let lazy = match args.len() {
-        1 => ctx.settings.lazyfree_lazy_user_flush,
-        _ => is(args.get(1), "ASYNC"),
-    };
+    let all_args: Vec<&[u8]> = args.verbatim().collect();
     let clear = |t: &mut tessera_keyspace::SlotTable| {
         if lazy { t.clear_lazily() } else { t.clear() }
     };
@@ -163,10 +161,10 @@ pub(super) fn save(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
     }
 }
 
-pub(super) fn bgsave(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
-    let schedule = match args.len() {
-        1 => false,
-        2 if is(args.get(1), "SCHEDULE") => true,
+pub(super) fn bgsave(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let schedule = match (args.next_arg(), args.is_done()) {
+        (Err(_), _) => false,
+        (Ok(option), true) if is(option, "SCHEDULE") => true,
         _ => {
             ctx.reply.error(errors::SYNTAX);
             return;
@@ -199,7 +197,9 @@ pub(super) fn bgrewriteaof(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
 
 pub(super) fn shutdown(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let (mut save, mut nosave, mut force) = (false, false, false);
-    for flag in args.iter_from(1) {
+    let flags = args.rest();
+    let alone = flags.len() == 1;
+    for flag in flags {
         if is(flag, "SAVE") {
             save = true;
         } else if is(flag, "NOSAVE") {
@@ -207,7 +207,7 @@ pub(super) fn shutdown(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
         } else if is(flag, "NOW") {
         } else if is(flag, "FORCE") {
             force = true;
-        } else if is(flag, "ABORT") && args.len() == 2 {
+        } else if is(flag, "ABORT") && alone {
             ctx.reply.error(errors::NO_SHUTDOWN);
             return;
         } else {

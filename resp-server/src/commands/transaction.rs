@@ -54,7 +54,7 @@ pub(super) fn watch(c: &mut Ctx<'_>, args: ArgCursor<'_>) {
         .session
         .watching
         .get_or_insert_with(|| Watching::new(registry));
-    for key in args.iter_from(1) {
+    for key in args.rest() {
         // Registered under the slot's lock: a write is either before (unseen) or after.
         let mut t = db.lock(key_slot(key));
         let deadline = if t.contains(key, now) {
