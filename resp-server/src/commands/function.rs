@@ -21,7 +21,7 @@ pub(super) fn list(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
 
 /// FUNCTION FLUSH.
 pub(super) fn flush(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
-    if a.len() == 3 && !is(a.get(2), "ASYNC") && !is(a.get(2), "SYNC") {
+    if a.remaining() == 1 && !is(a.peek(), "ASYNC") && !is(a.peek(), "SYNC") {
         return c.reply.error(errors::FUNCTION_FLUSH_MODE);
     }
     c.reply.ok()
@@ -80,20 +80,23 @@ fn empty_dump() -> Vec<u8> {
     rdb::seal_payload(Vec::new())
 }
 
-pub(super) fn restore(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
-    if args.len() > 4 {
+pub(super) fn restore(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    if args.remaining() > 2 {
         return ctx
             .reply
             .error(&errors::subcommand_or_arity(b"restore", "FUNCTION"));
     }
-    if args.len() == 4
+    let Some(payload) = ctx.read(args.next_arg()) else {
+        return;
+    };
+    if !args.is_done()
         && !["FLUSH", "APPEND", "REPLACE"]
             .iter()
-            .any(|p| is(args.get(3), p))
+            .any(|p| is(args.peek(), p))
     {
         return ctx.reply.error(errors::RESTORE_POLICY);
     }
-    match rdb::open_payload(args.get(2)) {
+    match rdb::open_payload(payload) {
         Err(e) => ctx.reply.error(&errors::err(e)),
         Ok(libraries) if !libraries.is_empty() => ctx.reply.error(errors::NO_LUA_ENGINE),
         Ok(_) => ctx.reply.ok(),
