@@ -150,26 +150,6 @@ impl<'a> ArgCursor<'a> {
         (0..args.len()).map(move |i| args.get(i))
     }
 
-    /// MIGRATION SHIM: argument `i` counted from the name (panics out of range).
-    pub fn get(&self, i: usize) -> &'a [u8] {
-        self.args.get(i)
-    }
-
-    /// MIGRATION SHIM: a copy at argument `i` counted from the name.
-    pub fn at_arg(&self, i: usize) -> ArgCursor<'a> {
-        ArgCursor::new(self.args, i)
-    }
-
-    /// MIGRATION SHIM: how many arguments, the name included.
-    pub fn len(&self) -> usize {
-        self.args.len()
-    }
-
-    /// MIGRATION SHIM: the arguments from `i` on.
-    pub fn iter_from(&self, i: usize) -> impl ExactSizeIterator<Item = &'a [u8]> + 'a {
-        self.args.iter_from(i)
-    }
-
     /// The next argument, without reading it (empty when none is left).
     pub fn peek(&self) -> &'a [u8] {
         if self.is_done() {
