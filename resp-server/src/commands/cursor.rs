@@ -109,15 +109,6 @@ impl<'a> ArgCursor<'a> {
         parse_i64(self.next_arg()?).ok_or(ArgError::NotInteger)
     }
 
-    /// Nothing may follow: a syntax error when arguments are left.
-    pub fn expect_done(&self) -> Result<(), ArgError> {
-        if self.is_done() {
-            Ok(())
-        } else {
-            Err(ArgError::Syntax)
-        }
-    }
-
     /// The arguments not read yet, in order; the cursor is spent.
     pub fn rest(self) -> impl ExactSizeIterator<Item = &'a [u8]> + Clone + 'a {
         let args = self.args;
@@ -260,6 +251,81 @@ mod tests {
         assert_eq!(read(&["CMD", "NX", "BOGUS"]).1.as_deref(), Some("BOGUS"));
         assert_eq!(read(&["CMD", "LIMIT", "0"]).1.as_deref(), Some("LIMIT"));
         assert_eq!(read(&["CMD", "EX"]).1.as_deref(), Some("EX"));
+    }
+
+    fn owned(words: &[&str]) -> Vec<Vec<u8>> {
+        words.iter().map(|w| w.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn fixed_positions_then_the_rest() {
+        let words = owned(&["HSET", "key", "f1", "v1", "f2", "v2"]);
+        let mut cursor = ArgCursor::new(Args::Owned(&words), 1);
+        assert_eq!(cursor.name(), b"HSET");
+        let [key] = cursor.next_args().expect("one left");
+        assert_eq!(key, b"key");
+        assert_eq!(cursor.remaining(), 4);
+        let pairs: Vec<_> = cursor.rest_in_pairs().expect("even").collect();
+        assert_eq!(pairs, [(&b"f1"[..], &b"v1"[..]), (&b"f2"[..], &b"v2"[..])]);
+        let rest: Vec<&[u8]> = cursor.rest().collect();
+        assert_eq!(rest, [&b"f1"[..], b"v1", b"f2", b"v2"]);
+        assert_eq!(cursor.verbatim().len(), 6);
+    }
+
+    #[test]
+    fn too_few_for_fixed_positions_reads_nothing() {
+        let words = owned(&["LSET", "key", "0"]);
+        let mut cursor = ArgCursor::new(Args::Owned(&words), 1);
+        assert_eq!(cursor.next_args::<3>(), Err(ArgError::Syntax));
+        assert_eq!(
+            cursor.remaining(),
+            2,
+            "a failed read leaves the cursor in place"
+        );
+        assert_eq!(cursor.next_args::<2>(), Ok([&b"key"[..], b"0"]));
+        assert!(cursor.is_done());
+    }
+
+    #[test]
+    fn numkeys_lists_are_taken_whole_or_not_at_all() {
+        let words = owned(&["LMPOP", "2", "a", "b", "LEFT"]);
+        let mut cursor = ArgCursor::new(Args::Owned(&words), 1);
+        assert_eq!(cursor.next_i64(), Ok(2));
+        assert!(cursor.next_many(4).is_err());
+        let keys: Vec<&[u8]> = cursor.next_many(2).expect("two keys").collect();
+        assert_eq!(keys, [&b"a"[..], b"b"]);
+        assert_eq!(cursor.next_arg(), Ok(&b"LEFT"[..]));
+        assert!(
+            cursor
+                .next_many(0)
+                .is_ok_and(|mut none| none.next().is_none())
+        );
+    }
+
+    #[test]
+    fn numbers_and_words_in_order() {
+        let words = owned(&["ZADD", "key", "nx", "1", "m"]);
+        let mut cursor = ArgCursor::new(Args::Owned(&words), 2);
+        assert_eq!(cursor.peek(), b"nx");
+        cursor.skip();
+        assert_eq!(cursor.next_i64(), Ok(1));
+        assert_eq!(cursor.next_i64(), Err(ArgError::NotInteger));
+        cursor.skip();
+        assert!(cursor.is_done());
+    }
+
+    #[test]
+    fn a_subcommand_handler_starts_past_the_subcommand() {
+        let words = owned(&["CLUSTER", "countkeysinslot", "7"]);
+        let mut cursor = ArgCursor::new(Args::Owned(&words), 2);
+        assert_eq!(cursor.subcommand(), b"countkeysinslot");
+        assert_eq!(cursor.next_i64(), Ok(7));
+        let words = owned(&["PING"]);
+        let cursor = ArgCursor::new(Args::Owned(&words), 2);
+        assert!(cursor.is_done(), "a start past the end is clamped");
+        assert_eq!(cursor.subcommand(), b"");
+        let empty: Vec<Vec<u8>> = Vec::new();
+        assert_eq!(ArgCursor::new(Args::Owned(&empty), 1).name(), b"");
     }
 
     #[test]
