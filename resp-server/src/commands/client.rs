@@ -208,11 +208,9 @@ pub(super) fn kill(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
         ..KillFilter::default()
     };
     let mut options = args;
-    loop {
-        let (option, [value, _]) = match options.next_option(KILL_OPTIONS) {
-            Ok(Some(option)) => option,
-            Ok(None) => break,
-            Err(e) => return ctx.reply.error(e.text()),
+    for option in options.options(KILL_OPTIONS) {
+        let Some((option, [value, _])) = ctx.read(option) else {
+            return;
         };
         let text = String::from_utf8_lossy(value).into_owned();
         match option {

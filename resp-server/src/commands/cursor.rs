@@ -164,6 +164,23 @@ impl<'a> ArgCursor<'a> {
         )
     }
 
+    /// The options left, read from `table` one after another; the first error ends
+    /// them (`for option in cursor.options(TABLE) { let Some(..) = ctx.read(option) ...`).
+    pub fn options<T: Copy>(
+        &mut self,
+        table: Options<T>,
+    ) -> impl Iterator<Item = Result<(T, OptionValues<'a>), ArgError>> + '_ {
+        let mut failed = false;
+        std::iter::from_fn(move || {
+            if failed {
+                return None;
+            }
+            let next = self.next_option(table).transpose();
+            failed = matches!(next, Some(Err(_)));
+            next
+        })
+    }
+
     /// The next option from `table` with its values (`None` when no argument is
     /// left): an unknown token, or too few values after it, is a syntax error, and
     /// leaves the cursor at that token so the reply can name it ([`ArgCursor::peek`]).
@@ -235,6 +252,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_options_iterator_stops_at_the_first_error() {
+        let words = owned(&["CMD", "EX", "1", "NX", "BOGUS", "NX"]);
+        let mut cursor = ArgCursor::new(Args::Owned(&words), 1);
+        let read: Vec<_> = cursor
+            .options(OPTIONS)
+            .map(|o| o.map(|(opt, _)| opt))
+            .collect();
+        assert_eq!(read, [Ok(Opt::Ex), Ok(Opt::Nx), Err(ArgError::Syntax)]);
+        assert_eq!(cursor.peek(), b"BOGUS");
     }
 
     #[test]

@@ -125,15 +125,14 @@ pub(super) fn copy(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
         return;
     };
     let (mut target_db, mut replace) = (ctx.session.db, false);
-    loop {
-        match options.next_option(COPY_OPTIONS) {
-            Ok(None) => break,
-            Ok(Some((CopyOption::Replace, _))) => replace = true,
-            Ok(Some((CopyOption::Db, [index, _]))) => match db_arg(ctx, index) {
+    for option in options.options(COPY_OPTIONS) {
+        match ctx.read(option) {
+            None => return,
+            Some((CopyOption::Replace, _)) => replace = true,
+            Some((CopyOption::Db, [index, _])) => match db_arg(ctx, index) {
                 Ok(db) => target_db = db,
                 Err(e) => return ctx.reply.error(e),
             },
-            Err(e) => return ctx.reply.error(e.text()),
         }
     }
     if ctx.settings.cluster_enabled && target_db != 0 {
@@ -268,11 +267,9 @@ pub(super) fn scan(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let mut count = 10usize;
     let mut filter = ScanFilter::default();
     let mut unknown_type = false;
-    loop {
-        let (option, [value, _]) = match options.next_option(SCAN_OPTIONS) {
-            Ok(Some(option)) => option,
-            Ok(None) => break,
-            Err(e) => return ctx.reply.error(e.text()),
+    for option in options.options(SCAN_OPTIONS) {
+        let Some((option, [value, _])) = ctx.read(option) else {
+            return;
         };
         match option {
             ScanOption::Count => match ctx.int_arg(value) {
@@ -407,11 +404,9 @@ pub(super) fn memory_usage(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
         return;
     };
     let mut samples = DEFAULT_SAMPLES;
-    loop {
-        let n = match args.next_option(MEMORY_USAGE_OPTIONS) {
-            Ok(None) => break,
-            Ok(Some((Samples, [n, _]))) => n,
-            Err(e) => return ctx.reply.error(e.text()),
+    for option in args.options(MEMORY_USAGE_OPTIONS) {
+        let Some((Samples, [n, _])) = ctx.read(option) else {
+            return;
         };
         let Some(n) = ctx.int_arg(n) else {
             return;

@@ -200,14 +200,13 @@ pub(super) fn sintercard(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
     let keys: Vec<&[u8]> = keys.collect();
     let mut limit = 0usize;
     let mut options = args;
-    loop {
-        match options.next_option(SINTERCARD_OPTIONS) {
-            Ok(None) => break,
-            Ok(Some((Limit, [value, _]))) => match tessera_keyspace::number::parse_i64(value) {
-                Some(n) if n >= 0 => limit = n as usize,
-                _ => return ctx.reply.error(errors::LIMIT_NEGATIVE),
-            },
-            Err(e) => return ctx.reply.error(e.text()),
+    for option in options.options(SINTERCARD_OPTIONS) {
+        let Some((Limit, [value, _])) = ctx.read(option) else {
+            return;
+        };
+        match tessera_keyspace::number::parse_i64(value) {
+            Some(n) if n >= 0 => limit = n as usize,
+            _ => return ctx.reply.error(errors::LIMIT_NEGATIVE),
         }
     }
     let db = ctx.db();
@@ -361,14 +360,13 @@ pub(super) fn scan_options<'a>(
 ) -> Option<(usize, Option<&'a [u8]>)> {
     let mut count = 10usize;
     let mut pattern = None;
-    loop {
-        match options.next_option(SCAN_OPTIONS) {
-            Ok(None) => break,
-            Ok(Some((ScanOption::Match, [p, _]))) => {
+    for option in options.options(SCAN_OPTIONS) {
+        match ctx.read(option)? {
+            (ScanOption::Match, [p, _]) => {
                 // A lone `*` matches everything: Redis skips the filter for it.
                 pattern = (p != b"*").then_some(p);
             }
-            Ok(Some((ScanOption::Count, [n, _]))) => match ctx.int_arg(n) {
+            (ScanOption::Count, [n, _]) => match ctx.int_arg(n) {
                 Some(n) if n >= 1 => count = n as usize,
                 Some(_) => {
                     ctx.reply.error(errors::SYNTAX);
@@ -376,10 +374,6 @@ pub(super) fn scan_options<'a>(
                 }
                 None => return None,
             },
-            Err(e) => {
-                ctx.reply.error(e.text());
-                return None;
-            }
         }
     }
     Some((count, pattern))

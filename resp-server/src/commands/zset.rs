@@ -480,16 +480,15 @@ pub(super) fn zscan(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
     // Options are read once the key is known, as Redis reads them.
     let mut count = 10usize;
     let mut pattern: Option<&[u8]> = None;
-    loop {
-        match args.next_option(ZSCAN_OPTIONS) {
-            Ok(None) => break,
-            Ok(Some((ScanOption::Count, [n, _]))) => match parse_i64(n) {
+    for option in args.options(ZSCAN_OPTIONS) {
+        match ctx.read(option) {
+            None => return,
+            Some((ScanOption::Count, [n, _])) => match parse_i64(n) {
                 Some(n) if n >= 1 => count = n as usize,
                 Some(_) => return ctx.reply.error(errors::SYNTAX),
                 None => return ctx.reply.error(errors::NOT_INTEGER),
             },
-            Ok(Some((ScanOption::Match, [p, _]))) => pattern = Some(p),
-            Err(e) => return ctx.reply.error(e.text()),
+            Some((ScanOption::Match, [p, _])) => pattern = Some(p),
         }
     }
     let (next, items) = z.scan(cursor, count);
