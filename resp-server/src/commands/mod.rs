@@ -1,7 +1,8 @@
 //! Command handlers: parse arguments, call the keyspace or server, encode the reply.
 //!
 //! Each file holds one family of commands. Handlers never see RESP framing or sockets;
-//! they get the arguments and a [`Ctx`] and write into its reply buffer.
+//! they get a [`cursor::ArgCursor`] over the arguments and a [`Ctx`] and write into its
+//! reply buffer.
 
 pub(crate) mod blocking;
 mod client;
