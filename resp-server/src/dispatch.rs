@@ -96,9 +96,7 @@ pub fn execute(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if meta.is_write() {
         ctx.session.writes += 1;
     }
-    // A subcommand's handler reads from its first argument, past the subcommand.
-    let first = if meta.name.contains('|') { 2 } else { 1 };
-    (command.handler)(ctx, ArgCursor::new(args, first));
+    (command.handler)(ctx, ArgCursor::new(args, command.first_arg));
 }
 
 /// Marks an open MULTI block as failed: its EXEC will be refused, as in Redis.
