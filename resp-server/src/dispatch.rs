@@ -9,6 +9,7 @@ use tessera_keyspace::key_slot;
 use tessera_migration::{Asker, KeyPresence, OpenSlot, OpenSlotRoute, TRYAGAIN, route_open_slot};
 
 use crate::catalog::{Command, CommandFlags, CommandId, CommandTable, find_keys};
+use crate::commands::cursor::ArgCursor;
 use crate::commands::{Ctx, transaction};
 use crate::errors;
 use crate::node::Node;
@@ -95,7 +96,7 @@ pub fn execute(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if meta.is_write() {
         ctx.session.writes += 1;
     }
-    (command.handler)(ctx, args);
+    (command.handler)(ctx, ArgCursor::new(args, command.first_arg));
 }
 
 /// Marks an open MULTI block as failed: its EXEC will be refused, as in Redis.

@@ -13,6 +13,9 @@ pub struct Command {
     pub meta: &'static CommandMeta,
     /// What runs it (a container's handler runs only when it has no subcommand).
     pub handler: Handler,
+    /// Where the handler's cursor starts: past the name, or past the subcommand for a
+    /// subcommand (decided once here, not per call).
+    pub first_arg: usize,
 }
 
 /// Names (lowercase; `config|get` for a subcommand) hashed as bytes, so lookups need
@@ -38,6 +41,7 @@ impl CommandTable {
                 Command {
                     meta,
                     handler: handler(meta.id),
+                    first_arg: if meta.name.contains('|') { 2 } else { 1 },
                 }
             })
             .collect();
@@ -142,4 +146,28 @@ fn fold<'b>(buffer: &'b mut [u8; 48], parts: &[&[u8]]) -> Option<&'b [u8]> {
         len += part.len();
     }
     Some(&buffer[..len])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CommandTable;
+
+    #[test]
+    fn a_subcommand_handler_reads_past_its_subcommand() {
+        let table = CommandTable::get();
+        let first = |name: &str| {
+            table
+                .lookup_full(name.as_bytes())
+                .expect("implemented")
+                .first_arg
+        };
+        assert_eq!(first("get"), 1);
+        assert_eq!(first("config|get"), 2);
+        assert_eq!(first("cluster|countkeysinslot"), 2);
+        assert_eq!(
+            first("config"),
+            1,
+            "a container alone reads from its name on"
+        );
+    }
 }

@@ -16,13 +16,13 @@ use tessera_keyspace::sorted_sets::{self, Scored};
 use tessera_keyspace::{Db, EncodingLimits, KeyspaceError, SlotTable, Value, key_slot};
 use tessera_replication::ReplicationStream;
 
+use super::cursor::ArgCursor;
 use super::zset::{reply_score, reply_scored};
 use super::{Ctx, is};
 use crate::blocking::{Outcome, Registry, Verdict, Waiter};
 use crate::errors;
 use crate::node::Node;
 use crate::protocol::reply::Reply;
-use crate::protocol::request::Args;
 
 /// What a blocked client asked for, and how to answer it.
 #[derive(Debug)]
@@ -286,7 +286,7 @@ fn pop_or_block(
     keys: Vec<&[u8]>,
     op: Op,
     timeout: Option<u64>,
-    verbatim: Option<Args<'_>>,
+    verbatim: Option<ArgCursor<'_>>,
 ) {
     let db = ctx.db();
     let dest = match &op {
@@ -552,42 +552,58 @@ impl Wait {
 }
 
 /// BLPOP / BRPOP key [key ...] timeout.
-fn bpop(ctx: &mut Ctx<'_>, args: Args<'_>, end: End) {
-    let timeout = match timeout_arg(args.get(args.len() - 1)) {
-        Ok(t) => t,
-        Err(e) => return ctx.reply.error(e),
+fn bpop(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, end: End) {
+    let Some((keys, timeout)) = keys_then_timeout(ctx, args) else {
+        return;
     };
-    let keys: Vec<&[u8]> = (1..args.len() - 1).map(|i| args.get(i)).collect();
     pop_or_block(ctx, keys, Op::List { end, count: None }, timeout, None);
 }
 
+/// The keys and the timeout that ends BLPOP, BRPOP, BZPOPMIN and BZPOPMAX, or `None`
+/// after the error reply.
+fn keys_then_timeout<'a>(
+    ctx: &mut Ctx<'_>,
+    args: ArgCursor<'a>,
+) -> Option<(Vec<&'a [u8]>, Option<u64>)> {
+    let mut keys: Vec<&[u8]> = args.rest().collect();
+    let Some(timeout) = keys.pop() else {
+        ctx.reply.error(errors::SYNTAX);
+        return None;
+    };
+    match timeout_arg(timeout) {
+        Ok(t) => Some((keys, t)),
+        Err(e) => {
+            ctx.reply.error(e);
+            None
+        }
+    }
+}
+
 /// BLPOP.
-pub(super) fn blpop(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn blpop(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     bpop(c, a, End::Head)
 }
 
 /// BRPOP.
-pub(super) fn brpop(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn brpop(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     bpop(c, a, End::Tail)
 }
 
 /// BZPOPMIN / BZPOPMAX key [key ...] timeout.
-fn bzpop(ctx: &mut Ctx<'_>, args: Args<'_>, max: bool) {
-    let timeout = match timeout_arg(args.get(args.len() - 1)) {
-        Ok(t) => t,
-        Err(e) => return ctx.reply.error(e),
+fn bzpop(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, max: bool) {
+    let Some((keys, timeout)) = keys_then_timeout(ctx, args) else {
+        return;
     };
-    let keys: Vec<&[u8]> = (1..args.len() - 1).map(|i| args.get(i)).collect();
     pop_or_block(ctx, keys, Op::ZSet { max, count: None }, timeout, None);
 }
 
 /// BZPOPMIN.
-pub(super) fn bzpopmin(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn bzpopmin(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     bzpop(c, a, false)
 }
 
 /// BZPOPMAX.
-pub(super) fn bzpopmax(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn bzpopmax(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     bzpop(c, a, true)
 }
 
@@ -602,46 +618,64 @@ fn end_arg(arg: &[u8]) -> Option<End> {
     }
 }
 
-fn bmove(ctx: &mut Ctx<'_>, args: Args<'_>, from: End, to: End, timeout_at: usize) {
-    let timeout = match timeout_arg(args.get(timeout_at)) {
+/// BLMOVE / BRPOPLPUSH from `source` to `destination`, as `[source, destination,
+/// timeout]` name them.
+fn bmove(
+    ctx: &mut Ctx<'_>,
+    args: ArgCursor<'_>,
+    [source, destination, timeout]: [&[u8]; 3],
+    from: End,
+    to: End,
+    rpoplpush: bool,
+) {
+    let timeout = match timeout_arg(timeout) {
         Ok(t) => t,
         Err(e) => return ctx.reply.error(e),
     };
     let op = Op::Move {
         from,
         to,
-        dest: args.get(2).to_vec(),
-        rpoplpush: timeout_at == 3,
+        dest: destination.to_vec(),
+        rpoplpush,
         limits: ctx.settings.encoding,
     };
-    pop_or_block(ctx, vec![args.get(1)], op, timeout, Some(args));
+    pop_or_block(ctx, vec![source], op, timeout, Some(args));
 }
 
 /// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout.
-pub(super) fn blmove(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    match (end_arg(args.get(3)), end_arg(args.get(4))) {
-        (Some(from), Some(to)) => bmove(ctx, args, from, to, 5),
+pub(super) fn blmove(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let mut read = args;
+    let Some([source, destination, from, to, timeout]) = ctx.read(read.next_args()) else {
+        return;
+    };
+    match (end_arg(from), end_arg(to)) {
+        (Some(from), Some(to)) => bmove(ctx, args, [source, destination, timeout], from, to, false),
         _ => ctx.reply.error(errors::SYNTAX),
     }
 }
 
 /// BRPOPLPUSH source destination timeout.
-pub(super) fn brpoplpush(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    bmove(ctx, args, End::Tail, End::Head, 3)
+pub(super) fn brpoplpush(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let mut read = args;
+    if let Some(named) = ctx.read(read.next_args()) {
+        bmove(ctx, args, named, End::Tail, End::Head, true)
+    }
 }
 
 /// BLMPOP / BZMPOP timeout numkeys key [key ...] <where> [COUNT count]: numkeys,
 /// the direction and COUNT are checked before the timeout, as in Redis.
-fn bmpop(ctx: &mut Ctx<'_>, args: Args<'_>, zset: bool) {
-    let numkeys = match tessera_keyspace::number::parse_i64(args.get(2)) {
-        Some(n) if n >= 1 => n as u64,
+fn bmpop(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>, zset: bool) {
+    let Some(timeout) = ctx.read(args.next_arg()) else {
+        return;
+    };
+    let numkeys = match args.next_i64() {
+        Ok(n) if n >= 1 => usize::try_from(n).unwrap_or(usize::MAX),
         _ => return ctx.reply.error(errors::NUMKEYS_POSITIVE),
     };
-    let where_at = match usize::try_from(numkeys).ok().and_then(|n| n.checked_add(3)) {
-        Some(at) if at < args.len() => at,
-        _ => return ctx.reply.error(errors::SYNTAX),
+    let (Ok(keys), Ok(w)) = (args.next_many(numkeys), args.next_arg()) else {
+        return ctx.reply.error(errors::SYNTAX);
     };
-    let w = args.get(where_at);
+    let keys: Vec<&[u8]> = keys.collect();
     let side = if zset {
         match () {
             _ if is(w, "MIN") => Some(End::Head),
@@ -654,16 +688,15 @@ fn bmpop(ctx: &mut Ctx<'_>, args: Args<'_>, zset: bool) {
     let Some(side) = side else {
         return ctx.reply.error(errors::SYNTAX);
     };
-    let count = match super::mpop_count(args, where_at + 1) {
+    let count = match super::mpop_count(args) {
         Ok(count) => count,
         Err(e) => return ctx.reply.error(e),
     };
-    let timeout = match timeout_arg(args.get(1)) {
+    let timeout = match timeout_arg(timeout) {
         Ok(t) => t,
         Err(e) => return ctx.reply.error(e),
     };
     let count = Some(count.unwrap_or(1));
-    let keys: Vec<&[u8]> = (3..where_at).map(|i| args.get(i)).collect();
     let op = if zset {
         Op::ZSet {
             max: side == End::Tail,
@@ -676,12 +709,12 @@ fn bmpop(ctx: &mut Ctx<'_>, args: Args<'_>, zset: bool) {
 }
 
 /// BLMPOP.
-pub(super) fn blmpop(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn blmpop(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     bmpop(c, a, false)
 }
 
 /// BZMPOP.
-pub(super) fn bzmpop(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn bzmpop(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     bmpop(c, a, true)
 }
 

@@ -6,23 +6,24 @@ use super::cursor::{ArgCursor, Options};
 use super::{Ctx, help_reply, is};
 use crate::client::ClientInfo;
 use crate::errors;
-use crate::protocol::request::Args;
 use crate::session::ReplyMode;
 
 /// CLIENT ID.
-pub(super) fn id(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn id(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     c.reply.int(c.session.info.id as i64)
 }
 
 /// CLIENT SETNAME.
-pub(super) fn setname(c: &mut Ctx<'_>, a: Args<'_>) {
-    if set_name(c, a.get(2)) {
-        c.reply.ok();
+pub(super) fn setname(c: &mut Ctx<'_>, mut a: ArgCursor<'_>) {
+    if let Some(name) = c.read(a.next_arg()) {
+        if set_name(c, name) {
+            c.reply.ok();
+        }
     }
 }
 
 /// CLIENT GETNAME.
-pub(super) fn getname(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn getname(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     let name = c.session.info.name.lock().clone();
     match name {
         Some(n) => c.reply.bulk(&n),
@@ -31,13 +32,13 @@ pub(super) fn getname(c: &mut Ctx<'_>, _: Args<'_>) {
 }
 
 /// CLIENT INFO.
-pub(super) fn info(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn info(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     let line = c.session.info.describe() + "\n";
     c.reply.verbatim(line.as_bytes());
 }
 
 /// CLIENT HELP.
-pub(super) fn help(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn help(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     help_reply(
         c.reply,
         "CLIENT",
@@ -75,8 +76,10 @@ pub(super) fn set_name(ctx: &mut Ctx<'_>, name: &[u8]) -> bool {
     true
 }
 
-pub(super) fn setinfo(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let (attr, value) = (args.get(2), args.get(3));
+pub(super) fn setinfo(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some([attr, value]) = ctx.read(args.next_args()) else {
+        return;
+    };
     if value.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
         ctx.reply.error(&errors::special_characters(attr));
         return;
@@ -110,18 +113,18 @@ fn type_matches(ctx: &mut Ctx<'_>, name: &[u8]) -> Option<bool> {
     }
 }
 
-pub(super) fn list(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn list(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
     let mut clients = ctx.node.clients().all();
-    match args.len() {
-        2 => {}
-        4 if is(args.get(2), "TYPE") => match type_matches(ctx, args.get(3)) {
+    match (args.next_arg(), args.remaining()) {
+        (Err(_), _) => {}
+        (Ok(filter), 1) if is(filter, "TYPE") => match type_matches(ctx, args.peek()) {
             Some(true) => {}
             Some(false) => clients.clear(),
             None => return,
         },
-        n if n >= 4 && is(args.get(2), "ID") => {
+        (Ok(filter), n) if n >= 1 && is(filter, "ID") => {
             let mut ids = Vec::new();
-            for arg in args.iter_from(3) {
+            for arg in args.rest() {
                 match tessera_keyspace::number::parse_i64(arg) {
                     Some(id) if id > 0 => ids.push(id as u64),
                     _ => {
@@ -187,12 +190,12 @@ const KILL_OPTIONS: Options<KillOption> = &[
     ("SKIPME", 1, KillOption::SkipMe),
 ];
 
-pub(super) fn kill(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn kill(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let me = ctx.session.info.id;
     let clients = ctx.node.clients().all();
-    if args.len() == 3 {
+    if args.remaining() == 1 {
         // The old form: CLIENT KILL ip:port.
-        let addr = String::from_utf8_lossy(args.get(2));
+        let addr = String::from_utf8_lossy(args.peek());
         match clients.iter().find(|c| c.addr.to_string() == addr) {
             Some(c) => {
                 kill_one(ctx, c, me);
@@ -206,12 +209,10 @@ pub(super) fn kill(ctx: &mut Ctx<'_>, args: Args<'_>) {
         skip_me: true,
         ..KillFilter::default()
     };
-    let mut options = ArgCursor::new(args, 2);
-    loop {
-        let (option, [value, _]) = match options.next_option(KILL_OPTIONS) {
-            Ok(Some(option)) => option,
-            Ok(None) => break,
-            Err(e) => return ctx.reply.error(e.text()),
+    let mut options = args;
+    for option in options.options(KILL_OPTIONS) {
+        let Some((option, [value, _])) = ctx.read(option) else {
+            return;
         };
         let text = String::from_utf8_lossy(value).into_owned();
         match option {
@@ -256,8 +257,10 @@ fn kill_one(ctx: &mut Ctx<'_>, client: &Arc<ClientInfo>, me: u64) {
     }
 }
 
-pub(super) fn reply(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let mode = args.get(2);
+pub(super) fn reply(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some(mode) = ctx.read(args.next_arg()) else {
+        return;
+    };
     if is(mode, "ON") {
         ctx.session.reply_mode = ReplyMode::On;
         ctx.reply.ok();
@@ -275,19 +278,22 @@ pub(super) fn reply(ctx: &mut Ctx<'_>, args: Args<'_>) {
 /// CLIENT UNBLOCK id [TIMEOUT|ERROR]: ends a blocking pop of another connection, as if
 /// it timed out or with an UNBLOCKED error; 1 when it was blocked. Redis reads the
 /// reason before the id.
-pub(super) fn unblock(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    if args.len() > 4 {
+pub(super) fn unblock(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    if args.remaining() > 2 {
         return ctx
             .reply
-            .error(&errors::subcommand_or_arity(args.get(1), "CLIENT"));
+            .error(&errors::subcommand_or_arity(args.subcommand(), "CLIENT"));
     }
-    let error = match args.len() {
-        4 if is(args.get(3), "TIMEOUT") => false,
-        4 if is(args.get(3), "ERROR") => true,
-        4 => return ctx.reply.error(errors::UNBLOCK_REASON),
-        _ => false,
+    let Some(id) = ctx.read(args.next_arg()) else {
+        return;
     };
-    let Some(id) = ctx.int_arg(args.get(2)) else {
+    let error = match args.next_arg() {
+        Ok(reason) if is(reason, "TIMEOUT") => false,
+        Ok(reason) if is(reason, "ERROR") => true,
+        Ok(_) => return ctx.reply.error(errors::UNBLOCK_REASON),
+        Err(_) => false,
+    };
+    let Some(id) = ctx.int_arg(id) else {
         return;
     };
     let outcome = || match error {

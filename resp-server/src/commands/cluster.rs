@@ -10,17 +10,18 @@ use super::cursor::ArgCursor;
 use super::{Ctx, help_reply, is};
 use crate::errors;
 use crate::protocol::reply::Reply;
-use crate::protocol::request::Args;
 
 /// CLUSTER KEYSLOT.
-pub(super) fn keyslot(c: &mut Ctx<'_>, a: Args<'_>) {
-    if cluster_mode(c) {
-        c.reply.int(i64::from(key_slot(a.get(2))));
+pub(super) fn keyslot(c: &mut Ctx<'_>, mut a: ArgCursor<'_>) {
+    if cluster_mode(c)
+        && let Some(key) = c.read(a.next_arg())
+    {
+        c.reply.int(i64::from(key_slot(key)));
     }
 }
 
 /// CLUSTER HELP.
-pub(super) fn help(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn help(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     if !cluster_mode(c) {
         return;
     }
@@ -83,119 +84,128 @@ pub(super) fn help(c: &mut Ctx<'_>, _: Args<'_>) {
 }
 
 /// CLUSTER NODES.
-pub(super) fn nodes(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn nodes(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     engine(c, ClusterCommand::Nodes)
 }
 
 /// CLUSTER MYID.
-pub(super) fn myid(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn myid(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     engine(c, ClusterCommand::MyId)
 }
 
 /// CLUSTER INFO.
-pub(super) fn info(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn info(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     engine(c, ClusterCommand::Info)
 }
 
 /// CLUSTER SLOTS.
-pub(super) fn slots_command(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn slots_command(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     engine(c, ClusterCommand::Slots)
 }
 
 /// CLUSTER SHARDS.
-pub(super) fn shards(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn shards(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     engine(c, ClusterCommand::Shards)
 }
 
 /// CLUSTER LINKS.
-pub(super) fn links(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn links(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     engine(c, ClusterCommand::Links)
 }
 
 /// CLUSTER ADDSLOTS.
-pub(super) fn addslots(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn addslots(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     slots(c, a, false)
 }
 
 /// CLUSTER DELSLOTS.
-pub(super) fn delslots(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn delslots(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     slots(c, a, true)
 }
 
 /// CLUSTER ADDSLOTSRANGE.
-pub(super) fn addslotsrange(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn addslotsrange(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     slot_ranges(c, a, false)
 }
 
 /// CLUSTER DELSLOTSRANGE.
-pub(super) fn delslotsrange(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn delslotsrange(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     slot_ranges(c, a, true)
 }
 
 /// CLUSTER FLUSHSLOTS.
-pub(super) fn flushslots(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn flushslots(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     let db_empty = db_empty(c);
     engine(c, ClusterCommand::FlushSlots { db_empty })
 }
 
 /// CLUSTER FORGET.
-pub(super) fn forget(c: &mut Ctx<'_>, a: Args<'_>) {
-    engine(c, ClusterCommand::Forget(text(a.get(2))))
+pub(super) fn forget(c: &mut Ctx<'_>, mut a: ArgCursor<'_>) {
+    if let Some(id) = c.read(a.next_arg()) {
+        engine(c, ClusterCommand::Forget(text(id)))
+    }
 }
 
 /// CLUSTER SET-CONFIG-EPOCH.
-pub(super) fn set_config_epoch(c: &mut Ctx<'_>, a: Args<'_>) {
-    if let Some(epoch) = c.int_arg(a.get(2)) {
+pub(super) fn set_config_epoch(c: &mut Ctx<'_>, mut a: ArgCursor<'_>) {
+    if let Some(epoch) = c.read(a.next_i64()) {
         engine(c, ClusterCommand::SetConfigEpoch(epoch));
     }
 }
 
 /// CLUSTER BUMPEPOCH.
-pub(super) fn bumpepoch(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn bumpepoch(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     engine(c, ClusterCommand::BumpEpoch)
 }
 
 /// CLUSTER COUNT-FAILURE-REPORTS.
-pub(super) fn count_failure_reports(c: &mut Ctx<'_>, a: Args<'_>) {
-    engine(c, ClusterCommand::CountFailureReports(text(a.get(2))))
+pub(super) fn count_failure_reports(c: &mut Ctx<'_>, mut a: ArgCursor<'_>) {
+    if let Some(id) = c.read(a.next_arg()) {
+        engine(c, ClusterCommand::CountFailureReports(text(id)))
+    }
 }
 
 /// CLUSTER SAVECONFIG.
-pub(super) fn saveconfig(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn saveconfig(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     engine(c, ClusterCommand::SaveConfig)
 }
 
 /// CLUSTER REPLICATE.
-pub(super) fn replicate(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn replicate(c: &mut Ctx<'_>, mut a: ArgCursor<'_>) {
+    let Some(master) = c.read(a.next_arg()) else {
+        return;
+    };
     let db_empty = db_empty(c);
     engine(
         c,
         ClusterCommand::Replicate {
-            master: text(a.get(2)),
+            master: text(master),
             db_empty,
         },
     )
 }
 
 /// CLUSTER FAILOVER.
-pub(super) fn failover(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn failover(c: &mut Ctx<'_>, mut a: ArgCursor<'_>) {
     use tessera_cluster_bus::engine::FailoverKind;
-    let kind = match a.len() {
-        2 => FailoverKind::Default,
-        3 if is(a.get(2), "FORCE") => FailoverKind::Force,
-        3 if is(a.get(2), "TAKEOVER") => FailoverKind::Takeover,
+    let kind = match (a.next_arg(), a.is_done()) {
+        (Err(_), _) => FailoverKind::Default,
+        (Ok(option), true) if is(option, "FORCE") => FailoverKind::Force,
+        (Ok(option), true) if is(option, "TAKEOVER") => FailoverKind::Takeover,
         _ => return c.reply.error(errors::SYNTAX),
     };
     engine(c, ClusterCommand::Failover(kind))
 }
 
 /// CLUSTER REPLICAS, CLUSTER SLAVES.
-pub(super) fn replicas(c: &mut Ctx<'_>, a: Args<'_>) {
-    engine(c, ClusterCommand::Replicas(text(a.get(2))))
+pub(super) fn replicas(c: &mut Ctx<'_>, mut a: ArgCursor<'_>) {
+    if let Some(id) = c.read(a.next_arg()) {
+        engine(c, ClusterCommand::Replicas(text(id)))
+    }
 }
 
 /// READONLY.
-pub(super) fn readonly(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn readonly(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     if cluster_mode(c) {
         c.session.readonly = true;
         c.reply.ok();
@@ -203,7 +213,7 @@ pub(super) fn readonly(c: &mut Ctx<'_>, _: Args<'_>) {
 }
 
 /// READWRITE.
-pub(super) fn readwrite(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn readwrite(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     if cluster_mode(c) {
         c.session.readonly = false;
         c.reply.ok();
@@ -347,38 +357,40 @@ pub(super) fn write_answer(r: &mut Reply, answer: Result<Answer, CommandError>) 
     }
 }
 
-pub(super) fn meet(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    if args.len() > 5 {
+pub(super) fn meet(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    if args.remaining() > 3 {
         ctx.reply
-            .error(&errors::subcommand_or_arity(args.get(1), "CLUSTER"));
+            .error(&errors::subcommand_or_arity(args.subcommand(), "CLUSTER"));
         return;
     }
-    let Some(port) = parse_i64(args.get(3)) else {
-        ctx.reply.error(&errors::invalid_port("base", args.get(3)));
+    let Some([ip, base]) = ctx.read(args.next_args()) else {
         return;
     };
-    let cport = if args.len() == 5 {
-        match parse_i64(args.get(4)) {
+    let Some(port) = parse_i64(base) else {
+        ctx.reply.error(&errors::invalid_port("base", base));
+        return;
+    };
+    let cport = match args.next_arg() {
+        Ok(bus) => match parse_i64(bus) {
             Some(c) => c,
             None => {
-                ctx.reply.error(&errors::invalid_port("bus", args.get(4)));
+                ctx.reply.error(&errors::invalid_port("bus", bus));
                 return;
             }
-        }
-    } else {
-        port + 10000
+        },
+        Err(_) => port + 10000,
     };
     engine(
         ctx,
         ClusterCommand::Meet {
-            ip: text(args.get(2)),
+            ip: text(ip),
             port,
             cport,
         },
     );
 }
 
-pub(super) fn setslot(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn setslot(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
     use tessera_cluster_bus::engine::SetSlotAction;
     if !cluster_mode(ctx) {
         return;
@@ -386,15 +398,17 @@ pub(super) fn setslot(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if ctx.node.replication().is_replica() {
         return ctx.reply.error(errors::SETSLOT_ONLY_MASTERS);
     }
-    let Some(slot) = slot_arg(ctx, args.get(2)) else {
+    let Some([slot, action]) = ctx.read(args.next_args()) else {
         return;
     };
-    let action = args.get(3);
-    let action = match args.len() {
-        5 if is(action, "MIGRATING") => SetSlotAction::Migrating(text(args.get(4))),
-        5 if is(action, "IMPORTING") => SetSlotAction::Importing(text(args.get(4))),
-        5 if is(action, "NODE") => SetSlotAction::Node(text(args.get(4))),
-        4 if is(action, "STABLE") => SetSlotAction::Stable,
+    let Some(slot) = slot_arg(ctx, slot) else {
+        return;
+    };
+    let action = match (args.next_arg(), args.is_done()) {
+        (Ok(node), true) if is(action, "MIGRATING") => SetSlotAction::Migrating(text(node)),
+        (Ok(node), true) if is(action, "IMPORTING") => SetSlotAction::Importing(text(node)),
+        (Ok(node), true) if is(action, "NODE") => SetSlotAction::Node(text(node)),
+        (Err(_), _) if is(action, "STABLE") => SetSlotAction::Stable,
         _ => {
             return ctx.reply.error(errors::SETSLOT_ACTION);
         }
@@ -434,9 +448,9 @@ fn slot_arg(ctx: &mut Ctx<'_>, arg: &[u8]) -> Option<u16> {
     }
 }
 
-fn slots(ctx: &mut Ctx<'_>, args: Args<'_>, delete: bool) {
-    let mut ranges = Vec::with_capacity(args.len() - 2);
-    for arg in args.iter_from(2) {
+fn slots(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, delete: bool) {
+    let mut ranges = Vec::with_capacity(args.remaining());
+    for arg in args.rest() {
         let Some(slot) = slot_arg(ctx, arg) else {
             return;
         };
@@ -452,8 +466,8 @@ fn slots(ctx: &mut Ctx<'_>, args: Args<'_>, delete: bool) {
     );
 }
 
-fn slot_ranges(ctx: &mut Ctx<'_>, args: Args<'_>, delete: bool) {
-    let Some(pairs) = ArgCursor::new(args, 2).rest_in_pairs() else {
+fn slot_ranges(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, delete: bool) {
+    let Some(pairs) = args.rest_in_pairs() else {
         let name = if delete {
             "cluster|delslotsrange"
         } else {
@@ -486,11 +500,11 @@ fn slot_ranges(ctx: &mut Ctx<'_>, args: Args<'_>, delete: bool) {
     );
 }
 
-pub(super) fn reset(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let hard = match args.len() {
-        2 => false,
-        3 if is(args.get(2), "HARD") => true,
-        3 if is(args.get(2), "SOFT") => false,
+pub(super) fn reset(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let hard = match (args.next_arg(), args.is_done()) {
+        (Err(_), _) => false,
+        (Ok(mode), true) if is(mode, "HARD") => true,
+        (Ok(mode), true) if is(mode, "SOFT") => false,
         _ => {
             ctx.reply.error(errors::SYNTAX);
             return;
@@ -500,11 +514,11 @@ pub(super) fn reset(ctx: &mut Ctx<'_>, args: Args<'_>) {
     engine(ctx, ClusterCommand::Reset { hard, db_empty });
 }
 
-pub(super) fn countkeysinslot(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn countkeysinslot(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
     if !cluster_mode(ctx) {
         return;
     }
-    match ctx.int_arg(args.get(2)) {
+    match ctx.read(args.next_i64()) {
         Some(slot) if (0..SLOT_COUNT as i64).contains(&slot) => {
             let n = ctx.db().lock(slot as u16).len();
             ctx.reply.int(n as i64);
@@ -514,14 +528,14 @@ pub(super) fn countkeysinslot(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn getkeysinslot(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn getkeysinslot(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
     if !cluster_mode(ctx) {
         return;
     }
-    let Some(slot) = ctx.int_arg(args.get(2)) else {
+    let Some(slot) = ctx.read(args.next_i64()) else {
         return;
     };
-    let Some(count) = ctx.int_arg(args.get(3)) else {
+    let Some(count) = ctx.read(args.next_i64()) else {
         return;
     };
     if !(0..SLOT_COUNT as i64).contains(&slot) || count < 0 {

@@ -3,27 +3,30 @@
 use super::Ctx;
 use super::cursor::{ArgCursor, Options};
 use crate::errors;
-use crate::protocol::request::Args;
 use crate::session::ReplyMode;
 
 /// ECHO.
-pub(super) fn echo(c: &mut Ctx<'_>, a: Args<'_>) {
-    c.reply.bulk(a.get(1))
+pub(super) fn echo(c: &mut Ctx<'_>, mut a: ArgCursor<'_>) {
+    if let Some(message) = c.read(a.next_arg()) {
+        c.reply.bulk(message)
+    }
 }
 
-pub(super) fn ping(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    if args.len() <= 2 && !ctx.session.resp3 && ctx.session.subscribed() {
+pub(super) fn ping(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let message = args.next_arg().ok();
+    if !args.is_done() {
+        return ctx.reply.error(&errors::wrong_arity("ping"));
+    }
+    if !ctx.session.resp3 && ctx.session.subscribed() {
         // RESP2 subscribers read every reply as a push: PING answers in that shape.
         ctx.reply.array(2);
         ctx.reply.bulk(b"pong");
-        ctx.reply
-            .bulk(if args.len() == 2 { args.get(1) } else { b"" });
+        ctx.reply.bulk(message.unwrap_or_default());
         return;
     }
-    match args.len() {
-        1 => ctx.reply.simple("PONG"),
-        2 => ctx.reply.bulk(args.get(1)),
-        _ => ctx.reply.error(&errors::wrong_arity("ping")),
+    match message {
+        None => ctx.reply.simple("PONG"),
+        Some(message) => ctx.reply.bulk(message),
     }
 }
 
@@ -37,16 +40,17 @@ fn credentials_ok(ctx: &Ctx<'_>, user: &[u8], password: &[u8]) -> bool {
             .is_none_or(|p| crate::auth::same_secret(p, password))
 }
 
-pub(super) fn auth(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let (user, password) = match args.len() {
-        2 => {
+pub(super) fn auth(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let mut read = args;
+    let (user, password) = match (read.next_arg(), read.next_arg(), read.is_done()) {
+        (Ok(password), Err(_), _) => {
             if ctx.settings.requirepass.is_none() {
                 ctx.reply.error(errors::AUTH_WITHOUT_PASSWORD);
                 return;
             }
-            (&b"default"[..], args.get(1))
+            (&b"default"[..], password)
         }
-        3 => (args.get(1), args.get(2)),
+        (Ok(user), Ok(password), true) => (user, password),
         _ => {
             ctx.reply.error(errors::SYNTAX);
             return;
@@ -82,11 +86,11 @@ const HELLO_OPTIONS: Options<HelloOption> = &[
     ("SETNAME", 1, HelloOption::SetName),
 ];
 
-pub(super) fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn hello(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let mut version = None;
-    let mut next = 1;
-    if args.len() >= 2 {
-        match tessera_keyspace::number::parse_i64(args.get(1)) {
+    let mut options = args;
+    if let Ok(protover) = options.next_arg() {
+        match tessera_keyspace::number::parse_i64(protover) {
             Some(v @ (2 | 3)) => version = Some(v),
             Some(_) => {
                 ctx.reply.error(errors::NOPROTO);
@@ -97,11 +101,9 @@ pub(super) fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) {
                 return;
             }
         }
-        next = 2;
     }
     let mut credentials = None;
     let mut name = None;
-    let mut options = ArgCursor::new(args, next);
     loop {
         match options.next_option(HELLO_OPTIONS) {
             Ok(Some((HelloOption::Auth, [user, password]))) => credentials = Some((user, password)),
@@ -154,8 +156,8 @@ pub(super) fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) {
     r.array(0);
 }
 
-pub(super) fn select(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let Some(index) = ctx.int_arg(args.get(1)) else {
+pub(super) fn select(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some(index) = ctx.read(args.next_i64()) else {
         return;
     };
     if ctx.settings.cluster_enabled && index != 0 {
@@ -168,12 +170,12 @@ pub(super) fn select(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn quit(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn quit(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
     ctx.reply.ok();
     ctx.session.close = true;
 }
 
-pub(super) fn reset(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn reset(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
     let s = &mut *ctx.session;
     s.select(0);
     s.set_resp3(false);

@@ -6,16 +6,16 @@
 use std::time::Duration;
 use tessera_keyspace::{StrValue, Value, key_slot};
 
+use super::cursor::ArgCursor;
 use super::{Ctx, help_reply, is};
 use crate::config::DebugCommand;
-use crate::protocol::request::Args;
 use crate::snapshots::{self, SaveError};
 
 use crate::errors;
 use crate::errors::DEBUG_NOT_ALLOWED as NOT_ALLOWED;
 
 /// The DEBUG command: checks that it is allowed here, then runs the subcommand.
-pub(super) fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn debug(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
     let allowed = match ctx.settings.enable_debug_command {
         DebugCommand::Yes => true,
         DebugCommand::Local => ctx.session.local,
@@ -25,31 +25,34 @@ pub(super) fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) {
         ctx.reply.error(NOT_ALLOWED);
         return;
     }
-    let sub = args.get(1);
-    let n = args.len();
-    if is(sub, "SLEEP") && n == 3 {
-        sleep(ctx, args);
-    } else if is(sub, "SET-ACTIVE-EXPIRE") && n == 3 {
-        let on = args.get(2) != b"0";
+    let Some(sub) = ctx.read(args.next_arg()) else {
+        return;
+    };
+    // What follows the subcommand.
+    let n = args.remaining();
+    if is(sub, "SLEEP") && n == 1 {
+        sleep(ctx, args.peek());
+    } else if is(sub, "SET-ACTIVE-EXPIRE") && n == 1 {
+        let on = args.peek() != b"0";
         ctx.node.set_active_expire(on);
         ctx.reply.ok();
-    } else if is(sub, "DIGEST") && n == 2 {
+    } else if is(sub, "DIGEST") && n == 0 {
         dataset_digest(ctx);
-    } else if is(sub, "DIGEST-VALUE") && n >= 2 {
+    } else if is(sub, "DIGEST-VALUE") {
         value_digests(ctx, args);
-    } else if is(sub, "OBJECT") && n == 3 {
-        object(ctx, args.get(2));
+    } else if is(sub, "OBJECT") && n == 1 {
+        object(ctx, args.peek());
     } else if is(sub, "RELOAD") {
         reload(ctx, args);
-    } else if is(sub, "CHANGE-REPL-ID") && n == 2 {
+    } else if is(sub, "CHANGE-REPL-ID") && n == 0 {
         // A new history, and none kept: replicas must sync in full.
         ctx.node
             .replication()
             .change_replid(crate::node::random_hex_id());
         tracing::warn!("Changing replication IDs after receiving DEBUG change-repl-id");
         ctx.reply.ok();
-    } else if is(sub, "DROP-CLUSTER-PACKET-FILTER") && n == 3 {
-        let Some(message_type) = ctx.int_arg(args.get(2)) else {
+    } else if is(sub, "DROP-CLUSTER-PACKET-FILTER") && n == 1 {
+        let Some(message_type) = ctx.read(args.next_i64()) else {
             return;
         };
         // Redis keeps the value without cluster mode too; it matters only with a bus.
@@ -57,9 +60,12 @@ pub(super) fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) {
             bus.set_drop_filter(message_type);
         }
         ctx.reply.ok();
-    } else if is(sub, "CLUSTERLINK") && n == 5 && is(args.get(2), "KILL") {
-        kill_cluster_links(ctx, args.get(3), args.get(4));
-    } else if is(sub, "POPULATE") && (3..=5).contains(&n) {
+    } else if is(sub, "CLUSTERLINK") && n == 3 && is(args.peek(), "KILL") {
+        let Some([_, kind, node]) = ctx.read(args.next_args()) else {
+            return;
+        };
+        kill_cluster_links(ctx, kind, node);
+    } else if is(sub, "POPULATE") && (1..=3).contains(&n) {
         populate(ctx, args);
     } else if is(sub, "HELP") {
         debug_help(ctx);
@@ -153,9 +159,9 @@ fn kill_cluster_links(ctx: &mut Ctx<'_>, direction: &[u8], id: &[u8]) {
     });
 }
 
-fn sleep(ctx: &mut Ctx<'_>, args: Args<'_>) {
+fn sleep(ctx: &mut Ctx<'_>, seconds: &[u8]) {
     // Like strtod: unparsable text sleeps for zero seconds.
-    let secs: f64 = std::str::from_utf8(args.get(2))
+    let secs: f64 = std::str::from_utf8(seconds)
         .ok()
         .and_then(|s| s.parse().ok())
         .filter(|s: &f64| s.is_finite() && *s >= 0.0)
@@ -256,9 +262,10 @@ fn continue_digest(digest: &mut [u8; 20], value: &Value, volatile: bool) {
 /// DEBUG DIGEST-VALUE: Redis's per-key digest, so redis-cli can tell whether two nodes
 /// hold the same value (it asks when a MIGRATE meets an existing key); all zeros for a
 /// missing key. Logically expired keys still count, as in Redis.
-fn value_digests(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    ctx.reply.array(args.len() - 2);
-    for key in args.iter_from(2) {
+fn value_digests(ctx: &mut Ctx<'_>, keys: ArgCursor<'_>) {
+    let keys = keys.rest();
+    ctx.reply.array(keys.len());
+    for key in keys {
         let mut table = ctx.db().lock(key_slot(key));
         let volatile = table.deadline(key).is_some();
         let digest = table
@@ -323,9 +330,9 @@ fn object(ctx: &mut Ctx<'_>, key: &[u8]) {
 /// the data (unless NOFLUSH) and loads the snapshot back. Where Redis would stop the
 /// server on a key loaded twice (NOFLUSH without MERGE), the snapshot's value wins, as
 /// with MERGE.
-fn reload(ctx: &mut Ctx<'_>, args: Args<'_>) {
+fn reload(ctx: &mut Ctx<'_>, options: ArgCursor<'_>) {
     let (mut flush, mut save) = (true, true);
-    for option in args.iter_from(2) {
+    for option in options.rest() {
         if is(option, "MERGE") {
         } else if is(option, "NOFLUSH") {
             flush = false;
@@ -369,13 +376,15 @@ fn reload(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-fn populate(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let Some(count) = ctx.int_arg(args.get(2)) else {
+fn populate(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some(count) = ctx.read(args.next_i64()) else {
         return;
     };
-    let prefix = if args.len() > 3 { args.get(3) } else { b"key" };
-    let size = if args.len() > 4 {
-        match ctx.int_arg(args.get(4)) {
+    let prefix = args.next_arg().unwrap_or(b"key");
+    let size = if args.is_done() {
+        None
+    } else {
+        match ctx.read(args.next_i64()) {
             Some(n) if n >= 0 => Some(n as usize),
             Some(_) => {
                 ctx.reply.error("ERR size must be positive");
@@ -383,8 +392,6 @@ fn populate(ctx: &mut Ctx<'_>, args: Args<'_>) {
             }
             None => return,
         }
-    } else {
-        None
     };
     let db = ctx.db();
     for i in 0..count.max(0) {

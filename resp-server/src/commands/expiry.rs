@@ -7,45 +7,44 @@ use super::Ctx;
 use super::cursor::{ArgCursor, Options};
 use crate::errors;
 use crate::notify::GENERIC;
-use crate::protocol::request::Args;
 
 /// EXPIRE.
-pub(super) fn expire_command(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn expire_command(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     expire(c, a, 1000, false, "expire")
 }
 
 /// PEXPIRE.
-pub(super) fn pexpire(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn pexpire(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     expire(c, a, 1, false, "pexpire")
 }
 
 /// EXPIREAT.
-pub(super) fn expireat(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn expireat(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     expire(c, a, 1000, true, "expireat")
 }
 
 /// PEXPIREAT.
-pub(super) fn pexpireat(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn pexpireat(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     expire(c, a, 1, true, "pexpireat")
 }
 
 /// TTL.
-pub(super) fn ttl_command(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn ttl_command(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     ttl(c, a, |at, now| (at.saturating_sub(now).max(0) + 500) / 1000)
 }
 
 /// PTTL.
-pub(super) fn pttl(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn pttl(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     ttl(c, a, |at, now| at.saturating_sub(now).max(0))
 }
 
 /// EXPIRETIME.
-pub(super) fn expiretime(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn expiretime(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     ttl(c, a, |at, _| at / 1000)
 }
 
 /// PEXPIRETIME.
-pub(super) fn pexpiretime(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn pexpiretime(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     ttl(c, a, |at, _| at)
 }
 
@@ -66,10 +65,9 @@ const CONDITIONS: Options<Condition> = &[
     ("LT", 0, Condition::Lt),
 ];
 
-/// Parses NX / XX / GT / LT, with Redis's error texts.
-fn condition(ctx: &mut Ctx<'_>, args: Args<'_>) -> Option<ExpireCondition> {
+/// Parses NX / XX / GT / LT from `options` on, with Redis's error texts.
+fn condition(ctx: &mut Ctx<'_>, mut options: ArgCursor<'_>) -> Option<ExpireCondition> {
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
-    let mut options = ArgCursor::new(args, 3);
     loop {
         match options.next_option(CONDITIONS) {
             Ok(Some((Condition::Nx, _))) => nx = true,
@@ -99,11 +97,15 @@ fn condition(ctx: &mut Ctx<'_>, args: Args<'_>) -> Option<ExpireCondition> {
     })
 }
 
-fn expire(ctx: &mut Ctx<'_>, args: Args<'_>, unit_ms: i64, absolute: bool, name: &str) {
+fn expire(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>, unit_ms: i64, absolute: bool, name: &str) {
+    let Some([key, amount]) = ctx.read(args.next_args()) else {
+        return;
+    };
+    // Redis judges the conditions before the number.
     let Some(cond) = condition(ctx, args) else {
         return;
     };
-    let Some(n) = ctx.int_arg(args.get(2)) else {
+    let Some(n) = ctx.int_arg(amount) else {
         return;
     };
     let base = if absolute { 0 } else { ctx.now_ms };
@@ -111,7 +113,6 @@ fn expire(ctx: &mut Ctx<'_>, args: Args<'_>, unit_ms: i64, absolute: bool, name:
         ctx.reply.error(&errors::invalid_expire(name));
         return;
     };
-    let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     let done = generic::expire(&mut t, key, at, cond, ctx.now_ms);
@@ -131,8 +132,10 @@ fn expire(ctx: &mut Ctx<'_>, args: Args<'_>, unit_ms: i64, absolute: bool, name:
     ctx.reply.int(i64::from(done));
 }
 
-fn ttl(ctx: &mut Ctx<'_>, args: Args<'_>, show: fn(i64, i64) -> i64) {
-    let key = args.get(1);
+fn ttl(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>, show: fn(i64, i64) -> i64) {
+    let Some(key) = ctx.read(args.next_arg()) else {
+        return;
+    };
     let db = ctx.db();
     let state = generic::time_to_live(&mut db.lock(key_slot(key)), key, ctx.now_ms);
     ctx.reply.int(match state {
@@ -142,8 +145,10 @@ fn ttl(ctx: &mut Ctx<'_>, args: Args<'_>, show: fn(i64, i64) -> i64) {
     });
 }
 
-pub(super) fn persist(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let key = args.get(1);
+pub(super) fn persist(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some(key) = ctx.read(args.next_arg()) else {
+        return;
+    };
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     let done = generic::persist(&mut t, key, ctx.now_ms);

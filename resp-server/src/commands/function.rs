@@ -6,44 +6,44 @@
 use crate::errors;
 use tessera_keyspace::rdb;
 
+use super::cursor::ArgCursor;
 use super::{Ctx, help_reply, is};
-use crate::protocol::request::Args;
 
 /// FUNCTION DUMP.
-pub(super) fn dump(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn dump(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     c.reply.bulk(&empty_dump())
 }
 
 /// FUNCTION LIST.
-pub(super) fn list(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn list(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     c.reply.array(0)
 }
 
 /// FUNCTION FLUSH.
-pub(super) fn flush(c: &mut Ctx<'_>, a: Args<'_>) {
-    if a.len() == 3 && !is(a.get(2), "ASYNC") && !is(a.get(2), "SYNC") {
+pub(super) fn flush(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
+    if a.remaining() == 1 && !is(a.peek(), "ASYNC") && !is(a.peek(), "SYNC") {
         return c.reply.error(errors::FUNCTION_FLUSH_MODE);
     }
     c.reply.ok()
 }
 
 /// FUNCTION DELETE.
-pub(super) fn delete(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn delete(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     c.reply.error(errors::NO_SUCH_LIBRARY)
 }
 
 /// FUNCTION KILL.
-pub(super) fn kill(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn kill(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     c.reply.error(errors::NOTBUSY)
 }
 
 /// FUNCTION LOAD.
-pub(super) fn load(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn load(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     c.reply.error(errors::NO_LUA_ENGINE)
 }
 
 /// FUNCTION STATS.
-pub(super) fn stats(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn stats(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     c.reply.map(2);
     c.reply.bulk(b"running_script");
     c.reply.null();
@@ -58,7 +58,7 @@ pub(super) fn stats(c: &mut Ctx<'_>, _: Args<'_>) {
 }
 
 /// FUNCTION HELP.
-pub(super) fn help(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn help(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     help_reply(
         c.reply,
         "FUNCTION",
@@ -80,20 +80,23 @@ fn empty_dump() -> Vec<u8> {
     rdb::seal_payload(Vec::new())
 }
 
-pub(super) fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    if args.len() > 4 {
+pub(super) fn restore(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    if args.remaining() > 2 {
         return ctx
             .reply
             .error(&errors::subcommand_or_arity(b"restore", "FUNCTION"));
     }
-    if args.len() == 4
+    let Some(payload) = ctx.read(args.next_arg()) else {
+        return;
+    };
+    if !args.is_done()
         && !["FLUSH", "APPEND", "REPLACE"]
             .iter()
-            .any(|p| is(args.get(3), p))
+            .any(|p| is(args.peek(), p))
     {
         return ctx.reply.error(errors::RESTORE_POLICY);
     }
-    match rdb::open_payload(args.get(2)) {
+    match rdb::open_payload(payload) {
         Err(e) => ctx.reply.error(&errors::err(e)),
         Ok(libraries) if !libraries.is_empty() => ctx.reply.error(errors::NO_LUA_ENGINE),
         Ok(_) => ctx.reply.ok(),

@@ -6,31 +6,27 @@
 
 use tessera_keyspace::hashes::{self, is_infinite_text};
 use tessera_keyspace::long_double;
-use tessera_keyspace::number::parse_i64;
 use tessera_keyspace::{Value, key_slot};
 
 use super::Ctx;
+use super::cursor::ArgCursor;
 use super::keys::parse_cursor;
 use super::sets::{reply_scan, scan_options};
 use crate::errors;
 use crate::notify::HASH;
-use crate::protocol::request::Args;
 
 fn random() -> u64 {
     rand::random::<u64>()
 }
 
 /// HSET and HMSET: field/value pairs after the key, or Redis's arity error.
-fn set_pairs(ctx: &mut Ctx<'_>, args: Args<'_>, name: &str) -> Option<usize> {
-    if args.len() % 2 == 1 {
+fn set_pairs(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, name: &str) -> Option<usize> {
+    let mut fields = args;
+    let (Ok(key), Some(pairs)) = (fields.next_arg(), fields.rest_in_pairs()) else {
         ctx.reply.error(&errors::wrong_arity(name));
         return None;
-    }
-    let key = args.get(1);
-    let pairs: Vec<(&[u8], &[u8])> = (2..args.len())
-        .step_by(2)
-        .map(|i| (args.get(i), args.get(i + 1)))
-        .collect();
+    };
+    let pairs: Vec<(&[u8], &[u8])> = pairs.collect();
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     match hashes::hset(&mut t, key, &pairs, &ctx.settings.encoding, ctx.now_ms) {
@@ -46,24 +42,26 @@ fn set_pairs(ctx: &mut Ctx<'_>, args: Args<'_>, name: &str) -> Option<usize> {
     }
 }
 
-pub(super) fn hset(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn hset(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if let Some(created) = set_pairs(ctx, args, "hset") {
         ctx.reply.int(created as i64);
     }
 }
 
-pub(super) fn hmset(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn hmset(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if set_pairs(ctx, args, "hmset").is_some() {
         ctx.reply.ok();
     }
 }
 
-pub(super) fn hsetnx(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let key = args.get(1);
+pub(super) fn hsetnx(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some([key, field, value]) = ctx.read(args.next_args()) else {
+        return;
+    };
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     let limits = ctx.settings.encoding;
-    match hashes::hsetnx(&mut t, key, args.get(2), args.get(3), &limits, ctx.now_ms) {
+    match hashes::hsetnx(&mut t, key, field, value, &limits, ctx.now_ms) {
         Ok(set) => {
             if set {
                 ctx.propagate_verbatim(&mut t, args);
@@ -83,18 +81,22 @@ fn reply_value(ctx: &mut Ctx<'_>, value: Option<&[u8]>) {
     }
 }
 
-pub(super) fn hget(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let key = args.get(1);
+pub(super) fn hget(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some([key, field]) = ctx.read(args.next_args()) else {
+        return;
+    };
     let db = ctx.db();
-    match hashes::hget(&mut db.lock(key_slot(key)), key, args.get(2), ctx.now_ms) {
+    match hashes::hget(&mut db.lock(key_slot(key)), key, field, ctx.now_ms) {
         Ok(v) => reply_value(ctx, v.as_deref()),
         Err(e) => ctx.reply.error(errors::keyspace(e)),
     }
 }
 
-pub(super) fn hmget(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let key = args.get(1);
-    let fields: Vec<&[u8]> = args.iter_from(2).collect();
+pub(super) fn hmget(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some(key) = ctx.read(args.next_arg()) else {
+        return;
+    };
+    let fields: Vec<&[u8]> = args.rest().collect();
     let db = ctx.db();
     match hashes::hmget(&mut db.lock(key_slot(key)), key, &fields, ctx.now_ms) {
         Ok(values) => {
@@ -107,16 +109,21 @@ pub(super) fn hmget(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn hdel(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let key = args.get(1);
-    let fields: Vec<&[u8]> = args.iter_from(2).collect();
+pub(super) fn hdel(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let mut fields = args;
+    let Some(key) = ctx.read(fields.next_arg()) else {
+        return;
+    };
+    let fields: Vec<&[u8]> = fields.rest().collect();
     super::count_write(ctx, args, key, HASH, |t, now| {
         hashes::hdel(t, key, &fields, now)
     });
 }
 
-pub(super) fn hlen(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let key = args.get(1);
+pub(super) fn hlen(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some(key) = ctx.read(args.next_arg()) else {
+        return;
+    };
     let db = ctx.db();
     match hashes::hlen(&mut db.lock(key_slot(key)), key, ctx.now_ms) {
         Ok(n) => ctx.reply.int(n as i64),
@@ -124,33 +131,40 @@ pub(super) fn hlen(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn hstrlen(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let key = args.get(1);
+pub(super) fn hstrlen(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some([key, field]) = ctx.read(args.next_args()) else {
+        return;
+    };
     let db = ctx.db();
-    match hashes::hstrlen(&mut db.lock(key_slot(key)), key, args.get(2), ctx.now_ms) {
+    match hashes::hstrlen(&mut db.lock(key_slot(key)), key, field, ctx.now_ms) {
         Ok(n) => ctx.reply.int(n as i64),
         Err(e) => ctx.reply.error(errors::keyspace(e)),
     }
 }
 
-pub(super) fn hexists(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let key = args.get(1);
+pub(super) fn hexists(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some([key, field]) = ctx.read(args.next_args()) else {
+        return;
+    };
     let db = ctx.db();
-    match hashes::hexists(&mut db.lock(key_slot(key)), key, args.get(2), ctx.now_ms) {
+    match hashes::hexists(&mut db.lock(key_slot(key)), key, field, ctx.now_ms) {
         Ok(found) => ctx.reply.int(i64::from(found)),
         Err(e) => ctx.reply.error(errors::keyspace(e)),
     }
 }
 
-pub(super) fn hincrby(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let Some(delta) = ctx.int_arg(args.get(3)) else {
+pub(super) fn hincrby(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let mut read = args;
+    let Some([key, field]) = ctx.read(read.next_args()) else {
         return;
     };
-    let key = args.get(1);
+    let Some(delta) = ctx.read(read.next_i64()) else {
+        return;
+    };
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     let limits = ctx.settings.encoding;
-    match hashes::hincrby(&mut t, key, args.get(2), delta, &limits, ctx.now_ms) {
+    match hashes::hincrby(&mut t, key, field, delta, &limits, ctx.now_ms) {
         Ok(n) => {
             ctx.propagate_verbatim(&mut t, args);
             ctx.notify(HASH, "hincrby", key);
@@ -160,15 +174,16 @@ pub(super) fn hincrby(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn hincrbyfloat(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let increment = args.get(3);
+pub(super) fn hincrbyfloat(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some([key, field, increment]) = ctx.read(args.next_args()) else {
+        return;
+    };
     if !long_double::is_valid(increment) {
         return ctx.reply.error(errors::NOT_FLOAT);
     }
     if is_infinite_text(increment) {
         return ctx.reply.error(errors::NAN_OR_INFINITY);
     }
-    let (key, field) = (args.get(1), args.get(2));
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     let limits = ctx.settings.encoding;
@@ -190,8 +205,10 @@ enum Part {
     Both,
 }
 
-fn get_all(ctx: &mut Ctx<'_>, args: Args<'_>, part: Part) {
-    let key = args.get(1);
+fn get_all(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>, part: Part) {
+    let Some(key) = ctx.read(args.next_arg()) else {
+        return;
+    };
     let db = ctx.db();
     let pairs = match hashes::hgetall(&mut db.lock(key_slot(key)), key, ctx.now_ms) {
         Ok(pairs) => pairs,
@@ -213,36 +230,38 @@ fn get_all(ctx: &mut Ctx<'_>, args: Args<'_>, part: Part) {
     }
 }
 
-pub(super) fn hkeys(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn hkeys(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     get_all(ctx, args, Part::Fields)
 }
 
-pub(super) fn hvals(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn hvals(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     get_all(ctx, args, Part::Values)
 }
 
-pub(super) fn hgetall(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn hgetall(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     get_all(ctx, args, Part::Both)
 }
 
-pub(super) fn hrandfield(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let key = args.get(1);
+pub(super) fn hrandfield(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some(key) = ctx.read(args.next_arg()) else {
+        return;
+    };
     let db = ctx.db();
     let mut rng = random;
-    if args.len() == 2 {
+    if args.is_done() {
         return match hashes::hrandfield(&mut db.lock(key_slot(key)), key, ctx.now_ms, &mut rng) {
             Ok(v) => reply_value(ctx, v.as_deref()),
             Err(e) => ctx.reply.error(errors::keyspace(e)),
         };
     }
-    let count = match parse_i64(args.get(2)) {
-        None => return ctx.reply.error(errors::NOT_INTEGER),
-        Some(i64::MIN) => return ctx.reply.error(&errors::out_of_range(-i64::MAX, i64::MAX)),
-        Some(n) => n,
+    let count = match args.next_i64() {
+        Err(e) => return ctx.reply.error(e.text()),
+        Ok(i64::MIN) => return ctx.reply.error(&errors::out_of_range(-i64::MAX, i64::MAX)),
+        Ok(n) => n,
     };
-    let with_values = match args.len() {
-        3 => false,
-        4 if args.get(3).eq_ignore_ascii_case(b"WITHVALUES") => true,
+    let with_values = match (args.next_arg(), args.is_done()) {
+        (Err(_), _) => false,
+        (Ok(option), true) if option.eq_ignore_ascii_case(b"WITHVALUES") => true,
         _ => return ctx.reply.error(errors::SYNTAX),
     };
     if with_values && !(-i64::MAX / 2..=i64::MAX / 2).contains(&count) {
@@ -274,11 +293,13 @@ pub(super) fn hrandfield(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn hscan(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let Some(cursor) = parse_cursor(args.get(2)) else {
+pub(super) fn hscan(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some([key, cursor]) = ctx.read(args.next_args()) else {
+        return;
+    };
+    let Some(cursor) = parse_cursor(cursor) else {
         return ctx.reply.error(errors::INVALID_CURSOR);
     };
-    let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     match t.read(key, ctx.now_ms) {

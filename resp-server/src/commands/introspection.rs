@@ -1,5 +1,6 @@
 //! COMMAND: what clients learn about the command table.
 
+use super::cursor::ArgCursor;
 use super::{Ctx, help_reply, is};
 use crate::catalog::{
     AclCategories, ArgDoc, BeginSearch, Command, CommandFlags, CommandMeta, CommandTable, DocField,
@@ -7,15 +8,14 @@ use crate::catalog::{
 };
 use crate::errors;
 use crate::protocol::reply::Reply;
-use crate::protocol::request::Args;
 
 /// COMMAND COUNT.
-pub(super) fn count(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn count(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     c.reply.int(CommandTable::get().len() as i64)
 }
 
 /// COMMAND HELP.
-pub(super) fn help(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn help(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     help_reply(
         c.reply,
         "COMMAND",
@@ -143,7 +143,7 @@ fn sorted_commands() -> Vec<&'static Command> {
     CommandTable::get().top_level().collect()
 }
 
-pub(super) fn all(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn all(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
     let commands = sorted_commands();
     ctx.reply.array(commands.len());
     for c in commands {
@@ -151,12 +151,13 @@ pub(super) fn all(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     }
 }
 
-pub(super) fn info(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    if args.len() == 2 {
+pub(super) fn info(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    if args.is_done() {
         return all(ctx, args);
     }
-    ctx.reply.array(args.len() - 2);
-    for name in args.iter_from(2) {
+    let names = args.rest();
+    ctx.reply.array(names.len());
+    for name in names {
         match CommandTable::get().lookup_full(name) {
             Some(c) => write_info(ctx.reply, c),
             None => ctx.reply.null_array(),
@@ -219,11 +220,11 @@ fn write_docs(r: &mut Reply, command: &Command) {
     }
 }
 
-pub(super) fn docs(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let commands: Vec<&Command> = if args.len() == 2 {
+pub(super) fn docs(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let commands: Vec<&Command> = if args.is_done() {
         sorted_commands()
     } else {
-        args.iter_from(2)
+        args.rest()
             .filter_map(|n| CommandTable::get().lookup_full(n))
             .collect()
     };
@@ -235,16 +236,17 @@ pub(super) fn docs(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// COMMAND GETKEYS: the keys of a call, found as routing finds them.
-pub(super) fn getkeys(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn getkeys(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let table = CommandTable::get();
-    let call_len = args.len() - 2;
-    let command = table.lookup(args.get(2)).and_then(|c| {
-        if c.meta.is_container() && call_len >= 2 {
-            table.subcommand(c, args.get(3))
-        } else {
-            Some(c)
-        }
-    });
+    let call: Vec<&[u8]> = args.rest().collect();
+    let call_len = call.len();
+    let command = call
+        .first()
+        .and_then(|name| table.lookup(name))
+        .and_then(|c| match call.get(1) {
+            Some(sub) if c.meta.is_container() => table.subcommand(c, sub),
+            _ => Some(c),
+        });
     let Some(command) = command else {
         return ctx.reply.error(errors::GETKEYS_UNKNOWN);
     };
@@ -255,7 +257,7 @@ pub(super) fn getkeys(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if !meta.arity_ok(call_len) {
         return ctx.reply.error(errors::GETKEYS_ARITY);
     }
-    let keys = find_keys(meta, call_len, |i| args.get(2 + i));
+    let keys = find_keys(meta, call_len, |i| call.get(i).copied().unwrap_or_default());
     if keys.is_empty() {
         if meta.has(CommandFlags::NO_MANDATORY_KEYS) {
             return ctx.reply.array(0);
@@ -265,20 +267,23 @@ pub(super) fn getkeys(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let positions: Vec<usize> = keys.positions().collect();
     ctx.reply.array(positions.len());
     for p in positions {
-        ctx.reply.bulk(args.get(2 + p));
+        ctx.reply.bulk(call.get(p).copied().unwrap_or_default());
     }
 }
 
-pub(super) fn list(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn list(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
     let mut names: Vec<&'static str> = Vec::new();
     for c in sorted_commands() {
         names.push(c.meta.name);
         names.extend(c.subcommands().map(|s| s.meta.name));
     }
-    match args.len() {
-        2 => {}
-        5 if is(args.get(2), "FILTERBY") => {
-            let (kind, value) = (args.get(3), args.get(4));
+    let filter = args.next_arg();
+    match (filter, args.remaining()) {
+        (Err(_), _) => {}
+        (Ok(filter), 2) if is(filter, "FILTERBY") => {
+            let Some([kind, value]) = ctx.read(args.next_args()) else {
+                return;
+            };
             if is(kind, "PATTERN") {
                 names.retain(|n| tessera_keyspace::glob::glob_match(value, n.as_bytes(), true));
             } else if is(kind, "ACLCAT") {

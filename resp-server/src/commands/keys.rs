@@ -8,25 +8,24 @@ use super::cursor::{ArgCursor, Options};
 use super::{Ctx, help_reply};
 use crate::errors;
 use crate::notify::GENERIC;
-use crate::protocol::request::Args;
 
 /// RENAME.
-pub(super) fn rename_command(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn rename_command(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     rename(c, a, false)
 }
 
 /// RENAMENX.
-pub(super) fn renamenx(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn renamenx(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     rename(c, a, true)
 }
 
-pub(super) fn del(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn del(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     // UNLINK always frees big values in the background; DEL when configured to.
-    let lazy = args.get(0).eq_ignore_ascii_case(b"unlink") || ctx.settings.lazyfree_lazy_user_del;
+    let lazy = args.name().eq_ignore_ascii_case(b"unlink") || ctx.settings.lazyfree_lazy_user_del;
     let db = ctx.db();
-    let mut locks = db.lock_keys(args.iter_from(1));
+    let mut locks = db.lock_keys(args.rest());
     let deleted: Vec<&[u8]> = args
-        .iter_from(1)
+        .rest()
         .filter(|k| generic::delete_lazily(locks.for_key(k), k, lazy, ctx.now_ms))
         .collect();
     if !deleted.is_empty() {
@@ -39,38 +38,43 @@ pub(super) fn del(ctx: &mut Ctx<'_>, args: Args<'_>) {
     ctx.reply.int(deleted as i64);
 }
 
-pub(super) fn exists(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn exists(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     count_found(ctx, args, generic::exists)
 }
 
-pub(super) fn touch(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn touch(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     count_found(ctx, args, generic::touch)
 }
 
 /// Replies with how many of the keys `look` finds.
 fn count_found(
     ctx: &mut Ctx<'_>,
-    args: Args<'_>,
+    args: ArgCursor<'_>,
     look: fn(&mut tessera_keyspace::SlotTable, &[u8], i64) -> bool,
 ) {
     let db = ctx.db();
-    let mut locks = db.lock_keys(args.iter_from(1));
+    let mut locks = db.lock_keys(args.rest());
     let found = args
-        .iter_from(1)
+        .rest()
         .filter(|k| look(locks.for_key(k), k, ctx.now_ms))
         .count();
     ctx.reply.int(found as i64);
 }
 
-pub(super) fn type_(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let key = args.get(1);
+pub(super) fn type_(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some(key) = ctx.read(args.next_arg()) else {
+        return;
+    };
     let db = ctx.db();
     let found = generic::value_type(&mut db.lock(key_slot(key)), key, ctx.now_ms);
     ctx.reply.simple(found.map_or("none", ValueType::name));
 }
 
-fn rename(ctx: &mut Ctx<'_>, args: Args<'_>, only_if_absent: bool) {
-    let (source, destination) = (args.get(1), args.get(2));
+fn rename(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, only_if_absent: bool) {
+    let mut read = args;
+    let Some([source, destination]) = ctx.read(read.next_args()) else {
+        return;
+    };
     let db = ctx.db();
     let mut locks = db.lock_keys([source, destination]);
     match generic::rename(&mut locks, source, destination, only_if_absent, ctx.now_ms) {
@@ -115,19 +119,20 @@ fn db_arg(ctx: &Ctx<'_>, arg: &[u8]) -> Result<usize, &'static str> {
 }
 
 /// COPY source destination [DB index] [REPLACE]: the value and its deadline.
-pub(super) fn copy(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let (source, destination) = (args.get(1), args.get(2));
-    let mut options = ArgCursor::new(args, 3);
+pub(super) fn copy(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let mut options = args;
+    let Some([source, destination]) = ctx.read(options.next_args()) else {
+        return;
+    };
     let (mut target_db, mut replace) = (ctx.session.db, false);
-    loop {
-        match options.next_option(COPY_OPTIONS) {
-            Ok(None) => break,
-            Ok(Some((CopyOption::Replace, _))) => replace = true,
-            Ok(Some((CopyOption::Db, [index, _]))) => match db_arg(ctx, index) {
+    for option in options.options(COPY_OPTIONS) {
+        match ctx.read(option) {
+            None => return,
+            Some((CopyOption::Replace, _)) => replace = true,
+            Some((CopyOption::Db, [index, _])) => match db_arg(ctx, index) {
                 Ok(db) => target_db = db,
                 Err(e) => return ctx.reply.error(e),
             },
-            Err(e) => return ctx.reply.error(e.text()),
         }
     }
     if ctx.settings.cluster_enabled && target_db != 0 {
@@ -171,12 +176,15 @@ pub(super) fn copy(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// MOVE key db: to another database, with its deadline, unless the key is there.
-pub(super) fn move_(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn move_(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if ctx.settings.cluster_enabled {
         return ctx.reply.error(errors::MOVE_IN_CLUSTER);
     }
-    let key = args.get(1);
-    let target_db = match db_arg(ctx, args.get(2)) {
+    let mut read = args;
+    let Some([key, index]) = ctx.read(read.next_args()) else {
+        return;
+    };
+    let target_db = match db_arg(ctx, index) {
         Ok(db) => db,
         Err(e) => return ctx.reply.error(e),
     };
@@ -216,8 +224,11 @@ fn lock_across<'d>(
     }
 }
 
-pub(super) fn keys(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let found = ctx.db().keys(args.get(1), ctx.now_ms);
+pub(super) fn keys(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some(pattern) = ctx.read(args.next_arg()) else {
+        return;
+    };
+    let found = ctx.db().keys(pattern, ctx.now_ms);
     ctx.reply.bulk_array(found.iter().map(Vec::as_slice));
 }
 
@@ -244,20 +255,21 @@ const SCAN_OPTIONS: Options<ScanOption> = &[
     ("TYPE", 1, ScanOption::Type),
 ];
 
-pub(super) fn scan(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let Some(cursor) = parse_cursor(args.get(1)) else {
+pub(super) fn scan(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let mut options = args;
+    let Some(cursor) = ctx.read(options.next_arg()) else {
+        return;
+    };
+    let Some(cursor) = parse_cursor(cursor) else {
         ctx.reply.error(errors::INVALID_CURSOR);
         return;
     };
     let mut count = 10usize;
     let mut filter = ScanFilter::default();
     let mut unknown_type = false;
-    let mut options = ArgCursor::new(args, 2);
-    loop {
-        let (option, [value, _]) = match options.next_option(SCAN_OPTIONS) {
-            Ok(Some(option)) => option,
-            Ok(None) => break,
-            Err(e) => return ctx.reply.error(e.text()),
+    for option in options.options(SCAN_OPTIONS) {
+        let Some((option, [value, _])) = ctx.read(option) else {
+            return;
         };
         match option {
             ScanOption::Count => match ctx.int_arg(value) {
@@ -282,7 +294,7 @@ pub(super) fn scan(ctx: &mut Ctx<'_>, args: Args<'_>) {
     ctx.reply.bulk_array(found.iter().map(Vec::as_slice));
 }
 
-pub(super) fn randomkey(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn randomkey(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
     let mut random = || rand::random::<u64>();
     match ctx.db().random_key(ctx.now_ms, &mut random) {
         Some(key) => ctx.reply.bulk(&key),
@@ -290,8 +302,10 @@ pub(super) fn randomkey(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     }
 }
 
-pub(super) fn object_encoding(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let key = args.get(2);
+pub(super) fn object_encoding(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some(key) = ctx.read(args.next_arg()) else {
+        return;
+    };
     let db = ctx.db();
     match generic::encoding(&mut db.lock(key_slot(key)), key, ctx.now_ms) {
         Some(e) => ctx.reply.bulk(e.name().as_bytes()),
@@ -299,7 +313,7 @@ pub(super) fn object_encoding(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn object_help(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn object_help(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
     help_reply(
         ctx.reply,
         "OBJECT",
@@ -322,8 +336,11 @@ pub(super) fn object_help(ctx: &mut Ctx<'_>, _args: Args<'_>) {
 
 /// OBJECT FREQ: the key's LFU counter, decayed to now; refused unless an LFU policy
 /// keeps the counters.
-pub(super) fn object_freq(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let Some((clock, stamp)) = access_stamp(ctx, args.get(2)) else {
+pub(super) fn object_freq(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some(key) = ctx.read(args.next_arg()) else {
+        return;
+    };
+    let Some((clock, stamp)) = access_stamp(ctx, key) else {
         return ctx.reply.null();
     };
     if !ctx.settings.memory.policy.is_lfu() {
@@ -334,8 +351,11 @@ pub(super) fn object_freq(ctx: &mut Ctx<'_>, args: Args<'_>) {
 
 /// OBJECT IDLETIME: seconds since the key was last accessed; refused while an LFU
 /// policy uses the clock as a counter.
-pub(super) fn object_idletime(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let Some((clock, stamp)) = access_stamp(ctx, args.get(2)) else {
+pub(super) fn object_idletime(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some(key) = ctx.read(args.next_arg()) else {
+        return;
+    };
+    let Some((clock, stamp)) = access_stamp(ctx, key) else {
         return ctx.reply.null();
     };
     if ctx.settings.memory.policy.is_lfu() {
@@ -355,8 +375,10 @@ fn access_stamp(
 }
 
 /// OBJECT REFCOUNT: INT_MAX for the small integers Redis shares, 1 otherwise.
-pub(super) fn object_refcount(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let key = args.get(2);
+pub(super) fn object_refcount(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some(key) = ctx.read(args.next_arg()) else {
+        return;
+    };
     let db = ctx.db();
     let shared = match db.lock(key_slot(key)).get(key, ctx.now_ms) {
         None => return ctx.reply.null(),
@@ -369,23 +391,30 @@ pub(super) fn object_refcount(ctx: &mut Ctx<'_>, args: Args<'_>) {
 /// Elements MEMORY USAGE samples per collection by default, as Redis.
 const DEFAULT_SAMPLES: usize = 5;
 
+/// MEMORY USAGE's one option.
+#[derive(Clone, Copy)]
+struct Samples;
+
+/// What MEMORY USAGE accepts after the key.
+const MEMORY_USAGE_OPTIONS: Options<Samples> = &[("SAMPLES", 1, Samples)];
+
 /// MEMORY USAGE key [SAMPLES count].
-pub(super) fn memory_usage(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let key = args.get(2);
+pub(super) fn memory_usage(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some(key) = ctx.read(args.next_arg()) else {
+        return;
+    };
     let mut samples = DEFAULT_SAMPLES;
-    let mut j = 3;
-    while j < args.len() {
-        if !args.get(j).eq_ignore_ascii_case(b"samples") || j + 1 >= args.len() {
-            return ctx.reply.error(errors::SYNTAX);
-        }
-        let Some(n) = ctx.int_arg(args.get(j + 1)) else {
+    for option in args.options(MEMORY_USAGE_OPTIONS) {
+        let Some((Samples, [n, _])) = ctx.read(option) else {
+            return;
+        };
+        let Some(n) = ctx.int_arg(n) else {
             return;
         };
         if n < 0 {
             return ctx.reply.error(errors::SYNTAX);
         }
         samples = usize::try_from(n).unwrap_or(usize::MAX);
-        j += 2;
     }
     let db = ctx.db();
     let usage = generic::memory_usage(&mut db.lock(key_slot(key)), key, samples, ctx.now_ms);
@@ -395,7 +424,7 @@ pub(super) fn memory_usage(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn memory_help(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn memory_help(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
     help_reply(
         ctx.reply,
         "MEMORY",

@@ -14,7 +14,6 @@ use super::cursor::{ArgCursor, ArgError};
 use super::{Ctx, is};
 use crate::errors;
 use crate::protocol::reply::Reply;
-use crate::protocol::request::Args;
 
 /// Replies with one element.
 fn bulk_entry(reply: &mut Reply, entry: LpEntry<'_>) {
@@ -43,15 +42,18 @@ fn end_arg(arg: &[u8]) -> Option<End> {
     }
 }
 
-fn push(ctx: &mut Ctx<'_>, args: Args<'_>, end: End, create: bool) {
-    let key = args.get(1);
+fn push(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, end: End, create: bool) {
+    let mut elements = args;
+    let Some(key) = ctx.read(elements.next_arg()) else {
+        return;
+    };
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     let limits = ctx.settings.encoding;
     match lists::push(
         &mut t,
         key,
-        args.iter_from(2),
+        elements.rest(),
         end,
         create,
         &limits,
@@ -69,22 +71,22 @@ fn push(ctx: &mut Ctx<'_>, args: Args<'_>, end: End, create: bool) {
 }
 
 /// LPUSH.
-pub(super) fn lpush(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn lpush(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     push(c, a, End::Head, true)
 }
 
 /// RPUSH.
-pub(super) fn rpush(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn rpush(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     push(c, a, End::Tail, true)
 }
 
 /// LPUSHX.
-pub(super) fn lpushx(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn lpushx(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     push(c, a, End::Head, false)
 }
 
 /// RPUSHX.
-pub(super) fn rpushx(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn rpushx(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     push(c, a, End::Tail, false)
 }
 
@@ -97,20 +99,23 @@ fn emptied(ctx: &Ctx<'_>, t: &tessera_keyspace::SlotTable, key: &[u8]) {
     }
 }
 
-fn pop(ctx: &mut Ctx<'_>, args: Args<'_>, end: End) {
-    if args.len() > 3 {
-        let name = String::from_utf8_lossy(args.get(0)).to_ascii_lowercase();
+fn pop(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, end: End) {
+    let mut read = args;
+    if read.remaining() > 2 {
+        let name = String::from_utf8_lossy(args.name()).to_ascii_lowercase();
         return ctx.reply.error(&errors::wrong_arity(&name));
     }
-    let count = if args.len() == 3 {
-        match parse_i64(args.get(2)).and_then(|n| usize::try_from(n).ok()) {
+    let Some(key) = ctx.read(read.next_arg()) else {
+        return;
+    };
+    let count = if read.is_done() {
+        None
+    } else {
+        match read.next_i64().ok().and_then(|n| usize::try_from(n).ok()) {
             Some(n) => Some(n),
             None => return ctx.reply.error(errors::OUT_OF_RANGE_POSITIVE),
         }
-    } else {
-        None
     };
-    let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     match lists::pop(&mut t, key, end, count.unwrap_or(1), ctx.now_ms) {
@@ -132,18 +137,20 @@ fn pop(ctx: &mut Ctx<'_>, args: Args<'_>, end: End) {
 }
 
 /// LPOP.
-pub(super) fn lpop(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn lpop(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     pop(c, a, End::Head)
 }
 
 /// RPOP.
-pub(super) fn rpop(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn rpop(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     pop(c, a, End::Tail)
 }
 
 /// LLEN.
-pub(super) fn llen(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let key = args.get(1);
+pub(super) fn llen(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some(key) = ctx.read(args.next_arg()) else {
+        return;
+    };
     let db = ctx.db();
     let found = lists::len(&mut db.lock(key_slot(key)), key, ctx.now_ms);
     match found {
@@ -153,8 +160,10 @@ pub(super) fn llen(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// LINDEX: Redis looks the key up before it reads the index.
-pub(super) fn lindex(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let key = args.get(1);
+pub(super) fn lindex(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some([key, index]) = ctx.read(args.next_args()) else {
+        return;
+    };
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     let list = match lists::read(&mut t, key, ctx.now_ms) {
@@ -162,7 +171,7 @@ pub(super) fn lindex(ctx: &mut Ctx<'_>, args: Args<'_>) {
         Ok(None) => return ctx.reply.null(),
         Ok(Some(list)) => list,
     };
-    let Some(index) = parse_i64(args.get(2)) else {
+    let Some(index) = parse_i64(index) else {
         return ctx.reply.error(errors::NOT_INTEGER);
     };
     let reply = &mut *ctx.reply;
@@ -174,11 +183,10 @@ pub(super) fn lindex(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// LRANGE: the indexes are read before the key.
-pub(super) fn lrange(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let (Some(start), Some(stop)) = (parse_i64(args.get(2)), parse_i64(args.get(3))) else {
-        return ctx.reply.error(errors::NOT_INTEGER);
+pub(super) fn lrange(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some((key, start, stop)) = ctx.read(key_and_range(&mut args)) else {
+        return;
     };
-    let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     let list = match lists::read(&mut t, key, ctx.now_ms) {
@@ -196,9 +204,17 @@ pub(super) fn lrange(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
+/// A key, then the two indexes of a range (LRANGE, LTRIM).
+fn key_and_range<'a>(args: &mut ArgCursor<'a>) -> Result<(&'a [u8], i64, i64), ArgError> {
+    Ok((args.next_arg()?, args.next_i64()?, args.next_i64()?))
+}
+
 /// LSET.
-pub(super) fn lset(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let key = args.get(1);
+pub(super) fn lset(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let mut read = args;
+    let Some([key, index, element]) = ctx.read(read.next_args()) else {
+        return;
+    };
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     // Redis checks the key and its type before the index.
@@ -211,10 +227,10 @@ pub(super) fn lset(ctx: &mut Ctx<'_>, args: Args<'_>) {
         }
         Ok(Some(_)) => {}
     }
-    let Some(index) = parse_i64(args.get(2)) else {
+    let Some(index) = parse_i64(index) else {
         return ctx.reply.error(errors::NOT_INTEGER);
     };
-    match lists::set(&mut t, key, index, args.get(3), ctx.now_ms) {
+    match lists::set(&mut t, key, index, element, ctx.now_ms) {
         Ok(true) => {
             ctx.propagate_verbatim(&mut t, args);
             drop(t);
@@ -226,16 +242,19 @@ pub(super) fn lset(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// LINSERT key BEFORE|AFTER pivot element.
-pub(super) fn linsert(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let after = match args.get(2) {
+pub(super) fn linsert(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let mut read = args;
+    let Some([key, place, pivot, element]) = ctx.read(read.next_args()) else {
+        return;
+    };
+    let after = match place {
         w if is(w, "AFTER") => true,
         w if is(w, "BEFORE") => false,
         _ => return ctx.reply.error(errors::SYNTAX),
     };
-    let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
-    match lists::insert(&mut t, key, after, args.get(3), args.get(4), ctx.now_ms) {
+    match lists::insert(&mut t, key, after, pivot, element, ctx.now_ms) {
         Ok(n) => {
             if n > 0 {
                 ctx.propagate_verbatim(&mut t, args);
@@ -248,23 +267,25 @@ pub(super) fn linsert(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// LREM key count element.
-pub(super) fn lrem(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let Some(count) = parse_i64(args.get(2)) else {
+pub(super) fn lrem(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let mut read = args;
+    let Some([key, count, element]) = ctx.read(read.next_args()) else {
+        return;
+    };
+    let Some(count) = parse_i64(count) else {
         return ctx.reply.error(errors::NOT_INTEGER);
     };
-    let key = args.get(1);
-    let element = args.get(3);
     super::count_write(ctx, args, key, crate::notify::LIST, |t, now| {
         lists::rem(t, key, count, element, now)
     });
 }
 
 /// LTRIM key start stop.
-pub(super) fn ltrim(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let (Some(start), Some(stop)) = (parse_i64(args.get(2)), parse_i64(args.get(3))) else {
-        return ctx.reply.error(errors::NOT_INTEGER);
+pub(super) fn ltrim(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let mut read = args;
+    let Some((key, start, stop)) = ctx.read(key_and_range(&mut read)) else {
+        return;
     };
-    let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     match lists::trim(&mut t, key, start, stop, ctx.now_ms) {
@@ -280,14 +301,14 @@ pub(super) fn ltrim(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-/// LPOS's options, or the error reply Redis gives for the first bad one.
-fn lpos_options(args: Args<'_>) -> Result<PosOptions, &'static str> {
+/// LPOS's options from `cursor` on, or the error reply Redis gives for the first bad
+/// one.
+fn lpos_options(mut cursor: ArgCursor<'_>) -> Result<PosOptions, &'static str> {
     let mut options = PosOptions {
         rank: 1,
         count: None,
         max_len: 0,
     };
-    let mut cursor = ArgCursor::new(args, 3);
     while !cursor.is_done() {
         let opt = cursor.next_arg().map_err(ArgError::text)?;
         if cursor.is_done() {
@@ -312,18 +333,20 @@ fn lpos_options(args: Args<'_>) -> Result<PosOptions, &'static str> {
 }
 
 /// LPOS key element [RANK rank] [COUNT num] [MAXLEN len].
-pub(super) fn lpos(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn lpos(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some([key, element]) = ctx.read(args.next_args()) else {
+        return;
+    };
     let options = match lpos_options(args) {
         Ok(o) => o,
         Err(e) => return ctx.reply.error(e),
     };
-    let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     let found = match lists::read(&mut t, key, ctx.now_ms) {
         Err(e) => return ctx.reply.error(errors::keyspace(e)),
         Ok(None) => Vec::new(),
-        Ok(Some(list)) => lists::positions(list, args.get(2), options),
+        Ok(Some(list)) => lists::positions(list, element, options),
     };
     drop(t);
     if options.count.is_some() {
@@ -337,8 +360,11 @@ pub(super) fn lpos(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-fn move_element(ctx: &mut Ctx<'_>, args: Args<'_>, from: End, to: End) {
-    let (source, destination) = (args.get(1), args.get(2));
+fn move_element(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, from: End, to: End) {
+    let mut read = args;
+    let Some([source, destination]) = ctx.read(read.next_args()) else {
+        return;
+    };
     let db = ctx.db();
     let mut locks = db.lock_keys([source, destination]);
     let limits = ctx.settings.encoding;
@@ -364,37 +390,40 @@ fn move_element(ctx: &mut Ctx<'_>, args: Args<'_>, from: End, to: End) {
 }
 
 /// LMOVE source destination LEFT|RIGHT LEFT|RIGHT.
-pub(super) fn lmove(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    match (end_arg(args.get(3)), end_arg(args.get(4))) {
+pub(super) fn lmove(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let mut read = args;
+    let Some([_, _, from, to]) = ctx.read(read.next_args()) else {
+        return;
+    };
+    match (end_arg(from), end_arg(to)) {
         (Some(from), Some(to)) => move_element(ctx, args, from, to),
         _ => ctx.reply.error(errors::SYNTAX),
     }
 }
 
 /// RPOPLPUSH source destination.
-pub(super) fn rpoplpush(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn rpoplpush(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     move_element(ctx, args, End::Tail, End::Head)
 }
 
 /// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count].
-pub(super) fn lmpop(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let numkeys = match parse_i64(args.get(1)) {
-        Some(n) if n >= 1 => n as u64,
+pub(super) fn lmpop(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let numkeys = match args.next_i64() {
+        Ok(n) if n >= 1 => usize::try_from(n).unwrap_or(usize::MAX),
         _ => return ctx.reply.error(errors::NUMKEYS_POSITIVE),
     };
     // The keys, then the direction; numkeys larger than what follows is a syntax error.
-    let where_at = match usize::try_from(numkeys).ok().and_then(|n| n.checked_add(2)) {
-        Some(at) if at < args.len() => at,
-        _ => return ctx.reply.error(errors::SYNTAX),
-    };
-    let Some(end) = end_arg(args.get(where_at)) else {
+    let Ok(keys) = args.next_many(numkeys) else {
         return ctx.reply.error(errors::SYNTAX);
     };
-    let count = match super::mpop_count(args, where_at + 1) {
+    let keys: Vec<&[u8]> = keys.collect();
+    let Some(end) = args.next_arg().ok().and_then(end_arg) else {
+        return ctx.reply.error(errors::SYNTAX);
+    };
+    let count = match super::mpop_count(args) {
         Ok(count) => count,
         Err(e) => return ctx.reply.error(e),
     };
-    let keys: Vec<&[u8]> = (2..where_at).map(|i| args.get(i)).collect();
     let db = ctx.db();
     let mut locks = db.lock_keys(keys.iter().copied());
     let popped = lists::mpop(

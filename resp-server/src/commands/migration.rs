@@ -15,21 +15,23 @@ use tessera_keyspace::rdb;
 use tessera_migration::{MigrateRequest, RestoreOptions, TargetBatch, restore_deadline};
 
 use super::Ctx;
+use super::cursor::ArgCursor;
 use crate::node::Node;
-use crate::protocol::request::Args;
 
 const BUSYKEY: &str = "BUSYKEY Target key name already exists.";
 
 /// ASKING.
-pub(super) fn asking(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn asking(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     if super::cluster::cluster_mode(c) {
         c.session.asking = true;
         c.reply.ok();
     }
 }
 
-pub(super) fn dump(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let key = args.get(1);
+pub(super) fn dump(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some(key) = ctx.read(args.next_arg()) else {
+        return;
+    };
     let mut table = ctx.db().lock(key_slot(key));
     match table.read(key, ctx.now_ms) {
         Some(value) => ctx.reply.bulk(&rdb::dump(value)),
@@ -37,22 +39,26 @@ pub(super) fn dump(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let all: Vec<&[u8]> = args.iter_from(0).collect();
+pub(super) fn restore(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    // The options' rules live with the migration code, which reads the whole command.
+    let all: Vec<&[u8]> = args.verbatim().collect();
     let options = match RestoreOptions::parse(&all) {
         Ok(options) => options,
         Err(e) => return ctx.reply.error(&e.to_string()),
     };
-    let (key, now) = (args.get(1), ctx.now_ms);
+    let Some([key, ttl, payload]) = ctx.read(args.next_args()) else {
+        return;
+    };
+    let now = ctx.now_ms;
     let mut table = ctx.db().lock(key_slot(key));
     if !options.replace && table.contains(key, now) {
         return ctx.reply.error(BUSYKEY);
     }
-    let deadline = match restore_deadline(args.get(2), options.absttl, now) {
+    let deadline = match restore_deadline(ttl, options.absttl, now) {
         Ok(deadline) => deadline,
         Err(e) => return ctx.reply.error(&e),
     };
-    let value = match rdb::restore(args.get(3), ctx.settings.read_limits()) {
+    let value = match rdb::restore(payload, ctx.settings.read_limits()) {
         Ok(value) => value,
         Err(e) => return ctx.reply.error(&errors::err(e)),
     };
@@ -93,7 +99,7 @@ pub(super) fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) {
             b"RESTORE",
             key,
             at.as_bytes(),
-            args.get(3),
+            payload,
             b"ABSTTL",
             b"REPLACE",
         ];
@@ -109,8 +115,9 @@ pub(super) fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) {
     ctx.reply.ok();
 }
 
-pub(super) fn migrate(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let all: Vec<&[u8]> = args.iter_from(0).collect();
+pub(super) fn migrate(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    // MIGRATE's grammar lives with the migration code, which reads the whole command.
+    let all: Vec<&[u8]> = args.verbatim().collect();
     let request = match MigrateRequest::parse(&all) {
         Ok(request) => request,
         Err(e) => return ctx.reply.error(&e.to_string()),
@@ -118,7 +125,7 @@ pub(super) fn migrate(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let keys: Vec<Vec<u8>> = request
         .key_positions
         .clone()
-        .map(|p| args.get(p).to_vec())
+        .filter_map(|p| all.get(p).map(|key| key.to_vec()))
         .collect();
     let node = Arc::clone(ctx.node);
     let db = ctx.session.db;

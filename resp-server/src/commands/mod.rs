@@ -1,7 +1,8 @@
 //! Command handlers: parse arguments, call the keyspace or server, encode the reply.
 //!
 //! Each file holds one family of commands. Handlers never see RESP framing or sockets;
-//! they get the arguments and a [`Ctx`] and write into its reply buffer.
+//! they get a [`cursor::ArgCursor`] over the arguments and a [`Ctx`] and write into its
+//! reply buffer.
 
 pub(crate) mod blocking;
 mod client;
@@ -39,8 +40,8 @@ use crate::config::Settings;
 pub(crate) use crate::errors;
 use crate::node::Node;
 use crate::protocol::reply::Reply;
-use crate::protocol::request::Args;
 use crate::session::Session;
+use cursor::{ArgCursor, ArgError};
 
 /// Everything a handler may use.
 pub struct Ctx<'a> {
@@ -134,17 +135,17 @@ impl<'a> Ctx<'a> {
     }
 
     /// [`Ctx::propagate`] of the command exactly as the client sent it.
-    pub fn propagate_verbatim(&mut self, guard: &mut SlotGuard<'_>, args: Args<'_>) {
+    pub fn propagate_verbatim(&mut self, guard: &mut SlotGuard<'_>, args: ArgCursor<'_>) {
         if self.records_changes() || self.node.watches().any() || self.expired_events() {
-            let all: Vec<&[u8]> = args.iter_from(0).collect();
+            let all: Vec<&[u8]> = args.verbatim().collect();
             self.propagate(guard, &all);
         }
     }
 
     /// [`Ctx::propagate_locked`] of the command exactly as the client sent it.
-    pub fn propagate_locked_verbatim(&mut self, locks: &mut SlotLocks<'_>, args: Args<'_>) {
+    pub fn propagate_locked_verbatim(&mut self, locks: &mut SlotLocks<'_>, args: ArgCursor<'_>) {
         if self.records_changes() || self.node.watches().any() || self.expired_events() {
-            let all: Vec<&[u8]> = args.iter_from(0).collect();
+            let all: Vec<&[u8]> = args.verbatim().collect();
             self.propagate_locked(locks, &all);
         }
     }
@@ -188,10 +189,24 @@ impl<'a> Ctx<'a> {
         }
         parsed
     }
+
+    /// What a cursor read, or `None` after replying with Redis's error for why it
+    /// could not be read: `let Some([key, field]) = ctx.read(a.next_args()) else { return };`
+    pub fn read<T>(&mut self, read: Result<T, ArgError>) -> Option<T> {
+        match read {
+            Ok(value) => Some(value),
+            Err(e) => {
+                self.reply.error(e.text());
+                None
+            }
+        }
+    }
 }
 
-/// A command implementation.
-pub type Handler = fn(&mut Ctx<'_>, Args<'_>);
+/// A command implementation: it reads its arguments through the cursor, which
+/// starts after the name (after the subcommand for a subcommand), and has no way to
+/// index past them.
+pub type Handler = fn(&mut Ctx<'_>, ArgCursor<'_>);
 
 /// The handler table: what runs each command. Exhaustive on purpose: a new row in
 /// the catalog's `tessera.txt` does not compile until it is decided here.
@@ -473,8 +488,8 @@ pub fn handler(id: CommandId) -> Handler {
 
 /// A container named without a subcommand (unreachable past the arity check, and
 /// answered as Redis would if it were reached).
-fn subcommand_required(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let name = String::from_utf8_lossy(args.get(0)).to_ascii_lowercase();
+fn subcommand_required(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let name = String::from_utf8_lossy(args.name()).to_ascii_lowercase();
     ctx.reply.error(&errors::wrong_arity(&name));
 }
 
@@ -491,12 +506,9 @@ fn help_reply(reply: &mut Reply, command: &str, lines: &[&str]) {
     reply.simple("    Prints this help.");
 }
 
-/// True when `arg` equals `word`, ignoring ASCII case.
-#[inline]
-/// The `[COUNT n]` that ends LMPOP, ZMPOP and their blocking forms, read from
-/// argument `from` on: `None` when absent; Redis's errors for anything else.
-fn mpop_count(args: Args<'_>, from: usize) -> Result<Option<usize>, &'static str> {
-    let mut cursor = cursor::ArgCursor::new(args, from);
+/// The `[COUNT n]` that ends LMPOP, ZMPOP and their blocking forms, read from the
+/// cursor on: `None` when absent; Redis's errors for anything else.
+fn mpop_count(mut cursor: ArgCursor<'_>) -> Result<Option<usize>, &'static str> {
     let mut count = None;
     while !cursor.is_done() {
         let option = cursor.next_arg().unwrap_or_default();
@@ -517,7 +529,7 @@ fn mpop_count(args: Args<'_>, from: usize) -> Result<Option<usize>, &'static str
 /// when it left the key empty, hence gone.
 fn count_write(
     ctx: &mut Ctx<'_>,
-    args: Args<'_>,
+    args: ArgCursor<'_>,
     key: &[u8],
     class: crate::notify::Class,
     write: impl FnOnce(&mut tessera_keyspace::SlotTable, i64) -> tessera_keyspace::Result<usize>,
@@ -528,7 +540,7 @@ fn count_write(
         Ok(n) => {
             if n > 0 {
                 ctx.propagate_verbatim(&mut t, args);
-                let event = String::from_utf8_lossy(args.get(0)).to_ascii_lowercase();
+                let event = String::from_utf8_lossy(args.name()).to_ascii_lowercase();
                 ctx.notify(class, &event, key);
                 if t.peek_live(key, ctx.now_ms).is_none() {
                     ctx.notify(crate::notify::GENERIC, "del", key);
@@ -541,6 +553,8 @@ fn count_write(
     }
 }
 
+/// True when `arg` equals `word`, ignoring ASCII case.
+#[inline]
 fn is(arg: &[u8], word: &str) -> bool {
     arg.eq_ignore_ascii_case(word.as_bytes())
 }

@@ -1,47 +1,47 @@
 //! SUBSCRIBE and friends, PUBLISH, SPUBLISH and PUBSUB: Redis 7.0's replies, each
 //! subscription change confirmed with one push per channel carrying the running count.
 
+use super::cursor::ArgCursor;
 use super::{Ctx, help_reply};
-use crate::protocol::request::Args;
 use crate::pubsub::{Kind, confirmation};
 
-pub(super) fn subscribe(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn subscribe(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     subscribe_kind(ctx, args, Kind::Channel);
 }
 
-pub(super) fn psubscribe(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn psubscribe(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     subscribe_kind(ctx, args, Kind::Pattern);
 }
 
-pub(super) fn ssubscribe(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn ssubscribe(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     subscribe_kind(ctx, args, Kind::Shard);
 }
 
-pub(super) fn unsubscribe(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn unsubscribe(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     unsubscribe_kind(ctx, args, Kind::Channel);
 }
 
-pub(super) fn punsubscribe(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn punsubscribe(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     unsubscribe_kind(ctx, args, Kind::Pattern);
 }
 
-pub(super) fn sunsubscribe(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn sunsubscribe(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     unsubscribe_kind(ctx, args, Kind::Shard);
 }
 
-fn subscribe_kind(ctx: &mut Ctx<'_>, args: Args<'_>, kind: Kind) {
+fn subscribe_kind(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, kind: Kind) {
     let node = ctx.node;
     let mailbox = ctx.session.mailbox().clone();
-    for channel in args.iter_from(1) {
+    for channel in args.rest() {
         let count = node.pubsub().subscribe(&mailbox, kind, channel);
         confirmation(ctx.reply, kind.subscribe_word(), Some(channel), count);
     }
 }
 
-fn unsubscribe_kind(ctx: &mut Ctx<'_>, args: Args<'_>, kind: Kind) {
+fn unsubscribe_kind(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, kind: Kind) {
     let node = ctx.node;
     let mailbox = ctx.session.mailbox().clone();
-    if args.len() == 1 {
+    if args.is_done() {
         let done = node.pubsub().unsubscribe_all(&mailbox, kind);
         if done.is_empty() {
             // Subscribed to nothing of this kind: still one confirmation.
@@ -53,14 +53,16 @@ fn unsubscribe_kind(ctx: &mut Ctx<'_>, args: Args<'_>, kind: Kind) {
         }
         return;
     }
-    for channel in args.iter_from(1) {
+    for channel in args.rest() {
         let count = node.pubsub().unsubscribe(&mailbox, kind, channel);
         confirmation(ctx.reply, kind.unsubscribe_word(), Some(channel), count);
     }
 }
 
-pub(super) fn publish(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let (channel, message) = (args.get(1), args.get(2));
+pub(super) fn publish(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some([channel, message]) = ctx.read(args.next_args()) else {
+        return;
+    };
     let receivers = ctx.node.publish_local(channel, message);
     match ctx.node.cluster() {
         Some(cluster) => cluster.publish(channel, message, false),
@@ -75,8 +77,10 @@ pub(super) fn publish(ctx: &mut Ctx<'_>, args: Args<'_>) {
     reply_receivers(ctx, receivers);
 }
 
-pub(super) fn spublish(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let (channel, message) = (args.get(1), args.get(2));
+pub(super) fn spublish(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some([channel, message]) = ctx.read(args.next_args()) else {
+        return;
+    };
     let receivers = ctx.node.spublish_local(channel, message);
     if let Some(cluster) = ctx.node.cluster() {
         cluster.publish(channel, message, true);
@@ -93,7 +97,7 @@ fn reply_receivers(ctx: &mut Ctx<'_>, receivers: usize) {
     ctx.reply.int(receivers as i64);
 }
 
-pub(super) fn pubsub_help(ctx: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn pubsub_help(ctx: &mut Ctx<'_>, _: ArgCursor<'_>) {
     help_reply(
         ctx.reply,
         "PUBSUB",
@@ -113,19 +117,19 @@ pub(super) fn pubsub_help(ctx: &mut Ctx<'_>, _: Args<'_>) {
     );
 }
 
-pub(super) fn pubsub_channels(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn pubsub_channels(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     list_channels(ctx, args, Kind::Channel);
 }
 
-pub(super) fn pubsub_shardchannels(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn pubsub_shardchannels(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     list_channels(ctx, args, Kind::Shard);
 }
 
-fn list_channels(ctx: &mut Ctx<'_>, args: Args<'_>, kind: Kind) {
-    if args.len() > 3 {
+fn list_channels(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, kind: Kind) {
+    if args.remaining() > 1 {
         return syntax_error(ctx, args);
     }
-    let pattern = (args.len() == 3).then(|| args.get(2));
+    let pattern = args.rest().next();
     let channels = ctx.node.pubsub().channels(kind, pattern);
     ctx.reply.array(channels.len());
     for c in &channels {
@@ -133,26 +137,27 @@ fn list_channels(ctx: &mut Ctx<'_>, args: Args<'_>, kind: Kind) {
     }
 }
 
-pub(super) fn pubsub_numsub(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn pubsub_numsub(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     count_subscribers(ctx, args, Kind::Channel);
 }
 
-pub(super) fn pubsub_shardnumsub(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn pubsub_shardnumsub(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     count_subscribers(ctx, args, Kind::Shard);
 }
 
-fn count_subscribers(ctx: &mut Ctx<'_>, args: Args<'_>, kind: Kind) {
+fn count_subscribers(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, kind: Kind) {
     // A map in RESP3 only in later versions: 7.0 answers a flat array.
-    ctx.reply.array((args.len() - 2) * 2);
-    for channel in args.iter_from(2) {
+    let channels = args.rest();
+    ctx.reply.array(channels.len() * 2);
+    for channel in channels {
         ctx.reply.bulk(channel);
         ctx.reply
             .int(ctx.node.pubsub().numsub(kind, channel) as i64);
     }
 }
 
-pub(super) fn pubsub_numpat(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    if args.len() != 2 {
+pub(super) fn pubsub_numpat(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    if !args.is_done() {
         return syntax_error(ctx, args);
     }
     let (_, patterns, _) = ctx.node.pubsub().sizes();
@@ -160,10 +165,10 @@ pub(super) fn pubsub_numpat(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// Redis's addReplySubcommandSyntaxError.
-fn syntax_error(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let sub = String::from_utf8_lossy(args.get(1));
+fn syntax_error(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let sub = String::from_utf8_lossy(args.subcommand());
     let sub: String = sub.chars().take(128).collect();
-    let container = String::from_utf8_lossy(args.get(0)).to_ascii_uppercase();
+    let container = String::from_utf8_lossy(args.name()).to_ascii_uppercase();
     ctx.reply.error(&format!(
         "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {container} HELP."
     ));

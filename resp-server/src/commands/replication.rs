@@ -7,25 +7,27 @@ use tessera_replication::{ReplicaState, Role};
 use super::cursor::ArgCursor;
 use super::{Ctx, is};
 use crate::errors;
-use crate::protocol::request::Args;
 use crate::replication::{LinkState, SyncRequest};
 
 /// PSYNC.
-pub(super) fn psync(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn psync(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     sync(c, a, false)
 }
 
 /// SYNC.
-pub(super) fn sync_command(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn sync_command(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     sync(c, a, true)
 }
 
-pub(super) fn replicaof(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn replicaof(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
     if ctx.settings.cluster_enabled {
         ctx.reply.error(errors::REPLICAOF_IN_CLUSTER);
         return;
     }
-    if is(args.get(1), "NO") && is(args.get(2), "ONE") {
+    let Some([host, port]) = ctx.read(args.next_args()) else {
+        return;
+    };
+    if is(host, "NO") && is(port, "ONE") {
         if ctx.node.replication().is_replica() {
             crate::replication::promote(ctx.node);
             tracing::info!("MASTER MODE enabled (REPLICAOF NO ONE)");
@@ -33,14 +35,14 @@ pub(super) fn replicaof(ctx: &mut Ctx<'_>, args: Args<'_>) {
         ctx.reply.ok();
         return;
     }
-    let Some(port) = ctx.int_arg(args.get(2)) else {
+    let Some(port) = ctx.int_arg(port) else {
         return;
     };
     let Ok(port) = u16::try_from(port) else {
         ctx.reply.error(errors::INVALID_MASTER_PORT);
         return;
     };
-    let host = String::from_utf8_lossy(args.get(1)).into_owned();
+    let host = String::from_utf8_lossy(host).into_owned();
     let same = ctx
         .node
         .master_link()
@@ -55,7 +57,7 @@ pub(super) fn replicaof(ctx: &mut Ctx<'_>, args: Args<'_>) {
     ctx.reply.ok();
 }
 
-pub(super) fn role(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn role(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
     let stream = &ctx.node.replication();
     match stream.role() {
         Role::Master => {
@@ -104,15 +106,18 @@ pub(super) fn role(ctx: &mut Ctx<'_>, _args: Args<'_>) {
 
 /// WAIT numreplicas timeout: answers how many replicas acknowledged this client's
 /// last write, once enough did or the timeout passed.
-pub(super) fn wait(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn wait(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
     if ctx.node.replication().is_replica() {
         ctx.reply.error(errors::WAIT_ON_REPLICA);
         return;
     }
-    let Some(wanted) = ctx.int_arg(args.get(1)) else {
+    let Some([wanted, timeout]) = ctx.read(args.next_args()) else {
         return;
     };
-    let Some(timeout_ms) = super::parse_i64(args.get(2)) else {
+    let Some(wanted) = ctx.int_arg(wanted) else {
+        return;
+    };
+    let Some(timeout_ms) = super::parse_i64(timeout) else {
         ctx.reply.error(errors::TIMEOUT_NOT_INTEGER);
         return;
     };
@@ -155,7 +160,7 @@ pub(super) fn wait(ctx: &mut Ctx<'_>, args: Args<'_>) {
 
 /// PSYNC replid offset / SYNC: the connection becomes a replica's link once the
 /// replies before it are written.
-fn sync(ctx: &mut Ctx<'_>, args: Args<'_>, legacy: bool) {
+fn sync(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>, legacy: bool) {
     let node = ctx.node;
     if node.replication().is_replica() {
         let connected = node
@@ -170,10 +175,13 @@ fn sync(ctx: &mut Ctx<'_>, args: Args<'_>, legacy: bool) {
     let (replid, next) = if legacy {
         ("?".to_string(), -1)
     } else {
-        let Some(next) = ctx.int_arg(args.get(2)) else {
+        let Some([replid, next]) = ctx.read(args.next_args()) else {
             return;
         };
-        (String::from_utf8_lossy(args.get(1)).into_owned(), next)
+        let Some(next) = ctx.int_arg(next) else {
+            return;
+        };
+        (String::from_utf8_lossy(replid).into_owned(), next)
     };
     ctx.session.replica_sync = Some(SyncRequest {
         replid,
@@ -183,8 +191,8 @@ fn sync(ctx: &mut Ctx<'_>, args: Args<'_>, legacy: bool) {
     });
 }
 
-pub(super) fn replconf(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let Some(options) = ArgCursor::new(args, 1).rest_in_pairs() else {
+pub(super) fn replconf(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let Some(options) = args.rest_in_pairs() else {
         ctx.reply.error(errors::SYNTAX);
         return;
     };

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use tessera_keyspace::{Footprint, key_slot};
 use tessera_scripting::{CommandRunner, Frame, Outcome};
 
+use super::cursor::ArgCursor;
 use super::{Ctx, is, transaction};
 use crate::catalog::{AclCategories, CommandFlags, CommandTable, find_keys};
 use crate::dispatch;
@@ -26,31 +27,34 @@ use crate::protocol::request::Args;
 use crate::scripts::KillVerdict;
 
 /// EVAL script numkeys [key ...] [arg ...].
-pub(super) fn eval(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn eval(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     run(c, a, false, false)
 }
 
 /// EVAL_RO script numkeys [key ...] [arg ...].
-pub(super) fn eval_ro(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn eval_ro(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     run(c, a, false, true)
 }
 
 /// EVALSHA sha1 numkeys [key ...] [arg ...].
-pub(super) fn evalsha(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn evalsha(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     run(c, a, true, false)
 }
 
 /// EVALSHA_RO sha1 numkeys [key ...] [arg ...].
-pub(super) fn evalsha_ro(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn evalsha_ro(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     run(c, a, true, true)
 }
 
 /// SCRIPT LOAD script.
-pub(super) fn load(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn load(c: &mut Ctx<'_>, mut a: ArgCursor<'_>) {
+    let Some(script) = c.read(a.next_arg()) else {
+        return;
+    };
     let node = Arc::clone(c.node);
     let mut guard = node.scripts().engine();
     let engine = guard.as_mut().expect("engine() builds the engine");
-    let loaded = engine.load(a.get(2));
+    let loaded = engine.load(script);
     node.scripts().record(engine);
     match loaded {
         Ok(sha) => c.reply.bulk(sha.as_bytes()),
@@ -59,20 +63,22 @@ pub(super) fn load(c: &mut Ctx<'_>, a: Args<'_>) {
 }
 
 /// SCRIPT EXISTS sha1 [sha1 ...].
-pub(super) fn exists(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn exists(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     let node = Arc::clone(c.node);
     let mut guard = node.scripts().engine();
     let engine = guard.as_mut().expect("engine() builds the engine");
-    c.reply.array(a.len() - 2);
-    for sha in a.iter_from(2) {
+    let shas = a.rest();
+    c.reply.array(shas.len());
+    for sha in shas {
         let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
         c.reply.int(i64::from(engine.get(&sha).is_some()));
     }
 }
 
 /// SCRIPT FLUSH [ASYNC|SYNC].
-pub(super) fn flush(c: &mut Ctx<'_>, a: Args<'_>) {
-    if a.len() > 3 || (a.len() == 3 && !is(a.get(2), "ASYNC") && !is(a.get(2), "SYNC")) {
+pub(super) fn flush(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
+    if a.remaining() > 1 || (a.remaining() == 1 && !is(a.peek(), "ASYNC") && !is(a.peek(), "SYNC"))
+    {
         return c.reply.error(errors::SCRIPT_FLUSH_MODE);
     }
     let node = Arc::clone(c.node);
@@ -84,7 +90,7 @@ pub(super) fn flush(c: &mut Ctx<'_>, a: Args<'_>) {
 }
 
 /// SCRIPT KILL.
-pub(super) fn kill(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn kill(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     match c.node.scripts().kill() {
         KillVerdict::NotBusy => c.reply.error(errors::NOTBUSY),
         KillVerdict::Unkillable => c.reply.error(errors::UNKILLABLE),
@@ -93,10 +99,10 @@ pub(super) fn kill(c: &mut Ctx<'_>, _: Args<'_>) {
 }
 
 /// SCRIPT DEBUG YES|SYNC|NO: only NO, as Tessera has no Lua debugger.
-pub(super) fn debug(c: &mut Ctx<'_>, a: Args<'_>) {
-    if is(a.get(2), "NO") {
+pub(super) fn debug(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
+    if is(a.peek(), "NO") {
         c.reply.ok()
-    } else if is(a.get(2), "YES") || is(a.get(2), "SYNC") {
+    } else if is(a.peek(), "YES") || is(a.peek(), "SYNC") {
         c.reply.error(errors::SCRIPT_DEBUG_UNSUPPORTED)
     } else {
         c.reply.error(errors::SCRIPT_DEBUG_USAGE)
@@ -104,7 +110,7 @@ pub(super) fn debug(c: &mut Ctx<'_>, a: Args<'_>) {
 }
 
 /// SCRIPT HELP, with Redis's text.
-pub(super) fn help(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn help(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     let lines = [
         "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "DEBUG (YES|SYNC|NO)",
@@ -130,14 +136,17 @@ pub(super) fn help(c: &mut Ctx<'_>, _: Args<'_>) {
     }
 }
 
-fn run(c: &mut Ctx<'_>, a: Args<'_>, by_sha: bool, read_only: bool) {
-    let Some(numkeys) = c.int_arg(a.get(2)) else {
+fn run(c: &mut Ctx<'_>, mut a: ArgCursor<'_>, by_sha: bool, read_only: bool) {
+    let Some([script_or_sha, numkeys]) = c.read(a.next_args()) else {
+        return;
+    };
+    let Some(numkeys) = c.int_arg(numkeys) else {
         return;
     };
     if numkeys < 0 {
         return c.reply.error(errors::NUMKEYS_NEGATIVE);
     }
-    if numkeys as usize > a.len() - 3 {
+    if numkeys as usize > a.remaining() {
         return c.reply.error(errors::NUMKEYS_TOO_MANY);
     }
     let numkeys = numkeys as usize;
@@ -147,9 +156,9 @@ fn run(c: &mut Ctx<'_>, a: Args<'_>, by_sha: bool, read_only: bool) {
         let mut guard = scripts.engine();
         let engine = guard.as_mut().expect("engine() builds the engine");
         let sha = if by_sha {
-            String::from_utf8_lossy(a.get(1)).to_ascii_lowercase()
+            String::from_utf8_lossy(script_or_sha).to_ascii_lowercase()
         } else {
-            match engine.load(a.get(1)) {
+            match engine.load(script_or_sha) {
                 Ok(sha) => sha,
                 Err(text) => return c.reply.error(&text),
             }
@@ -163,8 +172,8 @@ fn run(c: &mut Ctx<'_>, a: Args<'_>, by_sha: bool, read_only: bool) {
     if flags.no_cluster && c.settings.cluster_enabled {
         return c.reply.error(errors::SCRIPT_NO_CLUSTER);
     }
-    let keys: Vec<&[u8]> = a.iter_from(3).take(numkeys).collect();
-    let argv: Vec<&[u8]> = a.iter_from(3 + numkeys).collect();
+    let keys: Vec<&[u8]> = a.rest().take(numkeys).collect();
+    let argv: Vec<&[u8]> = a.rest().skip(numkeys).collect();
     // The locks the script holds to its end: its declared keys' slots, or every slot
     // when it declared none or may cross slots; inside EXEC, the transaction's (every
     // slot, see `transaction_plan`).

@@ -3,11 +3,10 @@
 use super::cursor::ArgCursor;
 use super::{Ctx, help_reply, is};
 use crate::errors;
-use crate::protocol::request::Args;
 use crate::snapshots::{self, SaveError, SaveOnExit};
 
 /// CONFIG REWRITE.
-pub(super) fn config_rewrite(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn config_rewrite(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     match c.node.config().rewrite() {
         Ok(()) => c.reply.ok(),
         Err(e) => c.reply.error(&e),
@@ -15,7 +14,7 @@ pub(super) fn config_rewrite(c: &mut Ctx<'_>, _: Args<'_>) {
 }
 
 /// CONFIG HELP.
-pub(super) fn help(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn help(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     help_reply(
         c.reply,
         "CONFIG",
@@ -33,36 +32,36 @@ pub(super) fn help(c: &mut Ctx<'_>, _: Args<'_>) {
 }
 
 /// DBSIZE.
-pub(super) fn dbsize(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn dbsize(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     c.reply.int(c.db().len() as i64)
 }
 
 /// FLUSHALL.
-pub(super) fn flushall(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn flushall(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     flush(c, a, true)
 }
 
 /// FLUSHDB.
-pub(super) fn flushdb(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn flushdb(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     flush(c, a, false)
 }
 
 /// LASTSAVE.
-pub(super) fn lastsave(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn lastsave(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     c.reply.int(c.node.snapshots().last_save())
 }
 
-pub(super) fn info(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn info(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let sections: Vec<String> = args
-        .iter_from(1)
+        .rest()
         .map(|s| String::from_utf8_lossy(s).to_ascii_lowercase())
         .collect();
     let text = crate::info::render(ctx.node, &sections);
     ctx.reply.verbatim(text.as_bytes());
 }
 
-pub(super) fn config_get(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let patterns: Vec<&[u8]> = args.iter_from(2).collect();
+pub(super) fn config_get(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let patterns: Vec<&[u8]> = args.rest().collect();
     let pairs = ctx.node.config().get(&patterns);
     ctx.reply.map(pairs.len());
     for (name, value) in pairs {
@@ -71,8 +70,8 @@ pub(super) fn config_get(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn config_set(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let Some(pairs) = ArgCursor::new(args, 2).rest_in_pairs() else {
+pub(super) fn config_set(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let Some(pairs) = args.rest_in_pairs() else {
         ctx.reply.error(&errors::wrong_arity("config|set"));
         return;
     };
@@ -86,7 +85,7 @@ pub(super) fn config_set(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn config_resetstat(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn config_resetstat(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
     ctx.node.stats().reset();
     ctx.node.eviction().reset_stats();
     ctx.node.clients().reset_counters();
@@ -96,23 +95,21 @@ pub(super) fn config_resetstat(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     ctx.reply.ok();
 }
 
-fn flush(ctx: &mut Ctx<'_>, args: Args<'_>, all: bool) {
-    match args.len() {
-        1 => {}
-        2 if is(args.get(1), "ASYNC") || is(args.get(1), "SYNC") => {}
+fn flush(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, all: bool) {
+    let mut read = args;
+    // ASYNC, or no mode and lazyfree-lazy-user-flush: free on the lazyfree thread.
+    let lazy = match (read.next_arg(), read.is_done()) {
+        (Err(_), _) => ctx.settings.lazyfree_lazy_user_flush,
+        (Ok(mode), true) if is(mode, "ASYNC") => true,
+        (Ok(mode), true) if is(mode, "SYNC") => false,
         _ => {
             ctx.reply.error(errors::SYNTAX);
             return;
         }
-    }
+    };
     // Every slot stays locked until the flush is recorded, so no write can land
     // between the flush and its place in the replication stream.
-    let all_args: Vec<&[u8]> = args.iter_from(0).collect();
-    // ASYNC, or no mode and lazyfree-lazy-user-flush: free on the lazyfree thread.
-    let lazy = match args.len() {
-        1 => ctx.settings.lazyfree_lazy_user_flush,
-        _ => is(args.get(1), "ASYNC"),
-    };
+    let all_args: Vec<&[u8]> = args.verbatim().collect();
     let clear = |t: &mut tessera_keyspace::SlotTable| {
         if lazy { t.clear_lazily() } else { t.clear() }
     };
@@ -147,7 +144,7 @@ fn flush(ctx: &mut Ctx<'_>, args: Args<'_>, all: bool) {
     ctx.reply.ok();
 }
 
-pub(super) fn time(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn time(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
     let us = crate::clock::unix_us();
     ctx.reply.array(2);
     ctx.reply
@@ -156,7 +153,7 @@ pub(super) fn time(ctx: &mut Ctx<'_>, _args: Args<'_>) {
         .bulk(itoa::Buffer::new().format(us % 1_000_000).as_bytes());
 }
 
-pub(super) fn save(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn save(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
     match snapshots::save(ctx.node, false) {
         Ok(_) => ctx.reply.ok(),
         Err(SaveError::InProgress) => ctx.reply.error(errors::SAVE_IN_PROGRESS),
@@ -164,10 +161,10 @@ pub(super) fn save(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     }
 }
 
-pub(super) fn bgsave(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let schedule = match args.len() {
-        1 => false,
-        2 if is(args.get(1), "SCHEDULE") => true,
+pub(super) fn bgsave(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let schedule = match (args.next_arg(), args.is_done()) {
+        (Err(_), _) => false,
+        (Ok(option), true) if is(option, "SCHEDULE") => true,
         _ => {
             ctx.reply.error(errors::SYNTAX);
             return;
@@ -185,7 +182,7 @@ pub(super) fn bgsave(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// BGREWRITEAOF.
-pub(super) fn bgrewriteaof(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn bgrewriteaof(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
     let started = match &*ctx.node.aof() {
         Some(aof) => aof.rewrite_in_background(ctx.node),
         None => crate::aof::rewrite_without_aof(ctx.node),
@@ -198,9 +195,11 @@ pub(super) fn bgrewriteaof(ctx: &mut Ctx<'_>, _args: Args<'_>) {
     }
 }
 
-pub(super) fn shutdown(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn shutdown(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let (mut save, mut nosave, mut force) = (false, false, false);
-    for flag in args.iter_from(1) {
+    let flags = args.rest();
+    let alone = flags.len() == 1;
+    for flag in flags {
         if is(flag, "SAVE") {
             save = true;
         } else if is(flag, "NOSAVE") {
@@ -208,7 +207,7 @@ pub(super) fn shutdown(ctx: &mut Ctx<'_>, args: Args<'_>) {
         } else if is(flag, "NOW") {
         } else if is(flag, "FORCE") {
             force = true;
-        } else if is(flag, "ABORT") && args.len() == 2 {
+        } else if is(flag, "ABORT") && alone {
             ctx.reply.error(errors::NO_SHUTDOWN);
             return;
         } else {

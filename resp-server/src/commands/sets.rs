@@ -12,7 +12,6 @@ use super::cursor::{ArgCursor, Options};
 use super::keys::parse_cursor;
 use crate::errors;
 use crate::notify::{GENERIC, SET};
-use crate::protocol::request::Args;
 
 /// Members in one replicated SREM when SPOP with a count is replayed: Redis 7.0 sends
 /// one SREM per member (batching came in 7.2).
@@ -38,25 +37,33 @@ fn reply_array(ctx: &mut Ctx<'_>, members: &[Vec<u8>]) {
     }
 }
 
-pub(super) fn sadd(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let key = args.get(1);
-    let members: Vec<&[u8]> = args.iter_from(2).collect();
+pub(super) fn sadd(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let mut members = args;
+    let Some(key) = ctx.read(members.next_arg()) else {
+        return;
+    };
+    let members: Vec<&[u8]> = members.rest().collect();
     let limits = ctx.settings.encoding;
     super::count_write(ctx, args, key, SET, |t, now| {
         sets::sadd(t, key, &members, &limits, now)
     });
 }
 
-pub(super) fn srem(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let key = args.get(1);
-    let members: Vec<&[u8]> = args.iter_from(2).collect();
+pub(super) fn srem(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let mut members = args;
+    let Some(key) = ctx.read(members.next_arg()) else {
+        return;
+    };
+    let members: Vec<&[u8]> = members.rest().collect();
     super::count_write(ctx, args, key, SET, |t, now| {
         sets::srem(t, key, &members, now)
     });
 }
 
-pub(super) fn scard(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let key = args.get(1);
+pub(super) fn scard(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some(key) = ctx.read(args.next_arg()) else {
+        return;
+    };
     let db = ctx.db();
     match sets::scard(&mut db.lock(key_slot(key)), key, ctx.now_ms) {
         Ok(n) => ctx.reply.int(n as i64),
@@ -64,18 +71,22 @@ pub(super) fn scard(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn sismember(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let key = args.get(1);
+pub(super) fn sismember(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some([key, member]) = ctx.read(args.next_args()) else {
+        return;
+    };
     let db = ctx.db();
-    match sets::smismember(&mut db.lock(key_slot(key)), key, &[args.get(2)], ctx.now_ms) {
+    match sets::smismember(&mut db.lock(key_slot(key)), key, &[member], ctx.now_ms) {
         Ok(found) => ctx.reply.int(i64::from(found[0])),
         Err(e) => ctx.reply.error(errors::keyspace(e)),
     }
 }
 
-pub(super) fn smismember(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let key = args.get(1);
-    let members: Vec<&[u8]> = args.iter_from(2).collect();
+pub(super) fn smismember(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some(key) = ctx.read(args.next_arg()) else {
+        return;
+    };
+    let members: Vec<&[u8]> = args.rest().collect();
     let db = ctx.db();
     match sets::smismember(&mut db.lock(key_slot(key)), key, &members, ctx.now_ms) {
         Ok(found) => {
@@ -88,20 +99,20 @@ pub(super) fn smismember(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn smembers(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    combine(ctx, args, 1, Combine::Inter)
+pub(super) fn smembers(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    combine(ctx, args, Combine::Inter)
 }
 
-pub(super) fn sinter(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    combine(ctx, args, 1, Combine::Inter)
+pub(super) fn sinter(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    combine(ctx, args, Combine::Inter)
 }
 
-pub(super) fn sunion(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    combine(ctx, args, 1, Combine::Union)
+pub(super) fn sunion(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    combine(ctx, args, Combine::Union)
 }
 
-pub(super) fn sdiff(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    combine(ctx, args, 1, Combine::Diff)
+pub(super) fn sdiff(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    combine(ctx, args, Combine::Diff)
 }
 
 #[derive(Clone, Copy)]
@@ -111,9 +122,9 @@ enum Combine {
     Diff,
 }
 
-/// SINTER / SUNION / SDIFF over the keys from argument `from` on.
-fn combine(ctx: &mut Ctx<'_>, args: Args<'_>, from: usize, how: Combine) {
-    let keys: Vec<&[u8]> = args.iter_from(from).collect();
+/// SINTER / SUNION / SDIFF over the keys left.
+fn combine(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, how: Combine) {
+    let keys: Vec<&[u8]> = args.rest().collect();
     let db = ctx.db();
     let mut locks = db.lock_keys(keys.iter().copied());
     let limits = ctx.settings.encoding;
@@ -130,9 +141,12 @@ fn combine(ctx: &mut Ctx<'_>, args: Args<'_>, from: usize, how: Combine) {
     }
 }
 
-fn store(ctx: &mut Ctx<'_>, args: Args<'_>, op: SetOp) {
-    let destination = args.get(1);
-    let keys: Vec<&[u8]> = args.iter_from(2).collect();
+fn store(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, op: SetOp) {
+    let mut keys = args;
+    let Some(destination) = ctx.read(keys.next_arg()) else {
+        return;
+    };
+    let keys: Vec<&[u8]> = keys.rest().collect();
     let db = ctx.db();
     let mut locks = db.lock_keys(keys.iter().copied().chain([destination]));
     let limits = ctx.settings.encoding;
@@ -143,7 +157,7 @@ fn store(ctx: &mut Ctx<'_>, args: Args<'_>, op: SetOp) {
                 // As Redis: a stored result is a set event named as the command, an
                 // empty one deletes the destination.
                 if stored.len > 0 {
-                    let event = String::from_utf8_lossy(args.get(0)).to_ascii_lowercase();
+                    let event = String::from_utf8_lossy(args.name()).to_ascii_lowercase();
                     ctx.notify(SET, &event, destination);
                 } else {
                     ctx.notify(GENERIC, "del", destination);
@@ -156,15 +170,15 @@ fn store(ctx: &mut Ctx<'_>, args: Args<'_>, op: SetOp) {
     }
 }
 
-pub(super) fn sinterstore(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn sinterstore(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     store(ctx, args, SetOp::Inter)
 }
 
-pub(super) fn sunionstore(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn sunionstore(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     store(ctx, args, SetOp::Union)
 }
 
-pub(super) fn sdiffstore(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn sdiffstore(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     store(ctx, args, SetOp::Diff)
 }
 
@@ -175,27 +189,26 @@ struct Limit;
 /// SINTERCARD numkeys key [key ...] [LIMIT limit].
 const SINTERCARD_OPTIONS: Options<Limit> = &[("LIMIT", 1, Limit)];
 
-pub(super) fn sintercard(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let numkeys = match tessera_keyspace::number::parse_i64(args.get(1)) {
-        Some(n) if n >= 1 => n as usize,
+pub(super) fn sintercard(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let numkeys = match args.next_i64() {
+        Ok(n) if n >= 1 => n as usize,
         _ => return ctx.reply.error(errors::NUMKEYS_POSITIVE),
     };
-    if numkeys > args.len() - 2 {
+    let Ok(keys) = args.next_many(numkeys) else {
         return ctx.reply.error(errors::NUMKEYS_TOO_MANY);
-    }
+    };
+    let keys: Vec<&[u8]> = keys.collect();
     let mut limit = 0usize;
-    let mut options = ArgCursor::new(args, 2 + numkeys);
-    loop {
-        match options.next_option(SINTERCARD_OPTIONS) {
-            Ok(None) => break,
-            Ok(Some((Limit, [value, _]))) => match tessera_keyspace::number::parse_i64(value) {
-                Some(n) if n >= 0 => limit = n as usize,
-                _ => return ctx.reply.error(errors::LIMIT_NEGATIVE),
-            },
-            Err(e) => return ctx.reply.error(e.text()),
+    let mut options = args;
+    for option in options.options(SINTERCARD_OPTIONS) {
+        let Some((Limit, [value, _])) = ctx.read(option) else {
+            return;
+        };
+        match tessera_keyspace::number::parse_i64(value) {
+            Some(n) if n >= 0 => limit = n as usize,
+            _ => return ctx.reply.error(errors::LIMIT_NEGATIVE),
         }
     }
-    let keys: Vec<&[u8]> = (2..2 + numkeys).map(|i| args.get(i)).collect();
     let db = ctx.db();
     let mut locks = db.lock_keys(keys.iter().copied());
     let result = sets::sintercard(&mut locks, &keys, limit, ctx.now_ms);
@@ -206,19 +219,21 @@ pub(super) fn sintercard(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn srandmember(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    if args.len() > 3 {
+pub(super) fn srandmember(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    if args.remaining() > 2 {
         return ctx.reply.error(errors::SYNTAX);
     }
-    let key = args.get(1);
-    let count = if args.len() == 3 {
-        match tessera_keyspace::number::parse_i64(args.get(2)) {
-            None => return ctx.reply.error(errors::NOT_INTEGER),
-            Some(i64::MIN) => return ctx.reply.error(&errors::out_of_range(-i64::MAX, i64::MAX)),
-            Some(n) => Some(n),
-        }
-    } else {
+    let Some(key) = ctx.read(args.next_arg()) else {
+        return;
+    };
+    let count = if args.is_done() {
         None
+    } else {
+        match args.next_i64() {
+            Err(e) => return ctx.reply.error(e.text()),
+            Ok(i64::MIN) => return ctx.reply.error(&errors::out_of_range(-i64::MAX, i64::MAX)),
+            Ok(n) => Some(n),
+        }
     };
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
@@ -236,14 +251,16 @@ pub(super) fn srandmember(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn spop(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    if args.len() > 3 {
+pub(super) fn spop(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    if args.remaining() > 2 {
         return ctx.reply.error(errors::SYNTAX);
     }
-    let key = args.get(1);
+    let Some(key) = ctx.read(args.next_arg()) else {
+        return;
+    };
     let db = ctx.db();
     let mut rng = random;
-    if args.len() == 2 {
+    if args.is_done() {
         let mut t = db.lock(key_slot(key));
         return match sets::spop(&mut t, key, ctx.now_ms, &mut rng) {
             Ok(Some(m)) => {
@@ -260,8 +277,8 @@ pub(super) fn spop(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
     // Redis reads the count as a non-negative long: anything else, a non-number
     // included, gets the one error.
-    let count = match tessera_keyspace::number::parse_i64(args.get(2)) {
-        Some(n) if n >= 0 => n as u64,
+    let count = match args.next_i64() {
+        Ok(n) if n >= 0 => n as u64,
         _ => return ctx.reply.error(errors::OUT_OF_RANGE_POSITIVE),
     };
     let mut t = db.lock(key_slot(key));
@@ -290,8 +307,11 @@ pub(super) fn spop(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn smove(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let (source, destination, member) = (args.get(1), args.get(2), args.get(3));
+pub(super) fn smove(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let mut read = args;
+    let Some([source, destination, member]) = ctx.read(read.next_args()) else {
+        return;
+    };
     let db = ctx.db();
     let mut locks = db.lock_keys([source, destination]);
     let limits = ctx.settings.encoding;
@@ -331,23 +351,22 @@ const SCAN_OPTIONS: Options<ScanOption> = &[
     ("COUNT", 1, ScanOption::Count),
 ];
 
-/// The options of HSCAN / SSCAN after the cursor: `(count, pattern)`, or `None` after
-/// replying with the error. Redis reads them only once the key was found.
+/// The options of HSCAN / SSCAN, read from `options` (past the cursor): `(count,
+/// pattern)`, or `None` after replying with the error. Redis reads them only once the
+/// key was found.
 pub(super) fn scan_options<'a>(
     ctx: &mut Ctx<'_>,
-    args: Args<'a>,
+    mut options: ArgCursor<'a>,
 ) -> Option<(usize, Option<&'a [u8]>)> {
     let mut count = 10usize;
     let mut pattern = None;
-    let mut options = ArgCursor::new(args, 3);
-    loop {
-        match options.next_option(SCAN_OPTIONS) {
-            Ok(None) => break,
-            Ok(Some((ScanOption::Match, [p, _]))) => {
+    for option in options.options(SCAN_OPTIONS) {
+        match ctx.read(option)? {
+            (ScanOption::Match, [p, _]) => {
                 // A lone `*` matches everything: Redis skips the filter for it.
                 pattern = (p != b"*").then_some(p);
             }
-            Ok(Some((ScanOption::Count, [n, _]))) => match ctx.int_arg(n) {
+            (ScanOption::Count, [n, _]) => match ctx.int_arg(n) {
                 Some(n) if n >= 1 => count = n as usize,
                 Some(_) => {
                     ctx.reply.error(errors::SYNTAX);
@@ -355,10 +374,6 @@ pub(super) fn scan_options<'a>(
                 }
                 None => return None,
             },
-            Err(e) => {
-                ctx.reply.error(e.text());
-                return None;
-            }
         }
     }
     Some((count, pattern))
@@ -371,11 +386,13 @@ pub(super) fn reply_scan(ctx: &mut Ctx<'_>, next: u64, items: &[Vec<u8>]) {
     reply_array(ctx, items);
 }
 
-pub(super) fn sscan(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let Some(cursor) = parse_cursor(args.get(2)) else {
+pub(super) fn sscan(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some([key, cursor]) = ctx.read(args.next_args()) else {
+        return;
+    };
+    let Some(cursor) = parse_cursor(cursor) else {
         return ctx.reply.error(errors::INVALID_CURSOR);
     };
-    let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     match t.read(key, ctx.now_ms) {

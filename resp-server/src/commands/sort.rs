@@ -10,22 +10,22 @@
 use tessera_keyspace::sort::{self, SortError, SortOptions};
 use tessera_keyspace::{SLOT_COUNT, key_slot};
 
+use super::cursor::ArgCursor;
 use super::{Ctx, is};
 use crate::errors;
-use crate::protocol::request::Args;
 
-pub(super) fn sort_command(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn sort_command(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     run(ctx, args, false)
 }
 
-pub(super) fn sort_ro(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn sort_ro(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     run(ctx, args, true)
 }
 
-/// Reads the options; `None` when an error was replied.
+/// Reads the options (after the key); `None` when an error was replied.
 fn parse<'a>(
     ctx: &mut Ctx<'_>,
-    args: Args<'a>,
+    mut args: ArgCursor<'a>,
     readonly: bool,
 ) -> Option<(SortOptions<'a>, Option<&'a [u8]>)> {
     let mut options = SortOptions {
@@ -34,10 +34,8 @@ fn parse<'a>(
     };
     let mut destination = None;
     let cluster = ctx.settings.cluster_enabled;
-    let mut j = 2;
-    while j < args.len() {
-        let word = args.get(j);
-        let left = args.len() - j - 1;
+    while let Ok(word) = args.next_arg() {
+        let left = args.remaining();
         if is(word, "asc") {
             options.desc = false;
         } else if is(word, "desc") {
@@ -45,14 +43,13 @@ fn parse<'a>(
         } else if is(word, "alpha") {
             options.alpha = true;
         } else if is(word, "limit") && left >= 2 {
-            options.offset = ctx.int_arg(args.get(j + 1))?;
-            options.count = ctx.int_arg(args.get(j + 2))?;
-            j += 2;
+            let [offset, count] = ctx.read(args.next_args())?;
+            options.offset = ctx.int_arg(offset)?;
+            options.count = ctx.int_arg(count)?;
         } else if !readonly && is(word, "store") && left >= 1 {
-            destination = Some(args.get(j + 1));
-            j += 1;
+            destination = Some(ctx.read(args.next_arg())?);
         } else if is(word, "by") && left >= 1 {
-            let pattern = args.get(j + 1);
+            let pattern = ctx.read(args.next_arg())?;
             options.by = Some(pattern);
             if !sort::is_pattern(pattern) {
                 options.dont_sort = true;
@@ -60,29 +57,29 @@ fn parse<'a>(
                 ctx.reply.error(errors::SORT_BY_CLUSTER);
                 return None;
             }
-            j += 1;
         } else if is(word, "get") && left >= 1 {
             if cluster {
                 ctx.reply.error(errors::SORT_GET_CLUSTER);
                 return None;
             }
-            options.gets.push(args.get(j + 1));
-            j += 1;
+            options.gets.push(ctx.read(args.next_arg())?);
         } else {
             ctx.reply.error(errors::SYNTAX);
             return None;
         }
-        j += 1;
     }
     options.store = destination.is_some();
     Some((options, destination))
 }
 
-fn run(ctx: &mut Ctx<'_>, args: Args<'_>, readonly: bool) {
-    let Some((options, destination)) = parse(ctx, args, readonly) else {
+fn run(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, readonly: bool) {
+    let mut read = args;
+    let Some(key) = ctx.read(read.next_arg()) else {
         return;
     };
-    let key = args.get(1);
+    let Some((options, destination)) = parse(ctx, read, readonly) else {
+        return;
+    };
     let db = ctx.db();
     let mut locks = if sort::reads_other_keys(&options) {
         db.lock_slots(0..SLOT_COUNT as u16)

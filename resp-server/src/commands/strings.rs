@@ -9,16 +9,21 @@ use super::Ctx;
 use super::cursor::{ArgCursor, ArgError, Options};
 use crate::errors;
 use crate::notify::{GENERIC, STRING};
-use crate::protocol::request::Args;
 
 /// INCR.
-pub(super) fn incr(c: &mut Ctx<'_>, a: Args<'_>) {
-    incr_by(c, a, a.get(1), 1)
+pub(super) fn incr(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
+    let mut read = a;
+    if let Some(key) = c.read(read.next_arg()) {
+        incr_by(c, a, key, 1)
+    }
 }
 
 /// DECR.
-pub(super) fn decr(c: &mut Ctx<'_>, a: Args<'_>) {
-    incr_by(c, a, a.get(1), -1)
+pub(super) fn decr(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
+    let mut read = a;
+    if let Some(key) = c.read(read.next_arg()) {
+        incr_by(c, a, key, -1)
+    }
 }
 
 /// Replies with a string value or null.
@@ -64,8 +69,10 @@ pub(super) fn deadline_arg(
     at
 }
 
-pub(super) fn get(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let key = args.get(1);
+pub(super) fn get(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some(key) = ctx.read(args.next_arg()) else {
+        return;
+    };
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     match strings::get(&mut t, key, ctx.now_ms) {
@@ -79,7 +86,7 @@ pub(super) fn get(ctx: &mut Ctx<'_>, args: Args<'_>) {
 /// at the same instant; other writes go as the client sent them.
 fn run_set(
     ctx: &mut Ctx<'_>,
-    args: Args<'_>,
+    args: ArgCursor<'_>,
     key: &[u8],
     value: &[u8],
     options: SetOptions,
@@ -178,8 +185,8 @@ fn set_options<'a>(
     Ok((options, expiry, keep_ttl))
 }
 
-pub(super) fn set(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let mut cursor = ArgCursor::new(args, 1);
+pub(super) fn set(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let mut cursor = args;
     let parsed = (|| {
         Ok((
             cursor.next_arg()?,
@@ -202,42 +209,54 @@ pub(super) fn set(ctx: &mut Ctx<'_>, args: Args<'_>) {
     run_set(ctx, args, key, value, options, false);
 }
 
-pub(super) fn setnx(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn setnx(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let options = SetOptions {
         condition: SetCondition::IfAbsent,
         ..SetOptions::default()
     };
-    run_set(ctx, args, args.get(1), args.get(2), options, true);
+    let mut read = args;
+    if let Some([key, value]) = ctx.read(read.next_args()) {
+        run_set(ctx, args, key, value, options, true);
+    }
 }
 
-fn setex_with(ctx: &mut Ctx<'_>, args: Args<'_>, unit: Unit, name: &str) {
-    if let Some(at) = deadline_arg(ctx, args.get(2), unit, false, name) {
+fn setex_with(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, unit: Unit, name: &str) {
+    let mut read = args;
+    let Some([key, seconds, value]) = ctx.read(read.next_args()) else {
+        return;
+    };
+    if let Some(at) = deadline_arg(ctx, seconds, unit, false, name) {
         let options = SetOptions {
             deadline: Deadline::At(at),
             ..SetOptions::default()
         };
-        run_set(ctx, args, args.get(1), args.get(3), options, false);
+        run_set(ctx, args, key, value, options, false);
     }
 }
 
-pub(super) fn setex(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn setex(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     setex_with(ctx, args, Unit::Seconds, "setex");
 }
 
-pub(super) fn psetex(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn psetex(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     setex_with(ctx, args, Unit::Millis, "psetex");
 }
 
-pub(super) fn getset(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn getset(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let options = SetOptions {
         return_previous: true,
         ..SetOptions::default()
     };
-    run_set(ctx, args, args.get(1), args.get(2), options, false);
+    let mut read = args;
+    if let Some([key, value]) = ctx.read(read.next_args()) {
+        run_set(ctx, args, key, value, options, false);
+    }
 }
 
-pub(super) fn getdel(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let key = args.get(1);
+pub(super) fn getdel(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some(key) = ctx.read(args.next_arg()) else {
+        return;
+    };
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     match strings::getdel(&mut t, key, ctx.now_ms) {
@@ -268,10 +287,13 @@ const GETEX_OPTIONS: Options<GetExOption> = &[
     ("PXAT", 1, GetExOption::Expire(Unit::Millis, true)),
 ];
 
-pub(super) fn getex(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn getex(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let mut cursor = args;
+    let Some(key) = ctx.read(cursor.next_arg()) else {
+        return;
+    };
     // Redis reads every option: PERSIST may repeat, but an expiry may neither
     // repeat nor meet PERSIST.
-    let mut cursor = ArgCursor::new(args, 2);
     let mut chosen = None;
     let parsed = loop {
         match cursor.next_option(GETEX_OPTIONS) {
@@ -292,7 +314,6 @@ pub(super) fn getex(ctx: &mut Ctx<'_>, args: Args<'_>) {
         Err(e) => return ctx.reply.error(e.text()),
         Ok(chosen) => chosen,
     };
-    let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     // As in Redis, a missing key or one of another type answers before the expiry
@@ -338,11 +359,12 @@ pub(super) fn getex(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn mget(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn mget(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let db = ctx.db();
-    let mut locks = db.lock_keys(args.iter_from(1));
-    ctx.reply.array(args.len() - 1);
-    for key in args.iter_from(1) {
+    let keys = args.rest();
+    let mut locks = db.lock_keys(keys.clone());
+    ctx.reply.array(keys.len());
+    for key in keys {
         // MGET answers null for a key of another type instead of failing.
         match strings::get(locks.for_key(key), key, ctx.now_ms) {
             Ok(v) => reply_value(ctx, v),
@@ -352,19 +374,17 @@ pub(super) fn mget(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// Checks MSET's pairing; Redis reports an odd count as an arity error.
-fn pairs_ok(ctx: &mut Ctx<'_>, args: Args<'_>, name: &str) -> bool {
-    if ArgCursor::new(args, 1).rest_in_pairs().is_none() {
+fn pairs_ok(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, name: &str) -> bool {
+    if args.rest_in_pairs().is_none() {
         ctx.reply.error(&errors::wrong_arity(name));
         return false;
     }
     true
 }
 
-fn mset_all(ctx: &mut Ctx<'_>, args: Args<'_>, only_if_none_exist: bool) -> bool {
+fn mset_all(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, only_if_none_exist: bool) -> bool {
     let db = ctx.db();
-    let pairs = ArgCursor::new(args, 1)
-        .rest_in_pairs()
-        .expect("pairs_ok checked the pairing");
+    let pairs = args.rest_in_pairs().expect("pairs_ok checked the pairing");
     let keys = pairs.clone().map(|(key, _)| key);
     let mut locks = db.lock_keys(keys.clone());
     if only_if_none_exist {
@@ -378,35 +398,34 @@ fn mset_all(ctx: &mut Ctx<'_>, args: Args<'_>, only_if_none_exist: bool) -> bool
         locks.for_key(key).insert(key, value);
     }
     ctx.propagate_locked_verbatim(&mut locks, args);
-    for (key, _) in ArgCursor::new(args, 1)
-        .rest_in_pairs()
-        .expect("pairs_ok checked the pairing")
-    {
+    for (key, _) in args.rest_in_pairs().expect("pairs_ok checked the pairing") {
         ctx.notify(STRING, "set", key);
     }
     true
 }
 
-pub(super) fn mset(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn mset(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if pairs_ok(ctx, args, "mset") {
         mset_all(ctx, args, false);
         ctx.reply.ok();
     }
 }
 
-pub(super) fn msetnx(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn msetnx(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if pairs_ok(ctx, args, "msetnx") {
         let written = mset_all(ctx, args, true);
         ctx.reply.int(i64::from(written));
     }
 }
 
-pub(super) fn append(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let key = args.get(1);
+pub(super) fn append(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some([key, value]) = ctx.read(args.next_args()) else {
+        return;
+    };
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     let max = ctx.settings.proto_max_bulk_len;
-    match strings::append(&mut t, key, args.get(2), max, ctx.now_ms) {
+    match strings::append(&mut t, key, value, max, ctx.now_ms) {
         Ok(len) => {
             ctx.propagate_verbatim(&mut t, args);
             ctx.notify(STRING, "append", key);
@@ -416,8 +435,10 @@ pub(super) fn append(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn strlen(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let key = args.get(1);
+pub(super) fn strlen(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some(key) = ctx.read(args.next_arg()) else {
+        return;
+    };
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     match strings::strlen(&mut t, key, ctx.now_ms) {
@@ -426,14 +447,16 @@ pub(super) fn strlen(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn getrange(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let Some(start) = ctx.int_arg(args.get(2)) else {
+pub(super) fn getrange(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some(key) = ctx.read(args.next_arg()) else {
         return;
     };
-    let Some(end) = ctx.int_arg(args.get(3)) else {
+    let Some(start) = ctx.read(args.next_i64()) else {
         return;
     };
-    let key = args.get(1);
+    let Some(end) = ctx.read(args.next_i64()) else {
+        return;
+    };
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     match strings::get(&mut t, key, ctx.now_ms) {
@@ -446,23 +469,29 @@ pub(super) fn getrange(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-pub(super) fn setrange(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let Some(offset) = ctx.int_arg(args.get(2)) else {
+pub(super) fn setrange(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let mut read = args;
+    let Some(key) = ctx.read(read.next_arg()) else {
+        return;
+    };
+    let Some(offset) = ctx.read(read.next_i64()) else {
         return;
     };
     if offset < 0 {
         ctx.reply.error(errors::OFFSET_OUT_OF_RANGE);
         return;
     }
-    let key = args.get(1);
+    let Some(value) = ctx.read(read.next_arg()) else {
+        return;
+    };
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     let max = ctx.settings.proto_max_bulk_len;
-    match strings::setrange(&mut t, key, offset as usize, args.get(3), max, ctx.now_ms) {
+    match strings::setrange(&mut t, key, offset as usize, value, max, ctx.now_ms) {
         Ok(len) => {
             ctx.propagate_verbatim(&mut t, args);
             // As Redis: an empty value changes nothing and raises no event.
-            if !args.get(3).is_empty() {
+            if !value.is_empty() {
                 ctx.notify(STRING, "setrange", key);
             }
             ctx.reply.int(len as i64)
@@ -471,7 +500,7 @@ pub(super) fn setrange(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-fn incr_by(ctx: &mut Ctx<'_>, args: Args<'_>, key: &[u8], delta: i64) {
+fn incr_by(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, key: &[u8], delta: i64) {
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     match strings::incr_by(&mut t, key, delta, ctx.now_ms) {
@@ -484,25 +513,34 @@ fn incr_by(ctx: &mut Ctx<'_>, args: Args<'_>, key: &[u8], delta: i64) {
     }
 }
 
-pub(super) fn incrby(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    if let Some(delta) = ctx.int_arg(args.get(2)) {
-        incr_by(ctx, args, args.get(1), delta);
+/// The key and the integer after it (INCRBY, DECRBY), or `None` after the error.
+fn key_and_delta<'a>(ctx: &mut Ctx<'_>, args: ArgCursor<'a>) -> Option<(&'a [u8], i64)> {
+    let mut read = args;
+    let key = ctx.read(read.next_arg())?;
+    Some((key, ctx.read(read.next_i64())?))
+}
+
+pub(super) fn incrby(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    if let Some((key, delta)) = key_and_delta(ctx, args) {
+        incr_by(ctx, args, key, delta);
     }
 }
 
-pub(super) fn decrby(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    match ctx.int_arg(args.get(2)) {
-        Some(i64::MIN) => ctx.reply.error(errors::DECREMENT_OVERFLOW),
-        Some(delta) => incr_by(ctx, args, args.get(1), -delta),
+pub(super) fn decrby(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    match key_and_delta(ctx, args) {
+        Some((_, i64::MIN)) => ctx.reply.error(errors::DECREMENT_OVERFLOW),
+        Some((key, delta)) => incr_by(ctx, args, key, -delta),
         None => {}
     }
 }
 
-pub(super) fn incrbyfloat(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let key = args.get(1);
+pub(super) fn incrbyfloat(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some([key, increment]) = ctx.read(args.next_args()) else {
+        return;
+    };
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
-    match strings::incr_by_float(&mut t, key, args.get(2), ctx.now_ms) {
+    match strings::incr_by_float(&mut t, key, increment, ctx.now_ms) {
         // Replicas get the result, not the increment: float arithmetic could round
         // differently elsewhere.
         Ok(text) => {

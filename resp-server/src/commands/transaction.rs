@@ -9,6 +9,7 @@
 //! engine together and are applied in one step, so no bus message lands between them.
 
 use super::Ctx;
+use super::cursor::ArgCursor;
 use super::transaction_plan::plan;
 use crate::catalog::{Command, CommandFlags, CommandId};
 use crate::dispatch::{self, Request, Routed};
@@ -21,7 +22,7 @@ use tessera_cluster_bus::engine::{ClusterCommand, SetSlotAction};
 use tessera_keyspace::key_slot;
 
 /// MULTI.
-pub(super) fn multi(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn multi(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     if c.session.multi.is_some() {
         return c.reply.error(errors::MULTI_NESTED);
     }
@@ -30,7 +31,7 @@ pub(super) fn multi(c: &mut Ctx<'_>, _: Args<'_>) {
 }
 
 /// DISCARD.
-pub(super) fn discard(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn discard(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     match c.session.multi.take() {
         Some(_) => {
             c.session.watching = None;
@@ -41,7 +42,7 @@ pub(super) fn discard(c: &mut Ctx<'_>, _: Args<'_>) {
 }
 
 /// WATCH key [key ...].
-pub(super) fn watch(c: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn watch(c: &mut Ctx<'_>, args: ArgCursor<'_>) {
     if c.session.multi.is_some() {
         return c.reply.error(errors::WATCH_IN_MULTI);
     }
@@ -53,7 +54,7 @@ pub(super) fn watch(c: &mut Ctx<'_>, args: Args<'_>) {
         .session
         .watching
         .get_or_insert_with(|| Watching::new(registry));
-    for key in args.iter_from(1) {
+    for key in args.rest() {
         // Registered under the slot's lock: a write is either before (unseen) or after.
         let mut t = db.lock(key_slot(key));
         let deadline = if t.contains(key, now) {
@@ -67,7 +68,7 @@ pub(super) fn watch(c: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// UNWATCH.
-pub(super) fn unwatch(c: &mut Ctx<'_>, _: Args<'_>) {
+pub(super) fn unwatch(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
     c.session.watching = None;
     c.reply.ok();
 }
@@ -104,7 +105,7 @@ enum Part {
     Engine,
 }
 
-pub(super) fn exec(ctx: &mut Ctx<'_>, _args: Args<'_>) {
+pub(super) fn exec(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
     let Some(tx) = ctx.session.multi.take() else {
         return ctx.reply.error(errors::EXEC_WITHOUT_MULTI);
     };

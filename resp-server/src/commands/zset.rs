@@ -9,9 +9,9 @@ use tessera_keyspace::sorted_sets::{self, RangeBy, Scored};
 use tessera_keyspace::{EncodingLimits, key_slot};
 
 use super::Ctx;
+use super::cursor::{ArgCursor, Options};
 use crate::errors;
 use crate::protocol::reply::Reply;
-use crate::protocol::request::Args;
 
 /// Replies with a score as Redis 7.0 does: `%.17g`, a bulk string in RESP2 and a
 /// double in RESP3.
@@ -74,13 +74,15 @@ pub(super) fn lex_range(ctx: &mut Ctx<'_>, min: &[u8], max: &[u8]) -> Option<Lex
 }
 
 /// ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...].
-pub(super) fn zadd(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn zadd(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let mut read = args;
+    let Some(key) = ctx.read(read.next_arg()) else {
+        return;
+    };
     let mut flags = AddFlags::default();
     let mut ch = false;
-    let mut at = 2;
-    while at < args.len() {
-        let opt = args.get(at);
-        match opt.to_ascii_lowercase().as_slice() {
+    loop {
+        match read.peek().to_ascii_lowercase().as_slice() {
             b"nx" => flags.nx = true,
             b"xx" => flags.xx = true,
             b"ch" => ch = true,
@@ -89,12 +91,12 @@ pub(super) fn zadd(ctx: &mut Ctx<'_>, args: Args<'_>) {
             b"lt" => flags.lt = true,
             _ => break,
         }
-        at += 1;
+        read.skip();
     }
-    let elements = args.len() - at;
-    if elements == 0 || elements % 2 != 0 {
+    let elements = read.remaining();
+    let Some(elements_in_pairs) = read.rest_in_pairs().filter(|_| elements > 0) else {
         return ctx.reply.error(errors::SYNTAX);
-    }
+    };
     if flags.nx && flags.xx {
         return ctx.reply.error(errors::ZADD_NX_XX);
     }
@@ -105,17 +107,23 @@ pub(super) fn zadd(ctx: &mut Ctx<'_>, args: Args<'_>) {
         return ctx.reply.error(errors::ZADD_INCR_PAIRS);
     }
     let mut pairs = Vec::with_capacity(elements / 2);
-    for i in (at..args.len()).step_by(2) {
-        match parse_score(args.get(i)) {
-            Some(score) => pairs.push((score, args.get(i + 1))),
+    for (score, member) in elements_in_pairs {
+        match parse_score(score) {
+            Some(score) => pairs.push((score, member)),
             None => return ctx.reply.error(errors::NOT_FLOAT),
         }
     }
-    run_zadd(ctx, args, &pairs, flags, ch);
+    run_zadd(ctx, args, key, &pairs, flags, ch);
 }
 
-fn run_zadd(ctx: &mut Ctx<'_>, args: Args<'_>, pairs: &[(f64, &[u8])], flags: AddFlags, ch: bool) {
-    let key = args.get(1);
+fn run_zadd(
+    ctx: &mut Ctx<'_>,
+    args: ArgCursor<'_>,
+    key: &[u8],
+    pairs: &[(f64, &[u8])],
+    flags: AddFlags,
+    ch: bool,
+) {
     let limits = limits(ctx);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
@@ -142,34 +150,39 @@ fn run_zadd(ctx: &mut Ctx<'_>, args: Args<'_>, pairs: &[(f64, &[u8])], flags: Ad
 }
 
 /// ZINCRBY key increment member.
-pub(super) fn zincrby(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let Some(incr) = parse_score(args.get(2)) else {
+pub(super) fn zincrby(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let mut read = args;
+    let Some([key, increment, member]) = ctx.read(read.next_args()) else {
+        return;
+    };
+    let Some(incr) = parse_score(increment) else {
         return ctx.reply.error(errors::NOT_FLOAT);
     };
     let flags = AddFlags {
         incr: true,
         ..AddFlags::default()
     };
-    run_zadd(ctx, args, &[(incr, args.get(3))], flags, false);
+    run_zadd(ctx, args, key, &[(incr, member)], flags, false);
 }
 
 /// ZREM key member [member ...].
-pub(super) fn zrem(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let key = args.get(1);
-    let members: Vec<&[u8]> = args.iter_from(2).collect();
+pub(super) fn zrem(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let mut members = args;
+    let Some(key) = ctx.read(members.next_arg()) else {
+        return;
+    };
+    let members: Vec<&[u8]> = members.rest().collect();
     super::count_write(ctx, args, key, crate::notify::ZSET, |t, now| {
         sorted_sets::zrem(t, key, &members, now)
     });
 }
 
-/// Runs `f` on the sorted set under argument 1 (None when missing), or replies
-/// WRONGTYPE.
+/// Runs `f` on the sorted set at `key` (None when missing), or replies WRONGTYPE.
 fn with_zset<R>(
     ctx: &mut Ctx<'_>,
-    args: Args<'_>,
+    key: &[u8],
     f: impl FnOnce(Option<&tessera_keyspace::collections::ZSetValue>) -> R,
 ) -> Option<R> {
-    let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     match sorted_sets::get(&mut t, key, ctx.now_ms) {
@@ -182,15 +195,21 @@ fn with_zset<R>(
 }
 
 /// ZCARD key.
-pub(super) fn zcard(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    if let Some(n) = with_zset(ctx, args, |z| z.map_or(0, |z| z.len())) {
+pub(super) fn zcard(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some(key) = ctx.read(args.next_arg()) else {
+        return;
+    };
+    if let Some(n) = with_zset(ctx, key, |z| z.map_or(0, |z| z.len())) {
         ctx.reply.int(n as i64);
     }
 }
 
 /// ZSCORE key member.
-pub(super) fn zscore(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    match with_zset(ctx, args, |z| z.and_then(|z| z.score(args.get(2)))) {
+pub(super) fn zscore(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some([key, member]) = ctx.read(args.next_args()) else {
+        return;
+    };
+    match with_zset(ctx, key, |z| z.and_then(|z| z.score(member))) {
         Some(Some(s)) => reply_score(ctx.reply, s),
         Some(None) => ctx.reply.null(),
         None => {}
@@ -198,9 +217,12 @@ pub(super) fn zscore(ctx: &mut Ctx<'_>, args: Args<'_>) {
 }
 
 /// ZMSCORE key member [member ...].
-pub(super) fn zmscore(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let scores = with_zset(ctx, args, |z| {
-        args.iter_from(2)
+pub(super) fn zmscore(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some(key) = ctx.read(args.next_arg()) else {
+        return;
+    };
+    let scores = with_zset(ctx, key, |z| {
+        args.rest()
             .map(|m| z.and_then(|z| z.score(m)))
             .collect::<Vec<_>>()
     });
@@ -215,10 +237,13 @@ pub(super) fn zmscore(ctx: &mut Ctx<'_>, args: Args<'_>) {
     }
 }
 
-fn rank(ctx: &mut Ctx<'_>, args: Args<'_>, rev: bool) {
-    let found = with_zset(ctx, args, |z| {
+fn rank(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>, rev: bool) {
+    let Some([key, member]) = ctx.read(args.next_args()) else {
+        return;
+    };
+    let found = with_zset(ctx, key, |z| {
         z.and_then(|z| {
-            z.rank(args.get(2))
+            z.rank(member)
                 .map(|r| if rev { z.len() - 1 - r } else { r })
         })
     });
@@ -230,17 +255,17 @@ fn rank(ctx: &mut Ctx<'_>, args: Args<'_>, rev: bool) {
 }
 
 /// ZRANK key member.
-pub(super) fn zrank(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn zrank(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     rank(ctx, args, false)
 }
 
 /// ZREVRANK key member.
-pub(super) fn zrevrank(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn zrevrank(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     rank(ctx, args, true)
 }
 
-fn count_in(ctx: &mut Ctx<'_>, args: Args<'_>, by: RangeBy) {
-    let counted = with_zset(ctx, args, |z| {
+fn count_in(ctx: &mut Ctx<'_>, key: &[u8], by: RangeBy) {
+    let counted = with_zset(ctx, key, |z| {
         z.map_or(0, |z| {
             let (lo, hi) = sorted_sets::rank_span(z, &by, false);
             hi - lo
@@ -252,45 +277,62 @@ fn count_in(ctx: &mut Ctx<'_>, args: Args<'_>, by: RangeBy) {
 }
 
 /// ZCOUNT key min max.
-pub(super) fn zcount(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    if let Some(r) = score_range(ctx, args.get(2), args.get(3)) {
-        count_in(ctx, args, RangeBy::Score(r));
+pub(super) fn zcount(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some([key, min, max]) = ctx.read(args.next_args()) else {
+        return;
+    };
+    if let Some(r) = score_range(ctx, min, max) {
+        count_in(ctx, key, RangeBy::Score(r));
     }
 }
 
 /// ZLEXCOUNT key min max.
-pub(super) fn zlexcount(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    if let Some(r) = lex_range(ctx, args.get(2), args.get(3)) {
-        count_in(ctx, args, RangeBy::Lex(r));
+pub(super) fn zlexcount(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some([key, min, max]) = ctx.read(args.next_args()) else {
+        return;
+    };
+    if let Some(r) = lex_range(ctx, min, max) {
+        count_in(ctx, key, RangeBy::Lex(r));
     }
 }
 
-fn remove_range(ctx: &mut Ctx<'_>, args: Args<'_>, by: RangeBy) {
-    let key = args.get(1);
+fn remove_range(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, key: &[u8], by: RangeBy) {
     super::count_write(ctx, args, key, crate::notify::ZSET, |t, now| {
         sorted_sets::remove_range(t, key, &by, now)
     });
 }
 
 /// ZREMRANGEBYRANK key start stop.
-pub(super) fn zremrangebyrank(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let (Some(start), Some(end)) = (parse_i64(args.get(2)), parse_i64(args.get(3))) else {
+pub(super) fn zremrangebyrank(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let mut read = args;
+    let Some([key, start, end]) = ctx.read(read.next_args()) else {
+        return;
+    };
+    let (Some(start), Some(end)) = (parse_i64(start), parse_i64(end)) else {
         return ctx.reply.error(errors::NOT_INTEGER);
     };
-    remove_range(ctx, args, RangeBy::Rank(start, end));
+    remove_range(ctx, args, key, RangeBy::Rank(start, end));
 }
 
 /// ZREMRANGEBYSCORE key min max.
-pub(super) fn zremrangebyscore(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    if let Some(r) = score_range(ctx, args.get(2), args.get(3)) {
-        remove_range(ctx, args, RangeBy::Score(r));
+pub(super) fn zremrangebyscore(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let mut read = args;
+    let Some([key, min, max]) = ctx.read(read.next_args()) else {
+        return;
+    };
+    if let Some(r) = score_range(ctx, min, max) {
+        remove_range(ctx, args, key, RangeBy::Score(r));
     }
 }
 
 /// ZREMRANGEBYLEX key min max.
-pub(super) fn zremrangebylex(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    if let Some(r) = lex_range(ctx, args.get(2), args.get(3)) {
-        remove_range(ctx, args, RangeBy::Lex(r));
+pub(super) fn zremrangebylex(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
+    let mut read = args;
+    let Some([key, min, max]) = ctx.read(read.next_args()) else {
+        return;
+    };
+    if let Some(r) = lex_range(ctx, min, max) {
+        remove_range(ctx, args, key, RangeBy::Lex(r));
     }
 }
 
@@ -306,18 +348,21 @@ fn positive_count(ctx: &mut Ctx<'_>, arg: &[u8]) -> Option<usize> {
     }
 }
 
-fn pop(ctx: &mut Ctx<'_>, args: Args<'_>, max: bool) {
-    if args.len() > 3 {
+fn pop(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, max: bool) {
+    let mut read = args;
+    if read.remaining() > 2 {
         return ctx.reply.error(errors::SYNTAX);
     }
-    let count = match args.len() {
-        3 => match positive_count(ctx, args.get(2)) {
+    let Some(key) = ctx.read(read.next_arg()) else {
+        return;
+    };
+    let count = match read.next_arg() {
+        Ok(count) => match positive_count(ctx, count) {
             Some(n) => Some(n),
             None => return,
         },
-        _ => None,
+        Err(_) => None,
     };
-    let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     let popped = match sorted_sets::pop(&mut t, key, count.unwrap_or(1), max, ctx.now_ms) {
@@ -339,20 +384,23 @@ fn pop(ctx: &mut Ctx<'_>, args: Args<'_>, max: bool) {
 }
 
 /// ZPOPMIN key [count].
-pub(super) fn zpopmin(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn zpopmin(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     pop(ctx, args, false)
 }
 
 /// ZPOPMAX key [count].
-pub(super) fn zpopmax(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn zpopmax(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     pop(ctx, args, true)
 }
 
 /// ZRANDMEMBER key [count [WITHSCORES]].
-pub(super) fn zrandmember(ctx: &mut Ctx<'_>, args: Args<'_>) {
+pub(super) fn zrandmember(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
     let mut random = || rand::random::<u64>();
-    if args.len() == 2 {
-        let picked = with_zset(ctx, args, |z| {
+    let Some(key) = ctx.read(args.next_arg()) else {
+        return;
+    };
+    if args.is_done() {
+        let picked = with_zset(ctx, key, |z| {
             z.and_then(|z| sorted_sets::random_members(z, -1, &mut random).pop())
         });
         match picked {
@@ -362,7 +410,7 @@ pub(super) fn zrandmember(ctx: &mut Ctx<'_>, args: Args<'_>) {
         }
         return;
     }
-    let Some(count) = ctx.int_arg(args.get(2)) else {
+    let Some(count) = ctx.read(args.next_i64()) else {
         return;
     };
     if count == i64::MIN {
@@ -370,14 +418,14 @@ pub(super) fn zrandmember(ctx: &mut Ctx<'_>, args: Args<'_>) {
             .reply
             .error(&errors::out_of_range_between(-i64::MAX, i64::MAX));
     }
-    let withscores = args.len() == 4;
-    if args.len() > 4 || (withscores && !super::is(args.get(3), "withscores")) {
+    let withscores = !args.is_done();
+    if args.remaining() > 1 || (withscores && !super::is(args.peek(), "withscores")) {
         return ctx.reply.error(errors::SYNTAX);
     }
     if withscores && !(-i64::MAX / 2..=i64::MAX / 2).contains(&count) {
         return ctx.reply.error(errors::OUT_OF_RANGE);
     }
-    let picked = with_zset(ctx, args, |z| {
+    let picked = with_zset(ctx, key, |z| {
         z.map(|z| sorted_sets::random_members(z, count, &mut random))
             .unwrap_or_default()
     });
@@ -395,12 +443,27 @@ fn parse_cursor(arg: &[u8]) -> Option<u64> {
     }
 }
 
+/// What ZSCAN's options mean.
+#[derive(Clone, Copy)]
+enum ScanOption {
+    Match,
+    Count,
+}
+
 /// ZSCAN key cursor [MATCH pattern] [COUNT count].
-pub(super) fn zscan(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let Some(cursor) = parse_cursor(args.get(2)) else {
+const ZSCAN_OPTIONS: Options<ScanOption> = &[
+    ("MATCH", 1, ScanOption::Match),
+    ("COUNT", 1, ScanOption::Count),
+];
+
+/// ZSCAN key cursor [MATCH pattern] [COUNT count].
+pub(super) fn zscan(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some([key, cursor]) = ctx.read(args.next_args()) else {
+        return;
+    };
+    let Some(cursor) = parse_cursor(cursor) else {
         return ctx.reply.error(errors::INVALID_CURSOR);
     };
-    let key = args.get(1);
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
     let z = match sorted_sets::get(&mut t, key, ctx.now_ms) {
@@ -417,22 +480,16 @@ pub(super) fn zscan(ctx: &mut Ctx<'_>, args: Args<'_>) {
     // Options are read once the key is known, as Redis reads them.
     let mut count = 10usize;
     let mut pattern: Option<&[u8]> = None;
-    let mut at = 3;
-    while at < args.len() {
-        let more = args.len() - at;
-        let opt = args.get(at);
-        if super::is(opt, "count") && more >= 2 {
-            match parse_i64(args.get(at + 1)) {
+    for option in args.options(ZSCAN_OPTIONS) {
+        match ctx.read(option) {
+            None => return,
+            Some((ScanOption::Count, [n, _])) => match parse_i64(n) {
                 Some(n) if n >= 1 => count = n as usize,
                 Some(_) => return ctx.reply.error(errors::SYNTAX),
                 None => return ctx.reply.error(errors::NOT_INTEGER),
-            }
-        } else if super::is(opt, "match") && more >= 2 {
-            pattern = Some(args.get(at + 1));
-        } else {
-            return ctx.reply.error(errors::SYNTAX);
+            },
+            Some((ScanOption::Match, [p, _])) => pattern = Some(p),
         }
-        at += 2;
     }
     let (next, items) = z.scan(cursor, count);
     drop(t);

@@ -2,66 +2,69 @@
 //! forms), ZINTERCARD and ZMPOP. Sets count as inputs with every score 1.
 
 use tessera_keyspace::collections::zset::parse_score;
-use tessera_keyspace::number::parse_i64;
 use tessera_keyspace::sorted_sets::{self, Aggregate, SetOp};
 
 use super::Ctx;
+use super::cursor::ArgCursor;
 use super::zset::{limits, reply_scored};
 use crate::errors;
-use crate::protocol::request::Args;
 
 /// ZUNION numkeys key [key ...] [WEIGHTS w ...] [AGGREGATE SUM|MIN|MAX] [WITHSCORES].
-pub(super) fn zunion(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn zunion(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     generic(c, a, SetOp::Union, false, false, "zunion")
 }
 
 /// ZUNIONSTORE dst numkeys key [key ...] [WEIGHTS w ...] [AGGREGATE SUM|MIN|MAX].
-pub(super) fn zunionstore(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn zunionstore(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     generic(c, a, SetOp::Union, true, false, "zunionstore")
 }
 
 /// ZINTER numkeys key [key ...] [WEIGHTS w ...] [AGGREGATE SUM|MIN|MAX] [WITHSCORES].
-pub(super) fn zinter(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn zinter(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     generic(c, a, SetOp::Inter, false, false, "zinter")
 }
 
 /// ZINTERSTORE dst numkeys key [key ...] [WEIGHTS w ...] [AGGREGATE SUM|MIN|MAX].
-pub(super) fn zinterstore(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn zinterstore(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     generic(c, a, SetOp::Inter, true, false, "zinterstore")
 }
 
 /// ZDIFF numkeys key [key ...] [WITHSCORES].
-pub(super) fn zdiff(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn zdiff(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     generic(c, a, SetOp::Diff, false, false, "zdiff")
 }
 
 /// ZDIFFSTORE dst numkeys key [key ...].
-pub(super) fn zdiffstore(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn zdiffstore(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     generic(c, a, SetOp::Diff, true, false, "zdiffstore")
 }
 
 /// ZINTERCARD numkeys key [key ...] [LIMIT limit].
-pub(super) fn zintercard(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn zintercard(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     generic(c, a, SetOp::Inter, false, true, "zintercard")
 }
 
-fn generic(ctx: &mut Ctx<'_>, args: Args<'_>, op: SetOp, store: bool, card: bool, name: &str) {
-    let numkeys_at = if store { 2 } else { 1 };
-    let Some(setnum) = ctx.int_arg(args.get(numkeys_at)) else {
+fn generic(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, op: SetOp, store: bool, card: bool, name: &str) {
+    let mut read = args;
+    let dst = if store {
+        let Some(dst) = ctx.read(read.next_arg()) else {
+            return;
+        };
+        Some(dst)
+    } else {
+        None
+    };
+    let Some(setnum) = ctx.read(read.next_i64()) else {
         return;
     };
     if setnum < 1 {
         return ctx.reply.error(&errors::at_least_one_key(name));
     }
-    let first_key = numkeys_at + 1;
-    if setnum > (args.len() - first_key) as i64 {
+    let Ok(keys) = read.next_many(usize::try_from(setnum).unwrap_or(usize::MAX)) else {
         return ctx.reply.error(errors::SYNTAX);
-    }
-    let setnum = setnum as usize;
-    let keys: Vec<&[u8]> = (first_key..first_key + setnum)
-        .map(|i| args.get(i))
-        .collect();
-    let dst = store.then(|| args.get(1));
+    };
+    let keys: Vec<&[u8]> = keys.collect();
+    let setnum = keys.len();
     let limits = limits(ctx);
     let db = ctx.db();
     let mut locks = db.lock_keys(keys.iter().copied().chain(dst));
@@ -83,20 +86,23 @@ fn generic(ctx: &mut Ctx<'_>, args: Args<'_>, op: SetOp, store: bool, card: bool
     let mut how = Aggregate::Sum;
     let mut withscores = false;
     let mut limit = 0usize;
-    let mut j = first_key + setnum;
-    while j < args.len() {
-        let remaining = args.len() - j;
-        let opt = args.get(j);
-        if op != SetOp::Diff && !card && remaining > setnum && super::is(opt, "weights") {
-            for (i, w) in weights.iter_mut().enumerate() {
-                match parse_score(args.get(j + 1 + i)) {
+    // Each option is judged by the token and how many arguments follow it.
+    while let Ok(opt) = read.next_arg() {
+        let left = read.remaining();
+        if op != SetOp::Diff && !card && left >= setnum && super::is(opt, "weights") {
+            let Some(values) = ctx.read(read.next_many(setnum)) else {
+                return;
+            };
+            for (w, value) in weights.iter_mut().zip(values) {
+                match parse_score(value) {
                     Some(v) => *w = v,
                     None => return ctx.reply.error(errors::WEIGHT_NOT_FLOAT),
                 }
             }
-            j += 1 + setnum;
-        } else if op != SetOp::Diff && !card && remaining >= 2 && super::is(opt, "aggregate") {
-            let value = args.get(j + 1);
+        } else if op != SetOp::Diff && !card && left >= 1 && super::is(opt, "aggregate") {
+            let Some(value) = ctx.read(read.next_arg()) else {
+                return;
+            };
             how = if super::is(value, "sum") {
                 Aggregate::Sum
             } else if super::is(value, "min") {
@@ -106,16 +112,13 @@ fn generic(ctx: &mut Ctx<'_>, args: Args<'_>, op: SetOp, store: bool, card: bool
             } else {
                 return ctx.reply.error(errors::SYNTAX);
             };
-            j += 2;
         } else if !store && !card && super::is(opt, "withscores") {
             withscores = true;
-            j += 1;
-        } else if card && remaining >= 2 && super::is(opt, "limit") {
-            match parse_i64(args.get(j + 1)) {
-                Some(n) if n >= 0 => limit = n as usize,
+        } else if card && left >= 1 && super::is(opt, "limit") {
+            match read.next_i64() {
+                Ok(n) if n >= 0 => limit = n as usize,
                 _ => return ctx.reply.error(errors::LIMIT_NEGATIVE),
             }
-            j += 2;
         } else {
             return ctx.reply.error(errors::SYNTAX);
         }
@@ -149,27 +152,26 @@ fn generic(ctx: &mut Ctx<'_>, args: Args<'_>, op: SetOp, store: bool, card: bool
 
 /// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]: pops from the first non-empty
 /// sorted set; replicated as ZPOPMIN/ZPOPMAX of that key with the number popped.
-pub(super) fn zmpop(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let numkeys = match parse_i64(args.get(1)) {
-        Some(n) if n >= 1 => n as usize,
+pub(super) fn zmpop(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let numkeys = match args.next_i64() {
+        Ok(n) if n >= 1 => usize::try_from(n).unwrap_or(usize::MAX),
         _ => return ctx.reply.error(errors::NUMKEYS_POSITIVE),
     };
-    let where_at = 1 + numkeys + 1;
-    if where_at >= args.len() {
+    let (Ok(keys), Ok(which)) = (args.next_many(numkeys), args.next_arg()) else {
         return ctx.reply.error(errors::SYNTAX);
-    }
-    let max = if super::is(args.get(where_at), "max") {
+    };
+    let keys: Vec<&[u8]> = keys.collect();
+    let max = if super::is(which, "max") {
         true
-    } else if super::is(args.get(where_at), "min") {
+    } else if super::is(which, "min") {
         false
     } else {
         return ctx.reply.error(errors::SYNTAX);
     };
-    let count = match super::mpop_count(args, where_at + 1) {
+    let count = match super::mpop_count(args) {
         Ok(count) => count.unwrap_or(1),
         Err(e) => return ctx.reply.error(e),
     };
-    let keys: Vec<&[u8]> = (2..2 + numkeys).map(|i| args.get(i)).collect();
     let db = ctx.db();
     let mut locks = db.lock_keys(keys.iter().copied());
     for key in keys {

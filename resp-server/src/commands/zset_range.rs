@@ -7,9 +7,9 @@ use tessera_keyspace::number::parse_i64;
 use tessera_keyspace::sorted_sets::{self, RangeBy, RangeSpec};
 
 use super::Ctx;
+use super::cursor::ArgCursor;
 use super::zset::{lex_range, limits, reply_scored, score_range};
 use crate::errors;
-use crate::protocol::request::Args;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -19,65 +19,73 @@ enum Kind {
 }
 
 /// ZRANGE key min max [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES].
-pub(super) fn zrange(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn zrange(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     generic(c, a, false, None, None)
 }
 
 /// ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count].
-pub(super) fn zrangestore(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn zrangestore(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     generic(c, a, true, None, None)
 }
 
 /// ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count].
-pub(super) fn zrangebyscore(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn zrangebyscore(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     generic(c, a, false, Some(Kind::Score), Some(false))
 }
 
 /// ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count].
-pub(super) fn zrevrangebyscore(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn zrevrangebyscore(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     generic(c, a, false, Some(Kind::Score), Some(true))
 }
 
 /// ZRANGEBYLEX key min max [LIMIT offset count].
-pub(super) fn zrangebylex(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn zrangebylex(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     generic(c, a, false, Some(Kind::Lex), Some(false))
 }
 
 /// ZREVRANGEBYLEX key max min [LIMIT offset count].
-pub(super) fn zrevrangebylex(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn zrevrangebylex(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     generic(c, a, false, Some(Kind::Lex), Some(true))
 }
 
 /// ZREVRANGE key start stop [WITHSCORES].
-pub(super) fn zrevrange(c: &mut Ctx<'_>, a: Args<'_>) {
+pub(super) fn zrevrange(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     generic(c, a, false, Some(Kind::Rank), Some(true))
 }
 
 fn generic(
     ctx: &mut Ctx<'_>,
-    args: Args<'_>,
+    args: ArgCursor<'_>,
     store: bool,
     mut kind: Option<Kind>,
     mut rev: Option<bool>,
 ) {
-    let first = if store { 2 } else { 1 };
-    let key = args.get(first);
-    let (mut min, mut max) = (args.get(first + 1), args.get(first + 2));
+    let mut read = args;
+    let dst = if store {
+        let Some(dst) = ctx.read(read.next_arg()) else {
+            return;
+        };
+        dst
+    } else {
+        &[]
+    };
+    let Some([key, mut min, mut max]) = ctx.read(read.next_args()) else {
+        return;
+    };
     let mut withscores = false;
     let (mut offset, mut limit) = (0i64, -1i64);
-    let mut j = first + 3;
-    while j < args.len() {
-        let left = args.len() - j - 1;
-        let opt = args.get(j);
+    while let Ok(opt) = read.next_arg() {
+        let left = read.remaining();
         if !store && super::is(opt, "withscores") {
             withscores = true;
         } else if super::is(opt, "limit") && left >= 2 {
-            let (Some(o), Some(l)) = (parse_i64(args.get(j + 1)), parse_i64(args.get(j + 2)))
-            else {
+            let Some([o, l]) = ctx.read(read.next_args()) else {
+                return;
+            };
+            let (Some(o), Some(l)) = (parse_i64(o), parse_i64(l)) else {
                 return ctx.reply.error(errors::NOT_INTEGER);
             };
             (offset, limit) = (o, l);
-            j += 2;
         } else if rev.is_none() && super::is(opt, "rev") {
             rev = Some(true);
         } else if kind.is_none() && super::is(opt, "bylex") {
@@ -87,7 +95,6 @@ fn generic(
         } else {
             return ctx.reply.error(errors::SYNTAX);
         }
-        j += 1;
     }
     let rev = rev.unwrap_or(false);
     let kind = kind.unwrap_or(Kind::Rank);
@@ -122,7 +129,7 @@ fn generic(
         limit,
     };
     if store {
-        return store_range(ctx, args, key, &spec);
+        return store_range(ctx, args, dst, key, &spec);
     }
     let db = ctx.db();
     let mut t = db.lock(key_slot(key));
@@ -136,8 +143,7 @@ fn generic(
     reply_scored(ctx.reply, &items, withscores, nested);
 }
 
-fn store_range(ctx: &mut Ctx<'_>, args: Args<'_>, src: &[u8], spec: &RangeSpec) {
-    let dst = args.get(1);
+fn store_range(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, dst: &[u8], src: &[u8], spec: &RangeSpec) {
     let limits = limits(ctx);
     let db = ctx.db();
     let mut locks = db.lock_keys([dst, src]);
