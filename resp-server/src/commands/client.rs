@@ -305,9 +305,8 @@ pub(super) fn unblock(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
 }
 
 /// CLIENT NO-EVICT ON|OFF.
-pub(super) fn no_evict(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let mut cursor = ArgCursor::new(args, 2);
-    let on = match cursor.next_arg() {
+pub(super) fn no_evict(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let on = match args.next_arg() {
         Ok(word) if is(word, "ON") => true,
         Ok(word) if is(word, "OFF") => false,
         _ => return ctx.reply.error(errors::SYNTAX),

@@ -9,11 +9,11 @@ use std::time::Duration;
 use tessera_replication::ReplicationStream;
 
 use super::Ctx;
+use super::cursor::ArgCursor;
 use crate::aof::Aof;
 use crate::errors;
 use crate::node::Node;
 use crate::protocol::reply::Reply;
-use crate::protocol::request::Args;
 
 /// How often a waiter looks again without being woken: an acknowledgement that lands
 /// between a count and the wait that follows it is seen at the latest then, and so is
@@ -46,22 +46,25 @@ impl Outcome {
 }
 
 /// WAITAOF: checks in Redis 7.2's order (numlocal, numreplicas, timeout, role, AOF).
-pub(super) fn waitaof(ctx: &mut Ctx<'_>, args: Args<'_>) {
-    let Some(numlocal) = ctx.int_arg(args.get(1)) else {
+pub(super) fn waitaof(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
+    let Some([numlocal, numreplicas, timeout]) = ctx.read(args.next_args()) else {
+        return;
+    };
+    let Some(numlocal) = ctx.int_arg(numlocal) else {
         return;
     };
     if !(0..=1).contains(&numlocal) {
         ctx.reply.error(&errors::out_of_range(0, 1));
         return;
     }
-    let Some(numreplicas) = ctx.int_arg(args.get(2)) else {
+    let Some(numreplicas) = ctx.int_arg(numreplicas) else {
         return;
     };
     if numreplicas < 0 {
         ctx.reply.error(errors::OUT_OF_RANGE_POSITIVE);
         return;
     }
-    let Some(timeout_ms) = super::parse_i64(args.get(3)) else {
+    let Some(timeout_ms) = super::parse_i64(timeout) else {
         ctx.reply.error(errors::TIMEOUT_NOT_INTEGER);
         return;
     };
