@@ -140,6 +140,14 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Records a change to no slot (the function libraries) for replicas and the AOF,
+    /// as the command that replays it.
+    pub fn propagate_node_wide(&mut self, args: &[&[u8]]) {
+        if self.records_changes() {
+            self.record(args);
+        }
+    }
+
     /// [`Ctx::propagate_locked`] of the command exactly as the client sent it.
     pub fn propagate_locked_verbatim(&mut self, locks: &mut SlotLocks<'_>, args: Args<'_>) {
         if self.records_changes() || self.node.watches().any() || self.expired_events() {
@@ -272,6 +280,8 @@ pub fn handler(id: CommandId) -> Handler {
         C::Expire => expiry::expire_command,
         C::Expireat => expiry::expireat,
         C::Expiretime => expiry::expiretime,
+        C::Fcall => scripting::fcall,
+        C::FcallRo => scripting::fcall_ro,
         C::Flushall => server::flushall,
         C::Flushdb => server::flushdb,
         C::FunctionDelete => function::delete,
