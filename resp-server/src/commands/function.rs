@@ -83,7 +83,7 @@ pub(super) fn flush(c: &mut Ctx<'_>, a: Args<'_>) {
     if a.len() > 3 {
         return c
             .reply
-            .error(&errors::subcommand_or_arity(b"flush", "FUNCTION"));
+            .error(&errors::subcommand_or_arity(a.get(1), "FUNCTION"));
     }
     if a.len() == 3 && !is(a.get(2), "ASYNC") && !is(a.get(2), "SYNC") {
         return c.reply.error(errors::FUNCTION_FLUSH_MODE);
@@ -103,7 +103,7 @@ pub(super) fn restore(c: &mut Ctx<'_>, a: Args<'_>) {
     if a.len() > 4 {
         return c
             .reply
-            .error(&errors::subcommand_or_arity(b"restore", "FUNCTION"));
+            .error(&errors::subcommand_or_arity(a.get(1), "FUNCTION"));
     }
     let policy = match a.len() {
         4 if is(a.get(3), "APPEND") => RestorePolicy::Append,
