@@ -409,3 +409,35 @@ fn busy_functions_and_function_kill() {
         "-NOTBUSY No scripts in execution right now."
     );
 }
+
+/// `redis-cli --cluster add-node` copies the cluster's functions to the new node
+/// (FUNCTION DUMP on an existing node, FUNCTION RESTORE on the new one): from Tessera
+/// to a new Tessera node, and from Tessera to a new redis-server.
+#[test]
+fn add_node_copies_functions() {
+    use tessera_tests::cluster::{CLUSTER_ARGS, cluster_tool};
+    let existing = TesseraNode::start(&CLUSTER_ARGS);
+    super::twins::serve_every_slot(existing.port);
+    let code = lib(
+        "shared",
+        "redis.register_function('shared', function() return 'copied' end)",
+    );
+    let mut c = existing.raw();
+    c.command(&["FUNCTION", "LOAD", &code]).expect("LOAD");
+    let entry = format!("127.0.0.1:{}", existing.port);
+    let tessera = TesseraNode::start(&CLUSTER_ARGS);
+    let redis = RedisServer::start(&CLUSTER_ARGS);
+    for port in [tessera.port, redis.port] {
+        let report = cluster_tool(&["add-node", &format!("127.0.0.1:{port}"), &entry]);
+        assert!(
+            report.contains("Getting functions from cluster"),
+            "{report}"
+        );
+        let mut n = RawConnection::connect(port).expect("connect");
+        assert_eq!(
+            n.command(&["FCALL", "shared", "0"]).expect("FCALL"),
+            Frame::Bulk(b"copied".to_vec()),
+            "{report}"
+        );
+    }
+}
