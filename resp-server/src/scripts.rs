@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, MutexGuard};
-use tessera_scripting::{Engine, Functions};
+use tessera_scripting::{Engine, Functions, ScriptFlags};
 
 /// The scripting state of a node.
 #[derive(Default)]
@@ -24,6 +24,9 @@ pub struct Scripts {
     /// Libraries and functions loaded, for FUNCTION STATS while a function runs.
     library_count: AtomicUsize,
     function_count: AtomicUsize,
+    /// Each function's flags by lowercase name, for dispatch's checks, which must not
+    /// wait for a running function's lock.
+    function_flags: parking_lot::RwLock<std::collections::HashMap<String, ScriptFlags>>,
     /// Unix ms when the running script started; 0 when none runs.
     running_since: AtomicI64,
     /// The running script wrote: SCRIPT KILL must refuse.
@@ -133,6 +136,17 @@ impl Scripts {
         let (libraries, count) = functions.counts();
         self.library_count.store(libraries, Ordering::Relaxed);
         self.function_count.store(count, Ordering::Relaxed);
+        *self.function_flags.write() = functions
+            .libraries()
+            .flat_map(|l| l.functions.values())
+            .map(|f| (f.name.to_ascii_lowercase(), f.flags))
+            .collect();
+    }
+
+    /// The flags of the function FCALL names, if loaded.
+    pub fn function_flags(&self, name: &[u8]) -> Option<ScriptFlags> {
+        let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
+        self.function_flags.read().get(&lower).copied()
     }
 
     /// How many libraries and functions are loaded.

@@ -40,6 +40,7 @@ use crate::node::Node;
 use crate::protocol::reply::Reply;
 use crate::protocol::request::Args;
 use crate::session::Session;
+pub(crate) use scripting::declared_flags as declared_script_flags;
 
 /// Everything a handler may use.
 pub struct Ctx<'a> {

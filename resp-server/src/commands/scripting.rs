@@ -210,6 +210,25 @@ fn check_numkeys(c: &mut Ctx<'_>, numkeys: i64, argc: usize) -> Option<usize> {
     Some(numkeys as usize)
 }
 
+/// The flags a script or function declares, which replace its command's flags in
+/// dispatch's checks: a function's, or an EVAL body's shebang. `None` for other
+/// commands, scripts without a shebang, and EVALSHA (Tessera does not look its script
+/// up before running it).
+pub(crate) fn declared_flags(
+    ctx: &Ctx<'_>,
+    id: crate::catalog::CommandId,
+    args: Args<'_>,
+) -> Option<ScriptFlags> {
+    use crate::catalog::CommandId as C;
+    match id {
+        C::Fcall | C::FcallRo if args.len() > 1 => ctx.node.scripts().function_flags(args.get(1)),
+        C::Eval | C::EvalRo if args.len() > 1 => tessera_scripting::parse_shebang(args.get(1))
+            .ok()
+            .filter(|f| f.shebang),
+        _ => None,
+    }
+}
+
 /// What runs: a cached EVAL script or a library's function.
 enum Target {
     Script { sha: String, body: Arc<[u8]> },
@@ -219,8 +238,14 @@ enum Target {
 /// Redis's scriptPrepareForRun checks of a script with a shebang or a function, in
 /// its order; the refusal text if one applies.
 fn prepare_refusal(c: &Ctx<'_>, flags: ScriptFlags, read_only: bool) -> Option<&'static str> {
+    let stale = !c.session.master_link
+        && c.node.replication().is_replica()
+        && !c.settings.replication.serve_stale_data
+        && crate::replication::link_down_since(c.node).is_some();
     if !flags.shebang {
-        return None;
+        // A script without a shebang passed dispatch's stale check as EVAL (flagged
+        // stale) does; Redis refuses it here.
+        return stale.then_some(crate::refusals::MASTERDOWN);
     }
     if flags.no_cluster && c.settings.cluster_enabled {
         return Some(errors::SCRIPT_NO_CLUSTER);

@@ -441,3 +441,53 @@ fn add_node_copies_functions() {
         );
     }
 }
+
+/// The flags a function or an EVAL shebang declares replace the command's in the
+/// node's refusals, as Redis 7.0's scriptFlagsToCmdFlags: over maxmemory only
+/// `allow-oom` or `no-writes` run; on a stale replica that must not serve stale data
+/// only `allow-stale` runs, and a writer gets READONLY first.
+#[test]
+fn declared_flags_decide_oom_and_stale_refusals() {
+    let redis = RedisServer::start(&[]);
+    let tessera = TesseraNode::start(&[]);
+    let mut t = Twins::connect(redis.port, tessera.port);
+    let code = lib(
+        "decl",
+        "redis.register_function{function_name='d_rw', callback=function() return 1 end}\n\
+         redis.register_function{function_name='d_ro', callback=function() return 2 end, flags={'no-writes'}}\n\
+         redis.register_function{function_name='d_oom', callback=function() return 3 end, flags={'allow-oom'}}\n\
+         redis.register_function{function_name='d_stale', callback=function() return 4 end, flags={'no-writes', 'allow-stale'}}",
+    );
+    t.exact(&[b"FUNCTION", b"LOAD", code.as_bytes()]);
+    let dead = tessera_tests::process::free_port().to_string();
+    let calls: &[&[&str]] = &[
+        &["FCALL", "d_rw", "0"],
+        &["FCALL", "d_ro", "0"],
+        &["FCALL", "d_oom", "0"],
+        &["FCALL", "d_stale", "0"],
+        &["EVAL", "#!lua\nreturn 1", "0"],
+        &["EVAL", "#!lua flags=no-writes\nreturn 1", "0"],
+        &["EVAL", "#!lua flags=no-writes,allow-stale\nreturn 1", "0"],
+        &["EVAL", "return 1", "0"],
+    ];
+    let states: &[&[&[&str]]] = &[
+        &[&["CONFIG", "SET", "maxmemory", "1"]],
+        &[
+            &["CONFIG", "SET", "maxmemory", "0"],
+            &["CONFIG", "SET", "replica-serve-stale-data", "no"],
+            &["REPLICAOF", "127.0.0.1", &dead],
+        ],
+    ];
+    for state in states {
+        for setup in *state {
+            let args: Vec<&[u8]> = setup.iter().map(|a| a.as_bytes()).collect();
+            t.exact(&args);
+        }
+        for call in calls {
+            let args: Vec<&[u8]> = call.iter().map(|a| a.as_bytes()).collect();
+            t.exact(&args);
+        }
+    }
+    t.exact_line("REPLICAOF NO ONE");
+    t.assert_clean("declared flags");
+}
