@@ -491,3 +491,45 @@ fn declared_flags_decide_oom_and_stale_refusals() {
     t.exact_line("REPLICAOF NO ONE");
     t.assert_clean("declared flags");
 }
+
+/// With the AOF on, FUNCTION LOAD and DELETE are logged as sent and replayed at
+/// start; after BGREWRITEAOF the base file's RDB carries the libraries.
+#[test]
+fn libraries_survive_a_restart_from_the_aof() {
+    let node = TesseraNode::start(&["--appendonly", "yes", "--save", ""]);
+    let mut c = node.raw();
+    let one = lib(
+        "aof1",
+        "redis.register_function('aof1', function() return 1 end)",
+    );
+    let two = lib(
+        "aof2",
+        "redis.register_function('aof2', function() return 2 end)",
+    );
+    for code in [&one, &two] {
+        c.command(&["FUNCTION", "LOAD", code]).expect("LOAD");
+    }
+    c.command(&["FUNCTION", "DELETE", "aof1"]).expect("DELETE");
+    drop(c);
+    let node = node.restart();
+    let mut c = node.raw();
+    assert_eq!(
+        c.command(&["FCALL", "aof2", "0"]).expect("FCALL"),
+        Frame::Integer(2)
+    );
+    assert!(!has_library(node.port, "aof1"));
+    c.command(&["BGREWRITEAOF"]).expect("BGREWRITEAOF");
+    let rewritten = wait_until(Duration::from_secs(10), || {
+        tessera_tests::replication::info(node.port, "aof_rewrite_in_progress").as_deref()
+            == Some("0")
+            && tessera_tests::replication::info(node.port, "aof_rewrites").as_deref() == Some("1")
+    });
+    assert!(rewritten, "BGREWRITEAOF finished");
+    drop(c);
+    let node = node.restart();
+    let mut c = node.raw();
+    assert_eq!(
+        c.command(&["FCALL", "aof2", "0"]).expect("FCALL"),
+        Frame::Integer(2)
+    );
+}
