@@ -24,6 +24,9 @@ pub struct Scripts {
     /// Libraries and functions loaded, for FUNCTION STATS while a function runs.
     library_count: AtomicUsize,
     function_count: AtomicUsize,
+    /// The function engine's Lua memory and its libraries' bookkeeping, for INFO.
+    functions_vm: AtomicUsize,
+    functions_memory: AtomicUsize,
     /// Each function's flags by lowercase name, for dispatch's checks, which must not
     /// wait for a running function's lock.
     function_flags: parking_lot::RwLock<std::collections::HashMap<String, ScriptFlags>>,
@@ -136,11 +139,29 @@ impl Scripts {
         let (libraries, count) = functions.counts();
         self.library_count.store(libraries, Ordering::Relaxed);
         self.function_count.store(count, Ordering::Relaxed);
+        self.functions_vm
+            .store(functions.lua_memory(), Ordering::Relaxed);
+        self.functions_memory
+            .store(functions.overhead(), Ordering::Relaxed);
         *self.function_flags.write() = functions
             .libraries()
             .flat_map(|l| l.functions.values())
             .map(|f| (f.name.to_ascii_lowercase(), f.flags))
             .collect();
+    }
+
+    /// Records the function engine's Lua memory after a run, for INFO.
+    pub fn record_function_vm(&self, functions: &Functions) {
+        self.functions_vm
+            .store(functions.lua_memory(), Ordering::Relaxed);
+    }
+
+    /// The function engine's Lua memory and its libraries' bookkeeping, in bytes.
+    pub fn function_memory(&self) -> (usize, usize) {
+        (
+            self.functions_vm.load(Ordering::Relaxed),
+            self.functions_memory.load(Ordering::Relaxed),
+        )
     }
 
     /// The flags of the function FCALL names, if loaded.

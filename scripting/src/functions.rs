@@ -178,6 +178,22 @@ impl Functions {
         (self.libraries.len(), self.index.len())
     }
 
+    /// Bytes the libraries' codes, names and descriptions take, with a fixed cost per
+    /// library and function, roughly as Redis counts `used_memory_functions`.
+    pub fn overhead(&self) -> usize {
+        self.libraries
+            .values()
+            .map(|l| {
+                let functions: usize = l
+                    .functions
+                    .values()
+                    .map(|f| 64 + f.name.len() + f.description.as_ref().map_or(0, Vec::len))
+                    .sum();
+                48 + l.name.len() + l.code.len() + functions
+            })
+            .sum()
+    }
+
     /// Bytes the engine's Lua state uses.
     pub fn lua_memory(&self) -> usize {
         self.sandbox.lua.used_memory()

@@ -347,6 +347,7 @@ fn execute(
                 scripts.start(runner.ctx.now_ms, running);
                 let outcome = functions.call(name, &keys, &argv, &mut runner);
                 scripts.end();
+                scripts.record_function_vm(functions);
                 outcome.or_else(|| Some(Outcome::Reply(refusal(errors::FUNCTION_NOT_FOUND))))
             }
         }

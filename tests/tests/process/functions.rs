@@ -215,6 +215,10 @@ fn functions_match_redis() {
         run_corpus(&mut t);
         t.assert_clean(&format!("functions corpus, RESP{}", proto + 2));
     }
+    for field in ["number_of_functions", "number_of_libraries"] {
+        let info = |port| tessera_tests::replication::info(port, field);
+        assert_eq!(info(tessera.port), info(redis.port), "INFO {field}");
+    }
 }
 
 /// Loads two libraries on `from`, restores its DUMP on `to`, and checks `to` lists
@@ -428,6 +432,15 @@ fn add_node_copies_functions() {
     let tessera = TesseraNode::start(&CLUSTER_ARGS);
     let redis = RedisServer::start(&CLUSTER_ARGS);
     for port in [tessera.port, redis.port] {
+        // add-node refuses while the members disagree (the last newcomer settling).
+        let agreed = wait_until(Duration::from_secs(20), || {
+            let out = std::process::Command::new("redis-cli")
+                .args(["--cluster", "check", &entry])
+                .output()
+                .expect("redis-cli --cluster check");
+            out.status.success() && !String::from_utf8_lossy(&out.stdout).contains("[ERR]")
+        });
+        assert!(agreed, "the cluster agrees before adding {port}");
         let report = cluster_tool(&["add-node", &format!("127.0.0.1:{port}"), &entry]);
         assert!(
             report.contains("Getting functions from cluster"),
