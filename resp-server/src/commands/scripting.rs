@@ -178,14 +178,9 @@ pub(super) fn fcall_ro(c: &mut Ctx<'_>, a: Args<'_>) {
 }
 
 fn call_function(c: &mut Ctx<'_>, a: Args<'_>, read_only: bool) {
-    let node = Arc::clone(c.node);
-    let flags = {
-        let guard = node.scripts().functions();
-        let functions = guard.as_ref().expect("functions() builds the engine");
-        match functions.function(a.get(1)) {
-            Some(f) => f.flags,
-            None => return c.reply.error(errors::FUNCTION_NOT_FOUND),
-        }
+    // From the flags' copy: the libraries' lock may be held by a running function.
+    let Some(flags) = c.node.scripts().function_flags(a.get(1)) else {
+        return c.reply.error(errors::FUNCTION_NOT_FOUND);
     };
     let Some(numkeys) = tessera_keyspace::number::parse_i64(a.get(2)) else {
         return c.reply.error(errors::FCALL_BAD_NUMKEYS);

@@ -332,8 +332,8 @@ fn libraries_reach_replicas_both_ways() {
     }
 }
 
-/// Libraries are saved in the RDB: a restart keeps them, and redis-server loads the
-/// file Tessera wrote.
+/// Libraries are saved in the RDB: a restart keeps them, redis-server loads the file
+/// Tessera wrote, and Tessera the file redis-server wrote.
 #[test]
 fn libraries_survive_a_restart_and_load_in_redis() {
     let node = TesseraNode::start(&[]);
@@ -365,6 +365,22 @@ fn libraries_survive_a_restart_and_load_in_redis() {
         r.command(&["FUNCTION", "LIST", "WITHCODE"]).expect("LIST"),
         want
     );
+    // And the reverse: Tessera loads the file redis-server saves.
+    let more = lib(
+        "saved_by_redis",
+        "redis.register_function('by_redis', function() return 'from redis' end)",
+    );
+    r.command(&["FUNCTION", "LOAD", &more]).expect("LOAD");
+    assert_eq!(text(&r.command(&["SAVE"]).expect("SAVE")), "OK");
+    drop(r);
+    let (dir, _) = redis.stop();
+    let node = TesseraNode::start_in_dir(dir, &[]);
+    let mut c = node.raw();
+    assert_eq!(
+        c.command(&["FCALL", "by_redis", "0"]).expect("FCALL"),
+        Frame::Bulk(b"from redis".to_vec())
+    );
+    assert!(has_library(node.port, "kept"));
 }
 
 /// A function past busy-reply-threshold: other clients get the function's BUSY text,
