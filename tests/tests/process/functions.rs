@@ -151,6 +151,11 @@ fn run_corpus(t: &mut Twins) {
         &["FUNCTION", "LIST", "foo"],
         &["FUNCTION", "LIST", "LIBRARYNAME"],
         &["FUNCTION", "LIST", "WITHCODE", "WITHCODE"],
+        &["MULTI"],
+        &["FCALL", "rw", "1", "k", "in-multi"],
+        &["FCALL", "nosuch", "0"],
+        &["FCALL_RO", "flagged", "1", "k"],
+        &["EXEC"],
         &["FUNCTION", "STATS"],
         &["FUNCTION", "STATS", "x"],
         &["FUNCTION", "DELETE", "nosuch"],
@@ -561,4 +566,43 @@ fn libraries_survive_a_restart_from_the_aof() {
         c.command(&["FCALL", "aof2", "0"]).expect("FCALL"),
         Frame::Integer(2)
     );
+}
+
+/// Cluster mode: FCALL's keys route as any command's (CROSSSLOT), a function's calls
+/// keep to the declared keys' slot, `no-cluster` functions are refused and
+/// `allow-cross-slot-keys` ones may cross slots.
+#[test]
+fn functions_keep_to_one_slot_in_a_cluster() {
+    let args = ["--cluster-enabled", "yes"];
+    let redis = RedisServer::start(&args);
+    let tessera = TesseraNode::start(&args);
+    for port in [redis.port, tessera.port] {
+        super::twins::serve_every_slot(port);
+    }
+    let mut t = Twins::connect(redis.port, tessera.port);
+    let code = lib(
+        "clus",
+        "redis.register_function('c_set', function(keys, args) return redis.call('set', keys[1], args[1]) end)\n\
+         redis.register_function('c_get', function(keys, args) return redis.call('get', args[1]) end)\n\
+         redis.register_function{function_name='c_nc', callback=function() return 1 end, flags={'no-cluster'}}\n\
+         redis.register_function{function_name='c_cross', callback=function() redis.call('set', 'a', 1) return redis.call('set', 'b', 2) end, flags={'allow-cross-slot-keys'}}",
+    );
+    t.exact(&[b"FUNCTION", b"LOAD", code.as_bytes()]);
+    let cases: &[&[&str]] = &[
+        &["FCALL", "c_set", "1", "{a}x", "1"],
+        &["FCALL", "c_set", "2", "a", "b", "1"],
+        &["FCALL", "c_get", "1", "{a}x", "{a}y"],
+        &["FCALL", "c_get", "0", "b"],
+        &["FCALL", "c_nc", "0"],
+        &["FCALL", "c_cross", "0"],
+        &["MGET", "a", "{a}x"],
+    ];
+    for proto in [0, 1] {
+        t.proto = proto;
+        for case in cases {
+            let args: Vec<&[u8]> = case.iter().map(|a| a.as_bytes()).collect();
+            t.exact(&args);
+        }
+    }
+    t.assert_clean("cluster functions");
 }
