@@ -30,6 +30,9 @@ pub struct Scripts {
     /// Each function's flags by lowercase name, for dispatch's checks, which must not
     /// wait for a running function's lock.
     function_flags: parking_lot::RwLock<std::collections::HashMap<String, ScriptFlags>>,
+    /// The flags of cached scripts with a shebang by SHA1, for dispatch's checks of
+    /// EVALSHA, likewise.
+    script_flags: parking_lot::RwLock<std::collections::HashMap<String, ScriptFlags>>,
     /// Unix ms when the running script started; 0 when none runs.
     running_since: AtomicI64,
     /// The running script wrote: SCRIPT KILL must refuse.
@@ -162,6 +165,24 @@ impl Scripts {
             self.functions_vm.load(Ordering::Relaxed),
             self.functions_memory.load(Ordering::Relaxed),
         )
+    }
+
+    /// Records a cached script's flags if it has a shebang.
+    pub fn note_script_flags(&self, sha: &str, flags: ScriptFlags) {
+        if flags.shebang && !self.script_flags.read().contains_key(sha) {
+            self.script_flags.write().insert(sha.to_string(), flags);
+        }
+    }
+
+    /// SCRIPT FLUSH: no script is cached any more.
+    pub fn forget_script_flags(&self) {
+        self.script_flags.write().clear();
+    }
+
+    /// The flags of the cached script EVALSHA names, if it has a shebang.
+    pub fn script_flags(&self, sha: &[u8]) -> Option<ScriptFlags> {
+        let lower = String::from_utf8_lossy(sha).to_ascii_lowercase();
+        self.script_flags.read().get(&lower).copied()
     }
 
     /// The flags of the function FCALL names, if loaded.

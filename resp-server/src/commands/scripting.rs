@@ -53,6 +53,11 @@ pub(super) fn load(c: &mut Ctx<'_>, a: Args<'_>) {
     let engine = guard.as_mut().expect("engine() builds the engine");
     let loaded = engine.load(a.get(2));
     node.scripts().record(engine);
+    if let Ok(sha) = &loaded {
+        if let Some(script) = engine.get(sha) {
+            node.scripts().note_script_flags(sha, script.flags);
+        }
+    }
     match loaded {
         Ok(sha) => c.reply.bulk(sha.as_bytes()),
         Err(text) => c.reply.error(&text),
@@ -79,6 +84,7 @@ pub(super) fn flush(c: &mut Ctx<'_>, a: Args<'_>) {
     let node = Arc::clone(c.node);
     if let Some(engine) = node.scripts().engine_if_built().as_mut() {
         engine.flush();
+        node.scripts().forget_script_flags();
         node.scripts().record(engine);
     }
     c.reply.ok()
@@ -155,6 +161,9 @@ fn run(c: &mut Ctx<'_>, a: Args<'_>, by_sha: bool, read_only: bool) {
         let Some(script) = engine.get(&sha) else {
             return c.reply.error(errors::NOSCRIPT);
         };
+        if !by_sha {
+            scripts.note_script_flags(&sha, script.flags);
+        }
         (sha, script.flags, Arc::clone(&script.body))
     };
     execute(
@@ -206,9 +215,8 @@ fn check_numkeys(c: &mut Ctx<'_>, numkeys: i64, argc: usize) -> Option<usize> {
 }
 
 /// The flags a script or function declares, which replace its command's flags in
-/// dispatch's checks: a function's, or an EVAL body's shebang. `None` for other
-/// commands, scripts without a shebang, and EVALSHA (Tessera does not look its script
-/// up before running it).
+/// dispatch's checks: a function's, an EVAL body's shebang, or the shebang of the
+/// cached script EVALSHA names. `None` for other commands and scripts without one.
 pub(crate) fn declared_flags(
     ctx: &Ctx<'_>,
     id: crate::catalog::CommandId,
@@ -220,6 +228,7 @@ pub(crate) fn declared_flags(
         C::Eval | C::EvalRo if args.len() > 1 => tessera_scripting::parse_shebang(args.get(1))
             .ok()
             .filter(|f| f.shebang),
+        C::Evalsha | C::EvalshaRo if args.len() > 1 => ctx.node.scripts().script_flags(args.get(1)),
         _ => None,
     }
 }

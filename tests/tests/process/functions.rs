@@ -493,6 +493,7 @@ fn declared_flags_decide_oom_and_stale_refusals() {
          redis.register_function{function_name='d_stale', callback=function() return 4 end, flags={'no-writes', 'allow-stale'}}",
     );
     t.exact(&[b"FUNCTION", b"LOAD", code.as_bytes()]);
+    let sha = text(&t.exact(&[b"SCRIPT", b"LOAD", b"#!lua\nreturn 1"]));
     let dead = tessera_tests::process::free_port().to_string();
     let calls: &[&[&str]] = &[
         &["FCALL", "d_rw", "0"],
@@ -521,6 +522,7 @@ fn declared_flags_decide_oom_and_stale_refusals() {
             let args: Vec<&[u8]> = call.iter().map(|a| a.as_bytes()).collect();
             t.exact(&args);
         }
+        t.exact(&[b"EVALSHA", sha.as_bytes(), b"0"]);
     }
     t.exact_line("REPLICAOF NO ONE");
     t.assert_clean("declared flags");
