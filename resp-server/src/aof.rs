@@ -147,6 +147,7 @@ fn drop_history(dir: &Path, filename: &str, manifest: &Manifest) -> Result<Manif
 /// RDB preamble or, with `aof-use-rdb-preamble no`, as the commands that rebuild it.
 fn snapshot(node: &Node, locks: &mut tessera_keyspace::AllLocks<'_>, now: i64) -> Vec<u8> {
     let settings = node.config().settings();
+    let libraries = node.scripts().library_codes();
     if !settings.aof.rdb_preamble {
         // Redis opens a command base with its time when annotations are on.
         let mut out = if settings.aof.timestamps {
@@ -154,15 +155,20 @@ fn snapshot(node: &Node, locks: &mut tessera_keyspace::AllLocks<'_>, now: i64) -
         } else {
             Vec::new()
         };
+        // Then the function libraries, as the FUNCTION LOAD commands that load them.
+        for code in &libraries {
+            crate::protocol::encode_command(&mut out, &[b"FUNCTION", b"LOAD", code]);
+        }
         out.extend(command_base::write_locked(locks, now));
         return out;
     }
-    let aux = [
+    let mut aux = vec![
         ("redis-ver", AuxValue::Text(crate::REDIS_VERSION.as_bytes())),
         ("redis-bits", AuxValue::Int(64)),
         ("ctime", AuxValue::Int(now / 1000)),
         ("aof-base", AuxValue::Int(1)),
     ];
+    aux.extend(libraries.iter().map(|c| ("", AuxValue::Library(c))));
     tessera_keyspace::rdb::write_locked(locks, &aux, now, settings.rdbcompression).0
 }
 
@@ -538,11 +544,21 @@ fn load(
             .map_err(|e| format!("Can't open the append-only file {}: {e}", file.file.name))?;
         if aof_commands::is_rdb_preamble(&bytes) {
             let now = crate::clock::unix_ms();
-            tessera_persistence::dump::load(&path, node.keyspace(), now, settings.read_limits())
-                .map_err(|e| {
-                    let bad = format_message(aof_commands::BAD_FORMAT_MESSAGE, &[&file.file.name]);
-                    format!("{bad} ({e})")
-                })?;
+            let stats = tessera_persistence::dump::load(
+                &path,
+                node.keyspace(),
+                now,
+                settings.read_limits(),
+            )
+            .map_err(|e| {
+                let bad = format_message(aof_commands::BAD_FORMAT_MESSAGE, &[&file.file.name]);
+                format!("{bad} ({e})")
+            })?;
+            if let Some(stats) = stats {
+                node.scripts()
+                    .load_libraries(&stats.libraries, false)
+                    .map_err(|e| format!("loading the function libraries failed: {e}"))?;
+            }
             continue;
         }
         apply_commands(node, &path, &bytes, truncated_ok && file.truncation_allowed)?;

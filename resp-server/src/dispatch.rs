@@ -49,7 +49,12 @@ pub fn execute(ctx: &mut Ctx<'_>, args: Args<'_>) {
             .scripts()
             .busy(ctx.now_ms, ctx.settings.busy_reply_threshold_ms)
     {
-        ctx.reply.error(errors::BUSY);
+        let text = if ctx.node.scripts().running_function().is_some() {
+            errors::BUSY_FUNCTION
+        } else {
+            errors::BUSY
+        };
+        ctx.reply.error(text);
         return fail_transaction(ctx);
     }
     let queuing = ctx.session.multi.is_some() && !transaction::controls_transaction(meta.id);

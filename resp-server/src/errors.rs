@@ -71,6 +71,17 @@ pub const UNKILLABLE: &str = "UNKILLABLE Sorry the script already executed write
 /// Any command but the few allowed while a script has run past busy-reply-threshold.
 pub const BUSY: &str =
     "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+/// Any command but the few allowed while a function has run past busy-reply-threshold
+/// (and SCRIPT KILL while a function runs).
+pub const BUSY_FUNCTION: &str =
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+/// FCALL of a function no library has.
+pub const FUNCTION_NOT_FOUND: &str = "ERR Function not found";
+/// FCALL with a numkeys that is not an integer.
+pub const FCALL_BAD_NUMKEYS: &str = "ERR Bad number of keys provided";
+/// FCALL_RO, EVAL_RO or EVALSHA_RO of a function or script without `no-writes`.
+pub const SCRIPT_WRITE_FLAG_RO: &str =
+    "ERR Can not execute a script with write flag using *_ro command.";
 /// EVALSHA of a script not in the cache.
 pub const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
 /// EVAL with a negative numkeys.
@@ -104,8 +115,6 @@ pub const SCRIPT_NON_LOCAL_KEY: &str =
 /// `redis.call` of a key in another slot than the script's.
 pub const SCRIPT_CROSS_SLOT: &str =
     "ERR Script attempted to access keys that do not hash to the same slot";
-/// Loading a library while no engine runs them.
-pub const NO_LUA_ENGINE: &str = "ERR Engine 'lua' not found";
 /// COMMAND GETKEYS of an unknown command.
 pub const GETKEYS_UNKNOWN: &str = "ERR Invalid command specified";
 /// COMMAND GETKEYS of a command without keys.

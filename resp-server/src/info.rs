@@ -232,21 +232,25 @@ fn memory(node: &Node, out: &mut String) {
     );
     field(out, "used_memory_scripts_eval", scripts.scripts_memory);
     field(out, "number_of_cached_scripts", scripts.cached);
-    field(out, "number_of_functions", 0);
-    field(out, "number_of_libraries", 0);
-    field(out, "used_memory_vm_functions", 0);
-    field(out, "used_memory_vm_total", scripts.lua_memory);
+    let (libraries, functions) = node.scripts().function_counts();
+    let (functions_vm, functions_memory) = node.scripts().function_memory();
+    let vm_total = scripts.lua_memory + functions_vm;
+    let scripts_total = scripts.scripts_memory + functions_memory;
+    field(out, "number_of_functions", functions);
+    field(out, "number_of_libraries", libraries);
+    field(out, "used_memory_vm_functions", functions_vm);
+    field(out, "used_memory_vm_total", vm_total);
     field(
         out,
         "used_memory_vm_total_human",
-        human_bytes(scripts.lua_memory as u64),
+        human_bytes(vm_total as u64),
     );
-    field(out, "used_memory_functions", 0);
-    field(out, "used_memory_scripts", scripts.scripts_memory);
+    field(out, "used_memory_functions", functions_memory);
+    field(out, "used_memory_scripts", scripts_total);
     field(
         out,
         "used_memory_scripts_human",
-        human_bytes(scripts.scripts_memory as u64),
+        human_bytes(scripts_total as u64),
     );
     field(out, "allocator_allocated", m.allocated);
     field(out, "allocator_active", m.active);

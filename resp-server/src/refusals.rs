@@ -31,8 +31,18 @@ pub fn refusal(
     let settings = ctx.settings;
     let node = ctx.node;
     let meta = command.meta;
-    let is_write = meta.is_write();
-    if settings.memory.maxmemory > 0 && out_of_memory(ctx, command, args) {
+    // A script's or function's declared flags replace the command's, as Redis's
+    // scriptFlagsToCmdFlags does (no-writes implies allow-oom).
+    let declared = crate::commands::declared_script_flags(ctx, meta.id, args);
+    let (is_write, denyoom, stale) = match declared {
+        Some(f) => (!f.no_writes, !f.allow_oom && !f.no_writes, f.allow_stale),
+        None => (
+            meta.is_write(),
+            meta.has(CommandFlags::DENYOOM),
+            meta.has(CommandFlags::STALE),
+        ),
+    };
+    if settings.memory.maxmemory > 0 && out_of_memory(ctx, command, args, denyoom) {
         return Some(crate::eviction::OOM.into());
     }
     // PING too: a client that only pings must learn that writes are refused.
@@ -61,7 +71,7 @@ pub fn refusal(
     }
     if is_replica
         && !settings.replication.serve_stale_data
-        && !meta.has(CommandFlags::STALE)
+        && !stale
         && crate::replication::link_down_since(node).is_some()
     {
         return Some(MASTERDOWN.into());
@@ -97,12 +107,11 @@ fn allowed_subscribed(id: CommandId) -> bool {
 /// limit (whatever the command), then says whether the command must be refused: one
 /// flagged denyoom (EXEC when it queued one), or any command queued in MULTI, since
 /// queuing takes memory too; never EXEC, DISCARD, QUIT or RESET on their own.
-fn out_of_memory(ctx: &Ctx<'_>, command: &Command, args: Args<'_>) -> bool {
+fn out_of_memory(ctx: &Ctx<'_>, command: &Command, args: Args<'_>, denyoom: bool) -> bool {
     let node = ctx.node;
     let meta = command.meta;
     let queuing = ctx.session.multi.as_ref();
-    let denyoom = meta.has(CommandFlags::DENYOOM)
-        || (meta.id == CommandId::Exec && queuing.is_some_and(|tx| tx.denyoom));
+    let denyoom = denyoom || (meta.id == CommandId::Exec && queuing.is_some_and(|tx| tx.denyoom));
     if denyoom {
         node.eviction().note_write(node, args.byte_len());
     }

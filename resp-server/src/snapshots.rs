@@ -130,13 +130,15 @@ pub fn save(node: &Node, background: bool) -> Result<Saved, SaveError> {
     let settings = node.config().settings();
     let now = unix_ms();
     let used = node.memory().allocated as i64;
-    let aux = [
+    let libraries = node.scripts().library_codes();
+    let mut aux = vec![
         ("redis-ver", AuxValue::Text(crate::REDIS_VERSION.as_bytes())),
         ("redis-bits", AuxValue::Int(64)),
         ("ctime", AuxValue::Int(now / 1000)),
         ("used-mem", AuxValue::Int(used)),
         ("aof-base", AuxValue::Int(0)),
     ];
+    aux.extend(libraries.iter().map(|c| ("", AuxValue::Library(c))));
     let result = dump::save(
         &dump_path(&settings),
         node.keyspace(),

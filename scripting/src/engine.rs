@@ -176,50 +176,67 @@ impl Engine {
         sandbox
             .real_globals
             .raw_set("ARGV", string_array(lua, argv)?)?;
-        sandbox.resp3.store(false, Ordering::Relaxed);
-        let runner = RefCell::new(runner);
-        let resp3 = &sandbox.resp3;
-        let invoke = |lua: &mlua::Lua, args: MultiValue, raising: bool| -> mlua::Result<Value> {
-            let resp3 = resp3.load(Ordering::Relaxed);
-            let reply = match command_args(args.into_iter()) {
-                Ok(command) => runner.borrow_mut().call(&command, resp3),
-                Err(text) => Frame::Error(text.as_bytes().to_vec()),
-            };
-            match reply {
-                Frame::Error(e) if raising => Err(crate::raise::table(normalize_error(
-                    &[&b"-"[..], &e].concat(),
-                ))),
-                Frame::Error(e) => Ok(Value::Table(error_table(lua, &e)?)),
-                reply => reply_to_lua(lua, reply, resp3),
-            }
-        };
-        let result: MultiValue = lua.scope(|scope| {
-            let call = scope.create_function(|lua, args: MultiValue| invoke(lua, args, true))?;
-            let pcall = scope.create_function(|lua, args: MultiValue| invoke(lua, args, false))?;
-            sandbox.redis.raw_set("call", call)?;
-            sandbox.redis.raw_set("pcall", pcall)?;
-            let out = sandbox.run.call::<MultiValue>(function);
-            sandbox.redis.raw_set("call", Value::Nil)?;
-            sandbox.redis.raw_set("pcall", Value::Nil)?;
-            out
-        })?;
-        let resp3 = sandbox.resp3.load(Ordering::Relaxed);
-        let mut values = result.into_iter();
-        let ok = matches!(values.next(), Some(Value::Boolean(true)));
-        let value = values.next().unwrap_or(Value::Nil);
-        if ok {
-            return Ok(Outcome::Reply(lua_to_reply(&value, resp3)));
-        }
-        if self.kill.load(Ordering::Relaxed) {
-            let text = error_text(&value, sha, Some(KILLED));
-            return Ok(Outcome::Killed(Frame::Error(text)));
-        }
-        Ok(Outcome::Reply(Frame::Error(error_text(&value, sha, None))))
+        invoke(sandbox, &self.kill, function, None, runner, sha)
     }
 }
 
+/// Runs `function` in `sandbox` with `redis.call` and `redis.pcall` bound to `runner`,
+/// passing it `arguments` (a function library's `keys, args`) if given. `name` is
+/// what error replies name as the script.
+pub(crate) fn invoke(
+    sandbox: &Sandbox,
+    kill: &AtomicBool,
+    function: Function,
+    arguments: Option<(Table, Table)>,
+    runner: &mut dyn CommandRunner,
+    name: &str,
+) -> mlua::Result<Outcome> {
+    sandbox.resp3.store(false, Ordering::Relaxed);
+    let runner = RefCell::new(runner);
+    let resp3 = &sandbox.resp3;
+    let invoke = |lua: &mlua::Lua, args: MultiValue, raising: bool| -> mlua::Result<Value> {
+        let resp3 = resp3.load(Ordering::Relaxed);
+        let reply = match command_args(args.into_iter()) {
+            Ok(command) => runner.borrow_mut().call(&command, resp3),
+            Err(text) => Frame::Error(text.as_bytes().to_vec()),
+        };
+        match reply {
+            Frame::Error(e) if raising => Err(crate::raise::table(normalize_error(
+                &[&b"-"[..], &e].concat(),
+            ))),
+            Frame::Error(e) => Ok(Value::Table(error_table(lua, &e)?)),
+            reply => reply_to_lua(lua, reply, resp3),
+        }
+    };
+    let result: MultiValue = sandbox.lua.scope(|scope| {
+        let call = scope.create_function(|lua, args: MultiValue| invoke(lua, args, true))?;
+        let pcall = scope.create_function(|lua, args: MultiValue| invoke(lua, args, false))?;
+        sandbox.redis.raw_set("call", call)?;
+        sandbox.redis.raw_set("pcall", pcall)?;
+        let out = match arguments {
+            Some((keys, args)) => sandbox.run.call::<MultiValue>((function, keys, args)),
+            None => sandbox.run.call::<MultiValue>(function),
+        };
+        sandbox.redis.raw_set("call", Value::Nil)?;
+        sandbox.redis.raw_set("pcall", Value::Nil)?;
+        out
+    })?;
+    let resp3 = sandbox.resp3.load(Ordering::Relaxed);
+    let mut values = result.into_iter();
+    let ok = matches!(values.next(), Some(Value::Boolean(true)));
+    let value = values.next().unwrap_or(Value::Nil);
+    if ok {
+        return Ok(Outcome::Reply(lua_to_reply(&value, resp3)));
+    }
+    if kill.load(Ordering::Relaxed) {
+        let text = error_text(&value, name, Some(KILLED));
+        return Ok(Outcome::Killed(Frame::Error(text)));
+    }
+    Ok(Outcome::Reply(Frame::Error(error_text(&value, name, None))))
+}
+
 /// A Lua array of strings.
-fn string_array(lua: &mlua::Lua, items: &[&[u8]]) -> mlua::Result<Table> {
+pub(crate) fn string_array(lua: &mlua::Lua, items: &[&[u8]]) -> mlua::Result<Table> {
     let t = lua.create_table_with_capacity(items.len(), 0)?;
     for (i, item) in items.iter().enumerate() {
         t.raw_set(i + 1, lua.create_string(item)?)?;

@@ -5,8 +5,8 @@
 //! `redis` API table, the script cache, the conversions between RESP values and Lua
 //! values, and the shebang flags. The server runs a script by handing [`Engine::run`] a
 //! [`CommandRunner`], which `redis.call` and `redis.pcall` use to run commands, and gets
-//! back the reply to send, as a [`Frame`]. The state is built by [`sandbox`] so a
-//! function library engine can build its own the same way.
+//! back the reply to send, as a [`Frame`]. Function libraries (FUNCTION LOAD, FCALL)
+//! live in [`Functions`], a second sandboxed state built the same way.
 
 mod bit;
 mod cjson;
@@ -15,13 +15,18 @@ mod convert;
 mod engine;
 mod errors;
 mod flags;
+mod functions;
+mod library;
 mod raise;
 mod rand48;
+mod register;
 pub mod sandbox;
 
 pub use engine::{Engine, EngineError, Outcome, Script};
 pub use errors::normalize_error;
 pub use flags::{ScriptFlags, parse_shebang};
+pub use functions::{Functions, RestorePolicy};
+pub use library::{FLAG_NAMES, FunctionInfo, Library};
 pub use tessera_resp::frame::Frame;
 
 /// What `redis.call` and `redis.pcall` need from the server: run one command and give

@@ -4,8 +4,8 @@
 local redis, cjson, cmsgpack, bit, unwrap = ...
 
 local getinfo = debug.getinfo
-local error, type, tostring, rawset, setmetatable, setfenv, xpcall =
-    error, type, tostring, rawset, setmetatable, setfenv, xpcall
+local error, type, tostring, rawset, setmetatable, setfenv, xpcall, select =
+    error, type, tostring, rawset, setmetatable, setfenv, xpcall, select
 local loadstring, load = loadstring, load
 local select, unpack, gsub = select, unpack, string.gsub
 
@@ -149,8 +149,14 @@ local function handler(err)
     return err
 end
 
-local function run(f)
-    return xpcall(f, handler)
+-- A function library's callback gets its KEYS and ARGV as arguments; Lua 5.1's
+-- xpcall passes none, so a closure carries them.
+local function run(f, ...)
+    if select('#', ...) == 0 then
+        return xpcall(f, handler)
+    end
+    local args = { ... }
+    return xpcall(function() return f(args[1], args[2]) end, handler)
 end
 
 return real, env, run

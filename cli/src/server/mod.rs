@@ -202,6 +202,9 @@ fn load_snapshot(node: &Node, settings: &Settings) -> anyhow::Result<()> {
                 "DB loaded from disk"
             );
             *node.snapshots().last_load.lock() = (stats.loaded, stats.expired);
+            node.scripts()
+                .load_libraries(&stats.libraries, false)
+                .map_err(|e| anyhow::anyhow!("loading the function libraries failed: {e}"))?;
         }
         None => tracing::debug!(file = %path.display(), "no snapshot to load"),
     }

@@ -1,7 +1,8 @@
 //! The RDB format (version 10, as Redis 7.0 writes it): the files of SAVE/BGSAVE, the
 //! payload of a full resync, and the object encoding DUMP/RESTORE use.
 //!
-//! A file is `REDIS0010`, auxiliary fields, then per database a SELECTDB and a RESIZEDB
+//! A file is `REDIS0010`, auxiliary fields, function libraries (opcode 245 and the
+//! library's code), then per database a SELECTDB and a RESIZEDB
 //! followed by its keys (each optionally preceded by an expiry), an EOF opcode and the
 //! CRC64 of everything before it, little-endian. Pure encoding over bytes: no files, no
 //! sockets.
@@ -17,7 +18,10 @@ mod writer;
 pub use crc64::{checksum as crc64, update as crc64_update};
 #[cfg(test)]
 pub(crate) use payload::Slice;
-pub use payload::{DumpError, dump, open as open_payload, restore, seal as seal_payload};
+pub use payload::{
+    DumpError, dump, dump_libraries, open as open_payload, restore, restore_libraries,
+    seal as seal_payload,
+};
 pub use reader::{RdbEntry, RdbItem, RdbReader, decode_value};
 pub use snapshot::{LoadStats, load_keyspace, write_keyspace, write_locked};
 pub use writer::{AuxValue, RdbWriter, encode_entry, encode_value};
@@ -27,8 +31,8 @@ pub const RDB_VERSION: u32 = 10;
 
 /// Opcodes and object types.
 pub(crate) mod op {
-    pub const FUNCTION_PRE_GA: u8 = 0xF5;
-    pub const FUNCTION2: u8 = 0xF6;
+    pub const FUNCTION2: u8 = 0xF5;
+    pub const FUNCTION_PRE_GA: u8 = 0xF6;
     pub const MODULE_AUX: u8 = 0xF7;
     pub const IDLE: u8 = 0xF8;
     pub const FREQ: u8 = 0xF9;

@@ -33,6 +33,34 @@ pub fn seal(mut body: Vec<u8>) -> Vec<u8> {
     body
 }
 
+/// The FUNCTION DUMP payload of the libraries' `codes`: a FUNCTION2 record each.
+pub fn dump_libraries<'a>(codes: impl Iterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for code in codes {
+        super::writer::encode_library(&mut out, code, true);
+    }
+    seal(out)
+}
+
+/// The libraries' codes of a FUNCTION RESTORE payload, or Redis's error text.
+pub fn restore_libraries(payload: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    let body = open(payload).map_err(|e| e.to_string())?;
+    let mut src = Slice(body);
+    let mut codes = Vec::new();
+    while !src.0.is_empty() {
+        let kind = src
+            .byte()
+            .map_err(|_| "can not read data type".to_string())?;
+        if kind != super::op::FUNCTION2 {
+            return Err("given type is not a function".into());
+        }
+        let code = super::encoding::read_string(&mut src, u64::MAX)
+            .map_err(|_| "failed loading the given functions payload".to_string())?;
+        codes.push(code);
+    }
+    Ok(codes)
+}
+
 /// Checks a payload's footer and returns what it frames.
 pub fn open(payload: &[u8]) -> Result<&[u8], DumpError> {
     if payload.len() < 10 {

@@ -38,6 +38,8 @@ pub enum RdbItem {
     },
     /// A key.
     Entry(RdbEntry),
+    /// A function library's code (RDB_OPCODE_FUNCTION2).
+    Library(Vec<u8>),
     /// The end; the checksum was verified.
     End,
 }
@@ -170,7 +172,11 @@ impl<R: Read> RdbReader<R> {
                 op::IDLE => {
                     idle_seconds = Some(read_plain_length(&mut self.src)?);
                 }
-                op::MODULE_AUX | op::FUNCTION2 | op::FUNCTION_PRE_GA => {
+                op::FUNCTION2 => {
+                    let code = read_string(&mut self.src, self.limits.max_len)?;
+                    return Ok(RdbItem::Library(code));
+                }
+                op::MODULE_AUX | op::FUNCTION_PRE_GA => {
                     return Err(RdbError::UnsupportedOpcode(code));
                 }
                 kind => {

@@ -96,6 +96,8 @@ pub struct LoadStats {
     pub expired: u64,
     /// The auxiliary fields.
     pub aux: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The function libraries' codes, in file order.
+    pub libraries: Vec<Vec<u8>>,
 }
 
 /// Reads an RDB stream into `keyspace` (which should be empty). Keys whose deadline has
@@ -113,6 +115,7 @@ pub fn load_keyspace<R: Read>(
         match reader.next_item()? {
             RdbItem::End => return Ok(stats),
             RdbItem::Aux(k, v) => stats.aux.push((k, v)),
+            RdbItem::Library(code) => stats.libraries.push(code),
             RdbItem::SelectDb(index) => {
                 if index >= keyspace.database_count() as u64 {
                     return Err(RdbError::DatabaseOutOfRange(

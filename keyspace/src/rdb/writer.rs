@@ -13,6 +13,16 @@ pub enum AuxValue<'a> {
     Text(&'a [u8]),
     /// An integer (stored in integer encoding, as Redis stores ctime and used-mem).
     Int(i64),
+    /// Not an aux field: a function library's code, written (its key ignored) as an
+    /// RDB_OPCODE_FUNCTION2 record. Redis writes libraries after the aux fields and
+    /// before the databases, so they go last among the aux values.
+    Library(&'a [u8]),
+}
+
+/// Appends a function library's record: opcode 245 and its code as a string.
+pub fn encode_library(out: &mut Vec<u8>, code: &[u8], compress: bool) {
+    out.push(op::FUNCTION2);
+    put_string(out, code, compress);
 }
 
 /// Appends a value's type byte and encoding (the form DUMP payloads use too).
@@ -86,11 +96,17 @@ impl<W: Write> RdbWriter<W> {
 
     /// Writes an auxiliary field.
     pub fn aux(&mut self, key: &str, value: AuxValue<'_>) -> io::Result<()> {
+        if let AuxValue::Library(code) = value {
+            let mut buf = Vec::with_capacity(code.len() + 8);
+            encode_library(&mut buf, code, true);
+            return self.raw(&buf);
+        }
         let mut buf = vec![op::AUX];
         put_string(&mut buf, key.as_bytes(), false);
         match value {
             AuxValue::Text(t) => put_string(&mut buf, t, false),
             AuxValue::Int(n) => put_integer_string(&mut buf, n),
+            AuxValue::Library(_) => unreachable!("written above"),
         }
         self.raw(&buf)
     }

@@ -364,7 +364,11 @@ fn reload(ctx: &mut Ctx<'_>, options: ArgCursor<'_>) {
         ctx.settings.read_limits(),
     );
     match loaded {
-        Ok(_) => {
+        Ok(stats) => {
+            let libraries = stats.map(|s| s.libraries).unwrap_or_default();
+            if let Err(e) = ctx.node.scripts().load_libraries(&libraries, true) {
+                tracing::warn!(error = %e, "DEBUG RELOAD could not load the function libraries");
+            }
             tracing::warn!("DB reloaded by DEBUG RELOAD");
             ctx.reply.ok();
         }

@@ -42,6 +42,7 @@ use crate::node::Node;
 use crate::protocol::reply::Reply;
 use crate::session::Session;
 use cursor::{ArgCursor, ArgError};
+pub(crate) use scripting::declared_flags as declared_script_flags;
 
 /// Everything a handler may use.
 pub struct Ctx<'a> {
@@ -139,6 +140,14 @@ impl<'a> Ctx<'a> {
         if self.records_changes() || self.node.watches().any() || self.expired_events() {
             let all: Vec<&[u8]> = args.verbatim().collect();
             self.propagate(guard, &all);
+        }
+    }
+
+    /// Records a change to no slot (the function libraries) for replicas and the AOF,
+    /// as the command that replays it.
+    pub fn propagate_node_wide(&mut self, args: &[&[u8]]) {
+        if self.records_changes() {
+            self.record(args);
         }
     }
 
@@ -289,6 +298,8 @@ pub fn handler(id: CommandId) -> Handler {
         C::Expire => expiry::expire_command,
         C::Expireat => expiry::expireat,
         C::Expiretime => expiry::expiretime,
+        C::Fcall => scripting::fcall,
+        C::FcallRo => scripting::fcall_ro,
         C::Flushall => server::flushall,
         C::Flushdb => server::flushdb,
         C::FunctionDelete => function::delete,

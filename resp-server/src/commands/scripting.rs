@@ -1,4 +1,5 @@
-//! EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT.
+//! EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT, and FCALL and FCALL_RO, which run a
+//! library's function the same way.
 //!
 //! A script runs as one step for every other client, as EXEC does: it takes the locks
 //! of every slot it may touch before it starts (the declared keys' slot in cluster
@@ -15,7 +16,7 @@
 use std::sync::Arc;
 
 use tessera_keyspace::{Footprint, key_slot};
-use tessera_scripting::{CommandRunner, Frame, Outcome};
+use tessera_scripting::{CommandRunner, Frame, Outcome, ScriptFlags};
 
 use super::cursor::ArgCursor;
 use super::{Ctx, is, transaction};
@@ -24,7 +25,7 @@ use crate::dispatch;
 use crate::errors;
 use crate::protocol::reply::Reply;
 use crate::protocol::request::Args;
-use crate::scripts::KillVerdict;
+use crate::scripts::{KillVerdict, RunningFunction};
 
 /// EVAL script numkeys [key ...] [arg ...].
 pub(super) fn eval(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
@@ -56,6 +57,11 @@ pub(super) fn load(c: &mut Ctx<'_>, mut a: ArgCursor<'_>) {
     let engine = guard.as_mut().expect("engine() builds the engine");
     let loaded = engine.load(script);
     node.scripts().record(engine);
+    if let Ok(sha) = &loaded {
+        if let Some(script) = engine.get(sha) {
+            node.scripts().note_script_flags(sha, script.flags);
+        }
+    }
     match loaded {
         Ok(sha) => c.reply.bulk(sha.as_bytes()),
         Err(text) => c.reply.error(&text),
@@ -84,6 +90,7 @@ pub(super) fn flush(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     let node = Arc::clone(c.node);
     if let Some(engine) = node.scripts().engine_if_built().as_mut() {
         engine.flush();
+        node.scripts().forget_script_flags();
         node.scripts().record(engine);
     }
     c.reply.ok()
@@ -91,8 +98,9 @@ pub(super) fn flush(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
 
 /// SCRIPT KILL.
 pub(super) fn kill(c: &mut Ctx<'_>, _: ArgCursor<'_>) {
-    match c.node.scripts().kill() {
+    match c.node.scripts().kill(false) {
         KillVerdict::NotBusy => c.reply.error(errors::NOTBUSY),
+        KillVerdict::OtherKind => c.reply.error(errors::BUSY_FUNCTION),
         KillVerdict::Unkillable => c.reply.error(errors::UNKILLABLE),
         KillVerdict::Killed => c.reply.ok(),
     }
@@ -143,13 +151,9 @@ fn run(c: &mut Ctx<'_>, mut a: ArgCursor<'_>, by_sha: bool, read_only: bool) {
     let Some(numkeys) = c.int_arg(numkeys) else {
         return;
     };
-    if numkeys < 0 {
-        return c.reply.error(errors::NUMKEYS_NEGATIVE);
-    }
-    if numkeys as usize > a.remaining() {
-        return c.reply.error(errors::NUMKEYS_TOO_MANY);
-    }
-    let numkeys = numkeys as usize;
+    let Some(numkeys) = check_numkeys(c, numkeys, a.remaining()) else {
+        return;
+    };
     let node = Arc::clone(c.node);
     let scripts = node.scripts();
     let (sha, flags, body) = {
@@ -166,11 +170,128 @@ fn run(c: &mut Ctx<'_>, mut a: ArgCursor<'_>, by_sha: bool, read_only: bool) {
         let Some(script) = engine.get(&sha) else {
             return c.reply.error(errors::NOSCRIPT);
         };
+        if !by_sha {
+            scripts.note_script_flags(&sha, script.flags);
+        }
         (sha, script.flags, Arc::clone(&script.body))
     };
-    let cluster = c.settings.cluster_enabled && !c.session.master_link;
+    execute(
+        c,
+        a,
+        numkeys,
+        flags,
+        read_only,
+        Target::Script { sha, body },
+    )
+}
+
+/// FCALL function numkeys [key ...] [arg ...].
+pub(super) fn fcall(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
+    call_function(c, a, false)
+}
+
+/// FCALL_RO function numkeys [key ...] [arg ...].
+pub(super) fn fcall_ro(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
+    call_function(c, a, true)
+}
+
+fn call_function(c: &mut Ctx<'_>, mut a: ArgCursor<'_>, read_only: bool) {
+    let Some([name, numkeys]) = c.read(a.next_args()) else {
+        return;
+    };
+    // From the flags' copy: the libraries' lock may be held by a running function.
+    let Some(flags) = c.node.scripts().function_flags(name) else {
+        return c.reply.error(errors::FUNCTION_NOT_FOUND);
+    };
+    let Some(numkeys) = tessera_keyspace::number::parse_i64(numkeys) else {
+        return c.reply.error(errors::FCALL_BAD_NUMKEYS);
+    };
+    let Some(numkeys) = check_numkeys(c, numkeys, a.remaining()) else {
+        return;
+    };
+    let name = name.to_vec();
+    execute(c, a, numkeys, flags, read_only, Target::Function { name })
+}
+
+/// numkeys checked against the `left` arguments that follow it, as EVAL and FCALL
+/// check it.
+fn check_numkeys(c: &mut Ctx<'_>, numkeys: i64, left: usize) -> Option<usize> {
+    if numkeys > left as i64 {
+        c.reply.error(errors::NUMKEYS_TOO_MANY);
+        return None;
+    }
+    if numkeys < 0 {
+        c.reply.error(errors::NUMKEYS_NEGATIVE);
+        return None;
+    }
+    Some(numkeys as usize)
+}
+
+/// The flags a script or function declares, which replace its command's flags in
+/// dispatch's checks: a function's, an EVAL body's shebang, or the shebang of the
+/// cached script EVALSHA names. `None` for other commands and scripts without one.
+pub(crate) fn declared_flags(
+    ctx: &Ctx<'_>,
+    id: crate::catalog::CommandId,
+    args: Args<'_>,
+) -> Option<ScriptFlags> {
+    use crate::catalog::CommandId as C;
+    match id {
+        C::Fcall | C::FcallRo if args.len() > 1 => ctx.node.scripts().function_flags(args.get(1)),
+        C::Eval | C::EvalRo if args.len() > 1 => tessera_scripting::parse_shebang(args.get(1))
+            .ok()
+            .filter(|f| f.shebang),
+        C::Evalsha | C::EvalshaRo if args.len() > 1 => ctx.node.scripts().script_flags(args.get(1)),
+        _ => None,
+    }
+}
+
+/// What runs: a cached EVAL script or a library's function.
+enum Target {
+    Script { sha: String, body: Arc<[u8]> },
+    Function { name: Vec<u8> },
+}
+
+/// Redis's scriptPrepareForRun checks of a script with a shebang or a function, in
+/// its order; the refusal text if one applies.
+fn prepare_refusal(c: &Ctx<'_>, flags: ScriptFlags, read_only: bool) -> Option<&'static str> {
+    let stale = !c.session.master_link
+        && c.node.replication().is_replica()
+        && !c.settings.replication.serve_stale_data
+        && crate::replication::link_down_since(c.node).is_some();
+    if !flags.shebang {
+        // A script without a shebang passed dispatch's stale check as EVAL (flagged
+        // stale) does; Redis refuses it here.
+        return stale.then_some(crate::refusals::MASTERDOWN);
+    }
     if flags.no_cluster && c.settings.cluster_enabled {
-        return c.reply.error(errors::SCRIPT_NO_CLUSTER);
+        return Some(errors::SCRIPT_NO_CLUSTER);
+    }
+    if !flags.no_writes {
+        let replica = c.node.replication().is_replica();
+        if replica && c.settings.replication.read_only && !c.session.master_link {
+            return Some(crate::refusals::READONLY);
+        }
+        if read_only {
+            return Some(errors::SCRIPT_WRITE_FLAG_RO);
+        }
+    }
+    None
+}
+
+fn execute(
+    c: &mut Ctx<'_>,
+    a: ArgCursor<'_>,
+    numkeys: usize,
+    flags: ScriptFlags,
+    read_only: bool,
+    target: Target,
+) {
+    let node = Arc::clone(c.node);
+    let scripts = node.scripts();
+    let cluster = c.settings.cluster_enabled && !c.session.master_link;
+    if let Some(text) = prepare_refusal(c, flags, read_only) {
+        return c.reply.error(text);
     }
     let keys: Vec<&[u8]> = a.rest().take(numkeys).collect();
     let argv: Vec<&[u8]> = a.rest().skip(numkeys).collect();
@@ -205,14 +326,14 @@ fn run(c: &mut Ctx<'_>, mut a: ArgCursor<'_>, by_sha: bool, read_only: bool) {
         c.session.tx_stream = Some(Vec::new());
     }
     let db = c.session.db;
+    let command: Vec<Vec<u8>> = match &target {
+        Target::Function { .. } => a.verbatim().map(<[u8]>::to_vec).collect(),
+        Target::Script { .. } => Vec::new(),
+    };
     let outcome = {
+        // FCALL too takes the EVAL engine's lock: one script or function at a time.
         let mut guard = scripts.engine();
         let engine = guard.as_mut().expect("engine() builds the engine");
-        // SCRIPT FLUSH may have run since the script was found.
-        if engine.get(&sha).is_none() {
-            let _ = engine.load(&body);
-        }
-        scripts.start(c.now_ms);
         let mut runner = Runner {
             ctx: c,
             read_only: read_only || flags.no_writes,
@@ -221,10 +342,32 @@ fn run(c: &mut Ctx<'_>, mut a: ArgCursor<'_>, by_sha: bool, read_only: bool) {
             slot,
             held,
         };
-        let outcome = engine.run(&sha, &keys, &argv, &mut runner);
-        scripts.end();
-        scripts.record(engine);
-        outcome
+        match &target {
+            Target::Script { sha, body } => {
+                // SCRIPT FLUSH may have run since the script was found.
+                if engine.get(sha).is_none() {
+                    let _ = engine.load(body);
+                }
+                scripts.start(runner.ctx.now_ms, None);
+                let outcome = engine.run(sha, &keys, &argv, &mut runner);
+                scripts.end();
+                scripts.record(engine);
+                outcome.or_else(|| Some(Outcome::Reply(refusal(errors::NOSCRIPT))))
+            }
+            Target::Function { name } => {
+                let mut functions = scripts.functions();
+                let functions = functions.as_mut().expect("functions() builds the engine");
+                let running = functions.function(name).map(|f| RunningFunction {
+                    name: f.name.clone(),
+                    command,
+                });
+                scripts.start(runner.ctx.now_ms, running);
+                let outcome = functions.call(name, &keys, &argv, &mut runner);
+                scripts.end();
+                scripts.record_function_vm(functions);
+                outcome.or_else(|| Some(Outcome::Reply(refusal(errors::FUNCTION_NOT_FOUND))))
+            }
+        }
     };
     if c.session.db != db {
         c.session.select(db);

@@ -87,7 +87,12 @@ pub fn plan<'q>(
                 }
             }
             // A script may touch keys it did not declare.
-            CommandId::Eval | CommandId::EvalRo | CommandId::Evalsha | CommandId::EvalshaRo => {
+            CommandId::Eval
+            | CommandId::EvalRo
+            | CommandId::Evalsha
+            | CommandId::EvalshaRo
+            | CommandId::Fcall
+            | CommandId::FcallRo => {
                 everything = true;
             }
             // BY and GET patterns name keys nobody can list up front.

@@ -139,14 +139,24 @@ fn full_sync_snapshot(
     // From now on expired keys reach replicas as DEL, in order.
     node.keyspace()
         .set_expiry_mode_locked(&mut locks, ExpiryMode::Journal);
+    // Libraries change under their own lock, not the slots', and a change reaches the
+    // stream before that lock is released: holding it while attaching puts every
+    // change either in the snapshot or in the stream after it, never both.
+    let functions = node.scripts().functions_if_built();
+    let libraries: Vec<Arc<[u8]>> = functions
+        .as_ref()
+        .map(|f| f.libraries().map(|l| Arc::clone(&l.code)).collect())
+        .unwrap_or_default();
     let (replica, replid, offset) = node.replication().attach_for_full_sync(new);
-    let aux = [
+    drop(functions);
+    let mut aux = vec![
         ("redis-ver", AuxValue::Text(b"7.0.15")),
         ("redis-bits", AuxValue::Int(64)),
         ("ctime", AuxValue::Int(now / 1000)),
         ("repl-id", AuxValue::Text(replid.as_bytes())),
         ("repl-offset", AuxValue::Int(offset as i64)),
     ];
+    aux.extend(libraries.iter().map(|c| ("", AuxValue::Library(c))));
     let (rdb, keys) = write_locked(&mut locks, &aux, now, settings.rdbcompression);
     (replica, replid, offset, rdb, keys)
 }

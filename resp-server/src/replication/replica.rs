@@ -318,6 +318,9 @@ async fn load(node: &Arc<Node>, rdb: Vec<u8>) -> Result<(), String> {
     match loaded {
         Ok(Ok(stats)) => {
             tracing::info!(keys = stats.loaded, "snapshot loaded");
+            if let Err(e) = node.scripts().load_libraries(&stats.libraries, true) {
+                tracing::warn!(error = %e, "the master's function libraries did not load");
+            }
             Ok(())
         }
         Ok(Err(e)) => Err(format!("the master's snapshot is corrupt: {e}")),

@@ -22,6 +22,7 @@ mod debug_cluster;
 mod differential;
 mod dump_restore;
 mod exposures;
+mod functions;
 mod grammar;
 mod hashes;
 mod lazyfree;

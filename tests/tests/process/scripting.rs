@@ -577,7 +577,7 @@ fn scripts_keep_to_one_slot_in_a_cluster() {
 
 /// A connection to `port` served by another connection thread than the one running a
 /// script: its PING is answered (with BUSY) instead of waiting for the script.
-fn free_thread_connection(port: u16) -> std::net::TcpStream {
+pub(crate) fn free_thread_connection(port: u16) -> std::net::TcpStream {
     loop {
         let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
         s.set_read_timeout(Some(Duration::from_millis(300)))
@@ -595,7 +595,7 @@ fn free_thread_connection(port: u16) -> std::net::TcpStream {
     }
 }
 
-fn ask(s: &mut std::net::TcpStream, line: &str) -> String {
+pub(crate) fn ask(s: &mut std::net::TcpStream, line: &str) -> String {
     s.write_all(format!("{line}\r\n").as_bytes()).expect("send");
     let mut buf = [0u8; 512];
     let n = s.read(&mut buf).expect("reply");
