@@ -95,6 +95,15 @@ fn a_node_started_without_preamble_writes_and_reloads_a_command_base() {
     let node = TesseraNode::start(&args);
     let mut c = node.raw();
     writes(&mut c, "a", 100);
+    // Function libraries open the base as FUNCTION LOAD commands, as Redis writes them.
+    let library = "#!lua name=greet\nredis.register_function('hi', function() return 'hello' end)";
+    assert_eq!(
+        text(
+            &c.command(&["FUNCTION", "LOAD", library])
+                .expect("FUNCTION LOAD")
+        ),
+        "greet"
+    );
     rewrite(&mut c, 1);
     writes(&mut c, "b", 50);
     let want = digest(&mut c);
@@ -106,11 +115,23 @@ fn a_node_started_without_preamble_writes_and_reloads_a_command_base() {
         bytes.starts_with(b"#TS:"),
         "a command base opens with its time when annotations are on"
     );
+    assert!(
+        bytes.windows(8).any(|w| w == b"FUNCTION"),
+        "the base loads the library"
+    );
     let node = TesseraNode::start_in_dir(dir, &args);
     let mut c = node.raw();
     assert_eq!(digest(&mut c), want, "the command base and its incr reload");
+    assert_eq!(
+        text(&c.command(&["FCALL", "hi", "0"]).expect("FCALL")),
+        "hello"
+    );
     let dir = node.stop();
     let redis = RedisServer::start_in(dir, &AOF);
     let mut r = RawConnection::connect(redis.port).expect("connect");
     assert_eq!(digest(&mut r), want, "redis-server loads it too");
+    assert_eq!(
+        text(&r.command(&["FCALL", "hi", "0"]).expect("FCALL")),
+        "hello"
+    );
 }
