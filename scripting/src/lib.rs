@@ -1,7 +1,7 @@
 //! Lua 5.1 scripting for Tessera, as Redis 7.0 offers it to EVAL.
 //!
 //! This crate owns everything about Lua and nothing about sockets or topology: the
-//! sandboxed state and its libraries (base, table, string, math, cjson, cmsgpack, bit), the
+//! sandboxed state and its libraries (base, table, string, math, cjson, cmsgpack, struct, bit), the
 //! `redis` API table, the script cache, the conversions between RESP values and Lua
 //! values, and the shebang flags. The server runs a script by handing [`Engine::run`] a
 //! [`CommandRunner`], which `redis.call` and `redis.pcall` use to run commands, and gets
@@ -21,6 +21,7 @@ mod raise;
 mod rand48;
 mod register;
 pub mod sandbox;
+mod structlib;
 
 pub use engine::{Engine, EngineError, Outcome, Script};
 pub use errors::normalize_error;

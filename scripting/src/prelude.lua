@@ -1,7 +1,7 @@
 -- Runs once, with the full standard library, to build Redis 7.0's sandbox. Its
 -- chunk name marks its frames, which error positions skip: an error is reported at
 -- the script's line, never inside these helpers.
-local redis, cjson, cmsgpack, bit, unwrap = ...
+local redis, cjson, cmsgpack, struct, bit, unwrap = ...
 
 local getinfo = debug.getinfo
 local error, type, tostring, rawset, setmetatable, setfenv, xpcall, select =
@@ -40,6 +40,7 @@ real.coroutine = protect(coroutine)
 real.redis = protect(redis)
 real.cjson = protect(cjson)
 real.cmsgpack = protect(cmsgpack)
+real.struct = protect(struct)
 real.bit = protect(bit)
 real.rawset = function(t, k, v)
     if protected[t] then

@@ -217,6 +217,7 @@ pub fn build() -> Result<Sandbox> {
         redis.clone(),
         crate::cjson::library(&lua)?,
         crate::cmsgpack::library(&lua)?,
+        crate::structlib::library(&lua)?,
         crate::bit::library(&lua)?,
         unwrap,
     ))?;

@@ -333,6 +333,112 @@ const CORPUS: &[&[&str]] = &[
         "local ok, e = pcall(cmsgpack.unpack, string.rep(string.char(0x81, 1), 4000) .. string.char(1)) return {tostring(ok), e}",
         "0",
     ],
+    // struct, byte for byte.
+    &[
+        "EVAL",
+        "return {string.byte(struct.pack('>i', 1), 1, -1)}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return {string.byte(struct.pack('<h', -2), 1, -1)}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return {string.byte(struct.pack('bBhHlLTiI', -1, 255, -300, 65535, -5, 7, 9, -70000, 70000), 1, -1)}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return {string.byte(struct.pack('!4 b i', 1, 2), 1, -1)}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return {string.byte(struct.pack('! b d', 1, 0.5), 1, -1)}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return {string.byte(struct.pack('>I3', 0x010203), 1, -1)}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return {string.byte(struct.pack('i16', -1), 1, -1)}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return struct.pack('s c3 c0', 'ab', 'xyzw', 'tail')",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return {string.byte(struct.pack('>f d', 1.5, -2.25), 1, -1)}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return {string.byte(struct.pack('xbx', 7), 1, -1)}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return {struct.unpack('>i', struct.pack('>i', -123456))}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return {struct.unpack('<hH', struct.pack('<hH', -2, 65000))}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return {struct.unpack('s i', struct.pack('s i', 'hello', 42))}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return {struct.unpack('b c0', struct.pack('b c0', 3, 'abc'))}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return {struct.unpack('>I3', struct.pack('>I3', 66051))}",
+        "0",
+    ],
+    &["EVAL", "return {struct.unpack('i', 'abcdefgh', 5)}", "0"],
+    &[
+        "EVAL",
+        "return {tostring(struct.unpack('>d', struct.pack('>d', 0.1)))}",
+        "0",
+    ],
+    &[
+        "EVAL",
+        "return {tostring(struct.unpack('f', struct.pack('f', 0.1)))}",
+        "0",
+    ],
+    &["EVAL", "return struct.unpack('i', 'ab')", "0"],
+    &["EVAL", "return struct.unpack('i', 'abcd', 0)", "0"],
+    &["EVAL", "return struct.unpack('s', 'abc')", "0"],
+    &["EVAL", "return struct.unpack('c0', 'abc')", "0"],
+    &["EVAL", "return struct.pack('z', 1)", "0"],
+    &["EVAL", "return struct.pack('i33', 1)", "0"],
+    &["EVAL", "return struct.pack('!3 i', 1)", "0"],
+    &["EVAL", "return struct.pack('c5', 'ab')", "0"],
+    &["EVAL", "return struct.pack('i', 'x')", "0"],
+    &["EVAL", "return struct.pack('i')", "0"],
+    &["EVAL", "return struct.pack()", "0"],
+    &[
+        "EVAL",
+        "return {struct.size('i'), struct.size('!8 b d'), struct.size('bhi'), struct.size('c10'), struct.size('>!4 b l')}",
+        "0",
+    ],
+    &["EVAL", "return struct.size('s')", "0"],
+    &["EVAL", "return struct.size('c0')", "0"],
+    &["EVAL", "return struct.size('q')", "0"],
     // What a script's pcall and xpcall catch from the libraries and redis.call.
     &[
         "EVAL",
