@@ -100,7 +100,10 @@ fn redis_table(lua: &Lua, resp3: &Arc<AtomicBool>) -> Result<Table> {
                 Some(l) if !(0.0..=3.0).contains(&l) => {
                     Err(raise::table("ERR Invalid debug level."))
                 }
-                Some(_) => Ok(()),
+                Some(level) => {
+                    log_line(level as u8, &args);
+                    Ok(())
+                }
             }
         })?,
     )?;
@@ -230,4 +233,29 @@ pub fn build() -> Result<Sandbox> {
         resp3,
         random,
     })
+}
+
+/// redis.log's line: the arguments after the level joined by spaces (one that is
+/// neither a string nor a number is left out), written at the level's weight in the
+/// server's log (debug and verbose, notice, warning).
+fn log_line(level: u8, args: &MultiValue) {
+    let mut line = Vec::new();
+    for (i, arg) in args.iter().enumerate().skip(1) {
+        let text = match arg {
+            Value::String(s) => s.as_bytes().to_vec(),
+            Value::Integer(n) => n.to_string().into_bytes(),
+            Value::Number(n) => crate::cjson::format_number(*n).into_bytes(),
+            _ => continue,
+        };
+        if i != 1 {
+            line.push(b' ');
+        }
+        line.extend_from_slice(&text);
+    }
+    let line = String::from_utf8_lossy(&line);
+    match level {
+        3 => tracing::warn!(target: "script", "{line}"),
+        2 => tracing::info!(target: "script", "{line}"),
+        _ => tracing::debug!(target: "script", "{line}"),
+    }
 }

@@ -800,3 +800,27 @@ fn script_effects_reach_replicas() {
         assert_eq!(r.command(&["GET", "{k}r"]).expect("GET"), last);
     }
 }
+
+#[test]
+fn redis_log_writes_to_the_server_log_at_its_level() {
+    let node = TesseraNode::start(&[]);
+    let mut c = node.raw();
+    let script = "redis.log(redis.LOG_WARNING, 'warned', 'by', 42, {}, 'script', 1.5) \
+                  redis.log(redis.LOG_DEBUG, 'too quiet to show') return 1";
+    assert_eq!(
+        c.command(&["EVAL", script, "0"]).expect("EVAL"),
+        Frame::Integer(1)
+    );
+    // The arguments joined by spaces, a table left out, as redis-server writes it.
+    assert!(
+        tessera_tests::wait_until(Duration::from_secs(5), || node
+            .log()
+            .contains("warned by 42 script 1.5")),
+        "{}",
+        node.log()
+    );
+    assert!(
+        !node.log().contains("too quiet to show"),
+        "below loglevel notice"
+    );
+}
