@@ -181,16 +181,22 @@ fn number_arg(args: &MultiValue, n: usize, function: &str) -> Result<f64> {
     })
 }
 
+/// Little-endian bytes in the record's order (reversed for big-endian), or the
+/// record's bytes back in little-endian order: the same swap both ways.
+fn in_order(mut bytes: Vec<u8>, little: bool) -> Vec<u8> {
+    if !little {
+        bytes.reverse();
+    }
+    bytes
+}
+
 fn put_int(out: &mut Vec<u8>, n: f64, little: bool, size: usize) {
     let value: u64 = if n < 0.0 { n as i64 as u64 } else { n as u64 };
     let mut bytes = vec![0u8; size];
     for (i, b) in bytes.iter_mut().enumerate().take(8) {
         *b = (value >> (8 * i)) as u8;
     }
-    if !little {
-        bytes.reverse();
-    }
-    out.extend_from_slice(&bytes);
+    out.extend_from_slice(&in_order(bytes, little));
 }
 
 fn pack(lua: &Lua, args: &MultiValue) -> Result<mlua::LuaString> {
@@ -208,25 +214,15 @@ fn pack(lua: &Lua, args: &MultiValue) -> Result<mlua::LuaString> {
                 put_int(&mut out, n, header.little, size);
             }
             b'x' => out.push(0),
-            b'f' => {
-                let n = number_arg(args, arg, "pack")? as f32;
-                arg += 1;
-                let bytes = if header.little {
-                    n.to_le_bytes()
-                } else {
-                    n.to_be_bytes()
-                };
-                out.extend_from_slice(&bytes);
-            }
-            b'd' => {
+            b'f' | b'd' => {
                 let n = number_arg(args, arg, "pack")?;
                 arg += 1;
-                let bytes = if header.little {
-                    n.to_le_bytes()
+                let le = if opt == b'f' {
+                    (n as f32).to_le_bytes().to_vec()
                 } else {
-                    n.to_be_bytes()
+                    n.to_le_bytes().to_vec()
                 };
-                out.extend_from_slice(&bytes);
+                out.extend_from_slice(&in_order(le, header.little));
             }
             b'c' | b's' => {
                 let s = string_arg(args, arg, "pack")?;
@@ -248,13 +244,9 @@ fn pack(lua: &Lua, args: &MultiValue) -> Result<mlua::LuaString> {
 
 fn get_int(bytes: &[u8], little: bool, signed: bool) -> f64 {
     let size = bytes.len();
+    // Most significant byte first, so the shifts keep the low 64 bits as lua-struct's.
     let mut value: u64 = 0;
-    let ordered: Vec<u8> = if little {
-        bytes.iter().rev().copied().collect()
-    } else {
-        bytes.to_vec()
-    };
-    for b in ordered {
+    for b in in_order(bytes.to_vec(), !little) {
         value = (value << 8) | u64::from(b);
     }
     if !signed {
@@ -297,22 +289,14 @@ fn unpack(lua: &Lua, args: &MultiValue) -> Result<MultiValue> {
             }
             b'x' => {}
             b'f' => {
-                let raw: [u8; 4] = data[pos..pos + 4].try_into().expect("four bytes");
-                let f = if header.little {
-                    f32::from_le_bytes(raw)
-                } else {
-                    f32::from_be_bytes(raw)
-                };
-                out.push(Value::Number(f64::from(f)));
+                let le = in_order(data[pos..pos + 4].to_vec(), header.little);
+                let raw: [u8; 4] = le.try_into().expect("four bytes");
+                out.push(Value::Number(f64::from(f32::from_le_bytes(raw))));
             }
             b'd' => {
-                let raw: [u8; 8] = data[pos..pos + 8].try_into().expect("eight bytes");
-                let d = if header.little {
-                    f64::from_le_bytes(raw)
-                } else {
-                    f64::from_be_bytes(raw)
-                };
-                out.push(Value::Number(d));
+                let le = in_order(data[pos..pos + 8].to_vec(), header.little);
+                let raw: [u8; 8] = le.try_into().expect("eight bytes");
+                out.push(Value::Number(f64::from_le_bytes(raw)));
             }
             b'c' => {
                 if size == 0 {

@@ -104,6 +104,20 @@ pub(super) fn role(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
     }
 }
 
+/// The milliseconds WAIT and WAITAOF wait at most (0: no limit), or Redis's error for
+/// a timeout that is not a non-negative integer.
+pub(super) fn wait_timeout(ctx: &mut Ctx<'_>, text: &[u8]) -> Option<i64> {
+    let Some(ms) = super::parse_i64(text) else {
+        ctx.reply.error(errors::TIMEOUT_NOT_INTEGER);
+        return None;
+    };
+    if ms < 0 {
+        ctx.reply.error(errors::TIMEOUT_NEGATIVE);
+        return None;
+    }
+    Some(ms)
+}
+
 /// WAIT numreplicas timeout: answers how many replicas acknowledged this client's
 /// last write, once enough did or the timeout passed.
 pub(super) fn wait(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
@@ -117,14 +131,9 @@ pub(super) fn wait(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
     let Some(wanted) = ctx.int_arg(wanted) else {
         return;
     };
-    let Some(timeout_ms) = super::parse_i64(timeout) else {
-        ctx.reply.error(errors::TIMEOUT_NOT_INTEGER);
+    let Some(timeout_ms) = wait_timeout(ctx, timeout) else {
         return;
     };
-    if timeout_ms < 0 {
-        ctx.reply.error(errors::TIMEOUT_NEGATIVE);
-        return;
-    }
     let stream = ctx.node.replication().clone();
     let offset = ctx.session.write_offset;
     let acked = stream.acked_by(offset);

@@ -64,14 +64,9 @@ pub(super) fn waitaof(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
         ctx.reply.error(errors::OUT_OF_RANGE_POSITIVE);
         return;
     }
-    let Some(timeout_ms) = super::parse_i64(timeout) else {
-        ctx.reply.error(errors::TIMEOUT_NOT_INTEGER);
+    let Some(timeout_ms) = super::replication::wait_timeout(ctx, timeout) else {
         return;
     };
-    if timeout_ms < 0 {
-        ctx.reply.error(errors::TIMEOUT_NEGATIVE);
-        return;
-    }
     if ctx.node.replication().is_replica() {
         ctx.reply.error(errors::WAITAOF_ON_REPLICA);
         return;
