@@ -228,6 +228,24 @@ impl Db {
         guard
     }
 
+    /// Locks the table of `slot` if its lock is free at this instant; `None` when it
+    /// is held. A growing set of locks takes slots out of order this way, never by
+    /// waiting (see `crate::tx_locks`).
+    pub fn try_lock_slot(&self, slot: u16) -> Option<SlotLocks<'_>> {
+        let cell = &self.slots[slot as usize];
+        let table = cell.table.try_lock()?;
+        let mut guard = SlotGuard {
+            table: Held::Own(table),
+            cell,
+            db: self,
+            slot,
+        };
+        guard.set_access_clock(self.shared.access_clock());
+        Some(SlotLocks {
+            guards: vec![(slot, guard)],
+        })
+    }
+
     /// Runs `look` on the table of `slot` if its lock is free at this instant; `None`
     /// when it is held (possibly by this very thread). Nothing changes, so none of a
     /// [`SlotGuard`]'s release duties apply (no ready hook, no count to publish): this
@@ -489,6 +507,11 @@ impl Keyspace {
             .iter()
             .enumerate()
             .filter_map(|(i, d)| d.get().map(|d| (i, d)))
+    }
+
+    /// Database `index` if it was created, without creating it (creation may wait).
+    pub fn existing_db(&self, index: usize) -> Option<&Db> {
+        self.dbs.get(index)?.get()
     }
 
     /// Locks every slot of every existing database, in a fixed order (database, then

@@ -45,6 +45,8 @@ pub enum Footprint {
 pub struct TxLocks<'a> {
     held: Vec<SlotLocks<'a>>,
     all: Option<AllLocks<'a>>,
+    /// The last (database, slot) held in the global lock order.
+    last: Option<(usize, u16)>,
 }
 
 fn db_key(db: &Db) -> usize {
@@ -100,6 +102,7 @@ impl Keyspace {
         let mut locks = TxLocks {
             held: Vec::new(),
             all: None,
+            last: None,
         };
         let mut tables = Vec::new();
         match footprint {
@@ -138,6 +141,7 @@ impl Keyspace {
                         });
                     }
                     locks.held.push(held);
+                    locks.last = pairs.get(end - 1).copied();
                     at = end;
                 }
             }
@@ -146,6 +150,74 @@ impl Keyspace {
         TABLES.with(|t| *t.borrow_mut() = tables);
         ACTIVE.with(|a| a.set(true));
         locks
+    }
+}
+
+impl<'a> TxLocks<'a> {
+    /// True when these locks include `slot` of `db`.
+    pub fn holds(&self, db: &Db, slot: u16) -> bool {
+        if self.all.is_some() {
+            return true;
+        }
+        let key = (db_key(db), slot);
+        TABLES.with(|t| {
+            t.borrow()
+                .binary_search_by_key(&key, |l| (l.db, l.slot))
+                .is_ok()
+        })
+    }
+
+    /// True when these locks are every lock.
+    pub fn holds_everything(&self) -> bool {
+        self.all.is_some()
+    }
+
+    /// True when taking `slot` of `db` by waiting keeps the global (database, slot)
+    /// order: it comes after every lock held. Whoever holds it then waits, if at all,
+    /// only for locks later still, none of them ours, so no wait can close a cycle.
+    pub fn in_order(&self, db: &Db, slot: u16) -> bool {
+        self.last.is_none_or(|last| (db.index(), slot) > last)
+    }
+
+    /// Adds `slot` of `db` if its lock is free at this instant.
+    pub fn try_extend(&mut self, db: &'a Db, slot: u16) -> bool {
+        match db.try_lock_slot(slot) {
+            Some(held) => {
+                self.register(db, slot, held);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Adds `slot` of `db`, waiting for its lock.
+    ///
+    /// # Panics
+    /// If the slot is not [`TxLocks::in_order`]: waiting out of order can deadlock.
+    pub fn extend(&mut self, db: &'a Db, slot: u16) {
+        assert!(self.in_order(db, slot), "a lock taken out of order");
+        let held = db.lock_slots([slot]);
+        self.register(db, slot, held);
+    }
+
+    fn register(&mut self, db: &'a Db, slot: u16, mut held: SlotLocks<'a>) {
+        assert!(self.all.is_none(), "every lock is held already");
+        let entry = held.tables().next().map(|(s, guard)| Lendable {
+            db: db_key(db),
+            slot: s,
+            table: std::ptr::from_mut::<SlotTable>(guard),
+            lent: false,
+        });
+        let entry = entry.expect("one slot was locked");
+        TABLES.with(|t| {
+            let mut tables = t.borrow_mut();
+            let at = tables
+                .binary_search_by_key(&(entry.db, entry.slot), |l| (l.db, l.slot))
+                .expect_err("a slot is registered once");
+            tables.insert(at, entry);
+        });
+        self.held.push(held);
+        self.last = self.last.max(Some((db.index(), slot)));
     }
 }
 
@@ -184,6 +256,28 @@ mod tests {
         assert_eq!(ks.db(0).lock(slot).len(), 1);
         drop(tx);
         assert_eq!(ks.db(1).lock(slot).len(), 1);
+    }
+
+    #[test]
+    fn a_growing_set_lends_what_it_took_and_keeps_the_order() {
+        let ks = Keyspace::new(1, 7);
+        let mut tx = ks.lock_transaction(&Footprint::Slots(vec![(0, 100)]), &[0]);
+        let db = ks.db(0);
+        assert!(tx.holds(db, 100) && !tx.holds(db, 50));
+        assert!(!tx.in_order(db, 50) && tx.in_order(db, 200));
+        assert!(tx.try_extend(db, 50), "a free slot is taken at once");
+        tx.extend(db, 200);
+        assert!(tx.holds(db, 50) && tx.holds(db, 200));
+        // Lent, not locked again (that would wait on itself).
+        db.lock(50).insert(b"k", Value::Str(StrValue::new(b"v")));
+        let other = std::thread::scope(|s| s.spawn(|| db.try_lock_slot(50).is_some()).join());
+        assert!(!other.expect("thread"), "held for the transaction");
+        drop(tx);
+        assert_eq!(db.lock(50).len(), 1);
+        assert!(
+            db.try_lock_slot(50).is_some(),
+            "released with the transaction"
+        );
     }
 
     #[test]

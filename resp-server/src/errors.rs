@@ -108,7 +108,13 @@ pub const SCRIPT_KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
 pub const SCRIPT_UNDECLARED_KEY: &str =
     "ERR Script attempted to access a key in a slot none of its declared keys (KEYS) is in";
 /// `redis.call` of a command over every slot from a script that declared keys.
-pub const SCRIPT_NEEDS_EVERY_SLOT: &str = "ERR Script that declares keys attempted a command that needs every slot; declare no keys to run it";
+pub const SCRIPT_NEEDS_EVERY_SLOT: &str = "ERR Script attempted a command that needs every slot after it changed data, or while it holds the slot of its declared keys in cluster mode; run such a command first, or declare no keys";
+/// `redis.call` from a script that must run again with more locks (no client sees it:
+/// the run's outcome is dropped).
+pub const SCRIPT_RESTARTING: &str = "ERR script restarting to take more locks";
+/// `redis.call` of a key whose slot a script that already changed data could not lock
+/// in time (see `commands::script_locks`).
+pub const SCRIPT_SLOT_BUSY: &str = "ERR Script changed data, then reached a key of a slot another command kept busy; declare its keys (KEYS) so they are locked up front";
 /// `redis.call` of a key this cluster node does not serve.
 pub const SCRIPT_NON_LOCAL_KEY: &str =
     "ERR Script attempted to access a non local key in a cluster node";

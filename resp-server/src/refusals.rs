@@ -116,6 +116,14 @@ fn out_of_memory(ctx: &Ctx<'_>, command: &Command, args: Args<'_>, denyoom: bool
         node.eviction().note_write(node, args.byte_len());
     }
     let outcome = node.eviction().perform(node, &ctx.settings.memory);
+    if matches!(
+        meta.id,
+        CommandId::Eval | CommandId::Evalsha | CommandId::Fcall | CommandId::FcallRo
+    ) {
+        // Kept for the script's own calls, as Redis's script_oom (the _RO forms of
+        // EVAL leave it as it was there too).
+        node.scripts().set_oom_at_start(outcome == Outcome::Fail);
+    }
     let in_multi = queuing.is_some()
         && !matches!(
             meta.id,

@@ -2,20 +2,31 @@
 //! clients must know of a running script or function (since when it runs, whether it
 //! wrote, the kill request, which function runs).
 //!
-//! Scripts run one at a time on the node, as in Redis. A script first takes the slot
-//! locks it may need, then the engine, so a script inside EXEC (which holds its locks
-//! already) and a script on its own take locks in one order.
+//! Scripts run one at a time on the node, as in Redis. A script takes the engine
+//! first, then slot locks, and EXEC takes the engine before its slot locks when it
+//! queued a scripting command: so nobody waits for the engine while holding a slot,
+//! and the one script running may wait for the slots it reaches
+//! (`crate::commands::script_locks`). The engine's lock is reentrant for the EXEC
+//! that holds it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 
-use parking_lot::{Mutex, MutexGuard};
+use std::cell::RefCell;
+
+use parking_lot::{Mutex, MutexGuard, ReentrantMutex, ReentrantMutexGuard};
 use tessera_scripting::{Engine, Functions, ScriptFlags};
+
+/// The held engine lock; `borrow_mut` it to use the engine.
+pub type EngineGuard<'a> = ReentrantMutexGuard<'a, RefCell<Option<Engine>>>;
 
 /// The scripting state of a node.
 #[derive(Default)]
 pub struct Scripts {
-    engine: Mutex<Option<Engine>>,
+    engine: ReentrantMutex<RefCell<Option<Engine>>>,
+    /// Whether the node was over `maxmemory` (eviction could not make room) when the
+    /// last EVAL, EVALSHA, FCALL or FCALL_RO was dispatched, as Redis's `script_oom`.
+    oom_at_start: AtomicBool,
     /// The function libraries. FCALL takes the EVAL engine's lock first, so scripts
     /// and functions run one at a time together.
     functions: Mutex<Option<Functions>>,
@@ -82,14 +93,26 @@ pub enum KillVerdict {
 }
 
 impl Scripts {
-    /// The engine, built on first use.
-    pub fn engine(&self) -> MutexGuard<'_, Option<Engine>> {
-        let mut engine = self.engine.lock();
-        if engine.is_none() {
+    /// The engine, built on first use. Borrow it mutably only for the moment it is
+    /// used: an EXEC holding the lock runs its scripts through the same cell.
+    pub fn engine(&self) -> EngineGuard<'_> {
+        let engine = self.engine.lock();
+        if engine.borrow().is_none() {
             let built = Engine::new(Arc::clone(&self.kill)).expect("the Lua sandbox builds");
-            *engine = Some(built);
+            *engine.borrow_mut() = Some(built);
         }
         engine
+    }
+
+    /// Records whether the node is over `maxmemory` as a script starts.
+    pub fn set_oom_at_start(&self, oom: bool) {
+        self.oom_at_start.store(oom, Ordering::Relaxed);
+    }
+
+    /// Whether the node was over `maxmemory` as the last script started: its
+    /// deny-oom commands are then refused until it wrote.
+    pub fn oom_at_start(&self) -> bool {
+        self.oom_at_start.load(Ordering::Relaxed)
     }
 
     /// The function engine, built on first use.
@@ -213,7 +236,7 @@ impl Scripts {
     }
 
     /// The engine if it was ever built (SCRIPT FLUSH does not build it).
-    pub fn engine_if_built(&self) -> MutexGuard<'_, Option<Engine>> {
+    pub fn engine_if_built(&self) -> EngineGuard<'_> {
         self.engine.lock()
     }
 

@@ -19,6 +19,7 @@ mod lists;
 mod migration;
 mod pubsub;
 mod replication;
+mod script_locks;
 mod scripting;
 mod server;
 mod sets;

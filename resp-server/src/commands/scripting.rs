@@ -1,24 +1,23 @@
 //! EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT, and FCALL and FCALL_RO, which run a
 //! library's function the same way.
 //!
-//! A script runs as one step for every other client, as EXEC does: it takes the locks
-//! of every slot it may touch before it starts (the declared keys' slot in cluster
-//! mode, every slot otherwise) and holds them to its end, its `redis.call`s run the
-//! ordinary handlers under those locks, and what it changes reaches replicas and the
-//! AOF as one MULTI ... EXEC block (effects replication, as Redis 7.0), never the EVAL
-//! itself. Inside EXEC, the transaction's locks and block are used.
+//! A script runs as one step for every other client, as EXEC does: it holds the lock
+//! of every slot it touches from the moment it reaches it to its end
+//! (`script_locks`), its `redis.call`s run the ordinary handlers under those locks,
+//! and what it changes reaches replicas and the AOF as one MULTI ... EXEC block
+//! (effects replication, as Redis 7.0), never the EVAL itself. Inside EXEC, the
+//! transaction's locks and block are used.
 //!
-//! Beyond Redis: a script that declares keys holds only their slots' locks, so its
-//! commands may reach only those slots (a key it did not declare in another slot, or
-//! a command over every slot, is refused with an error); a script that declares no
-//! key holds every lock and may touch anything.
+//! In cluster mode, as Redis 7.2 (beyond 7.0), a script that declares keys may reach
+//! only their slot: a key it did not declare in another slot is refused.
 
 use std::sync::Arc;
 
-use tessera_keyspace::{Footprint, key_slot};
+use tessera_keyspace::key_slot;
 use tessera_scripting::{CommandRunner, Frame, Outcome, ScriptFlags};
 
 use super::cursor::ArgCursor;
+use super::script_locks::{Reach, ScriptLocks};
 use super::{Ctx, is, transaction};
 use crate::catalog::{AclCategories, CommandFlags, CommandTable, find_keys};
 use crate::dispatch;
@@ -53,8 +52,9 @@ pub(super) fn load(c: &mut Ctx<'_>, mut a: ArgCursor<'_>) {
         return;
     };
     let node = Arc::clone(c.node);
-    let mut guard = node.scripts().engine();
-    let engine = guard.as_mut().expect("engine() builds the engine");
+    let guard = node.scripts().engine();
+    let mut engine = guard.borrow_mut();
+    let engine = engine.as_mut().expect("engine() builds the engine");
     let loaded = engine.load(script);
     node.scripts().record(engine);
     if let Ok(sha) = &loaded {
@@ -71,8 +71,9 @@ pub(super) fn load(c: &mut Ctx<'_>, mut a: ArgCursor<'_>) {
 /// SCRIPT EXISTS sha1 [sha1 ...].
 pub(super) fn exists(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     let node = Arc::clone(c.node);
-    let mut guard = node.scripts().engine();
-    let engine = guard.as_mut().expect("engine() builds the engine");
+    let guard = node.scripts().engine();
+    let engine = guard.borrow();
+    let engine = engine.as_ref().expect("engine() builds the engine");
     let shas = a.rest();
     c.reply.array(shas.len());
     for sha in shas {
@@ -88,7 +89,7 @@ pub(super) fn flush(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
         return c.reply.error(errors::SCRIPT_FLUSH_MODE);
     }
     let node = Arc::clone(c.node);
-    if let Some(engine) = node.scripts().engine_if_built().as_mut() {
+    if let Some(engine) = node.scripts().engine_if_built().borrow_mut().as_mut() {
         engine.flush();
         node.scripts().forget_script_flags();
         node.scripts().record(engine);
@@ -157,8 +158,9 @@ fn run(c: &mut Ctx<'_>, mut a: ArgCursor<'_>, by_sha: bool, read_only: bool) {
     let node = Arc::clone(c.node);
     let scripts = node.scripts();
     let (sha, flags, body) = {
-        let mut guard = scripts.engine();
-        let engine = guard.as_mut().expect("engine() builds the engine");
+        let guard = scripts.engine();
+        let mut engine = guard.borrow_mut();
+        let engine = engine.as_mut().expect("engine() builds the engine");
         let sha = if by_sha {
             String::from_utf8_lossy(script_or_sha).to_ascii_lowercase()
         } else {
@@ -295,28 +297,19 @@ fn execute(
     }
     let keys: Vec<&[u8]> = a.rest().take(numkeys).collect();
     let argv: Vec<&[u8]> = a.rest().skip(numkeys).collect();
-    // The locks the script holds to its end: its declared keys' slots, or every slot
-    // when it declared none or may cross slots; inside EXEC, the transaction's (every
-    // slot, see `transaction_plan`).
     let in_tx = transaction::running(c.session);
-    let held: Option<Vec<(usize, u16)>> = (!in_tx && !keys.is_empty() && !flags.allow_cross_slot)
-        .then(|| keys.iter().map(|k| (c.session.db, key_slot(k))).collect());
-    let slot = held
-        .as_ref()
-        .filter(|_| cluster)
-        .and_then(|h| h.first().map(|p| p.1));
-    let _locks = (!in_tx).then(|| {
-        let keyspace = node.keyspace();
-        match &held {
-            Some(pairs) => {
-                keyspace.lock_transaction(&Footprint::Slots(pairs.clone()), &[c.session.db])
-            }
-            None => {
-                let dbs: Vec<usize> = (0..keyspace.database_count()).collect();
-                keyspace.lock_transaction(&Footprint::Everything, &dbs)
-            }
-        }
-    });
+    let db = c.session.db;
+    let declared: Vec<(usize, u16)> = keys.iter().map(|k| (db, key_slot(k))).collect();
+    // In cluster mode a script that declared keys stays in their slot (see
+    // `check_slots`); elsewhere it reaches what Redis lets it reach.
+    let growing = !cluster || keys.is_empty() || flags.allow_cross_slot;
+    let slot = (!in_tx && cluster && !flags.allow_cross_slot)
+        .then(|| declared.first().map(|p| p.1))
+        .flatten();
+    // The engine first, then slots: see `crate::scripts`.
+    let engine = scripts.engine();
+    let may_wait = matches!(target, Target::Script { .. });
+    let mut locks = ScriptLocks::take(node.keyspace(), declared, growing, may_wait, in_tx);
     let made_batch = c.session.engine_batch.is_none();
     if made_batch {
         c.session.engine_batch = Some(Vec::new());
@@ -325,24 +318,26 @@ fn execute(
     if made_stream {
         c.session.tx_stream = Some(Vec::new());
     }
-    let db = c.session.db;
     let command: Vec<Vec<u8>> = match &target {
         Target::Function { .. } => a.verbatim().map(<[u8]>::to_vec).collect(),
         Target::Script { .. } => Vec::new(),
     };
-    let outcome = {
-        // FCALL too takes the EVAL engine's lock: one script or function at a time.
-        let mut guard = scripts.engine();
-        let engine = guard.as_mut().expect("engine() builds the engine");
+    let outcome = loop {
         let mut runner = Runner {
             ctx: c,
             read_only: read_only || flags.no_writes,
+            allow_oom: flags.shebang && flags.allow_oom,
             cluster,
             allow_cross_slot: flags.allow_cross_slot,
             slot,
-            held,
+            locks: &mut locks,
+            wrote: false,
+            effects: false,
+            restart: false,
         };
-        match &target {
+        let mut engine = engine.borrow_mut();
+        let engine = engine.as_mut().expect("engine() builds the engine");
+        let outcome = match &target {
             Target::Script { sha, body } => {
                 // SCRIPT FLUSH may have run since the script was found.
                 if engine.get(sha).is_none() {
@@ -359,7 +354,7 @@ fn execute(
                 let functions = functions.as_mut().expect("functions() builds the engine");
                 let running = functions.function(name).map(|f| RunningFunction {
                     name: f.name.clone(),
-                    command,
+                    command: command.clone(),
                 });
                 scripts.start(runner.ctx.now_ms, running);
                 let outcome = functions.call(name, &keys, &argv, &mut runner);
@@ -367,7 +362,16 @@ fn execute(
                 scripts.record_function_vm(functions);
                 outcome.or_else(|| Some(Outcome::Reply(refusal(errors::FUNCTION_NOT_FOUND))))
             }
+        };
+        let killed = matches!(outcome, Some(Outcome::Killed(_)));
+        if !runner.restart || killed {
+            break outcome;
         }
+        // Nothing of this run was seen: run again holding what it reached.
+        if c.session.db != db {
+            c.session.select(db);
+        }
+        locks.acquire();
     };
     if c.session.db != db {
         c.session.select(db);
@@ -382,7 +386,8 @@ fn execute(
     if made_batch {
         c.session.engine_batch = None;
     }
-    drop(_locks);
+    drop(locks);
+    drop(engine);
     match outcome {
         Some(Outcome::Reply(frame) | Outcome::Killed(frame)) => write_frame(c.reply, &frame),
         None => c.reply.error(errors::NOSCRIPT),
@@ -390,22 +395,30 @@ fn execute(
 }
 
 /// Runs a script's `redis.call`s on its caller's connection.
-struct Runner<'c, 'a> {
+struct Runner<'c, 'a, 'n> {
     ctx: &'c mut Ctx<'a>,
     read_only: bool,
+    /// The script declared `allow-oom`: no call is refused for memory.
+    allow_oom: bool,
     cluster: bool,
     allow_cross_slot: bool,
     /// In cluster mode, the slot of the script's declared keys.
     slot: Option<u16>,
-    /// The (database, slot) locks the script holds; `None` for every lock.
-    held: Option<Vec<(usize, u16)>>,
+    locks: &'c mut ScriptLocks<'n>,
+    /// A write command was called (Redis's SCRIPT_WRITE_DIRTY).
+    wrote: bool,
+    /// A command that others can see ran (a write or a publish): the script can no
+    /// longer restart.
+    effects: bool,
+    /// The script must run again with more locks; every call is refused meanwhile.
+    restart: bool,
 }
 
 fn refusal(text: &str) -> Frame {
     Frame::Error(text.as_bytes().to_vec())
 }
 
-impl Runner<'_, '_> {
+impl Runner<'_, '_, '_> {
     /// Redis's checks of a command called from a script, in Redis's order.
     fn check(&mut self, args: &[Vec<u8>]) -> Result<(), Frame> {
         let table = CommandTable::get();
@@ -428,6 +441,10 @@ impl Runner<'_, '_> {
             if self.read_only {
                 return Err(refusal(errors::SCRIPT_READ_ONLY));
             }
+            if self.over_memory(meta) {
+                return Err(refusal(crate::eviction::OOM));
+            }
+            self.wrote = true;
             if !self.ctx.node.scripts().note_write() {
                 return Err(refusal(errors::SCRIPT_KILLED));
             }
@@ -435,12 +452,15 @@ impl Runner<'_, '_> {
         if self.cluster {
             self.check_slots(meta, args)?;
         }
-        self.check_held(meta, args)?;
+        self.reach(meta, args)?;
+        if meta.is_write() || meta.has(CommandFlags::PUBSUB) {
+            self.effects = true;
+        }
         Ok(())
     }
 }
 
-impl Runner<'_, '_> {
+impl Runner<'_, '_, '_> {
     /// Redis 7.0's cluster rule for a command from a script: its keys share one slot
     /// served here. Beyond Redis 7.0, a script that declared keys may not reach another
     /// slot than theirs: it holds only that slot's lock (Redis 7.2 refuses it too).
@@ -471,38 +491,58 @@ impl Runner<'_, '_> {
     }
 }
 
-impl Runner<'_, '_> {
-    /// A script that declared keys holds only their slots' locks: a command reaching
-    /// another slot, or every slot (DBSIZE, FLUSHDB, KEYS ...), cannot run under them
-    /// without breaking the lock order that keeps the node free of deadlocks.
-    fn check_held(
-        &self,
-        meta: &crate::catalog::CommandMeta,
-        args: &[Vec<u8>],
-    ) -> Result<(), Frame> {
-        let Some(held) = &self.held else {
-            return Ok(());
-        };
+impl Runner<'_, '_, '_> {
+    /// Redis's scriptVerifyOOM: a node over `maxmemory` when the script started
+    /// refuses its deny-oom commands until it wrote (it cannot stop halfway), unless
+    /// it declared allow-oom; a replica and the AOF apply everything.
+    fn over_memory(&self, meta: &crate::catalog::CommandMeta) -> bool {
+        let c = &self.ctx;
+        !self.allow_oom
+            && !self.wrote
+            && meta.has(CommandFlags::DENYOOM)
+            && c.settings.memory.maxmemory > 0
+            && !c.session.master_link
+            && !c.node.replication().is_replica()
+            && c.node.scripts().oom_at_start()
+    }
+
+    /// Makes sure the script holds the slots the command reaches (`ScriptLocks`).
+    fn reach(&mut self, meta: &crate::catalog::CommandMeta, args: &[Vec<u8>]) -> Result<(), Frame> {
         let db = self.ctx.session.db;
         let found = find_keys(meta, args.len(), |i| args[i].as_slice());
         let mut keyed = false;
         for p in found.positions() {
             keyed = true;
-            if !held.contains(&(db, key_slot(&args[p]))) {
-                return Err(refusal(errors::SCRIPT_UNDECLARED_KEY));
-            }
+            let reach = self.locks.reach(db, key_slot(&args[p]), self.effects);
+            self.settle(reach, errors::SCRIPT_UNDECLARED_KEY)?;
         }
         let harmless = meta.acl.contains(AclCategories::CONNECTION)
             || meta.acl.contains(AclCategories::TRANSACTION);
         if !keyed && !harmless {
-            return Err(refusal(errors::SCRIPT_NEEDS_EVERY_SLOT));
+            let reach = self.locks.reach_everything(self.effects);
+            self.settle(reach, errors::SCRIPT_NEEDS_EVERY_SLOT)?;
         }
         Ok(())
     }
+
+    fn settle(&mut self, reach: Reach, undeclared: &str) -> Result<(), Frame> {
+        match reach {
+            Reach::Held => Ok(()),
+            Reach::Restart => {
+                self.restart = true;
+                Err(refusal(errors::SCRIPT_RESTARTING))
+            }
+            Reach::Undeclared => Err(refusal(undeclared)),
+            Reach::Busy => Err(refusal(errors::SCRIPT_SLOT_BUSY)),
+        }
+    }
 }
 
-impl CommandRunner for Runner<'_, '_> {
+impl CommandRunner for Runner<'_, '_, '_> {
     fn call(&mut self, args: &[Vec<u8>], resp3: bool) -> Frame {
+        if self.restart {
+            return refusal(errors::SCRIPT_RESTARTING);
+        }
         if let Err(refused) = self.check(args) {
             return refused;
         }

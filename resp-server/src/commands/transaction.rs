@@ -131,6 +131,9 @@ pub(super) fn exec(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
         }
     }
     let node = std::sync::Arc::clone(ctx.node);
+    // A queued scripting command takes the script engine: take it before the slots,
+    // in the order every script takes them (see `crate::scripts`).
+    let engine = plan.scripting.then(|| node.scripts().engine());
     let locks = node.keyspace().lock_transaction(&plan.footprint, &plan.dbs);
     if watching.is_some_and(|w| w.is_spoiled(ctx.now_ms)) {
         return ctx.reply.null_array();
@@ -162,6 +165,7 @@ pub(super) fn exec(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
     }
     // Released here: blocked clients woken by the block are served after all of it.
     drop(locks);
+    drop(engine);
     let batch = ctx.session.engine_batch.take().unwrap_or_default();
     let cluster = ctx.node.cluster().cloned();
     // A SETSLOT MIGRATING in the batch waits for the client threads, as it does alone

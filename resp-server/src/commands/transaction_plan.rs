@@ -18,6 +18,9 @@ pub struct TransactionPlan<'q> {
     pub footprint: Footprint,
     /// The databases it uses, which must exist before every lock is taken.
     pub dbs: Vec<usize>,
+    /// Some queued command uses the script engine (EVAL, FCALL, SCRIPT, FUNCTION):
+    /// EXEC takes it before the locks.
+    pub scripting: bool,
 }
 
 /// A database index argument, if it names one of `databases`.
@@ -44,6 +47,7 @@ pub fn plan<'q>(
         writes: false,
         footprint: Footprint::Slots(Vec::new()),
         dbs: vec![db],
+        scripting: false,
     };
     let mut slots = Vec::new();
     let mut everything = false;
@@ -58,6 +62,7 @@ pub fn plan<'q>(
         };
         let meta = command.meta;
         plan.writes |= meta.is_write();
+        plan.scripting |= meta.acl.contains(AclCategories::SCRIPTING);
         let found = find_keys(meta, args.len(), arg);
         let before = plan.keys.len();
         plan.keys.extend(found.positions().map(arg));

@@ -610,22 +610,60 @@ fn scripts_match_redis() {
         run_corpus(&mut t);
         t.assert_clean(&format!("scripting corpus, RESP{}", proto + 2));
     }
-    // Beyond Redis: a script that declares keys holds only their slots' locks.
-    for (body, want) in [
+    // Outside cluster mode a script reaches keys it did not declare, as in Redis: its
+    // locks grow as it reaches them, restarting it when it had no effect yet.
+    for (body, numkeys) in [
+        ("return redis.call('get', 'b')", "1"),
+        ("return redis.call('dbsize')", "1"),
+        ("return redis.call('dbsize')", "0"),
         (
-            "return redis.call('get', 'b')",
-            "ERR Script attempted to access a key in a slot none of its declared keys",
+            "redis.call('set', 'u1', 'x'); return redis.call('mget', 'u1', 'u2', 'a')",
+            "0",
         ),
         (
-            "return redis.call('dbsize')",
-            "ERR Script that declares keys attempted a command that needs every slot",
+            "local n = #redis.call('keys', 'u*'); return {n, redis.call('incr', 'u3')}",
+            "1",
+        ),
+        (
+            "redis.call('select', 3); redis.call('set', 'in3', 'v'); return redis.call('get', 'in3')",
+            "0",
+        ),
+        (
+            "redis.call('select', 4); return redis.call('get', 'in4')",
+            "1",
+        ),
+        (
+            "for i = 1, 50 do redis.call('set', 'spread' .. i, i) end return redis.call('get', 'spread7')",
+            "1",
         ),
     ] {
-        let have = text(&t.tessera_only(&[b"EVAL", body.as_bytes(), b"1", b"a"]));
-        assert!(have.starts_with(want), "{body}: {have}");
+        t.exact(&[b"EVAL", body.as_bytes(), numkeys.as_bytes(), b"a"]);
     }
-    let all = t.tessera_only(&[b"EVAL", b"return redis.call('dbsize')", b"0"]);
-    assert!(matches!(all, Frame::Integer(_)), "{all:?}");
+    // Beyond Redis: a command over every slot after the script changed data would
+    // take every lock out of order, so it is refused (it works as the first one).
+    let body = "redis.call('set', 'a', '1'); return redis.call('dbsize')";
+    let have = text(&t.tessera_only(&[b"EVAL", body.as_bytes(), b"1", b"a"]));
+    let want = "ERR Script attempted a command that needs every slot after it changed data";
+    assert!(have.starts_with(want), "{body}: {have}");
+    t.assert_clean("undeclared keys outside cluster mode");
+    // Over maxmemory (one byte, noeviction): a script without a shebang may run, but
+    // its deny-oom calls are refused until it wrote; allow-oom lifts that.
+    t.exact(&[b"SET", b"oom:a", b"1"]);
+    t.exact(&[b"CONFIG", b"SET", b"maxmemory", b"1"]);
+    for body in [
+        "return redis.call('set', 'oom:b', '2')",
+        "return redis.pcall('set', 'oom:b', '2')",
+        "return redis.call('get', 'oom:a')",
+        "redis.call('del', 'oom:a'); return redis.call('set', 'oom:b', '2')",
+        "#!lua flags=no-writes\nreturn redis.call('get', 'oom:b')",
+        "#!lua\nreturn redis.call('get', 'oom:b')",
+        "#!lua flags=allow-oom\nreturn redis.call('set', 'oom:c', '1')",
+    ] {
+        t.exact(&[b"EVAL", body.as_bytes(), b"0"]);
+    }
+    t.exact(&[b"EVAL_RO", b"return redis.call('get', 'oom:c')", b"0"]);
+    t.exact(&[b"CONFIG", b"SET", b"maxmemory", b"0"]);
+    t.assert_clean("scripts over maxmemory");
 }
 
 /// Cluster mode: declared keys must share a slot, undeclared keys must be in the
@@ -822,5 +860,73 @@ fn redis_log_writes_to_the_server_log_at_its_level() {
     assert!(
         !node.log().contains("too quiet to show"),
         "below loglevel notice"
+    );
+}
+
+/// Outside cluster mode, scripts that reach keys they did not declare (with and
+/// without declared keys, and inside EXEC) run concurrently with multi-slot commands on
+/// the same slots: none waits forever, and every script ran exactly once, as one step.
+#[test]
+fn undeclared_keys_under_concurrency() {
+    const ROUNDS: usize = 300;
+    let tessera = TesseraNode::start(&[]);
+    let port = tessera.port;
+    let count = |c: &mut RawConnection, key: &str| match c.command(&["GET", key]) {
+        Ok(Frame::Bulk(b)) => String::from_utf8_lossy(&b).parse::<usize>().expect("count"),
+        other => panic!("GET {key}: {other:?}"),
+    };
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            std::thread::spawn(move || {
+                let mut c = RawConnection::connect(port).expect("connect");
+                for i in 0..ROUNDS {
+                    let key = format!("own:{w}:{}", i % 17);
+                    let reply = match w {
+                        // Declared key, then undeclared ones, one written before the
+                        // others are reached (no restart possible then).
+                        0 => c.command(&[
+                            "EVAL",
+                            "redis.call('incr', KEYS[1]); redis.call('incr', 'total'); \
+                             return redis.call('rpush', 'log', ARGV[1])",
+                            "1",
+                            &key,
+                            "x",
+                        ]),
+                        // No declared key.
+                        1 => c.command(&[
+                            "EVAL",
+                            "local t = redis.call('get', 'total'); redis.call('incr', 'total'); \
+                             return redis.call('rpush', 'log', t or '0')",
+                            "0",
+                        ]),
+                        // Multi-slot commands taking the scripts' slots in order
+                        // ({total} and {log} hash where total and log do).
+                        2 => c.command(&["MSET", "{total}m", "1", "{log}m", "1", &key, "1"]),
+                        // EXEC around a script: the engine before the slots.
+                        _ => {
+                            c.command(&["MULTI"]).expect("MULTI");
+                            c.command(&[
+                                "EVAL",
+                                "redis.call('incr', 'total'); return redis.call('rpush', 'log', 'm')",
+                                "0",
+                            ])
+                            .expect("queued");
+                            c.command(&["EXEC"])
+                        }
+                    };
+                    let reply = reply.unwrap_or_else(|e| panic!("worker {w} round {i}: {e}"));
+                    assert!(!matches!(reply, Frame::Error(_)), "worker {w}: {reply:?}");
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().expect("a worker failed");
+    }
+    let mut c = RawConnection::connect(port).expect("connect");
+    assert_eq!(count(&mut c, "total"), 3 * ROUNDS);
+    assert_eq!(
+        c.command(&["LLEN", "log"]).expect("LLEN"),
+        Frame::Integer(3 * ROUNDS as i64)
     );
 }
