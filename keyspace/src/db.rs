@@ -200,6 +200,11 @@ impl Db {
         }
     }
 
+    /// Which keyspace this database belongs to: its shared state's address.
+    pub(crate) fn owner(&self) -> usize {
+        Arc::as_ptr(&self.shared) as usize
+    }
+
     /// This database's number (SELECT index).
     pub fn index(&self) -> usize {
         self.index
@@ -507,6 +512,11 @@ impl Keyspace {
             .iter()
             .enumerate()
             .filter_map(|(i, d)| d.get().map(|d| (i, d)))
+    }
+
+    /// Which keyspace this is: its shared state's address, as [`Db`]'s.
+    pub(crate) fn owner(&self) -> usize {
+        Arc::as_ptr(&self.shared) as usize
     }
 
     /// Database `index` if it was created, without creating it (creation may wait).

@@ -42,5 +42,8 @@ pub use error::{KeyspaceError, Result};
 pub use hash_slot::{SLOT_COUNT, hash_tag, key_slot};
 pub use scan::ScanFilter;
 pub use slot_table::{Entry, ExpiryMode, SlotStats, SlotTable, is_past};
-pub use tx_locks::{Footprint, TxLocks};
+pub use tx_locks::{
+    Footprint, TxLocks, running_extend, running_holds, running_holds_everything, running_in_order,
+    running_try_extend,
+};
 pub use value::{Encoding, StrValue, Value, ValueType};

@@ -30,6 +30,14 @@ thread_local! {
     static HOLDS_ALL: Cell<bool> = const { Cell::new(false) };
     /// The tables held, sorted by (database address, slot).
     static TABLES: RefCell<Vec<Lendable>> = const { RefCell::new(Vec::new()) };
+    /// Slots the running transaction took as it ran. They are kept here rather than
+    /// in its `TxLocks`, so code that cannot reach that value (a script inside EXEC)
+    /// can add to them; `TxLocks` releases them when it drops.
+    static GROWN: RefCell<Vec<SlotLocks<'static>>> = const { RefCell::new(Vec::new()) };
+    /// The keyspace the running transaction locks ([`Keyspace::owner`]).
+    static OWNER: Cell<usize> = const { Cell::new(0) };
+    /// The last (database, slot) held, in the global lock order.
+    static LAST: Cell<Option<(usize, u16)>> = const { Cell::new(None) };
 }
 
 /// Which locks a transaction takes.
@@ -45,8 +53,6 @@ pub enum Footprint {
 pub struct TxLocks<'a> {
     held: Vec<SlotLocks<'a>>,
     all: Option<AllLocks<'a>>,
-    /// The last (database, slot) held in the global lock order.
-    last: Option<(usize, u16)>,
 }
 
 fn db_key(db: &Db) -> usize {
@@ -102,8 +108,8 @@ impl Keyspace {
         let mut locks = TxLocks {
             held: Vec::new(),
             all: None,
-            last: None,
         };
+        let mut last = None;
         let mut tables = Vec::new();
         match footprint {
             Footprint::Everything => {
@@ -141,84 +147,97 @@ impl Keyspace {
                         });
                     }
                     locks.held.push(held);
-                    locks.last = pairs.get(end - 1).copied();
+                    last = pairs.get(end - 1).copied();
                     at = end;
                 }
             }
         }
         tables.sort_unstable_by_key(|t| (t.db, t.slot));
         TABLES.with(|t| *t.borrow_mut() = tables);
+        OWNER.with(|o| o.set(self.owner()));
+        LAST.with(|l| l.set(last));
         ACTIVE.with(|a| a.set(true));
         locks
     }
 }
 
-impl<'a> TxLocks<'a> {
-    /// True when these locks include `slot` of `db`.
-    pub fn holds(&self, db: &Db, slot: u16) -> bool {
-        if self.all.is_some() {
-            return true;
+/// True when the running transaction holds `slot` of `db` (false without one).
+pub fn running_holds(db: &Db, slot: u16) -> bool {
+    if holds_all() {
+        return true;
+    }
+    let key = (db_key(db), slot);
+    TABLES.with(|t| {
+        t.borrow()
+            .binary_search_by_key(&key, |l| (l.db, l.slot))
+            .is_ok()
+    })
+}
+
+/// True when the running transaction holds every lock.
+pub fn running_holds_everything() -> bool {
+    holds_all()
+}
+
+/// True when the running transaction may take `slot` of `db` by waiting: it comes
+/// after every lock held, in the global (database, slot) order. Whoever holds it then
+/// waits, if at all, only for locks later still, none of them ours, so no wait can
+/// close a cycle.
+pub fn running_in_order(db: &Db, slot: u16) -> bool {
+    LAST.with(Cell::get)
+        .is_none_or(|last| (db.index(), slot) > last)
+}
+
+/// Adds `slot` of `db` to the running transaction if its lock is free at this instant.
+pub fn running_try_extend(db: &Db, slot: u16) -> bool {
+    match db.try_lock_slot(slot) {
+        Some(held) => {
+            register(db, slot, held);
+            true
         }
-        let key = (db_key(db), slot);
-        TABLES.with(|t| {
-            t.borrow()
-                .binary_search_by_key(&key, |l| (l.db, l.slot))
-                .is_ok()
-        })
+        None => false,
     }
+}
 
-    /// True when these locks are every lock.
-    pub fn holds_everything(&self) -> bool {
-        self.all.is_some()
-    }
+/// Adds `slot` of `db` to the running transaction, waiting for its lock.
+///
+/// # Panics
+/// If the slot is not [`running_in_order`]: waiting out of order can deadlock.
+pub fn running_extend(db: &Db, slot: u16) {
+    assert!(running_in_order(db, slot), "a lock taken out of order");
+    let held = db.lock_slots([slot]);
+    register(db, slot, held);
+}
 
-    /// True when taking `slot` of `db` by waiting keeps the global (database, slot)
-    /// order: it comes after every lock held. Whoever holds it then waits, if at all,
-    /// only for locks later still, none of them ours, so no wait can close a cycle.
-    pub fn in_order(&self, db: &Db, slot: u16) -> bool {
-        self.last.is_none_or(|last| (db.index(), slot) > last)
-    }
-
-    /// Adds `slot` of `db` if its lock is free at this instant.
-    pub fn try_extend(&mut self, db: &'a Db, slot: u16) -> bool {
-        match db.try_lock_slot(slot) {
-            Some(held) => {
-                self.register(db, slot, held);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Adds `slot` of `db`, waiting for its lock.
-    ///
-    /// # Panics
-    /// If the slot is not [`TxLocks::in_order`]: waiting out of order can deadlock.
-    pub fn extend(&mut self, db: &'a Db, slot: u16) {
-        assert!(self.in_order(db, slot), "a lock taken out of order");
-        let held = db.lock_slots([slot]);
-        self.register(db, slot, held);
-    }
-
-    fn register(&mut self, db: &'a Db, slot: u16, mut held: SlotLocks<'a>) {
-        assert!(self.all.is_none(), "every lock is held already");
-        let entry = held.tables().next().map(|(s, guard)| Lendable {
-            db: db_key(db),
-            slot: s,
-            table: std::ptr::from_mut::<SlotTable>(guard),
-            lent: false,
-        });
-        let entry = entry.expect("one slot was locked");
-        TABLES.with(|t| {
-            let mut tables = t.borrow_mut();
-            let at = tables
-                .binary_search_by_key(&(entry.db, entry.slot), |l| (l.db, l.slot))
-                .expect_err("a slot is registered once");
-            tables.insert(at, entry);
-        });
-        self.held.push(held);
-        self.last = self.last.max(Some((db.index(), slot)));
-    }
+fn register(db: &Db, slot: u16, mut held: SlotLocks<'_>) {
+    assert!(ACTIVE.with(Cell::get), "no transaction runs on this thread");
+    assert!(!holds_all(), "every lock is held already");
+    assert_eq!(
+        OWNER.with(Cell::get),
+        db.owner(),
+        "a slot of another keyspace than the transaction's"
+    );
+    let entry = held.tables().next().map(|(s, guard)| Lendable {
+        db: db_key(db),
+        slot: s,
+        table: std::ptr::from_mut::<SlotTable>(guard),
+        lent: false,
+    });
+    let entry = entry.expect("one slot was locked");
+    TABLES.with(|t| {
+        let mut tables = t.borrow_mut();
+        let at = tables
+            .binary_search_by_key(&(entry.db, entry.slot), |l| (l.db, l.slot))
+            .expect_err("a slot is registered once");
+        tables.insert(at, entry);
+    });
+    // SAFETY: only the lifetime changes. The guard borrows `db`, which belongs to the
+    // keyspace the running `TxLocks` borrows (asserted above), and that `TxLocks`
+    // drops every guard kept here before it ends (see its Drop), so none outlives
+    // the keyspace.
+    let held = unsafe { std::mem::transmute::<SlotLocks<'_>, SlotLocks<'static>>(held) };
+    GROWN.with(|g| g.borrow_mut().push(held));
+    LAST.with(|l| l.set(l.get().max(Some((db.index(), slot)))));
 }
 
 impl Drop for TxLocks<'_> {
@@ -226,11 +245,15 @@ impl Drop for TxLocks<'_> {
         let tables = TABLES.with(|t| std::mem::take(&mut *t.borrow_mut()));
         ACTIVE.with(|a| a.set(false));
         HOLDS_ALL.with(|h| h.set(false));
+        LAST.with(|l| l.set(None));
         // A lent table still in use would outlive its mutex guard, released below.
         assert!(
             tables.iter().all(|t| !t.lent),
             "a slot table lent to a transaction's command was not given back"
         );
+        // Taken out first: releasing a guard may serve blocked clients, who lock.
+        let grown = GROWN.with(|g| std::mem::take(&mut *g.borrow_mut()));
+        drop(grown);
         // The guards drop after this body: each release serves blocked clients.
     }
 }
@@ -261,13 +284,13 @@ mod tests {
     #[test]
     fn a_growing_set_lends_what_it_took_and_keeps_the_order() {
         let ks = Keyspace::new(1, 7);
-        let mut tx = ks.lock_transaction(&Footprint::Slots(vec![(0, 100)]), &[0]);
+        let tx = ks.lock_transaction(&Footprint::Slots(vec![(0, 100)]), &[0]);
         let db = ks.db(0);
-        assert!(tx.holds(db, 100) && !tx.holds(db, 50));
-        assert!(!tx.in_order(db, 50) && tx.in_order(db, 200));
-        assert!(tx.try_extend(db, 50), "a free slot is taken at once");
-        tx.extend(db, 200);
-        assert!(tx.holds(db, 50) && tx.holds(db, 200));
+        assert!(running_holds(db, 100) && !running_holds(db, 50));
+        assert!(!running_in_order(db, 50) && running_in_order(db, 200));
+        assert!(running_try_extend(db, 50), "a free slot is taken at once");
+        running_extend(db, 200);
+        assert!(running_holds(db, 50) && running_holds(db, 200));
         // Lent, not locked again (that would wait on itself).
         db.lock(50).insert(b"k", Value::Str(StrValue::new(b"v")));
         let other = std::thread::scope(|s| s.spawn(|| db.try_lock_slot(50).is_some()).join());

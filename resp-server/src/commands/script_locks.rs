@@ -20,7 +20,10 @@
 
 use std::time::{Duration, Instant};
 
-use tessera_keyspace::{Db, Footprint, Keyspace, TxLocks};
+use tessera_keyspace::{
+    Db, Footprint, Keyspace, TxLocks, running_extend, running_holds, running_holds_everything,
+    running_in_order, running_try_extend,
+};
 
 /// How long a script that has effects keeps trying a slot taken out of order.
 const OUT_OF_ORDER_PATIENCE: Duration = Duration::from_millis(500);
@@ -41,8 +44,9 @@ pub(super) enum Reach {
 /// The locks of one script run, and the ones its next run takes if it restarts.
 pub(super) struct ScriptLocks<'n> {
     keyspace: &'n Keyspace,
-    /// `None` inside EXEC, whose locks (every slot) are used.
+    /// `None` inside EXEC, whose locks are used and grown.
     locks: Option<TxLocks<'n>>,
+    in_tx: bool,
     growing: bool,
     /// Whether a slot may be waited for (see the module's rules).
     may_wait: bool,
@@ -51,7 +55,7 @@ pub(super) struct ScriptLocks<'n> {
 }
 
 impl<'n> ScriptLocks<'n> {
-    /// Locks `declared` (or, inside EXEC, nothing: the transaction holds every slot).
+    /// Locks `declared` (or, inside EXEC, nothing: the transaction holds them).
     /// `growing` says whether the script may reach slots beyond them, `may_wait`
     /// whether it may wait for one.
     pub(super) fn take(
@@ -64,6 +68,7 @@ impl<'n> ScriptLocks<'n> {
         let mut locks = ScriptLocks {
             keyspace,
             locks: None,
+            in_tx,
             growing,
             may_wait,
             wanted: declared,
@@ -96,13 +101,11 @@ impl<'n> ScriptLocks<'n> {
     }
 
     /// Makes sure the script holds `slot` of database `db` (see the module's rules).
+    /// Inside EXEC the script never restarts: the transaction ran commands before it.
     pub(super) fn reach(&mut self, db: usize, slot: u16, effects: bool) -> Reach {
-        let keyspace = self.keyspace;
-        let Some(locks) = self.locks.as_mut() else {
-            return Reach::Held;
-        };
-        let table = keyspace.existing_db(db);
-        if table.is_some_and(|t| locks.holds(t, slot)) {
+        let effects = effects || self.in_tx;
+        let table = self.keyspace.existing_db(db);
+        if table.is_some_and(|t| running_holds(t, slot)) {
             return Reach::Held;
         }
         if !self.growing {
@@ -112,7 +115,7 @@ impl<'n> ScriptLocks<'n> {
             // Creating a database may wait for a holder of every lock: a restart
             // creates it before taking any.
             None => false,
-            Some(table) => Self::grow(locks, table, slot, effects, self.may_wait),
+            Some(table) => self.grow(table, slot, effects),
         };
         if reached {
             self.wanted.push((db, slot));
@@ -127,27 +130,21 @@ impl<'n> ScriptLocks<'n> {
 
     /// Adds a slot without restarting: at once if free; after an effect, by waiting
     /// in order or, out of order, by trying until the deadline.
-    fn grow(
-        locks: &mut TxLocks<'n>,
-        table: &'n Db,
-        slot: u16,
-        effects: bool,
-        may_wait: bool,
-    ) -> bool {
-        if locks.try_extend(table, slot) {
+    fn grow(&self, table: &Db, slot: u16, effects: bool) -> bool {
+        if running_try_extend(table, slot) {
             return true;
         }
         if !effects {
             return false;
         }
-        if may_wait && locks.in_order(table, slot) {
-            locks.extend(table, slot);
+        if self.may_wait && running_in_order(table, slot) {
+            running_extend(table, slot);
             return true;
         }
         let deadline = Instant::now() + OUT_OF_ORDER_PATIENCE;
         while Instant::now() < deadline {
             std::thread::yield_now();
-            if locks.try_extend(table, slot) {
+            if running_try_extend(table, slot) {
                 return true;
             }
         }
@@ -156,15 +153,14 @@ impl<'n> ScriptLocks<'n> {
 
     /// Makes sure the script holds every slot, for a command over all of them.
     pub(super) fn reach_everything(&mut self, effects: bool) -> Reach {
-        match self.locks.as_ref() {
-            None => Reach::Held,
-            Some(locks) if locks.holds_everything() => Reach::Held,
+        if running_holds_everything() {
+            Reach::Held
+        } else if !self.growing || effects || self.in_tx {
             // Taking every lock after an effect could wait out of order.
-            Some(_) if !self.growing || effects => Reach::Undeclared,
-            Some(_) => {
-                self.everything = true;
-                Reach::Restart
-            }
+            Reach::Undeclared
+        } else {
+            self.everything = true;
+            Reach::Restart
         }
     }
 }

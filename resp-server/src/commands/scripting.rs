@@ -302,7 +302,7 @@ fn execute(
     let declared: Vec<(usize, u16)> = keys.iter().map(|k| (db, key_slot(k))).collect();
     // In cluster mode a script that declared keys stays in their slot (see
     // `check_slots`); elsewhere it reaches what Redis lets it reach.
-    let growing = !cluster || keys.is_empty() || flags.allow_cross_slot;
+    let growing = in_tx || !cluster || keys.is_empty() || flags.allow_cross_slot;
     let slot = (!in_tx && cluster && !flags.allow_cross_slot)
         .then(|| declared.first().map(|p| p.1))
         .flatten();

@@ -91,15 +91,8 @@ pub fn plan<'q>(
                     plan.dbs.push(d);
                 }
             }
-            // A script may touch keys it did not declare.
-            CommandId::Eval
-            | CommandId::EvalRo
-            | CommandId::Evalsha
-            | CommandId::EvalshaRo
-            | CommandId::Fcall
-            | CommandId::FcallRo => {
-                everything = true;
-            }
+            // A script may touch keys it did not declare: it adds their slots to the
+            // transaction's as it reaches them (`script_locks`).
             // BY and GET patterns name keys nobody can list up front.
             CommandId::Sort | CommandId::SortRo => {
                 everything |= args[2..].iter().any(|a| is(a, "BY") || is(a, "GET"));
@@ -107,11 +100,12 @@ pub fn plan<'q>(
             _ => {}
         }
         // A command without keys may still read or clear the whole keyspace (DBSIZE,
-        // FLUSHALL, INFO, SAVE ...); only connection and transaction commands surely
-        // do not.
+        // FLUSHALL, INFO, SAVE ...); only connection, transaction and scripting
+        // commands surely do not (a script's keys are its own business, above).
         let keyless = plan.keys.len() == before;
         let harmless = meta.acl.contains(AclCategories::CONNECTION)
-            || meta.acl.contains(AclCategories::TRANSACTION);
+            || meta.acl.contains(AclCategories::TRANSACTION)
+            || meta.acl.contains(AclCategories::SCRIPTING);
         everything |= keyless && !harmless;
     }
     plan.dbs.sort_unstable();
@@ -159,6 +153,18 @@ mod tests {
             }
             Footprint::Everything => panic!("keys alone"),
         }
+    }
+
+    #[test]
+    fn scripts_grow_the_footprint_instead_of_taking_everything() {
+        let q = queued(&[
+            &["INCR", "a"],
+            &["EVAL", "return 1", "0"],
+            &["SCRIPT", "LOAD", "return 2"],
+        ]);
+        let plan = plan(&q, 0, None, 16);
+        assert_eq!(plan.footprint, Footprint::Slots(vec![(0, key_slot(b"a"))]));
+        assert!(plan.scripting);
     }
 
     #[test]
