@@ -97,6 +97,10 @@ fn bitcount_range(rest: &[&[u8]]) -> Result<Option<(i64, i64, RangeUnit)>, &'sta
         [] => Ok(None),
         [start, end, unit @ ..] if unit.len() <= 1 => {
             let (start, end) = (integer(start)?, integer(end)?);
+            // A crossed pair of negative indexes answers 0 before the unit is read.
+            if start < 0 && end < 0 && start > end {
+                return Ok(Some((start, end, RangeUnit::Byte)));
+            }
             let unit = unit
                 .first()
                 .map_or(Ok(RangeUnit::Byte), |u| range_unit(u))?;
