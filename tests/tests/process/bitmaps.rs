@@ -561,3 +561,61 @@ fn bitmaps_match_redis() {
     compare_values(&mut pair);
     pair.assert_clean("after Tessera replays its AOF");
 }
+
+/// In a cluster, BITOP and LCS hold every slot they name: keys of several slots answer
+/// CROSSSLOT, as in redis-server, and keys of one slot run, in MULTI too.
+#[test]
+fn bit_commands_follow_cluster_slots() {
+    use tessera_tests::cluster::{CLUSTER_ARGS, wait_ok};
+    let redis = RedisServer::start(&CLUSTER_ARGS);
+    let tessera = TesseraNode::start(&CLUSTER_ARGS);
+    let mut conns = [redis.port, tessera.port].map(|p| RawConnection::connect(p).expect("connect"));
+    for c in &mut conns {
+        c.command(&["CLUSTER", "ADDSLOTSRANGE", "0", "16383"])
+            .expect("ADDSLOTSRANGE");
+    }
+    assert!(
+        wait_ok(
+            &[redis.port, tessera.port],
+            std::time::Duration::from_secs(10)
+        ),
+        "lone masters with every slot are ok"
+    );
+    let [redis_conn, tessera_conn] = &mut conns;
+    let mut mismatches = Vec::new();
+    for line in [
+        "MSET {u}a foobar {u}b fooxyz",
+        "BITOP AND d {u}a {u}b",
+        "BITOP NOT {u}d {u}a",
+        "BITOP OR {u}d {u}a {u}b other",
+        "BITOP XOR {u}d {u}a {u}b",
+        "GET {u}d",
+        "LCS {u}a other",
+        "LCS {u}a {u}b IDX",
+        "SETBIT {u}c 7 1",
+        "BITFIELD {u}c INCRBY u8 0 5",
+        "MULTI",
+        "SETBIT {u}c 0 1",
+        "BITOP AND {u}d {u}a {u}c",
+        "BITOP AND {u}d {u}a other",
+        "EXEC",
+        "MULTI",
+        "BITOP AND {u}d {u}a {u}c",
+        "LCS {u}d {u}a LEN",
+        "BITFIELD_RO {u}d GET i8 0",
+        "EXEC",
+    ] {
+        let args = words(line);
+        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        let want = redis_conn.command_bytes(&refs).expect("redis answers");
+        let have = tessera_conn.command_bytes(&refs).expect("tessera answers");
+        if want != have {
+            mismatches.push(format!(
+                "{line}\n    redis:   {}\n    tessera: {}",
+                show(&want),
+                show(&have)
+            ));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
