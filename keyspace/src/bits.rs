@@ -112,10 +112,13 @@ pub fn bitcount(bytes: &[u8], range: Option<(i64, i64, RangeUnit)>) -> u64 {
     count
 }
 
-/// The position of the first `bit` in `bytes`, or `None`.
+/// The position of the first `bit` in `bytes`, or `None`. Whole words of the other
+/// value are skipped eight bytes at a time: bitmaps are mostly long runs.
 fn first_bit(bytes: &[u8], bit: bool) -> Option<u64> {
     let skip = if bit { 0u8 } else { 0xff };
-    let i = bytes.iter().position(|&b| b != skip)?;
+    let words = bytes.chunks_exact(8);
+    let skipped = words.take_while(|w| w.iter().all(|&b| b == skip)).count() * 8;
+    let i = skipped + bytes[skipped..].iter().position(|&b| b != skip)?;
     let b = if bit { bytes[i] } else { !bytes[i] };
     Some(i as u64 * 8 + u64::from(b.leading_zeros()))
 }
@@ -139,19 +142,31 @@ pub fn bitpos(
     let Some(s) = span(bytes.len(), start, end, unit) else {
         return -1;
     };
-    // The bits outside the range are made to be the opposite of what is sought.
-    let mut window = bytes[s.start..=s.end].to_vec();
+    // The bits outside the range are made to be the opposite of what is sought, in
+    // copies of the edge bytes: the bytes between are searched in place.
+    let window = &bytes[s.start..=s.end];
     let last = window.len() - 1;
-    let outside = |b: &mut u8, mask: u8| {
+    let masked = |i: usize| {
+        let mask = match (i == 0, i == last) {
+            (true, true) => s.first_mask | s.last_mask,
+            (true, false) => s.first_mask,
+            (false, _) => s.last_mask,
+        };
         if bit {
-            *b &= !mask;
+            window[i] & !mask
         } else {
-            *b |= mask;
+            window[i] | mask
         }
     };
-    outside(&mut window[0], s.first_mask);
-    outside(&mut window[last], s.last_mask);
-    match first_bit(&window, bit) {
+    let found = first_bit(&[masked(0)], bit).or_else(|| {
+        if last == 0 {
+            return None;
+        }
+        first_bit(&window[1..last], bit)
+            .map(|p| p + 8)
+            .or_else(|| first_bit(&[masked(last)], bit).map(|p| p + last as u64 * 8))
+    });
+    match found {
         Some(pos) => (s.start as i64) * 8 + pos as i64,
         None if bit => -1,
         // Only a clear bit past the range is left: it counts when no end was given.
