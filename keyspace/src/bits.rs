@@ -116,8 +116,20 @@ pub fn bitcount(bytes: &[u8], range: Option<(i64, i64, RangeUnit)>) -> u64 {
 /// value are skipped eight bytes at a time: bitmaps are mostly long runs.
 fn first_bit(bytes: &[u8], bit: bool) -> Option<u64> {
     let skip = if bit { 0u8 } else { 0xff };
-    let words = bytes.chunks_exact(8);
-    let skipped = words.take_while(|w| w.iter().all(|&b| b == skip)).count() * 8;
+    let skip_word = if bit { 0u64 } else { u64::MAX };
+    let word = |w: &[u8]| u64::from_ne_bytes(w.try_into().expect("eight bytes"));
+    // Four words at a time while all of them are skipped, then one at a time.
+    let blocks = bytes
+        .chunks_exact(32)
+        .take_while(|b| b.chunks_exact(8).all(|w| word(w) == skip_word))
+        .count()
+        * 32;
+    let skipped = blocks
+        + bytes[blocks..]
+            .chunks_exact(8)
+            .take_while(|w| word(w) == skip_word)
+            .count()
+            * 8;
     let i = skipped + bytes[skipped..].iter().position(|&b| b != skip)?;
     let b = if bit { bytes[i] } else { !bytes[i] };
     Some(i as u64 * 8 + u64::from(b.leading_zeros()))
@@ -258,6 +270,24 @@ mod tests {
         assert_eq!(
             bitpos(&[0x00, 0xff], true, Some(2), Some(-1), RangeUnit::Bit),
             8
+        );
+    }
+
+    #[test]
+    fn bitpos_crosses_long_runs() {
+        let mut zeros = vec![0u8; 1000];
+        zeros[777] = 0x10;
+        assert_eq!(
+            bitpos(&zeros, true, None, None, RangeUnit::Byte),
+            777 * 8 + 3
+        );
+        assert_eq!(bitpos(&zeros, true, Some(778), None, RangeUnit::Byte), -1);
+        let mut ones = vec![0xffu8; 1000];
+        ones[999] = 0xfe;
+        assert_eq!(bitpos(&ones, false, Some(3), None, RangeUnit::Bit), 7999);
+        assert_eq!(
+            bitpos(&[0xff; 100], false, None, None, RangeUnit::Byte),
+            800
         );
     }
 
