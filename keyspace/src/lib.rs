@@ -9,6 +9,9 @@
 
 pub mod access;
 pub mod active_expire;
+pub mod bitfield;
+pub mod bitmaps;
+pub mod bits;
 pub mod collections;
 mod compact_bytes;
 mod db;
@@ -22,6 +25,7 @@ pub mod glob;
 mod hash_slot;
 pub mod hashes;
 pub mod lazyfree;
+pub mod lcs;
 pub mod lists;
 pub mod long_double;
 pub mod number;

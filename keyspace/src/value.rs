@@ -221,6 +221,12 @@ impl StrValue {
         StrValue(Repr::Bytes(CompactBytes::new(bytes)))
     }
 
+    /// A `raw` string of these bytes, whatever they hold: what Redis stores when a
+    /// command builds a string buffer itself (BITOP's result).
+    pub fn raw(bytes: Vec<u8>) -> StrValue {
+        StrValue(Repr::Growable(Box::new(bytes)))
+    }
+
     /// An integer value.
     pub fn from_i64(n: i64) -> StrValue {
         StrValue(Repr::Int(n))

@@ -176,6 +176,28 @@ pub const EXPIRE_NX_WITH_OTHERS: &str =
 pub const EXPIRE_GT_WITH_LT: &str = "ERR GT and LT options at the same time are not compatible";
 /// SETRANGE with a negative or too large offset.
 pub const OFFSET_OUT_OF_RANGE: &str = "ERR offset is out of range";
+/// A bit offset that is not an integer, negative, or past proto-max-bulk-len.
+pub const BIT_OFFSET: &str = "ERR bit offset is not an integer or out of range";
+/// SETBIT's value other than 0 or 1.
+pub const BIT_VALUE: &str = "ERR bit is not an integer or out of range";
+/// BITPOS's bit other than 0 or 1.
+pub const BIT_ARGUMENT: &str = "ERR The bit argument must be 1 or 0.";
+/// BITOP NOT with several sources.
+pub const BITOP_NOT_SINGLE: &str = "ERR BITOP NOT must be called with a single source key.";
+/// A BITFIELD type other than i1..i64 or u1..u63.
+pub const BITFIELD_TYPE: &str = "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";
+/// BITFIELD OVERFLOW other than WRAP, SAT or FAIL.
+pub const BITFIELD_OVERFLOW: &str = "ERR Invalid OVERFLOW type specified";
+/// BITFIELD_RO with SET or INCRBY.
+pub const BITFIELD_RO_GET_ONLY: &str = "ERR BITFIELD_RO only supports the GET subcommand";
+/// LCS on a key of another type.
+pub const LCS_NOT_STRINGS: &str = "ERR The specified keys must contain string values";
+/// LCS with both IDX and LEN.
+pub const LCS_IDX_AND_LEN: &str =
+    "ERR If you want both the length and indexes, please just use IDX.";
+/// LCS whose table does not fit in memory.
+pub const LCS_NO_MEMORY: &str =
+    "ERR Insufficient memory, failed allocating transient memory for LCS";
 /// DECRBY of i64::MIN.
 pub const DECREMENT_OVERFLOW: &str = "ERR decrement would overflow";
 /// A key in a slot no node serves.

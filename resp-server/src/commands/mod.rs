@@ -4,6 +4,7 @@
 //! they get a [`cursor::ArgCursor`] over the arguments and a [`Ctx`] and write into its
 //! reply buffer.
 
+mod bitmaps;
 pub(crate) mod blocking;
 mod client;
 mod cluster;
@@ -228,6 +229,11 @@ pub fn handler(id: CommandId) -> Handler {
         C::Auth => connection::auth,
         C::Bgrewriteaof => server::bgrewriteaof,
         C::Bgsave => server::bgsave,
+        C::Bitcount => bitmaps::bitcount,
+        C::Bitfield => bitmaps::bitfield,
+        C::BitfieldRo => bitmaps::bitfield_ro,
+        C::Bitop => bitmaps::bitop,
+        C::Bitpos => bitmaps::bitpos,
         C::Blmove => blocking::blmove,
         C::Blmpop => blocking::blmpop,
         C::Blpop => blocking::blpop,
@@ -315,6 +321,7 @@ pub fn handler(id: CommandId) -> Handler {
         C::Get => strings::get,
         C::Getdel => strings::getdel,
         C::Getex => strings::getex,
+        C::Getbit => bitmaps::getbit,
         C::Getrange => strings::getrange,
         C::Getset => strings::getset,
         C::Hdel => hashes::hdel,
@@ -340,6 +347,7 @@ pub fn handler(id: CommandId) -> Handler {
         C::Info => server::info,
         C::Keys => keys::keys,
         C::Lastsave => server::lastsave,
+        C::Lcs => bitmaps::lcs,
         C::Lindex => lists::lindex,
         C::Linsert => lists::linsert,
         C::Llen => lists::llen,
@@ -415,6 +423,7 @@ pub fn handler(id: CommandId) -> Handler {
         C::Set => strings::set,
         C::Setex => strings::setex,
         C::Setnx => strings::setnx,
+        C::Setbit => bitmaps::setbit,
         C::Setrange => strings::setrange,
         C::Shutdown => server::shutdown,
         C::Sinter => sets::sinter,
@@ -432,6 +441,7 @@ pub fn handler(id: CommandId) -> Handler {
         C::Srem => sets::srem,
         C::Sscan => sets::sscan,
         C::Strlen => strings::strlen,
+        C::Substr => strings::getrange,
         C::Sunion => sets::sunion,
         C::Sunionstore => sets::sunionstore,
         C::Sync => replication::sync_command,

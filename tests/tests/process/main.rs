@@ -7,6 +7,7 @@ mod admin;
 mod aof;
 mod aof_base;
 mod arity;
+mod bitmaps;
 mod blocking;
 mod bus_input;
 mod catalog;
