@@ -135,8 +135,11 @@ fn generic(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, op: SetOp, store: bool, card:
             if stored > 0 || existed {
                 ctx.propagate_locked_verbatim(&mut locks, args);
             }
-            // An empty result deletes the destination: class g (z is refused).
-            if stored == 0 && existed {
+            // An empty result deletes the destination, an event of class g.
+            if stored > 0 {
+                let event = String::from_utf8_lossy(args.name()).to_ascii_lowercase();
+                ctx.notify(crate::notify::ZSET, &event, dst);
+            } else if existed {
                 ctx.notify(crate::notify::GENERIC, "del", dst);
             }
             drop(locks);
@@ -183,6 +186,7 @@ pub(super) fn zmpop(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
         let n = itoa::Buffer::new().format(popped.len()).as_bytes().to_vec();
         let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
         ctx.propagate_locked(&mut locks, &[name, key, &n]);
+        ctx.notify(crate::notify::ZSET, super::zset::pop_event(max), key);
         if locks.for_key(key).peek_live(key, ctx.now_ms).is_none() {
             ctx.notify(crate::notify::GENERIC, "del", key);
         }

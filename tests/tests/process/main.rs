@@ -31,6 +31,7 @@ mod maxmemory;
 mod mixed;
 mod mixed_resharding;
 mod notifications;
+mod notifications_lz;
 mod object_memory;
 mod persistence;
 mod pubsub;
