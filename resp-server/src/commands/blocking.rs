@@ -212,8 +212,13 @@ fn serve_one(
                 let text = errors::keyspace(KeyspaceError::WrongType).to_string();
                 return Some((Outcome::Error(text), Vec::new()));
             }
-            let value = lists::pop(t, key, *from, 1, now).ok()??.pop()?;
-            lists::push(t, dest, [value.as_slice()], *to, true, limits, now).ok()?;
+            let value = if dest.as_slice() == key {
+                lists::rotate(t, key, *from, *to, now).ok()??
+            } else {
+                let value = lists::pop(t, key, *from, 1, now).ok()??.pop()?;
+                lists::push(t, dest, [value.as_slice()], *to, true, limits, now).ok()?;
+                value
+            };
             reply.bulk(&value);
             let prop = if *rpoplpush {
                 vec![b"RPOPLPUSH".to_vec(), key.to_vec(), dest.clone()]
@@ -358,7 +363,8 @@ fn pop_or_block(
         let t = locks.table(slot);
         // A key of another type is an error even when a later key could serve.
         let ready = match &op {
-            Op::ZSet { .. } => sorted_sets::get(t, key, ctx.now_ms).map(|z| z.is_some()),
+            // A write lookup, as Redis's: no keyspace miss is counted or announced.
+            Op::ZSet { .. } => sorted_sets::peek(t, key, ctx.now_ms).map(|z| z.is_some()),
             _ => lists::peek(t, key, ctx.now_ms).map(|l| l.is_some()),
         };
         match ready {

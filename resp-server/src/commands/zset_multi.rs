@@ -72,11 +72,9 @@ fn generic(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, op: SetOp, store: bool, card:
     let mut inputs = Vec::with_capacity(setnum);
     for key in &keys {
         let t = locks.for_key(key);
-        let value = if store {
-            t.get(key, ctx.now_ms)
-        } else {
-            t.read(key, ctx.now_ms)
-        };
+        // A read for the STORE forms too: Redis 7.0 counts their misses and raises
+        // `keymiss` for them.
+        let value = t.read(key, ctx.now_ms);
         match sorted_sets::input(value) {
             Ok(items) => inputs.push(items),
             Err(e) => return ctx.reply.error(errors::keyspace(e)),

@@ -32,6 +32,7 @@ mod mixed;
 mod mixed_resharding;
 mod notifications;
 mod notifications_lz;
+mod notifications_nm;
 mod object_memory;
 mod persistence;
 mod pubsub;

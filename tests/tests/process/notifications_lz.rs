@@ -162,7 +162,7 @@ fn served_later(pair: &mut Pair, blocking: &[&str], feed: &[&[&str]]) {
 }
 
 /// The blocking pops served by a later push: the pusher's events, then the pop's.
-fn serve_blocked(pair: &mut Pair) {
+pub(crate) fn serve_blocked(pair: &mut Pair) {
     let cases: [(&[&str], &[&[&str]]); 7] = [
         (&["BLPOP", "w1", "5"], &[&["RPUSH", "w1", "a", "b"]]),
         (&["BRPOP", "w2", "5"], &[&["LPUSH", "w2", "a"]]),
