@@ -42,8 +42,8 @@ pub const NEW: Class = 1 << 13;
 pub const ALL: Class =
     GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
 
-/// The classes whose events Tessera raises. The others are refused by the
-/// configuration until they are, so no setting is accepted and then ignored.
+/// The classes whose events Tessera raises: all of them now. A class left out here
+/// is refused by the configuration, so no setting is accepted and then ignored.
 pub const SUPPORTED: Class = KEYSPACE | KEYEVENT | ALL | NEW | KEY_MISS;
 
 /// The letters of the classes, in the order Redis writes them back (before K E m).
