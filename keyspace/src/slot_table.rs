@@ -224,6 +224,14 @@ impl SlotTable {
         }
     }
 
+    /// Reclaims `key` if it is past its deadline, as Redis's expireIfNeeded before a
+    /// write that does not look the key up otherwise; true if it was. Nothing but an
+    /// emptiness check when the table holds no deadline.
+    #[inline]
+    pub fn expire_if_needed(&mut self, key: &[u8], now: i64) -> bool {
+        self.expired(key, now)
+    }
+
     /// The live value of `key`, reclaiming it first if it has expired.
     #[inline]
     pub fn get(&mut self, key: &[u8], now: i64) -> Option<&Value> {

@@ -189,7 +189,7 @@ fn expired_keys_come_before_the_miss_or_the_add() {
     for resp3 in [false, true] {
         let mut pair = Pair::start("KEAnm", resp3);
         let mut setup = vec!["DEBUG SET-ACTIVE-EXPIRE 0".to_string()];
-        setup.extend((1..=6).map(|i| format!("SET x{i} v PX 1")));
+        setup.extend((1..=8).map(|i| format!("SET x{i} v PX 1")));
         setup.push("SET probe v PX 1".into());
         pair.run("setup", &setup);
         wait_expired(&mut pair, "probe");
@@ -202,6 +202,7 @@ fn expired_keys_come_before_the_miss_or_the_add() {
                 "EXISTS x4",
                 "HSET x5 f v",
                 "ZADD x6 1 m",
+                "MSET x7 a x8 b",
             ]),
         );
         mismatches.append(&mut pair.mismatches);
