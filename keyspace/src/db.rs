@@ -11,14 +11,9 @@ use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::access::{AccessClock, AccessPolicy};
-use crate::compact_bytes::CompactBytes;
+use crate::announce::{AnnounceHook, ExpiredHook, TableEvents};
 use crate::hash_slot::{SLOT_COUNT, key_slot};
 use crate::slot_table::{ExpiryMode, SlotStats, SlotTable};
-
-/// Told of keys reclaimed in [`ExpiryMode::Journal`]: `(database, keys)`. It runs while
-/// their slot is still locked, so whatever it records is ordered with every other
-/// change to that slot.
-pub type ExpiredHook = Box<dyn Fn(usize, &[CompactBytes]) + Send + Sync>;
 
 /// Told, as a slot's lock is about to be released, that clients wait on keys somewhere:
 /// `(database, slot, table)`. It may serve them from the still-locked table, so a
@@ -30,7 +25,8 @@ pub type ReadyHook = Box<dyn Fn(&Db, u16, &mut SlotTable) + Send + Sync>;
 /// What every database shares: the hooks and the mode new tables start in.
 #[derive(Default)]
 struct Shared {
-    hook: OnceLock<ExpiredHook>,
+    /// The expired-keys and announcement hooks, which every table holds too.
+    events: Arc<TableEvents>,
     mode: AtomicU8,
     /// The hook, and the count of clients blocked on keys (all databases): zero keeps
     /// the hook off the path of every lock release.
@@ -120,7 +116,7 @@ impl SlotGuard<'_> {
             return;
         }
         let keys = self.take_reclaimed();
-        if let Some(hook) = self.db.shared.hook.get() {
+        if let Some(hook) = self.db.shared.events.expired.get() {
             hook(self.db.index, &keys);
         }
     }
@@ -188,6 +184,7 @@ impl Db {
                 .map(|_| {
                     let mut table = SlotTable::new(hasher.clone());
                     table.set_expiry_mode(mode);
+                    table.set_events(Arc::clone(&shared.events), index);
                     SlotCell {
                         table: Mutex::new(table),
                         volatile: AtomicU32::new(0),
@@ -427,7 +424,20 @@ impl Keyspace {
     /// Sets the hook told of keys reclaimed in [`ExpiryMode::Journal`]; only the first
     /// call takes effect.
     pub fn set_expired_hook(&self, hook: ExpiredHook) {
-        let _ = self.shared.hook.set(hook);
+        let _ = self.shared.events.expired.set(hook);
+    }
+
+    /// Sets the hook told of keys added and of read lookups that miss; only the first
+    /// call takes effect.
+    pub fn set_announce_hook(&self, hook: AnnounceHook) {
+        self.shared.events.set_hook(hook);
+    }
+
+    /// What turns the announcement of new keys and of read misses on or off, `(new,
+    /// miss)`, for a configuration hook to keep.
+    pub fn announced_setter(&self) -> impl Fn(bool, bool) + Send + Sync + 'static {
+        let events = Arc::clone(&self.shared.events);
+        move |new, miss| events.set_wanted(new, miss)
     }
 
     /// Sets the hook that serves blocked clients as slot locks are released, and the

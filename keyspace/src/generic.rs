@@ -172,19 +172,29 @@ pub fn rename(
     let deadline = src.deadline(source);
     let value = src.remove(source).expect("checked above");
     let dst = locks.for_key(destination);
-    dst.insert(destination, value);
+    replace_as_new(dst, destination, value);
     if let Some(at) = deadline {
         dst.set_deadline(destination, at);
     }
     Ok(true)
 }
 
+/// Stores `value` under `key` as a key added anew, as Redis's dbDelete then dbAdd: a
+/// value it replaces is freed as an overwrite, and the key is announced as new.
+fn replace_as_new(t: &mut SlotTable, key: &[u8], value: Value) {
+    if let Some(old) = t.remove(key) {
+        crate::lazyfree::discard_overwritten(old);
+    }
+    t.insert(key, value);
+}
+
 /// A value with its deadline, as COPY and MOVE carry it between keys.
 pub type Carried = (Value, Option<i64>);
 
-/// COPY's read: a copy of the live value under `key`, with its deadline.
+/// COPY's read: a copy of the live value under `key`, with its deadline. A read, as
+/// Redis's: a miss is counted and announced.
 pub fn copy_of(t: &mut SlotTable, key: &[u8], now: i64) -> Option<Carried> {
-    let value = t.get(key, now)?.clone();
+    let value = t.read(key, now)?.clone();
     Some((value, t.deadline(key)))
 }
 
@@ -204,7 +214,7 @@ pub fn place(t: &mut SlotTable, key: &[u8], carried: Carried, replace: bool, now
         return false;
     }
     let (value, deadline) = carried;
-    t.insert(key, value);
+    replace_as_new(t, key, value);
     if let Some(at) = deadline {
         t.set_deadline(key, at);
     }

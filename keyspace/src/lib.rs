@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod active_expire;
+mod announce;
 pub mod bitfield;
 pub mod bitmaps;
 pub mod bits;
@@ -39,8 +40,9 @@ pub mod strings;
 mod tx_locks;
 mod value;
 
+pub use announce::{Announce, AnnounceHook, ExpiredHook};
 pub use compact_bytes::CompactBytes;
-pub use db::{AllLocks, Db, ExpiredHook, Keyspace, ReadyHook, SlotGuard, SlotLocks};
+pub use db::{AllLocks, Db, Keyspace, ReadyHook, SlotGuard, SlotLocks};
 pub use encoding_limits::EncodingLimits;
 pub use error::{KeyspaceError, Result};
 pub use hash_slot::{SLOT_COUNT, hash_tag, key_slot};

@@ -232,10 +232,7 @@ pub fn lmove(
         return Ok(None);
     }
     if source == destination {
-        let list = write(locks.for_key(source), source, now)?.expect("checked above");
-        let value = list.pop(from).expect("a stored list is never empty");
-        list.push(&value, to);
-        return Ok(Some(value));
+        return rotate(locks.for_key(source), source, from, to, now);
     }
     write(locks.for_key(destination), destination, now)?;
     let t = locks.for_key(source);
@@ -251,6 +248,23 @@ pub fn lmove(
         limits,
         now,
     )?;
+    Ok(Some(value))
+}
+
+/// LMOVE of a list onto itself: the element popped at `from` is pushed at `to` in
+/// place, so the list is never empty, hence never deleted and added again.
+pub fn rotate(
+    t: &mut SlotTable,
+    key: &[u8],
+    from: End,
+    to: End,
+    now: i64,
+) -> Result<Option<Vec<u8>>> {
+    let Some(list) = write(t, key, now)? else {
+        return Ok(None);
+    };
+    let value = list.pop(from).expect("a stored list is never empty");
+    list.push(&value, to);
     Ok(Some(value))
 }
 

@@ -12,9 +12,11 @@ use indexmap::IndexMap;
 use std::hash::BuildHasher;
 
 use crate::access::AccessClock;
+use crate::announce::{Announce, TableEvents};
 use crate::compact_bytes::CompactBytes;
 use crate::entry_key::EntryKey;
 use crate::value::Value;
+use std::sync::Arc;
 
 /// A key and its value, allocated together so a lookup touches one heap block.
 #[derive(Debug)]
@@ -78,6 +80,8 @@ pub struct SlotTable {
     clock: AccessClock,
     /// State of the generator behind the LFU counter's coin flips.
     coin: u32,
+    /// The hooks told of new keys and misses, and this table's database number.
+    events: Option<(Arc<TableEvents>, usize)>,
 }
 
 /// The most entries [`SlotTable::random_key`] walks to reach its pick.
@@ -88,6 +92,22 @@ pub const RANDOM_WALK: usize = 64;
 #[inline]
 pub fn is_past(at: i64, now: i64) -> bool {
     now > at
+}
+
+/// [`SlotTable::announce`] on the fields it needs, so a caller holding an entry of
+/// the table can announce too.
+#[inline]
+fn announce(
+    events: &Option<(Arc<TableEvents>, usize)>,
+    reclaimed: &mut Vec<CompactBytes>,
+    what: Announce,
+    key: &[u8],
+) {
+    if let Some((events, db)) = events
+        && events.wants(what)
+    {
+        events.announce(*db, std::mem::take(reclaimed), what, key);
+    }
 }
 
 impl SlotTable {
@@ -102,6 +122,7 @@ impl SlotTable {
             stats: SlotStats::default(),
             clock: AccessClock::default(),
             coin: 0x9E37_79B9,
+            events: None,
         }
     }
 
@@ -126,6 +147,17 @@ impl SlotTable {
         x ^= x << 5;
         *coin = x;
         entry.key.set_stamp(clock.touched(entry.key.stamp(), x));
+    }
+
+    /// Ties the table to the hooks of database `db`, for announcements.
+    pub(crate) fn set_events(&mut self, events: Arc<TableEvents>, db: usize) {
+        self.events = Some((events, db));
+    }
+
+    /// Announces `what` on `key` if it is wanted: one relaxed load when it is not.
+    #[inline]
+    fn announce(&mut self, what: Announce, key: &[u8]) {
+        announce(&self.events, &mut self.reclaimed, what, key);
     }
 
     /// Sets what happens to expired keys from now on.
@@ -192,6 +224,14 @@ impl SlotTable {
         }
     }
 
+    /// Reclaims `key` if it is past its deadline, as Redis's expireIfNeeded before a
+    /// write that does not look the key up otherwise; true if it was. Nothing but an
+    /// emptiness check when the table holds no deadline.
+    #[inline]
+    pub fn expire_if_needed(&mut self, key: &[u8], now: i64) -> bool {
+        self.expired(key, now)
+    }
+
     /// The live value of `key`, reclaiming it first if it has expired.
     #[inline]
     pub fn get(&mut self, key: &[u8], now: i64) -> Option<&Value> {
@@ -247,6 +287,7 @@ impl SlotTable {
     fn counted_read(&mut self, key: &[u8], now: i64, touch: bool) -> Option<&Value> {
         if self.expired(key, now) {
             self.stats.misses += 1;
+            self.announce(Announce::Miss, key);
             return None;
         }
         let hash = self.hash_key(key);
@@ -260,6 +301,7 @@ impl SlotTable {
             }
             None => {
                 self.stats.misses += 1;
+                announce(&self.events, &mut self.reclaimed, Announce::Miss, key);
                 None
             }
         }
@@ -313,6 +355,7 @@ impl SlotTable {
                     key: EntryKey::new(key, self.clock.fresh()),
                     value,
                 }));
+                self.announce(Announce::New, key);
                 false
             }
         }

@@ -17,6 +17,12 @@ pub fn get<'t>(t: &'t mut SlotTable, key: &[u8], now: i64) -> Result<Option<&'t 
     t.read(key, now).map(Value::as_zset).transpose()
 }
 
+/// The sorted set at `key` for a write (no keyspace hit or miss counted, no access
+/// stamped), or WRONGTYPE.
+pub fn peek<'t>(t: &'t mut SlotTable, key: &[u8], now: i64) -> Result<Option<&'t ZSetValue>> {
+    t.get(key, now).map(Value::as_zset).transpose()
+}
+
 /// What ZADD did.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct AddOutcome {

@@ -65,7 +65,12 @@ pub fn set(
     options: SetOptions,
     now: i64,
 ) -> Result<SetOutcome> {
-    let existing = t.get(key, now);
+    // GET makes it a read too (Redis's getGenericCommand): a hit or miss is counted.
+    let existing = if options.return_previous {
+        t.read(key, now)
+    } else {
+        t.get(key, now)
+    };
     let exists = existing.is_some();
     let previous = match (options.return_previous, existing) {
         (true, Some(v)) => Some(Value::as_string(v)?.clone()),

@@ -144,6 +144,28 @@ impl Node {
                 stream.feed(db, &[b"DEL", key.as_bytes()]);
             }
         }));
+        // Keys added (class n) and read lookups that miss (class m) are seen inside
+        // the keyspace, which tells them only while a subscriber could get them.
+        let (events, subscribers) = (notifier.clone(), pubsub.clone());
+        keyspace.set_announce_hook(Box::new(move |db, what, key| {
+            let (class, event) = match what {
+                tessera_keyspace::Announce::New => (crate::notify::NEW, "new"),
+                tessera_keyspace::Announce::Miss => (crate::notify::KEY_MISS, "keymiss"),
+            };
+            let now = crate::clock::unix_ms();
+            events.notify(&subscribers, db, class, event, key, now);
+        }));
+        let announced = keyspace.announced_setter();
+        let wanted = |classes| {
+            let on = |class| crate::notify::publishes(classes, class);
+            (on(crate::notify::NEW), on(crate::notify::KEY_MISS))
+        };
+        let (new, miss) = wanted(settings.notify_classes);
+        announced(new, miss);
+        config.on_change(move |s| {
+            let (new, miss) = wanted(s.notify_classes);
+            announced(new, miss)
+        });
         if notifier.wants(crate::notify::EXPIRED) {
             // Only a journal names the keys reclaimed; the keyspace is still empty.
             keyspace.set_expiry_mode(tessera_keyspace::ExpiryMode::Journal);

@@ -42,10 +42,9 @@ pub const NEW: Class = 1 << 13;
 pub const ALL: Class =
     GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
 
-/// The classes whose events Tessera raises. The others are refused by the
-/// configuration until they are, so no setting is accepted and then ignored.
-pub const SUPPORTED: Class =
-    KEYSPACE | KEYEVENT | GENERIC | STRING | SET | HASH | EXPIRED | EVICTED | STREAM | MODULE;
+/// The classes whose events Tessera raises: all of them now. A class left out here
+/// is refused by the configuration, so no setting is accepted and then ignored.
+pub const SUPPORTED: Class = KEYSPACE | KEYEVENT | ALL | NEW | KEY_MISS;
 
 /// The letters of the classes, in the order Redis writes them back (before K E m).
 const LETTERS: [(char, Class); 11] = [
@@ -83,12 +82,12 @@ pub fn parse_classes(value: &str) -> Result<Class, String> {
 }
 
 /// The canonical text of `flags`, as CONFIG GET shows it: `A` when every class of it
-/// is on, else the class letters, then K, E and m.
+/// is on, else the class letters, then K, E and m. Redis writes no other letter beside
+/// A, n included (CONFIG GET of `AnE` shows `AE`, while n stays in force), so this
+/// text can lose n: [`stored_classes`] is what keeps it.
 pub fn format_classes(flags: Class) -> String {
     let mut out = String::new();
     if flags & ALL == ALL {
-        // Redis writes no other letter beside A, n included (CONFIG GET of `AnE`
-        // shows `AE`); n is refused for now, so no flag is lost by storing this.
         out.push('A');
     } else {
         out.extend(
@@ -104,6 +103,21 @@ pub fn format_classes(flags: Class) -> String {
         }
     }
     out
+}
+
+/// The text the configuration stores for `flags`: [`format_classes`], with the `n`
+/// that text drops beside A put back at its end, so the flag survives.
+pub fn stored_classes(flags: Class) -> String {
+    let mut out = format_classes(flags);
+    if flags & ALL == ALL && flags & NEW != 0 {
+        out.push('n');
+    }
+    out
+}
+
+/// What CONFIG GET and CONFIG REWRITE show for a stored value: Redis's text.
+pub fn shown_classes(stored: &str) -> String {
+    parse_classes(stored).map_or_else(|_| stored.to_string(), format_classes)
 }
 
 /// The refusal of a value naming a class Tessera does not raise yet.
@@ -128,6 +142,13 @@ pub fn unsupported(value: &str) -> Option<String> {
     ))
 }
 
+/// Whether `flags` publish the events of `class`: the class is on, and one of the
+/// channel families.
+#[inline]
+pub fn publishes(flags: Class, class: Class) -> bool {
+    flags & class != 0 && flags & (KEYSPACE | KEYEVENT) != 0
+}
+
 /// The flags in force and the publishing of events.
 #[derive(Default)]
 pub struct Notifier {
@@ -144,8 +165,7 @@ impl Notifier {
     /// with notifications off pays nothing more per write.
     #[inline]
     pub fn wants(&self, class: Class) -> bool {
-        let flags = self.flags.load(Ordering::Relaxed);
-        flags & class != 0 && flags & (KEYSPACE | KEYEVENT) != 0
+        publishes(self.flags.load(Ordering::Relaxed), class)
     }
 
     /// Publishes `event` on `key` of database `db` to this node's subscribers, if
@@ -198,11 +218,23 @@ mod tests {
     }
 
     #[test]
-    fn unfinished_classes_are_refused() {
-        assert_eq!(unsupported("Kg$E"), None);
-        assert_eq!(unsupported("Etd"), None);
-        let refusal = unsupported("KEA").expect("refused");
-        assert!(refusal.contains("'lz'"), "{refusal}");
+    fn n_beside_a_is_kept_but_not_shown() {
+        let flags = parse_classes("KEAnm").expect("valid");
+        assert_eq!(format_classes(flags), "AKEm");
+        assert_eq!(stored_classes(flags), "AKEmn");
+        assert_eq!(parse_classes(&stored_classes(flags)), Ok(flags));
+        assert_eq!(shown_classes("AKEmn"), "AKEm");
+        assert_eq!(stored_classes(parse_classes("nK").expect("valid")), "nK");
+        assert_eq!(canonical("AnmKE"), "AKEm");
+        assert_eq!(canonical("KEAn"), "AKE");
+        assert_eq!(canonical("g$nmE"), "g$nEm");
+    }
+
+    #[test]
+    fn every_class_is_supported() {
+        for value in ["Kg$E", "Etd", "KEA", "KEAnm", "Kl", "Ez", "Kn", "Em"] {
+            assert_eq!(unsupported(value), None, "{value}");
+        }
     }
 
     #[test]

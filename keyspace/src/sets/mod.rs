@@ -77,6 +77,12 @@ pub fn scard(t: &mut SlotTable, key: &[u8], now: i64) -> Result<usize> {
     Ok(read(t, key, now)?.map_or(0, SetValue::len))
 }
 
+/// Whether the set at `key` holds `member`, looked at as a write does (no hit or
+/// miss counted); false for a missing key or one of another type.
+pub fn contains(t: &mut SlotTable, key: &[u8], member: &[u8], now: i64) -> bool {
+    matches!(t.get(key, now), Some(Value::Set(set)) if set.contains(member))
+}
+
 /// SMISMEMBER (and SISMEMBER with one member).
 pub fn smismember(t: &mut SlotTable, key: &[u8], members: &[&[u8]], now: i64) -> Result<Vec<bool>> {
     let set = read(t, key, now)?;

@@ -115,6 +115,35 @@ fn reply_zset(reply: &mut Reply, key: &[u8], popped: &[Scored], mpop: bool) {
 /// What serving `op` from `key` did: the outcome and the command to replicate.
 type Served = (Outcome, Vec<Vec<u8>>);
 
+/// Raises, through `notify(class, event, key)`, the events of `op` served from `key`
+/// with `outcome`, in Redis's order: a move raises its push before its pop. Then the
+/// `del` of a `key` the pop left empty (`emptied`). A move whose destination is in
+/// another slot raises its pop here and its push when the waiter finishes it.
+fn raise_served(
+    op: &Op,
+    key: &[u8],
+    outcome: &Outcome,
+    emptied: bool,
+    mut notify: impl FnMut(crate::notify::Class, &str, &[u8]),
+) {
+    use super::lists::{pop_event, push_event};
+    use crate::notify::{GENERIC, LIST, ZSET};
+    match (op, outcome) {
+        (_, Outcome::Error(_) | Outcome::Timeout) => return,
+        (Op::List { end, .. }, _) => notify(LIST, pop_event(*end), key),
+        (Op::ZSet { max, .. }, _) => notify(ZSET, super::zset::pop_event(*max), key),
+        (Op::Move { from, to, dest, .. }, outcome) => {
+            if !matches!(outcome, Outcome::Moved(_)) {
+                notify(LIST, push_event(*to), dest);
+            }
+            notify(LIST, pop_event(*from), key);
+        }
+    }
+    if emptied {
+        notify(GENERIC, "del", key);
+    }
+}
+
 /// Runs `op` on `key` of the locked `slot` of `db` for a waiter, if the key can serve
 /// it.
 fn serve_one(
@@ -183,8 +212,13 @@ fn serve_one(
                 let text = errors::keyspace(KeyspaceError::WrongType).to_string();
                 return Some((Outcome::Error(text), Vec::new()));
             }
-            let value = lists::pop(t, key, *from, 1, now).ok()??.pop()?;
-            lists::push(t, dest, [value.as_slice()], *to, true, limits, now).ok()?;
+            let value = if dest.as_slice() == key {
+                lists::rotate(t, key, *from, *to, now).ok()??
+            } else {
+                let value = lists::pop(t, key, *from, 1, now).ok()??.pop()?;
+                lists::push(t, dest, [value.as_slice()], *to, true, limits, now).ok()?;
+                value
+            };
             reply.bulk(&value);
             let prop = if *rpoplpush {
                 vec![b"RPOPLPUSH".to_vec(), key.to_vec(), dest.clone()]
@@ -228,14 +262,13 @@ pub(crate) fn serve_ready(
                 if !args.is_empty() && stream.is_active() {
                     stream.feed(db.index(), &args);
                 }
-                // The del (class g) of a key the pop emptied; the list and zset
-                // events (classes l and z) are not raised yet: both are refused.
-                if events.0.wants(crate::notify::GENERIC) && t.peek_live(key, now).is_none() {
-                    let class = crate::notify::GENERIC;
-                    events
-                        .0
-                        .notify(events.1, db.index(), class, "del", key, now);
-                }
+                let (notifier, subscribers) = events;
+                let emptied = t.peek_live(key, now).is_none();
+                raise_served(&w.op.op, key, &outcome, emptied, |class, event, key| {
+                    if notifier.wants(class) {
+                        notifier.notify(subscribers, db.index(), class, event, key, now);
+                    }
+                });
                 Verdict::Serve(outcome)
             }
         }
@@ -313,13 +346,12 @@ fn pop_or_block(
             Ok(Some(value)) => {
                 // BLMOVE and BRPOPLPUSH go out as sent, as in Redis.
                 ctx.propagate_locked_verbatim(&mut locks, args);
-                if locks
+                let emptied = locks
                     .for_key(keys[0])
                     .peek_live(keys[0], ctx.now_ms)
-                    .is_none()
-                {
-                    ctx.notify(crate::notify::GENERIC, "del", keys[0]);
-                }
+                    .is_none();
+                let done = Outcome::Reply(Vec::new());
+                raise_served(&op, keys[0], &done, emptied, |c, e, k| ctx.notify(c, e, k));
                 drop(locks);
                 return ctx.reply.bulk(&value);
             }
@@ -331,7 +363,8 @@ fn pop_or_block(
         let t = locks.table(slot);
         // A key of another type is an error even when a later key could serve.
         let ready = match &op {
-            Op::ZSet { .. } => sorted_sets::get(t, key, ctx.now_ms).map(|z| z.is_some()),
+            // A write lookup, as Redis's: no keyspace miss is counted or announced.
+            Op::ZSet { .. } => sorted_sets::peek(t, key, ctx.now_ms).map(|z| z.is_some()),
             _ => lists::peek(t, key, ctx.now_ms).map(|l| l.is_some()),
         };
         match ready {
@@ -346,9 +379,8 @@ fn pop_or_block(
             let args: Vec<&[u8]> = prop.iter().map(Vec::as_slice).collect();
             ctx.propagate_locked(&mut locks, &args);
         }
-        if locks.for_key(key).peek_live(key, ctx.now_ms).is_none() {
-            ctx.notify(crate::notify::GENERIC, "del", key);
-        }
+        let emptied = locks.for_key(key).peek_live(key, ctx.now_ms).is_none();
+        raise_served(&op, key, &outcome, emptied, |c, e, k| ctx.notify(c, e, k));
         drop(locks);
         return write_outcome(ctx.reply, outcome);
     }
@@ -511,6 +543,11 @@ impl Wait {
         let err = match pushed {
             Ok(_) => {
                 self.node.watches().touch(self.db, &m.dest);
+                // After the pop's event (raised when it popped), unlike Redis, which
+                // holds both keys and raises the push first.
+                let event = super::lists::push_event(m.to);
+                self.node
+                    .notify(self.db, crate::notify::LIST, event, &m.dest);
                 if stream.is_active() {
                     stream.feed(self.db, &[push_name(m.to), &m.dest, &value]);
                 }

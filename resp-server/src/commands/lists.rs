@@ -13,6 +13,7 @@ use tessera_keyspace::number::parse_i64;
 use super::cursor::{ArgCursor, ArgError};
 use super::{Ctx, is};
 use crate::errors;
+use crate::notify::LIST;
 use crate::protocol::reply::Reply;
 
 /// Replies with one element.
@@ -62,6 +63,8 @@ fn push(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, end: End, create: bool) {
         Ok(len) => {
             if len > 0 {
                 ctx.propagate_verbatim(&mut t, args);
+                // One event per command, however many elements, X forms included.
+                ctx.notify(LIST, push_event(end), key);
             }
             drop(t);
             ctx.reply.int(len as i64);
@@ -90,15 +93,31 @@ pub(super) fn rpushx(c: &mut Ctx<'_>, a: ArgCursor<'_>) {
     push(c, a, End::Tail, false)
 }
 
-/// LPOP / RPOP key [count]: a bulk without a count, an array with one.
-/// The `del` event (class g) of a list a pop, trim or move left empty, hence gone.
-/// The list events themselves (class l) are not raised yet: l is refused.
+/// The event of a push at `end`.
+pub(super) fn push_event(end: End) -> &'static str {
+    match end {
+        End::Head => "lpush",
+        End::Tail => "rpush",
+    }
+}
+
+/// The event of a pop from `end`.
+pub(super) fn pop_event(end: End) -> &'static str {
+    match end {
+        End::Head => "lpop",
+        End::Tail => "rpop",
+    }
+}
+
+/// The `del` event (class g) of a list a pop, trim or move left empty, hence gone;
+/// it follows the command's own event, as in Redis.
 fn emptied(ctx: &Ctx<'_>, t: &tessera_keyspace::SlotTable, key: &[u8]) {
     if t.peek_live(key, ctx.now_ms).is_none() {
         ctx.notify(crate::notify::GENERIC, "del", key);
     }
 }
 
+/// LPOP / RPOP key [count]: a bulk without a count, an array with one.
 fn pop(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, end: End) {
     let mut read = args;
     if read.remaining() > 2 {
@@ -125,6 +144,7 @@ fn pop(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, end: End) {
         Ok(Some(values)) => {
             if !values.is_empty() {
                 ctx.propagate_verbatim(&mut t, args);
+                ctx.notify(LIST, pop_event(end), key);
                 emptied(ctx, &t, key);
             }
             drop(t);
@@ -233,6 +253,7 @@ pub(super) fn lset(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     match lists::set(&mut t, key, index, element, ctx.now_ms) {
         Ok(true) => {
             ctx.propagate_verbatim(&mut t, args);
+            ctx.notify(LIST, "lset", key);
             drop(t);
             ctx.reply.ok();
         }
@@ -258,6 +279,7 @@ pub(super) fn linsert(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
         Ok(n) => {
             if n > 0 {
                 ctx.propagate_verbatim(&mut t, args);
+                ctx.notify(LIST, "linsert", key);
             }
             drop(t);
             ctx.reply.int(n);
@@ -275,7 +297,7 @@ pub(super) fn lrem(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let Some(count) = parse_i64(count) else {
         return ctx.reply.error(errors::NOT_INTEGER);
     };
-    super::count_write(ctx, args, key, crate::notify::LIST, |t, now| {
+    super::count_write(ctx, args, key, LIST, |t, now| {
         lists::rem(t, key, count, element, now)
     });
 }
@@ -292,6 +314,12 @@ pub(super) fn ltrim(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
         Ok(n) => {
             if n > 0 {
                 ctx.propagate_verbatim(&mut t, args);
+            }
+            // Redis raises `ltrim` for any list it trims, even of nothing.
+            if n > 0 || t.peek_live(key, ctx.now_ms).is_some() {
+                ctx.notify(LIST, "ltrim", key);
+            }
+            if n > 0 {
                 emptied(ctx, &t, key);
             }
             drop(t);
@@ -380,6 +408,9 @@ fn move_element(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, from: End, to: End) {
     match moved {
         Ok(Some(value)) => {
             ctx.propagate_locked_verbatim(&mut locks, args);
+            // Redis pushes (and raises the push) before it raises the pop.
+            ctx.notify(LIST, push_event(to), destination);
+            ctx.notify(LIST, pop_event(from), source);
             emptied(ctx, locks.for_key(source), source);
             drop(locks);
             ctx.reply.bulk(&value);
@@ -438,6 +469,7 @@ pub(super) fn lmpop(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
             let n = itoa::Buffer::new().format(values.len()).as_bytes().to_vec();
             let name: &[u8] = if end == End::Head { b"LPOP" } else { b"RPOP" };
             ctx.propagate_locked(&mut locks, &[name, keys[i], &n]);
+            ctx.notify(LIST, pop_event(end), keys[i]);
             emptied(ctx, locks.for_key(keys[i]), keys[i]);
             drop(locks);
             ctx.reply.array(2);

@@ -317,8 +317,9 @@ pub(super) fn smove(ctx: &mut Ctx<'_>, args: ArgCursor<'_>) {
     let limits = ctx.settings.encoding;
     let now = ctx.now_ms;
     // Whether the member is new to the destination decides its `sadd` event.
-    let present = sets::smismember(locks.for_key(destination), destination, &[member], now)
-        .is_ok_and(|found| found[0]);
+    // A look, not a read: Redis's SMOVE looks both keys up for writing, which counts
+    // no miss and raises no `keymiss`.
+    let present = sets::contains(locks.for_key(destination), destination, member, now);
     match sets::smove(&mut locks, source, destination, member, &limits, now) {
         Ok(moved) => {
             if moved && source != destination {

@@ -393,14 +393,19 @@ fn mset_all(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, only_if_none_exist: bool) ->
             return false;
         }
     }
+    // Each key's `set` right after it is stored, so a `new` (raised as a key is
+    // added) comes just before its own key's `set`, as in Redis.
+    let now = ctx.now_ms;
     for (key, value) in pairs {
         let value = tessera_keyspace::Value::Str(StrValue::new(value));
-        locks.for_key(key).insert(key, value);
-    }
-    ctx.propagate_locked_verbatim(&mut locks, args);
-    for (key, _) in args.rest_in_pairs().expect("pairs_ok checked the pairing") {
+        let t = locks.for_key(key);
+        // A key found expired goes first (its `expired` event, then `new`), as Redis's
+        // lookup before it sets.
+        t.expire_if_needed(key, now);
+        t.insert(key, value);
         ctx.notify(STRING, "set", key);
     }
+    ctx.propagate_locked_verbatim(&mut locks, args);
     true
 }
 

@@ -133,6 +133,9 @@ fn run_zadd(
     };
     if out.added + out.updated > 0 {
         ctx.propagate_verbatim(&mut t, args);
+        // ZINCRBY is ZADD INCR to Redis: both raise `zincr`.
+        let event = if flags.incr { "zincr" } else { "zadd" };
+        ctx.notify(crate::notify::ZSET, event, key);
     }
     drop(t);
     if out.not_a_number {
@@ -371,8 +374,7 @@ fn pop(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, max: bool) {
     };
     if !popped.is_empty() {
         ctx.propagate_verbatim(&mut t, args);
-        // The del (class g) of the set it emptied; the zset events (class z) are
-        // not raised yet: z is refused.
+        ctx.notify(crate::notify::ZSET, pop_event(max), key);
         if t.peek_live(key, ctx.now_ms).is_none() {
             ctx.notify(crate::notify::GENERIC, "del", key);
         }
@@ -381,6 +383,11 @@ fn pop(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, max: bool) {
     // A count asks for [member, score] pairs in RESP3; otherwise the array is flat.
     let nested = ctx.reply.is_resp3() && count.is_some();
     reply_scored(ctx.reply, &popped, true, nested);
+}
+
+/// The event of a pop of the lowest (`zpopmin`) or highest (`zpopmax`) members.
+pub(super) fn pop_event(max: bool) -> &'static str {
+    if max { "zpopmax" } else { "zpopmin" }
 }
 
 /// ZPOPMIN key [count].

@@ -72,11 +72,9 @@ fn generic(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, op: SetOp, store: bool, card:
     let mut inputs = Vec::with_capacity(setnum);
     for key in &keys {
         let t = locks.for_key(key);
-        let value = if store {
-            t.get(key, ctx.now_ms)
-        } else {
-            t.read(key, ctx.now_ms)
-        };
+        // A read for the STORE forms too: Redis 7.0 counts their misses and raises
+        // `keymiss` for them.
+        let value = t.read(key, ctx.now_ms);
         match sorted_sets::input(value) {
             Ok(items) => inputs.push(items),
             Err(e) => return ctx.reply.error(errors::keyspace(e)),
@@ -135,8 +133,11 @@ fn generic(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, op: SetOp, store: bool, card:
             if stored > 0 || existed {
                 ctx.propagate_locked_verbatim(&mut locks, args);
             }
-            // An empty result deletes the destination: class g (z is refused).
-            if stored == 0 && existed {
+            // An empty result deletes the destination, an event of class g.
+            if stored > 0 {
+                let event = String::from_utf8_lossy(args.name()).to_ascii_lowercase();
+                ctx.notify(crate::notify::ZSET, &event, dst);
+            } else if existed {
                 ctx.notify(crate::notify::GENERIC, "del", dst);
             }
             drop(locks);
@@ -183,6 +184,7 @@ pub(super) fn zmpop(ctx: &mut Ctx<'_>, mut args: ArgCursor<'_>) {
         let n = itoa::Buffer::new().format(popped.len()).as_bytes().to_vec();
         let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
         ctx.propagate_locked(&mut locks, &[name, key, &n]);
+        ctx.notify(crate::notify::ZSET, super::zset::pop_event(max), key);
         if locks.for_key(key).peek_live(key, ctx.now_ms).is_none() {
             ctx.notify(crate::notify::GENERIC, "del", key);
         }

@@ -161,8 +161,10 @@ fn store_range(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, dst: &[u8], src: &[u8], s
     if stored > 0 || existed {
         ctx.propagate_locked_verbatim(&mut locks, args);
     }
-    // An empty result deletes the destination: class g (z is refused).
-    if stored == 0 && existed {
+    // An empty result deletes the destination, an event of class g.
+    if stored > 0 {
+        ctx.notify(crate::notify::ZSET, "zrangestore", dst);
+    } else if existed {
         ctx.notify(crate::notify::GENERIC, "del", dst);
     }
     drop(locks);

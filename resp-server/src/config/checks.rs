@@ -18,9 +18,20 @@ pub(super) fn check(name: &str, value: String, base: &Path) -> Result<String, St
     } else if name == Id::Dbfilename.name() && value.contains(['/', '\\']) {
         Err("dbfilename can't be a path, just a filename".into())
     } else if name == Id::NotifyKeyspaceEvents.name() {
-        crate::notify::parse_classes(&value).map(crate::notify::format_classes)
+        crate::notify::parse_classes(&value).map(crate::notify::stored_classes)
     } else {
         Ok(value)
+    }
+}
+
+/// What CONFIG GET and CONFIG REWRITE show for the stored `value` of directive `name`:
+/// the value itself, except the classes of `notify-keyspace-events`, stored with an n
+/// that Redis does not show beside A.
+pub(super) fn shown(name: &str, value: &str) -> String {
+    if name == Id::NotifyKeyspaceEvents.name() {
+        crate::notify::shown_classes(value)
+    } else {
+        value.to_string()
     }
 }
 

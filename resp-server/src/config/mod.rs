@@ -269,7 +269,10 @@ impl Config {
                 if let Some(d) = lookup(&pattern_text)
                     && seen.insert(pattern_text.to_ascii_lowercase())
                 {
-                    out.push((pattern_text.into_owned(), values.text(d.name).to_string()));
+                    out.push((
+                        pattern_text.into_owned(),
+                        checks::shown(d.name, values.text(d.name)),
+                    ));
                 }
                 continue;
             }
@@ -278,7 +281,7 @@ impl Config {
                     if tessera_keyspace::glob::glob_match(pattern, name.as_bytes(), true)
                         && seen.insert(name.to_string())
                     {
-                        out.push((name.to_string(), values.text(d.name).to_string()));
+                        out.push((name.to_string(), checks::shown(d.name, values.text(d.name))));
                     }
                 }
             }

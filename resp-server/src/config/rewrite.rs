@@ -192,6 +192,7 @@ fn buffer_limit_lines(d: &Directive, value: &str) -> Vec<(String, bool)> {
 
 /// A value as Redis writes it: strings quoted, byte counts with units, the rest as is.
 fn shown(d: &Directive, value: &str) -> String {
+    let value = &super::checks::shown(d.name, value);
     match d.kind {
         Kind::Str | Kind::Ip if d.name != Id::MaxmemoryClients.name() => quoted(value),
         Kind::Memory { .. } => value.parse::<i64>().map_or(value.to_string(), memory_text),

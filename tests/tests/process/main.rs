@@ -32,6 +32,8 @@ mod maxmemory;
 mod mixed;
 mod mixed_resharding;
 mod notifications;
+mod notifications_lz;
+mod notifications_nm;
 mod object_memory;
 mod persistence;
 mod pubsub;
