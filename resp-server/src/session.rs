@@ -69,6 +69,8 @@ pub struct Session {
     pub blocked: bool,
     /// Pub/Sub: this connection's mailbox, from its first subscription on.
     pub pubsub: Option<crate::pubsub::Attached>,
+    /// CLIENT TRACKING is on: reads are remembered and pushes leave after each reply.
+    pub tracking: bool,
 }
 
 /// The commands queued between MULTI and EXEC.
@@ -117,6 +119,7 @@ impl Session {
             replica_port: 0,
             blocked: false,
             pubsub: None,
+            tracking: false,
         }
     }
 
@@ -138,6 +141,7 @@ impl Session {
             .pubsub
             .get_or_insert_with(|| {
                 let (mailbox, rx) = crate::pubsub::Mailbox::new(info.clone(), resp3);
+                info.set_mailbox(&mailbox);
                 crate::pubsub::Attached { mailbox, rx }
             })
             .mailbox

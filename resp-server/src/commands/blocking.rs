@@ -197,19 +197,24 @@ fn serve_one(
     }
 }
 
-/// What [`serve_ready`] works with: the waiters, the replication stream, the WATCHes,
-/// and the notifier with the subscribers it publishes to.
+/// What [`serve_ready`] works with: the waiters, the replication stream, the WATCHes
+/// and the tracking table (with the clients it tells), and the notifier with the
+/// subscribers it publishes to.
 pub(crate) type ReadyParts<'a> = (
     &'a Waiters,
     &'a ReplicationStream,
-    &'a crate::watch::Watches,
+    (
+        &'a crate::watch::Watches,
+        &'a crate::tracking::Tracking,
+        &'a crate::client::ClientRegistry,
+    ),
     (&'a crate::notify::Notifier, &'a crate::pubsub::Registry),
 );
 
 /// The keyspace's ready hook: serves the waiters on keys of `(db, slot)` from its
 /// still-locked table, replicating each pop after the write that made it possible.
 pub(crate) fn serve_ready(
-    (waiters, stream, watches, events): ReadyParts,
+    (waiters, stream, (watches, tracking, clients), events): ReadyParts,
     db: &Db,
     slot: u16,
     t: &mut SlotTable,
@@ -220,9 +225,10 @@ pub(crate) fn serve_ready(
             None => Verdict::Skip,
             Some((outcome, prop)) => {
                 let args: Vec<&[u8]> = prop.iter().map(Vec::as_slice).collect();
-                if watches.any() {
+                if watches.any() || tracking.any() {
                     for key in crate::catalog::keys_of(&args) {
                         watches.touch(db.index(), key);
+                        tracking.invalidate(clients, key);
                     }
                 }
                 if !args.is_empty() && stream.is_active() {
@@ -511,6 +517,7 @@ impl Wait {
         let err = match pushed {
             Ok(_) => {
                 self.node.watches().touch(self.db, &m.dest);
+                self.node.invalidate_tracked(&m.dest);
                 if stream.is_active() {
                     stream.feed(self.db, &[push_name(m.to), &m.dest, &value]);
                 }
@@ -537,6 +544,7 @@ impl Wait {
         ) {
             Ok(_) => {
                 self.node.watches().touch(self.db, &m.source);
+                self.node.invalidate_tracked(&m.source);
                 if stream.is_active() {
                     stream.feed(self.db, &[push_name(m.from), &m.source, &value]);
                 }
