@@ -440,9 +440,9 @@ fn random_mix_matches_redis() {
         "CLIENT TRACKING ON BCAST NOLOOP",
     ];
     let mut lines: Vec<(usize, String)> = Vec::new();
-    for round in 0..5 {
+    for mode in modes {
         lines.push((TRACKER, "CLIENT TRACKING OFF".into()));
-        lines.push((TRACKER, modes[round].into()));
+        lines.push((TRACKER, mode.into()));
         for _ in 0..60 {
             let key = |rng: &mut Rng| format!("k{}", rng.below(4));
             let who = if rng.below(4) == 0 { TRACKER } else { WRITER };
