@@ -74,9 +74,9 @@ pub struct ClientInfo {
     pub replica: std::sync::atomic::AtomicBool,
     /// CLIENT TRACKING's state (read by the connections that invalidate keys).
     pub tracking: Mutex<crate::tracking::Mode>,
-    /// The connection's mailbox once it has one: where invalidations redirected to it
-    /// go. Weak: the mailbox holds this record.
-    mailbox: Mutex<std::sync::Weak<crate::pubsub::Mailbox>>,
+    /// The connection's mailbox as other connections find it: where invalidations
+    /// redirected to it go.
+    pub mailbox: crate::pubsub::MailboxSlot,
 }
 
 impl ClientInfo {
@@ -129,17 +129,6 @@ impl ClientInfo {
             flags.push('N');
         }
         flags
-    }
-
-    /// The connection's mailbox, if it has one.
-    pub fn mailbox(&self) -> Option<Arc<crate::pubsub::Mailbox>> {
-        self.mailbox.lock().upgrade()
-    }
-
-    /// Records the connection's mailbox (created at its first subscription or when it
-    /// turns tracking on).
-    pub fn set_mailbox(&self, mailbox: &Arc<crate::pubsub::Mailbox>) {
-        *self.mailbox.lock() = Arc::downgrade(mailbox);
     }
 
     /// Marks the connection blocked on keys, or not.
@@ -266,7 +255,7 @@ impl ClientRegistry {
             no_evict: Default::default(),
             replica: Default::default(),
             tracking: Mutex::default(),
-            mailbox: Mutex::new(std::sync::Weak::new()),
+            mailbox: Default::default(),
         });
         self.clients.lock().insert(info.id, info.clone());
         info

@@ -82,6 +82,10 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream, info: Arc<ClientInfo>
         if node.pause().remaining().is_some() {
             node.pause().wait().await;
         }
+        if session.pubsub.is_none() {
+            // A tracking client redirecting to this connection made it a mailbox.
+            session.pubsub = info.mailbox.take_made();
+        }
         if let Some(p) = session.pubsub.as_mut() {
             // Pushes queued before these requests arrived go before their replies.
             p.drain_into(&mut reply);
@@ -242,6 +246,7 @@ fn leave_pubsub(node: &Node, session: &mut Session) {
     if let Some(p) = session.pubsub.take() {
         node.pubsub().remove_client(&p.mailbox);
     }
+    session.info.mailbox.close();
 }
 
 /// Awaits a blocking pop's reply while watching the socket: what the client sends

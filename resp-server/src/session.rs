@@ -139,11 +139,7 @@ impl Session {
         let (info, resp3) = (&self.info, self.resp3);
         &self
             .pubsub
-            .get_or_insert_with(|| {
-                let (mailbox, rx) = crate::pubsub::Mailbox::new(info.clone(), resp3);
-                info.set_mailbox(&mailbox);
-                crate::pubsub::Attached { mailbox, rx }
-            })
+            .get_or_insert_with(|| info.mailbox.attach(info, resp3))
             .mailbox
     }
 

@@ -57,7 +57,7 @@ pub fn send(clients: &ClientRegistry, tracker: &ClientInfo, mode: &mut Mode, pay
                     let mut out = b">2\r\n".to_vec();
                     bulk(&mut out, b"tracking-redir-broken");
                     out.extend_from_slice(format!(":{}\r\n", mode.redirect).as_bytes());
-                    if let Some(m) = tracker.mailbox() {
+                    if let Some(m) = tracker.mailbox.get() {
                         m.deliver(Bytes::from(out), limit, now);
                     }
                 }
@@ -72,7 +72,8 @@ pub fn send(clients: &ClientRegistry, tracker: &ClientInfo, mode: &mut Mode, pay
     };
     let redirected = mode.redirect != 0;
     let mut out = Vec::with_capacity(payload.0.len() + 48);
-    if target.resp.load(Ordering::Relaxed) >= 3 {
+    let target_resp3 = target.resp.load(Ordering::Relaxed) >= 3;
+    if target_resp3 {
         out.extend_from_slice(b">2\r\n");
         bulk(&mut out, b"invalidate");
     } else if redirected && target.subscription_counts().iter().any(|&n| n > 0) {
@@ -84,7 +85,13 @@ pub fn send(clients: &ClientRegistry, tracker: &ClientInfo, mode: &mut Mode, pay
         return;
     }
     out.extend_from_slice(&payload.0);
-    if let Some(m) = target.mailbox() {
+    // A RESP3 target without a mailbox gets one, taken at its next request.
+    let mailbox = if target_resp3 {
+        target.mailbox.get_or_make(&target, true)
+    } else {
+        target.mailbox.get()
+    };
+    if let Some(m) = mailbox {
         m.deliver(Bytes::from(out), limit, now);
     }
 }

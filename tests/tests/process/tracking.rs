@@ -469,3 +469,38 @@ fn random_mix_matches_redis() {
         mismatches.join("\n")
     );
 }
+
+#[test]
+fn redirect_to_a_resp3_connection_that_never_subscribed() {
+    let redis = RedisServer::start(&[]);
+    let tessera = TesseraNode::start(&[]);
+    let mut seen = Vec::new();
+    for port in [redis.port, tessera.port] {
+        let mut side = Side::connect(port);
+        let mut target = RawConnection::connect(port).expect("connect");
+        target.command(&["HELLO", "3"]).expect("HELLO 3");
+        let id = match target.command(&["CLIENT", "ID"]).expect("CLIENT ID") {
+            Frame::Integer(n) => n.to_string(),
+            other => panic!("CLIENT ID answered {}", show(&other)),
+        };
+        let tracker = &mut side.conns[TRACKER];
+        tracker
+            .command(&["CLIENT", "TRACKING", "ON", "REDIRECT", &id])
+            .expect("TRACKING");
+        tracker.command(&["GET", "k"]).expect("GET");
+        side.conns[WRITER].command(&["SET", "k", "1"]).expect("SET");
+        target
+            .send(&Frame::command([b"PING".as_slice(), b"fence"]))
+            .expect("send");
+        let mut got = Vec::new();
+        loop {
+            let f = target.read_frame().expect("a frame");
+            got.push(show(&f));
+            if got.last().is_some_and(|s| s.contains("fence")) {
+                break;
+            }
+        }
+        seen.push(got);
+    }
+    assert_eq!(seen[0], seen[1], "the target's frames: redis, then tessera");
+}
