@@ -159,8 +159,9 @@ fn run(ctx: &mut Ctx<'_>, args: Args<'_>) -> Option<CommandId> {
 }
 
 /// Remembers the keys a read-only command of a tracking client reads, before it reads
-/// them (see `crate::tracking`). Scripts' read-only forms are not reads themselves, and
-/// sharded pub/sub's channels are not keys.
+/// them (see `crate::tracking`); in a script, the script's declared keys. Scripts'
+/// read-only forms are not reads themselves, and sharded pub/sub's channels are not
+/// keys.
 fn remember_reads(ctx: &mut Ctx<'_>, command: &Command, args: Args<'_>) {
     let meta = command.meta;
     if matches!(
@@ -173,9 +174,18 @@ fn remember_reads(ctx: &mut Ctx<'_>, command: &Command, args: Args<'_>) {
     if !ctx.session.info.tracking.lock().remembers_reads() {
         return;
     }
-    let found = find_keys(meta, args.len(), |i| args.get(i));
-    let keys = found.positions().map(|p| args.get(p));
-    ctx.node.tracking().remember(ctx.session.info.id, keys);
+    let id = ctx.session.info.id;
+    match &ctx.session.script_keys {
+        Some(keys) => ctx
+            .node
+            .tracking()
+            .remember(id, keys.iter().map(Vec::as_slice)),
+        None => {
+            let found = find_keys(meta, args.len(), |i| args.get(i));
+            let keys = found.positions().map(|p| args.get(p));
+            ctx.node.tracking().remember(id, keys);
+        }
+    }
 }
 
 /// Marks an open MULTI block as failed: its EXEC will be refused, as in Redis.

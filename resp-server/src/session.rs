@@ -71,6 +71,10 @@ pub struct Session {
     pub pubsub: Option<crate::pubsub::Attached>,
     /// CLIENT TRACKING is on: reads are remembered and pushes leave after each reply.
     pub tracking: bool,
+    /// While a tracking client's script runs: the keys its EVAL or FCALL declared, what
+    /// Redis 7.0 remembers for each read-only command the script calls (not the keys
+    /// that command reads).
+    pub script_keys: Option<Vec<Vec<u8>>>,
 }
 
 /// The commands queued between MULTI and EXEC.
@@ -120,6 +124,7 @@ impl Session {
             blocked: false,
             pubsub: None,
             tracking: false,
+            script_keys: None,
         }
     }
 

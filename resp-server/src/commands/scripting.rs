@@ -330,6 +330,9 @@ fn execute(
         Target::Function { .. } => a.verbatim().map(<[u8]>::to_vec).collect(),
         Target::Script { .. } => Vec::new(),
     };
+    if c.session.tracking {
+        c.session.script_keys = Some(keys.iter().map(|k| k.to_vec()).collect());
+    }
     let outcome = {
         // FCALL too takes the EVAL engine's lock: one script or function at a time.
         let mut guard = scripts.engine();
@@ -379,6 +382,7 @@ fn execute(
             }
         }
     }
+    c.session.script_keys = None;
     if made_batch {
         c.session.engine_batch = None;
     }

@@ -213,6 +213,16 @@ fn script() -> Vec<(usize, &'static str)> {
         (t, "GET m2"),
         (t, "EXEC"),
         (w, "MSET m1 1 m2 2"),
+        // Scripts: each read-only command a script calls remembers the script's
+        // declared keys (Redis 7.0), not the keys that command read.
+        (t, "EVAL return(redis.call('get','sk')) 0"),
+        (t, "EVAL return(redis.call('get',KEYS[1])) 1 sk2"),
+        (t, "EVAL_RO return(redis.call('get',KEYS[1])) 1 sk3"),
+        (t, "EVAL return(redis.call('set',KEYS[1],'v')) 1 sk4"),
+        (w, "MSET sk 1 sk2 2 sk3 3 sk4 4"),
+        (t, "GET sk5"),
+        (t, "EVAL return(redis.call('set',KEYS[1],'v')) 1 sk5"),
+        (t, "INTROSPECT"),
         // FLUSHALL: a null to every tracking client, and the table is emptied.
         (t, "GET f"),
         (w, "FLUSHALL"),
@@ -248,6 +258,10 @@ fn script() -> Vec<(usize, &'static str)> {
         (t, "EXEC"),
         (t, "CLIENT TRACKINGINFO"),
         (w, "MSET o4 1 o5 1"),
+        (t, "CLIENT CACHING YES"),
+        (t, "EVAL return(redis.call('get',KEYS[1])) 1 o6"),
+        (t, "EVAL return(redis.call('get',KEYS[1])) 1 o7"),
+        (w, "MSET o6 1 o7 1"),
         // OPTOUT: everything but the command after CLIENT CACHING NO.
         (t, "CLIENT TRACKING OFF"),
         (t, "CLIENT TRACKING ON OPTOUT"),
