@@ -223,10 +223,13 @@ fn script() -> Vec<(usize, &'static str)> {
         (t, "GET sk5"),
         (t, "EVAL return(redis.call('set',KEYS[1],'v')) 1 sk5"),
         (t, "INTROSPECT"),
-        // FLUSHALL: a null to every tracking client, and the table is emptied.
+        // FLUSHALL and DEBUG RELOAD: a null to every tracking client, and the table is
+        // emptied.
         (t, "GET f"),
         (w, "FLUSHALL"),
         (w, "SET f 1"),
+        (t, "GET f"),
+        (w, "DEBUG RELOAD"),
         (t, "INTROSPECT"),
         // NOLOOP: no invalidation of the tracker's own changes.
         (t, "CLIENT TRACKING ON NOLOOP"),
@@ -376,8 +379,9 @@ impl Side {
 
 #[test]
 fn tracking_matches_redis() {
-    let redis = RedisServer::start(&[]);
-    let tessera = TesseraNode::start(&[]);
+    let debug = ["--enable-debug-command", "yes"];
+    let redis = RedisServer::start(&debug);
+    let tessera = TesseraNode::start(&debug);
     let mut sides = [Side::connect(redis.port), Side::connect(tessera.port)];
     let mut mismatches = Vec::new();
     for (who, line) in script() {
