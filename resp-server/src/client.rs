@@ -72,6 +72,11 @@ pub struct ClientInfo {
     /// The connection became a replica's link (CLIENT LIST flag `S`; not a normal
     /// client for maxmemory-clients).
     pub replica: std::sync::atomic::AtomicBool,
+    /// CLIENT TRACKING's state (read by the connections that invalidate keys).
+    pub tracking: Mutex<crate::tracking::Mode>,
+    /// The connection's mailbox as other connections find it: where invalidations
+    /// redirected to it go.
+    pub mailbox: crate::pubsub::MailboxSlot,
 }
 
 impl ClientInfo {
@@ -103,7 +108,8 @@ impl ClientInfo {
     }
 
     /// CLIENT LIST's flags, in Redis's order: `S` for a replica's link, `P` for a
-    /// subscriber, `b` for a blocked client, `e` for no-evict; `N` for none.
+    /// subscriber, `b` for a blocked client, `t`, `R`, `B` for tracking, `e` for
+    /// no-evict; `N` for none.
     fn flags(&self, subs: [u32; 3]) -> String {
         let mut flags = String::new();
         if self.replica.load(Ordering::Relaxed) {
@@ -115,6 +121,7 @@ impl ClientInfo {
         if self.blocked.load(Ordering::Relaxed) {
             flags.push('b');
         }
+        flags.push_str(self.tracking.lock().list_flags());
         if self.no_evict.load(Ordering::Relaxed) {
             flags.push('e');
         }
@@ -179,7 +186,7 @@ impl ClientInfo {
         format!(
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 \
              qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} \
-             events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+             events=r cmd={} user=default redir={} resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -197,6 +204,7 @@ impl ClientInfo {
             omem,
             qbuf + REPLY_BUFFER + omem,
             self.last_command(),
+            self.tracking.lock().redir(),
             self.resp.load(Ordering::Relaxed),
             String::from_utf8_lossy(library.name.as_deref().unwrap_or_default()),
             String::from_utf8_lossy(library.version.as_deref().unwrap_or_default()),
@@ -246,6 +254,8 @@ impl ClientRegistry {
             pending_replies: AtomicUsize::new(0),
             no_evict: Default::default(),
             replica: Default::default(),
+            tracking: Mutex::default(),
+            mailbox: Default::default(),
         });
         self.clients.lock().insert(info.id, info.clone());
         info
@@ -257,6 +267,11 @@ impl ClientRegistry {
             .lock()
             .remove(&id)
             .map(|c| c.counters.snapshot())
+    }
+
+    /// The client with `id`, if connected.
+    pub fn get(&self, id: u64) -> Option<Arc<ClientInfo>> {
+        self.clients.lock().get(&id).cloned()
     }
 
     /// Number of connected clients.

@@ -82,6 +82,14 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream, info: Arc<ClientInfo>
         if node.pause().remaining().is_some() {
             node.pause().wait().await;
         }
+        if session.pubsub.is_none() {
+            // A tracking client redirecting to this connection made it a mailbox.
+            session.pubsub = info.mailbox.take_made();
+        }
+        if let Some(p) = session.pubsub.as_mut() {
+            // Pushes queued before these requests arrived go before their replies.
+            p.drain_into(&mut reply);
+        }
         let mut commands = 0u64;
         let stop = loop {
             let settings = node.config().settings_guard();
@@ -230,11 +238,15 @@ async fn write_replies(
     }
 }
 
-/// A connection that goes leaves every channel it listened on.
+/// A connection that goes leaves every channel it listened on, and stops tracking.
 fn leave_pubsub(node: &Node, session: &mut Session) {
+    if std::mem::take(&mut session.tracking) {
+        node.tracking().disable(&session.info);
+    }
     if let Some(p) = session.pubsub.take() {
         node.pubsub().remove_client(&p.mailbox);
     }
+    session.info.mailbox.close();
 }
 
 /// Awaits a blocking pop's reply while watching the socket: what the client sends
@@ -318,6 +330,13 @@ fn run_requests(
                     session.reply_mode = ReplyMode::On;
                 }
                 ReplyMode::On | ReplyMode::SkipNext => {}
+            }
+            if session.tracking {
+                // Invalidations of this command's own changes follow its reply, as in
+                // Redis, before the next command's.
+                if let Some(p) = session.pubsub.as_mut() {
+                    p.drain_into(reply);
+                }
             }
         }
         input.advance(used);

@@ -17,6 +17,33 @@ use crate::protocol::request::Args;
 
 /// Runs one request.
 pub fn execute(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    if !ctx.node.tracking().any() {
+        run(ctx, args);
+        return;
+    }
+    let top = !transaction::running(ctx.session);
+    crate::tracking::with_current(ctx.session.info.id, || {
+        let id = run(ctx, args);
+        if top {
+            // Redis checks the table's size and broadcasts before it writes replies:
+            // the pushes follow this command's reply.
+            ctx.node
+                .tracking_limit(ctx.settings.tracking_table_max_keys);
+            ctx.node.tracking_broadcast();
+            // CLIENT CACHING lasts for the next command (for a whole transaction:
+            // until EXEC); any CLIENT subcommand keeps it, as in Redis.
+            let keep =
+                ctx.session.multi.is_some() || id.is_some_and(crate::catalog::is_client_subcommand);
+            if ctx.session.tracking && !keep {
+                ctx.session.info.tracking.lock().caching = false;
+            }
+        }
+    });
+}
+
+/// [`execute`] without tracking's bookkeeping: the command that was looked up (the
+/// subcommand of a container), if one was.
+fn run(ctx: &mut Ctx<'_>, args: Args<'_>) -> Option<CommandId> {
     // ASKING lasts for the one command after it, whatever that command is.
     let asking = std::mem::take(&mut ctx.session.asking);
     let table = CommandTable::get();
@@ -24,19 +51,28 @@ pub fn execute(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let Some(command) = table.lookup(name) else {
         ctx.reply
             .error(&errors::unknown_command(name, args.iter_from(1)));
-        return fail_transaction(ctx);
+        fail_transaction(ctx);
+        return None;
     };
     let Some(command) = resolve_subcommand(ctx, command, args) else {
-        return fail_transaction(ctx);
+        fail_transaction(ctx);
+        return None;
     };
+    let id = Some(command.meta.id);
     let meta = command.meta;
     if !meta.arity_ok(args.len()) {
         ctx.reply.error(&errors::wrong_arity(meta.name));
-        return fail_transaction(ctx);
+        {
+            fail_transaction(ctx);
+            return id;
+        }
     }
     if !ctx.session.authenticated && !meta.has(CommandFlags::NO_AUTH) {
         ctx.reply.error(errors::NOAUTH);
-        return fail_transaction(ctx);
+        {
+            fail_transaction(ctx);
+            return id;
+        }
     }
     // A script past busy-reply-threshold holds slot locks this command may wait on:
     // refuse before routing takes any. The script's own commands, an EXEC's, and the
@@ -55,13 +91,19 @@ pub fn execute(ctx: &mut Ctx<'_>, args: Args<'_>) {
             errors::BUSY
         };
         ctx.reply.error(text);
-        return fail_transaction(ctx);
+        {
+            fail_transaction(ctx);
+            return id;
+        }
     }
     let queuing = ctx.session.multi.is_some() && !transaction::controls_transaction(meta.id);
     if queuing {
         if let Some(refusal) = transaction::refuse_queuing(command) {
             ctx.reply.error(refusal);
-            return fail_transaction(ctx);
+            {
+                fail_transaction(ctx);
+                return id;
+            }
         }
     }
     let mut _gate = None;
@@ -71,7 +113,10 @@ pub fn execute(ctx: &mut Ctx<'_>, args: Args<'_>) {
         if ctx.settings.cluster_enabled {
             match route(ctx, command, args, asking) {
                 Routed::Here(gate) => _gate = gate,
-                Routed::Answered => return fail_transaction(ctx),
+                Routed::Answered => {
+                    fail_transaction(ctx);
+                    return id;
+                }
             }
         }
         if let Some(refusal) = crate::refusals::refusal(ctx, command, args) {
@@ -79,10 +124,14 @@ pub fn execute(ctx: &mut Ctx<'_>, args: Args<'_>) {
                 // As Redis's rejectCommand of EXEC: the transaction is discarded.
                 ctx.session.multi = None;
                 ctx.session.watching = None;
-                return ctx.reply.error(&errors::exec_abort_because(&refusal));
+                ctx.reply.error(&errors::exec_abort_because(&refusal));
+                return id;
             }
             ctx.reply.error(&refusal);
-            return fail_transaction(ctx);
+            {
+                fail_transaction(ctx);
+                return id;
+            }
         }
     }
     if queuing {
@@ -91,7 +140,8 @@ pub fn execute(ctx: &mut Ctx<'_>, args: Args<'_>) {
                 .push(args.iter_from(0).map(<[u8]>::to_vec).collect());
             tx.denyoom |= meta.has(CommandFlags::DENYOOM);
         }
-        return ctx.reply.simple("QUEUED");
+        ctx.reply.simple("QUEUED");
+        return id;
     }
     if meta.id == CommandId::Exec {
         // EXEC routes the whole transaction, ASKING included.
@@ -101,7 +151,41 @@ pub fn execute(ctx: &mut Ctx<'_>, args: Args<'_>) {
     if meta.is_write() {
         ctx.session.writes += 1;
     }
+    if ctx.session.tracking && meta.has(CommandFlags::READONLY) {
+        remember_reads(ctx, command, args);
+    }
     (command.handler)(ctx, ArgCursor::new(args, command.first_arg));
+    id
+}
+
+/// Remembers the keys a read-only command of a tracking client reads, before it reads
+/// them (see `crate::tracking`); in a script, the script's declared keys. Scripts'
+/// read-only forms are not reads themselves, and sharded pub/sub's channels are not
+/// keys.
+fn remember_reads(ctx: &mut Ctx<'_>, command: &Command, args: Args<'_>) {
+    let meta = command.meta;
+    if matches!(
+        meta.id,
+        CommandId::EvalRo | CommandId::EvalshaRo | CommandId::FcallRo
+    ) || meta.has(CommandFlags::PUBSUB)
+    {
+        return;
+    }
+    if !ctx.session.info.tracking.lock().remembers_reads() {
+        return;
+    }
+    let id = ctx.session.info.id;
+    match &ctx.session.script_keys {
+        Some(keys) => ctx
+            .node
+            .tracking()
+            .remember(id, keys.iter().map(Vec::as_slice)),
+        None => {
+            let found = find_keys(meta, args.len(), |i| args.get(i));
+            let keys = found.positions().map(|p| args.get(p));
+            ctx.node.tracking().remember(id, keys);
+        }
+    }
 }
 
 /// Marks an open MULTI block as failed: its EXEC will be refused, as in Redis.

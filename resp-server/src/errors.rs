@@ -456,3 +456,45 @@ pub const SORT_NOT_DOUBLE: &str = "ERR One or more scores can't be converted int
 pub const NO_LFU: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
 /// OBJECT IDLETIME while an LFU policy uses the access clock as a counter.
 pub const NO_LRU: &str = "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+
+/// CLIENT TRACKING with REDIRECT twice.
+pub const TRACKING_ONE_REDIRECT: &str = "ERR A client can only redirect to a single other client";
+/// CLIENT TRACKING REDIRECT to a client that is not connected.
+pub const TRACKING_NO_REDIRECT_CLIENT: &str =
+    "ERR The client ID you want redirect to does not exist";
+/// CLIENT TRACKING ON with PREFIX and no BCAST.
+pub const TRACKING_PREFIX_NEEDS_BCAST: &str = "ERR PREFIX option requires BCAST mode to be enabled";
+/// CLIENT TRACKING ON changing BCAST while tracking.
+pub const TRACKING_BCAST_SWITCH: &str = "ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.";
+/// CLIENT TRACKING ON with BCAST and OPTIN or OPTOUT.
+pub const TRACKING_OPT_WITH_BCAST: &str = "ERR OPTIN and OPTOUT are not compatible with BCAST";
+/// CLIENT TRACKING ON with OPTIN and OPTOUT.
+pub const TRACKING_OPTIN_AND_OPTOUT: &str = "ERR You can't specify both OPTIN mode and OPTOUT mode";
+/// CLIENT TRACKING ON switching between OPTIN and OPTOUT while tracking.
+pub const TRACKING_OPT_SWITCH: &str = "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.";
+/// CLIENT CACHING without tracking.
+pub const CACHING_NOT_TRACKING: &str = "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled";
+/// CLIENT CACHING YES outside OPTIN.
+pub const CACHING_YES_NEEDS_OPTIN: &str =
+    "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.";
+/// CLIENT CACHING NO outside OPTOUT.
+pub const CACHING_NO_NEEDS_OPTOUT: &str =
+    "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.";
+
+/// CLIENT TRACKING BCAST: a new prefix overlaps one the client has.
+pub fn tracking_prefix_overlap_existing(new: &[u8], old: &[u8]) -> String {
+    format!(
+        "ERR Prefix '{}' overlaps with an existing prefix '{}'. Prefixes for a single client must not overlap.",
+        String::from_utf8_lossy(new),
+        String::from_utf8_lossy(old)
+    )
+}
+
+/// CLIENT TRACKING BCAST: two given prefixes overlap.
+pub fn tracking_prefix_overlap_given(first: &[u8], second: &[u8]) -> String {
+    format!(
+        "ERR Prefix '{}' overlaps with another provided prefix '{}'. Prefixes for a single client must not overlap.",
+        String::from_utf8_lossy(first),
+        String::from_utf8_lossy(second)
+    )
+}

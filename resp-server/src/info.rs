@@ -174,7 +174,7 @@ fn clients(node: &Node, out: &mut String) {
     );
     field(out, "client_recent_max_output_buffer", 0);
     field(out, "blocked_clients", node.blocked().len());
-    field(out, "tracking_clients", 0);
+    field(out, "tracking_clients", node.tracking().client_count());
     field(out, "clients_in_timeout_table", 0);
 }
 
@@ -384,6 +384,10 @@ fn stats(node: &Node, out: &mut String) {
     field(out, "latest_fork_usec", 0);
     field(out, "total_forks", 0);
     field(out, "migrate_cached_sockets", 0);
+    let (keys, items, prefixes) = node.tracking().totals();
+    field(out, "tracking_total_keys", keys);
+    field(out, "tracking_total_items", items);
+    field(out, "tracking_total_prefixes", prefixes);
     field(out, "total_error_replies", t.error_replies);
     // The name later Redis versions give this counter (7.0.15 has none), so dashboards
     // and exporters find it.

@@ -38,6 +38,7 @@ pub mod server;
 pub mod session;
 pub mod snapshots;
 pub mod stats;
+pub mod tracking;
 pub mod watch;
 
 pub use info::REDIS_VERSION;

@@ -46,7 +46,9 @@ pub struct Node {
     /// The data.
     keyspace: Keyspace,
     /// Connected clients.
-    clients: ClientRegistry,
+    clients: Arc<ClientRegistry>,
+    /// CLIENT TRACKING's table.
+    tracking: Arc<crate::tracking::Tracking>,
     /// Counters.
     stats: Stats,
     /// DEBUG SLEEP and other pauses.
@@ -130,6 +132,9 @@ impl Node {
         let notifier: Arc<crate::notify::Notifier> = Arc::default();
         notifier.set(settings.notify_classes);
         let (events, subscribers) = (notifier.clone(), pubsub.clone());
+        let clients = Arc::new(ClientRegistry::new());
+        let tracking: Arc<crate::tracking::Tracking> = Arc::default();
+        let (trackers, registry) = (tracking.clone(), clients.clone());
         // Keys a master finds expired reach its replicas as DEL, recorded under the
         // slot lock like every other change (see ExpiryMode::Journal), and its
         // subscribers as `expired` events when class x is on.
@@ -142,6 +147,7 @@ impl Node {
                     events.notify(&subscribers, db, class, "expired", key.as_bytes(), now);
                 }
                 stream.feed(db, &[b"DEL", key.as_bytes()]);
+                trackers.invalidate(&registry, key.as_bytes());
             }
         }));
         // Keys added (class n) and read lookups that miss (class m) are seen inside
@@ -198,12 +204,14 @@ impl Node {
         let watches: Arc<crate::watch::Watches> = Arc::default();
         let (waiters, stream, replica) = (blocked.clone(), replication.clone(), is_replica.clone());
         let watched = watches.clone();
+        let (tracked, known) = (tracking.clone(), clients.clone());
         let (events, subscribers) = (notifier.clone(), pubsub.clone());
         keyspace.set_ready_hook(
             Box::new(move |db, slot, table| {
                 if !replica.load(Ordering::Acquire) {
                     let notify = (&*events, &*subscribers);
-                    let served = (&*waiters, &*stream, &*watched, notify);
+                    let touched = (&*watched, &*tracked, &*known);
+                    let served = (&*waiters, &*stream, touched, notify);
                     crate::commands::blocking::serve_ready(served, db, slot, table);
                 }
             }),
@@ -227,7 +235,8 @@ impl Node {
             is_replica,
             keyspace,
             config,
-            clients: ClientRegistry::new(),
+            clients,
+            tracking,
             stats: Stats::default(),
             pause: PauseGate::new(),
             write_pause: WritePause::default(),
@@ -365,6 +374,42 @@ impl Node {
     /// The EVAL engine and the running script's state.
     pub fn scripts(&self) -> &crate::scripts::Scripts {
         &self.scripts
+    }
+
+    /// CLIENT TRACKING's table.
+    pub fn tracking(&self) -> &crate::tracking::Tracking {
+        &self.tracking
+    }
+
+    /// Makes expired keys reach the expired hook (which invalidates them): called when
+    /// a client turns tracking on. Never the other way, as for notifications.
+    pub fn journal_expiry_for_tracking(&self) {
+        if self.keyspace.expiry_mode() == tessera_keyspace::ExpiryMode::Reclaim {
+            self.keyspace
+                .set_expiry_mode(tessera_keyspace::ExpiryMode::Journal);
+        }
+    }
+
+    /// Invalidates `key` for the clients tracking it (a change made outside a command:
+    /// expiry, eviction, a slot leaving the node).
+    #[inline]
+    pub fn invalidate_tracked(&self, key: &[u8]) {
+        self.tracking.invalidate(&self.clients, key);
+    }
+
+    /// Keeps the tracking table within `max_keys` (tracking-table-max-keys).
+    pub fn tracking_limit(&self, max_keys: usize) {
+        self.tracking.limit(&self.clients, max_keys);
+    }
+
+    /// Sends the BCAST invalidations the last command noted.
+    pub fn tracking_broadcast(&self) {
+        self.tracking.broadcast(&self.clients);
+    }
+
+    /// A flush: every tracking client is told every key changed.
+    pub fn tracking_flushed(&self) {
+        self.tracking.flushed(&self.clients);
     }
 
     /// The keys clients WATCH, and who watches them.

@@ -69,6 +69,12 @@ pub struct Session {
     pub blocked: bool,
     /// Pub/Sub: this connection's mailbox, from its first subscription on.
     pub pubsub: Option<crate::pubsub::Attached>,
+    /// CLIENT TRACKING is on: reads are remembered and pushes leave after each reply.
+    pub tracking: bool,
+    /// While a tracking client's script runs: the keys its EVAL or FCALL declared, what
+    /// Redis 7.0 remembers for each read-only command the script calls (not the keys
+    /// that command reads).
+    pub script_keys: Option<Vec<Vec<u8>>>,
 }
 
 /// The commands queued between MULTI and EXEC.
@@ -117,6 +123,8 @@ impl Session {
             replica_port: 0,
             blocked: false,
             pubsub: None,
+            tracking: false,
+            script_keys: None,
         }
     }
 
@@ -136,10 +144,7 @@ impl Session {
         let (info, resp3) = (&self.info, self.resp3);
         &self
             .pubsub
-            .get_or_insert_with(|| {
-                let (mailbox, rx) = crate::pubsub::Mailbox::new(info.clone(), resp3);
-                crate::pubsub::Attached { mailbox, rx }
-            })
+            .get_or_insert_with(|| info.mailbox.attach(info, resp3))
             .mailbox
     }
 

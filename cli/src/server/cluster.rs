@@ -125,9 +125,11 @@ pub fn start(
                 );
                 // Replicas drop them too, as Redis 7.0 tells them: DELs recorded under
                 // the slot's lock, in order with every other change to the slot. Their
-                // watchers' transactions fail, as after any deletion.
+                // watchers' transactions fail and their readers are invalidated, as
+                // after any deletion.
                 let watches = keyspace_node.watches();
-                let keys: Vec<Vec<u8>> = if replication.is_active() || watches.any() {
+                let tracking = keyspace_node.tracking().any();
+                let keys: Vec<Vec<u8>> = if replication.is_active() || watches.any() || tracking {
                     t.entries().map(|e| e.key.as_bytes().to_vec()).collect()
                 } else {
                     Vec::new()
@@ -136,6 +138,7 @@ pub fn start(
                 t.flush_expired();
                 for key in &keys {
                     watches.touch(0, key);
+                    keyspace_node.invalidate_tracked(key);
                 }
                 if !replication.is_active() {
                     continue;

@@ -28,5 +28,11 @@ impl CommandId {
     }
 }
 
+/// Whether `id` is a CLIENT subcommand (Redis runs them all in one function, which
+/// some rules single out).
+pub fn is_client_subcommand(id: CommandId) -> bool {
+    id.meta().name.starts_with("client|")
+}
+
 #[cfg(test)]
 mod tests;

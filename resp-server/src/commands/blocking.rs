@@ -231,19 +231,24 @@ fn serve_one(
     }
 }
 
-/// What [`serve_ready`] works with: the waiters, the replication stream, the WATCHes,
-/// and the notifier with the subscribers it publishes to.
+/// What [`serve_ready`] works with: the waiters, the replication stream, the WATCHes
+/// and the tracking table (with the clients it tells), and the notifier with the
+/// subscribers it publishes to.
 pub(crate) type ReadyParts<'a> = (
     &'a Waiters,
     &'a ReplicationStream,
-    &'a crate::watch::Watches,
+    (
+        &'a crate::watch::Watches,
+        &'a crate::tracking::Tracking,
+        &'a crate::client::ClientRegistry,
+    ),
     (&'a crate::notify::Notifier, &'a crate::pubsub::Registry),
 );
 
 /// The keyspace's ready hook: serves the waiters on keys of `(db, slot)` from its
 /// still-locked table, replicating each pop after the write that made it possible.
 pub(crate) fn serve_ready(
-    (waiters, stream, watches, events): ReadyParts,
+    (waiters, stream, (watches, tracking, clients), events): ReadyParts,
     db: &Db,
     slot: u16,
     t: &mut SlotTable,
@@ -254,9 +259,10 @@ pub(crate) fn serve_ready(
             None => Verdict::Skip,
             Some((outcome, prop)) => {
                 let args: Vec<&[u8]> = prop.iter().map(Vec::as_slice).collect();
-                if watches.any() {
+                if watches.any() || tracking.any() {
                     for key in crate::catalog::keys_of(&args) {
                         watches.touch(db.index(), key);
+                        tracking.invalidate(clients, key);
                     }
                 }
                 if !args.is_empty() && stream.is_active() {
@@ -543,6 +549,7 @@ impl Wait {
         let err = match pushed {
             Ok(_) => {
                 self.node.watches().touch(self.db, &m.dest);
+                self.node.invalidate_tracked(&m.dest);
                 // After the pop's event (raised when it popped), unlike Redis, which
                 // holds both keys and raises the push first.
                 let event = super::lists::push_event(m.to);
@@ -574,6 +581,7 @@ impl Wait {
         ) {
             Ok(_) => {
                 self.node.watches().touch(self.db, &m.source);
+                self.node.invalidate_tracked(&m.source);
                 if stream.is_active() {
                     stream.feed(self.db, &[push_name(m.from), &m.source, &value]);
                 }

@@ -189,6 +189,9 @@ pub(super) fn reset(ctx: &mut Ctx<'_>, _args: ArgCursor<'_>) {
     if let Some(p) = &s.pubsub {
         ctx.node.pubsub().remove_client(&p.mailbox);
     }
+    if std::mem::take(&mut s.tracking) {
+        ctx.node.tracking().disable(&s.info);
+    }
     ctx.reply.set_resp3(false);
     ctx.reply.simple("RESET");
 }

@@ -355,6 +355,8 @@ fn reload(ctx: &mut Ctx<'_>, options: ArgCursor<'_>) {
     }
     if flush {
         ctx.node.keyspace().clear();
+        // As Redis's emptyData: tracking clients hear that every key changed.
+        ctx.node.tracking_flushed();
     }
     let path = snapshots::dump_path(ctx.settings);
     let loaded = tessera_persistence::dump::load(

@@ -26,6 +26,7 @@ mod server;
 mod sets;
 mod sort;
 mod strings;
+mod tracking;
 pub(crate) mod transaction;
 mod transaction_plan;
 mod waitaof;
@@ -139,7 +140,11 @@ impl<'a> Ctx<'a> {
 
     /// [`Ctx::propagate`] of the command exactly as the client sent it.
     pub fn propagate_verbatim(&mut self, guard: &mut SlotGuard<'_>, args: ArgCursor<'_>) {
-        if self.records_changes() || self.node.watches().any() || self.expired_events() {
+        if self.records_changes()
+            || self.node.watches().any()
+            || self.node.tracking().any()
+            || self.expired_events()
+        {
             let all: Vec<&[u8]> = args.verbatim().collect();
             self.propagate(guard, &all);
         }
@@ -155,7 +160,11 @@ impl<'a> Ctx<'a> {
 
     /// [`Ctx::propagate_locked`] of the command exactly as the client sent it.
     pub fn propagate_locked_verbatim(&mut self, locks: &mut SlotLocks<'_>, args: ArgCursor<'_>) {
-        if self.records_changes() || self.node.watches().any() || self.expired_events() {
+        if self.records_changes()
+            || self.node.watches().any()
+            || self.node.tracking().any()
+            || self.expired_events()
+        {
             let all: Vec<&[u8]> = args.verbatim().collect();
             self.propagate_locked(locks, &all);
         }
@@ -176,11 +185,14 @@ impl<'a> Ctx<'a> {
     }
 
     /// Spoils the WATCHes of the keys a change touched (its replayed form names them).
+    /// Invalidates them for the clients tracking them too.
     fn touch_watched(&self, args: &[&[u8]]) {
         let watches = self.node.watches();
-        if watches.any() {
+        let tracking = self.node.tracking();
+        if watches.any() || tracking.any() {
             for key in crate::catalog::keys_of(args) {
                 watches.touch(self.session.db, key);
+                self.node.invalidate_tracked(key);
             }
         }
     }
@@ -242,7 +254,9 @@ pub fn handler(id: CommandId) -> Handler {
         C::Bzmpop => blocking::bzmpop,
         C::Bzpopmax => blocking::bzpopmax,
         C::Bzpopmin => blocking::bzpopmin,
+        C::ClientCaching => tracking::caching,
         C::ClientGetname => client::getname,
+        C::ClientGetredir => tracking::getredir,
         C::ClientHelp => client::help,
         C::ClientId => client::id,
         C::ClientInfo => client::info,
@@ -252,6 +266,8 @@ pub fn handler(id: CommandId) -> Handler {
         C::ClientReply => client::reply,
         C::ClientSetinfo => client::setinfo,
         C::ClientSetname => client::setname,
+        C::ClientTracking => tracking::tracking,
+        C::ClientTrackinginfo => tracking::trackinginfo,
         C::ClientUnblock => client::unblock,
         C::ClusterAddslots => cluster::addslots,
         C::ClusterAddslotsrange => cluster::addslotsrange,

@@ -322,6 +322,9 @@ fn execute(
         Target::Function { .. } => a.verbatim().map(<[u8]>::to_vec).collect(),
         Target::Script { .. } => Vec::new(),
     };
+    if c.session.tracking {
+        c.session.script_keys = Some(keys.iter().map(|k| k.to_vec()).collect());
+    }
     let outcome = loop {
         let mut runner = Runner {
             ctx: c,
@@ -383,6 +386,7 @@ fn execute(
             }
         }
     }
+    c.session.script_keys = None;
     if made_batch {
         c.session.engine_batch = None;
     }

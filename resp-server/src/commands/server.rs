@@ -129,6 +129,7 @@ fn flush(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, all: bool) {
             }
         }
         ctx.propagate_all(&mut locks, &all_args);
+        ctx.node.tracking_flushed();
     } else {
         let mut locks = ctx.db().lock_slots(0..tessera_keyspace::SLOT_COUNT as u16);
         ctx.node
@@ -140,6 +141,7 @@ fn flush(ctx: &mut Ctx<'_>, args: ArgCursor<'_>, all: bool) {
             clear(t);
         }
         ctx.propagate_locked(&mut locks, &all_args);
+        ctx.node.tracking_flushed();
     }
     ctx.reply.ok();
 }

@@ -87,6 +87,8 @@ pub struct Settings {
     pub output_limits: crate::protocol::output_limit::OutputLimits,
     /// notify-keyspace-events, as flags (see [`crate::notify`]).
     pub notify_classes: crate::notify::Class,
+    /// tracking-table-max-keys: the most keys CLIENT TRACKING remembers (0: no limit).
+    pub tracking_table_max_keys: usize,
     /// Number of logical databases.
     pub databases: usize,
     /// Background task frequency, per second.
@@ -376,6 +378,7 @@ impl Settings {
             // The stored text was checked when it was set.
             notify_classes: crate::notify::parse_classes(v.notify_keyspace_events())
                 .unwrap_or_default(),
+            tracking_table_max_keys: v.tracking_table_max_keys() as usize,
             databases: v.databases() as usize,
             hz: v.hz() as u32,
             cluster_enabled: v.cluster_enabled(),

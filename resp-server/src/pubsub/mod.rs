@@ -6,10 +6,12 @@
 mod frames;
 mod mailbox;
 mod registry;
+mod slot;
 
 pub use frames::{Lazy, confirmation, push};
 pub use mailbox::{Mailbox, Subscriptions};
 pub use registry::{Kind, Registry};
+pub use slot::MailboxSlot;
 
 use bytes::Bytes;
 use std::sync::Arc;

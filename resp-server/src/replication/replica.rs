@@ -310,6 +310,9 @@ async fn load(node: &Arc<Node>, rdb: Vec<u8>) -> Result<(), String> {
     };
     let loaded = tokio::task::spawn_blocking(move || {
         node2.keyspace().clear();
+        // As Redis's emptyData: tracking clients of the replica hear that every key
+        // changed.
+        node2.tracking_flushed();
         // Keys past their deadline load too: the master decides when they go.
         tessera_keyspace::rdb::load_keyspace(node2.keyspace(), &rdb[..], i64::MIN, limits)
     })

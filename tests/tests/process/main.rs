@@ -45,6 +45,7 @@ mod sets;
 mod sort;
 mod sorted_sets;
 mod startup;
+mod tracking;
 mod transactions;
 mod twins;
 mod waitaof;
