@@ -17,6 +17,10 @@
 //!
 //! A command over every slot (DBSIZE, KEYS, FLUSHALL ...) needs every lock: a script
 //! with no effect yet restarts holding them all; after an effect it is refused.
+//!
+//! Inside EXEC (which took the engine before its locks) a script grows the
+//! transaction's locks by the same rules, as one that already had effects: the
+//! commands queued before it ran, so it never restarts.
 
 use std::time::{Duration, Instant};
 
