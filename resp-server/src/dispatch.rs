@@ -62,17 +62,11 @@ fn run(ctx: &mut Ctx<'_>, args: Args<'_>) -> Option<CommandId> {
     let meta = command.meta;
     if !meta.arity_ok(args.len()) {
         ctx.reply.error(&errors::wrong_arity(meta.name));
-        {
-            fail_transaction(ctx);
-            return id;
-        }
+        return failed(ctx, id);
     }
     if !ctx.session.authenticated && !meta.has(CommandFlags::NO_AUTH) {
         ctx.reply.error(errors::NOAUTH);
-        {
-            fail_transaction(ctx);
-            return id;
-        }
+        return failed(ctx, id);
     }
     // A script past busy-reply-threshold holds slot locks this command may wait on:
     // refuse before routing takes any. The script's own commands, an EXEC's, and the
@@ -91,19 +85,13 @@ fn run(ctx: &mut Ctx<'_>, args: Args<'_>) -> Option<CommandId> {
             errors::BUSY
         };
         ctx.reply.error(text);
-        {
-            fail_transaction(ctx);
-            return id;
-        }
+        return failed(ctx, id);
     }
     let queuing = ctx.session.multi.is_some() && !transaction::controls_transaction(meta.id);
     if queuing {
         if let Some(refusal) = transaction::refuse_queuing(command) {
             ctx.reply.error(refusal);
-            {
-                fail_transaction(ctx);
-                return id;
-            }
+            return failed(ctx, id);
         }
     }
     let mut _gate = None;
@@ -113,10 +101,7 @@ fn run(ctx: &mut Ctx<'_>, args: Args<'_>) -> Option<CommandId> {
         if ctx.settings.cluster_enabled {
             match route(ctx, command, args, asking) {
                 Routed::Here(gate) => _gate = gate,
-                Routed::Answered => {
-                    fail_transaction(ctx);
-                    return id;
-                }
+                Routed::Answered => return failed(ctx, id),
             }
         }
         if let Some(refusal) = crate::refusals::refusal(ctx, command, args) {
@@ -128,10 +113,7 @@ fn run(ctx: &mut Ctx<'_>, args: Args<'_>) -> Option<CommandId> {
                 return id;
             }
             ctx.reply.error(&refusal);
-            {
-                fail_transaction(ctx);
-                return id;
-            }
+            return failed(ctx, id);
         }
     }
     if queuing {
@@ -189,6 +171,12 @@ fn remember_reads(ctx: &mut Ctx<'_>, command: &Command, args: Args<'_>) {
 }
 
 /// Marks an open MULTI block as failed: its EXEC will be refused, as in Redis.
+/// [`fail_transaction`], answering the command that failed, for `run`.
+fn failed(ctx: &mut Ctx<'_>, id: Option<CommandId>) -> Option<CommandId> {
+    fail_transaction(ctx);
+    id
+}
+
 fn fail_transaction(ctx: &mut Ctx<'_>) {
     if let Some(tx) = ctx.session.multi.as_mut() {
         tx.failed = true;
