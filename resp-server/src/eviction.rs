@@ -425,8 +425,7 @@ fn evict(node: &Node, pick: &Pick, samples: usize) -> Option<usize> {
     if !node.replication().is_replica() {
         node.replication().feed(pick.db, &[b"DEL", key]);
     }
-    node.watches().touch(pick.db, key);
-    node.invalidate_tracked(key);
+    node.key_changed(pick.db, key);
     node.notify(pick.db, crate::notify::EVICTED, "evicted", key);
     drop(table);
     // Freed after the slot's lock is released, so a big value does not hold it.

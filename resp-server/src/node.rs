@@ -397,6 +397,14 @@ impl Node {
         self.tracking.invalidate(&self.clients, key);
     }
 
+    /// Tells everyone who watches `key` of database `db` that it changed: the WATCHes
+    /// on it are spoiled and the clients tracking it invalidated.
+    #[inline]
+    pub fn key_changed(&self, db: usize, key: &[u8]) {
+        self.watches.touch(db, key);
+        self.invalidate_tracked(key);
+    }
+
     /// Keeps the tracking table within `max_keys` (tracking-table-max-keys).
     pub fn tracking_limit(&self, max_keys: usize) {
         self.tracking.limit(&self.clients, max_keys);

@@ -548,8 +548,7 @@ impl Wait {
         );
         let err = match pushed {
             Ok(_) => {
-                self.node.watches().touch(self.db, &m.dest);
-                self.node.invalidate_tracked(&m.dest);
+                self.node.key_changed(self.db, &m.dest);
                 // After the pop's event (raised when it popped), unlike Redis, which
                 // holds both keys and raises the push first.
                 let event = super::lists::push_event(m.to);
@@ -580,8 +579,7 @@ impl Wait {
             now,
         ) {
             Ok(_) => {
-                self.node.watches().touch(self.db, &m.source);
-                self.node.invalidate_tracked(&m.source);
+                self.node.key_changed(self.db, &m.source);
                 if stream.is_active() {
                     stream.feed(self.db, &[push_name(m.from), &m.source, &value]);
                 }

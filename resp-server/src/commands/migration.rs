@@ -211,8 +211,7 @@ fn move_keys(
             .collect();
         for key in &moved {
             locks.for_key(key).remove(key);
-            node.watches().touch(db, key);
-            node.invalidate_tracked(key);
+            node.key_changed(db, key);
             node.notify(db, crate::notify::GENERIC, "del", key);
         }
         if !moved.is_empty() && node.replication().is_active() {

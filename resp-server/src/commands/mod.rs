@@ -187,12 +187,9 @@ impl<'a> Ctx<'a> {
     /// Spoils the WATCHes of the keys a change touched (its replayed form names them).
     /// Invalidates them for the clients tracking them too.
     fn touch_watched(&self, args: &[&[u8]]) {
-        let watches = self.node.watches();
-        let tracking = self.node.tracking();
-        if watches.any() || tracking.any() {
+        if self.node.watches().any() || self.node.tracking().any() {
             for key in crate::catalog::keys_of(args) {
-                watches.touch(self.session.db, key);
-                self.node.invalidate_tracked(key);
+                self.node.key_changed(self.session.db, key);
             }
         }
     }

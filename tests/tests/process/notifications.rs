@@ -252,13 +252,6 @@ pub(crate) fn generic_and_string() -> Vec<String> {
 
 /// A seeded random mix of the g and $ commands over a few keys.
 pub(crate) fn random_mix(seed: u64, n: usize) -> Vec<String> {
-    let mut state = seed;
-    let mut next = |bound: u64| {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 33) % bound
-    };
     let templates = [
         "SET {k} {v}",
         "SET {k} {v} EX 100",
@@ -284,18 +277,49 @@ pub(crate) fn random_mix(seed: u64, n: usize) -> Vec<String> {
         "MSETNX {k} {v} {j} {v}",
         "MOVE {k} 1",
     ];
+    fill_templates(&templates, seed, n, 5, 20)
+}
+
+/// `n` commands drawn from `templates` with a seeded generator, `{k}` and `{j}`
+/// replaced by one of `keys` keys and `{v}` by one of `values` values.
+pub(crate) fn fill_templates(
+    templates: &[&str],
+    seed: u64,
+    n: usize,
+    keys: u64,
+    values: u64,
+) -> Vec<String> {
+    let mut state = seed;
+    let mut next = |bound: u64| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) % bound
+    };
     (0..n)
         .map(|_| {
             let template = templates[next(templates.len() as u64) as usize];
-            let k = format!("k{}", next(5));
-            let j = format!("k{}", next(5));
-            let v = next(20).to_string();
+            let k = format!("k{}", next(keys));
+            let j = format!("k{}", next(keys));
+            let v = next(values).to_string();
             template
                 .replace("{k}", &k)
                 .replace("{j}", &j)
                 .replace("{v}", &v)
         })
         .collect()
+}
+
+/// The port a side's writer is connected to, as the server tells it.
+pub(crate) fn port_of(side: &mut Side) -> u16 {
+    let port = side
+        .writer
+        .command(&["CONFIG", "GET", "port"])
+        .expect("port");
+    let Frame::Array(items) = port else {
+        panic!("CONFIG GET answers an array")
+    };
+    text(&items[1]).parse().expect("a port")
 }
 
 /// Commands of class h, each event of Redis 7.0's t_hash.c, and the `del` of a hash
@@ -598,15 +622,7 @@ fn pops_that_empty_a_key_raise_del() {
     // A blocked client served by a push: its pop empties the list.
     let mut blocked = Vec::new();
     for side in [&mut pair.redis, &mut pair.tessera] {
-        let port = side
-            .writer
-            .command(&["CONFIG", "GET", "port"])
-            .expect("port");
-        let Frame::Array(items) = port else {
-            panic!("CONFIG GET answers an array")
-        };
-        let port: u16 = text(&items[1]).parse().expect("a port");
-        let mut waiter = RawConnection::connect(port).expect("connect");
+        let mut waiter = RawConnection::connect(port_of(side)).expect("connect");
         waiter
             .send(&Frame::command(["BLPOP", "w", "5"].map(str::as_bytes)))
             .expect("send");

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tessera_resp::frame::Frame;
 use tessera_tests::{RawConnection, show, text, wait_until};
 
-use super::notifications::{Pair, Side, lines};
+use super::notifications::{Pair, lines, port_of};
 
 /// Every list command that writes, the ones that raise nothing, and errors.
 pub(crate) fn lists() -> Vec<String> {
@@ -122,18 +122,6 @@ pub(crate) fn zsets() -> Vec<String> {
         "ZADD s 1 a",
         "ZUNIONSTORE s 1 u1",
     ])
-}
-
-/// The port a side's writer is connected to, as the server tells it.
-fn port_of(side: &mut Side) -> u16 {
-    let port = side
-        .writer
-        .command(&["CONFIG", "GET", "port"])
-        .expect("port");
-    let Frame::Array(items) = port else {
-        panic!("CONFIG GET answers an array")
-    };
-    text(&items[1]).parse().expect("a port")
 }
 
 /// Blocks one client on each side with `blocking`, then runs `feed` from the writer,

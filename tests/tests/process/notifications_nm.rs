@@ -10,7 +10,7 @@ use std::time::Duration;
 use tessera_resp::frame::Frame;
 use tessera_tests::wait_until;
 
-use super::notifications::{Pair, generic_and_string, hashes, lines, sets};
+use super::notifications::{Pair, fill_templates, generic_and_string, hashes, lines, sets};
 use super::notifications_lz::{lists, serve_blocked, zsets};
 
 /// Reads of missing keys: the lookups that raise `keymiss` in Redis 7.0 (EXISTS,
@@ -68,13 +68,6 @@ fn reads() -> Vec<String> {
 /// A seeded random mix of commands of every class over a few keys, so keys change
 /// type, are added and removed in every way.
 fn mix_all(seed: u64, n: usize) -> Vec<String> {
-    let mut state = seed;
-    let mut next = |bound: u64| {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 33) % bound
-    };
     let templates = [
         "SET {k} {v}",
         "SET {k} {v} NX",
@@ -118,18 +111,7 @@ fn mix_all(seed: u64, n: usize) -> Vec<String> {
         "TYPE {k}",
         "MOVE {k} 1",
     ];
-    (0..n)
-        .map(|_| {
-            let template = templates[next(templates.len() as u64) as usize];
-            let k = format!("k{}", next(4));
-            let j = format!("k{}", next(4));
-            let v = next(5).to_string();
-            template
-                .replace("{k}", &k)
-                .replace("{j}", &j)
-                .replace("{v}", &v)
-        })
-        .collect()
+    fill_templates(&templates, seed, n, 4, 5)
 }
 
 #[test]
